@@ -1,0 +1,125 @@
+"""Command line: argument parsing and the one place where errors become exit codes.
+
+Command implementations live in generator/commands/<name>.py and are imported only when run, so that
+`rollgen validate` (a pre-commit hook, run constantly) pays only for what it uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from generator import __version__
+from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RollgenError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"rollgen: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+
+
+def _repo_option(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--repo", type=Path, required=required, help="the config repository")
+
+
+def _progression_options(parser: argparse.ArgumentParser, env_required: bool = True) -> None:
+    _repo_option(parser)
+    parser.add_argument("--env", required=env_required, help="environment name")
+    parser.add_argument("--push", action="store_true", help="push the commit to the configured remote")
+    parser.add_argument("--now", help="the current time (RFC 3339), for tests and scheduled jobs")
+    _format_option(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rollgen", description="Progressive-delivery manifests from a release spec, promoted through git.")
+    parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("validate", help="validate release specs (files or folders); writes nothing")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _format_option(p)
+
+    p = sub.add_parser("render", help="write the generated Kustomize tree")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where apps/<name>/ is written")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is out of date")
+    _format_option(p)
+
+    p = sub.add_parser("release", help="render a spec into the repo and commit (deploy, or start a canary)")
+    p.add_argument("spec", type=Path, metavar="SPEC")
+    _progression_options(p, env_required=False)
+    p.add_argument("--retry", action="store_true", help="start an aborted canary again")
+
+    p = sub.add_parser("advance", help="go one step further if the pause has elapsed and the gates pass")
+    p.add_argument("name", metavar="NAME")
+    _progression_options(p)
+
+    p = sub.add_parser("promote", help="approve: pass the current pause")
+    p.add_argument("name", metavar="NAME")
+    _progression_options(p)
+    p.add_argument("--full", action="store_true", help="go straight to 100%%")
+
+    p = sub.add_parser("abort", help="all traffic back to stable, canary down")
+    p.add_argument("name", metavar="NAME")
+    _progression_options(p)
+
+    p = sub.add_parser("status", help="every release and environment: phase, step, weight, images, since")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    _format_option(p)
+
+    p = sub.add_parser("history", help="the actions recorded in commit trailers for one release")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--env", help="only this environment")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    _format_option(p)
+
+    p = sub.add_parser("init", help="create a working config repository")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd")
+    p.add_argument("--engine", choices=("argo-rollouts", "flagger", "nginx"), default="argo-rollouts")
+    return parser
+
+
+def _bug_log(exc: BaseException) -> Path:
+    log_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rollgen"
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        log_dir = Path(tempfile.gettempdir())
+    log = log_dir / "rollgen-crash.log"
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"rollgen {__version__} argv={sys.argv!r}\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return log
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        module = importlib.import_module(f"generator.commands.{args.command}")
+        code: int = module.run(args)
+        return code
+    except RollgenError as exc:
+        print(f"rollgen: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rollgen: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place a bug becomes exit 3
+        log = _bug_log(exc)
+        print(f"rollgen: internal error ({type(exc).__name__}: {exc}); this is a bug.", file=sys.stderr)
+        print(f"rollgen: the traceback is in {log}", file=sys.stderr)
+        return EXIT_BUG

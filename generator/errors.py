@@ -1,0 +1,42 @@
+"""One base exception; problems in user input are data (Problem), collected and reported together."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+EXIT_OK = 0
+EXIT_USER = 1
+EXIT_USAGE = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+class Problem(NamedTuple):
+    """One mistake in one input file, located as precisely as the input allows."""
+
+    file: str
+    line: int  # 1-based; 0 when unknown
+    column: int  # 1-based; 0 when unknown
+    path: str  # JSON path such as "$.spec.strategy.canary.steps[1].weight", or "$" for the document
+    message: str
+
+    def format(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+class RollgenError(Exception):
+    """A failure that is the user's input or situation, not a bug: exit 1, one clear message."""
+
+    exit_code = EXIT_USER
+
+
+class UsageError(RollgenError):
+    exit_code = EXIT_USAGE
+
+
+class InvalidInput(RollgenError):
+    """Raised with every problem found, so callers can report all of them at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(p.format() for p in problems))
+        self.problems = problems

@@ -1,0 +1,204 @@
+"""The validated release as frozen records. Everything after validation consumes only these types."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal, Union
+
+Engine = Literal["argo-rollouts", "flagger", "nginx"]
+Progression = Literal["git", "controller"]
+Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
+
+_IMAGE = re.compile(r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$")
+
+
+@dataclass(frozen=True)
+class Image:
+    repository: str  # registry/path without tag or digest, e.g. ghcr.io/kmaster8/hello
+    tag: str | None
+    digest: str | None
+
+    @classmethod
+    def parse(cls, ref: str) -> Image:
+        match = _IMAGE.match(ref)
+        if not match or not (match["tag"] or match["digest"]):
+            raise ValueError(f"not an image reference with a tag or digest: {ref!r}")
+        return cls(match["repo"], match["tag"], match["digest"])
+
+    @property
+    def ref(self) -> str:
+        out = self.repository
+        if self.tag:
+            out += f":{self.tag}"
+        if self.digest:
+            out += f"@{self.digest}"
+        return out
+
+
+@dataclass(frozen=True)
+class Step:
+    weight: int  # 1..99, percent of traffic to the canary
+    pause: int | None  # seconds to hold before the next step; None waits for `rollgen promote`
+
+
+@dataclass(frozen=True)
+class CanaryStrategy:
+    steps: tuple[Step, ...]
+    header: str | None = None  # requests with this header go to the canary
+    header_value: str | None = None  # exact value to match; None means the header value "always"
+    cookie: str | None = None  # cookie name; routes on the values "always"/"never"
+    sticky: bool = False  # keep clients that reached the canary there (ingress-nginx affinity)
+
+    kind: Literal["canary"] = "canary"
+
+
+@dataclass(frozen=True)
+class BlueGreenStrategy:
+    preview_host: str | None = None
+    auto_promotion: int | None = None  # seconds after the preview is ready; None waits for a person
+    scale_down_delay: int = 30  # seconds the old colour stays up after the switch
+
+    kind: Literal["blueGreen"] = "blueGreen"
+
+
+@dataclass(frozen=True)
+class ABTestStrategy:
+    """Route only requests matching a header or cookie to the canary for a number of iterations (Flagger)."""
+
+    iterations: int
+    header: str | None = None
+    header_value: str | None = None
+    cookie: str | None = None
+
+    kind: Literal["abTest"] = "abTest"
+
+
+Strategy = Union[CanaryStrategy, BlueGreenStrategy, ABTestStrategy]
+
+BUILTIN_METRICS = ("error-rate", "latency")
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    query: str | None  # None for the built-ins in BUILTIN_METRICS
+    max: float | None = None
+    min: float | None = None
+
+    @property
+    def builtin(self) -> bool:
+        return self.query is None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    prometheus: str  # base URL of the Prometheus server
+    interval: int  # seconds between measurements
+    failure_limit: int
+    metrics: tuple[Metric, ...]
+
+
+@dataclass(frozen=True)
+class IngressSpec:
+    host: str
+    path: str = "/"
+    path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"
+    class_name: str = "nginx"
+    tls_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_replicas: int
+    max_replicas: int
+    cpu_utilization: int  # target average CPU percent
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployment target of a release, with the profile and the entry's overrides already merged in."""
+
+    name: str
+    profile: str | None
+    namespace: str
+    host: str
+    preview_host: str | None
+    replicas: int
+    image: Image
+    steps: tuple[Step, ...]  # the canary steps in force here; empty for blue-green and A/B
+    labels: Labels
+    settle_delay: int  # seconds between the two commits of an nginx-engine promotion
+    autoscaling: Autoscaling | None
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str
+    namespace: str
+    labels: Labels
+    engine: Engine
+    progression: Progression
+    image: Image
+    replicas: int
+    container_port: int
+    service_port: int
+    ingress: IngressSpec
+    strategy: Strategy
+    analysis: Analysis | None
+    environments: tuple[Environment, ...]
+    autoscaling: Autoscaling | None
+    settle_delay: int
+    source: str  # the spec's path as given, for messages and generated-file headers
+
+    def base_environment(self) -> Environment:
+        """The release-level defaults as an environment: what the kustomize base is rendered from."""
+        steps = self.strategy.steps if isinstance(self.strategy, CanaryStrategy) else ()
+        preview = self.strategy.preview_host if isinstance(self.strategy, BlueGreenStrategy) else None
+        return Environment(
+            name="base",
+            profile=None,
+            namespace=self.namespace,
+            host=self.ingress.host,
+            preview_host=preview,
+            replicas=self.replicas,
+            image=self.image,
+            steps=steps,
+            labels=(),
+            settle_delay=self.settle_delay,
+            autoscaling=self.autoscaling,
+        )
+
+    def environment(self, name: str) -> Environment:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+
+Phase = Literal["stable", "progressing", "promoting", "aborted"]
+
+
+@dataclass(frozen=True)
+class EnvState:
+    """Where one environment's progression stands. Renderers turn it into weights and images.
+
+    stable:      all traffic on stable_image; no canary (canary_image is None).
+    progressing: canary_image takes steps[step - 1].weight percent (step is 1-based).
+    promoting:   nginx engine only, between its two promotion commits: stable_image is already the new
+                 image, the canary keeps its weight until the settle delay has passed.
+    aborted:     all traffic on stable_image, canary scaled down; canary_image remembers what was aborted.
+    """
+
+    phase: Phase
+    stable_image: Image
+    canary_image: Image | None = None
+    step: int = 0
+    since: str = ""  # RFC 3339 UTC time the phase/step began; "" when unknown (plain `render`)
+    weight: int = 0  # live canary weight, kept for status and for the promoting phase
+    active_colour: Literal["blue", "green"] = "blue"  # blue-green: the colour serving stable_image
+
+    @classmethod
+    def initial(cls, env: Environment) -> EnvState:
+        """What `rollgen render` shows without a repository: the environment's image, fully promoted."""
+        return cls(phase="stable", stable_image=env.image)

@@ -1,0 +1,73 @@
+"""Shared fixtures: an isolated HOME and git identity, real tools or an honest skip (never under CI)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+SHARED = Path(os.environ.get("ROLLGEN_SHARED", ROOT.parent / "shared"))
+CRDS = SHARED / "crds"
+
+
+def require_tool(name: str) -> str:
+    """The tool's path; skip when it is absent on a developer machine, fail under CI."""
+    path = shutil.which(name)
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required under CI but is not installed (.ci/run must install it)")
+    pytest.skip(f"{name} is not installed")
+
+
+def require_path(path: Path) -> Path:
+    if path.exists():
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{path} is required under CI but is missing")
+    pytest.skip(f"{path} is missing")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may read or write the real $HOME or the user's git config."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    # pre-commit and pip caches stay where they are so the suite does not download twice
+    for var in ("PRE_COMMIT_HOME",):
+        if var not in os.environ:
+            monkeypatch.setenv(var, str(Path(tmp_path_factory.getbasetemp()) / "pre-commit-cache"))
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def git_remote(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A bare remote and one clone of it with an initial commit on main: (remote, clone)."""
+    remote = tmp_path / "remote.git"
+    clone = tmp_path / "clone"
+    git(tmp_path, "init", "--bare", "--initial-branch=main", str(remote))
+    git(tmp_path, "clone", str(remote), str(clone))
+    git(clone, "checkout", "-B", "main")
+    (clone / "README.md").write_text("config repo\n")
+    git(clone, "add", "README.md")
+    git(clone, "commit", "-m", "initial")
+    git(clone, "push", "origin", "main")
+    yield remote, clone
