@@ -1,0 +1,164 @@
+"""Object builders shared by the engine renderers. Objects are plain data; key order is the emitted order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.engines import Manifest
+from generator.model import Environment, Release
+
+PORT_NAME = "http"
+NAME_LABEL = "app.kubernetes.io/name"
+
+
+def labels(release: Release, env: Environment, **extra: str) -> dict[str, str]:
+    """Labels for every object: ours, then the release's, then the environment's (sorted for stability)."""
+    out = {
+        NAME_LABEL: release.name,
+        "app.kubernetes.io/managed-by": "rollgen",
+        "rollgen.io/release": release.name,
+    }
+    out.update(sorted(release.labels))
+    out.update(sorted(env.labels))
+    out.update(extra)
+    return out
+
+
+def selector(release: Release, **extra: str) -> dict[str, str]:
+    """The pod selector: always a subset of the pod template's labels."""
+    return {NAME_LABEL: release.name, **extra}
+
+
+def metadata(
+    name: str,
+    release: Release,
+    env: Environment,
+    annotations: dict[str, str] | None = None,
+    **extra_labels: str,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": env.namespace, "labels": labels(release, env, **extra_labels)}
+    if annotations:
+        meta["annotations"] = dict(sorted(annotations.items()))
+    return meta
+
+
+def container(release: Release, image_name: str) -> dict[str, Any]:
+    return {
+        "name": release.name,
+        "image": image_name,
+        "ports": [{"name": PORT_NAME, "containerPort": release.container_port, "protocol": "TCP"}],
+    }
+
+
+def pod_template(release: Release, env: Environment, image_name: str, **extra_labels: str) -> dict[str, Any]:
+    pod_labels = {**selector(release, **extra_labels), **labels(release, env, **extra_labels)}
+    return {
+        "metadata": {"labels": pod_labels},
+        "spec": {"containers": [container(release, image_name)]},
+    }
+
+
+def deployment(
+    name: str,
+    release: Release,
+    env: Environment,
+    replicas: int | None,
+    image_name: str,
+    **extra_labels: str,
+) -> Manifest:
+    """A Deployment; replicas None leaves the field out (Flagger owns the scale of its target)."""
+    spec: dict[str, Any] = {}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    spec["selector"] = {"matchLabels": selector(release, **extra_labels)}
+    spec["template"] = pod_template(release, env, image_name, **extra_labels)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(name, release, env, **extra_labels),
+        "spec": spec,
+    }
+
+
+def service(name: str, release: Release, env: Environment, pod_selector: dict[str, str]) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(name, release, env),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": dict(pod_selector),
+            "ports": [
+                {"name": PORT_NAME, "port": release.service_port, "targetPort": PORT_NAME, "protocol": "TCP"}
+            ],
+        },
+    }
+
+
+def ingress(
+    name: str,
+    release: Release,
+    env: Environment,
+    service_name: str,
+    host: str,
+    annotations: dict[str, str] | None = None,
+) -> Manifest:
+    """An Ingress for one host and path. Annotation values must already be strings."""
+    ing = release.ingress
+    spec: dict[str, Any] = {"ingressClassName": ing.class_name}
+    if ing.tls_secret:
+        spec["tls"] = [{"hosts": [host], "secretName": ing.tls_secret}]
+    spec["rules"] = [
+        {
+            "host": host,
+            "http": {
+                "paths": [
+                    {
+                        "path": ing.path,
+                        "pathType": ing.path_type,
+                        "backend": {"service": {"name": service_name, "port": {"name": PORT_NAME}}},
+                    }
+                ]
+            },
+        }
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata(name, release, env, annotations),
+        "spec": spec,
+    }
+
+
+def hpa(name: str, target_kind: str, target_api: str, release: Release, env: Environment) -> Manifest | None:
+    scaling = env.autoscaling
+    if scaling is None:
+        return None
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata(name, release, env),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": target_api, "kind": target_kind, "name": release.name},
+            "minReplicas": scaling.min_replicas,
+            "maxReplicas": scaling.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": scaling.cpu_utilization},
+                    },
+                }
+            ],
+        },
+    }
+
+
+NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def nginx_annotation(name: str, value: str | int | bool) -> tuple[str, str]:
+    """ingress-nginx reads every annotation value as a string: "true", "20"."""
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return NGINX + name, text
