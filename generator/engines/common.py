@@ -75,7 +75,7 @@ def deployment(
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": metadata(name, release, env, **extra_labels),
+        "metadata": metadata(name, release, env, None, **extra_labels),
         "spec": spec,
     }
 
