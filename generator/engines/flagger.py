@@ -1,0 +1,218 @@
+"""Flagger with ingress-nginx: a Deployment, an HPA, an Ingress and a Canary that Flagger drives by itself.
+
+Flagger creates `N-primary` (Deployment and HPA), the Services `N`, `N-primary`, `N-canary` and the Ingress
+`N-canary`; none of them is written here. Progression is always the controller's: the Canary carries every
+step and git only changes the image.
+
+Replicas: Flagger scales the target Deployment to 0, so `spec.replicas` in git would make Argo CD or Flux
+fight it. The Deployment never carries `replicas`; an HPA `N` (the Canary's `autoscalerRef`) always does the
+sizing. Without autoscaling it is pinned (minReplicas = maxReplicas = the environment's replicas): the HPA
+controller moves any count below min or above max to that bound without reading a metric, and Flagger copies
+the HPA to `N-primary`, so the primary gets the same fixed size. A Deployment without replicas and without an
+HPA would run a single pod whatever the spec says (Flagger sizes the primary from the target's replicas).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from generator import durations
+from generator.engines import ImageSlot, Manifest, Rendered
+from generator.engines import common
+from generator.model import (
+    ABTestStrategy,
+    Analysis,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    EnvState,
+    Environment,
+    Metric,
+    Release,
+)
+
+API = "flagger.app/v1beta1"
+HPA_API = "autoscaling/v2"
+PROVIDER = "nginx"
+PROGRESS_DEADLINE = 600  # seconds; Flagger's own default, written out so the output says what happens
+DEFAULT_INTERVAL = 60
+DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no analysis
+MIN_METRIC_WINDOW = 60  # a rate() over less than a minute often finds too few samples (30s scrapes)
+HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
+TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+
+# Flagger's built-in nginx metrics, measured at the ingress: success rate in percent, average duration in ms.
+SUCCESS_RATE = "request-success-rate"
+DURATION = "request-duration"
+
+
+def render(release: Release, env: Environment, state: EnvState) -> Rendered:
+    manifests: list[Manifest] = [
+        common.deployment(release.name, release, env, None, release.name),
+        autoscaler(release, env),
+        *ingresses(release, env),
+        *metric_templates(release, env),
+        canary(release, env),
+    ]
+    return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
+
+
+def autoscaler(release: Release, env: Environment) -> Manifest:
+    scaling = common.hpa(release.name, "Deployment", "apps/v1", release, env)
+    return scaling if scaling is not None else pinned_hpa(release, env)
+
+
+def pinned_hpa(release: Release, env: Environment) -> Manifest:
+    """An HPA that holds the environment's replica count: min = max, so no metric ever changes it."""
+    return {
+        "apiVersion": HPA_API,
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": common.metadata(release.name, release, env),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": release.name},
+            "minReplicas": env.replicas,
+            "maxReplicas": env.replicas,
+        },
+    }
+
+
+def ingresses(release: Release, env: Environment) -> list[Manifest]:
+    """The main Ingress routes to the apex Service `N` (Flagger copies it into `N-canary`)."""
+    out = [common.ingress(release.name, release, env, release.name, env.host)]
+    if isinstance(release.strategy, BlueGreenStrategy) and env.preview_host:
+        # Flagger's `N-canary` Service selects the new pods while the analysis runs: the preview host sees them.
+        preview = f"{release.name}-preview"
+        out.append(common.ingress(preview, release, env, f"{release.name}-canary", env.preview_host))
+    return out
+
+
+def template_name(release: Release, metric: Metric) -> str:
+    return f"{release.name}-{metric.name}"
+
+
+def metric_templates(release: Release, env: Environment) -> list[Manifest]:
+    analysis = release.analysis
+    if analysis is None:
+        return []
+    return [metric_template(release, env, analysis, m) for m in analysis.metrics if not m.builtin]
+
+
+def metric_template(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
+    # The query goes in as data, untouched: Flagger fills in {{ namespace }}, {{ target }}, {{ interval }}.
+    return {
+        "apiVersion": API,
+        "kind": "MetricTemplate",
+        "metadata": common.metadata(template_name(release, metric), release, env, {SYNC_WAVE: TEMPLATE_WAVE}),
+        "spec": {
+            "provider": {"type": "prometheus", "address": analysis.prometheus},
+            "query": metric.query,
+        },
+    }
+
+
+def canary(release: Release, env: Environment) -> Manifest:
+    spec: dict[str, Any] = {"provider": PROVIDER}
+    if release.analysis is not None:
+        # The built-in metrics query this Prometheus instead of the one Flagger was installed with.
+        spec["metricsServer"] = release.analysis.prometheus
+    spec["targetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": release.name}
+    spec["ingressRef"] = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": release.name}
+    spec["autoscalerRef"] = {"apiVersion": HPA_API, "kind": "HorizontalPodAutoscaler", "name": release.name}
+    spec["progressDeadlineSeconds"] = PROGRESS_DEADLINE
+    spec["service"] = {"port": release.service_port, "targetPort": common.PORT_NAME, "portName": common.PORT_NAME}
+    spec["analysis"] = analysis_spec(release, env)
+    return {
+        "apiVersion": API,
+        "kind": "Canary",
+        "metadata": common.metadata(release.name, release, env),
+        "spec": spec,
+    }
+
+
+def interval(release: Release, env: Environment) -> int:
+    """Flagger has one clock: the analysis interval, else the steps' common pause, else a minute."""
+    if release.analysis is not None:
+        return release.analysis.interval
+    pauses = [step.pause for step in env.steps if step.pause]
+    return pauses[0] if pauses else DEFAULT_INTERVAL
+
+
+def threshold(release: Release) -> int:
+    # failureLimit counts the failed checks tolerated (as in Argo Rollouts); Flagger rolls back when the
+    # failed checks reach `threshold`, so one more than the limit keeps the meaning the same on both engines.
+    limit = release.analysis.failure_limit if release.analysis is not None else DEFAULT_FAILURE_LIMIT
+    return limit + 1
+
+
+def analysis_spec(release: Release, env: Environment) -> dict[str, Any]:
+    seconds = interval(release, env)
+    out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
+    out.update(progression(release, env, seconds))
+    if release.analysis is not None and release.analysis.metrics:
+        window = durations.format_flagger(max(seconds, MIN_METRIC_WINDOW))
+        out["metrics"] = [canary_metric(release, m, window) for m in release.analysis.metrics]
+    return out
+
+
+def progression(release: Release, env: Environment, seconds: int) -> dict[str, Any]:
+    """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with `match`, blue-green)."""
+    strategy = release.strategy
+    if isinstance(strategy, CanaryStrategy):
+        # header/cookie/sticky cannot be combined with weights in Flagger: the checks refuse them.
+        return {"stepWeights": [step.weight for step in env.steps]}
+    if isinstance(strategy, ABTestStrategy):
+        return {"iterations": strategy.iterations, "match": match(strategy)}
+    return {"iterations": blue_green_iterations(strategy, seconds)}
+
+
+def match(strategy: ABTestStrategy) -> list[dict[str, Any]]:
+    """ingress-nginx takes one header and one cookie condition; Flagger reads the `cookie` key as the cookie
+    name (`canary-by-cookie`, routed when its value is `always`) and any other key as the header."""
+    out: list[dict[str, Any]] = []
+    if strategy.header:
+        value = strategy.header_value or HEADER_ALWAYS
+        out.append({"headers": {strategy.header: {"exact": value}}})
+    if strategy.cookie:
+        out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
+    return out
+
+
+def blue_green_iterations(strategy: BlueGreenStrategy, seconds: int) -> int:
+    """Checks to run before switching: as many intervals as the preview should last."""
+    if strategy.auto_promotion is None:
+        # Flagger has no indefinite pause without an external gate webhook: the checks refuse this.
+        raise ValueError("flagger blue-green needs autoPromotion: Flagger switches after its iterations")
+    return max(1, math.ceil(strategy.auto_promotion / seconds))
+
+
+def canary_metric(release: Release, metric: Metric, window: str) -> dict[str, Any]:
+    if metric.name == "error-rate":
+        # error percent <= max  <=>  success percent >= 100 - max
+        return metric_entry(SUCCESS_RATE, complement(metric.max), complement(metric.min), window)
+    if metric.name == "latency":
+        return metric_entry(DURATION, metric.min, metric.max, window)
+    return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
+
+
+def metric_entry(
+    name: str, low: float | None, high: float | None, window: str, template: str | None = None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name}
+    if template is not None:
+        entry["templateRef"] = {"name": template}
+    limits = {key: number(value) for key, value in (("min", low), ("max", high)) if value is not None}
+    if limits:
+        entry["thresholdRange"] = limits
+    entry["interval"] = window
+    return entry
+
+
+def complement(percent: float | None) -> float | None:
+    return None if percent is None else 100 - percent
+
+
+def number(value: float) -> int | float:
+    """Whole numbers as ints and no binary noise (100 - 0.1 is 99.9), so the output reads as written."""
+    rounded = round(float(value), 6)
+    return int(rounded) if rounded.is_integer() else rounded
