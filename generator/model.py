@@ -150,6 +150,7 @@ class Release:
     autoscaling: Autoscaling | None
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
+    service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
 
     def base_environment(self) -> Environment:
         """The release-level defaults as an environment: what the kustomize base is rendered from."""
