@@ -370,7 +370,16 @@ def _describe(value: Any) -> str:
 
 
 def _json_path(path: PathTuple) -> str:
-    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+    # Same spelling as checks.json_path: keys that are not plain names go in brackets.
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.replace("-", "").replace("_", "").isalnum() and not part[:1].isdigit():
+            out += f".{part}"
+        else:
+            out += f"[{part!r}]"
+    return out
 
 
 class _Stop(Exception):
