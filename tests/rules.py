@@ -393,7 +393,7 @@ def rollout_update_bounds(docs: list[Doc]) -> list[str]:
     return out
 
 
-def _analysis_refs(rollout: Doc) -> Iterator[tuple[str, dict[str, Any], bool]]:
+def analysis_refs(rollout: Doc) -> Iterator[tuple[str, dict[str, Any], bool]]:
     """(where, template ref, is step analysis) for every analysis template a Rollout names."""
     strategy = dig(rollout, "spec", "strategy", default={}) or {}
     canary = strategy.get("canary") or {}
@@ -412,7 +412,7 @@ def rollout_analysis_templates(docs: list[Doc]) -> list[str]:
     """templateName names an AnalysisTemplate in the output; step analysis measures a finite `count`."""
     out = []
     for rollout in of_kind(docs, "Rollout"):
-        for where, ref, finite in _analysis_refs(rollout):
+        for where, ref, finite in analysis_refs(rollout):
             kind = "ClusterAnalysisTemplate" if ref.get("clusterScope") else "AnalysisTemplate"
             template = find(docs, kind, str(ref.get("templateName")))
             if template is None:
@@ -599,7 +599,7 @@ def flagger_metric_queries(docs: list[Doc], expected: Mapping[str, str]) -> list
             out.append(f"MetricTemplate/{name}: missing from the output")
             continue
         got = dig(template, "spec", "query")
-        if got != query:
+        if str(got).strip() != query.strip():  # surrounding whitespace (a YAML block's last newline) is no change
             out.append(f"{ident(template)}: query {got!r} differs from the spec's {query!r}")
         elif "{{" in query and "{{" not in str(got):
             out.append(f"{ident(template)}: placeholders were expanded")
@@ -694,7 +694,7 @@ def _wave(doc: Doc) -> tuple[int | None, str | None]:
 def _template_users(docs: list[Doc]) -> Iterator[tuple[Doc, Doc]]:
     """(template, user) for AnalysisTemplates named by Rollouts and MetricTemplates named by Canaries."""
     for rollout in of_kind(docs, "Rollout"):
-        for _, ref, _ in _analysis_refs(rollout):
+        for _, ref, _ in analysis_refs(rollout):
             template = find(docs, "AnalysisTemplate", str(ref.get("templateName")))
             if template is not None:
                 yield template, rollout

@@ -6,15 +6,18 @@ these validators hold the output to what the upstream projects publish (see ../s
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from tests.conftest import CRDS, require_path, require_tool
+from tests.conftest import CRDS, EXAMPLES, ROOT, require_path, require_tool
 
 KUBERNETES_VERSION = "1.32"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the CRD files are large: LibYAML when present
@@ -219,3 +222,95 @@ def kustomize_build(path: Path) -> list[dict[str, Any]]:
     if proc.returncode != 0:
         raise AssertionError(f"kubectl kustomize {path} failed (exit {proc.returncode}):\n{proc.stderr}")
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+# -- the examples through the real pipeline ------------------------------------------------------------------
+
+CANARY_IMAGE_TAG = "v9-canary"  # the image a progressing state rolls out, distinct from every example's image
+
+
+def valid_examples() -> list[Path]:
+    """examples/*.yaml (examples/invalid/ holds the specs that must be refused)."""
+    return sorted(EXAMPLES.glob("*.yaml"))
+
+
+def example_spec(example: Path) -> dict[str, Any]:
+    with example.open(encoding="utf-8") as fh:
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
+
+
+def example_environments(example: Path) -> list[str]:
+    """Environment names straight from the spec file, so parametrizing needs nothing of the package."""
+    envs = example_spec(example)["spec"].get("environments") or [{"name": "default"}]
+    return [str(env["name"]) for env in envs]
+
+
+def example_engine(example: Path) -> str:
+    return str(example_spec(example)["spec"]["engine"])
+
+
+def is_git_progression(example: Path) -> bool:
+    spec = example_spec(example)["spec"]
+    default = "git" if spec["engine"] == "nginx" else "controller"
+    return spec.get("progression", default) == "git"
+
+
+@contextlib.contextmanager
+def _in_root() -> Iterator[None]:
+    """Specs are named relative to the checkout, as a user would: the path lands in every file's header."""
+    before = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def render_example(example: Path, out: Path) -> Path:
+    """`rollgen render examples/<file> --out <out>`; returns out/apps/<name>."""
+    from generator.cli import main
+
+    relative = example.resolve().relative_to(ROOT)
+    with _in_root():
+        code = main(["render", str(relative), "--out", str(out.resolve())])
+    if code != 0:
+        raise AssertionError(f"rollgen render {relative} --out {out} exited {code} (its stderr is above)")
+    return out / "apps" / str(example_spec(example)["metadata"]["name"])
+
+
+def progressing_state(example: Path, env_name: str, step: int = 2) -> Any:
+    """An EnvState rolling a new image out in `env_name`, at `step` (clamped to the steps there are)."""
+    from generator.model import CanaryStrategy, EnvState, Image
+    from generator.spec import load_release
+
+    with _in_root():
+        release = load_release(example.resolve().relative_to(ROOT))
+    env = release.environment(env_name)
+    canary = Image(env.image.repository, CANARY_IMAGE_TAG, None)
+    if isinstance(release.strategy, CanaryStrategy) and env.steps:
+        step = min(step, len(env.steps))
+        weight = env.steps[step - 1].weight
+    else:
+        step, weight = 1, 0
+    return EnvState(phase="progressing", stable_image=env.image, canary_image=canary, step=step, weight=weight,
+                    since="2025-01-01T00:00:00Z")
+
+
+def write_state(app_dir: Path, env_name: str, state: Any) -> Path:
+    from generator.state import state_path, to_dict
+
+    path = state_path(app_dir, env_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(to_dict(state), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def render_progressing(example: Path, out: Path, step: int = 2) -> dict[str, Any]:
+    """Render, put every environment in a progressing state at `step`, render again; env name -> state."""
+    app_dir = render_example(example, out)
+    states = {env: progressing_state(example, env, step) for env in example_environments(example)}
+    for env, state in states.items():
+        write_state(app_dir, env, state)
+    render_example(example, out)
+    return states
