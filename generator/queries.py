@@ -1,0 +1,73 @@
+"""PromQL for the built-in metrics, as ingress-nginx reports them. Shared by every engine and by git-progression gates.
+
+Where ingress-nginx puts canary traffic (checked in its source, rootfs/etc/nginx/lua/monitor.lua and
+internal/ingress/metric/collectors/socket.go): a canary Ingress gets no nginx location of its own; it is merged
+into the main Ingress's location as an alternative backend. Every request at that host and path is therefore
+counted under the *main* Ingress name (`ingress="hello"`), and the ones the balancer sent to the canary carry
+the canary upstream in the `canary` label (`canary="test-hello-canary-5000"`; empty for the others). There is no
+series with `ingress="<canary ingress name>"` (ingress-nginx issue 4026). So "the canary's error rate" is
+`ingress="<main Ingress>", canary!=""`, whatever the canary Ingress is called (`N-canary`, Argo's `N-N-canary`,
+Flagger's `N-canary`).
+
+Arguments are inserted as PromQL string literals, escaped, so placeholders such as Argo's `{{args.namespace}}` or
+Flagger's `{{ namespace }}` pass through intact for the engine to fill in; `window` is a PromQL range such as
+`1m` (or a placeholder) and must cover at least two scrapes for `rate` to see anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+REQUESTS = "nginx_ingress_controller_requests"
+DURATION = "nginx_ingress_controller_request_duration_seconds"
+
+QueryBuilder = Callable[..., str]
+
+
+def error_rate_query(namespace: str, ingress: str, window: str, *, canary_only: bool = True) -> str:
+    """Percent (0-100) of answers with a 5xx status.
+
+    canary_only: count only requests routed to the canary backend of `ingress` (the main Ingress); False counts
+    every request of `ingress`, e.g. a blue-green preview Ingress, whose requests all reach the new version.
+    """
+    errors = _rate(REQUESTS, _selector(namespace, ingress, canary_only, status=("=~", "5..")), window)
+    total = _rate(REQUESTS, _selector(namespace, ingress, canary_only), window)
+    return f"100 * {errors} / {total}"
+
+
+def latency_query(namespace: str, ingress: str, window: str, *, canary_only: bool = True) -> str:
+    """Average request duration in milliseconds, as measured by ingress-nginx (upstream time included)."""
+    selector = _selector(namespace, ingress, canary_only)
+    seconds = _rate(f"{DURATION}_sum", selector, window)
+    count = _rate(f"{DURATION}_count", selector, window)
+    return f"1000 * {seconds} / {count}"
+
+
+BUILTIN_QUERIES: dict[str, QueryBuilder] = {
+    "error-rate": error_rate_query,
+    "latency": latency_query,
+}
+
+
+def builtin_query(metric: str, namespace: str, ingress: str, window: str, *, canary_only: bool = True) -> str:
+    """The query of a built-in metric by its spec name (model.BUILTIN_METRICS); KeyError for any other name."""
+    return BUILTIN_QUERIES[metric](namespace, ingress, window, canary_only=canary_only)
+
+
+def _rate(metric: str, selector: str, window: str) -> str:
+    return f"sum(rate({metric}{selector}[{window}]))"
+
+
+def _selector(namespace: str, ingress: str, canary_only: bool, status: tuple[str, str] | None = None) -> str:
+    matchers = [("namespace", "=", namespace), ("ingress", "=", ingress)]
+    if canary_only:
+        matchers.append(("canary", "!=", ""))
+    if status is not None:
+        matchers.append(("status", *status))
+    return "{" + ",".join(f"{label}{op}{_string(value)}" for label, op, value in matchers) + "}"
+
+
+def _string(value: str) -> str:
+    """A PromQL double-quoted string literal: a quote or backslash in a value cannot end it early."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
