@@ -1,0 +1,476 @@
+"""Meaning checks: what the schema cannot say. They run only on data the schema has accepted.
+
+Each check returns Problems located at the precise field; messages say what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from generator import durations
+from generator.errors import Problem
+from generator.model import BUILTIN_METRICS
+
+if TYPE_CHECKING:
+    from generator.profiles import Profile
+
+JsonPath = tuple[str | int, ...]
+Data = dict[str, Any]
+
+DNS_LABEL_MAX = 63  # Services, namespaces, label values: anything that becomes a DNS label
+OBJECT_NAME_MAX = 253  # other object names (DNS subdomains)
+RESERVED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/managed-by")
+RESERVED_PREFIX = "rollgen.io/"
+ROUTING_KEYS = ("header", "cookie", "sticky")
+
+
+class Located(Protocol):
+    """What the checks need from a loaded document (generator.loader.Document)."""
+
+    @property
+    def data(self) -> Any: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def locate(self, path: JsonPath) -> tuple[int, int]: ...
+
+    def locate_key(self, path: JsonPath) -> tuple[int, int]: ...
+
+
+class Finding(NamedTuple):
+    """A problem before it is located: the path, the message, and whether to point at the key itself."""
+
+    path: JsonPath
+    message: str
+    at_key: bool = False
+
+
+def json_path(path: Sequence[str | int]) -> str:
+    """`$.spec.strategy.canary.steps[1].weight`; keys that are not plain names in brackets."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.replace("-", "").replace("_", "").isalnum() and not part[:1].isdigit():
+            out += f".{part}"
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice `word` was probably meant to be, if one is close enough."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`; did you mean 'X'?` when a choice is close to `word`, else ''."""
+    match = closest(word, choices)
+    return f"; did you mean {match!r}?" if match else ""
+
+
+def locate(doc: Located, finding: Finding) -> Problem:
+    line, column = doc.locate_key(finding.path) if finding.at_key else doc.locate(finding.path)
+    return Problem(doc.source, line, column, json_path(finding.path), finding.message)
+
+
+def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
+    """Every meaning problem of a schema-valid release spec, in document order."""
+    if profiles is None:
+        from generator.profiles import load_profiles
+
+        profiles = load_profiles()
+    findings = [finding for rule in RULES for finding in rule(data)]
+    findings += check_environments(data, profiles)
+    problems = [locate(doc, finding) for finding in findings]
+    return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
+
+
+# --- engine, progression and strategy -------------------------------------------------------------------------
+
+
+def strategy_kind(data: Data) -> str:
+    return str(next(iter(data["spec"]["strategy"])))
+
+
+def progression(data: Data) -> str:
+    spec = data["spec"]
+    default = "git" if spec["engine"] == "nginx" else "controller"
+    return str(spec.get("progression", default))
+
+
+def check_progression(data: Data) -> Iterator[Finding]:
+    spec = data["spec"]
+    engine, chosen = spec["engine"], progression(data)
+    if engine == "nginx" and chosen == "controller":
+        yield Finding(
+            ("spec", "progression"),
+            "the nginx engine has no controller to step the canary: use progression: git (or remove the field)",
+        )
+    if engine == "flagger" and chosen == "git":
+        yield Finding(
+            ("spec", "progression"),
+            "Flagger steps the canary by itself: use progression: controller (or remove the field), "
+            "or engine: argo-rollouts to step from git",
+        )
+
+
+def check_strategy_engine(data: Data) -> Iterator[Finding]:
+    engine, kind = data["spec"]["engine"], strategy_kind(data)
+    strategy = data["spec"]["strategy"][kind]
+    if kind == "abTest" and engine != "flagger":
+        yield Finding(
+            ("spec", "strategy", "abTest"),
+            f"A/B tests need engine: flagger; with {engine}, use strategy.canary with header or cookie "
+            "(matching requests reach the canary at every step)",
+            at_key=True,
+        )
+    if kind == "canary" and engine == "flagger":
+        yield from flagger_canary_routing(strategy)
+    if kind == "blueGreen" and engine == "flagger" and "autoPromotion" not in strategy:
+        yield Finding(
+            ("spec", "strategy", "blueGreen"),
+            "Flagger switches by itself once its analysis iterations pass and cannot wait for a person: "
+            "set autoPromotion (e.g. 10m), or use engine argo-rollouts or nginx for a manual switch",
+            at_key=True,
+        )
+
+
+def flagger_canary_routing(canary: Data) -> Iterator[Finding]:
+    for key in ("header", "cookie"):
+        if key in canary:
+            yield Finding(
+                ("spec", "strategy", "canary", key),
+                f"Flagger cannot combine {key} routing with weight steps: use strategy.abTest "
+                f"(iterations plus {key}) to route by {key}, or remove {key} to shift traffic by weight",
+                at_key=True,
+            )
+    if "sticky" in canary:
+        yield Finding(
+            ("spec", "strategy", "canary", "sticky"),
+            "Flagger with ingress-nginx has no sticky canary sessions: remove sticky, "
+            "or use engine argo-rollouts or nginx",
+            at_key=True,
+        )
+
+
+def check_header_values(data: Data) -> Iterator[Finding]:
+    kind = strategy_kind(data)
+    strategy = data["spec"]["strategy"][kind]
+    if strategy.get("headerValue") == "never":
+        yield Finding(
+            ("spec", "strategy", kind, "headerValue"),
+            "with headerValue set, ingress-nginx sends requests whose header equals it to the canary, so 'never' "
+            "would mean the opposite of its usual meaning: choose another value, or remove headerValue",
+        )
+
+
+def check_blue_green_hosts(data: Data) -> Iterator[Finding]:
+    strategy = data["spec"]["strategy"].get("blueGreen")
+    if strategy is not None and strategy.get("previewHost") == data["spec"]["ingress"]["host"]:
+        yield Finding(
+            ("spec", "strategy", "blueGreen", "previewHost"),
+            "the preview host must differ from ingress.host: two Ingresses cannot own the same host and path",
+        )
+
+
+# --- steps ------------------------------------------------------------------------------------------------------
+
+
+def check_steps(steps: Sequence[Data], at: JsonPath) -> Iterator[Finding]:
+    """Weights strictly increasing (the schema already bounds each to 1..99)."""
+    for index in range(1, len(steps)):
+        weight, previous = steps[index]["weight"], steps[index - 1]["weight"]
+        if weight <= previous:
+            yield Finding(
+                (*at, index, "weight"),
+                f"weight {weight} does not increase on the previous step's {previous}: "
+                "weights must grow strictly from step to step",
+            )
+
+
+def check_spec_steps(data: Data) -> Iterator[Finding]:
+    canary = data["spec"]["strategy"].get("canary")
+    if canary is not None:
+        at: JsonPath = ("spec", "strategy", "canary", "steps")
+        yield from check_steps(canary["steps"], at)
+        if data["spec"]["engine"] == "flagger":
+            yield from flagger_steps(canary["steps"], at, explicit_interval(data))
+
+
+def explicit_interval(data: Data) -> int | None:
+    analysis = data["spec"].get("analysis")
+    if analysis is None or "interval" not in analysis:
+        return None
+    return durations.parse(analysis["interval"])
+
+
+def flagger_interval(data: Data) -> int | None:
+    """The interval every Flagger environment runs at when the release has analysis: the explicit one, else the
+    release's step pause (spec.build_release makes the same choice); None lets each environment's pause decide."""
+    if "analysis" not in data["spec"]:
+        return None
+    explicit = explicit_interval(data)
+    if explicit is not None:
+        return explicit
+    pauses = [step["pause"] for step in data["spec"]["strategy"]["canary"]["steps"] if "pause" in step]
+    return durations.parse(pauses[0]) if pauses else None
+
+
+def flagger_steps(steps: Sequence[Data], at: JsonPath, interval: int | None) -> Iterator[Finding]:
+    """Flagger moves one step per analysis interval: every step needs the same, finite pause."""
+    first: str | None = None
+    for index, step in enumerate(steps):
+        pause = step.get("pause")
+        if pause is None:
+            yield Finding(
+                (*at, index),
+                "Flagger cannot wait for a person between steps: give this step a pause equal to the others "
+                "(use engine argo-rollouts or nginx for manual gates)",
+            )
+        elif durations.parse(pause) == 0:
+            yield Finding((*at, index, "pause"), "Flagger needs a pause of at least 1s (it becomes the analysis interval)")
+        elif first is None:
+            first = pause
+            yield from interval_agrees(pause, (*at, index, "pause"), interval)
+        elif durations.parse(pause) != durations.parse(first):
+            yield Finding(
+                (*at, index, "pause"),
+                f"Flagger holds every step for one analysis interval: all pauses must be equal "
+                f"(the first is {first}, this one {pause})",
+            )
+
+
+def interval_agrees(pause: str, at: JsonPath, interval: int | None) -> Iterator[Finding]:
+    if interval is not None and durations.parse(pause) != interval:
+        yield Finding(
+            at,
+            f"Flagger advances one step per analysis interval, {durations.format_go(interval)} for this release: "
+            "make every pause equal to it, or change analysis.interval",
+        )
+
+
+# --- analysis ---------------------------------------------------------------------------------------------------
+
+
+def check_analysis(data: Data) -> Iterator[Finding]:
+    analysis = data["spec"].get("analysis")
+    if analysis is None:
+        return
+    if "interval" in analysis and durations.parse(analysis["interval"]) == 0:
+        yield Finding(("spec", "analysis", "interval"), "the analysis interval must be at least 1s")
+    seen: dict[str, int] = {}
+    for index, metric in enumerate(analysis["metrics"]):
+        at: JsonPath = ("spec", "analysis", "metrics", index)
+        if metric["name"] in seen:
+            yield Finding(
+                (*at, "name"),
+                f"metric {metric['name']!r} is already defined as metrics[{seen[metric['name']]}]: "
+                "metric names must be unique",
+            )
+        seen.setdefault(metric["name"], index)
+        yield from check_metric(metric, at)
+
+
+def check_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
+    name = metric["name"]
+    if name in BUILTIN_METRICS:
+        yield from check_builtin_metric(metric, at)
+    elif "query" not in metric:
+        yield Finding(
+            at,
+            f"custom metric {name!r} needs a query (PromQL returning one number); "
+            f"the built-in metrics are {', '.join(BUILTIN_METRICS)}{did_you_mean(name, BUILTIN_METRICS)}",
+        )
+    if "max" in metric and "min" in metric and metric["max"] < metric["min"]:
+        yield Finding((*at, "max"), f"max ({metric['max']}) is below min ({metric['min']}): no value could pass")
+
+
+def check_builtin_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
+    name = metric["name"]
+    if "query" in metric:
+        yield Finding(
+            (*at, "query"),
+            f"{name!r} is built in and takes no query: remove query, or give the metric another name",
+            at_key=True,
+        )
+    if "min" in metric:
+        yield Finding((*at, "min"), f"the built-in {name!r} takes only max: remove min", at_key=True)
+    if "max" not in metric:
+        unit = "percent of 5xx answers" if name == "error-rate" else "average milliseconds"
+        yield Finding(at, f"the built-in {name!r} needs max (the highest acceptable {unit})")
+    elif name == "error-rate" and not 0 <= metric["max"] <= 100:
+        yield Finding((*at, "max"), "error-rate is a percent: max must be between 0 and 100")
+    elif metric["max"] < 0:
+        yield Finding((*at, "max"), f"{name} max must not be negative")
+
+
+# --- names and labels -------------------------------------------------------------------------------------------
+
+
+def derived_names(data: Data) -> list[tuple[str, str, int]]:
+    """(object, name, limit) for every object the release creates or makes a controller create."""
+    name, engine, kind = data["metadata"]["name"], data["spec"]["engine"], strategy_kind(data)
+    services = SERVICE_SUFFIXES[(engine, "canary" if kind == "abTest" else kind)]
+    out = [("Service", name + suffix, DNS_LABEL_MAX) for suffix in services]
+    if engine == "argo-rollouts" and kind == "canary":
+        out.append(("Ingress (created by Argo Rollouts)", f"{name}-{name}-canary", OBJECT_NAME_MAX))
+    for metric in data["spec"].get("analysis", {}).get("metrics", []):
+        if metric["name"] not in BUILTIN_METRICS:
+            out.append(("metric template", f"{name}-{metric['name']}", OBJECT_NAME_MAX))
+    return out
+
+
+SERVICE_SUFFIXES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("nginx", "canary"): ("", "-canary"),
+    ("nginx", "blueGreen"): ("", "-preview"),
+    ("argo-rollouts", "canary"): ("-stable", "-canary"),
+    ("argo-rollouts", "blueGreen"): ("-active", "-preview"),
+    ("flagger", "canary"): ("", "-primary", "-canary"),
+    ("flagger", "blueGreen"): ("", "-primary", "-canary"),
+}
+
+
+def check_derived_names(data: Data) -> Iterator[Finding]:
+    name = data["metadata"]["name"]
+    too_long = [(obj, derived, limit) for obj, derived, limit in derived_names(data) if len(derived) > limit]
+    if not too_long:
+        return
+    obj, derived, limit = max(too_long, key=lambda item: len(item[1]) - item[2])
+    allowed = len(name) - (len(derived) - limit)
+    yield Finding(
+        ("metadata", "name"),
+        f"the {obj} name {derived!r} would be {len(derived)} characters, over Kubernetes' limit of {limit}: "
+        f"shorten metadata.name to at most {allowed} characters",
+    )
+
+
+def check_label_keys(labels: Mapping[str, str], at: JsonPath) -> Iterator[Finding]:
+    for key in labels:
+        if key in RESERVED_LABELS or key.startswith(RESERVED_PREFIX):
+            yield Finding(
+                (*at, key),
+                f"label {key!r} is set by rollgen (it selects the pods and marks what rollgen manages): remove it",
+                at_key=True,
+            )
+        elif len(key.split("/")[0]) > OBJECT_NAME_MAX:
+            yield Finding((*at, key), "a label key prefix has at most 253 characters", at_key=True)
+
+
+def check_release_labels(data: Data) -> Iterator[Finding]:
+    yield from check_label_keys(data["metadata"].get("labels", {}), ("metadata", "labels"))
+
+
+def check_autoscaling(scaling: Data | None, at: JsonPath) -> Iterator[Finding]:
+    if scaling is not None and scaling["minReplicas"] > scaling["maxReplicas"]:
+        yield Finding(
+            (*at, "maxReplicas"),
+            f"maxReplicas ({scaling['maxReplicas']}) is below minReplicas ({scaling['minReplicas']})",
+        )
+
+
+def check_release_autoscaling(data: Data) -> Iterator[Finding]:
+    yield from check_autoscaling(data["spec"].get("autoscaling"), ("spec", "autoscaling"))
+
+
+RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
+    check_progression,
+    check_strategy_engine,
+    check_header_values,
+    check_blue_green_hosts,
+    check_spec_steps,
+    check_analysis,
+    check_derived_names,
+    check_release_labels,
+    check_release_autoscaling,
+)
+
+
+# --- environments -----------------------------------------------------------------------------------------------
+
+
+def check_environments(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]:
+    out: list[Finding] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(data["spec"].get("environments", [])):
+        at: JsonPath = ("spec", "environments", index)
+        if entry["name"] in first_index:
+            out.append(
+                Finding(
+                    (*at, "name"),
+                    f"environment {entry['name']!r} is already defined as environments[{first_index[entry['name']]}]: "
+                    "environment names must be unique",
+                )
+            )
+        first_index.setdefault(entry["name"], index)
+        out += check_environment(data, entry, at, profiles)
+    return out
+
+
+def check_environment(data: Data, entry: Data, at: JsonPath, profiles: Mapping[str, Profile]) -> list[Finding]:
+    out = list(check_profile_name(entry, at, profiles))
+    out += check_environment_fields(data, entry, at)
+    out += check_label_keys(entry.get("labels", {}), (*at, "labels"))
+    out += check_autoscaling(entry.get("autoscaling"), (*at, "autoscaling"))
+    profile = profiles.get(entry.get("profile", ""))
+    if strategy_kind(data) == "canary" and data["spec"]["engine"] == "flagger":
+        out += flagger_environment_steps(data, entry, at, profile)
+    return out
+
+
+def check_profile_name(entry: Data, at: JsonPath, profiles: Mapping[str, Profile]) -> Iterator[Finding]:
+    name = entry.get("profile")
+    if name is not None and name not in profiles:
+        known = sorted(profiles)
+        yield Finding(
+            (*at, "profile"),
+            f"unknown profile {name!r}{did_you_mean(name, known)} (known profiles: {', '.join(known) or 'none'}; "
+            "a config repo adds its own in the folder its rollgen.yaml names under profiles:)",
+        )
+
+
+def check_environment_fields(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    kind = strategy_kind(data)
+    if "steps" in entry:
+        if kind != "canary":
+            yield Finding((*at, "steps"), f"steps apply only to a canary strategy, not {kind}: remove them", at_key=True)
+        else:
+            yield from check_steps(entry["steps"], (*at, "steps"))
+    if "previewHost" in entry and kind != "blueGreen":
+        yield Finding(
+            (*at, "previewHost"), f"previewHost applies only to a blueGreen strategy, not {kind}: remove it", at_key=True
+        )
+    if kind == "blueGreen":
+        yield from check_environment_preview(data, entry, at)
+
+
+def check_environment_preview(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    host = entry.get("host", data["spec"]["ingress"]["host"])
+    preview = entry.get("previewHost", data["spec"]["strategy"]["blueGreen"].get("previewHost"))
+    if preview is not None and preview == host:
+        where: JsonPath = (*at, "previewHost") if "previewHost" in entry else (*at, "host")
+        yield Finding(
+            where,
+            f"this environment's preview host and host are both {host!r}: two Ingresses cannot own the same host "
+            "and path; give the environment its own previewHost",
+        )
+
+
+def flagger_environment_steps(data: Data, entry: Data, at: JsonPath, profile: Profile | None) -> Iterator[Finding]:
+    """Steps an environment brings (its own, or its profile's) follow Flagger's one-interval-per-step rule."""
+    interval = flagger_interval(data)
+    if "steps" in entry:
+        yield from flagger_steps(entry["steps"], (*at, "steps"), interval)
+    elif profile is not None and profile.steps:
+        pauses = {step.pause for step in profile.steps}
+        agreed = interval is None or pauses == {interval}
+        if None in pauses or 0 in pauses or len(pauses) > 1 or not agreed:
+            yield Finding(
+                (*at, "profile"),
+                f"profile {profile.name!r} brings steps that Flagger cannot run (Flagger needs every step paused "
+                "for exactly one analysis interval): set steps on this environment",
+            )
