@@ -469,8 +469,10 @@ def flagger_environment_steps(data: Data, entry: Data, at: JsonPath, profile: Pr
         pauses = {step.pause for step in profile.steps}
         agreed = interval is None or pauses == {interval}
         if None in pauses or 0 in pauses or len(pauses) > 1 or not agreed:
+            shown = ", ".join("none" if p is None else durations.format_go(p) for p in sorted(pauses, key=str))
+            wanted = f" of {durations.format_go(interval)}, the analysis interval" if interval else ""
             yield Finding(
                 (*at, "profile"),
-                f"profile {profile.name!r} brings steps that Flagger cannot run (Flagger needs every step paused "
-                "for exactly one analysis interval): set steps on this environment",
+                f"profile {profile.name!r} brings steps paused {shown}, but Flagger needs every step paused for "
+                f"exactly one analysis interval: set steps on this environment with equal pauses{wanted}",
             )

@@ -136,6 +136,8 @@ def explain_required(error: ValidationError, path: tuple[str | int, ...]) -> Ite
 
 def explain_type(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
     expected = hint(error) or "a " + TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
+    if not path and "title" in error.schema:
+        expected += f" (a {error.schema['title']} with apiVersion, kind, metadata and spec)"
     yield Finding(path, f"expected {expected}, got {describe(error.instance)}")
 
 
