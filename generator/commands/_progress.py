@@ -1,0 +1,396 @@
+"""What release/advance/promote/abort share: plan one environment, render, write, commit; push with retries.
+
+The recipe for one attempt:
+  lock the work tree -> repair a crashed run's leftovers or refuse a dirty tree -> (--push) fetch and catch up
+  -> for each environment: read its state, plan (progression.py), render the release (pipeline.py) with the
+     new state, write the tree (writer.py) and commit only the release's files (gitops.py)
+  -> (--push) push; when the remote moved meanwhile, drop our commits and start the attempt over, so the
+     decision is taken again from the remote's state instead of stepping twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from generator import state as state_file
+from generator.config import Config
+from generator.errors import EXIT_OK, EXIT_USER, RollgenError, UsageError
+from generator.gitops import GitError, Journal, Repo
+from generator.model import EnvState, Environment, Release
+from generator.progression import Hold, Plan, Refusal, Transition, parse_time, step_count
+
+Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
+Loader = Callable[[Repo, Config], Release]
+Result = Literal["committed", "nothing-to-do", "refused"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    release: str
+    environment: str
+    result: Result
+    text: str  # the commit subject, or the reason nothing happened
+    action: str | None = None
+    commit: str | None = None
+    state: EnvState | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "release": self.release,
+            "environment": self.environment,
+            "result": self.result,
+            "action": self.action,
+            "commit": self.commit,
+            ("subject" if self.result == "committed" else "reason"): self.text,
+        }
+        if self.state is not None:
+            out["state"] = state_file.to_dict(self.state)
+        return out
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command's ask: which release (loaded inside the lock, again on every attempt), which environments."""
+
+    repo: Path
+    load: Loader
+    environments: Sequence[str] | None  # None: every environment of the release
+    plan: Planner
+    now: datetime
+    push: bool
+    render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
+
+
+# -- entry point --------------------------------------------------------------------------------------------
+
+
+def now_from(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise UsageError(f"--now {text!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z") from None
+
+
+def execute(request: Request, fmt: str) -> int:
+    from generator.config import load as load_config
+
+    repo = Repo.discover(request.repo)
+    config = load_config(repo.root)
+    branch = _branch(repo, config)
+    with repo.lock():
+        outcomes, pushed = _attempts(repo, config, branch, request)
+    report(outcomes, pushed, fmt)
+    return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
+
+
+def _branch(repo: Repo, config: Config) -> str:
+    current = repo.branch()
+    if current is None:
+        raise RollgenError(f"{repo.root}: HEAD is detached; check out the branch rollgen commits on")
+    if config.branch and current != config.branch:
+        raise RollgenError(
+            f"{repo.root} is on branch {current}, but rollgen.yaml says git.branch: {config.branch}; "
+            f"check out {config.branch} (or change git.branch)"
+        )
+    return current
+
+
+def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
+    for attempt in range(config.push_attempts):
+        release = request.load(repo, config)
+        ensure_clean(repo, config, release)
+        upstream = _catch_up(repo, config, branch) if request.push else None
+        start = repo.head()
+        outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
+        if not request.push or not repo.ahead_of(upstream):
+            return outcomes, False
+        if repo.push(config.remote, branch) != "rejected":
+            return outcomes, True
+        _drop_our_commits(repo, outcomes, start)
+        _sleep(config, attempt)
+    raise GitError(
+        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
+        "nothing of this run was pushed, run it again"
+    )
+
+
+def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
+    upstream = repo.fetch(config.remote, branch)
+    if upstream is not None:
+        repo.catch_up(upstream)
+    return upstream
+
+
+def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None) -> None:
+    ours = [o.commit for o in outcomes if o.commit]
+    if ours:
+        repo.undo_commit(ours[-1], start)
+
+
+def _sleep(config: Config, attempt: int) -> None:
+    delay = min(30.0, config.push_backoff * 2**attempt) * random.uniform(0.5, 1.5)
+    time.sleep(delay)
+
+
+def _environments(release: Release, request: Request) -> list[str]:
+    names = [env.name for env in release.environments]
+    if request.environments is None:
+        return names
+    unknown = [name for name in request.environments if name not in names]
+    if unknown:
+        raise RollgenError(
+            f"{release.name} has no environment {', '.join(unknown)}; its environments are: {', '.join(names)}"
+        )
+    return list(request.environments)
+
+
+# -- one environment ----------------------------------------------------------------------------------------
+
+
+def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
+    env = release.environment(env_name)
+    states = read_states(config, release)
+    plan = request.plan(release, env, states.get(env_name), request.now)
+    if isinstance(plan, Refusal):
+        return Outcome(release.name, env_name, "refused", plan.reason, state=states.get(env_name))
+    if isinstance(plan, Hold) and not request.render_on_hold:
+        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=states.get(env_name))
+    if isinstance(plan, Transition):
+        states[env_name] = plan.state
+    paths = write(repo, config, release, states)
+    if not paths:
+        repo.journal(release.name).clear()
+        reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
+        return Outcome(release.name, env_name, "nothing-to-do", reason, state=states.get(env_name))
+    transition = plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+    commit = _commit(repo, config, release, env, transition, paths)
+    subject = _subject(repo, commit)
+    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+
+
+def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transition:
+    """The spec changed but the progression did not: the commit carries the new configuration only."""
+    image = state.canary_image if state.phase == "progressing" and state.canary_image else state.stable_image
+    weight = state.weight if state.phase == "progressing" else 100
+    return Transition(
+        action="deploy",
+        state=state,
+        summary="update the configuration (images and progression unchanged)",
+        step=state.step,
+        steps=step_count(release, env),
+        weight=weight,
+        image=image,
+        details=f"{release.source} changed; {env.name} stays {state.phase}.",
+    )
+
+
+def read_states(config: Config, release: Release) -> dict[str, EnvState]:
+    """The committed state of each environment that has one (an environment without one is not deployed)."""
+    app_dir = config.output_dir / "apps" / release.name
+    out = {}
+    for env in release.environments:
+        path = state_file.state_path(app_dir, env.name)
+        try:
+            found = state_file.load(path)
+        except ValueError as exc:
+            raise RollgenError(
+                f"{path} is unreadable ({exc}); restore it (git checkout -- {path}) or delete it to deploy afresh"
+            ) from None
+        if found is not None:
+            out[env.name] = found
+    return out
+
+
+def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvState]) -> list[str]:
+    """Render the release for its deployed environments, write it, return the repo paths that changed.
+
+    Environments without a state are left out, so releasing to staging does not deploy prod behind its back.
+    """
+    from generator.pipeline import render_files
+    from generator.writer import write_tree
+
+    deployed = replace(release, environments=tuple(e for e in release.environments if e.name in states))
+    files = render_files(deployed, states)
+    for name, env_state in states.items():
+        files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
+    prefix = config.output_prefix()
+    app = f"apps/{release.name}"
+    tracked = repo.tracked([prefix + app])
+    going = {p: None for p in tracked if p[len(prefix):] not in files and not p.endswith(state_file.STATE_FILE)}
+    repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
+    result = write_tree(config.output_dir, files, [app])
+    return sorted(prefix + rel for rel in (*result.written, *result.removed))
+
+
+def _commit(
+    repo: Repo, config: Config, release: Release, env: Environment, plan: Transition, paths: list[str]
+) -> str | None:
+    from generator.messages import Record, compose
+
+    record = Record(
+        release=release.name,
+        environment=env.name,
+        action=plan.action,
+        step=plan.step,
+        steps=plan.steps,
+        weight=plan.weight,
+        image=plan.image.ref,
+        summary=plan.summary,
+        details=plan.details,
+        extra=_template_extras(release, plan.state),
+    )
+    commit = repo.commit(paths, compose(record, config.commit_template), config.author)
+    repo.journal(release.name).clear()
+    return commit
+
+
+def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
+    return (
+        ("engine", release.engine),
+        ("phase", state.phase),
+        ("stable_image", state.stable_image.ref),
+        ("canary_image", state.canary_image.ref if state.canary_image else ""),
+        ("since", state.since),
+    )
+
+
+def _subject(repo: Repo, commit: str | None) -> str:
+    if commit is None:
+        return ""
+    return repo.text("log", "-1", "--format=%s", commit).strip()
+
+
+# -- a clean tree, or the leftovers of a crash ----------------------------------------------------------------
+
+
+def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
+    """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
+    app = config.output_prefix() + f"apps/{release.name}"
+    journal = repo.journal(release.name)
+    dirty = [c.path for c in repo.changes([app]) if not c.untracked or _starts_generated(repo.root / c.path)]
+    if not dirty:
+        journal.clear()
+        return
+    leftovers = _leftovers(repo, journal, dirty)
+    if leftovers is None:
+        shown = "\n".join(f"  {p}" for p in dirty[:20]) + ("\n  ..." if len(dirty) > 20 else "")
+        raise RollgenError(
+            f"uncommitted changes to {release.name}'s generated files:\n{shown}\n"
+            f"commit or discard them first (git status -- {app}; git checkout -- {app})"
+        )
+    repo.restore(leftovers)
+    journal.clear()
+    print(f"rollgen: {release.name}: put back {len(leftovers)} file(s) an interrupted run had written", file=sys.stderr)
+
+
+def _leftovers(repo: Repo, journal: Journal, dirty: list[str]) -> list[str] | None:
+    """The dirty paths when an interrupted run's journal explains every one of them, else None."""
+    if journal.load() is None:
+        return None
+    if all(journal.explains(repo.root, path) for path in dirty):
+        return dirty
+    return None
+
+
+def _starts_generated(path: Path) -> bool:
+    from generator.emit import is_generated
+
+    try:
+        with path.open("rb") as fh:
+            return is_generated(fh.read(64))
+    except OSError:
+        return False
+
+
+# -- output -------------------------------------------------------------------------------------------------
+
+
+def report(outcomes: Sequence[Outcome], pushed: bool, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps({"results": [o.as_json() for o in outcomes], "pushed": pushed}, indent=2))
+        return
+    for outcome in outcomes:
+        where = f"{outcome.release}/{outcome.environment}"
+        if outcome.result == "committed":
+            print(f"{outcome.text} [{(outcome.commit or '')[:12]}]")
+        elif outcome.result == "refused":
+            print(f"rollgen: {where}: {outcome.text}", file=sys.stderr)
+        else:
+            print(f"{where}: {outcome.text}")
+    if pushed:
+        print("pushed")
+
+
+def spec_display(repo: Repo, spec: Path) -> str:
+    """The spec's path as generated headers name it: relative to the repo when inside it."""
+    try:
+        return spec.resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        return str(spec)
+
+
+def load_spec(repo: Repo, config: Config, spec: Path) -> Release:
+    from generator.spec import load_release
+
+    profiles = [config.profiles_dir] if config.profiles_dir else []
+    return load_release(spec, profiles, display=spec_display(repo, spec))
+
+
+def find_spec(repo: Repo, config: Config, name: str) -> Path:
+    """NAME's spec: the one its generated files name, else releases/NAME.yaml(.yml), else a search."""
+    from generator.emit import HEADER_PREFIX, HEADER_SUFFIX
+
+    app = config.output_dir / "apps" / name
+    for candidate in sorted(app.glob(f"overlays/*/{state_file.STATE_FILE}"))[:1] + [app / "base/kustomization.yaml"]:
+        try:
+            with candidate.open(encoding="utf-8") as fh:
+                first = fh.readline().rstrip("\n")
+        except OSError:
+            continue
+        if first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX):
+            path = repo.root / first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
+            if path.is_file():
+                return path
+    for suffix in (".yaml", ".yml"):
+        path = config.releases_dir / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return _search(config, name)
+
+
+def _search(config: Config, name: str) -> Path:
+    import re
+
+    from generator.spec import release_files
+
+    pattern = re.compile(rf"^\s+name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", re.M)
+    if config.releases_dir.is_dir():
+        for path in sorted(release_files(config.releases_dir)):
+            if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+                return path
+    raise RollgenError(
+        f"no spec for release {name!r}: not named by apps/{name}/, not {config.releases}/{name}.yaml, "
+        f"and no spec under {config.releases}/ has metadata.name: {name}"
+    )
+
+
+def named_release(name: str) -> Loader:
+    """A loader for the release called `name`, wherever its spec is."""
+
+    def load(repo: Repo, config: Config) -> Release:
+        release = load_spec(repo, config, find_spec(repo, config, name))
+        if release.name != name:
+            raise RollgenError(f"{release.source} is release {release.name!r}, not {name!r}")
+        return release
+
+    return load

@@ -1,0 +1,25 @@
+"""`rollgen abort NAME --env E --repo DIR [--push]`: all traffic back to stable, the canary scaled down.
+
+Stable is untouched; a new release, or `rollgen release --retry` with the same image, starts over. Refused
+(exit 1) during the nginx engine's promotion, when stable already runs the new image, and for a
+controller-driven release (use the controller's abort).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from generator.commands._progress import Request, execute, named_release, now_from
+from generator.progression import plan_abort
+
+
+def run(args: argparse.Namespace) -> int:
+    request = Request(
+        repo=args.repo,
+        load=named_release(args.name),
+        environments=[args.env],
+        plan=plan_abort,
+        now=now_from(args.now),
+        push=args.push,
+    )
+    return execute(request, args.format)

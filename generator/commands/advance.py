@@ -1,0 +1,28 @@
+"""`rollgen advance NAME --env E --repo DIR [--now T] [--push]`: the scheduled tick.
+
+One step further when the current step's pause has elapsed since its commit (the state's `since`) and the
+gates pass; after the last step, promotion; the nginx engine's second promotion commit after the settle delay.
+Nothing to do (a pause still running, an indefinite pause, nothing in flight, a controller-driven release)
+exits 0 and says why; a failed gate exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+
+from generator.commands._progress import Request, execute, named_release, now_from
+from generator.gates import evaluate
+from generator.progression import plan_advance
+
+
+def run(args: argparse.Namespace) -> int:
+    request = Request(
+        repo=args.repo,
+        load=named_release(args.name),
+        environments=[args.env],
+        plan=partial(plan_advance, gate=evaluate),
+        now=now_from(args.now),
+        push=args.push,
+    )
+    return execute(request, args.format)

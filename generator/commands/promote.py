@@ -1,0 +1,26 @@
+"""`rollgen promote NAME --env E --repo DIR [--full] [--push]`: a person's approval.
+
+Passes the current pause (the next step, or promotion after the last); `--full` goes straight to promotion.
+During the nginx engine's promotion it passes the settle delay. Gates are not consulted: a person decided.
+A controller-driven release is refused (exit 1) with the controller's own command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from functools import partial
+
+from generator.commands._progress import Request, execute, named_release, now_from
+from generator.progression import plan_promote
+
+
+def run(args: argparse.Namespace) -> int:
+    request = Request(
+        repo=args.repo,
+        load=named_release(args.name),
+        environments=[args.env],
+        plan=partial(plan_promote, full=args.full),
+        now=now_from(args.now),
+        push=args.push,
+    )
+    return execute(request, args.format)

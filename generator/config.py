@@ -1,0 +1,122 @@
+"""rollgen.yaml: the config repo's own settings (where specs and output live, git remote and branch, commit
+identity and message template, Argo CD / Flux wiring). Every key is optional; a repo without the file works
+with the defaults. Validated against schemas/config.schema.json, problems located like a spec's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.errors import InvalidInput, Problem
+
+CONFIG_FILE = "rollgen.yaml"
+SCHEMA = "config.schema.json"
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path  # the repository root: every other path is relative to it
+    releases: str = "releases"
+    output: str = "."
+    profiles: str | None = None
+    remote: str = "origin"
+    branch: str | None = None  # None: whatever branch is checked out
+    push_attempts: int = 5
+    push_backoff: float = 1.0  # seconds before the first retry; doubled each time, jittered
+    author: Author | None = None  # None: git's own identity
+    commit_template: str | None = None
+    argocd: Mapping[str, Any] | None = None
+    flux: Mapping[str, Any] | None = None
+    present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / self.releases
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / self.output
+
+    @property
+    def profiles_dir(self) -> Path | None:
+        return self.root / self.profiles if self.profiles else None
+
+    def output_prefix(self) -> str:
+        """The output folder as a repo-relative POSIX prefix: "" for the root, else "out/"."""
+        clean = Path(self.output).as_posix().strip("/")
+        return "" if clean in ("", ".") else clean + "/"
+
+
+def load(root: Path) -> Config:
+    """The config of the repository at `root`; defaults when it has no rollgen.yaml."""
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        return Config(root=root)
+    from generator.loader import load_single
+
+    doc = load_single(path, CONFIG_FILE)
+    data = {} if doc.data is None else doc.data
+    problems = _schema_problems(data, doc)
+    if problems:
+        raise InvalidInput(problems)
+    return from_dict(root, data)
+
+
+def _schema_problems(data: Any, doc: Any) -> list[Problem]:
+    import json
+
+    import jsonschema
+
+    from generator.resources import schema_path
+
+    schema = json.loads(schema_path(SCHEMA).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        where = tuple(error.absolute_path)
+        line, column = doc.locate(where)
+        problems.append(Problem(CONFIG_FILE, line, column, _json_path(where), _message(error)))
+    return problems
+
+
+def _json_path(path: tuple[Any, ...]) -> str:
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+
+
+def _message(error: Any) -> str:
+    if error.validator == "not":  # only relativePath uses `not`
+        return "must be a relative path inside the repository (no leading /, no .., no backslashes)"
+    return str(error.message)
+
+
+def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
+    """A Config from already validated data."""
+    from generator.durations import parse
+
+    git = data.get("git", {})
+    commit = data.get("commit", {})
+    author = commit.get("author")
+    return Config(
+        root=root,
+        releases=data.get("releases", "releases"),
+        output=data.get("output", "."),
+        profiles=data.get("profiles"),
+        remote=git.get("remote", "origin"),
+        branch=git.get("branch"),
+        push_attempts=int(git.get("pushAttempts", 5)),
+        push_backoff=float(parse(git["pushBackoff"])) if "pushBackoff" in git else 1.0,
+        author=Author(author["name"], author["email"]) if author else None,
+        commit_template=commit.get("template"),
+        argocd=data.get("argocd"),
+        flux=data.get("flux"),
+        present=True,
+    )

@@ -1,0 +1,372 @@
+"""All git access: one module, the git command line, an explicit author and a clean environment.
+
+Why the git CLI rather than GitPython: GitPython runs the same git commands in a subprocess, and importing it
+costs ~70 ms, which alone would be most of the budget of a scheduled `rollgen advance` (bench/advance).
+
+Environment: variables that point git somewhere else (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, ... set when
+rollgen runs inside a git hook) are dropped, as pre-commit's `no_git_env` does; identity, transport and
+config-injection variables pass. Network commands never prompt (GIT_TERMINAL_PROMPT=0).
+
+Safety: commits name their paths (only the release's files are committed, whatever else is staged); pushes
+are never forced; a rejected push is reported so the caller can re-decide from the remote's state.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from generator.config import Author
+from generator.errors import RollgenError
+
+# Kept from the caller's environment: identity, transport, and config injection (pre-commit keeps the same
+# transport and config ones). Everything else starting with GIT_ is dropped.
+_KEEP = frozenset(
+    {
+        "GIT_EXEC_PATH",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_NO_VERIFY",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_HTTP_PROXY_AUTHMETHOD",
+        "GIT_ALLOW_PROTOCOL",
+        "GIT_ASKPASS",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    }
+)
+
+
+def clean_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    source = os.environ if environ is None else environ
+    return {
+        key: value
+        for key, value in source.items()
+        if not key.startswith("GIT_") or key in _KEEP or key.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+    }
+
+
+class GitError(RollgenError):
+    """A git command failed in a way rollgen cannot fix by itself."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One `git status --porcelain` entry: index and work-tree codes, as git prints them."""
+
+    path: str
+    index: str
+    worktree: str
+
+    @property
+    def untracked(self) -> bool:
+        return self.index == "?"
+
+
+PushOutcome = Literal["pushed", "rejected", "up-to-date"]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    commit: str
+    date: str  # committer date, strict ISO 8601
+    author: str
+    subject: str
+    message: str
+
+
+class Repo:
+    """A git working tree. Paths given to and returned by methods are relative to its root, POSIX style."""
+
+    def __init__(self, root: Path, rollgen_dir: Path) -> None:
+        self.root = root
+        self.rollgen_dir = rollgen_dir  # per-worktree folder inside the git dir: lock and crash journal
+        self._env = clean_env()
+
+    @classmethod
+    def discover(cls, path: Path) -> Repo:
+        if not path.is_dir():
+            raise GitError(f"{path} is not a folder; --repo names the config repository's clone")
+        out = _run_git(path, ["rev-parse", "--show-toplevel", "--git-path", "rollgen"], clean_env(), check=False)
+        if out.returncode != 0:
+            raise GitError(f"{path} is not inside a git repository; clone the config repo, or `git init` it")
+        top, rollgen = out.stdout.decode().splitlines()[:2]
+        return cls(Path(top), (path / rollgen).resolve())
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        merged = {**self._env, **env} if env else self._env
+        return _run_git(self.root, list(args), merged, input=input, check=check)
+
+    def text(self, *args: str) -> str:
+        return self.run(*args).stdout.decode("utf-8", "replace")
+
+    # -- where we are ---------------------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD points at; None on a branch with no commit yet."""
+        out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return out.stdout.decode().strip() if out.returncode == 0 else None
+
+    def branch(self) -> str | None:
+        """The checked-out branch; None when HEAD is detached."""
+        out = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
+        return out.stdout.decode().strip() if out.returncode == 0 else None
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def changes(self, pathspecs: Sequence[str]) -> list[Change]:
+        """Uncommitted changes (staged, unstaged, untracked) under the given paths only."""
+        out = self.run("status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames", "--", *pathspecs)
+        entries = out.stdout.decode("utf-8", "surrogateescape").split("\0")
+        return [Change(e[3:], e[0], e[1]) for e in entries if len(e) > 3]
+
+    def tracked(self, pathspecs: Sequence[str], rev: str = "HEAD") -> set[str]:
+        """Files under pathspecs in `rev` (empty when there is no such commit yet)."""
+        if self.head() is None:
+            return set()
+        out = self.text("ls-tree", "-r", "-z", "--name-only", rev, "--", *pathspecs)
+        return {p for p in out.split("\0") if p}
+
+    # -- committing -----------------------------------------------------------------------------------------
+
+    def commit(self, paths: Sequence[str], message: str, author: Author | None) -> str | None:
+        """Commit exactly `paths` (added, changed or deleted) and return the new commit; None when unchanged.
+
+        Other staged changes stay staged and out of the commit (`git commit --only`). Hooks run as usual.
+        """
+        if not paths:
+            return None
+        self.run("add", "-A", "--", *paths)
+        if self.head() is not None and self.run("diff", "--cached", "--quiet", "HEAD", "--", *paths,
+                                                check=False).returncode == 0:
+            return None
+        identity = ["-c", f"user.name={author.name}", "-c", f"user.email={author.email}"] if author else []
+        env = _identity_env(author)
+        out = self.run(*identity, "commit", "-q", "--no-edit", "-F", "-", "--only", "--", *paths,
+                       input=message.encode(), env=env, check=False)
+        if out.returncode != 0:
+            raise GitError(_commit_failure(out))
+        head = self.head()
+        assert head is not None
+        return head
+
+    def restore(self, paths: Iterable[str]) -> None:
+        """Put paths back as HEAD has them, in the index and the work tree; paths HEAD lacks are removed."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return
+        known = self.tracked(wanted)
+        if known:
+            self.run("checkout", "-q", "HEAD", "--", *sorted(known))
+        extra = [p for p in wanted if p not in known]
+        if extra:
+            self.run("rm", "-q", "--cached", "--ignore-unmatch", "--", *extra)
+            for rel in extra:
+                (self.root / rel).unlink(missing_ok=True)
+
+    def undo_commit(self, commit: str, parent: str | None) -> None:
+        """Drop our own commit at HEAD, leaving the work tree as the parent has it (`git reset --keep`)."""
+        if self.head() != commit:
+            raise GitError(f"HEAD moved past rollgen's commit {commit[:12]} (a hook committed?); resolve by hand")
+        if parent is None:
+            raise GitError("cannot retry a push of the repository's first commit; push it by hand")
+        self.run("reset", "-q", "--keep", parent)
+
+    # -- the remote -----------------------------------------------------------------------------------------
+
+    def fetch(self, remote: str, branch: str) -> str | None:
+        """Fetch the branch; return its remote commit, or None when the remote has no such branch yet."""
+        ref = f"refs/remotes/{remote}/{branch}"
+        out = self.run("fetch", "-q", "--no-tags", remote, f"+refs/heads/{branch}:{ref}", check=False,
+                       env=_NO_PROMPT)
+        if out.returncode != 0:
+            err = out.stderr.decode(errors="replace").strip()
+            if "couldn't find remote ref" in err:
+                return None
+            raise GitError(f"git fetch {remote} {branch} failed: {err}")
+        return self.text("rev-parse", ref).strip()
+
+    def catch_up(self, upstream: str) -> None:
+        """Bring HEAD up to `upstream`: fast-forward, or rebase our unpushed commits onto it."""
+        head = self.head()
+        if head is not None and (head == upstream or self.is_ancestor(upstream, head)):
+            return
+        if head is None or self.is_ancestor(head, upstream):
+            out = self.run("merge", "-q", "--ff-only", upstream, check=False)
+            if out.returncode != 0:
+                raise GitError(f"cannot fast-forward to {upstream[:12]}: {_stderr(out)}")
+            return
+        out = self.run("rebase", "-q", upstream, check=False)
+        if out.returncode != 0:
+            self.run("rebase", "--abort", check=False)
+            raise GitError(
+                f"the local branch and the remote have diverged and rebasing failed: {_stderr(out)}; "
+                "reconcile them by hand (git pull --rebase), then run rollgen again"
+            )
+
+    def push(self, remote: str, branch: str) -> PushOutcome:
+        """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
+        out = self.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False, env=_NO_PROMPT)
+        report = out.stdout.decode(errors="replace")
+        if out.returncode == 0:
+            return "up-to-date" if "[up to date]" in report else "pushed"
+        if "[rejected]" in report and ("fetch first" in report or "non-fast-forward" in report):
+            return "rejected"
+        raise GitError(f"git push {remote} {branch} failed: {_stderr(out) or report.strip()}")
+
+    def ahead_of(self, upstream: str | None) -> bool:
+        head = self.head()
+        if head is None:
+            return False
+        return upstream is None or (head != upstream and not self.is_ancestor(head, upstream))
+
+    # -- history --------------------------------------------------------------------------------------------
+
+    def log(self, greps: Sequence[str], pathspecs: Sequence[str] = ()) -> list[LogEntry]:
+        """Commits whose messages match every extended regex in `greps`, newest first."""
+        if self.head() is None:
+            return []
+        args = ["log", "-E", "--all-match", "--format=%H%x1f%cI%x1f%an%x1f%s%x1f%B%x1e"]
+        args += [f"--grep={g}" for g in greps]
+        out = self.text(*args, "HEAD", "--", *pathspecs)
+        return [_log_entry(record) for record in out.split("\x1e") if record.strip()]
+
+    # -- our own files in the git dir -----------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, timeout: float = 120.0) -> Iterator[None]:
+        """One rollgen at a time in this work tree; released when the process dies, so never stale."""
+        self.rollgen_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.rollgen_dir / "lock", "a+b") as fh:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise GitError(f"another rollgen has held {self.rollgen_dir / 'lock'} for {timeout:.0f}s")
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def journal(self, release: str) -> Journal:
+        return Journal(self.rollgen_dir / f"pending-{release}.json")
+
+
+class Journal:
+    """What a run is about to write, kept until its commit lands, so that the next run can tell a crash's
+    leftovers (files exactly as we meant to write them) from a person's edits (anything else)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, files: Mapping[str, bytes | None]) -> None:
+        """files: repo-relative path -> the bytes about to be written, or None for a file about to go."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {rel: (_digest(body) if body is not None else None) for rel, body in sorted(files.items())}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=0))
+        os.replace(tmp, self.path)
+
+    def load(self) -> dict[str, str | None] | None:
+        try:
+            data: dict[str, str | None] = json.loads(self.path.read_text())
+            return data
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def explains(self, root: Path, rel: str) -> bool:
+        """Whether the file at rel is exactly what the journalled run meant to leave there."""
+        entries = self.load() or {}
+        if rel not in entries:
+            return False
+        expected = entries[rel]
+        try:
+            actual: str | None = _digest((root / rel).read_bytes())
+        except FileNotFoundError:
+            actual = None
+        return actual == expected
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
+
+
+def _run_git(
+    cwd: Path,
+    args: list[str],
+    env: Mapping[str, str],
+    input: bytes | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, env=env, input=input, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (rollgen needs the git command line)") from exc
+    if check and out.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {_stderr(out)}")
+    return out
+
+
+def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:
+    return out.stderr.decode(errors="replace").strip()
+
+
+def _identity_env(author: Author | None) -> dict[str, str] | None:
+    if author is None:
+        return None
+    return {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": author.name,
+        "GIT_COMMITTER_EMAIL": author.email,
+    }
+
+
+def _commit_failure(out: subprocess.CompletedProcess[bytes]) -> str:
+    err = _stderr(out) or out.stdout.decode(errors="replace").strip()
+    if "tell me who you are" in err or "empty ident" in err:
+        return "git has no identity to commit with: set commit.author in rollgen.yaml, or git config user.name/email"
+    return f"git commit failed: {err}"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _log_entry(record: str) -> LogEntry:
+    commit, date, author, subject, message = record.strip("\n").split("\x1f", 4)
+    return LogEntry(commit, date, author, subject, message)

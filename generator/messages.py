@@ -1,0 +1,116 @@
+"""Commit messages: subject and body from a Jinja2 template (sandboxed), then the Rollgen-* trailers.
+
+The template comes from rollgen.yaml (`commit.template`) or DEFAULT_TEMPLATE. User strings (names, images,
+reasons) reach it only as values of variables: nothing a spec says is ever compiled as a template. The
+trailers are appended by rollgen after the template's text, so a template can reword the message but cannot
+drop or corrupt the machine-readable record (CONTRACT §4).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from generator.errors import RollgenError
+
+DEFAULT_TEMPLATE = """\
+{{ release }}/{{ environment }}: {{ summary }}
+
+{{ details }}
+"""
+
+TRAILER_KEYS = (
+    "Rollgen-Release",
+    "Rollgen-Environment",
+    "Rollgen-Action",
+    "Rollgen-Step",
+    "Rollgen-Weight",
+    "Rollgen-Image",
+)
+_TRAILER_LINE = re.compile(r"^(Rollgen-[A-Za-z]+):[ \t]*(.*)$")
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one commit did: the trailers, and what the template may show."""
+
+    release: str
+    environment: str
+    action: str
+    step: int
+    steps: int
+    weight: int
+    image: str
+    summary: str
+    details: str = ""
+    extra: tuple[tuple[str, Any], ...] = ()  # further template variables (phase, engine, images, since)
+
+    def trailers(self) -> list[tuple[str, str]]:
+        values = (
+            self.release,
+            self.environment,
+            self.action,
+            f"{self.step}/{self.steps}",
+            str(self.weight),
+            self.image,
+        )
+        return list(zip(TRAILER_KEYS, values))
+
+    def variables(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.extra)
+        out.update(
+            release=self.release,
+            environment=self.environment,
+            action=self.action,
+            step=self.step,
+            steps=self.steps,
+            weight=self.weight,
+            image=self.image,
+            summary=self.summary,
+            details=self.details,
+        )
+        return out
+
+
+def compose(record: Record, template: str | None = None) -> str:
+    """The whole commit message: templated subject and body, a blank line, the trailers."""
+    text = render_text(template or DEFAULT_TEMPLATE, record.variables())
+    trailers = "\n".join(f"{key}: {value}" for key, value in record.trailers())
+    return f"{text}\n\n{trailers}\n"
+
+
+def render_text(template: str, variables: Mapping[str, Any]) -> str:
+    """The template's output with trailing whitespace trimmed; its first non-empty line is the subject."""
+    from jinja2 import StrictUndefined, TemplateError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    try:
+        out = env.from_string(template).render(**variables)
+    except TemplateError as exc:
+        raise RollgenError(f"rollgen.yaml: commit.template: {type(exc).__name__}: {exc}; fix the template") from exc
+    return _tidy(out)
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    if not lines:
+        raise RollgenError("rollgen.yaml: commit.template produced an empty message; its first line is the subject")
+    # A template must not forge trailers: they are rollgen's record, appended after the text.
+    lines = [line for line in lines if not _TRAILER_LINE.match(line)]
+    body = "\n".join(lines).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", body)
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """The Rollgen-* trailers of a commit message (the last occurrence of a key wins)."""
+    out: dict[str, str] = {}
+    for line in message.splitlines():
+        match = _TRAILER_LINE.match(line.strip())
+        if match:
+            out[match[1]] = match[2].strip()
+    return out
