@@ -233,7 +233,9 @@ def flagger_steps(steps: Sequence[Data], at: JsonPath, interval: int | None) -> 
                 "(use engine argo-rollouts or nginx for manual gates)",
             )
         elif durations.parse(pause) == 0:
-            yield Finding((*at, index, "pause"), "Flagger needs a pause of at least 1s (it becomes the analysis interval)")
+            yield Finding(
+                (*at, index, "pause"), "Flagger needs a pause of at least 1s (it becomes the analysis interval)"
+            )
         elif first is None:
             first = pause
             yield from interval_agrees(pause, (*at, index, "pause"), interval)
@@ -437,12 +439,16 @@ def check_environment_fields(data: Data, entry: Data, at: JsonPath) -> Iterator[
     kind = strategy_kind(data)
     if "steps" in entry:
         if kind != "canary":
-            yield Finding((*at, "steps"), f"steps apply only to a canary strategy, not {kind}: remove them", at_key=True)
+            yield Finding(
+                (*at, "steps"), f"steps apply only to a canary strategy, not {kind}: remove them", at_key=True
+            )
         else:
             yield from check_steps(entry["steps"], (*at, "steps"))
     if "previewHost" in entry and kind != "blueGreen":
         yield Finding(
-            (*at, "previewHost"), f"previewHost applies only to a blueGreen strategy, not {kind}: remove it", at_key=True
+            (*at, "previewHost"),
+            f"previewHost applies only to a blueGreen strategy, not {kind}: remove it",
+            at_key=True,
         )
     if kind == "blueGreen":
         yield from check_environment_preview(data, entry, at)

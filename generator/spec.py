@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -172,7 +172,9 @@ def explain_range(error: ValidationError, path: tuple[str | int, ...]) -> Iterat
 
 def explain_items(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
     if error.validator == "minItems":
-        yield Finding(path, f"needs at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}")
+        yield Finding(
+            path, f"needs at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
+        )
     else:
         yield Finding(path, f"has {len(error.instance)} entries; at most {error.validator_value} are allowed")
 

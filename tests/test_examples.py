@@ -59,7 +59,7 @@ def test_invalid_example_fails_as_expected(path: Path) -> None:
     actual = problems_of(path)
     shown = "\n".join(p.format() for p in actual)
     assert len(actual) == len(expected), shown
-    for problem, (line, column, json_path, fragment) in zip(actual, expected):
+    for problem, (line, column, json_path, fragment) in zip(actual, expected, strict=True):
         assert (problem.line, problem.column, problem.path) == (line, column, json_path), shown
         assert fragment in problem.message, shown
         assert problem.file == str(path)
