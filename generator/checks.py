@@ -5,13 +5,13 @@ Each check returns Problems located at the precise field; messages say what is w
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from generator import durations
 from generator.errors import Problem
 from generator.model import BUILTIN_METRICS
+from generator.report import suggest
 
 if TYPE_CHECKING:
     from generator.profiles import Profile
@@ -62,9 +62,9 @@ def json_path(path: Sequence[str | int]) -> str:
 
 
 def closest(word: str, choices: Sequence[str]) -> str | None:
-    """The choice `word` was probably meant to be, if one is close enough."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return close[0] if close else None
+    """The choice `word` was probably meant to be, if one is close enough (and is not `word` itself)."""
+    match = suggest(word, choices)
+    return match if match != word else None
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -43,8 +42,6 @@ DEFAULT_SETTLE_DELAY = 60
 DEFAULT_INTERVAL = 60
 DEFAULT_FAILURE_LIMIT = 1
 DEFAULT_SCALE_DOWN_DELAY = 30
-SPEC_SUFFIXES = (".yaml", ".yml")
-_RELEASE_KIND = re.compile(r"^kind:\s*[\"']?Release[\"']?\s*(#.*)?$", re.MULTILINE)
 
 Data = dict[str, Any]
 T = TypeVar("T")
@@ -280,26 +277,20 @@ def load_release(path: Path, profiles_dirs: Sequence[Path] = (), display: str | 
 
 
 def find_specs(paths: Iterable[Path]) -> list[Path]:
-    """Files as given; folders searched for `*.yaml`/`*.yml` files that declare `kind: Release`."""
-    found: list[Path] = []
-    for path in paths:
-        found += sorted(release_files(path)) if path.is_dir() else [path]
-    return list(dict.fromkeys(found))
+    """Files as given; folders searched for release specs (generator.discovery does the search)."""
+    from generator.discovery import find_specs as discover
+
+    found, problems = discover(list(paths))
+    if problems:
+        raise InvalidInput(problems)
+    return found
 
 
-def release_files(folder: Path) -> Iterator[Path]:
-    for path in folder.rglob("*"):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if not hidden and path.suffix in SPEC_SUFFIXES and path.is_file() and declares_release(path):
-            yield path
+def release_files(folder: Path) -> list[Path]:
+    """The release specs under `folder`; none is not an error here."""
+    from generator.discovery import find_specs as discover
 
-
-def declares_release(path: Path) -> bool:
-    try:
-        head = path.read_bytes()[:65536].decode("utf-8", "replace")
-    except OSError:
-        return True  # let loading report why it cannot be read
-    return bool(_RELEASE_KIND.search(head))
+    return discover([folder])[0]
 
 
 # --- the model --------------------------------------------------------------------------------------------------
