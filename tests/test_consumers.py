@@ -1,0 +1,283 @@
+"""Every example, every environment, through the real pipeline and then through real consumers.
+
+`rollgen render` writes the tree; `kubectl kustomize` builds each overlay; the upstream CRD schemas and
+Kubernetes' own schemas validate every built object; the REFERENCE rules check what schemas cannot; and the live
+weight must be readable from the built overlay (CONTRACT §3). Git-progression examples are also rendered in a
+progressing state, as `rollgen advance` would leave them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests import rules
+from tests.rules import Doc
+from tests.validators import (
+    example_engine,
+    example_environments,
+    example_spec,
+    is_git_progression,
+    kustomize_build,
+    progressing_state,
+    render_example,
+    render_progressing,
+    valid_examples,
+    validate_manifest,
+)
+
+EXAMPLES = valid_examples()
+VARIANTS = [
+    pytest.param(example, env, variant, id=f"{example.stem}-{env}-{variant}")
+    for example in EXAMPLES
+    for env in example_environments(example)
+    for variant in (("initial", "progressing") if is_git_progression(example) else ("initial",))
+]
+GIT_VARIANTS = [p for p in VARIANTS if is_git_progression(p.values[0])]
+ROLLOUTS = [e for e in EXAMPLES if example_engine(e) == "argo-rollouts"]
+FLAGGER = [e for e in EXAMPLES if example_engine(e) == "flagger"]
+
+
+def test_examples_exist() -> None:
+    engines = {example_engine(e) for e in EXAMPLES}
+    assert engines == {"argo-rollouts", "flagger", "nginx"}, [e.name for e in EXAMPLES]
+    assert any(is_git_progression(e) for e in ROLLOUTS), "no argo-rollouts example with progression: git"
+
+
+Renderer = Callable[[Path, str], Path]
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    """(example, variant) -> apps/<name> of a tree rendered once per module."""
+    cache: dict[tuple[Path, str], Path] = {}
+
+    def get(example: Path, variant: str) -> Path:
+        key = (example, variant)
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"{example.stem}-{variant}")
+            if variant == "progressing":
+                render_progressing(example, out)
+                cache[key] = out / "apps" / example_spec(example)["metadata"]["name"]
+            else:
+                cache[key] = render_example(example, out)
+        return cache[key]
+
+    return get
+
+
+def build(rendered: Renderer, example: Path, env: str, variant: str) -> list[Doc]:
+    overlay = rendered(example, variant) / "overlays" / env
+    assert (overlay / "kustomization.yaml").is_file(), f"{overlay} has no kustomization.yaml"
+    return kustomize_build(overlay)
+
+
+# -- schemas and rules ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("example", "env", "variant"), VARIANTS)
+def test_built_overlay_passes_schemas(rendered: Renderer, example: Path, env: str, variant: str) -> None:
+    docs = build(rendered, example, env, variant)
+    assert docs, "the overlay built to nothing"
+    problems = [line for doc in docs for line in validate_manifest(doc)]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize(("example", "env", "variant"), VARIANTS)
+def test_built_overlay_follows_the_rules(rendered: Renderer, example: Path, env: str, variant: str) -> None:
+    docs = build(rendered, example, env, variant)
+    violations = rules.check_all(docs, example_engine(example))
+    assert violations == [], "\n".join(violations)
+
+
+@pytest.mark.parametrize(("example", "env", "variant"), VARIANTS)
+def test_built_overlay_runs_real_images(rendered: Renderer, example: Path, env: str, variant: str) -> None:
+    """Kustomize `images:` replaced every placeholder: each container runs a tagged or pinned image."""
+    from generator.spec import load_release
+
+    docs = build(rendered, example, env, variant)
+    expected = {load_release(example).environment(env).image.ref}
+    if variant == "progressing":
+        expected.add(progressing_state(example, env).canary_image.ref)
+    images = {c["image"] for d in docs for c in rules.dig(d, "spec", "template", "spec", "containers", default=[])}
+    assert images, "no containers in the overlay"
+    assert images <= expected, f"images {sorted(images)}; expected only {sorted(expected)}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.stem)
+def test_overlays_are_local(rendered: Renderer, example: Path) -> None:
+    """Argo CD and Flux build offline: no remote bases, no URLs in any kustomization."""
+    app = rendered(example, "initial")
+    kustomizations = sorted(app.rglob("kustomization.yaml"))
+    assert kustomizations
+    for path in kustomizations:
+        data = yaml.safe_load(path.read_text())
+        for entry in [*(data.get("resources") or []), *(data.get("components") or [])]:
+            assert "://" not in entry and not entry.startswith(("github.com", "git@")), f"{path}: {entry}"
+            assert (path.parent / entry).exists(), f"{path}: {entry} does not exist"
+
+
+@pytest.mark.parametrize("example", FLAGGER, ids=lambda e: e.stem)
+def test_flagger_metric_queries_reach_the_cluster_intact(rendered: Renderer, example: Path) -> None:
+    from generator.spec import load_release
+
+    release = load_release(example)
+    assert release.analysis is not None
+    expected = {f"{release.name}-{m.name}": m.query for m in release.analysis.metrics if m.query is not None}
+    for env in example_environments(example):
+        docs = build(rendered, example, env, "initial")
+        assert rules.flagger_metric_queries(docs, expected) == []
+
+
+# -- the live weight (CONTRACT §3) ---------------------------------------------------------------------------
+
+
+def _state_of(example: Path, env: str, variant: str) -> Any:
+    return progressing_state(example, env) if variant == "progressing" else None
+
+
+@pytest.mark.parametrize(("example", "env", "variant"), GIT_VARIANTS)
+def test_live_weight_is_readable(rendered: Renderer, example: Path, env: str, variant: str) -> None:
+    docs = build(rendered, example, env, variant)
+    state = _state_of(example, env, variant)
+    strategy = example_spec(example)["spec"]["strategy"]
+    if example_engine(example) == "nginx" and "canary" in strategy:
+        _check_nginx_canary(docs, example, env, state)
+    elif example_engine(example) == "nginx":
+        _check_nginx_blue_green(docs, example, env, state)
+    else:
+        _check_rollout_git(docs, example, env, state)
+
+
+def _image_of(doc: Doc) -> str:
+    containers = rules.dig(doc, "spec", "template", "spec", "containers", default=[])
+    assert len(containers) == 1, rules.ident(doc)
+    return str(containers[0]["image"])
+
+
+def _env_image(example: Path, env: str) -> str:
+    from generator.spec import load_release
+
+    return load_release(example).environment(env).image.ref
+
+
+def _env_replicas(example: Path, env: str) -> int:
+    from generator.spec import load_release
+
+    return load_release(example).environment(env).replicas
+
+
+def _find(docs: list[Doc], kind: str, name: str) -> Doc:
+    doc = rules.find(docs, kind, name)
+    assert doc is not None, f"{kind}/{name} is not in the built overlay: {[rules.ident(d) for d in docs]}"
+    return doc
+
+
+def _check_nginx_canary(docs: list[Doc], example: Path, env: str, state: Any) -> None:
+    name = example_spec(example)["metadata"]["name"]
+    canaries = [i for i in rules.of_kind(docs, "Ingress") if rules.is_canary_ingress(i)]
+    assert [rules.ident(i) for i in canaries] == [f"Ingress/{name}-canary"]
+    weight = rules.annotations(canaries[0])[rules.NGINX + "canary-weight"]
+    canary_deployment = _find(docs, "Deployment", f"{name}-canary")
+    stable_deployment = _find(docs, "Deployment", name)
+    assert _image_of(stable_deployment) == _env_image(example, env)
+    if state is None:
+        assert weight == "0"
+        assert canary_deployment["spec"]["replicas"] == 0
+    else:
+        assert weight == str(state.weight)
+        assert 0 < state.weight < 100
+        assert _image_of(canary_deployment) == state.canary_image.ref
+        expected = max(1, math.ceil(_env_replicas(example, env) * state.weight / 100))
+        assert canary_deployment["spec"]["replicas"] == expected
+
+
+def _selected_deployment(docs: list[Doc], service: Doc) -> Doc:
+    selector = rules.service_selector(service)
+    selected = [d for d in rules.of_kind(docs, "Deployment") if rules.is_subset(selector, rules.pod_labels(d))]
+    assert len(selected) == 1, f"{rules.ident(service)} selects {[rules.ident(d) for d in selected]}"
+    return selected[0]
+
+
+def _check_nginx_blue_green(docs: list[Doc], example: Path, env: str, state: Any) -> None:
+    name = example_spec(example)["metadata"]["name"]
+    live = _selected_deployment(docs, _find(docs, "Service", name))
+    preview = _selected_deployment(docs, _find(docs, "Service", f"{name}-preview"))
+    assert live is not preview
+    assert _image_of(live) == _env_image(example, env)
+    assert live["spec"]["replicas"] == _env_replicas(example, env)
+    if state is not None:
+        assert _image_of(preview) == state.canary_image.ref
+        assert preview["spec"]["replicas"] == _env_replicas(example, env)
+
+
+def _check_rollout_git(docs: list[Doc], example: Path, env: str, state: Any) -> None:
+    name = example_spec(example)["metadata"]["name"]
+    rollout = _find(docs, "Rollout", name)
+    steps = rules.dig(rollout, "spec", "strategy", "canary", "steps", default=[])
+    first = next((s["setWeight"] for s in steps if "setWeight" in s), None)
+    if state is None:
+        assert steps == [{"setWeight": 100}], steps
+        assert _image_of(rollout) == _env_image(example, env)
+    else:
+        assert first == state.weight
+        assert steps == [{"setWeight": state.weight}, {"pause": {}}], steps
+        assert _image_of(rollout) == state.canary_image.ref
+
+
+# -- a user's overlay on top of ours: namePrefix and labels ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("example", "env"),
+    [pytest.param(e, env, id=f"{e.stem}-{env}") for e in ROLLOUTS for env in example_environments(e)],
+)
+def test_rollout_survives_name_prefix_and_labels(rendered: Renderer, example: Path, env: str,
+                                                 tmp_path: Path) -> None:
+    """kustomize renames what the Rollout names only with our `configurations:`; prove it with a real build."""
+    overlay = rendered(example, "initial") / "overlays" / env
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(overlay.resolve(), tmp_path.resolve())],  # kustomize refuses absolute roots
+        "namePrefix": "team-",
+        "labels": [{"pairs": {"owner": "team-a"}, "includeSelectors": True, "includeTemplates": True}],
+    }))
+    docs = kustomize_build(tmp_path)
+    name = "team-" + example_spec(example)["metadata"]["name"]
+    rollout = _find(docs, "Rollout", name)
+    strategy = rollout["spec"]["strategy"]
+    refs = [*_rollout_refs(strategy)]
+    assert refs, "the Rollout names no Service, Ingress or template"
+    for kind, ref in refs:
+        assert ref.startswith("team-"), f"{kind} reference {ref!r} was not renamed"
+        _find(docs, kind, ref)
+    assert rules.selector_labels(rollout).get("owner") == "team-a"
+    for service in rules.of_kind(docs, "Service"):
+        assert rules.service_selector(service).get("owner") == "team-a", rules.ident(service)
+        assert rules.is_subset(rules.service_selector(service), rules.pod_labels(rollout)), rules.ident(service)
+    violations = rules.check_all(docs, "argo-rollouts")
+    assert violations == [], "\n".join(violations)
+    problems = [line for doc in docs for line in validate_manifest(doc)]
+    assert problems == [], "\n".join(problems)
+
+
+def _rollout_refs(strategy: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for spec in (strategy.get("canary") or {}, strategy.get("blueGreen") or {}):
+        for field in ("canaryService", "stableService", "activeService", "previewService"):
+            if spec.get(field):
+                out.append(("Service", spec[field]))
+    nginx = rules.dig(strategy, "canary", "trafficRouting", "nginx", default={}) or {}
+    if nginx.get("stableIngress"):
+        out.append(("Ingress", nginx["stableIngress"]))
+    out += [("Ingress", i) for i in nginx.get("stableIngresses") or []]
+    rollout = {"spec": {"strategy": strategy}}
+    out += [("AnalysisTemplate", str(ref["templateName"])) for _, ref, _ in rules.analysis_refs(rollout)]
+    return out
