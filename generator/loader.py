@@ -20,7 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union, cast
+from typing import Any, cast
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -41,7 +41,7 @@ MAX_DEPTH = 100
 # one indicator character a level, so a file with fewer of them than this cannot get near that depth.
 _SAFE_INDICATORS = 1000
 
-PathTuple = tuple[Union[str, int], ...]
+PathTuple = tuple[str | int, ...]
 Position = tuple[int, int]
 
 _TAG = "tag:yaml.org,2002:"
@@ -250,6 +250,9 @@ _SYNTAX_HINTS = (
     ("could not find expected ':'", "a line lacks its `key: value` colon or is indented differently"),
     ("did not find expected key", "this line's indentation does not match the lines above it"),
     ("did not find expected '-'", "this line's indentation does not match the list items above it"),
+    ("expected ',' or ']'", "separate the list's items with commas and close it with ]"),
+    ("expected ',' or '}'", "separate the mapping's entries with commas and close it with }"),
+    ("expected node content", "a value is missing here: close the bracket or quote opened above, or quote the value"),
     ("undefined alias", "define the anchor (`&name`) before using the alias (`*name`)"),
     ("found duplicate anchor", "give each anchor (`&name`) a different name"),
     ("unexpected end of stream", "close the quote or bracket opened earlier"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from collections.abc import Iterable
 
 from generator.errors import Problem
@@ -18,13 +19,22 @@ def format_text(problems: Iterable[Problem]) -> str:
     return "".join(problem.format() + "\n" for problem in sort_problems(problems))
 
 
-def format_json(problems: Iterable[Problem], files: int) -> str:
+def format_json(problems: Iterable[Problem], files: int | None = None) -> str:
     ordered = sort_problems(problems)
+    counts: dict[str, object] = {} if files is None else {"files": files}
     document = {
         "problems": [problem._asdict() for problem in ordered],
-        "summary": {"files": files, "problems": len(ordered), "valid": not ordered},
+        "summary": {**counts, "problems": len(ordered), "valid": not ordered},
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def print_problems(problems: Iterable[Problem], fmt: str = "text", files: int | None = None) -> None:
+    """Problems on stdout in the chosen format; with `files`, the `N files, M problems` line on stderr."""
+    ordered = sort_problems(problems)
+    sys.stdout.write(format_json(ordered, files) if fmt == "json" else format_text(ordered))
+    if files is not None:
+        print(summary(files, len(ordered)), file=sys.stderr)
 
 
 def summary(files: int, problems: int) -> str:

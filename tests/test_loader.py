@@ -237,7 +237,7 @@ def test_core_tag_with_wrong_text_refused() -> None:
         ("a: 1\nb: c: d\n", 2, 5, "mapping values are not allowed"),
         ("a:\n\t- b\n", 2, 1, "indent with spaces"),
         ("a:\n  b: 1\n c: 2\n", 3, 2, "did not find expected key"),
-        ("a: [1, 2\nb: 3\n", 2, 2, "flow sequence started at line 1"),
+        ("a: [1, 2\nb: 3\n", 2, 2, "close it with ]"),
         ("a: 'open\n", 2, 1, "YAML syntax error"),
         ("a: *nowhere\n", 1, 4, "define the anchor"),
         ("a: @x\n", 1, 4, "quote the value"),
@@ -299,7 +299,7 @@ def test_deep_nesting_refused_without_crashing_the_interpreter() -> None:
         "except InvalidInput as exc:\n"
         "    print(exc)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == (
         "deep.yaml:1:101: $: the data nests more than 100 levels deep; a release spec needs fewer than ten"

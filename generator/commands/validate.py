@@ -7,30 +7,60 @@ reporter, and nothing that renders or touches git (`python -X importtime -m gene
 from __future__ import annotations
 
 import argparse
-import sys
+import functools
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import spec
 from generator.discovery import find_specs
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, Problem
 from generator.loader import load_single
-from generator.report import format_json, format_text, summary
+from generator.report import print_problems
+
+if TYPE_CHECKING:
+    from generator.profiles import Profile
+
+CONFIG_FILE = "rollgen.yaml"  # fixed by the contract; generator.config is imported only when one exists
 
 
 def run(args: argparse.Namespace) -> int:
     paths, problems = find_specs(list(args.paths))
     for path in paths:
         problems.extend(check_file(path))
-    if args.format == "json":
-        sys.stdout.write(format_json(problems, len(paths)))
-    else:
-        sys.stdout.write(format_text(problems))
-    print(summary(len(paths), len(set(problems))), file=sys.stderr)
+    print_problems(problems, args.format, files=len(paths))
     return EXIT_USER if problems else EXIT_OK
 
 
 def check_file(path: Path) -> list[Problem]:
     try:
-        return spec.check_document(load_single(path))
+        doc = load_single(path)
+        return spec.check_document(doc, repo_profiles(path.resolve().parent))
     except InvalidInput as exc:
         return exc.problems
+
+
+@functools.cache
+def repo_profiles(folder: Path) -> Mapping[str, Profile] | None:
+    """The profiles of the config repo holding `folder` when its rollgen.yaml adds some; None: built-ins."""
+    root = config_root(folder)
+    if root is None:
+        return None
+    from generator import config
+    from generator.profiles import load_profiles
+
+    settings = config.load(root)
+    if settings.profiles_dir is None:
+        return None
+
+    return load_profiles([settings.profiles_dir])
+
+
+@functools.cache
+def config_root(folder: Path) -> Path | None:
+    # The nearest rollgen.yaml above the spec, without leaving the git repository it lives in.
+    if (folder / CONFIG_FILE).is_file():
+        return folder
+    if (folder / ".git").exists() or folder.parent == folder:
+        return None
+    return config_root(folder.parent)
