@@ -721,6 +721,60 @@ def sync_waves(docs: list[Doc]) -> list[str]:
     return out
 
 
+# -- GitOps wiring (Argo CD, Flux) ---------------------------------------------------------------------------
+
+
+def argocd_applications(docs: list[Doc]) -> list[str]:
+    """project, source.{repoURL,path,targetRevision}, destination.{server|name,namespace}; ignoreDifferences only
+    hold through a sync with RespectIgnoreDifferences=true (otherwise Argo CD still writes the ignored field)."""
+    out = []
+    for app in of_kind(docs, "Application"):
+        spec = app.get("spec") or {}
+        if not spec.get("project"):
+            out.append(f"{ident(app)}: spec.project is required")
+        source = spec.get("source") or {}
+        missing = [f for f in ("repoURL", "path", "targetRevision") if not source.get(f)]
+        if missing:
+            out.append(f"{ident(app)}: spec.source lacks {missing}")
+        destination = spec.get("destination") or {}
+        if not (destination.get("server") or destination.get("name")) or not destination.get("namespace"):
+            out.append(f"{ident(app)}: spec.destination needs server or name, and namespace")
+        options = dig(spec, "syncPolicy", "syncOptions", default=[]) or []
+        if spec.get("ignoreDifferences") and "RespectIgnoreDifferences=true" not in options:
+            out.append(f"{ident(app)}: ignoreDifferences without RespectIgnoreDifferences=true is undone by every sync")
+    return out
+
+
+def _flux(docs: list[Doc], kind: str, group: str) -> list[Doc]:
+    return [d for d in of_kind(docs, kind) if str(d.get("apiVersion", "")).startswith(group + "/")]
+
+
+def flux_objects(docs: list[Doc]) -> list[str]:
+    """Kustomization: interval, prune, sourceRef, path; health checks that understand the Rollouts and Canaries
+    in `docs` (Flux's default checks wait for a Ready condition these kinds never have). GitRepository: interval,
+    url, ref."""
+    out = []
+    for ks in _flux(docs, "Kustomization", "kustomize.toolkit.fluxcd.io"):
+        spec = ks.get("spec") or {}
+        missing = [f for f in ("interval", "prune", "sourceRef", "path") if f not in spec]
+        if missing:
+            out.append(f"{ident(ks)}: spec lacks {missing}")
+        if spec.get("wait") or spec.get("healthChecks"):
+            covered = {e.get("kind") for e in spec.get("healthCheckExprs") or []}
+            for kind in ("Rollout", "Canary"):
+                if of_kind(docs, kind) and kind not in covered:
+                    out.append(f"{ident(ks)}: waits for health but has no healthCheckExprs for {kind}; "
+                               "Flux would never see it ready")
+    for repo in _flux(docs, "GitRepository", "source.toolkit.fluxcd.io"):
+        missing = [f for f in ("interval", "url", "ref") if not (repo.get("spec") or {}).get(f)]
+        if missing:
+            out.append(f"{ident(repo)}: spec lacks {missing}")
+    return out
+
+
+WIRING_RULES: tuple[Rule, ...] = (argocd_applications, flux_objects)
+
+
 GENERAL_RULES: tuple[Rule, ...] = (
     every_object_namespaced,
     services_select_workloads,
@@ -740,6 +794,6 @@ ENGINE_RULES: dict[str, tuple[Rule, ...]] = {
 def check_all(docs: list[Doc], engine: str) -> list[str]:
     """Every rule that applies to `engine`'s output; all engines route through ingress-nginx."""
     out: list[str] = []
-    for rule in (*GENERAL_RULES, *NGINX_RULES, *ENGINE_RULES[engine]):
+    for rule in (*GENERAL_RULES, *WIRING_RULES, *NGINX_RULES, *ENGINE_RULES[engine]):
         out.extend(f"[{rule.__name__}] {line}" for line in rule(docs))
     return out

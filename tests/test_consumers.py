@@ -281,3 +281,35 @@ def _rollout_refs(strategy: dict[str, Any]) -> list[tuple[str, str]]:
     rollout = {"spec": {"strategy": strategy}}
     out += [("AnalysisTemplate", str(ref["templateName"])) for _, ref, _ in rules.analysis_refs(rollout)]
     return out
+
+
+# -- GitOps wiring: what Argo CD and Flux are told to build ---------------------------------------------------
+
+REPO_URL = "https://git.example.com/config.git"
+
+
+@pytest.mark.parametrize(("example", "env"), [pytest.param(e, env, id=f"{e.stem}-{env}") for e in EXAMPLES
+                                              for env in example_environments(e)])
+def test_gitops_wiring_points_at_buildable_overlays(rendered: Renderer, example: Path, env: str) -> None:
+    """The Argo CD Application and Flux Kustomization for an environment pass their CRDs and name an overlay of
+    the rendered tree that builds; together with what it builds they pass every rule (health checks included)."""
+    from generator import wiring
+    from generator.spec import load_release
+
+    release = load_release(example)
+    environment = release.environment(env)
+    wired = [
+        wiring.argocd_application(release, environment, {}, REPO_URL, "main"),
+        wiring.argocd_applicationset({}, REPO_URL, "main"),
+        wiring.flux_kustomization(release, environment, {}),
+        wiring.flux_git_repository({}, REPO_URL, "main"),
+    ]
+    problems = [line for doc in wired for line in validate_manifest(doc)]
+    assert problems == [], "\n".join(problems)
+    out = rendered(example, "initial").parents[1]
+    app_path = wired[0]["spec"]["source"]["path"]
+    flux_path = wired[2]["spec"]["path"]
+    assert Path(flux_path) == Path(app_path), (flux_path, app_path)
+    docs = kustomize_build(out / app_path)
+    violations = rules.check_all([*docs, *wired], example_engine(example))
+    assert violations == [], "\n".join(violations)

@@ -174,7 +174,43 @@ def flagger_good() -> list[Doc]:
     return [deployment("hello", replicas=None), ingress("hello", "hello"), canary_resource(), metric_template(), hpa()]
 
 
-GOOD = {"nginx": nginx_good, "argo-rollouts": rollouts_good, "flagger": flagger_good}
+REPO = "https://git.example.com/config.git"
+
+
+def application(**spec_overrides: Any) -> Doc:
+    spec: dict[str, Any] = {
+        "project": "default",
+        "source": {"repoURL": REPO, "path": "apps/hello/overlays/prod", "targetRevision": "main"},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": NS},
+        "syncPolicy": {"automated": {"prune": True, "selfHeal": True}, "syncOptions": ["RespectIgnoreDifferences=true"]},
+        "ignoreDifferences": [{"group": "apps", "kind": "Deployment", "jsonPointers": ["/spec/replicas"]}],
+    }
+    spec.update(spec_overrides)
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+            "metadata": {"name": "hello-prod", "namespace": "argocd"}, "spec": spec}
+
+
+def flux_kustomization() -> Doc:
+    return {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": "hello-prod", "namespace": "flux-system"},
+            "spec": {"interval": "1m", "path": "./apps/hello/overlays/prod", "prune": True, "wait": True,
+                     "sourceRef": {"kind": "GitRepository", "name": "rollgen"},
+                     "healthCheckExprs": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                           "current": "status.phase == 'Healthy'"}]}}
+
+
+def git_repository() -> Doc:
+    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+            "metadata": {"name": "rollgen", "namespace": "flux-system"},
+            "spec": {"interval": "1m", "url": REPO, "ref": {"branch": "main"}}}
+
+
+def rollouts_wired() -> list[Doc]:
+    return [*rollouts_good(), application(), flux_kustomization(), git_repository()]
+
+
+GOOD = {"nginx": nginx_good, "argo-rollouts": rollouts_good, "flagger": flagger_good, "wired": rollouts_wired}
+ENGINE_OF = {"wired": "argo-rollouts"}  # a good set named for what it adds, checked as its engine
 
 
 # -- the good sets pass everything ---------------------------------------------------------------------------
@@ -182,7 +218,7 @@ GOOD = {"nginx": nginx_good, "argo-rollouts": rollouts_good, "flagger": flagger_
 
 @pytest.mark.parametrize("engine", sorted(GOOD))
 def test_good_sets_pass_every_rule(engine: str) -> None:
-    assert rules.check_all(GOOD[engine](), engine) == []
+    assert rules.check_all(GOOD[engine](), ENGINE_OF.get(engine, engine)) == []
 
 
 @pytest.mark.parametrize("engine", sorted(GOOD))
@@ -453,6 +489,34 @@ def _bad_wave_order_flagger(docs: list[Doc]) -> None:
     del _annos(docs, "Canary", "hello")["argocd.argoproj.io/sync-wave"]
 
 
+def _bad_app_source(docs: list[Doc]) -> None:
+    del _find(docs, "Application", "hello-prod")["spec"]["source"]["targetRevision"]
+
+
+def _bad_app_project(docs: list[Doc]) -> None:
+    del _find(docs, "Application", "hello-prod")["spec"]["project"]
+
+
+def _bad_app_destination(docs: list[Doc]) -> None:
+    _find(docs, "Application", "hello-prod")["spec"]["destination"] = {"server": "https://kubernetes.default.svc"}
+
+
+def _bad_app_respect(docs: list[Doc]) -> None:
+    _find(docs, "Application", "hello-prod")["spec"]["syncPolicy"]["syncOptions"] = []
+
+
+def _bad_flux_health(docs: list[Doc]) -> None:
+    _find(docs, "Kustomization", "hello-prod")["spec"]["healthCheckExprs"] = []
+
+
+def _bad_flux_prune(docs: list[Doc]) -> None:
+    del _find(docs, "Kustomization", "hello-prod")["spec"]["prune"]
+
+
+def _bad_git_ref(docs: list[Doc]) -> None:
+    del _find(docs, "GitRepository", "rollgen")["spec"]["ref"]
+
+
 # (rule, engine whose good set is broken, breaker, text expected in the violation)
 CASES: list[tuple[rules.Rule, str, Callable[[list[Doc]], None], str]] = [
     (rules.nginx_annotation_values, "nginx", _bad_weight_int, "must be a string"),
@@ -513,6 +577,13 @@ CASES: list[tuple[rules.Rule, str, Callable[[list[Doc]], None], str]] = [
     (rules.sync_waves, "argo-rollouts", _bad_wave_int, "must be a string"),
     (rules.sync_waves, "argo-rollouts", _bad_wave_order, "not earlier than Rollout/hello"),
     (rules.sync_waves, "flagger", _bad_wave_order_flagger, "not earlier than Canary/hello"),
+    (rules.argocd_applications, "wired", _bad_app_source, "lacks ['targetRevision']"),
+    (rules.argocd_applications, "wired", _bad_app_project, "spec.project is required"),
+    (rules.argocd_applications, "wired", _bad_app_destination, "needs server or name, and namespace"),
+    (rules.argocd_applications, "wired", _bad_app_respect, "RespectIgnoreDifferences"),
+    (rules.flux_objects, "wired", _bad_flux_health, "no healthCheckExprs for Rollout"),
+    (rules.flux_objects, "wired", _bad_flux_prune, "lacks ['prune']"),
+    (rules.flux_objects, "wired", _bad_git_ref, "GitRepository/rollgen: spec lacks ['ref']"),
 ]
 
 
@@ -526,11 +597,11 @@ def test_rule_catches_bad_set(rule: rules.Rule, engine: str, breaker: Callable[[
     breaker(bad)
     violations = rule(bad)
     assert any(expected in line for line in violations), violations
-    assert any(expected in line for line in rules.check_all(bad, engine))
+    assert any(expected in line for line in rules.check_all(bad, ENGINE_OF.get(engine, engine)))
 
 
 def test_every_rule_has_a_failing_case() -> None:
-    all_rules = {*rules.GENERAL_RULES, *rules.NGINX_RULES, *(r for rs in rules.ENGINE_RULES.values() for r in rs)}
+    all_rules = {*rules.GENERAL_RULES, *rules.WIRING_RULES, *rules.NGINX_RULES, *(r for rs in rules.ENGINE_RULES.values() for r in rs)}
     covered = {case[0] for case in CASES}
     assert sorted(r.__name__ for r in all_rules - covered) == []
 
