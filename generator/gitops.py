@@ -234,7 +234,7 @@ class Repo:
         report = out.stdout.decode(errors="replace")
         if out.returncode == 0:
             return "up-to-date" if "[up to date]" in report else "pushed"
-        if "[rejected]" in report and ("fetch first" in report or "non-fast-forward" in report):
+        if _moved_on(report, _stderr(out)):
             return "rejected"
         raise GitError(f"git push {remote} {branch} failed: {_stderr(out) or report.strip()}")
 
@@ -343,6 +343,14 @@ def _run_git(
 
 def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:
     return out.stderr.decode(errors="replace").strip()
+
+
+def _moved_on(report: str, stderr: str) -> bool:
+    """The remote branch moved under us: behind it, or another push held its lock at the same moment."""
+    if "[rejected]" in report and ("fetch first" in report or "non-fast-forward" in report):
+        return True
+    lost_race = ("cannot lock ref", "failed to update ref", "failed to lock", "incorrect old value")
+    return "[remote rejected]" in report and any(m in report or m in stderr for m in lost_race)
 
 
 def _identity_env(author: Author | None) -> dict[str, str] | None:

@@ -11,7 +11,8 @@ Who steps what:
 - canary with git progression: one step a commit; the nginx engine promotes in two commits (`promoting`:
   the stable Deployment takes the new image, the canary keeps its weight until the settle delay has passed).
 - blue-green with git progression: release puts the new image on the idle colour; promotion flips the live
-  colour (`promoting`: the old colour keeps running the old image for the scale-down delay, then goes down).
+  colour. The nginx engine does it in two commits (`promoting`: the old colour keeps running the old image
+  for the scale-down delay, then goes down); Argo Rollouts in one (its controller delays the scale-down).
 - controller progression: `release` hands the image to the controller; advance/promote/abort belong to it.
 """
 
@@ -121,8 +122,9 @@ def mode(release: Release) -> Mode:
 
 
 def two_commit_promotion(release: Release) -> bool:
-    """The nginx engine holds traffic while the new stable pods roll out; Argo Rollouts does it itself."""
-    return release.engine == "nginx" or isinstance(release.strategy, BlueGreenStrategy)
+    """The nginx engine holds traffic (canary) or the old colour (blue-green) while the new stable pods roll
+    out; Argo Rollouts does both itself (its own scale-down delay), so one commit promotes."""
+    return release.engine == "nginx"
 
 
 def step_count(release: Release, env: Environment) -> int:
@@ -407,6 +409,11 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
     assert image is not None
     n = step_count(release, env)
     since = format_time(now)
+    if isinstance(release.strategy, BlueGreenStrategy) and not two_commit_promotion(release):
+        live = _other(current.active_colour)
+        state = _state("stable", image, None, 0, 0, since, live)
+        details = f"After {why}, the {release.engine} controller switches live traffic to {image.ref}."
+        return Transition("promote", state, f"promote {image.ref}", n, n, 100, image, details)
     if isinstance(release.strategy, BlueGreenStrategy):
         live = _other(current.active_colour)
         state = _state("promoting", image, current.stable_image, n, 100, since, live)

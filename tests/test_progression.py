@@ -351,3 +351,11 @@ def test_parse_time(text: str) -> None:
 
 def test_format_duration() -> None:
     assert [progression.format_duration(s) for s in (0, 5, 90, 3600, 3661)] == ["0s", "5s", "1m30s", "1h", "1h1m1s"]
+
+
+def test_argo_blue_green_promotes_in_one_commit() -> None:
+    release, env = blue_green()
+    release = replace(release, engine="argo-rollouts")
+    start = moved(progression.plan_release(release, env, stable(OLD), T0))
+    done = moved(progression.plan_promote(release, env, start.state, at(10)))
+    assert done.state == EnvState(phase="stable", stable_image=NEW, since="2024-05-01T12:00:10Z", active_colour="green")

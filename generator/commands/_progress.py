@@ -160,21 +160,22 @@ def _environments(release: Release, request: Request) -> list[str]:
 def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
     env = release.environment(env_name)
     states = read_states(config, release)
-    plan = request.plan(release, env, states.get(env_name), request.now)
+    current = states.get(env_name)
+    plan = request.plan(release, env, current, request.now)
     if isinstance(plan, Refusal):
-        return Outcome(release.name, env_name, "refused", plan.reason, state=states.get(env_name))
-    if isinstance(plan, Hold) and not request.render_on_hold:
-        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=states.get(env_name))
-    if isinstance(plan, Transition):
-        states[env_name] = plan.state
+        return Outcome(release.name, env_name, "refused", plan.reason, state=current)
+    if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
+        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
+    transition = plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+    states[env_name] = transition.state
+    message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     paths = write(repo, config, release, states)
     if not paths:
         repo.journal(release.name).clear()
         reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
-        return Outcome(release.name, env_name, "nothing-to-do", reason, state=states.get(env_name))
-    transition = plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
-    commit = _commit(repo, config, release, env, transition, paths)
-    subject = _subject(repo, commit)
+        return Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
+    commit = _commit(repo, config, release, paths, message)
+    subject = message.split("\n", 1)[0]
     return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
 
 
@@ -232,14 +233,12 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
 
 
-def _commit(
-    repo: Repo, config: Config, release: Release, env: Environment, plan: Transition, paths: list[str]
-) -> str | None:
+def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
     from generator.messages import Record, compose
 
     record = Record(
         release=release.name,
-        environment=env.name,
+        environment=env_name,
         action=plan.action,
         step=plan.step,
         steps=plan.steps,
@@ -249,25 +248,31 @@ def _commit(
         details=plan.details,
         extra=_template_extras(release, plan.state),
     )
-    commit = repo.commit(paths, compose(record, config.commit_template), config.author)
-    repo.journal(release.name).clear()
+    return compose(record, config.commit_template)
+
+
+def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
+    """Commit what was written; if that fails, put the files back so the tree is as it was."""
+    journal = repo.journal(release.name)
+    try:
+        commit = repo.commit(paths, message, config.author)
+    except Exception:
+        repo.restore(paths)
+        journal.clear()
+        raise
+    journal.clear()
     return commit
 
 
 def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
     return (
         ("engine", release.engine),
+        ("source", release.source),
         ("phase", state.phase),
         ("stable_image", state.stable_image.ref),
         ("canary_image", state.canary_image.ref if state.canary_image else ""),
         ("since", state.since),
     )
-
-
-def _subject(repo: Repo, commit: str | None) -> str:
-    if commit is None:
-        return ""
-    return repo.text("log", "-1", "--format=%s", commit).strip()
 
 
 # -- a clean tree, or the leftovers of a crash ----------------------------------------------------------------
