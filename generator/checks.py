@@ -413,8 +413,23 @@ def check_environments(data: Data, profiles: Mapping[str, Profile]) -> list[Find
     return out
 
 
+def check_wiring_name(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    """Argo CD Applications and Flux Kustomizations are named `N-E`, and both tools copy that name into a label
+    on every object they apply (app.kubernetes.io/instance, kustomize.toolkit.fluxcd.io/name)."""
+    name = f"{data['metadata']['name']}-{entry['name']}"
+    if entry["name"] != "default" and len(name) > DNS_LABEL_MAX:
+        allowed = len(entry["name"]) - (len(name) - DNS_LABEL_MAX)
+        yield Finding(
+            (*at, "name"),
+            f"the Argo CD Application and Flux Kustomization name {name!r} would be {len(name)} characters, and "
+            f"both tools copy it into a label of at most {DNS_LABEL_MAX}: shorten this environment name to at most "
+            f"{allowed} characters, or metadata.name",
+        )
+
+
 def check_environment(data: Data, entry: Data, at: JsonPath, profiles: Mapping[str, Profile]) -> list[Finding]:
     out = list(check_profile_name(entry, at, profiles))
+    out += check_wiring_name(data, entry, at)
     out += check_environment_fields(data, entry, at)
     out += check_label_keys(entry.get("labels", {}), (*at, "labels"))
     out += check_autoscaling(entry.get("autoscaling"), (*at, "autoscaling"))

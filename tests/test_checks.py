@@ -321,6 +321,13 @@ def test_environment_names_are_unique() -> None:
     )
 
 
+def test_environment_name_fits_in_the_wiring_label() -> None:
+    data = envs({"name": "e" * 57})  # hello-eee...: 63 characters
+    assert found(data) == []
+    data["spec"]["environments"][0]["name"] = "e" * 58
+    only(data, "$.spec.environments[0].name", "shorten this environment name to at most 57 characters")
+
+
 def test_unknown_profile_suggests_and_lists_the_known_ones() -> None:
     only(
         envs({"name": "prod", "profile": "prd"}),
