@@ -135,24 +135,37 @@ def test_flagger_metric_queries_reach_the_cluster_intact(rendered: Renderer, exa
         assert rules.flagger_metric_queries(docs, expected) == []
 
 
-# -- the live weight (CONTRACT §3) ---------------------------------------------------------------------------
+# -- the live weight (CONTRACT §3) and what each phase runs --------------------------------------------------
 
 
 def _state_of(example: Path, env: str, variant: str) -> Any:
-    return progressing_state(example, env) if variant == "progressing" else None
+    from generator.model import EnvState
+    from generator.spec import load_release
+
+    if variant == "progressing":
+        return progressing_state(example, env)
+    return EnvState.initial(load_release(example).environment(env))
 
 
 @pytest.mark.parametrize(("example", "env", "variant"), GIT_VARIANTS)
 def test_live_weight_is_readable(rendered: Renderer, example: Path, env: str, variant: str) -> None:
+    from generator.spec import load_release
+
     docs = build(rendered, example, env, variant)
-    state = _state_of(example, env, variant)
+    replicas = load_release(example).environment(env).replicas
+    check_live_state(docs, example, _state_of(example, env, variant), replicas)
+
+
+def check_live_state(docs: list[Doc], example: Path, state: Any, replicas: int) -> None:
+    """What CONTRACT §3 and DESIGN's "State -> output" promise for `state`, read from the built overlay."""
+    name = example_spec(example)["metadata"]["name"]
     strategy = example_spec(example)["spec"]["strategy"]
     if example_engine(example) == "nginx" and "canary" in strategy:
-        _check_nginx_canary(docs, example, env, state)
+        _check_nginx_canary(docs, name, state, replicas)
     elif example_engine(example) == "nginx":
-        _check_nginx_blue_green(docs, example, env, state)
+        _check_nginx_blue_green(docs, name, state, replicas)
     else:
-        _check_rollout_git(docs, example, env, state)
+        _check_rollout_git(docs, name, state)
 
 
 def _image_of(doc: Doc) -> str:
@@ -161,41 +174,26 @@ def _image_of(doc: Doc) -> str:
     return str(containers[0]["image"])
 
 
-def _env_image(example: Path, env: str) -> str:
-    from generator.spec import load_release
-
-    return load_release(example).environment(env).image.ref
-
-
-def _env_replicas(example: Path, env: str) -> int:
-    from generator.spec import load_release
-
-    return load_release(example).environment(env).replicas
-
-
 def _find(docs: list[Doc], kind: str, name: str) -> Doc:
     doc = rules.find(docs, kind, name)
     assert doc is not None, f"{kind}/{name} is not in the built overlay: {[rules.ident(d) for d in docs]}"
     return doc
 
 
-def _check_nginx_canary(docs: list[Doc], example: Path, env: str, state: Any) -> None:
-    name = example_spec(example)["metadata"]["name"]
+def _check_nginx_canary(docs: list[Doc], name: str, state: Any, replicas: int) -> None:
     canaries = [i for i in rules.of_kind(docs, "Ingress") if rules.is_canary_ingress(i)]
     assert [rules.ident(i) for i in canaries] == [f"Ingress/{name}-canary"]
     weight = rules.annotations(canaries[0])[rules.NGINX + "canary-weight"]
     canary_deployment = _find(docs, "Deployment", f"{name}-canary")
-    stable_deployment = _find(docs, "Deployment", name)
-    assert _image_of(stable_deployment) == _env_image(example, env)
-    if state is None:
+    assert _image_of(_find(docs, "Deployment", name)) == state.stable_image.ref
+    if state.phase in ("stable", "aborted"):
         assert weight == "0"
         assert canary_deployment["spec"]["replicas"] == 0
-    else:
-        assert weight == str(state.weight)
-        assert 0 < state.weight < 100
-        assert _image_of(canary_deployment) == state.canary_image.ref
-        expected = max(1, math.ceil(_env_replicas(example, env) * state.weight / 100))
-        assert canary_deployment["spec"]["replicas"] == expected
+        return
+    assert weight == str(state.weight)
+    assert 0 < state.weight <= 100
+    assert _image_of(canary_deployment) == state.canary_image.ref
+    assert canary_deployment["spec"]["replicas"] == max(1, math.ceil(replicas * state.weight / 100))
 
 
 def _selected_deployment(docs: list[Doc], service: Doc) -> Doc:
@@ -205,30 +203,102 @@ def _selected_deployment(docs: list[Doc], service: Doc) -> Doc:
     return selected[0]
 
 
-def _check_nginx_blue_green(docs: list[Doc], example: Path, env: str, state: Any) -> None:
-    name = example_spec(example)["metadata"]["name"]
+def _check_nginx_blue_green(docs: list[Doc], name: str, state: Any, replicas: int) -> None:
     live = _selected_deployment(docs, _find(docs, "Service", name))
-    preview = _selected_deployment(docs, _find(docs, "Service", f"{name}-preview"))
-    assert live is not preview
-    assert _image_of(live) == _env_image(example, env)
-    assert live["spec"]["replicas"] == _env_replicas(example, env)
-    if state is not None:
-        assert _image_of(preview) == state.canary_image.ref
-        assert preview["spec"]["replicas"] == _env_replicas(example, env)
+    idle = _selected_deployment(docs, _find(docs, "Service", f"{name}-preview"))
+    assert live is not idle
+    assert rules.pod_labels(live).get("rollgen.io/colour") == state.active_colour
+    assert _image_of(live) == state.stable_image.ref
+    assert live["spec"]["replicas"] == replicas
+    if state.phase in ("progressing", "promoting"):
+        assert idle["spec"]["replicas"] == replicas  # previewed, or the old colour draining
+    if state.phase == "progressing":
+        assert _image_of(idle) == state.canary_image.ref
+    if state.phase in ("stable", "aborted"):
+        assert idle["spec"]["replicas"] == 0
 
 
-def _check_rollout_git(docs: list[Doc], example: Path, env: str, state: Any) -> None:
-    name = example_spec(example)["metadata"]["name"]
+def _check_rollout_git(docs: list[Doc], name: str, state: Any) -> None:
     rollout = _find(docs, "Rollout", name)
     steps = rules.dig(rollout, "spec", "strategy", "canary", "steps", default=[])
     first = next((s["setWeight"] for s in steps if "setWeight" in s), None)
-    if state is None:
+    if state.phase == "stable":
         assert steps == [{"setWeight": 100}], steps
-        assert _image_of(rollout) == _env_image(example, env)
+        assert _image_of(rollout) == state.stable_image.ref
+    elif state.phase == "aborted":
+        assert steps == [{"setWeight": 0}, {"pause": {}}], steps
+        assert _image_of(rollout) == state.stable_image.ref
     else:
         assert first == state.weight
         assert steps == [{"setWeight": state.weight}, {"pause": {}}], steps
         assert _image_of(rollout) == state.canary_image.ref
+
+
+# -- every state a git rollout goes through, planned by the real planner -------------------------------------
+
+
+def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
+    """(label, release to render, state) from the first deploy of the spec's image, through a new image's
+    start, every step (`promote` passes each pause) and promotion, to stable; plus an abort from step 1."""
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    from generator import progression
+    from generator.model import Image
+    from generator.spec import load_release
+
+    release = load_release(example)
+    env = release.environment(env_name)
+    new = Image(env.image.repository, "v9-canary", None)
+    updated = replace(release, environments=tuple(replace(e, image=new) if e.name == env_name else e
+                                                  for e in release.environments))
+    env2 = updated.environment(env_name)
+    now = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    deploy = progression.plan_release(release, env, None, now)
+    assert isinstance(deploy, progression.Transition), deploy
+    start = progression.plan_release(updated, env2, deploy.state, now)
+    assert isinstance(start, progression.Transition), start
+    out = [("deploy", release, deploy.state), ("start", updated, start.state)]
+    state = start.state
+    for tick in range(1, 30):
+        plan = progression.plan_promote(updated, env2, state, now + timedelta(hours=tick))
+        assert isinstance(plan, progression.Transition), (out[-1][0], plan)
+        state = plan.state
+        out.append((f"{plan.action}-{tick}", updated, state))
+        if state.phase == "stable":
+            break
+    assert state.phase == "stable" and state.stable_image == new, out[-1]
+    abort = progression.plan_abort(updated, env2, start.state, now + timedelta(minutes=1))
+    assert isinstance(abort, progression.Transition), abort
+    out.append(("abort", updated, abort.state))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("example", "env"),
+    [pytest.param(e, env, id=f"{e.stem}-{env}") for e in EXAMPLES if is_git_progression(e)
+     for env in example_environments(e)],
+)
+def test_every_state_of_a_git_rollout(example: Path, env: str, tmp_path: Path) -> None:
+    """Each state the planner produces renders to an overlay that builds, passes the schemas and the rules,
+    and shows the weight and images that state means."""
+    from generator.pipeline import render_files
+
+    failures = []
+    for label, release, state in lifecycle(example, env):
+        out = tmp_path / label
+        for rel, data in render_files(release, {env: state}).items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(data)
+        docs = kustomize_build(out / "apps" / release.name / "overlays" / env)
+        problems = [line for doc in docs for line in validate_manifest(doc)]
+        problems += rules.check_all(docs, release.engine)
+        try:
+            check_live_state(docs, example, state, release.environment(env).replicas)
+        except AssertionError as exc:
+            problems.append(f"live state: {exc}")
+        failures += [f"{label} ({state.phase} step {state.step} weight {state.weight}): {p}" for p in problems]
+    assert failures == [], "\n".join(failures)
 
 
 # -- a user's overlay on top of ours: namePrefix and labels ---------------------------------------------------
