@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -456,3 +457,58 @@ def test_json_path_quotes_unusual_keys() -> None:
     assert checks.json_path(("spec", "steps", 1, "weight")) == "$.spec.steps[1].weight"
     assert checks.json_path(("metadata", "labels", "app.kubernetes.io/x")) == "$.metadata.labels['app.kubernetes.io/x']"
     assert checks.json_path(()) == "$"
+
+
+# --- robustness -------------------------------------------------------------------------------------------------
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
+REPLACEMENTS: tuple[Any, ...] = (None, "x", -1, [], {"x": 1})
+
+
+def paths_in(node: Any, prefix: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield (*prefix, key)
+        yield from paths_in(value, (*prefix, key))
+
+
+def mutated(data: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    copied = copy.deepcopy(data)
+    parent = copied
+    for part in path[:-1]:
+        parent = parent[part]
+    if value is DELETE:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return copied
+
+
+DELETE = object()
+
+
+class Unlocated:
+    """Data without a YAML text behind it (positions are not what this test is about)."""
+
+    source = "m.yaml"
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def locate(self, path: tuple[str | int, ...]) -> tuple[int, int]:
+        return (1, 1)
+
+    def locate_key(self, path: tuple[str | int, ...]) -> tuple[int, int]:
+        return (1, 1)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_no_mutation_crashes_the_checks(example: Path) -> None:
+    """Every field removed or replaced by a value of another type: problems or a model, never an exception."""
+    data = yaml.safe_load(example.read_text())
+    profiles = load_profiles()
+    for path in paths_in(data):
+        for value in (DELETE, *REPLACEMENTS):
+            doc = Unlocated(mutated(data, path, value))
+            if not spec.check_document(doc, profiles):
+                spec.build_release(doc, profiles)
