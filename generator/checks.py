@@ -23,7 +23,6 @@ DNS_LABEL_MAX = 63  # Services, namespaces, label values: anything that becomes 
 OBJECT_NAME_MAX = 253  # other object names (DNS subdomains)
 RESERVED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/managed-by")
 RESERVED_PREFIX = "rollgen.io/"
-ROUTING_KEYS = ("header", "cookie", "sticky")
 
 
 class Located(Protocol):
