@@ -665,6 +665,20 @@ def ingress_backends_exist(docs: list[Doc]) -> list[str]:
     return out
 
 
+def ingress_tls_covers_hosts(docs: list[Doc]) -> list[str]:
+    """With `tls`, every rule host is listed there; ingress-nginx serves a host missing from it with its default
+    (self-signed) certificate."""
+    out = []
+    for ingress in of_kind(docs, "Ingress"):
+        tls = dig(ingress, "spec", "tls", default=[]) or []
+        if not tls:
+            continue
+        covered = {host for entry in tls for host in entry.get("hosts") or []}
+        for host in sorted({h for h, *_ in ingress_paths(ingress)} - covered):
+            out.append(f"{ident(ingress)}: host {host!r} is not in spec.tls; it would get the default certificate")
+    return out
+
+
 def _ingress_path_dicts(ingress: Doc) -> Iterator[dict[str, Any]]:
     for rule in dig(ingress, "spec", "rules", default=[]) or []:
         yield from dig(rule, "http", "paths", default=[]) or []
@@ -780,6 +794,7 @@ GENERAL_RULES: tuple[Rule, ...] = (
     services_select_workloads,
     workload_selectors_match_templates,
     ingress_backends_exist,
+    ingress_tls_covers_hosts,
     autoscaler_targets_exist,
     sync_waves,
 )

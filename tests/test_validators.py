@@ -64,15 +64,21 @@ def canary_annotations(weight: str = "20", **extra: Any) -> dict[str, Any]:
     return out
 
 
+def with_tls(ingress_doc: Doc) -> Doc:
+    hosts = [rule["host"] for rule in ingress_doc["spec"]["rules"]]
+    ingress_doc["spec"]["tls"] = [{"hosts": hosts, "secretName": "hello-tls"}]
+    return ingress_doc
+
+
 def nginx_good() -> list[Doc]:
     return [
         deployment("hello", **{"rollgen.io/track": "stable"}),
         deployment("hello-canary", **{"rollgen.io/track": "canary"}),
         service("hello", **{"rollgen.io/track": "stable"}),
         service("hello-canary", **{"rollgen.io/track": "canary"}),
-        ingress("hello", "hello"),
-        ingress("hello-canary", "hello-canary",
-                canary_annotations(canary_by_header="X-Canary", canary_by_cookie="canary")),
+        with_tls(ingress("hello", "hello")),
+        with_tls(ingress("hello-canary", "hello-canary",
+                         canary_annotations(canary_by_header="X-Canary", canary_by_cookie="canary"))),
     ]
 
 
@@ -472,6 +478,10 @@ def _bad_backend_port(docs: list[Doc]) -> None:
     path["backend"]["service"]["port"] = {"name": "web"}
 
 
+def _bad_tls_host(docs: list[Doc]) -> None:
+    _find(docs, "Ingress", "hello")["spec"]["tls"] = [{"hosts": ["other.example.com"], "secretName": "hello-tls"}]
+
+
 def _bad_hpa_target(docs: list[Doc]) -> None:
     _find(docs, "HorizontalPodAutoscaler", "hello")["spec"]["scaleTargetRef"]["name"] = "gone"
 
@@ -573,6 +583,7 @@ CASES: list[tuple[rules.Rule, str, Callable[[list[Doc]], None], str]] = [
     (rules.workload_selectors_match_templates, "nginx", _bad_workload_selector, "not a subset of its template"),
     (rules.ingress_backends_exist, "nginx", _bad_backend_missing, "'nowhere' is not in the output"),
     (rules.ingress_backends_exist, "nginx", _bad_backend_port, "no port named 'web'"),
+    (rules.ingress_tls_covers_hosts, "nginx", _bad_tls_host, "host 'hello.example.com' is not in spec.tls"),
     (rules.autoscaler_targets_exist, "flagger", _bad_hpa_target, "is not in the output"),
     (rules.sync_waves, "argo-rollouts", _bad_wave_int, "must be a string"),
     (rules.sync_waves, "argo-rollouts", _bad_wave_order, "not earlier than Rollout/hello"),
