@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from collections.abc import Iterable
@@ -51,6 +50,8 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
     by_case = {choice.lower(): choice for choice in options}
     if word.lower() in by_case:  # `containerport` for `containerPort`: the commonest slip
         return by_case[word.lower()]
+    import difflib  # only when something is misspelt: not worth its import on the valid path
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return close[0] if close else None
 
