@@ -479,6 +479,10 @@ def flagger_ingress_routes_to_apex(docs: list[Doc]) -> list[str]:
         backends = {backend for *_, backend in ingress_paths(ingress)}
         if backends != {service}:
             out.append(f"{ident(ingress)}: routes to {sorted(backends)}; Flagger needs the apex Service {service!r}")
+        canary_annos = sorted(k for k in annotations(ingress) if k.startswith(NGINX + "canary"))
+        if canary_annos:
+            out.append(f"{ident(ingress)}: carries {canary_annos}; Flagger writes them on the canary Ingress it "
+                       "creates, and on the main Ingress they make it a canary")
     return out
 
 

@@ -404,6 +404,10 @@ def _bad_flagger_backend(docs: list[Doc]) -> None:
     path["backend"]["service"]["name"] = "hello-primary"
 
 
+def _bad_flagger_ingress_canary(docs: list[Doc]) -> None:
+    _annos(docs, "Ingress", "hello")["nginx.ingress.kubernetes.io/canary"] = "true"
+
+
 def _bad_flagger_selector(docs: list[Doc]) -> None:
     target = _find(docs, "Deployment", "hello")
     target["spec"]["selector"]["matchLabels"] = {"tier": "hello"}
@@ -567,6 +571,7 @@ CASES: list[tuple[rules.Rule, str, Callable[[list[Doc]], None], str]] = [
     (rules.flagger_generated_objects, "flagger", _bad_canary_service_flagger, "Service/hello-canary: Flagger"),
     (rules.flagger_generated_objects, "flagger", _bad_flagger_canary_ingress, "Ingress/hello-canary: Flagger"),
     (rules.flagger_ingress_routes_to_apex, "flagger", _bad_flagger_backend, "apex Service 'hello'"),
+    (rules.flagger_ingress_routes_to_apex, "flagger", _bad_flagger_ingress_canary, "Flagger writes them"),
     (rules.flagger_target, "flagger", _bad_flagger_selector, "Flagger cannot find its pods"),
     (rules.flagger_target, "flagger", _bad_flagger_replicas, "sets spec.replicas"),
     (rules.flagger_target, "flagger", _bad_flagger_reconcile, "reconcile: disabled"),
