@@ -129,21 +129,24 @@ def load_text(text: bytes | str, display: str) -> list[Document]:
         raise InvalidInput([_too_big(display, size)])
     decoded = _decode(text, display) if isinstance(text, bytes) else text
     roots = _compose(decoded.removeprefix("\ufeff"), display)
-    docs = []
+    docs, problems = [], []
     for index, root in enumerate(roots):
         builder = _Builder(display)
-        data = builder.document(root)
-        if builder.problems:
-            raise InvalidInput(builder.problems)
-        docs.append(Document(data, display, index, root))
+        docs.append(Document(builder.document(root), display, index, root))
+        problems += builder.problems
+    if problems:
+        raise InvalidInput(problems)
     return docs
 
 
-def load_single(path: Path, display: str | None = None) -> Document:
-    """The one document a spec file must hold. Empty documents (a stray `---`) are not counted."""
+def load_single(path: Path, display: str | None = None, *, allow_empty: bool = False) -> Document:
+    """The one document a spec file must hold. Empty documents (a stray `---`) are not counted; with
+    `allow_empty` (settings files, where every key is optional) a file without any gives `data` None."""
     docs = load_file(path, display)
     source = display if display is not None else str(path)
     present = [doc for doc in docs if not _is_empty(doc._root)]
+    if not present and allow_empty:
+        return Document(None, source, 0, ScalarNode(_PLAIN, "", yaml.Mark(source, 0, 0, 0, "", 0)))
     if not present:
         raise InvalidInput([Problem(
             source, 1, 1, "$",

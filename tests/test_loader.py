@@ -359,3 +359,13 @@ def test_display_name_defaults_to_path(tmp_path: Path) -> None:
     path = write(tmp_path, "a: 1\n")
     assert load_single(path).source == str(path)
     assert load_single(path, "releases/a.yaml").source == "releases/a.yaml"
+
+
+def test_load_single_allow_empty_for_settings_files(tmp_path: Path) -> None:
+    doc = load_single(write(tmp_path, "# every key is optional\n", "rollgen.yaml"), allow_empty=True)
+    assert (doc.data, doc.index, doc.locate(("profiles",))) == (None, 0, (1, 1))
+
+
+def test_problems_of_every_document_reported_together() -> None:
+    problems = problems_of("a: 1\na: 2\n---\nb: !!binary x\n")
+    assert [(p.line, p.column, p.path) for p in problems] == [(2, 1, "$.a"), (4, 4, "$.b")]
