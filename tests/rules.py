@@ -62,11 +62,11 @@ def find(docs: Iterable[Doc], kind: str, name: str) -> Doc | None:
     return next((d for d in docs if d.get("kind") == kind and name_of(d) == name), None)
 
 
-def annotations(doc: Doc) -> dict[str, Any]:
+def annotations_of(doc: Doc) -> dict[str, Any]:
     return dict((doc.get("metadata") or {}).get("annotations") or {})
 
 
-def labels(doc: Doc) -> dict[str, Any]:
+def labels_of(doc: Doc) -> dict[str, Any]:
     return dict((doc.get("metadata") or {}).get("labels") or {})
 
 
@@ -110,7 +110,7 @@ def ingress_paths(ingress: Doc) -> Iterator[tuple[str, str, str, str]]:
 
 
 def is_canary_ingress(ingress: Doc) -> bool:
-    return annotations(ingress).get(NGINX + "canary") == "true"
+    return bool(annotations_of(ingress).get(NGINX + "canary") == "true")
 
 
 def _as_int(value: Any) -> int | None:
@@ -119,7 +119,7 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        text = value[:-1] if value.endswith("%") else value
+        text = value.removesuffix("%")
         if re.fullmatch(r"-?[0-9]+", text):
             return int(text)
     return None
@@ -144,7 +144,7 @@ def _rollout_stable_ingresses(rollout: Doc) -> list[str]:
 def _nginx_annotation_maps(docs: list[Doc]) -> Iterator[tuple[str, dict[str, Any], str]]:
     """(owner, annotations, prefix) for Ingresses and for the annotations a Rollout hands to ingress-nginx."""
     for ingress in of_kind(docs, "Ingress"):
-        yield ident(ingress), annotations(ingress), NGINX
+        yield ident(ingress), annotations_of(ingress), NGINX
     for rollout in of_kind(docs, "Rollout"):
         nginx = _rollout_nginx(rollout) or {}
         for field in ("additionalIngressAnnotations", "canaryIngressAnnotations"):
@@ -182,7 +182,7 @@ def _nginx_value_problem(owner: str, key: str, short: str, value: str) -> list[s
 def nginx_canary_weight_range(docs: list[Doc]) -> list[str]:
     out = []
     for ingress in of_kind(docs, "Ingress"):
-        annos = annotations(ingress)
+        annos = annotations_of(ingress)
         weight, total = _as_int(annos.get(NGINX + "canary-weight")), _as_int(annos.get(NGINX + "canary-weight-total"))
         total = 100 if total is None else total
         if weight is not None and not 0 <= weight <= total:
@@ -236,7 +236,7 @@ def nginx_header_cookie_charset(docs: list[Doc]) -> list[str]:
 def nginx_ingress_class(docs: list[Doc]) -> list[str]:
     out = []
     for ingress in of_kind(docs, "Ingress"):
-        if DEPRECATED_CLASS_ANNOTATION in annotations(ingress):
+        if DEPRECATED_CLASS_ANNOTATION in annotations_of(ingress):
             out.append(f"{ident(ingress)}: uses the deprecated {DEPRECATED_CLASS_ANNOTATION} annotation")
         if not dig(ingress, "spec", "ingressClassName"):
             out.append(f"{ident(ingress)}: spec.ingressClassName is not set")
@@ -340,7 +340,7 @@ def rollout_no_canary_ingress(docs: list[Doc]) -> list[str]:
     for ingress in of_kind(docs, "Ingress"):
         if name_of(ingress) in canary_names:
             out.append(f"{ident(ingress)}: is the canary Ingress the Rollouts controller creates")
-        canary_annos = sorted(k for k in annotations(ingress)
+        canary_annos = sorted(k for k in annotations_of(ingress)
                               if k.startswith(NGINX) and k[len(NGINX):] in NGINX_CANARY_ANNOTATIONS)
         if canary_annos:
             out.append(f"{ident(ingress)}: carries canary annotations {canary_annos}; the controller sets them")
@@ -383,9 +383,9 @@ def rollout_update_bounds(docs: list[Doc]) -> list[str]:
     out = []
     for rollout in of_kind(docs, "Rollout"):
         canary = dig(rollout, "spec", "strategy", "canary")
-        if isinstance(canary, dict) and "maxSurge" in canary and "maxUnavailable" in canary:
-            if _as_int(canary["maxSurge"]) == 0 and _as_int(canary["maxUnavailable"]) == 0:
-                out.append(f"{ident(rollout)}: maxSurge and maxUnavailable are both 0; the update cannot proceed")
+        # both default to 25%: only both set to 0 stalls the update
+        if isinstance(canary, dict) and _as_int(canary.get("maxSurge")) == 0 == _as_int(canary.get("maxUnavailable")):
+            out.append(f"{ident(rollout)}: maxSurge and maxUnavailable are both 0; the update cannot proceed")
         spec = rollout.get("spec") or {}
         deadline, ready = spec.get("progressDeadlineSeconds"), spec.get("minReadySeconds")
         if deadline is not None and ready is not None and not deadline > ready:
@@ -479,7 +479,7 @@ def flagger_ingress_routes_to_apex(docs: list[Doc]) -> list[str]:
         backends = {backend for *_, backend in ingress_paths(ingress)}
         if backends != {service}:
             out.append(f"{ident(ingress)}: routes to {sorted(backends)}; Flagger needs the apex Service {service!r}")
-        canary_annos = sorted(k for k in annotations(ingress) if k.startswith(NGINX + "canary"))
+        canary_annos = sorted(k for k in annotations_of(ingress) if k.startswith(NGINX + "canary"))
         if canary_annos:
             out.append(f"{ident(ingress)}: carries {canary_annos}; Flagger writes them on the canary Ingress it "
                        "creates, and on the main Ingress they make it a canary")
@@ -506,7 +506,7 @@ def flagger_target(docs: list[Doc], handled_replicas: bool | None = None) -> lis
                        f"{list(FLAGGER_SELECTOR_LABELS)}; Flagger cannot find its pods")
         if "replicas" in (target.get("spec") or {}) and not handled_replicas:
             out.append(f"{ident(target)}: sets spec.replicas; Argo CD/Flux would scale it back against Flagger")
-        if annotations(target).get(FLUX_RECONCILE) == "disabled" or labels(target).get(FLUX_RECONCILE) == "disabled":
+        if "disabled" in (annotations_of(target).get(FLUX_RECONCILE), labels_of(target).get(FLUX_RECONCILE)):
             out.append(f"{ident(target)}: {FLUX_RECONCILE}: disabled stops image changes from reaching Flagger")
     return out
 
@@ -699,7 +699,7 @@ def autoscaler_targets_exist(docs: list[Doc]) -> list[str]:
 
 def _wave(doc: Doc) -> tuple[int | None, str | None]:
     """(wave, problem); Argo CD's default wave is 0."""
-    value = annotations(doc).get(SYNC_WAVE)
+    value = annotations_of(doc).get(SYNC_WAVE)
     if value is None:
         return 0, None
     if not isinstance(value, str):

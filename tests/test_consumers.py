@@ -183,7 +183,7 @@ def _find(docs: list[Doc], kind: str, name: str) -> Doc:
 def _check_nginx_canary(docs: list[Doc], name: str, state: Any, replicas: int) -> None:
     canaries = [i for i in rules.of_kind(docs, "Ingress") if rules.is_canary_ingress(i)]
     assert [rules.ident(i) for i in canaries] == [f"Ingress/{name}-canary"]
-    weight = rules.annotations(canaries[0])[rules.NGINX + "canary-weight"]
+    weight = rules.annotations_of(canaries[0])[rules.NGINX + "canary-weight"]
     canary_deployment = _find(docs, "Deployment", f"{name}-canary")
     assert _image_of(_find(docs, "Deployment", name)) == state.stable_image.ref
     if state.phase in ("stable", "aborted"):

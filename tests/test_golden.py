@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.validators import is_git_progression, render_example, render_progressing, valid_examples
+from tests.validators import (
+    is_git_progression,
+    render_example,
+    render_progressing,
+    valid_examples,
+)
 
 GOLDEN = ROOT / "tests" / "golden"
 REGEN = "python tests/regen_golden.py"

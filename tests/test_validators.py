@@ -11,7 +11,12 @@ import pytest
 
 from tests import rules
 from tests.rules import Doc
-from tests.validators import crd_validator, kustomize_build, openapi_to_json_schema, validate_manifest
+from tests.validators import (
+    crd_validator,
+    kustomize_build,
+    openapi_to_json_schema,
+    validate_manifest,
+)
 
 NS = "test"
 LABELS = {"app.kubernetes.io/name": "hello"}

@@ -168,8 +168,9 @@ def _build_validator(openapi: dict[str, Any], api_version: str, kind: str) -> js
 def describe(doc: Any) -> str:
     if not isinstance(doc, dict):
         return repr(doc)
-    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
-    return f"{doc.get('kind')}/{meta.get('name')}"
+    meta = doc.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return f"{doc.get('kind')}/{name}"
 
 
 def _json_path(path: Any) -> str:
@@ -253,7 +254,7 @@ def example_engine(example: Path) -> str:
 def is_git_progression(example: Path) -> bool:
     spec = example_spec(example)["spec"]
     default = "git" if spec["engine"] == "nginx" else "controller"
-    return spec.get("progression", default) == "git"
+    return bool(spec.get("progression", default) == "git")
 
 
 @contextlib.contextmanager
