@@ -26,7 +26,7 @@ _YAML12_NUMBER = re.compile(
     r"""^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?
         |[-+]?0[oO][0-7_]+|[-+]?0[bB][01_]+|[-+]?0[xX][0-9a-fA-F_]+
         |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""",
-    re.X,
+    re.VERBOSE,
 )
 
 
@@ -43,23 +43,26 @@ class _Dumper(_BaseDumper):
 _Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_NUMBER, list("-+.0123456789"))
 
 
+_STR = "tag:yaml.org,2002:str"
+
+
 def _represent_str(dumper: _Dumper, data: str) -> yaml.ScalarNode:
     # Multi-line text (PromQL, scripts) reads best as a literal block; LibYAML falls back to quoting when a
-    # block cannot hold the value exactly (trailing spaces, special characters).
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+    # block cannot hold the value exactly (trailing spaces, special characters). The node is built directly
+    # (no alias bookkeeping: aliases are off) because this runs for every string of every file.
+    return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
 
 
 _Dumper.add_representer(str, _represent_str)
 
-_OPTIONS: dict[str, Any] = dict(
-    Dumper=_Dumper,
-    sort_keys=False,
-    default_flow_style=False,
-    allow_unicode=True,
-    width=1 << 16,  # never fold long values: one value, one line, readable diffs
-    encoding="utf-8",
-)
+_OPTIONS: dict[str, Any] = {
+    "Dumper": _Dumper,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "allow_unicode": True,
+    "width": 1 << 16,  # never fold long values: one value, one line, readable diffs
+    "encoding": "utf-8",
+}
 
 
 def header(source: str) -> str:

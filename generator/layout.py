@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from generator.engines import ImageSlot, Manifest, Rendered, renderer_for
-from generator.model import EnvState, Environment, Release
+from generator.model import Environment, EnvState, Release
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"

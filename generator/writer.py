@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -49,7 +49,7 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[
         _swap_in(out_dir, {rel: files[rel] for rel in plan.write})
     for rel in plan.stale:
         (out_dir / rel).unlink()
-    _remove_empty_dirs(out_dir, plan.stale, owned_roots)
+    _remove_empty_dirs(out_dir, plan.stale, set(owned_roots))
     return WriteResult(plan.write, plan.unchanged, plan.stale)
 
 
@@ -72,13 +72,13 @@ def check_tree(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[
 
 def _plan(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[str]) -> _Plan:
     root = out_dir.resolve()
-    roots = [_check_relative(r) for r in owned_roots]
+    roots = {_check_relative(r) for r in owned_roots}
     guard = _Guard(root)
     write, unchanged, foreign, missing = [], [], [], set()
     for rel in sorted(files):
         _check_relative(rel)
-        if not any(_is_under(rel, r) for r in roots):
-            raise ValueError(f"{rel} is outside the owned roots {roots}")
+        if owning_root(rel, roots) is None:
+            raise ValueError(f"{rel} is outside the owned roots {sorted(roots)}")
         current = _read(guard.file(rel), rel)
         if current == files[rel]:
             unchanged.append(rel)
@@ -88,7 +88,7 @@ def _plan(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[str])
             missing.add(rel)
         elif not is_generated(current[:_HEADER_LEN]):
             foreign.append(rel)
-    stale = sorted(rel for rel in _generated_files(guard, roots) if rel not in files)
+    stale = sorted(_stale_files(guard, roots, files))
     return _Plan(tuple(write), tuple(unchanged), tuple(stale), frozenset(missing), tuple(foreign))
 
 
@@ -102,8 +102,14 @@ def _check_relative(rel: str) -> str:
     return rel
 
 
-def _is_under(rel: str, root: str) -> bool:
-    return rel == root or rel.startswith(root + "/")
+def owning_root(rel: str, roots: Collection[str]) -> str | None:
+    """The owned root `rel` lies under (the deepest one), or None."""
+    parts = rel.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        prefix = "/".join(parts[:depth])
+        if prefix in roots:
+            return prefix
+    return None
 
 
 class _Guard:
@@ -146,18 +152,23 @@ def _read(path: Path, rel: str) -> bytes | None:
         raise RollgenError(f"cannot write {rel}: {exc.strerror}; move what is in the way and render again") from exc
 
 
-def _generated_files(guard: _Guard, roots: Sequence[str]) -> Iterator[str]:
-    """Generated files under the owned roots, state files excepted; symlinks are neither followed nor touched."""
-    for owned in roots:
+def _stale_files(guard: _Guard, roots: Collection[str], produced: Mapping[str, bytes]) -> Iterator[str]:
+    """Generated files under the owned roots that are no longer produced; state files, foreign files and
+    symlinks are neither followed nor touched."""
+    for owned in sorted(roots):
         top = guard.folder(owned)
         if not top.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames.sort()
+            rel_dir = f"{owned}/{Path(dirpath).relative_to(top).as_posix()}".removesuffix("/.")
             for name in sorted(filenames):
+                rel = f"{rel_dir}/{name}"
+                if name == STATE_FILE or rel in produced:
+                    continue
                 path = Path(dirpath, name)
-                if name != STATE_FILE and not path.is_symlink() and _starts_with_header(path):
-                    yield f"{owned}/{path.relative_to(top).as_posix()}"
+                if not path.is_symlink() and _starts_with_header(path):
+                    yield rel
 
 
 def _starts_with_header(path: Path) -> bool:
@@ -198,10 +209,10 @@ def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _remove_empty_dirs(root: Path, removed: Sequence[str], roots: Sequence[str]) -> None:
+def _remove_empty_dirs(root: Path, removed: Sequence[str], roots: Collection[str]) -> None:
     """Folders below an owned root that pruning emptied go too (deepest first)."""
     below = {str(p) for rel in removed for p in PurePosixPath(rel).parents}
-    below = {p for p in below if any(p.startswith(r + "/") for r in roots)}
+    below = {p for p in below if owning_root(p, roots) is not None}
     for folder in sorted(below, key=lambda p: -p.count("/")):
         try:
             (root / folder).rmdir()

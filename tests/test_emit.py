@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import require_tool
 from generator.emit import HEADER_PREFIX, Documents, emit, header, is_generated
+from tests.conftest import require_tool
 
 NASTY = [
     "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", "", " ", "20", "-1", "0", "007", "0o17",
@@ -107,8 +107,13 @@ class _GoOutputLoader(yaml.SafeLoader):
     """Go writes `=` and `<<` unquoted (plain strings to YAML 1.2); PyYAML gives them special tags."""
 
 
+def _plain_string(loader: _GoOutputLoader, node: yaml.Node) -> str:
+    assert isinstance(node, yaml.ScalarNode)
+    return str(loader.construct_scalar(node))
+
+
 for _tag in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:merge"):
-    _GoOutputLoader.add_constructor(_tag, yaml.SafeLoader.construct_yaml_str)
+    _GoOutputLoader.add_constructor(_tag, _plain_string)
 
 
 def test_go_yaml_reads_the_nasty_strings_unchanged(tmp_path: Path) -> None:

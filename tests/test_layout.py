@@ -17,7 +17,7 @@ import pytest
 from generator import layout as layout_module
 from generator.engines import ImageSlot, Manifest, Rendered
 from generator.layout import SYNC_WAVE, json_patch, layout, pointer_token
-from generator.model import EnvState, Environment, Image, Release
+from generator.model import Environment, EnvState, Image, Release
 from generator.pipeline import render_files
 from generator.writer import write_tree
 from tests.factories import make_environment, make_release
@@ -30,9 +30,8 @@ IMAGE_V3 = Image.parse("ghcr.io/kmaster8/hello:v3")
 
 
 def fake_render(release: Release, env: Environment, state: EnvState) -> Rendered:
-    meta = {"name": release.name, "namespace": env.namespace, "labels": {"app.kubernetes.io/name": release.name}}
-    if env.labels:
-        meta["labels"].update(env.labels)
+    labels = {"app.kubernetes.io/name": release.name, **dict(env.labels)}
+    meta = {"name": release.name, "namespace": env.namespace, "labels": labels}
     objects: list[Manifest] = [
         {
             "apiVersion": "apps/v1",

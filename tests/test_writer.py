@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from generator import writer
 from generator.emit import emit
 from generator.errors import RollgenError
 from generator.writer import WriteResult, check_tree, write_tree
@@ -71,13 +70,13 @@ def test_a_crash_while_writing_leaves_each_file_old_or_new(tmp_path: Path, monke
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(writer.os, "replace", crash_on_second)
+    monkeypatch.setattr(os, "replace", crash_on_second)
     with pytest.raises(OSError):
         write_tree(tmp_path, new, ROOTS)
     contents = [(tmp_path / rel).read_bytes() for rel in sorted(new)]
     assert contents == [gen("new a"), gen("old b"), gen("old c")]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rollgen-tmp-")]
-    monkeypatch.setattr(writer.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert write_tree(tmp_path, new, ROOTS).written == ("apps/hello/b", "apps/hello/c")
 
 
