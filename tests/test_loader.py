@@ -369,3 +369,24 @@ def test_load_single_allow_empty_for_settings_files(tmp_path: Path) -> None:
 def test_problems_of_every_document_reported_together() -> None:
     problems = problems_of("a: 1\na: 2\n---\nb: !!binary x\n")
     assert [(p.line, p.column, p.path) for p in problems] == [(2, 1, "$.a"), (4, 4, "$.b")]
+
+
+def test_pure_python_fallback_gives_the_same_results() -> None:
+    # Where PyYAML is built without LibYAML, the loader runs on its pure-Python SafeLoader.
+    code = (
+        "import sys\n"
+        "sys.modules['yaml._yaml'] = None\n"
+        "from pathlib import Path\n"
+        "from generator import loader\n"
+        "from generator.errors import InvalidInput\n"
+        "assert loader._BaseLoader.__name__ == 'SafeLoader'\n"
+        "print(loader.load_file(Path('examples/hello-rollouts-canary.yaml'))[0].data['spec']['replicas'])\n"
+        "for text in ['a: 1\\na: 2\\n', 'a: \\u00e9\\nb: \\x07\\n', 'a: 1\\nb: c: d\\n', '[' * 3000 + ']' * 3000]:\n"
+        "    try:\n"
+        "        loader.load_text(text, 'x')\n"
+        "    except InvalidInput as exc:\n"
+        "        print(*(f'{p.line}:{p.column}' for p in exc.problems))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["3", "2:1", "2:4", "2:5", "1:101"]
