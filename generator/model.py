@@ -58,6 +58,7 @@ class BlueGreenStrategy:
     preview_host: str | None = None
     auto_promotion: int | None = None  # seconds after the preview is ready; None waits for a person
     scale_down_delay: int = 30  # seconds the old colour stays up after the switch
+    preview_tls_secret: str | None = None  # TLS Secret of the preview Ingresses; None reuses ingress.tls_secret
 
     kind: Literal["blueGreen"] = "blueGreen"
 

@@ -368,6 +368,7 @@ def build_strategy(strategy: Data) -> Strategy:
             preview_host=blue_green.get("previewHost"),
             auto_promotion=optional_seconds(blue_green.get("autoPromotion")),
             scale_down_delay=seconds(blue_green.get("scaleDownDelay"), DEFAULT_SCALE_DOWN_DELAY),
+            preview_tls_secret=blue_green.get("previewTlsSecret"),
         )
     ab_test = strategy["abTest"]
     return ABTestStrategy(

@@ -231,7 +231,9 @@ def _blue_green(
     ]
     host = env.preview_host or strategy.preview_host
     if host:
-        manifests.append(common.ingress(preview_ingress(release), release, env, preview_service(release), host))
+        manifests.append(
+            common.preview_ingress(preview_ingress(release), release, env, preview_service(release), host)
+        )
     if release.analysis:
         count = measurements(release.analysis, ())
         manifests.append(analysis_template(release, env, release.analysis, count, _preview_traffic(release)))

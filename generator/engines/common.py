@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator.engines import Manifest
-from generator.model import Environment, Release
+from generator.model import BlueGreenStrategy, Environment, Release
 
-PORT_NAME = "http"
 NAME_LABEL = "app.kubernetes.io/name"
 
 
@@ -42,11 +41,17 @@ def metadata(
     return meta
 
 
+def port_name(release: Release) -> str:
+    """spec.service.portName: the name of the container port, of the Service port that targets it, and of the
+    port every Ingress backend and Flagger's Canary refer to (the schema keeps it a valid container port name)."""
+    return release.service_port_name
+
+
 def container(release: Release, image_name: str) -> dict[str, Any]:
     return {
         "name": release.name,
         "image": image_name,
-        "ports": [{"name": PORT_NAME, "containerPort": release.container_port, "protocol": "TCP"}],
+        "ports": [{"name": port_name(release), "containerPort": release.container_port, "protocol": "TCP"}],
     }
 
 
@@ -81,6 +86,7 @@ def deployment(
 
 
 def service(name: str, release: Release, env: Environment, pod_selector: dict[str, str]) -> Manifest:
+    port = port_name(release)
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -88,9 +94,7 @@ def service(name: str, release: Release, env: Environment, pod_selector: dict[st
         "spec": {
             "type": "ClusterIP",
             "selector": dict(pod_selector),
-            "ports": [
-                {"name": PORT_NAME, "port": release.service_port, "targetPort": PORT_NAME, "protocol": "TCP"}
-            ],
+            "ports": [{"name": port, "port": release.service_port, "targetPort": port, "protocol": "TCP"}],
         },
     }
 
@@ -103,11 +107,36 @@ def ingress(
     host: str,
     annotations: dict[str, str] | None = None,
 ) -> Manifest:
-    """An Ingress for one host and path. Annotation values must already be strings."""
+    """An Ingress for one host and path, with ingress.tlsSecret. Annotation values must already be strings."""
+    return _ingress(name, release, env, service_name, host, annotations, release.ingress.tls_secret)
+
+
+def preview_ingress(name: str, release: Release, env: Environment, service_name: str, host: str) -> Manifest:
+    """The blue-green preview Ingress: like `ingress`, with the preview's own TLS Secret when there is one."""
+    return _ingress(name, release, env, service_name, host, None, preview_tls_secret(release))
+
+
+def preview_tls_secret(release: Release) -> str | None:
+    """strategy.blueGreen.previewTlsSecret, else ingress.tlsSecret (a wildcard certificate often covers both)."""
+    strategy = release.strategy
+    if isinstance(strategy, BlueGreenStrategy) and strategy.preview_tls_secret:
+        return strategy.preview_tls_secret
+    return release.ingress.tls_secret
+
+
+def _ingress(
+    name: str,
+    release: Release,
+    env: Environment,
+    service_name: str,
+    host: str,
+    annotations: dict[str, str] | None,
+    tls_secret: str | None,
+) -> Manifest:
     ing = release.ingress
     spec: dict[str, Any] = {"ingressClassName": ing.class_name}
-    if ing.tls_secret:
-        spec["tls"] = [{"hosts": [host], "secretName": ing.tls_secret}]
+    if tls_secret:
+        spec["tls"] = [{"hosts": [host], "secretName": tls_secret}]
     spec["rules"] = [
         {
             "host": host,
@@ -116,7 +145,7 @@ def ingress(
                     {
                         "path": ing.path,
                         "pathType": ing.path_type,
-                        "backend": {"service": {"name": service_name, "port": {"name": PORT_NAME}}},
+                        "backend": {"service": {"name": service_name, "port": {"name": port_name(release)}}},
                     }
                 ]
             },

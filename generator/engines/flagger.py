@@ -83,7 +83,7 @@ def ingresses(release: Release, env: Environment) -> list[Manifest]:
     if isinstance(release.strategy, BlueGreenStrategy) and env.preview_host:
         # Flagger's `N-canary` Service selects the new pods while the analysis runs: the preview host sees them.
         preview = f"{release.name}-preview"
-        out.append(common.ingress(preview, release, env, f"{release.name}-canary", env.preview_host))
+        out.append(common.preview_ingress(preview, release, env, f"{release.name}-canary", env.preview_host))
     return out
 
 
@@ -120,7 +120,8 @@ def canary(release: Release, env: Environment) -> Manifest:
     spec["ingressRef"] = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": release.name}
     spec["autoscalerRef"] = {"apiVersion": HPA_API, "kind": "HorizontalPodAutoscaler", "name": release.name}
     spec["progressDeadlineSeconds"] = PROGRESS_DEADLINE
-    spec["service"] = {"port": release.service_port, "targetPort": common.PORT_NAME, "portName": common.PORT_NAME}
+    port = common.port_name(release)
+    spec["service"] = {"port": release.service_port, "targetPort": port, "portName": port}
     spec["analysis"] = analysis_spec(release, env)
     return {
         "apiVersion": API,

@@ -145,6 +145,6 @@ def _render_blue_green(
     manifests: tuple[Manifest, ...] = (*deployments, *services, common.ingress(name, release, env, name, env.host))
     host = preview_host(env, strategy)
     if host:
-        manifests += (common.ingress(preview, release, env, preview, host),)
+        manifests += (common.preview_ingress(preview, release, env, preview, host),)
     images = tuple(ImageSlot(colour_name(release, c), colour_image(state, c)) for c in COLOURS)
     return Rendered(manifests=manifests, images=images)

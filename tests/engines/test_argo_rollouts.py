@@ -79,9 +79,9 @@ def canary(progression: str = "git", strategy: str = "header", **overrides: Any)
 
 
 def blue_green(progression: str = "git", preview: bool = True, auto_promotion: int | None = None,
-               **overrides: Any) -> Release:
+               preview_tls_secret: str | None = None, **overrides: Any) -> Release:
     strategy = BlueGreenStrategy(preview_host=PREVIEW_HOST if preview else None, auto_promotion=auto_promotion,
-                                 scale_down_delay=45)
+                                 scale_down_delay=45, preview_tls_secret=preview_tls_secret)
     return make_release(progression=progression, strategy=strategy, **overrides)
 
 
@@ -144,6 +144,10 @@ def every_output() -> list[Any]:
                                   BLUE_GREEN_STATES["preview"], id=f"bluegreen-{progression}-custom-autoscaling"))
         cases.append(pytest.param(blue_green(progression, analysis=None), BLUE_GREEN_STATES["preview"],
                                   id=f"bluegreen-{progression}-no-analysis"))
+        cases.append(pytest.param(canary(progression, service_port_name="web"), CANARY_STATES["step2"],
+                                  id=f"canary-{progression}-port-name"))
+        cases.append(pytest.param(blue_green(progression, preview_tls_secret="preview-tls", service_port_name="web"),
+                                  BLUE_GREEN_STATES["preview"], id=f"bluegreen-{progression}-port-name-preview-tls"))
     return cases
 
 
@@ -560,6 +564,26 @@ def test_blue_green_preview_host_of_the_environment_wins() -> None:
     env = make_environment(release, preview_host="preview.staging.example.com")
     ingress = one(out(release, env=env), "Ingress", "hello-preview")
     assert ingress["spec"]["rules"][0]["host"] == "preview.staging.example.com"
+
+
+@pytest.mark.parametrize(("secret", "expected"), [(None, "hello-tls"), ("preview-tls", "preview-tls")])
+def test_blue_green_preview_tls_secret(secret: str | None, expected: str) -> None:
+    rendered = out(blue_green(preview_tls_secret=secret))
+    assert one(rendered, "Ingress", "hello")["spec"]["tls"] == \
+        [{"hosts": ["hello.example.com"], "secretName": "hello-tls"}]
+    assert one(rendered, "Ingress", "hello-preview")["spec"]["tls"] == \
+        [{"hosts": [PREVIEW_HOST], "secretName": expected}]
+
+
+@pytest.mark.parametrize("release", [canary(), blue_green()], ids=["canary", "blue-green"])
+def test_port_name_names_the_container_service_and_backend_ports(release: Release) -> None:
+    rendered = out(replace(release, service_port_name="web"))
+    (container,) = one(rendered, "Rollout")["spec"]["template"]["spec"]["containers"]
+    assert [p["name"] for p in container["ports"]] == ["web"]
+    for svc in (m for m in rendered.manifests if m["kind"] == "Service"):
+        assert svc["spec"]["ports"] == [{"name": "web", "port": 5000, "targetPort": "web", "protocol": "TCP"}]
+    for ing in (m for m in rendered.manifests if m["kind"] == "Ingress"):
+        assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "web"}
 
 
 def test_blue_green_without_preview_host_has_no_preview_ingress() -> None:

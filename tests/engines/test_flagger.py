@@ -100,6 +100,12 @@ def variants() -> dict[str, Release]:
         "blue-green": flagger_release(
             strategy=BlueGreenStrategy(preview_host="preview.hello.example.com", auto_promotion=600)
         ),
+        "blue-green-named": flagger_release(
+            strategy=BlueGreenStrategy(
+                preview_host="preview.hello.example.com", auto_promotion=600, preview_tls_secret="preview-tls"
+            ),
+            service_port_name="web",
+        ),
         "placeholders": flagger_release(
             analysis=Analysis("http://prometheus.monitoring:9090", 60, 2, (Metric("ratio", PLACEHOLDER_QUERY, min=99),))
         ),
@@ -125,6 +131,15 @@ def test_canary_points_at_the_objects_we_write() -> None:
     assert spec["progressDeadlineSeconds"] == 600
     assert spec["service"] == {"port": 5000, "targetPort": "http", "portName": "http"}
     assert spec["metricsServer"] == "http://prometheus.monitoring:9090"
+
+
+def test_port_name_reaches_the_container_the_ingress_and_the_canary() -> None:
+    out = rendered(flagger_release(service_port_name="web"))
+    (container,) = one(out, "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert [p["name"] for p in container["ports"]] == ["web"]
+    backend = one(out, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "hello", "port": {"name": "web"}}
+    assert canary_spec(out)["service"] == {"port": 5000, "targetPort": "web", "portName": "web"}
 
 
 def test_canary_steps_become_step_weights() -> None:
@@ -289,6 +304,17 @@ def test_blue_green_runs_iterations_for_the_preview_time() -> None:
     assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "hello-canary"
 
 
+@pytest.mark.parametrize(("secret", "expected"), [(None, "hello-tls"), ("preview-tls", "preview-tls")])
+def test_blue_green_preview_tls_secret(secret: str | None, expected: str) -> None:
+    strategy = BlueGreenStrategy(
+        preview_host="preview.hello.example.com", auto_promotion=600, preview_tls_secret=secret
+    )
+    out = rendered(flagger_release(strategy=strategy))
+    assert one(out, "Ingress", "hello")["spec"]["tls"] == [{"hosts": ["hello.example.com"], "secretName": "hello-tls"}]
+    preview = one(out, "Ingress", "hello-preview")
+    assert preview["spec"]["tls"] == [{"hosts": ["preview.hello.example.com"], "secretName": expected}]
+
+
 def test_blue_green_iterations_round_up() -> None:
     release = flagger_release(strategy=BlueGreenStrategy(auto_promotion=150))
     assert analysis(rendered(release))["iterations"] == math.ceil(150 / 60)
@@ -399,7 +425,7 @@ def test_ingress_routes_to_the_apex_service(output: tuple[Release, Rendered]) ->
     release, out = output
     ingress = one(out, "Ingress", release.name)
     backends = [p["backend"]["service"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]]
-    assert backends == [{"name": release.name, "port": {"name": "http"}}]
+    assert backends == [{"name": release.name, "port": {"name": release.service_port_name}}]
     annotations = ingress["metadata"].get("annotations", {})
     assert not any(key.startswith("nginx.ingress.kubernetes.io/canary") for key in annotations)
 

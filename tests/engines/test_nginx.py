@@ -73,8 +73,10 @@ def canary_release(strategy: str = "header", **overrides: Any) -> Release:
     return make_release(engine="nginx", progression="git", strategy=STRATEGIES[strategy], **overrides)
 
 
-def blue_green_release(preview_host: str | None = "preview.hello.example.com", **overrides: Any) -> Release:
-    strategy = BlueGreenStrategy(preview_host=preview_host)
+def blue_green_release(
+    preview_host: str | None = "preview.hello.example.com", preview_tls_secret: str | None = None, **overrides: Any
+) -> Release:
+    strategy = BlueGreenStrategy(preview_host=preview_host, preview_tls_secret=preview_tls_secret)
     return make_release(engine="nginx", progression="git", strategy=strategy, **overrides)
 
 
@@ -131,6 +133,9 @@ def every_output() -> list[tuple[str, Release, EnvState]]:
     ]
     cases += [(f"bg-{st}", blue_green_release(), state) for st, state in BG_STATES.items()]
     cases += [(f"bg-nopreview-{st}", blue_green_release(None), state) for st, state in BG_STATES.items()]
+    cases.append(("canary-port-name", canary_release("all", service_port_name="web"), CANARY_STATES["step2"]))
+    named = blue_green_release(preview_tls_secret="preview-tls", service_port_name="web")
+    cases.append(("bg-port-name-preview-tls", named, BG_STATES["progressing-blue"]))
     return cases
 
 
@@ -197,7 +202,8 @@ def test_ingresses_route_to_services_we_write(case: str, release: Release, state
     services = {m["metadata"]["name"] for m in rendered.manifests if m["kind"] == "Service"}
     for ing in (m for m in rendered.manifests if m["kind"] == "Ingress"):
         assert the_path(ing)[3] in services
-        assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
+        port = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]
+        assert port == {"name": release.service_port_name}
         assert "kubernetes.io/ingress.class" not in annotations_of(ing)
 
 
@@ -477,6 +483,43 @@ def test_preview_host_falls_back_to_the_strategy() -> None:
     env = make_environment(release, preview_host=None)
     rendered = render(release, env, BG_STATES["stable-blue"])
     assert the_path(find(rendered, "Ingress", "hello-preview"))[0] == "preview.hello.example.com"
+
+
+def test_preview_tls_secret_defaults_to_the_ingress_secret() -> None:
+    release = blue_green_release()
+    rendered = render(release, default_env(release), BG_STATES["progressing-blue"])
+    for name, host in (("hello", "hello.example.com"), ("hello-preview", "preview.hello.example.com")):
+        assert find(rendered, "Ingress", name)["spec"]["tls"] == [{"hosts": [host], "secretName": "hello-tls"}]
+
+
+def test_preview_tls_secret_of_the_strategy_covers_the_preview_host_only() -> None:
+    release = blue_green_release(preview_tls_secret="preview-tls")
+    rendered = render(release, default_env(release), BG_STATES["progressing-blue"])
+    main, preview = find(rendered, "Ingress", "hello"), find(rendered, "Ingress", "hello-preview")
+    assert main["spec"]["tls"] == [{"hosts": ["hello.example.com"], "secretName": "hello-tls"}]
+    assert preview["spec"]["tls"] == [{"hosts": ["preview.hello.example.com"], "secretName": "preview-tls"}]
+
+
+def test_preview_tls_secret_without_an_ingress_secret() -> None:
+    ingress = replace(make_release().ingress, tls_secret=None)
+    release = blue_green_release(preview_tls_secret="preview-tls", ingress=ingress)
+    rendered = render(release, default_env(release), BG_STATES["stable-blue"])
+    assert "tls" not in find(rendered, "Ingress", "hello")["spec"]
+    assert find(rendered, "Ingress", "hello-preview")["spec"]["tls"][0]["secretName"] == "preview-tls"
+
+
+@pytest.mark.parametrize(
+    "release", [canary_release(service_port_name="web"), blue_green_release(service_port_name="web")]
+)
+def test_port_name_names_the_container_service_and_backend_ports(release: Release) -> None:
+    rendered = render(release, default_env(release), EnvState(phase="stable", stable_image=OLD))
+    for deploy in (m for m in rendered.manifests if m["kind"] == "Deployment"):
+        (container,) = deploy["spec"]["template"]["spec"]["containers"]
+        assert [p["name"] for p in container["ports"]] == ["web"]
+    for svc in (m for m in rendered.manifests if m["kind"] == "Service"):
+        assert svc["spec"]["ports"] == [{"name": "web", "port": 5000, "targetPort": "web", "protocol": "TCP"}]
+    for ing in (m for m in rendered.manifests if m["kind"] == "Ingress"):
+        assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "web"}
 
 
 def test_no_preview_host_means_no_preview_ingress() -> None:
