@@ -76,9 +76,16 @@ class Record:
 
 def compose(record: Record, template: str | None = None) -> str:
     """The whole commit message: templated subject and body, a blank line, the trailers."""
-    text = render_text(template or DEFAULT_TEMPLATE, record.variables())
+    variables = record.variables()
+    text = render_text(template, variables) if template else _default_text(variables)
     trailers = "\n".join(f"{key}: {value}" for key, value in record.trailers())
     return f"{text}\n\n{trailers}\n"
+
+
+def _default_text(variables: Mapping[str, Any]) -> str:
+    """DEFAULT_TEMPLATE without loading Jinja2 (~25 ms of a scheduled tick); a test holds the two equal."""
+    text = f"{variables['release']}/{variables['environment']}: {variables['summary']}\n\n{variables['details']}\n"
+    return _tidy(text)
 
 
 def render_text(template: str, variables: Mapping[str, Any]) -> str:

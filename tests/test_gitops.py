@@ -300,3 +300,52 @@ def test_schema_file_is_valid() -> None:
 
     jsonschema.Draft202012Validator.check_schema(json.loads(schema_path("config.schema.json").read_text()))
     assert os.path.basename(schema_path("config.schema.json")) == "config.schema.json"
+
+
+@pytest.mark.parametrize("details", ["Why.", "", "two\nlines", "  padded  "])
+def test_default_text_is_the_default_template(details: str) -> None:
+    from generator.messages import _default_text, render_text
+
+    record = Record("hello", "prod", "step", 2, 3, 20, "img:v2", "step 2/3", details)
+    assert _default_text(record.variables()) == render_text(DEFAULT_TEMPLATE, record.variables())
+
+
+def test_plumbing_and_porcelain_commits_agree(git_remote: tuple[Path, Path], tmp_path: Path) -> None:
+    """Without hooks rollgen commits through plumbing; with one, through `git commit`: the same result."""
+    remote, clone = git_remote
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    hook = other / ".git" / "hooks" / "post-commit"
+    hook.write_text("#!/bin/sh\ntouch \"$(git rev-parse --git-dir)/post-commit-ran\"\n")
+    hook.chmod(0o755)
+    env = {"GIT_AUTHOR_DATE": "2024-05-01T12:00:00Z", "GIT_COMMITTER_DATE": "2024-05-01T12:00:00Z"}
+    made = []
+    for path in (clone, other):
+        repo = Repo.discover(path)
+        repo._env.update(env)
+        (path / "apps").mkdir()
+        (path / "apps" / "a.yaml").write_text("a: 1\n")
+        made.append(repo.commit(["apps/a.yaml"], "hello/prod: deploy\n\nRollgen-Action: deploy\n", BOT))
+    assert made[0] == made[1]  # byte-identical commits
+    assert (other / ".git" / "post-commit-ran").exists()
+    # second round: change, delete (emptying a folder), add deep, keep a sibling folder untouched
+    for path in (clone, other):
+        (path / "apps" / "a.yaml").write_text("a: 2\n")
+        (path / "apps" / "b" / "c").mkdir(parents=True)
+        (path / "apps" / "b" / "c" / "d.yaml").write_text("d\n")
+        (path / "keep").mkdir()
+        (path / "keep" / "k.txt").write_text("k\n")
+        git(path, "add", "keep")
+        git(path, "commit", "-q", "-m", "keep", "--date", "2024-05-01T12:00:00Z")
+    round_two = []
+    for path in (clone, other):
+        repo = Repo.discover(path)
+        repo._env.update(env)
+        round_two.append(repo.commit(["apps/a.yaml", "apps/b/c/d.yaml"], "round two\n", BOT))
+        (path / "apps" / "b" / "c" / "d.yaml").unlink()
+        round_two.append(repo.commit(["apps/b/c/d.yaml"], "drop d\n", BOT))
+    assert round_two[:2] != [None, None]
+    assert git(clone, "rev-parse", "HEAD^{tree}") == git(other, "rev-parse", "HEAD^{tree}")
+    assert git(clone, "ls-tree", "-r", "--name-only", "HEAD").split() == ["README.md", "apps/a.yaml", "keep/k.txt"]
+    assert git(clone, "reflog", "-1", "--format=%gs").strip() == "commit: drop d"
+    assert git(clone, "status", "--porcelain") == ""

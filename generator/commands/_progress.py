@@ -10,7 +10,9 @@ The recipe for one attempt:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import random
 import sys
 import time
@@ -85,7 +87,7 @@ def execute(request: Request, fmt: str) -> int:
     from generator.config import load as load_config
 
     repo = Repo.discover(request.repo)
-    config = load_config(repo.root)
+    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
     branch = _branch(repo, config)
     with repo.lock():
         outcomes, pushed = _attempts(repo, config, branch, request)
@@ -226,11 +228,22 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
     prefix = config.output_prefix()
     app = f"apps/{release.name}"
-    tracked = repo.tracked([prefix + app])
-    going = {p: None for p in tracked if p[len(prefix):] not in files and not p.endswith(state_file.STATE_FILE)}
+    going = {prefix + rel: None for rel in _generated(config.output_dir, app) if rel not in files}
     repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
     result = write_tree(config.output_dir, files, [app])
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
+
+
+def _generated(out_dir: Path, app: str) -> list[str]:
+    """The generated files under out_dir/app that the writer may prune (state files it never removes)."""
+    top = out_dir / app
+    found = []
+    for dirpath, _, filenames in os.walk(top):
+        for name in filenames:
+            path = Path(dirpath, name)
+            if name != state_file.STATE_FILE and not path.is_symlink() and _starts_generated(path):
+                found.append(f"{app}/{path.relative_to(top).as_posix()}")
+    return found
 
 
 def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
@@ -345,10 +358,71 @@ def spec_display(repo: Repo, spec: Path) -> str:
 
 
 def load_spec(repo: Repo, config: Config, spec: Path) -> Release:
+    """The release model, validated; from the cache in the git dir when nothing it depends on has changed.
+
+    A scheduled `advance` would otherwise spend most of its time importing and running the validator on a
+    spec that has not changed since the last tick. The key covers the spec's bytes, every profile's bytes,
+    rollgen's version and the size and mtime of its modules and schemas. (The cache is a pickle inside .git:
+    whoever can write there can already install hooks, so it trusts nothing more than git itself does.)
+    """
+    display = spec_display(repo, spec)
+    profiles = [config.profiles_dir] if config.profiles_dir else []
+    cache = repo.rollgen_dir / "cache" / f"release-{hashlib.sha256(display.encode()).hexdigest()[:16]}.pickle"
+    key = _release_key(spec, display, profiles)
+    if key:
+        hit = _cached(cache, key)
+        if hit is not None:
+            return hit
     from generator.spec import load_release
 
-    profiles = [config.profiles_dir] if config.profiles_dir else []
-    return load_release(spec, profiles, display=spec_display(repo, spec))
+    release = load_release(spec, profiles, display=display)
+    if key:
+        _store(cache, key, release)
+    return release
+
+
+def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
+    """"" when an input cannot be read (loading then reports it properly)."""
+    import generator
+    from generator.resources import profiles_dir, schema_path
+
+    digest = hashlib.sha256(f"{generator.__version__}\0{display}\0".encode())
+    try:
+        digest.update(spec.read_bytes())
+        for folder in (profiles_dir(), *profiles):
+            for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
+                digest.update(f"\0{path}\0".encode() + path.read_bytes())
+        package = Path(generator.__file__).parent
+        for path in sorted([*package.glob("*.py"), *schema_path("x").parent.glob("*.json")]):
+            stat = path.stat()
+            digest.update(f"\0{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _cached(path: Path, key: str) -> Release | None:
+    import pickle
+
+    try:
+        with path.open("rb") as fh:
+            stored_key, release = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache is only a miss
+        return None
+    return release if stored_key == key and isinstance(release, Release) else None
+
+
+def _store(path: Path, key: str, release: Release) -> None:
+    import pickle
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump((key, release), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only a cache
 
 
 def find_spec(repo: Repo, config: Config, name: str) -> Path:
