@@ -34,26 +34,66 @@ class Documents(tuple[Any, ...]):
     """Several YAML documents for one file (a plain list is one document that is a sequence)."""
 
 
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_RESOLVED_MAX = 1 << 16
+
+
 class _Dumper(_BaseDumper):
+    """CSafeDumper with a lean representer for plain data (the hot path of a render), and no aliases."""
+
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+    def represent(self, data: Any) -> None:
+        self.serialize(self._node(data))
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
+        # LibYAML's serializer asks twice per scalar whether the plain text would read back as the same tag;
+        # the answer depends only on the text, and names, labels and keys repeat across thousands of files.
+        if kind is not yaml.ScalarNode:
+            tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            return tag
+        key = (value, implicit)
+        tag = _RESOLVED.get(key) or ""
+        if not tag:
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
+
+    def _node(self, data: Any) -> yaml.Node:
+        # Same nodes as SafeRepresenter builds with sort_keys=False and default_flow_style=False, built without
+        # its per-node dispatch and alias bookkeeping; anything but plain data goes the usual way (floats) or
+        # is refused by it (objects).
+        kind = type(data)
+        if kind is str:
+            # Multi-line text (PromQL, scripts) reads best as a literal block; LibYAML falls back to quoting
+            # when a block cannot hold the value exactly (trailing spaces, special characters).
+            return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
+        if kind is dict:
+            return yaml.MappingNode(_MAP, [(self._node(k), self._node(v)) for k, v in data.items()], flow_style=False)
+        if kind is list:
+            return yaml.SequenceNode(_SEQ, [self._node(item) for item in data], flow_style=False)
+        if kind is bool:
+            return yaml.ScalarNode(_BOOL, "true" if data else "false")
+        if kind is int:
+            return yaml.ScalarNode(_INT, str(data))
+        if data is None:
+            return yaml.ScalarNode(_NULL, "null")
+        node: yaml.Node = self.represent_data(data)
+        return node
 
 
 # Any str matching this resolves to a non-str tag, so the emitter must quote it.
 _Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_NUMBER, list("-+.0123456789"))
-
-
-_STR = "tag:yaml.org,2002:str"
-
-
-def _represent_str(dumper: _Dumper, data: str) -> yaml.ScalarNode:
-    # Multi-line text (PromQL, scripts) reads best as a literal block; LibYAML falls back to quoting when a
-    # block cannot hold the value exactly (trailing spaces, special characters). The node is built directly
-    # (no alias bookkeeping: aliases are off) because this runs for every string of every file.
-    return yaml.ScalarNode(_STR, data, style="|" if "\n" in data else None)
-
-
-_Dumper.add_representer(str, _represent_str)
 
 _OPTIONS: dict[str, Any] = {
     "Dumper": _Dumper,
@@ -66,7 +106,7 @@ _OPTIONS: dict[str, Any] = {
 
 
 def header(source: str) -> str:
-    clean = "".join(ch if ch.isprintable() else "?" for ch in source)
+    clean = source if source.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in source)
     return f"{HEADER_PREFIX}{clean}{HEADER_SUFFIX}\n"
 
 

@@ -113,22 +113,24 @@ def owning_root(rel: str, roots: Collection[str]) -> str | None:
 
 
 class _Guard:
-    """Resolves paths under out_dir and refuses any that a symlink leads out of it (folders cached)."""
+    """Resolves paths under out_dir and refuses any that a symlink leads out of it (folders cached).
+
+    Plain strings and os.path on this path: it runs once per generated file."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._dirs: dict[str, Path] = {}
+        self._dirs: dict[str, str] = {"": str(root)}
 
-    def folder(self, rel: str) -> Path:
+    def folder(self, rel: str) -> str:
         known = self._dirs.get(rel)
         if known is None:
-            known = self._dirs[rel] = self._resolve(rel)
+            known = self._dirs[rel] = str(self._resolve(rel))
         return known
 
-    def file(self, rel: str) -> Path:
+    def file(self, rel: str) -> str:
         parent, _, name = rel.rpartition("/")
-        path = (self.folder(parent) if parent else self.root) / name
-        if path.is_symlink():
+        path = os.path.join(self.folder(parent), name)
+        if os.path.islink(path):
             self._resolve(rel)
             raise RollgenError(f"refusing to write {rel}: it is a symlink; rollgen writes regular files only, remove it")
         return path
@@ -143,9 +145,10 @@ class _Guard:
         return resolved
 
 
-def _read(path: Path, rel: str) -> bytes | None:
+def _read(path: str, rel: str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as fh:
+            return fh.read()
     except FileNotFoundError:
         return None
     except (IsADirectoryError, NotADirectoryError) as exc:
@@ -156,7 +159,7 @@ def _stale_files(guard: _Guard, roots: Collection[str], produced: Mapping[str, b
     """Generated files under the owned roots that are no longer produced; state files, foreign files and
     symlinks are neither followed nor touched."""
     for owned in sorted(roots):
-        top = guard.folder(owned)
+        top = Path(guard.folder(owned))
         if not top.is_dir():
             continue
         for dirpath, dirnames, filenames in os.walk(top):
@@ -191,19 +194,20 @@ def _foreign_message(paths: Sequence[str]) -> str:
 
 
 def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root))
+    tmp = tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root)
     try:
         staged = []
         for index, (rel, data) in enumerate(files.items()):
-            path = tmp / str(index)
-            with path.open("wb") as fh:
+            path = os.path.join(tmp, str(index))
+            with open(path, "wb") as fh:
                 fh.write(data)
-            staged.append((path, root / rel))
-        made: set[Path] = set()
+            staged.append((path, os.path.join(root, rel)))
+        made: set[str] = set()
         for source, dest in staged:
-            if dest.parent not in made:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                made.add(dest.parent)
+            parent = os.path.dirname(dest)
+            if parent not in made:
+                os.makedirs(parent, exist_ok=True)
+                made.add(parent)
             os.replace(source, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
