@@ -285,3 +285,28 @@ def test_validate_imports_nothing_it_does_not_use() -> None:
     assert done.returncode == 0, done.stderr
     loaded = done.stdout.split()
     assert [m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY)] == []
+
+
+# --- report helpers -------------------------------------------------------------------------------------
+
+
+def test_problems_sorted_by_file_then_position_and_deduplicated() -> None:
+    from generator.errors import Problem
+    from generator.report import format_text
+
+    a2 = Problem("a.yaml", 2, 1, "$.x", "late")
+    a1 = Problem("a.yaml", 1, 9, "$.y", "early")
+    b0 = Problem("b.yaml", 0, 0, "$", "missing")
+    assert format_text([b0, a2, a1, a2]) == "a.yaml:1:9: $.y: early\na.yaml:2:1: $.x: late\nb.yaml:0:0: $: missing\n"
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("stpes", "steps"), ("containerport", "containerPort"), ("replica", "replicas"), ("zzz", None)],
+)
+def test_suggest(word: str, expected: str | None) -> None:
+    from generator.report import did_you_mean, suggest
+
+    choices = ["steps", "containerPort", "replicas", "image"]
+    assert suggest(word, choices) == expected
+    assert did_you_mean(word, choices) == (f" (did you mean {expected!r}?)" if expected else "")
