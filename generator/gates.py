@@ -1,25 +1,197 @@
 """Gates: what must hold before `rollgen advance` moves traffic further.
 
-This is the one place `advance` asks "may the canary go on?". Metric gates (issue 6) query the release's
-`analysis` metrics for the canary since `state.since` and fail when a threshold is crossed; until then every
-gate passes and says so. Only `advance` consults gates: `promote` is a person's decision and overrides them.
+This is the one place `advance` asks "may the canary go on?". Only `advance` consults gates: `promote` is a
+person's decision and overrides them.
+
+Metric gates. Every metric of the release's `analysis` is queried once, as an instant query at `now` over the
+window since the step began (the state's `since`; after a failed check, since that check, so each check is a
+fresh measurement), and held to its `max`/`min`:
+- the built-ins are generator.queries' PromQL, exactly as the Argo Rollouts AnalysisTemplate carries it, with
+  the window as the range: the canary's requests as ingress-nginx counts them, under the *main* Ingress `N` with
+  a non-empty `canary` label (nginx and argo-rollouts engines alike); a blue-green release's preview Ingress
+  `N-preview`, all of whose requests reach the new version.
+- a custom query goes to Prometheus as written, except for Flagger's placeholders, so one query serves a
+  Flagger MetricTemplate and a git gate. Exactly the tokens `{{ namespace }}`, `{{ target }}`,
+  `{{ ingress }}`, `{{ service }}` and `{{ interval }}` (also without the inner spaces) are replaced by plain
+  string replacement; nothing else is interpreted, no template engine ever sees a user's query. They keep the
+  meaning Flagger gives them: `namespace` the environment's, `service` the apex name `N` (so `{{ service }}-canary`
+  is the canary Service), `ingress` the Ingress the built-ins measure, `target` the workload running the new
+  version (nginx: `N-canary`, or the idle colour `N-blue`/`N-green`; Argo Rollouts: the Rollout `N`, whose
+  canary pods a pod-name pattern cannot tell from the stable ones), `interval` the window, e.g. `5m`.
+
+The verdict: every metric within bounds -> pass. Any metric beyond its bound -> fail (progression counts it in
+the state and aborts beyond `failureLimit`). Otherwise a metric without data (no series, or NaN from 0/0: no
+request reached the canary) -> no data, and the canary holds. Prometheus unreachable, erroring, or refusing a
+query -> the gate cannot judge: the canary holds and `advance` exits 1, never aborting on our own failure.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from generator.model import EnvState, Environment, Release
+from generator import durations, queries
+from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
+
+if TYPE_CHECKING:
+    from generator.prometheus import Client
+
+PLACEHOLDERS = ("namespace", "target", "ingress", "service", "interval")
 
 
 @dataclass(frozen=True)
 class GateResult:
     passed: bool
     reason: str  # one line: why it passed or failed, shown to the user and written into the commit body
+    failed: tuple[str, ...] = ()  # metrics beyond their thresholds ("error-rate=7.3 > 1"): a counted failure
+    no_data: bool = False  # nothing to judge yet: hold without counting
+    # passed=False with neither: the gate could not judge (Prometheus down, a bad query): hold, exit 1
 
 
-def evaluate(release: Release, env: Environment, state: EnvState, now: datetime) -> GateResult:
-    if release.analysis is None:
+@dataclass(frozen=True)
+class Traffic:
+    """Where the new version's requests and pods are, for the built-in queries and the placeholders."""
+
+    namespace: str
+    ingress: str
+    canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `ingress`
+    target: str
+    service: str
+
+
+def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
+    name = release.name
+    if isinstance(release.strategy, BlueGreenStrategy):
+        idle = "green" if state.active_colour == "blue" else "blue"
+        target = f"{name}-{idle}" if release.engine == "nginx" else name
+        return Traffic(env.namespace, f"{name}-preview", False, target, name)
+    target = f"{name}-canary" if release.engine == "nginx" else name
+    return Traffic(env.namespace, name, True, target, name)
+
+
+def query(metric: Metric, where: Traffic, window: str) -> str:
+    """The PromQL a gate sends for `metric` over `window` (a PromQL range such as `5m`)."""
+    if metric.query is None:
+        return queries.builtin_query(metric.name, where.namespace, where.ingress, window, canary_only=where.canary_only)
+    values = {
+        "namespace": where.namespace,
+        "target": where.target,
+        "ingress": where.ingress,
+        "service": where.service,
+        "interval": window,
+    }
+    return substitute(metric.query, values)
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Replace `{{ key }}` and `{{key}}` for exactly the given keys; everything else stays as written."""
+    for key, value in values.items():
+        text = text.replace("{{ " + key + " }}", value).replace("{{" + key + "}}", value)
+    return text
+
+
+# -- judging ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    metric: Metric
+    value: float | None  # None: no data
+
+    @property
+    def within(self) -> bool:
+        return self.value is not None and within(self.metric, self.value)
+
+    def describe(self) -> str:
+        if self.value is None:
+            return f"{self.metric.name}: no data"
+        value = number(self.value)
+        if self.metric.max is not None and self.value > self.metric.max:
+            return f"{self.metric.name}={value} > {number(self.metric.max)}"
+        if self.metric.min is not None and self.value < self.metric.min:
+            return f"{self.metric.name}={value} < {number(self.metric.min)}"
+        bounds = [f">= {number(self.metric.min)}"] if self.metric.min is not None else []
+        bounds += [f"<= {number(self.metric.max)}"] if self.metric.max is not None else []
+        return f"{self.metric.name}={value} {' and '.join(bounds)}".rstrip()
+
+
+def within(metric: Metric, value: float) -> bool:
+    """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange."""
+    if metric.max is not None and not value <= metric.max:
+        return False
+    return metric.min is None or value >= metric.min
+
+
+def number(value: float) -> str:
+    """Short and exact enough for a message or a trailer: 7.3, 812, 0.0012."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3g}" if abs(value) < 0.01 else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def verdict(measurements: list[Measurement], since: str) -> GateResult:
+    failed = tuple(m.describe() for m in measurements if m.value is not None and not m.within)
+    summary = ", ".join(m.describe() for m in measurements)
+    if failed:
+        return GateResult(False, f"{summary} since {since}", failed=failed)
+    missing = [m.metric.name for m in measurements if m.value is None]
+    if missing:
+        names = ", ".join(missing)
+        return GateResult(False, f"no data for metric {names} since {since}", no_data=True)
+    return GateResult(True, f"{summary} since {since}")
+
+
+# -- evaluating ---------------------------------------------------------------------------------------------
+
+
+def window_start(state: EnvState) -> datetime:
+    """Where the measurement begins: the step's start, or the last failed check. ValueError without a time."""
+    from generator.progression import parse_time  # progression imports this module
+
+    start = parse_time(state.since)
+    return max(start, parse_time(state.last_failure)) if state.last_failure else start
+
+
+ClientFactory = Callable[[str], "Client"]
+
+
+def _client(url: str) -> Client:
+    from generator.prometheus import Client
+
+    return Client(url)
+
+
+def evaluate(
+    release: Release, env: Environment, state: EnvState, now: datetime, client: ClientFactory = _client
+) -> GateResult:
+    analysis = release.analysis
+    if analysis is None:
         return GateResult(True, "no analysis configured")
-    return GateResult(True, "metric gates are not evaluated yet (issue 6)")
+    from generator.progression import format_time
+    from generator.prometheus import PrometheusError, QueryError
+
+    try:
+        start = window_start(state)
+    except ValueError:
+        why = f"the state has no valid 'since' to measure from ({state.since!r}); `rollgen promote` moves on"
+        return GateResult(False, why)
+    seconds = int((now - start).total_seconds())
+    if seconds < 1:
+        return GateResult(False, f"no data for any metric since {format_time(start)} yet", no_data=True)
+    window = durations.format_go(seconds)
+    where = traffic(release, env, state)
+    prometheus = client(analysis.prometheus)
+    measured = []
+    for metric in analysis.metrics:
+        try:
+            measured.append(Measurement(metric, prometheus.query(query(metric, where, window), now)))
+        except (PrometheusError, QueryError) as exc:
+            return GateResult(False, f"cannot evaluate metric {metric.name}: {exc}; nothing changes until it can")
+    return verdict(measured, format_time(start))

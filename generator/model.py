@@ -199,6 +199,8 @@ class EnvState:
     since: str = ""  # RFC 3339 UTC time the phase/step began; "" when unknown (plain `render`)
     weight: int = 0  # live canary weight, kept for status and for the promoting phase
     active_colour: Literal["blue", "green"] = "blue"  # blue-green: the colour serving stable_image
+    failures: int = 0  # failed gate checks at this step (gates.py); beyond analysis.failureLimit: abort
+    last_failure: str = ""  # RFC 3339 UTC time of the last failed check: the next one measures from there
 
     @classmethod
     def initial(cls, env: Environment) -> EnvState:

@@ -26,7 +26,7 @@ from typing import Literal, Union
 from generator.gates import GateResult
 from generator.model import BlueGreenStrategy, CanaryStrategy, EnvState, Environment, Image, Phase, Release
 
-Action = Literal["deploy", "start", "step", "promote", "abort"]
+Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
 Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
 
 
@@ -40,6 +40,7 @@ class Transition:
     weight: int  # trailer Rollgen-Weight: percent of traffic on `image` after the commit
     image: Image  # trailer Rollgen-Image: the image this action is about
     details: str = ""  # the commit body: why, in a sentence or two
+    gate: str = ""  # trailer Rollgen-Gate: the metrics beyond their thresholds, "error-rate=7.3 > 1"
 
 
 @dataclass(frozen=True)
@@ -321,14 +322,55 @@ def plan_advance(
     hold = _wait_hold(f"nothing to do yet: {_stage(release, env, current)} holds", current, wait, now)
     if hold is not None:
         return hold
+    recheck = _recheck_hold(release, env, current, now)
+    if recheck is not None:
+        return recheck
     verdict = gate(release, env, current, now)
+    if verdict.no_data:
+        return Hold(f"nothing to do yet: {verdict.reason} ({_holder(release, env, current)} holds)")
+    if verdict.failed:
+        return _gate_failed(release, env, current, now, verdict)
     if not verdict.passed:
-        return Refusal(f"gate failed at {_stage(release, env, current)}: {verdict.reason}")
+        return Refusal(f"{_holder(release, env, current)} holds: {verdict.reason}")
     if isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
         moved = _promote(release, env, current, now, "the pause ended")
     else:
         moved = _step(release, env, current, now, by_hand=False)
     return replace(moved, details=f"{moved.details} Gates: {verdict.reason}.")
+
+
+def _recheck_hold(release: Release, env: Environment, current: EnvState, now: datetime) -> Hold | None:
+    """After a failed check, the next one waits one analysis interval: failureLimit counts measurements."""
+    if not current.last_failure or release.analysis is None:
+        return None
+    what = f"nothing to do yet: {_holder(release, env, current)} holds after {current.failures} failed check(s)"
+    since = replace(current, since=current.last_failure)
+    return _wait_hold(f"{what}, the next one waits", since, release.analysis.interval, now)
+
+
+def _gate_failed(release: Release, env: Environment, current: EnvState, now: datetime, verdict: GateResult) -> Plan:
+    """A counted failure holds the canary (a commit records the count); one beyond failureLimit aborts."""
+    limit = release.analysis.failure_limit if release.analysis is not None else 0
+    failures = current.failures + 1
+    gate = "; ".join(verdict.failed)
+    count = f"failed check {failures}, {limit} tolerated"
+    if failures > limit:
+        aborted = _abort(release, env, current, now, f"failed gates ({count}: {verdict.reason})")
+        return replace(aborted, summary=f"{aborted.summary} ({gate})", gate=gate)
+    assert current.canary_image is not None
+    holder = _holder(release, env, current)
+    state = replace(current, failures=failures, last_failure=format_time(now))
+    details = f"Gate {count}: {verdict.reason}. The next check measures from now; until then nothing moves."
+    return Transition(
+        "check", state, f"gate failed, {holder} holds: {gate}", current.step, step_count(release, env),
+        current.weight, current.canary_image, details, gate,
+    )
+
+
+def _holder(release: Release, env: Environment, state: EnvState) -> str:
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return f"the preview on {_other(state.active_colour)}"
+    return _stage(release, env, state)
 
 
 def _idle(release: Release, env: Environment, current: EnvState | None) -> Hold | None:
@@ -368,7 +410,7 @@ def _step(release: Release, env: Environment, current: EnvState, now: datetime, 
     assert current.canary_image is not None
     step = current.step + 1
     weight = env.steps[step - 1].weight
-    state = replace(current, step=step, weight=weight, since=format_time(now))
+    state = replace(current, step=step, weight=weight, since=format_time(now), failures=0, last_failure="")
     n = len(env.steps)
     summary = f"step {step}/{n}: {weight}% to {current.canary_image.ref}"
     if by_hand:

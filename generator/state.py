@@ -38,6 +38,8 @@ def to_dict(state: EnvState) -> dict[str, Any]:
         "weight": state.weight,
         "since": state.since,
         "activeColour": state.active_colour,
+        # Gate failures are written only while there are some, so a state without them reads as before.
+        **({"failures": state.failures, "lastFailure": state.last_failure} if state.failures else {}),
     }
 
 
@@ -57,6 +59,8 @@ def from_dict(data: dict[str, Any]) -> EnvState:
         weight=int(data.get("weight", 0)),
         since=str(data.get("since", "") or ""),
         active_colour=colour,
+        failures=int(data.get("failures", 0) or 0),
+        last_failure=str(data.get("lastFailure", "") or ""),
     )
 
 
