@@ -46,6 +46,7 @@ class Record:
     summary: str
     details: str = ""
     extra: tuple[tuple[str, Any], ...] = ()  # further template variables (phase, engine, images, since)
+    gate: str = ""  # metrics beyond their thresholds (gates.py): trailer Rollgen-Gate, only when set
 
     def trailers(self) -> list[tuple[str, str]]:
         values = (
@@ -56,7 +57,10 @@ class Record:
             str(self.weight),
             self.image,
         )
-        return list(zip(TRAILER_KEYS, values))
+        out = list(zip(TRAILER_KEYS, values))
+        if self.gate:
+            out.append(("Rollgen-Gate", " ".join(self.gate.split())))  # one line, whatever the metric said
+        return out
 
     def variables(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.extra)
@@ -70,6 +74,7 @@ class Record:
             image=self.image,
             summary=self.summary,
             details=self.details,
+            gate=self.gate,
         )
         return out
 

@@ -260,6 +260,7 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         summary=plan.summary,
         details=plan.details,
         extra=_template_extras(release, plan.state),
+        gate=plan.gate,
     )
     return compose(record, config.commit_template)
 
