@@ -2,8 +2,10 @@
 
 One step further when the current step's pause has elapsed since its commit (the state's `since`) and the
 gates pass; after the last step, promotion; the nginx engine's second promotion commit after the settle delay.
-Nothing to do (a pause still running, an indefinite pause, nothing in flight, a controller-driven release)
-exits 0 and says why; a failed gate exits 1.
+Nothing to do (a pause still running, an indefinite pause, nothing in flight, a controller-driven release,
+no metric data yet) exits 0 and says why. A failed gate check commits the count (`check`), or an abort once
+there are more than analysis.failureLimit of them, naming the metrics in a Rollgen-Gate trailer; when the gates
+cannot be evaluated (Prometheus unreachable or refusing a query) nothing is committed and it exits 1.
 """
 
 from __future__ import annotations
