@@ -349,3 +349,13 @@ def test_plumbing_and_porcelain_commits_agree(git_remote: tuple[Path, Path], tmp
     assert git(clone, "ls-tree", "-r", "--name-only", "HEAD").split() == ["README.md", "apps/a.yaml", "keep/k.txt"]
     assert git(clone, "reflog", "-1", "--format=%gs").strip() == "commit: drop d"
     assert git(clone, "status", "--porcelain") == ""
+
+
+def test_config_validation_is_cached_only_while_the_file_is_unchanged(tmp_path: Path) -> None:
+    marker = tmp_path / "validated"
+    (tmp_path / "rollgen.yaml").write_text("git: {remote: origin}\n")
+    config_module.load(tmp_path, validated=marker)
+    assert marker.read_text()
+    (tmp_path / "rollgen.yaml").write_text("git: {remote: 'not a remote!'}\n")
+    with pytest.raises(InvalidInput, match="remote"):
+        config_module.load(tmp_path, validated=marker)

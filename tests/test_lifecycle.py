@@ -103,6 +103,16 @@ class ConfigRepo:
     def act(self, command: str, *extra: str, env: str = "prod", now: str = T0) -> tuple[int, str, str]:
         return self.rollgen(command, "hello", "--env", env, "--now", now, *extra)
 
+    def render_check(self) -> int:
+        """What the rollgen-render-check pre-commit hook runs, from the repo root: is the tree up to date?"""
+        cwd = Path.cwd()
+        os.chdir(self.path)
+        try:
+            self.capsys.readouterr()
+            return main(["render", "releases/hello.yaml", "--out", ".", "--check"])
+        finally:
+            os.chdir(cwd)
+
     def head(self) -> str:
         return git(self.path, "rev-parse", "HEAD").strip()
 
@@ -179,6 +189,7 @@ def assert_commit(repo: ConfigRepo, action: str, step: str, weight: int, image: 
     subject = git(repo.path, "log", "-1", "--format=%s")
     assert subject.startswith("hello/prod: ")
     assert git(repo.path, "log", "-1", "--format=%an <%ae>").strip() == "rollgen bot <rollgen@example.com>"
+    assert repo.render_check() == 0  # every commit leaves what `rollgen render --check` expects
 
 
 # -- nginx canary -------------------------------------------------------------------------------------------
@@ -693,3 +704,15 @@ def _no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     real = time.sleep
     monkeypatch.setattr(time, "sleep", lambda seconds: real(min(seconds, 0.05)))
     yield
+
+
+def test_a_spec_broken_after_a_good_run_is_validated_again(repo: ConfigRepo) -> None:
+    """The model cache in .git/rollgen must never serve a spec that changed since."""
+    repo.write_spec(spec_text(V1))
+    repo.release()
+    repo.write_spec(spec_text(V2), "v2")
+    repo.release(now=at(1))
+    assert list((repo.path / ".git" / "rollgen" / "cache").glob("release-*.pickle"))
+    repo.write_spec(spec_text(V2).replace("weight: 25", "weight: 250"), "typo")
+    code, _, err = repo.act("advance", now=at(10))
+    assert code == 1 and "releases/hello.yaml:" in err and "250" in err
