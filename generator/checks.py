@@ -168,12 +168,71 @@ def check_header_values(data: Data) -> Iterator[Finding]:
         )
 
 
+def check_cookie_header(data: Data) -> Iterator[Finding]:
+    """A header named Cookie (any case) never routes as meant; Flagger even turns `cookie` into a cookie match."""
+    kind = strategy_kind(data)
+    header = data["spec"]["strategy"][kind].get("header")
+    if header is None or header.lower() != "cookie":
+        return
+    if data["spec"]["engine"] == "flagger" and header == "cookie":
+        why = (
+            "Flagger's nginx router reads a match on the header 'cookie' as the cookie condition "
+            "(canary-by-cookie: <header value>), so requests would be routed by a cookie named after the header "
+            "value, not by this header"
+        )
+    else:
+        why = "the Cookie header carries every cookie of a request, so it would have to equal the value exactly"
+    yield Finding(
+        ("spec", "strategy", kind, "header"),
+        f"{why}: to route by a cookie use cookie: <cookie name>, or route by another header",
+    )
+
+
 def check_blue_green_hosts(data: Data) -> Iterator[Finding]:
     strategy = data["spec"]["strategy"].get("blueGreen")
     if strategy is not None and strategy.get("previewHost") == data["spec"]["ingress"]["host"]:
         yield Finding(
             ("spec", "strategy", "blueGreen", "previewHost"),
             "the preview host must differ from ingress.host: two Ingresses cannot own the same host and path",
+        )
+
+
+def check_preview_tls_secret(data: Data) -> Iterator[Finding]:
+    strategy = data["spec"]["strategy"].get("blueGreen")
+    if strategy is None or "previewTlsSecret" not in strategy or "previewHost" in strategy:
+        return
+    if not any("previewHost" in entry for entry in data["spec"].get("environments", [])):
+        yield Finding(
+            ("spec", "strategy", "blueGreen", "previewTlsSecret"),
+            "previewTlsSecret secures the preview Ingress, and without a previewHost (here or on an environment) "
+            "there is none: set previewHost, or remove previewTlsSecret",
+            at_key=True,
+        )
+
+
+# --- autoscaling ------------------------------------------------------------------------------------------------
+
+NGINX_AUTOSCALING = (
+    "the nginx engine writes every Deployment's replicas from git (the canary's follow its traffic weight, an idle "
+    "colour is scaled to 0), and an HPA would fight those replicas"
+)
+NGINX_AUTOSCALING_FIX = "remove autoscaling and set replicas, or use engine argo-rollouts or flagger"
+
+
+def check_nginx_autoscaling(data: Data) -> Iterator[Finding]:
+    """The nginx engine renders no HPA (it would fight the replicas git writes): autoscaling is refused."""
+    if data["spec"]["engine"] == "nginx" and "autoscaling" in data["spec"]:
+        yield Finding(("spec", "autoscaling"), f"{NGINX_AUTOSCALING}: {NGINX_AUTOSCALING_FIX}", at_key=True)
+
+
+def nginx_environment_autoscaling(entry: Data, at: JsonPath, profile: Profile | None) -> Iterator[Finding]:
+    if "autoscaling" in entry:
+        yield Finding((*at, "autoscaling"), f"{NGINX_AUTOSCALING}: {NGINX_AUTOSCALING_FIX}", at_key=True)
+    elif profile is not None and profile.autoscaling is not None:
+        yield Finding(
+            (*at, "profile"),
+            f"profile {profile.name!r} brings autoscaling, but {NGINX_AUTOSCALING}: use a profile without "
+            "autoscaling, or engine argo-rollouts or flagger",
         )
 
 
@@ -275,6 +334,61 @@ def check_analysis(data: Data) -> Iterator[Finding]:
             )
         seen.setdefault(metric["name"], index)
         yield from check_metric(metric, at)
+
+
+def builtin_metrics(data: Data) -> list[tuple[int, str]]:
+    """(index, name) of every built-in metric of the release's analysis."""
+    metrics = data["spec"].get("analysis", {}).get("metrics", [])
+    return [(index, m["name"]) for index, m in enumerate(metrics) if m["name"] in BUILTIN_METRICS]
+
+
+def check_flagger_blue_green_metrics(data: Data) -> Iterator[Finding]:
+    if data["spec"]["engine"] != "flagger" or strategy_kind(data) != "blueGreen":
+        return
+    for index, name in builtin_metrics(data):
+        yield Finding(
+            ("spec", "analysis", "metrics", index, "name"),
+            f"the built-in {name!r} measures the requests ingress-nginx routes to the canary, and during a Flagger "
+            "blue-green analysis the canary gets none: Flagger counts the missing data as failed checks and always "
+            "rolls back. Measure with a custom metric (a query on the new pods' own metrics), or use engine "
+            "argo-rollouts with a previewHost",
+        )
+
+
+def check_rollouts_preview_metrics(data: Data) -> Iterator[Finding]:
+    """Argo Rollouts blue-green: the built-in metrics of the prePromotionAnalysis measure the preview Ingress,
+    which exists only where a preview host does. One problem for the release when no environment has a preview
+    host, else one for each environment without one."""
+    spec = data["spec"]
+    strategy = spec["strategy"].get("blueGreen")
+    builtins = builtin_metrics(data)
+    if spec["engine"] != "argo-rollouts" or strategy is None or "previewHost" in strategy or not builtins:
+        return
+    name = builtins[0][1]
+    entries = spec.get("environments", [])
+    missing = [index for index, entry in enumerate(entries) if "previewHost" not in entry]
+    if not entries or len(missing) == len(entries):
+        yield release_without_preview(name)
+    else:
+        yield from (environment_without_preview(name, entries[index]["name"], index) for index in missing)
+
+
+def release_without_preview(metric: str) -> Finding:
+    return Finding(
+        ("spec", "strategy", "blueGreen", "previewHost"),
+        f"the built-in {metric!r} of the prePromotionAnalysis measures the preview Ingress, which only a previewHost "
+        "creates: without one the analysis sees no requests and cannot judge the new version (it ends Inconclusive). "
+        "Set previewHost (here or on every environment), or measure with a custom query",
+    )
+
+
+def environment_without_preview(metric: str, env: str, index: int) -> Finding:
+    return Finding(
+        ("spec", "environments", index, "previewHost"),
+        f"environment {env!r} has no previewHost, and the built-in {metric!r} of its prePromotionAnalysis measures "
+        "the preview Ingress, which only a previewHost creates: set previewHost here (or "
+        "strategy.blueGreen.previewHost), or measure with a custom query",
+    )
 
 
 def check_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
@@ -382,9 +496,14 @@ RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_progression,
     check_strategy_engine,
     check_header_values,
+    check_cookie_header,
     check_blue_green_hosts,
+    check_preview_tls_secret,
+    check_nginx_autoscaling,
     check_spec_steps,
     check_analysis,
+    check_flagger_blue_green_metrics,
+    check_rollouts_preview_metrics,
     check_derived_names,
     check_release_labels,
     check_release_autoscaling,
@@ -433,6 +552,8 @@ def check_environment(data: Data, entry: Data, at: JsonPath, profiles: Mapping[s
     out += check_label_keys(entry.get("labels", {}), (*at, "labels"))
     out += check_autoscaling(entry.get("autoscaling"), (*at, "autoscaling"))
     profile = profiles.get(entry.get("profile", ""))
+    if data["spec"]["engine"] == "nginx":
+        out += nginx_environment_autoscaling(entry, at, profile)
     if strategy_kind(data) == "canary" and data["spec"]["engine"] == "flagger":
         out += flagger_environment_steps(data, entry, at, profile)
     return out

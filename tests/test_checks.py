@@ -13,7 +13,7 @@ import yaml
 from generator import checks, spec
 from generator.errors import Problem
 from generator.loader import load_text
-from generator.model import Step
+from generator.model import Autoscaling, BlueGreenStrategy, Step
 from generator.profiles import Profile, load_profiles
 
 BASE: dict[str, Any] = {
@@ -150,6 +150,106 @@ def test_preview_host_must_differ_from_host() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "engine, strategy",
+    [
+        ("flagger", {"abTest": {"iterations": 5, "header": "COOKIE", "headerValue": "beta"}}),
+        ("nginx", canary(header="Cookie")),
+        ("argo-rollouts", canary(header="cookie", headerValue="beta")),
+    ],
+)
+def test_header_named_cookie_is_refused(engine: str, strategy: dict[str, Any]) -> None:
+    kind = next(iter(strategy))
+    only(
+        release(engine=engine, strategy=strategy),
+        f"$.spec.strategy.{kind}.header",
+        "the Cookie header carries every cookie of a request",
+    )
+
+
+def test_flagger_reads_a_header_named_cookie_as_the_cookie_condition() -> None:
+    only(
+        release(engine="flagger", strategy={"abTest": {"iterations": 5, "header": "cookie", "headerValue": "beta"}}),
+        "$.spec.strategy.abTest.header",
+        "Flagger's nginx router reads a match on the header 'cookie' as the cookie condition",
+    )
+
+
+def test_headers_that_only_contain_cookie_are_fine() -> None:
+    strategy = {"abTest": {"iterations": 5, "header": "X-Cookie", "cookie": "cookie"}}
+    assert found(release(engine="flagger", strategy=strategy)) == []
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts", "flagger"])
+def test_preview_tls_secret_needs_a_preview_host(engine: str) -> None:
+    strategy = {"blueGreen": {"previewTlsSecret": "preview-tls", "autoPromotion": "5m"}}
+    only(
+        release(engine=engine, strategy=strategy),
+        "$.spec.strategy.blueGreen.previewTlsSecret",
+        "set previewHost, or remove previewTlsSecret",
+    )
+    with_host = {"blueGreen": {**strategy["blueGreen"], "previewHost": "preview.example.com"}}
+    assert found(release(engine=engine, strategy=with_host)) == []
+    entries = [{"name": "a", "previewHost": "preview.a.example.com"}, {"name": "b"}]
+    assert found(envs(*entries, engine=engine, strategy=strategy)) == []
+
+
+def test_preview_tls_secret_reaches_the_model() -> None:
+    data = release(strategy={"blueGreen": {"previewHost": "p.example.com", "previewTlsSecret": "preview-tls"}})
+    doc = load_text(yaml.safe_dump(data, sort_keys=False), "release.yaml")[0]
+    strategy = spec.build_release(doc).strategy
+    assert isinstance(strategy, BlueGreenStrategy) and strategy.preview_tls_secret == "preview-tls"
+
+
+# --- autoscaling ------------------------------------------------------------------------------------------------
+
+SCALING = {"minReplicas": 2, "maxReplicas": 6, "cpu": 80}
+
+
+@pytest.mark.parametrize("strategy", [canary(), {"blueGreen": {}}], ids=["canary", "blue-green"])
+def test_nginx_engine_refuses_autoscaling(strategy: dict[str, Any]) -> None:
+    only(
+        release(engine="nginx", strategy=strategy, autoscaling=SCALING),
+        "$.spec.autoscaling",
+        "an HPA would fight those replicas",
+    )
+
+
+def test_nginx_engine_refuses_environment_autoscaling() -> None:
+    only(
+        envs({"name": "prod", "autoscaling": SCALING}, engine="nginx"),
+        "$.spec.environments[0].autoscaling",
+        "an HPA would fight those replicas",
+    )
+
+
+def test_nginx_engine_refuses_a_profile_that_brings_autoscaling() -> None:
+    profiles = {"scaled": Profile(name="scaled", source="scaled.yaml", autoscaling=Autoscaling(2, 6, 80))}
+    only(
+        envs({"name": "prod", "profile": "scaled"}, engine="nginx"),
+        "$.spec.environments[0].profile",
+        "profile 'scaled' brings autoscaling",
+        profiles,
+    )
+    # the entry's own autoscaling is what is reported when both have it
+    only(
+        envs({"name": "prod", "profile": "scaled", "autoscaling": SCALING}, engine="nginx"),
+        "$.spec.environments[0].autoscaling",
+        "an HPA would fight those replicas",
+        profiles,
+    )
+    assert found(envs({"name": "prod", "profile": "scaled"}), profiles) == []  # argo-rollouts
+
+
+@pytest.mark.parametrize(
+    "engine, strategy",
+    [("argo-rollouts", canary()), ("argo-rollouts", {"blueGreen": {}}), ("flagger", canary())],
+)
+def test_other_engines_take_autoscaling(engine: str, strategy: dict[str, Any]) -> None:
+    data = envs({"name": "prod", "autoscaling": SCALING}, engine=engine, strategy=strategy, autoscaling=SCALING)
+    assert found(data) == []
+
+
 # --- steps ------------------------------------------------------------------------------------------------------
 
 
@@ -257,6 +357,50 @@ def test_metric_names_are_unique() -> None:
 
 def test_analysis_interval_not_zero() -> None:
     only(release(**metrics({"name": "latency", "max": 3}, interval="0s")), "$.spec.analysis.interval", "at least 1s")
+
+
+def test_flagger_blue_green_refuses_each_builtin_metric() -> None:
+    custom = {"name": "pod-errors", "query": "sum(rate(errors[1m]))", "max": 1}
+    strategy = {"blueGreen": {"previewHost": "preview.example.com", "autoPromotion": "10m"}}
+    analysis = metrics({"name": "latency", "max": 300}, custom, {"name": "error-rate", "max": 1})
+    data = release(engine="flagger", strategy=strategy, **analysis)
+    result = found(data)
+    assert [path for path, _ in result] == ["$.spec.analysis.metrics[0].name", "$.spec.analysis.metrics[2].name"]
+    assert all("Flagger counts the missing data as failed checks and always rolls back" in m for _, m in result)
+    assert "'latency'" in result[0][1] and "'error-rate'" in result[1][1]
+    assert found(release(engine="flagger", strategy=strategy, **metrics(custom))) == []
+
+
+def test_flagger_ab_test_takes_builtin_metrics() -> None:
+    strategy = {"abTest": {"iterations": 5, "header": "X-Canary"}}
+    assert found(release(engine="flagger", strategy=strategy, **metrics({"name": "latency", "max": 300}))) == []
+
+
+BUILTIN_ONLY = metrics({"name": "latency", "max": 300}, {"name": "error-rate", "max": 1})
+
+
+@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b"}]], ids=["no-environments", "none-has-one"])
+def test_rollouts_blue_green_builtin_metrics_need_a_preview_host(entries: list[dict[str, Any]]) -> None:
+    data = release(strategy={"blueGreen": {}}, **BUILTIN_ONLY)
+    if entries:
+        data["spec"]["environments"] = entries
+    only(data, "$.spec.strategy.blueGreen.previewHost", "the built-in 'latency' of the prePromotionAnalysis")
+    assert "Set previewHost (here or on every environment)" in found(data)[0][1]
+
+
+def test_rollouts_blue_green_points_at_each_environment_without_a_preview_host() -> None:
+    entries = [{"name": "a"}, {"name": "b", "previewHost": "preview.b.example.com"}, {"name": "c"}]
+    result = found(envs(*entries, strategy={"blueGreen": {}}, **BUILTIN_ONLY))
+    assert [path for path, _ in result] == ["$.spec.environments[0].previewHost", "$.spec.environments[2].previewHost"]
+    assert result[0][1].startswith("environment 'a' has no previewHost")
+
+
+def test_rollouts_blue_green_analysis_with_a_preview_host_or_custom_metrics() -> None:
+    with_host = {"blueGreen": {"previewHost": "preview.example.com"}}
+    assert found(envs({"name": "a"}, strategy=with_host, **BUILTIN_ONLY)) == []
+    custom = metrics({"name": "ratio", "query": "q", "min": 0.9})
+    assert found(release(strategy={"blueGreen": {}}, **custom)) == []
+    assert found(release(engine="nginx", strategy={"blueGreen": {}}, **BUILTIN_ONLY)) == []
 
 
 def test_analysis_with_nginx_engine_is_allowed() -> None:
