@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.emit import HEADER_PREFIX, Documents, emit, header, is_generated
+from generator.emit import (
+    _OPTIONS,
+    _YAML12_NUMBER,
+    HEADER_PREFIX,
+    Documents,
+    emit,
+    header,
+    is_generated,
+)
 from tests.conftest import require_tool
 
 NASTY = [
@@ -128,3 +136,30 @@ def test_go_yaml_reads_the_nasty_strings_unchanged(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     built = yaml.load(proc.stdout, Loader=_GoOutputLoader)
     assert built["data"] == data
+
+
+class _ReferenceDumper(yaml.CSafeDumper):
+    """PyYAML's own representer with emit's settings: the lean representer must build the very same nodes."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_ReferenceDumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_NUMBER, list("-+.0123456789"))
+_ReferenceDumper.add_representer(
+    str,
+    lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None),
+)
+
+
+def test_the_lean_representer_matches_pyyamls() -> None:
+    from generator.layout import layout
+    from generator.spec import load_release
+
+    docs: list[Any] = [{"f": [1.5, 1e20, float("inf"), -0.0], "n": None, "b": [True, False], "e": {}, "l": []}]
+    docs.append({value: [value, {"k": value}] for value in NASTY})
+    for spec in sorted((Path(__file__).parents[1] / "examples").glob("*.yaml")):
+        docs.extend(layout(load_release(spec), {}).values())
+    options = {**_OPTIONS, "Dumper": _ReferenceDumper}
+    for doc in docs:
+        assert emit(doc, "s") == header("s").encode() + yaml.dump(doc, **options)
