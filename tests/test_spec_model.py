@@ -171,7 +171,7 @@ GOLD = Profile(
 
 
 def test_environment_precedence_entry_then_profile_then_release() -> None:
-    text = MINIMAL.replace("ENGINE", "nginx").replace("STRATEGY", CANARY) + PRECEDENCE
+    text = MINIMAL.replace("ENGINE", "argo-rollouts").replace("STRATEGY", CANARY) + PRECEDENCE
     doc = load_text(text, "x.yaml")[0]
     profiles = {"gold": GOLD}
     assert spec.check_document(doc, profiles) == []
