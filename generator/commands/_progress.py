@@ -220,18 +220,27 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     Environments without a state are left out, so releasing to staging does not deploy prod behind its back.
     """
     from generator.pipeline import render_files
+    from generator.wiring import for_config, release_files
     from generator.writer import write_tree
 
     deployed = replace(release, environments=tuple(e for e in release.environments if e.name in states))
     files = render_files(deployed, states)
+    files.update(release_files(deployed, for_config(config)))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     for name, env_state in states.items():
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
     prefix = config.output_prefix()
-    app = f"apps/{release.name}"
-    going = {prefix + rel: None for rel in _generated(config.output_dir, app) if rel not in files}
+    roots = owned_roots(release)
+    going = {prefix + rel: None for root in roots for rel in _generated(config.output_dir, root) if rel not in files}
     repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
-    result = write_tree(config.output_dir, files, [app])
+    result = write_tree(config.output_dir, files, roots)
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
+
+
+def owned_roots(release: Release) -> list[str]:
+    """What a command writing this release owns in the output folder: apps/<name> and its wiring folders."""
+    from generator.wiring import release_roots
+
+    return [f"apps/{release.name}", *release_roots(release.name)]
 
 
 def _generated(out_dir: Path, app: str) -> list[str]:
@@ -295,8 +304,9 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
 def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
     """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
     app = config.output_prefix() + f"apps/{release.name}"
+    owned = [config.output_prefix() + root for root in owned_roots(release)]
     journal = repo.journal(release.name)
-    dirty = [c.path for c in repo.changes([app]) if not c.untracked or _starts_generated(repo.root / c.path)]
+    dirty = [c.path for c in repo.changes(owned) if not c.untracked or _starts_generated(repo.root / c.path)]
     if not dirty:
         journal.clear()
         return

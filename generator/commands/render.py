@@ -11,10 +11,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import EXIT_OK, EXIT_USER, Problem
 from generator.model import EnvState, Release
+
+if TYPE_CHECKING:
+    from generator.wiring import RenderWiring
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         _report(problems, args.format)
         return EXIT_USER
-    files, roots = render_all(releases, args.out)
+    from generator.wiring import for_render
+
+    files, roots = render_all(releases, args.out, for_render(args.out, args.paths))
     if args.check:
         return _check(args.out, files, roots, args.format)
     return _write(args.out, files, roots, args.format)
@@ -98,7 +103,11 @@ def _report(problems: list[Problem], fmt: str) -> None:
 # -- render -------------------------------------------------------------------------------------------------
 
 
-def render_all(releases: Sequence[Release], out_dir: Path) -> tuple[dict[str, bytes], list[str]]:
+def render_all(
+    releases: Sequence[Release], out_dir: Path, wired: RenderWiring | None = None
+) -> tuple[dict[str, bytes], list[str]]:
+    """Every release's files and the roots the writer owns; with `wired` (out_dir is a config repo's output
+    folder), the Argo CD / Flux wiring rollgen.yaml asks for too (generator/wiring.py)."""
     from generator.pipeline import app_root, render_files
 
     files: dict[str, bytes] = {}
@@ -107,6 +116,12 @@ def render_all(releases: Sequence[Release], out_dir: Path) -> tuple[dict[str, by
         deployed, states = with_states(out_dir, release)
         files.update(render_files(deployed, states))
         roots.append(app_root(release))
+        if wired is not None:
+            files.update(wired.release_files(deployed))
+            roots.extend(wired.release_roots(release.name))
+    if wired is not None:
+        files.update(wired.repo_files())
+        roots.extend(wired.repo_roots(release.name for release in releases))
     return files, roots
 
 
