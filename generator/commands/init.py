@@ -1,0 +1,205 @@
+"""`rollgen init DIR [--gitops argocd|flux|both] [--engine E]`: a working config repository, in one commit.
+
+What it writes (from generator/init_templates; none of it may exist yet):
+  rollgen.yaml                            settings, with the Argo CD and/or Flux wiring asked for
+  releases/hello.yaml                     a first release for the chosen engine
+  .pre-commit-config.yaml                 the rollgen-validate and rollgen-render-check hooks
+  .github/workflows/rollgen-advance.yaml  the scheduled `rollgen advance` (an example to adapt)
+and then the generated tree, exactly as `rollgen render releases --out .` writes it (apps/hello/, argocd/,
+flux/), so the render-check hook passes from the first commit and the wiring points at overlays that exist.
+
+DIR is `git init`ed on branch main, unless it already is the top folder of a repository (a fresh clone of an
+empty remote, say): then rollgen commits on its current branch and takes the wiring's repo URL from its
+`origin` remote. A folder that already has rollgen.yaml is a config repo already and is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import __version__
+from generator.config import Config
+from generator.config import load as load_config
+from generator.errors import EXIT_OK, RollgenError
+from generator.gitops import Repo
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
+PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
+BRANCH = "main"
+RELEASE = "hello"
+SPEC = f"releases/{RELEASE}.yaml"
+
+# destination in the new repo -> template file under init_templates/ (dot files are stored without the dot)
+USER_FILES: Mapping[str, str] = {
+    ".pre-commit-config.yaml": "pre-commit-config.yaml",
+    ".github/workflows/rollgen-advance.yaml": "github/workflows/rollgen-advance.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Choices:
+    gitops: str  # argocd | flux | both
+    engine: str
+    branch: str
+    repo_url: str
+
+
+def run(args: argparse.Namespace) -> int:
+    target: Path = args.dir
+    _refuse_config_repo(target)
+    repo, branch = _repository(target)
+    choices = Choices(args.gitops, args.engine, branch, _repo_url(repo))
+    files = user_files(choices)
+    _refuse_existing(repo.root, files)
+    _write(repo.root, files)
+    config = load_config(repo.root)
+    generated = _render(config)
+    paths = sorted({*files, *generated})
+    commit = repo.commit(paths, _message(choices), config.author)
+    _report(repo.root, choices, len(paths), commit)
+    return EXIT_OK
+
+
+# -- the folder and its repository ----------------------------------------------------------------------------
+
+
+def _refuse_config_repo(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise RollgenError(f"{target} is a file; rollgen init needs a folder (new, empty, or a git clone)")
+    if (target / "rollgen.yaml").exists():
+        raise RollgenError(
+            f"{target} already has rollgen.yaml: it is a rollgen config repo already. Nothing was changed; "
+            "to start over, pick a new folder"
+        )
+
+
+def _repository(target: Path) -> tuple[Repo, str]:
+    """DIR's repository when DIR is its top folder, else a new one on branch main; and the branch to use."""
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        repo = Repo.discover(target)
+    except RollgenError:
+        repo = None
+    if repo is None or repo.root.resolve() != target.resolve():
+        repo = _git_init(target)
+    return repo, repo.branch() or BRANCH
+
+
+def _git_init(target: Path) -> Repo:
+    # gitops owns every git call: a Repo rooted at the folder runs `git init` there with its clean environment.
+    Repo(target, target / ".git" / "rollgen").run("init", "--quiet", f"--initial-branch={BRANCH}", ".")
+    return Repo.discover(target)
+
+
+def _repo_url(repo: Repo) -> str:
+    """The `origin` URL as the wiring may carry it; the placeholder when there is none (or it holds a password:
+    then the user is told, and nothing secret is written)."""
+    from generator.wiring import safe_url
+
+    out = repo.run("remote", "get-url", "origin", check=False)
+    url = out.stdout.decode().strip() if out.returncode == 0 else ""
+    if not url or url.startswith(("/", ".", "file:")):
+        return PLACEHOLDER_URL
+    try:
+        return safe_url(url, "the origin remote URL")
+    except RollgenError:
+        print("rollgen: the origin remote URL holds a password; the wiring gets a placeholder URL instead")
+        return PLACEHOLDER_URL
+
+
+# -- the files a person owns ----------------------------------------------------------------------------------
+
+
+def user_files(choices: Choices) -> dict[str, bytes]:
+    """Every file init writes besides the generated tree, by repo-relative path."""
+    files = {"rollgen.yaml": config_text(choices).encode(), SPEC: _template(f"releases/hello-{choices.engine}.yaml")}
+    for dest, name in USER_FILES.items():
+        files[dest] = _template(name)
+    workflow = ".github/workflows/rollgen-advance.yaml"
+    files[workflow] = files[workflow].replace(b"__VERSION__", __version__.encode())
+    return files
+
+
+def config_text(choices: Choices) -> str:
+    """rollgen.yaml: the commented base plus the sections asked for. Values are inserted JSON-quoted (JSON is
+    YAML), so a URL or branch name cannot change the document's structure."""
+    sections = ["config.yaml"]
+    if choices.gitops in ("argocd", "both"):
+        sections.append("config-argocd.yaml")
+    if choices.gitops in ("flux", "both"):
+        sections.append("config-flux.yaml")
+    text = "".join(_template(name).decode() for name in sections)
+    return text.replace("__BRANCH__", json.dumps(choices.branch)).replace("__REPO_URL__", json.dumps(choices.repo_url))
+
+
+def _template(name: str) -> bytes:
+    return (TEMPLATES / name).read_bytes()
+
+
+def _refuse_existing(root: Path, files: Mapping[str, bytes]) -> None:
+    taken = sorted(rel for rel in files if (root / rel).exists())
+    if taken:
+        listing = "\n".join(f"  {rel}" for rel in taken)
+        raise RollgenError(f"refusing to overwrite what is already in {root}:\n{listing}\nmove it away, or init another folder")
+
+
+def _write(root: Path, files: Mapping[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+# -- the generated tree and the commit ------------------------------------------------------------------------
+
+
+def _render(config: Config) -> list[str]:
+    """What `rollgen render releases --out .` writes, through the same code; the repo-relative paths written."""
+    from generator.commands.render import load_releases, render_all
+    from generator.errors import InvalidInput
+    from generator.wiring import for_render
+    from generator.writer import write_tree
+
+    releases, problems = load_releases([config.releases_dir])
+    if problems:  # the templates are tested: this would be a bug, but say what is wrong
+        raise InvalidInput(problems)
+    out = config.output_dir
+    files, roots = render_all(releases, out, for_render(out, [config.releases_dir]))
+    result = write_tree(out, files, roots)
+    return [config.output_prefix() + rel for rel in result.written]
+
+
+def _message(choices: Choices) -> str:
+    wiring = {"argocd": "Argo CD", "flux": "Flux", "both": "Argo CD and Flux"}[choices.gitops]
+    return (
+        f"rollgen init: config repo with release {RELEASE} ({choices.engine}), {wiring} wiring\n\n"
+        f"rollgen.yaml, {SPEC}, pre-commit hooks, a scheduled `rollgen advance` workflow, and the generated "
+        f"apps/{RELEASE}/ with its {wiring} wiring.\n"
+    )
+
+
+def _report(root: Path, choices: Choices, count: int, commit: str | None) -> None:
+    print(f"{root}: rollgen config repo, {count} files committed [{(commit or '')[:12]}]")
+    for line in next_steps(choices):
+        print(line)
+
+
+def next_steps(choices: Choices) -> Sequence[str]:
+    steps = ["next:"]
+    if choices.repo_url == PLACEHOLDER_URL:
+        steps.append("  set the repo URL in rollgen.yaml, then: rollgen render releases --out . && git commit -a")
+    steps += [
+        f"  rollgen release {SPEC} --repo .      # deploy (commits the state of every environment)",
+        "  pre-commit install                          # the hooks in .pre-commit-config.yaml",
+    ]
+    if choices.gitops in ("argocd", "both"):
+        steps.append("  kubectl apply -n argocd -f argocd/application_rollgen.yaml   # once: Argo CD syncs argocd/")
+    if choices.gitops in ("flux", "both"):
+        steps.append(
+            "  kubectl apply -f flux/gitrepository_rollgen.yaml -f flux/kustomization_rollgen.yaml   # once"
+        )
+    return steps
