@@ -29,10 +29,15 @@ def error_rate_query(namespace: str, ingress: str, window: str, *, canary_only: 
 
     canary_only: count only requests routed to the canary backend of `ingress` (the main Ingress); False counts
     every request of `ingress`, e.g. a blue-green preview Ingress, whose requests all reach the new version.
+
+    ingress-nginx, like every Prometheus client, creates a `status` series with the first request that has that
+    status: a canary that never failed has no 5xx series, and `sum` over no series is no value, not 0. So the
+    errors are `or vector(0)`: a healthy canary measures 0, while no traffic at all still gives no data (an
+    empty denominator, or 0/0 = NaN), which the gates and Argo's conditions treat as inconclusive.
     """
     errors = _rate(REQUESTS, _selector(namespace, ingress, canary_only, status=("=~", "5..")), window)
     total = _rate(REQUESTS, _selector(namespace, ingress, canary_only), window)
-    return f"100 * {errors} / {total}"
+    return f"100 * ({errors} or vector(0)) / {total}"
 
 
 def latency_query(namespace: str, ingress: str, window: str, *, canary_only: bool = True) -> str:

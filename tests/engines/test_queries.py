@@ -34,9 +34,9 @@ def test_every_builtin_metric_has_a_query() -> None:
 def test_error_rate_is_percent_of_5xx_of_the_canary() -> None:
     query = queries.error_rate_query("test", "hello", "1m")
     assert query == (
-        '100 * sum(rate(nginx_ingress_controller_requests{namespace="test",ingress="hello",canary!="",'
-        'status=~"5.."}[1m])) / sum(rate(nginx_ingress_controller_requests{namespace="test",ingress="hello",'
-        'canary!=""}[1m]))'
+        '100 * (sum(rate(nginx_ingress_controller_requests{namespace="test",ingress="hello",canary!="",'
+        'status=~"5.."}[1m])) or vector(0)) / sum(rate(nginx_ingress_controller_requests{namespace="test",'
+        'ingress="hello",canary!=""}[1m]))'
     )
 
 
@@ -97,8 +97,12 @@ def _shape(expr: Any) -> tuple[float, str, str]:
 
 
 def _numerator(expr: Any) -> Any:
-    """`100 * a / b` parses as `(100 * a) / b`."""
-    return expr.lhs.rhs
+    """`100 * a / b` parses as `(100 * a) / b`; the error rate's `a` is `(errors or vector(0))`."""
+    side = expr.lhs.rhs
+    if type(side).__name__ == "ParenExpr":
+        assert str(side.expr.op).endswith("or") and side.expr.rhs.func.name == "vector"
+        return side.expr.lhs
+    return side
 
 
 def _matchers(aggregate: Any) -> dict[str, tuple[str, str]]:
