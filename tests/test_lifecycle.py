@@ -680,6 +680,20 @@ def test_two_clones_advancing_at_once_land_exactly_one_step(
     assert outputs == ["nothing to do yet", "step 2/3"]
 
 
+def test_push_decides_from_the_remotes_spec(git_remote: tuple[Path, Path], repo: ConfigRepo, tmp_path: Path) -> None:
+    """CI pushed a new image to the spec meanwhile: `release --push` releases that one, not the stale copy."""
+    remote, _ = git_remote
+    repo.write_spec(spec_text(V1))
+    repo.release("--push")
+    other = second_clone(remote, tmp_path / "other")
+    (other / "releases" / "hello.yaml").write_text(spec_text(V3))
+    git(other, "commit", "-q", "-am", "ci: v3")
+    git(other, "push", "-q", "origin", "main")
+    assert repo.release("--push", now=at(1))[0] == 0
+    assert repo.trailers()["Rollgen-Image"] == V3
+    assert git(remote, "rev-parse", "main").strip() == repo.head()
+
+
 def test_history_reads_trailers(repo: ConfigRepo) -> None:
     repo.write_spec(spec_text(V1, envs=("staging", "prod")))
     repo.release()

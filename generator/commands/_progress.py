@@ -110,9 +110,13 @@ def _branch(repo: Repo, config: Config) -> str:
 def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
     for attempt in range(config.push_attempts):
         release = request.load(repo, config)
-        ensure_clean(repo, config, release)
-        upstream = _catch_up(repo, config, branch) if request.push else None
-        start = repo.head()
+        ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
+        upstream, start = None, repo.head()
+        if request.push:
+            upstream = _catch_up(repo, config, branch)
+            if repo.head() != start:  # the remote may have changed the spec too: decide from its version
+                start = repo.head()
+                release = request.load(repo, config)
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
         if not request.push or not repo.ahead_of(upstream):
             return outcomes, False
