@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from generator.engines import Manifest, renderer_for
 from generator.errors import InvalidInput, Problem, RollgenError
-from generator.model import EnvState, Environment, Release
+from generator.model import Environment, EnvState, Release
 
 if TYPE_CHECKING:
     from generator.config import Config

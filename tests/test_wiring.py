@@ -1,0 +1,410 @@
+"""Argo CD and Flux wiring: held to the upstream CRDs and to what the overlays they name actually build; settings
+from rollgen.yaml located when wrong; no credential ever written; written, committed and pruned with the tree."""
+
+from __future__ import annotations
+
+import json
+import re
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from generator import wiring
+from generator.cli import main
+from generator.config import Config
+from generator.config import load as load_config
+from generator.engines import renderer_for
+from generator.errors import InvalidInput, RollgenError
+from generator.model import EnvState
+from generator.spec import load_release
+from tests import rules
+from tests.conftest import CRDS, EXAMPLES, git
+from tests.validators import example_environments, kustomize_build, validate_manifest
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+URL = "https://git.example.com/platform/config.git"
+ARGO = wiring.argocd_settings({"repoURL": URL})
+FLUX = wiring.flux_settings({"url": URL})
+PAIRS = [pytest.param(e, env, id=f"{e.stem}-{env}") for e in EXAMPLE_FILES for env in example_environments(e)]
+
+
+def release_of(example: Path) -> Any:
+    return load_release(example, display=f"examples/{example.name}")
+
+
+def every_wiring(release: Any, env: Any) -> list[dict[str, Any]]:
+    argo_set = wiring.argocd_settings({"repoURL": URL, "mode": "applicationset"})
+    return [
+        wiring.application(release, env, ARGO),
+        wiring.applicationset(argo_set),
+        wiring.root_application(ARGO, "rollgen"),
+        wiring.kustomization(release, env, FLUX),
+        wiring.git_repository(FLUX),
+        wiring.root_kustomization(FLUX, "rollgen"),
+    ]
+
+
+# -- the objects against the CRDs and the overlays they point at ------------------------------------------------
+
+
+@pytest.mark.parametrize(("example", "env_name"), PAIRS)
+def test_wiring_passes_the_crds_and_points_at_an_overlay_that_builds(
+    example: Path, env_name: str, tmp_path: Path
+) -> None:
+    release = release_of(example)
+    env = release.environment(env_name)
+    wired = every_wiring(release, env)
+    problems = [line for doc in wired for line in validate_manifest(doc)]
+    assert problems == [], "\n".join(problems)
+    assert main(["render", str(example), "--out", str(tmp_path)]) == 0
+    app, flux = wired[0], wired[3]
+    assert app["spec"]["source"]["path"] == f"apps/hello/overlays/{env_name}" == flux["spec"]["path"][2:]
+    docs = kustomize_build(tmp_path / app["spec"]["source"]["path"])
+    violations = rules.check_all([*docs, app, flux], release.engine)
+    assert violations == [], "\n".join(violations)
+    assert {d["metadata"]["namespace"] for d in docs} == {app["spec"]["destination"]["namespace"]}
+    assert flux["spec"]["targetNamespace"] == env.namespace
+
+
+@pytest.mark.parametrize(("example", "env_name"), PAIRS)
+def test_ignore_differences_name_exactly_what_a_controller_changes_after_git(
+    example: Path, env_name: str, tmp_path: Path
+) -> None:
+    """Every rule names an object the overlay holds and a field it declares; the rules are the engine's."""
+    release = release_of(example)
+    env = release.environment(env_name)
+    rules_ = wiring.ignore_differences(release, env)
+    assert main(["render", str(example), "--out", str(tmp_path)]) == 0
+    built = {(d["kind"], d["metadata"]["name"]): d for d in kustomize_build(tmp_path / f"apps/hello/overlays/{env_name}")}
+    for rule in rules_:
+        obj = built[(rule["kind"], rule["name"])]
+        for pointer in rule["jsonPointers"]:
+            parent = pointer.rsplit("/", 1)[0].strip("/").split("/")
+            assert rules.dig(obj, *parent) is not None, (rule, obj)
+    names = {rule["name"] for rule in rules_}
+    if release.engine == "argo-rollouts":
+        expected = {"hello-active", "hello-preview"} if "bluegreen" in example.stem else {"hello-stable", "hello-canary"}
+        assert names == expected
+        assert all(rule["jsonPointers"] == [wiring.POD_TEMPLATE_HASH] for rule in rules_)
+    else:
+        assert rules_ == []  # nginx: git owns everything; Flagger: the Deployment declares no replicas
+    app = wiring.application(release, env, ARGO)
+    options = app["spec"]["syncPolicy"]["syncOptions"]
+    assert ("ignoreDifferences" in app["spec"]) == bool(rules_) == (wiring.RESPECT_IGNORES in options)
+
+
+def test_flagger_writes_no_replicas_so_nothing_is_ignored() -> None:
+    """The reason the Flagger rule is normally absent: its target Deployment never carries spec.replicas."""
+    for example in (e for e in EXAMPLE_FILES if "flagger" in e.stem):
+        release = release_of(example)
+        for env in release.environments:
+            manifests = renderer_for(release.engine)(release, env, EnvState.initial(env)).manifests
+            [deployment] = [m for m in manifests if m["kind"] == "Deployment"]
+            assert "replicas" not in deployment["spec"]
+            assert wiring.ignore_differences(release, env, manifests) == []
+
+
+def test_declared_replicas_that_a_controller_owns_are_ignored() -> None:
+    """Were git to declare the replicas Flagger or an HPA changes, the rule appears, for that object only."""
+    release = release_of(EXAMPLES / "hello-flagger-canary.yaml")
+    env = release.environments[0]
+    manifests = [dict(m) for m in renderer_for(release.engine)(release, env, EnvState.initial(env)).manifests]
+    deployment = next(m for m in manifests if m["kind"] == "Deployment")
+    deployment["spec"] = {**deployment["spec"], "replicas": 2}
+    assert wiring.ignore_differences(release, env, manifests) == [
+        {"group": "apps", "kind": "Deployment", "name": "hello", "jsonPointers": ["/spec/replicas"]}
+    ]
+    rollouts = release_of(EXAMPLES / "hello-rollouts-canary.yaml")
+    hpa = {"kind": "HorizontalPodAutoscaler", "metadata": {"name": "x"},
+           "spec": {"scaleTargetRef": {"kind": "Rollout", "name": "hello"}}}
+    rollout = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "hello"},
+               "spec": {"replicas": 3, "strategy": {}}}
+    assert wiring.ignore_differences(rollouts, rollouts.environments[0], [rollout, hpa]) == [
+        {"group": "argoproj.io", "kind": "Rollout", "name": "hello", "jsonPointers": ["/spec/replicas"]}
+    ]
+
+
+def test_the_applicationset_reads_the_params_files_render_writes(tmp_path: Path) -> None:
+    """The generator's glob finds every params file; `.path.path` (set by Argo CD: the params file's folder)
+    is the overlay; the params carry no `path` (Argo CD would overwrite it); the templatePatch, once Argo CD's
+    template has run, is the environment's ignoreDifferences."""
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "mode": "applicationset"}})
+    write_spec(repo, EXAMPLES / "hello-rollouts-canary.yaml")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    [appset_file] = (repo / "argocd").glob("applicationset_*.yaml")
+    appset = yaml.safe_load(appset_file.read_text())
+    assert validate_manifest(appset) == []
+    glob = appset["spec"]["generators"][0]["git"]["files"][0]["path"]
+    params = sorted(p.relative_to(repo).as_posix() for p in repo.rglob(wiring.PARAMS_FILE))
+    assert params == [f"apps/hello/overlays/{env}/{wiring.PARAMS_FILE}" for env in ("prod", "staging")]
+    assert all(fnmatch(p, glob) for p in params)
+    assert appset["spec"]["template"]["spec"]["source"]["path"] == "{{ .path.path }}"
+    for param_file in params:
+        data = yaml.safe_load((repo / param_file).read_text())
+        assert "path" not in data
+        assert set(re.findall(r"\{\{ \.(\w+)", yaml.safe_dump(appset["spec"]))) <= {*data, "path"}
+        patch = argo_template(appset["spec"]["templatePatch"], data)
+        assert yaml.safe_load(patch) == {"spec": {"ignoreDifferences": data["ignoreDifferences"]}}
+        assert kustomize_build(repo / Path(param_file).parent)
+    assert argo_template(appset["spec"]["templatePatch"], {"ignoreDifferences": []}).strip() == ""
+
+
+def argo_template(text: str, params: dict[str, Any]) -> str:
+    """Just enough of Argo CD's Go template for the templatePatch rollgen writes: one `if` and `toJson`."""
+    match = re.fullmatch(r"\{\{- if \.(\w+) \}\}\n(.*)\{\{- end \}\}\n", text, re.DOTALL)
+    assert match, text
+    name, body = match.groups()
+    if not params[name]:
+        return ""
+    return body.replace(f"{{{{ toJson .{name} }}}}", json.dumps(params[name]))
+
+
+def test_flux_health_checks_only_when_waiting_and_only_for_the_engines_kind() -> None:
+    for example in EXAMPLE_FILES:
+        release = release_of(example)
+        env = release.environments[0]
+        waiting = wiring.kustomization(release, env, FLUX)["spec"]
+        kinds = [e["kind"] for e in waiting.get("healthCheckExprs", [])]
+        assert waiting["wait"] is True
+        assert kinds == {"argo-rollouts": ["Rollout"], "flagger": ["Canary"], "nginx": []}[release.engine]
+        lazy = wiring.kustomization(release, env, wiring.flux_settings({"url": URL, "wait": False}))["spec"]
+        assert "wait" not in lazy and "healthCheckExprs" not in lazy  # Flux would never evaluate them
+
+
+def test_canary_health_expressions_name_phases_flagger_has() -> None:
+    crd = yaml.safe_load((CRDS / "flagger/canaries.flagger.app.yaml").read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    phases = set(schema["properties"]["status"]["properties"]["phase"]["enum"])
+    named = set(re.findall(r"'(\w+)'", json.dumps(wiring.HEALTH_CHECK_EXPRS["flagger"])))
+    assert named and named <= phases
+
+
+# -- credentials ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://git.example.com/a/b.git", "https://git.example.com/a/b.git"),
+    ("https://ghp_token123@github.com/a/b.git", "https://github.com/a/b.git"),
+    ("http://user@git.example.com:8080/a/b.git", "http://git.example.com:8080/a/b.git"),
+    ("ssh://git@github.com/a/b.git", "ssh://git@github.com/a/b.git"),
+    ("git@github.com:a/b.git", "git@github.com:a/b.git"),
+])
+def test_urls_lose_user_names_but_keep_the_ssh_login(url: str, expected: str) -> None:
+    assert wiring.safe_url(url, "argocd.repoURL") == expected
+
+
+@pytest.mark.parametrize("url", [
+    "https://user:s3cr3t@github.com/a/b.git",
+    "ssh://git:s3cr3t@github.com/a/b.git",
+    "user:s3cr3t@github.com:a/b.git",
+    "https://:s3cr3t@github.com/a/b.git",
+])
+def test_a_password_in_a_url_is_refused_without_repeating_it(url: str) -> None:
+    with pytest.raises(RollgenError) as caught:
+        wiring.safe_url(url, "flux.url")
+    assert "s3cr3t" not in str(caught.value)
+    assert "secretRef" in str(caught.value)
+
+
+def test_a_password_in_rollgen_yaml_stops_render_and_is_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": "https://bot:s3cr3t@git.example.com/c.git"}})
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
+    captured = capsys.readouterr()
+    assert "s3cr3t" not in captured.out + captured.err
+    assert "rollgen.yaml:" in captured.err and "$.argocd.repoURL" in captured.err and "repository Secret" in captured.err
+    assert not (repo / "apps").exists() and not (repo / "argocd").exists()
+
+
+def test_user_names_never_reach_the_wiring(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": "https://ghp_tok@github.com/a/b.git"},
+                                  "flux": {"url": "https://ghp_tok@github.com/a/b.git"}})
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    text = "".join(p.read_text() for p in (*repo.rglob("argocd/**/*.yaml"), *repo.rglob("flux/**/*.yaml")))
+    assert "github.com/a/b.git" in text and "ghp_tok" not in text
+
+
+# -- settings -------------------------------------------------------------------------------------------------
+
+
+def test_every_settings_mistake_is_located_at_once(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, {
+        "argocd": {"repoURL": URL, "mode": "appset", "prune": "yes", "projet": "x",
+                   "destinationServer": "https://a", "destinationName": "b"},
+        "flux": {"url": "git@github.com:a/b.git", "interval": "1 minute", "rootKustomization": "Root"},
+    })
+    with pytest.raises(InvalidInput) as caught:
+        wiring.from_config(load_config(repo))
+    text = str(caught.value)
+    lines = text.splitlines()
+    assert all(re.match(r"rollgen\.yaml:\d+:\d+: \$\.(argocd|flux)\.\w+: ", line) for line in lines), text
+    assert "$.argocd.mode: must be one of: applications, applicationset" in text
+    assert "$.argocd.prune: must be true or false" in text
+    assert "$.argocd.projet: unknown setting 'projet' (did you mean 'project'?)" in text
+    assert "$.argocd.destinationName: set destinationServer or destinationName, not both" in text
+    assert "$.flux.url: Flux clones over http://, https:// or ssh://" in text
+    assert "$.flux.interval: must be a duration" in text
+    assert "$.flux.rootKustomization: must be a Kubernetes name" in text
+    mode_line = next(i for i, line in enumerate((repo / "rollgen.yaml").read_text().splitlines(), 1) if "mode:" in line)
+    assert f"rollgen.yaml:{mode_line}:" in text
+
+
+def test_a_missing_repo_url_says_what_it_is_for(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, {"flux": {"interval": "5m"}})
+    with pytest.raises(InvalidInput, match=r"\$\.flux: url is required: the URL Flux clones"):
+        wiring.from_config(load_config(repo))
+
+
+def test_settings_defaults_and_disabling() -> None:
+    config = Config(root=Path("/x"), branch="release", output="deploy", present=True,
+                    argocd={"repoURL": URL}, flux={"url": URL, "enabled": False})
+    wired = wiring.from_config(config)
+    assert wired.flux is None and wired.argocd is not None
+    assert wired.argocd.revision == "release" and wired.prefix == "deploy/"
+    assert wiring.for_config(Config(root=Path("/x"))) == wiring.Wiring()
+
+
+# -- rendered, committed, pruned ----------------------------------------------------------------------------------
+
+
+def config_repo(tmp_path: Path, settings: dict[str, Any], output: str = ".") -> Path:
+    repo = tmp_path / "repo"
+    (repo / "releases").mkdir(parents=True)
+    git(repo, "init", "-q", "--initial-branch=main")
+    config = {"apiVersion": "rollgen.io/v1alpha1", "kind": "Config", "output": output,
+              "git": {"branch": "main"}, **settings}
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return repo
+
+
+def write_spec(repo: Path, example: Path, name: str = "hello") -> Path:
+    text = example.read_text().replace("name: hello\n", f"name: {name}\n", 1)
+    path = repo / "releases" / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def files_under(root: Path, *folders: str) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for f in folders for p in (root / f).rglob("*") if p.is_file())
+
+
+BOTH = {"argocd": {"repoURL": URL}, "flux": {"url": URL}}
+
+
+def test_render_of_the_releases_folder_writes_all_wiring_and_prunes_a_removed_release(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, BOTH)
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
+    write_spec(repo, EXAMPLES / "hello-rollouts-canary.yaml", "api")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert files_under(repo, "argocd", "flux") == [
+        "argocd/api/application_api-prod.yaml", "argocd/api/application_api-staging.yaml",
+        "argocd/application_rollgen.yaml",
+        "argocd/web/application_web-dev.yaml", "argocd/web/application_web-prod.yaml",
+        "flux/api/kustomization_api-prod.yaml", "flux/api/kustomization_api-staging.yaml",
+        "flux/gitrepository_rollgen.yaml", "flux/kustomization_rollgen.yaml",
+        "flux/web/kustomization_web-dev.yaml", "flux/web/kustomization_web-prod.yaml",
+    ]
+    for path in files_under(repo, "argocd", "flux"):
+        text = (repo / path).read_text()
+        assert text.startswith("# Generated by rollgen from ")
+        assert validate_manifest(yaml.safe_load(text)) == []
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
+
+    (repo / "releases/web.yaml").unlink()
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 1
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert not (repo / "argocd/web").exists() and not (repo / "flux/web").exists()
+    assert files_under(repo, "apps/web") == []  # (the writer leaves the emptied root folder; git never sees it)
+    assert (repo / "argocd/api").is_dir() and (repo / "apps/api").is_dir()
+
+
+def test_render_of_one_spec_touches_only_that_releases_wiring(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, BOTH)
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
+    write_spec(repo, EXAMPLES / "hello-rollouts-canary.yaml", "api")
+    assert main(["render", str(repo / "releases/web.yaml"), "--out", str(repo)]) == 0
+    assert files_under(repo, "argocd", "flux") == [
+        "argocd/web/application_web-dev.yaml", "argocd/web/application_web-prod.yaml",
+        "flux/web/kustomization_web-dev.yaml", "flux/web/kustomization_web-prod.yaml",
+    ]
+    assert main(["render", str(repo / "releases/api.yaml"), "--out", str(repo)]) == 0
+    assert (repo / "argocd/web").is_dir()  # the other release's wiring is left alone
+
+
+def test_changing_settings_moves_the_wiring(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, BOTH)
+    write_spec(repo, EXAMPLES / "hello-rollouts-bluegreen.yaml")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump({
+        "git": {"branch": "main"}, "argocd": {"repoURL": URL, "mode": "applicationset", "rootApplication": False},
+    }))
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert files_under(repo, "argocd", "flux") == ["argocd/applicationset_rollgen.yaml"]
+    assert sorted(p.parent.name for p in repo.rglob(wiring.PARAMS_FILE)) == ["prod", "staging"]
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump({"git": {"branch": "main"}}))
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert files_under(repo, "argocd") == [] and not list(repo.rglob(wiring.PARAMS_FILE))
+
+
+def test_rendering_elsewhere_writes_manifests_only(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, BOTH)
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml")
+    preview = tmp_path / "preview"
+    assert main(["render", str(repo / "releases"), "--out", str(preview)]) == 0
+    assert sorted(p.name for p in preview.iterdir()) == ["apps"]
+
+
+def test_an_output_folder_is_part_of_every_path_the_controllers_see(tmp_path: Path) -> None:
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "mode": "applicationset"}, "flux": {"url": URL}},
+                       output="deploy")
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml")
+    assert main(["render", str(repo / "releases"), "--out", str(repo / "deploy")]) == 0
+    appset = yaml.safe_load((repo / "deploy/argocd/applicationset_rollgen.yaml").read_text())
+    assert appset["spec"]["generators"][0]["git"]["files"][0]["path"] == "deploy/apps/*/overlays/*/argocd-params.yaml"
+    root = yaml.safe_load((repo / "deploy/argocd/application_rollgen.yaml").read_text())
+    assert root["spec"]["source"]["path"] == "deploy/argocd"
+    flux = yaml.safe_load((repo / "deploy/flux/hello/kustomization_hello-prod.yaml").read_text())
+    assert flux["spec"]["path"] == "./deploy/apps/hello/overlays/prod"
+    assert kustomize_build(repo / flux["spec"]["path"])
+
+
+def test_rollgen_release_commits_the_wiring_with_the_manifests(git_remote: tuple[Path, Path]) -> None:
+    _, repo = git_remote
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump({"argocd": {"repoURL": URL}, "flux": {"url": URL}}))
+    spec = write_spec_in(repo, EXAMPLES / "hello-rollouts-canary.yaml")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "config")
+    assert main(["release", str(spec), "--repo", str(repo), "--env", "staging"]) == 0
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert "argocd/hello/application_hello-staging.yaml" in changed
+    assert "flux/hello/kustomization_hello-staging.yaml" in changed
+    assert not (repo / "argocd/hello/application_hello-prod.yaml").exists()  # prod is not deployed yet
+    assert not (repo / "argocd/application_rollgen.yaml").exists()  # repo-level: render's and init's
+    assert git(repo, "status", "--porcelain") == ""
+
+    app = repo / "argocd/hello/application_hello-staging.yaml"
+    app.write_text(app.read_text().replace("selfHeal: true", "selfHeal: false"))
+    assert main(["release", str(spec), "--repo", str(repo), "--env", "prod"]) == 1  # a dirty wiring file
+    git(repo, "checkout", "--", "argocd")
+    assert main(["release", str(spec), "--repo", str(repo), "--env", "prod"]) == 0
+    assert (repo / "argocd/hello/application_hello-prod.yaml").is_file()
+
+
+def write_spec_in(repo: Path, example: Path) -> Path:
+    (repo / "releases").mkdir(exist_ok=True)
+    path = repo / "releases/hello.yaml"
+    path.write_text(example.read_text())
+    return path
+
+
+def test_a_release_named_like_the_root_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "rootApplication": "web-prod"}})
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
+    assert "rootApplication" in capsys.readouterr().err
