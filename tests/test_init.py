@@ -1,0 +1,179 @@
+"""`rollgen init DIR`: a working config repo in one commit, for every engine and GitOps choice; straight after
+it `rollgen release releases/hello.yaml --repo DIR` commits and every overlay builds with `kubectl kustomize`."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from generator.cli import build_parser, main
+from generator.commands import init as init_command
+from generator.config import load as load_config
+from generator.wiring import from_config
+from tests.conftest import ROOT, git
+from tests.validators import kustomize_build, validate_manifest
+
+ENGINES = ("argo-rollouts", "flagger", "nginx")
+GITOPS = ("argocd", "flux", "both")
+USER_FILES = [".github/workflows/rollgen-advance.yaml", ".pre-commit-config.yaml", "releases/hello.yaml", "rollgen.yaml"]
+
+
+def tracked(repo: Path) -> list[str]:
+    return sorted(git(repo, "ls-files").split())
+
+
+def overlays(repo: Path) -> list[Path]:
+    return sorted((repo / "apps/hello/overlays").iterdir())
+
+
+def wiring_files(repo: Path) -> list[Path]:
+    return sorted(p for folder in ("argocd", "flux") if (repo / folder).is_dir() for p in (repo / folder).rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("gitops", GITOPS)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_init_then_release_commits_and_every_overlay_builds(tmp_path: Path, engine: str, gitops: str) -> None:
+    repo = tmp_path / "config"
+    assert main(["init", str(repo), "--engine", engine, "--gitops", gitops]) == 0
+    assert git(repo, "branch", "--show-current").strip() == "main"
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+    assert git(repo, "status", "--porcelain") == ""
+    files = tracked(repo)
+    assert set(USER_FILES) <= set(files)
+    assert any(f.startswith("apps/hello/overlays/") for f in files)
+    assert ("argocd/application_rollgen.yaml" in files) == (gitops != "flux")
+    assert ("flux/gitrepository_rollgen.yaml" in files) == (gitops != "argocd")
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0  # the hook passes
+
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    log = git(repo, "log", "--format=%(trailers:key=Rollgen-Action,valueonly)%x00%s", "HEAD~2..HEAD").split("\0")
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "3"  # one deploy commit per environment
+    assert "deploy" in log[0] and git(repo, "status", "--porcelain") == ""
+    for overlay in overlays(repo):
+        assert kustomize_build(overlay), overlay
+    for path in wiring_files(repo):
+        problems = validate_manifest(yaml.safe_load(path.read_text()))
+        assert problems == [], (path, problems)
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
+
+
+def test_init_says_what_to_do_next(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(tmp_path / "config")]) == 0
+    out = capsys.readouterr().out
+    assert "rollgen config repo, " in out and "files committed [" in out
+    assert "rollgen release releases/hello.yaml --repo ." in out
+    assert "kubectl apply -n argocd -f argocd/application_rollgen.yaml" in out
+    assert "set the repo URL in rollgen.yaml" in out  # no origin remote: the placeholder
+
+
+def test_a_folder_with_rollgen_yaml_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "config"
+    repo.mkdir()
+    (repo / "rollgen.yaml").write_text("releases: specs\n")
+    (repo / "notes.txt").write_text("mine\n")
+    assert main(["init", str(repo)]) == 1
+    assert "already has rollgen.yaml" in capsys.readouterr().err
+    assert sorted(p.name for p in repo.iterdir()) == ["notes.txt", "rollgen.yaml"]
+
+
+def test_files_in_the_way_are_never_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "config"
+    (repo / "releases").mkdir(parents=True)
+    (repo / "releases/hello.yaml").write_text("mine\n")
+    assert main(["init", str(repo)]) == 1
+    assert "releases/hello.yaml" in capsys.readouterr().err
+    assert (repo / "releases/hello.yaml").read_text() == "mine\n"
+    assert not (repo / "rollgen.yaml").exists()
+
+
+def test_init_in_a_clone_commits_on_its_branch_with_its_remote_url(git_remote: tuple[Path, Path]) -> None:
+    _, clone = git_remote
+    git(clone, "remote", "set-url", "origin", "https://ghp_secret@git.example.com/platform/config.git")
+    assert main(["init", str(clone), "--gitops", "both"]) == 0
+    assert git(clone, "rev-list", "--count", "HEAD").strip() == "2"  # README's commit, then init's
+    config = load_config(clone)
+    wired = from_config(config)
+    assert wired.argocd is not None and wired.flux is not None
+    assert wired.argocd.repo_url == wired.flux.url == "https://git.example.com/platform/config.git"
+    text = "".join(p.read_text() for p in [clone / "rollgen.yaml", *wiring_files(clone)])
+    assert "ghp_secret" not in text and "git.example.com/platform/config.git" in text
+
+
+def test_a_password_in_the_origin_url_is_not_copied(git_remote: tuple[Path, Path],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    _, clone = git_remote
+    git(clone, "remote", "set-url", "origin", "https://bot:hunter2@git.example.com/c.git")
+    assert main(["init", str(clone)]) == 0
+    captured = capsys.readouterr()
+    assert "hunter2" not in captured.out + captured.err
+    assert "hunter2" not in "".join(p.read_text() for p in [clone / "rollgen.yaml", *wiring_files(clone)])
+    assert init_command.PLACEHOLDER_URL in (clone / "rollgen.yaml").read_text()
+
+
+@pytest.mark.parametrize("gitops", GITOPS)
+def test_the_config_template_is_valid_for_every_choice(tmp_path: Path, gitops: str) -> None:
+    choices = init_command.Choices(gitops, "nginx", "trunk", 'https://git.example.com/a "b".git')
+    (tmp_path / "rollgen.yaml").write_text(init_command.config_text(choices))
+    config = load_config(tmp_path)
+    assert config.branch == "trunk"
+    wired = from_config(config)
+    assert (wired.argocd is not None) == (gitops != "flux") and (wired.flux is not None) == (gitops != "argocd")
+    urls = {w.repo_url if hasattr(w, "repo_url") else w.url for w in (wired.argocd, wired.flux) if w}
+    assert urls == {'https://git.example.com/a "b".git'}  # a quote cannot break out of the YAML string
+
+
+def test_the_local_hooks_are_the_shipped_hooks() -> None:
+    """init's .pre-commit-config.yaml runs the installed rollgen with exactly the shipped hook definitions."""
+    shipped = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    config = yaml.safe_load((init_command.TEMPLATES / "pre-commit-config.yaml").read_text())
+    [local] = config["repos"]
+    assert local["repo"] == "local"
+    local_hooks = {h["id"]: h for h in local["hooks"]}
+    assert local_hooks.keys() == shipped.keys()
+    for hook_id, hook in local_hooks.items():
+        assert hook["language"] == "system"
+        for key in ("entry", "files", "name"):
+            assert hook[key] == shipped[hook_id][key], (hook_id, key)
+        for key in ("pass_filenames", "require_serial"):
+            assert hook.get(key, True if key == "pass_filenames" else False) == shipped[hook_id].get(
+                key, True if key == "pass_filenames" else False), (hook_id, key)
+
+
+def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The example CI job: scheduled, allowed to push, and every rollgen invocation in it parses; its jq filter
+    picks exactly the environments `rollgen status --format json` reports in flight."""
+    repo = tmp_path / "config"
+    assert main(["init", str(repo)]) == 0
+    workflow: dict[Any, Any] = yaml.safe_load((repo / ".github/workflows/rollgen-advance.yaml").read_text())
+    assert workflow[True]["schedule"][0]["cron"]  # `on:` is YAML 1.1's True for PyYAML
+    assert workflow["permissions"] == {"contents": "write"}
+    job = workflow["jobs"]["advance"]
+    assert job["env"]["ROLLGEN_PACKAGE"].endswith(__import__("generator").__version__)
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    invocations = [line.strip() for line in script.splitlines() if line.strip().startswith("rollgen ")]
+    assert {line.split()[1] for line in invocations} == {"status", "advance"}
+    for line in invocations:
+        words = shlex.split(line.split(" > ")[0].split(" || ")[0].replace('"$release"', "hello").replace('"$env"', "prod"))
+        build_parser().parse_args(words[1:])
+
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    spec = repo / "releases/hello.yaml"
+    spec.write_text(spec.read_text().replace("podinfo:6.7.0", "podinfo:6.7.1"))
+    git(repo, "commit", "-q", "-am", "hello: podinfo 6.7.1")
+    assert main(["release", str(spec), "--repo", str(repo), "--env", "staging"]) == 0
+    capsys.readouterr()
+    main(["status", "--repo", str(repo), "--format", "json"])
+    status = json.loads(capsys.readouterr().out)
+    in_flight = [(e["release"], e["environment"]) for e in status["environments"]
+                 if e.get("phase") in ("progressing", "promoting")]
+    assert in_flight == [("hello", "staging")]
+    assert '.phase == "progressing" or .phase == "promoting"' in script
+    assert '"\\(.release) \\(.environment)"' in script
