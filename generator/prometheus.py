@@ -80,7 +80,7 @@ def _urlopen(request: urllib.request.Request, timeout: float) -> Any:
 
 @dataclass
 class Client:
-    url: str
+    url: str = field(repr=False)  # may carry credentials
     timeout: float = TIMEOUT
     attempts: int = ATTEMPTS
     backoff: float = BACKOFF
