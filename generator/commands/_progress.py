@@ -111,11 +111,12 @@ def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tupl
     for attempt in range(config.push_attempts):
         release = request.load(repo, config)
         ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
-        upstream, start = None, repo.head()
+        upstream = start = None
         if request.push:
+            before = repo.head()
             upstream = _catch_up(repo, config, branch)
-            if repo.head() != start:  # the remote may have changed the spec too: decide from its version
-                start = repo.head()
+            start = repo.head()
+            if start != before:  # the remote may have changed the spec too: decide from its version
                 release = request.load(repo, config)
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
         if not request.push or not repo.ahead_of(upstream):
@@ -181,6 +182,8 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
         reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
         return Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
     commit = _commit(repo, config, release, paths, message)
+    if commit is None:  # the files were rewritten to what HEAD already holds
+        return Outcome(release.name, env_name, "nothing-to-do", "nothing to do: HEAD already holds this", state=current)
     subject = message.split("\n", 1)[0]
     return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
 
