@@ -21,10 +21,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from typing import Literal, Union
+from typing import Literal
 
 from generator.gates import GateResult
-from generator.model import BlueGreenStrategy, CanaryStrategy, EnvState, Environment, Image, Phase, Release
+from generator.model import (
+    BlueGreenStrategy,
+    CanaryStrategy,
+    Environment,
+    EnvState,
+    Image,
+    Phase,
+    Release,
+)
 
 Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
 Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
@@ -53,7 +61,7 @@ class Refusal:
     reason: str
 
 
-Plan = Union[Transition, Hold, Refusal]
+Plan = Transition | Hold | Refusal
 
 
 # -- time ---------------------------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def parse(data: bytes) -> EnvState:
     except yaml.YAMLError as exc:
         raise ValueError(f"not YAML: {exc}") from exc
     if not isinstance(loaded, dict):
-        raise ValueError("not a mapping")
+        raise ValueError("not a mapping")  # noqa: TRY004 - callers catch ValueError for any bad state file
     try:
         return from_dict(loaded)
     except (KeyError, TypeError) as exc:

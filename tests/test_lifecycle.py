@@ -439,7 +439,7 @@ def test_controller_progression_only_releases(repo: ConfigRepo) -> None:
 def test_release_every_environment_one_commit_each(repo: ConfigRepo) -> None:
     repo.write_spec(spec_text(V1, envs=("staging", "prod")))
     before = repo.count()
-    code, out, _ = repo.release()
+    code, _, _ = repo.release()
     assert code == 0 and repo.count() == before + 2
     assert repo.trailers("HEAD~1")["Rollgen-Environment"] == "staging"
     assert repo.trailers("HEAD")["Rollgen-Environment"] == "prod"
@@ -507,7 +507,9 @@ def crash_while_committing(repo: ConfigRepo, *args: str) -> int:
         "sys.exit(main(sys.argv[1:]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-c", program, *args, "--repo", str(repo.path)], env=env, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, "-c", program, *args, "--repo", str(repo.path)], env=env, cwd=ROOT, check=False
+    )
     return run.returncode
 
 
@@ -521,7 +523,7 @@ def test_crash_between_writing_and_committing_is_repaired(repo: ConfigRepo) -> N
     assert repo.count() == before
     assert git(repo.path, "status", "--porcelain", "--", "apps/hello")  # the half-done step is on disk
 
-    code, out, err = repo.act("advance", now=at(11))
+    code, _, err = repo.act("advance", now=at(11))
     assert code == 0 and "interrupted run" in err
     assert repo.count() == before + 1
     assert_commit(repo, "step", "2/3", 25, V2)
@@ -663,7 +665,7 @@ def test_two_clones_advancing_at_once_land_exactly_one_step(
         results.append(subprocess.run(
             [sys.executable, "-m", "generator", "advance", "hello", "--env", "prod", "--repo", str(clone),
              "--now", now, "--push"],
-            capture_output=True, text=True, env=env, cwd=ROOT,
+            capture_output=True, text=True, env=env, cwd=ROOT, check=False,
         ))
 
     # different clocks, so the two commits differ and the loser must re-decide rather than dedupe

@@ -10,7 +10,7 @@ import pytest
 
 from generator import progression
 from generator.gates import GateResult
-from generator.model import BlueGreenStrategy, EnvState, Environment, Image, Release
+from generator.model import BlueGreenStrategy, Environment, EnvState, Image, Release
 from generator.progression import Hold, Plan, Refusal, Transition
 from tests.factories import make_release
 

@@ -26,8 +26,15 @@ from generator import state as state_file
 from generator.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError, UsageError
 from generator.gitops import GitError, Journal, Repo
-from generator.model import EnvState, Environment, Release
-from generator.progression import Hold, Plan, Refusal, Transition, parse_time, step_count
+from generator.model import Environment, EnvState, Release
+from generator.progression import (
+    Hold,
+    Plan,
+    Refusal,
+    Transition,
+    parse_time,
+    step_count,
+)
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
@@ -470,7 +477,7 @@ def _search(config: Config, name: str) -> Path:
 
     from generator.spec import release_files
 
-    pattern = re.compile(rf"^\s+name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", re.M)
+    pattern = re.compile(rf"^\s+name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", re.MULTILINE)
     if config.releases_dir.is_dir():
         for path in sorted(release_files(config.releases_dir)):
             if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
