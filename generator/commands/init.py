@@ -189,17 +189,17 @@ def _report(root: Path, choices: Choices, count: int, commit: str | None) -> Non
 
 
 def next_steps(choices: Choices) -> Sequence[str]:
-    steps = ["next:"]
+    steps: list[tuple[str, str]] = []
     if choices.repo_url == PLACEHOLDER_URL:
-        steps.append("  set the repo URL in rollgen.yaml, then: rollgen render releases --out . && git commit -a")
+        steps.append(("set the repo URL in rollgen.yaml, then: rollgen render releases --out .", "and commit"))
     steps += [
-        f"  rollgen release {SPEC} --repo .      # deploy (commits the state of every environment)",
-        "  pre-commit install                          # the hooks in .pre-commit-config.yaml",
+        (f"rollgen release {SPEC} --repo .", "deploy: one commit per environment"),
+        ("pre-commit install", "the hooks in .pre-commit-config.yaml"),
     ]
     if choices.gitops in ("argocd", "both"):
-        steps.append("  kubectl apply -n argocd -f argocd/application_rollgen.yaml   # once: Argo CD syncs argocd/")
+        steps.append(("kubectl apply -n argocd -f argocd/application_rollgen.yaml", "once: Argo CD syncs argocd/"))
     if choices.gitops in ("flux", "both"):
-        steps.append(
-            "  kubectl apply -f flux/gitrepository_rollgen.yaml -f flux/kustomization_rollgen.yaml   # once"
-        )
-    return steps
+        steps.append(("kubectl apply -f flux/gitrepository_rollgen.yaml -f flux/kustomization_rollgen.yaml",
+                      "once: Flux applies flux/"))
+    width = max(len(command) for command, _ in steps)
+    return ["next:", *(f"  {command.ljust(width)}  # {why}" for command, why in steps)]
