@@ -408,3 +408,23 @@ def test_a_release_named_like_the_root_is_refused(tmp_path: Path, capsys: pytest
     write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
     assert "rootApplication" in capsys.readouterr().err
+
+
+def test_applicationset_mode_commits_each_environments_params_with_its_manifests(
+    git_remote: tuple[Path, Path],
+) -> None:
+    _, repo = git_remote
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump({"argocd": {"repoURL": URL, "mode": "applicationset"}}))
+    spec = write_spec_in(repo, EXAMPLES / "hello-flagger-canary.yaml")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "config")
+    assert main(["release", str(spec), "--repo", str(repo), "--env", "staging"]) == 0
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}" not in changed  # unchanged since the render
+    assert f"apps/hello/overlays/prod/{wiring.PARAMS_FILE}" in changed  # prod is not deployed: pruned
+    assert not (repo / f"apps/hello/overlays/prod/{wiring.PARAMS_FILE}").exists()
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
+    params = yaml.safe_load((repo / f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}").read_text())
+    assert params == {"app": "hello-staging", "release": "hello", "environment": "staging",
+                      "namespace": "test-staging", "engine": "flagger", "ignoreDifferences": []}
