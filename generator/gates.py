@@ -192,6 +192,13 @@ def evaluate(
     for metric in analysis.metrics:
         try:
             measured.append(Measurement(metric, prometheus.query(query(metric, where, window), now)))
-        except (PrometheusError, QueryError) as exc:
-            return GateResult(False, f"cannot evaluate metric {metric.name}: {exc}; nothing changes until it can")
+        except PrometheusError as exc:
+            fix = "check analysis.prometheus and the server; the next `rollgen advance` asks again"
+            return _cannot(metric, exc, fix)
+        except QueryError as exc:
+            return _cannot(metric, exc, "fix its query" if metric.query is not None else "check the Prometheus version")
     return verdict(measured, format_time(start))
+
+
+def _cannot(metric: Metric, error: Exception, fix: str) -> GateResult:
+    return GateResult(False, f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})")
