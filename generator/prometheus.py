@@ -92,7 +92,7 @@ class Client:
 
     def query(self, promql: str, at: datetime) -> float | None:
         """The one number an instant query gives at `at`; None when it has no data (no series, or NaN)."""
-        form = {"query": promql, "time": f"{at.timestamp():.3f}", "timeout": f"{self.timeout:g}s"}
+        form = {"query": promql, "time": f"{at.timestamp():.3f}", "timeout": f"{self.timeout:g}"}  # seconds
         return single_value(self._post("/api/v1/query", form), promql)
 
     def _post(self, path: str, form: dict[str, str]) -> Any:

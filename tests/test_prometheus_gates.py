@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.prometheus import Client, QueryError
 from tests.conftest import git, require_tool
 from tests.promstack import Exporter, Prometheus, free_port, no_proxy_for_loopback
 from tests.test_lifecycle import CONFIG, ConfigRepo
@@ -232,3 +233,19 @@ def gate_value(trailer: str, metric: str, threshold: str) -> float:
     match = re.fullmatch(rf"{re.escape(metric)}=([0-9.]+) [<>] {re.escape(threshold)}", trailer)
     assert match, trailer
     return float(match[1])
+
+
+def test_client_against_the_real_server(prometheus: Prometheus) -> None:
+    now = datetime.now(timezone.utc)
+    with_credentials = prometheus.url.replace("http://", "http://reader:pw-xyz@")  # sent as basic auth, ignored
+    client = Client(with_credentials, timeout=0.5)  # a fractional timeout, as Prometheus' own parameter
+    assert client.query("scalar(vector(2.5))", now) == 2.5
+    assert client.query('sum(nginx_ingress_controller_requests{namespace="nowhere"})', now) is None
+    assert client.query("0/0", now) is None
+    assert client.query('sum(rate(nginx_ingress_controller_requests{namespace="silent"}[2s]))', now) == (
+        pytest.approx(20, abs=1))
+    with pytest.raises(QueryError, match="gives 2 series"):
+        client.query('nginx_ingress_controller_requests{namespace="erroring",canary!=""}', now)
+    with pytest.raises(QueryError, match="refused the query: bad_data") as caught:
+        client.query("sum(", now)
+    assert "pw-xyz" not in str(caught.value)
