@@ -19,10 +19,16 @@ fresh measurement), and held to its `max`/`min`:
   version (nginx: `N-canary`, or the idle colour `N-blue`/`N-green`; Argo Rollouts: the Rollout `N`, whose
   canary pods a pod-name pattern cannot tell from the stable ones), `interval` the window, e.g. `5m`.
 
-The verdict: every metric within bounds -> pass. Any metric beyond its bound -> fail (progression counts it in
-the state and aborts beyond `failureLimit`). Otherwise a metric without data (no series, or NaN from 0/0: no
-request reached the canary) -> no data, and the canary holds. Prometheus unreachable, erroring, or refusing a
-query -> the gate cannot judge: the canary holds and `advance` exits 1, never aborting on our own failure.
+The verdict: every metric within bounds -> pass. Any metric beyond its bound -> fail. Otherwise a metric
+without data (no series, or NaN from 0/0: no request reached the canary) -> no data, and the canary holds.
+Prometheus unreachable, erroring, or refusing a query -> the gate cannot judge: the canary holds and `advance`
+exits 1 with nothing committed, never aborting on our own failure.
+
+Failures are counted where every runner of `advance` sees them, in the environment's state file (`failures`,
+`lastFailure`), by a `check` commit that changes nothing else; the next check waits one `analysis.interval`.
+The failure that makes the count exceed `failureLimit` commits the abort instead (the same meaning as Argo's
+`failureLimit`, and Flagger's `threshold` = failureLimit + 1). The count is per step: the next step starts at 0.
+Both commits name the failing metrics, values and thresholds in a `Rollgen-Gate: error-rate=7.3 > 1` trailer.
 """
 
 from __future__ import annotations
