@@ -141,9 +141,8 @@ def test_the_local_hooks_are_the_shipped_hooks() -> None:
         assert hook["language"] == "system"
         for key in ("entry", "files", "name"):
             assert hook[key] == shipped[hook_id][key], (hook_id, key)
-        for key in ("pass_filenames", "require_serial"):
-            assert hook.get(key, True if key == "pass_filenames" else False) == shipped[hook_id].get(
-                key, True if key == "pass_filenames" else False), (hook_id, key)
+        for key, default in (("pass_filenames", True), ("require_serial", False)):  # pre-commit's defaults
+            assert hook.get(key, default) == shipped[hook_id].get(key, default), (hook_id, key)
 
 
 def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
