@@ -176,3 +176,24 @@ def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
     assert in_flight == [("hello", "staging")]
     assert '.phase == "progressing" or .phase == "promoting"' in script
     assert '"\\(.release) \\(.environment)"' in script
+
+
+def test_a_failed_commit_takes_everything_back_so_init_can_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator.gitops import GitError, Repo
+
+    def refuse(*_: Any) -> None:
+        raise GitError("git commit failed: Author identity unknown")
+
+    repo = tmp_path / "config"
+    repo.mkdir()
+    (repo / "notes.txt").write_text("mine\n")
+    with monkeypatch.context() as patched:
+        patched.setattr(Repo, "commit", refuse)
+        assert main(["init", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert "Author identity unknown" in err and "wrote nothing" in err
+    assert sorted(p.name for p in repo.iterdir()) == [".git", "notes.txt"]
+    assert main(["init", str(repo)]) == 0
+    assert "notes.txt" not in tracked(repo)  # only init's own files are committed

@@ -55,11 +55,15 @@ def run(args: argparse.Namespace) -> int:
     choices = Choices(args.gitops, args.engine, branch, _repo_url(repo))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
-    _write(repo.root, files)
-    config = load_config(repo.root)
-    generated = _render(config)
-    paths = sorted({*files, *generated})
-    commit = repo.commit(paths, _message(choices), config.author)
+    paths = list(files)
+    try:
+        _write(repo.root, files)
+        config = load_config(repo.root)
+        paths = sorted({*files, *_render(config)})
+        commit = repo.commit(paths, _message(choices), config.author)
+    except (RollgenError, OSError) as exc:
+        _take_back(repo.root, paths)
+        raise RollgenError(f"{exc}\nrollgen init wrote nothing (it removed what it had written); fix that and run it again") from exc
     _report(repo.root, choices, len(paths), commit)
     return EXIT_OK
 
@@ -152,6 +156,17 @@ def _write(root: Path, files: Mapping[str, bytes]) -> None:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+
+
+def _take_back(root: Path, paths: Sequence[str]) -> None:
+    """Remove what init wrote, and the folders that leaves empty, so running it again starts clean."""
+    for rel in paths:
+        (root / rel).unlink(missing_ok=True)
+    for folder in sorted({p for rel in paths for p in Path(rel).parents if p != Path(".")}, key=lambda p: -len(p.parts)):
+        try:
+            (root / folder).rmdir()
+        except OSError:
+            pass  # not empty: something of the user's is there
 
 
 # -- the generated tree and the commit ------------------------------------------------------------------------
