@@ -42,6 +42,7 @@ def _entry(log: LogEntry) -> dict[str, Any]:
         "step": trailers.get("Rollgen-Step"),
         "weight": _int(trailers.get("Rollgen-Weight")),
         "image": trailers.get("Rollgen-Image"),
+        "gate": trailers.get("Rollgen-Gate"),  # only on check and gate-abort commits
     }
 
 
@@ -62,8 +63,14 @@ def _print(entries: Sequence[dict[str, Any]], name: str, env: str | None) -> Non
         print(f"no rollgen commits for {name}{'/' + env if env else ''}")
         return
     for e in entries:
-        weight = "-" if e["weight"] is None else f"{e['weight']}%"
-        print(
-            f"{e['commit'][:12]}  {e['date']}  {e['environment'] or '-':<10} {e['action'] or '-':<8} "
-            f"{e['step'] or '-':>5} {weight:>5}  {e['image'] or '-'}"
-        )
+        print(_line(e))
+
+
+def _line(e: dict[str, Any]) -> str:
+    """One commit a line; a failed gate's metrics at the end, where a commit without them has nothing."""
+    weight = "-" if e["weight"] is None else f"{e['weight']}%"
+    line = (
+        f"{e['commit'][:12]}  {e['date']}  {e['environment'] or '-':<10} {e['action'] or '-':<8} "
+        f"{e['step'] or '-':>5} {weight:>5}  {e['image'] or '-'}"
+    )
+    return f"{line}  gate: {e['gate']}" if e["gate"] else line
