@@ -34,12 +34,13 @@ from typing import Any
 
 from generator import durations, queries
 from generator.engines import ImageSlot, Manifest, Rendered, common
+from generator.gates import substitute
 from generator.model import (
     Analysis,
     BlueGreenStrategy,
     CanaryStrategy,
-    EnvState,
     Environment,
+    EnvState,
     Image,
     Metric,
     Release,
@@ -281,6 +282,11 @@ def _rollout(release: Release, env: Environment, strategy: JSON) -> Manifest:
 # pointing at the old names: the namespace and a canary's stable Ingress are read from the live Rollout
 # (`valueFrom.fieldRef`, any Rollout field since Argo Rollouts 1.2), the blue-green preview Ingress is a
 # literal that kustomizeconfig-rollout.yaml teaches kustomize to rename.
+#
+# A custom query may carry Flagger's placeholders (generator.gates), so one query serves Flagger, the git gate
+# and Argo: `{{ namespace }}` and `{{ ingress }}` become these arguments, `{{ service }}` and `{{ target }}` the
+# name `N` (the Rollout; the apex of `N-canary`), `{{ interval }}` the analysis interval. Plain replacement of
+# exactly those tokens, as the gate does; Argo resolves only its own `{{args.*}}` afterwards.
 
 
 @dataclass(frozen=True)
@@ -313,7 +319,7 @@ def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
 
 def analysis_ref(release: Release, analysis: Analysis, traffic: Traffic) -> JSON:
     ref: JSON = {"templates": [{"templateName": release.name}]}
-    if _has_builtin(analysis):
+    if _needs_args(analysis):
         ref["args"] = [_copy(_NAMESPACE_ARG), _copy(traffic.ingress_arg)]
     return ref
 
@@ -322,9 +328,9 @@ def analysis_template(
     release: Release, env: Environment, analysis: Analysis, count: int, traffic: Traffic
 ) -> Manifest:
     spec: JSON = {}
-    if _has_builtin(analysis):
+    if _needs_args(analysis):
         spec["args"] = [{"name": "namespace"}, {"name": "ingress"}]
-    spec["metrics"] = [_metric(metric, analysis, count, traffic) for metric in analysis.metrics]
+    spec["metrics"] = [_metric(release.name, metric, analysis, count, traffic) for metric in analysis.metrics]
     return {
         "apiVersion": API_VERSION,
         "kind": "AnalysisTemplate",
@@ -334,7 +340,7 @@ def analysis_template(
     }
 
 
-def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) -> JSON:
+def _metric(name: str, metric: Metric, analysis: Analysis, count: int, traffic: Traffic) -> JSON:
     """One measurement per interval after an initial interval, so the first window already sees the new weight.
 
     No data (an empty vector, or NaN from 0/0 when nobody reached the new version) is neither success nor
@@ -352,17 +358,30 @@ def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) ->
         "inconclusiveLimit": count - 1,
         "successCondition": success,
         "failureCondition": failure,
-        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(metric, analysis, traffic)}},
+        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(name, metric, analysis, traffic)}},
     }
 
 
-def _query(metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
-    if metric.query is not None:
-        return metric.query  # custom PromQL goes through unchanged
+def _query(name: str, metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
     window = durations.format_go(analysis.interval)
+    if metric.query is not None:
+        return substitute(metric.query, placeholder_values(name, window))
     return queries.builtin_query(
-        metric.name, "{{args.namespace}}", "{{args.ingress}}", window, canary_only=traffic.canary_only
+        metric.name, _ARGS["namespace"], _ARGS["ingress"], window, canary_only=traffic.canary_only
     )
+
+
+_ARGS = {"namespace": "{{args.namespace}}", "ingress": "{{args.ingress}}"}
+
+
+def placeholder_values(name: str, window: str) -> dict[str, str]:
+    """What each of Flagger's placeholders becomes in the AnalysisTemplate (the gate's values, see above)."""
+    return {**_ARGS, "service": name, "target": name, "interval": window}
+
+
+def _uses_args(query: str) -> bool:
+    """Whether a custom query names a placeholder that becomes an argument."""
+    return substitute(query, _ARGS) != query
 
 
 def conditions(metric: Metric) -> tuple[str, str]:
@@ -385,8 +404,9 @@ def _number(value: float) -> str:
     return format(Decimal(repr(number)), "f")
 
 
-def _has_builtin(analysis: Analysis) -> bool:
-    return any(metric.builtin for metric in analysis.metrics)
+def _needs_args(analysis: Analysis) -> bool:
+    """The built-ins, and custom queries with `{{ namespace }}` or `{{ ingress }}`, read the arguments."""
+    return any(metric.builtin or _uses_args(metric.query or "") for metric in analysis.metrics)
 
 
 def _copy(data: JSON) -> JSON:

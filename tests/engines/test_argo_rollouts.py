@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import durations, queries
+from generator import durations, gates, queries
 from generator.engines import Manifest, Rendered, renderer_for
 from generator.engines.argo_rollouts import (
     CONFIG_FILE,
@@ -19,6 +19,7 @@ from generator.engines.argo_rollouts import (
     git_steps,
     kustomize_config,
     measurements,
+    placeholder_values,
     render,
 )
 from generator.model import (
@@ -71,6 +72,20 @@ CUSTOM_ONLY = Analysis(
     interval=30,
     failure_limit=0,
     metrics=(Metric("success-ratio", 'sum(rate(x{status!~"5.."}[1m])) / sum(rate(x[1m]))', min=0.99),),
+)
+
+
+# Flagger's placeholders, spaced and not, beside text that only looks like them and stays as written
+# (generator.gates; Argo itself would refuse to resolve `{{ other }}`)
+PLACEHOLDER_QUERY = (
+    'sum(rate(nginx_ingress_controller_requests{namespace="{{ namespace }}",ingress="{{ingress}}",'
+    'service="{{ service }}-canary",pod=~"{{target}}-.*",status=~"5.."}[{{ interval }}])) '
+    '/ sum(rate(nginx_ingress_controller_requests{namespace="{{namespace}}",ingress="{{ ingress }}"}'
+    '[{{interval}}])) # {{ namespace | upper }} {{ other }}'
+)
+PLACEHOLDERS_ONLY = replace(CUSTOM_ONLY, metrics=(Metric("ingress-5xx", PLACEHOLDER_QUERY, max=0.01),))
+POD_ONLY = replace(
+    CUSTOM_ONLY, metrics=(Metric("pod-5xx", 'sum(rate(x{pod=~"{{ target }}-.*"}[{{interval}}]))', max=1),)
 )
 
 
@@ -142,6 +157,10 @@ def every_output() -> list[Any]:
                                   id=f"canary-{progression}-custom-metric"))
         cases.append(pytest.param(blue_green(progression, autoscaling=SCALING, analysis=CUSTOM_ONLY),
                                   BLUE_GREEN_STATES["preview"], id=f"bluegreen-{progression}-custom-autoscaling"))
+        cases.append(pytest.param(canary(progression, analysis=PLACEHOLDERS_ONLY), CANARY_STATES["step2"],
+                                  id=f"canary-{progression}-placeholders"))
+        cases.append(pytest.param(blue_green(progression, analysis=PLACEHOLDERS_ONLY), BLUE_GREEN_STATES["preview"],
+                                  id=f"bluegreen-{progression}-placeholders"))
         cases.append(pytest.param(blue_green(progression, analysis=None), BLUE_GREEN_STATES["preview"],
                                   id=f"bluegreen-{progression}-no-analysis"))
         cases.append(pytest.param(canary(progression, service_port_name="web"), CANARY_STATES["step2"],
@@ -520,6 +539,70 @@ def test_custom_metrics_alone_need_no_arguments() -> None:
     for step in steps_of(rendered):
         if "analysis" in step:
             assert step["analysis"] == {"templates": [{"templateName": "hello"}]}
+
+
+def test_placeholder_values_cover_exactly_the_gates_placeholders() -> None:
+    assert sorted(placeholder_values("hello", "1m")) == sorted(gates.PLACEHOLDERS)
+
+
+@pytest.mark.parametrize("release", [canary("controller", analysis=PLACEHOLDERS_ONLY),
+                                     blue_green("controller", analysis=PLACEHOLDERS_ONLY),
+                                     blue_green("git", analysis=PLACEHOLDERS_ONLY)])
+def test_flagger_placeholders_become_the_gates_values_through_arguments(release: Release) -> None:
+    """The query Argo runs, once it has resolved the Rollout's arguments, is the query the gate sends."""
+    env = env_of(release)
+    state = BLUE_GREEN_STATES["preview"] if isinstance(release.strategy, BlueGreenStrategy) else CANARY_STATES["step2"]
+    rendered = out(release, state)
+    template = one(rendered, "AnalysisTemplate")
+    assert template["spec"]["args"] == [{"name": "namespace"}, {"name": "ingress"}]
+    (ref,) = [ref for _, ref in analysis_refs(one(rendered, "Rollout"))]
+    args = resolve_args(one(rendered, "Rollout"), ref["args"])
+    (metric,) = template["spec"]["metrics"]
+    query = metric["provider"]["prometheus"]["query"]
+    for name, value in args.items():
+        query = query.replace("{{args." + name + "}}", value)
+    where = gates.traffic(release, env, state)
+    assert query == gates.query(PLACEHOLDERS_ONLY.metrics[0], where, "30s")  # the window: analysis.interval
+    assert query.endswith("# {{ namespace | upper }} {{ other }}")  # nothing else is touched
+
+
+def test_placeholders_reach_argo_as_literals_or_arguments_only() -> None:
+    template = one(out(canary("controller", analysis=PLACEHOLDERS_ONLY)), "AnalysisTemplate")
+    query = template["spec"]["metrics"][0]["provider"]["prometheus"]["query"]
+    assert query.startswith(
+        'sum(rate(nginx_ingress_controller_requests{namespace="{{args.namespace}}",ingress="{{args.ingress}}",'
+        'service="hello-canary",pod=~"hello-.*",status=~"5.."}[30s]))'
+    )
+
+
+def test_a_custom_query_without_namespace_or_ingress_needs_no_arguments() -> None:
+    rendered = out(canary("controller", analysis=POD_ONLY))
+    template = one(rendered, "AnalysisTemplate")
+    assert "args" not in template["spec"]
+    assert template["spec"]["metrics"][0]["provider"]["prometheus"]["query"] == 'sum(rate(x{pod=~"hello-.*"}[30s]))'
+    assert all(step["analysis"] == {"templates": [{"templateName": "hello"}]}
+               for step in steps_of(rendered) if "analysis" in step)
+
+
+def analysis_refs(rollout: Manifest) -> list[tuple[str, dict[str, Any]]]:
+    strategy = rollout["spec"]["strategy"]
+    if "canary" in strategy:
+        return [("step", step["analysis"]) for step in strategy["canary"]["steps"] if "analysis" in step][:1]
+    return [("prePromotionAnalysis", strategy["blueGreen"]["prePromotionAnalysis"])]
+
+
+def resolve_args(rollout: Manifest, args: list[dict[str, Any]]) -> dict[str, str]:
+    """Argument values as the controller resolves them: a literal, or a field of the live Rollout."""
+    out_: dict[str, str] = {}
+    for arg in args:
+        if "value" in arg:
+            out_[arg["name"]] = arg["value"]
+        else:
+            node: Any = rollout
+            for part in arg["valueFrom"]["fieldRef"]["fieldPath"].split("."):
+                node = node[part]
+            out_[arg["name"]] = node
+    return out_
 
 
 @pytest.mark.parametrize(
