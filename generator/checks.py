@@ -355,39 +355,76 @@ def check_flagger_blue_green_metrics(data: Data) -> Iterator[Finding]:
         )
 
 
-def check_rollouts_preview_metrics(data: Data) -> Iterator[Finding]:
-    """Argo Rollouts blue-green: the built-in metrics of the prePromotionAnalysis measure the preview Ingress,
-    which exists only where a preview host does. One problem for the release when no environment has a preview
-    host, else one for each environment without one."""
+class PreviewReader(NamedTuple):
+    """Who measures a blue-green preview with the release's metrics, and what happens when it sees nothing."""
+
+    who: str
+    without: str
+
+
+PREVIEW_READERS = {
+    "argo-rollouts": PreviewReader(
+        "of the prePromotionAnalysis",
+        "the analysis sees no requests and cannot judge the new version (it ends Inconclusive)",
+    ),
+    "nginx": PreviewReader(
+        "of the `rollgen advance` gate",
+        "the gate sees no requests and holds the preview for ever (no data)",
+    ),
+}
+INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
+
+
+def preview_metrics(data: Data) -> list[tuple[str, bool]]:
+    """(description, built in) of each metric that measures a blue-green preview Ingress: the built-ins, and
+    custom queries reading Flagger's `{{ ingress }}` placeholder (generator.gates)."""
+    out = []
+    for metric in data["spec"].get("analysis", {}).get("metrics", []):
+        if metric["name"] in BUILTIN_METRICS:
+            out.append((f"the built-in {metric['name']!r}", True))
+        elif any(token in metric.get("query", "") for token in INGRESS_PLACEHOLDERS):
+            out.append((f"the metric {metric['name']!r} (its query reads {{{{ ingress }}}})", False))
+    return out
+
+
+def check_preview_metrics(data: Data) -> Iterator[Finding]:
+    """Blue-green on Argo Rollouts (its prePromotionAnalysis) or nginx (the git gate): the metrics measure the
+    preview Ingress, which exists only where a preview host does. One problem for the release when no
+    environment has a preview host, else one for each environment without one."""
     spec = data["spec"]
     strategy = spec["strategy"].get("blueGreen")
-    builtins = builtin_metrics(data)
-    if spec["engine"] != "argo-rollouts" or strategy is None or "previewHost" in strategy or not builtins:
+    reader = PREVIEW_READERS.get(spec["engine"])
+    measured = preview_metrics(data)
+    if reader is None or strategy is None or "previewHost" in strategy or not measured:
         return
-    name = builtins[0][1]
+    metric, builtin = measured[0]
     entries = spec.get("environments", [])
     missing = [index for index, entry in enumerate(entries) if "previewHost" not in entry]
     if not entries or len(missing) == len(entries):
-        yield release_without_preview(name)
+        yield release_without_preview(metric, builtin, reader)
     else:
-        yield from (environment_without_preview(name, entries[index]["name"], index) for index in missing)
+        for index in missing:
+            yield environment_without_preview(metric, builtin, reader, entries[index]["name"], index)
 
 
-def release_without_preview(metric: str) -> Finding:
+def preview_alternative(builtin: bool) -> str:
+    return "measure with a custom query" if builtin else "remove {{ ingress }} from its query"
+
+
+def release_without_preview(metric: str, builtin: bool, reader: PreviewReader) -> Finding:
     return Finding(
         ("spec", "strategy", "blueGreen", "previewHost"),
-        f"the built-in {metric!r} of the prePromotionAnalysis measures the preview Ingress, which only a previewHost "
-        "creates: without one the analysis sees no requests and cannot judge the new version (it ends Inconclusive). "
-        "Set previewHost (here or on every environment), or measure with a custom query",
+        f"{metric} {reader.who} measures the preview Ingress, which only a previewHost creates: without one "
+        f"{reader.without}. Set previewHost (here or on every environment), or {preview_alternative(builtin)}",
     )
 
 
-def environment_without_preview(metric: str, env: str, index: int) -> Finding:
+def environment_without_preview(metric: str, builtin: bool, reader: PreviewReader, env: str, index: int) -> Finding:
     return Finding(
         ("spec", "environments", index, "previewHost"),
-        f"environment {env!r} has no previewHost, and the built-in {metric!r} of its prePromotionAnalysis measures "
-        "the preview Ingress, which only a previewHost creates: set previewHost here (or "
-        "strategy.blueGreen.previewHost), or measure with a custom query",
+        f"environment {env!r} has no previewHost, and {metric} {reader.who} measures the preview Ingress, which "
+        f"only a previewHost creates: without one {reader.without}. Set previewHost here (or "
+        f"strategy.blueGreen.previewHost), or {preview_alternative(builtin)}",
     )
 
 
@@ -503,7 +540,7 @@ RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_spec_steps,
     check_analysis,
     check_flagger_blue_green_metrics,
-    check_rollouts_preview_metrics,
+    check_preview_metrics,
     check_derived_names,
     check_release_labels,
     check_release_autoscaling,

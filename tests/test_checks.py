@@ -398,9 +398,37 @@ def test_rollouts_blue_green_points_at_each_environment_without_a_preview_host()
 def test_rollouts_blue_green_analysis_with_a_preview_host_or_custom_metrics() -> None:
     with_host = {"blueGreen": {"previewHost": "preview.example.com"}}
     assert found(envs({"name": "a"}, strategy=with_host, **BUILTIN_ONLY)) == []
-    custom = metrics({"name": "ratio", "query": "q", "min": 0.9})
+    custom = metrics({"name": "ratio", "query": 'q{pod=~"{{ target }}-.*"}[{{interval}}]', "min": 0.9})
     assert found(release(strategy={"blueGreen": {}}, **custom)) == []
-    assert found(release(engine="nginx", strategy={"blueGreen": {}}, **BUILTIN_ONLY)) == []
+    assert found(release(engine="nginx", strategy={"blueGreen": {}}, **custom)) == []
+
+
+@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b"}]], ids=["no-environments", "none-has-one"])
+def test_nginx_blue_green_builtin_metrics_need_a_preview_host(entries: list[dict[str, Any]]) -> None:
+    """The git gate measures the `N-preview` Ingress; without a preview host it would hold for ever (no data)."""
+    data = release(engine="nginx", strategy={"blueGreen": {}}, **BUILTIN_ONLY)
+    if entries:
+        data["spec"]["environments"] = entries
+    only(data, "$.spec.strategy.blueGreen.previewHost", "the built-in 'latency' of the `rollgen advance` gate")
+    assert "holds the preview for ever (no data). Set previewHost (here or on every environment)" in found(data)[0][1]
+
+
+def test_nginx_blue_green_points_at_each_environment_without_a_preview_host() -> None:
+    entries = [{"name": "a"}, {"name": "b", "previewHost": "preview.b.example.com"}, {"name": "c"}]
+    result = found(envs(*entries, engine="nginx", strategy={"blueGreen": {}}, **BUILTIN_ONLY))
+    assert [path for path, _ in result] == ["$.spec.environments[0].previewHost", "$.spec.environments[2].previewHost"]
+    assert result[1][1].startswith("environment 'c' has no previewHost, and the built-in 'latency' of the `rollgen")
+    with_host = {"blueGreen": {"previewHost": "preview.example.com"}}
+    assert found(envs({"name": "a"}, engine="nginx", strategy=with_host, **BUILTIN_ONLY)) == []
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("token", ["{{ ingress }}", "{{ingress}}"])
+def test_a_custom_query_reading_the_ingress_needs_a_preview_host_too(engine: str, token: str) -> None:
+    query = f'sum(rate(nginx_ingress_controller_requests{{ingress="{token}"}}[1m]))'
+    data = release(engine=engine, strategy={"blueGreen": {}}, **metrics({"name": "ingress-rps", "query": query, "min": 1}))
+    only(data, "$.spec.strategy.blueGreen.previewHost", "the metric 'ingress-rps' (its query reads {{ ingress }})")
+    assert found(data)[0][1].endswith("or remove {{ ingress }} from its query")
 
 
 def test_analysis_with_nginx_engine_is_allowed() -> None:
