@@ -258,6 +258,7 @@ _SYNTAX_HINTS = (
     ("expected node content", "a value is missing here: close the bracket or quote opened above, or quote the value"),
     ("undefined alias", "define the anchor (`&name`) before using the alias (`*name`)"),
     ("found duplicate anchor", "give each anchor (`&name`) a different name"),
+    ("escape", "fix the backslash escape (\\uXXXX names a character, not a UTF-16 half), or use single quotes"),
     ("unexpected end of stream", "close the quote or bracket opened earlier"),
     ("found unexpected end", "close the quote or bracket opened earlier"),
 )
@@ -275,7 +276,7 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, source: str) -> Proble
 def _syntax_hint(exc: yaml.MarkedYAMLError, text: str, mark: yaml.Mark | None) -> str:
     if mark is not None and _char_at(text, mark) == "\t":
         return "indent with spaces: YAML does not allow tabs for indentation"
-    problem = exc.problem or ""
+    problem = f"{exc.problem or ''} {exc.context or ''}"  # LibYAML names a duplicate anchor in the context
     for needle, hint in _SYNTAX_HINTS:
         if needle in problem:
             return hint

@@ -226,7 +226,7 @@ case("utf-16", BASE.encode("utf-16"), "1:1: $: UTF-16")
 case("utf-32", BASE.encode("utf-32"), "1:1: $: UTF-32")
 case("png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10", "3:1: $: NUL byte")
 case("bell-character", sub("namespace: test", "namespace: te\x07st"), "5:16: $: character U+0007 is not allowed")
-case("escaped-surrogate", sub("namespace: test", 'namespace: "te\\ud800st"'), "5:19: $: invalid Unicode character escape")
+case("escaped-surrogate", sub("namespace: test", 'namespace: "te\\ud800st"'), "5:19: $: fix the backslash escape")
 case("escaped-nul", sub("namespace: test", 'namespace: "te\\0st"'), "5:14: $.metadata.namespace: DNS-1123")
 
 # -- empty files and several documents ----------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from tests.hardening.corpus import BASE, sub
+from tests.hardening.corpus import sub
 
 
 def _validate(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str) -> list[str]:
@@ -31,3 +31,19 @@ def test_an_empty_value_without_a_pattern_says_so(capsys: pytest.CaptureFixture[
     text = sub("query: histogram_quantile(0.99, sum(rate(x[1m])) by (le))", "query: ''")
     [line] = _validate(capsys, tmp_path, text)
     assert line.endswith(":29:16: $.spec.analysis.metrics[1].query: '' is too short: give at least 1 character(s)")
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    # was: "...second occurrence (found duplicate anchor; ...); check the indentation and quoting around here"
+    (("  labels: {team: web}", "  labels: {a: &x one, b: &x two}"), (":6:26: $: YAML syntax error: second occurrence "
+     "(found duplicate anchor; first occurrence started at line 6); give each anchor (`&name`) a different name")),
+    # was: "...found invalid Unicode character escape code (...); check the indentation and quoting around here"
+    (("namespace: test", 'namespace: "te\\ud800st"'), (":5:19: $: YAML syntax error: found invalid Unicode character "
+     "escape code (while parsing a quoted scalar started at line 5); fix the backslash escape (\\uXXXX names a "
+     "character, not a UTF-16 half), or use single quotes")),
+])
+def test_syntax_hints_read_libyamls_context_and_escapes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, edit: tuple[str, str], expected: str
+) -> None:
+    [line] = _validate(capsys, tmp_path, sub(*edit))
+    assert line.endswith(expected), line
