@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Union
 
 Engine = Literal["argo-rollouts", "flagger", "nginx"]
@@ -201,6 +201,10 @@ class EnvState:
     active_colour: Literal["blue", "green"] = "blue"  # blue-green: the colour serving stable_image
     failures: int = 0  # failed gate checks at this step (gates.py); beyond analysis.failureLimit: abort
     last_failure: str = ""  # RFC 3339 UTC time of the last failed check: the next one measures from there
+    # How many steps the progression has (Rollgen-Step's n), kept while a step is live so `rollgen status` can
+    # show k/n without the spec; 0 when unknown (older state files). Shown, never planned or rendered from, so it
+    # takes no part in equality.
+    steps: int = field(default=0, compare=False)
 
     @classmethod
     def initial(cls, env: Environment) -> EnvState:

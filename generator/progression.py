@@ -34,6 +34,7 @@ from generator.model import (
     Release,
 )
 
+LIVE_STEP = ("progressing", "promoting")  # the phases whose step `rollgen status` shows
 Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
 Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
 
@@ -49,6 +50,11 @@ class Transition:
     image: Image  # trailer Rollgen-Image: the image this action is about
     details: str = ""  # the commit body: why, in a sentence or two
     gate: str = ""  # trailer Rollgen-Gate: the metrics beyond their thresholds, "error-rate=7.3 > 1"
+
+    def __post_init__(self) -> None:
+        """While a step is live the state file keeps the step count too, for `rollgen status` (k/n)."""
+        if self.state.phase in LIVE_STEP and self.state.steps != self.steps:
+            object.__setattr__(self, "state", replace(self.state, steps=self.steps))
 
 
 @dataclass(frozen=True)

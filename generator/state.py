@@ -35,6 +35,8 @@ def to_dict(state: EnvState) -> dict[str, Any]:
         "stableImage": state.stable_image.ref,
         "canaryImage": state.canary_image.ref if state.canary_image else None,
         "step": state.step,
+        # The step count, for `rollgen status` (k/n); written only when known, so older files read as before.
+        **({"steps": state.steps} if state.steps else {}),
         "weight": state.weight,
         "since": state.since,
         "activeColour": state.active_colour,
@@ -61,6 +63,7 @@ def from_dict(data: dict[str, Any]) -> EnvState:
         active_colour=colour,
         failures=int(data.get("failures", 0) or 0),
         last_failure=str(data.get("lastFailure", "") or ""),
+        steps=int(data.get("steps", 0) or 0),
     )
 
 

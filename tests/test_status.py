@@ -1,15 +1,22 @@
-"""`rollgen status` reads the state files and nothing else; the state file round-trips."""
+"""`rollgen status` reads the state files and nothing else; the state file round-trips, the step count with it,
+and progression writes that count while a step is live."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
+from generator import progression
 from generator import state as state_file
 from generator.cli import main
-from generator.model import EnvState, Image
+from generator.gates import GateResult
+from generator.model import BlueGreenStrategy, EnvState, Image
+from generator.progression import Transition
+from tests.factories import make_release
 
 OLD = Image.parse("ghcr.io/kmaster8/hello:v1")
 NEW = Image.parse("ghcr.io/kmaster8/hello:v2")
@@ -109,3 +116,67 @@ def test_status_reports_an_unreadable_state(tmp_path: Path, capsys: pytest.Captu
 def test_status_of_an_empty_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--repo", str(tmp_path))
     assert code == 0 and out == "" and "no releases" in err
+
+
+# -- the step count: k/n ---------------------------------------------------------------------------------------
+
+COUNTED = replace(STATES[("hello", "prod")], steps=3)
+
+
+def test_the_step_count_round_trips_and_old_files_read_without_it() -> None:
+    data = state_file.dump(COUNTED, "releases/hello.yaml")
+    assert b"\nstep: 2\nsteps: 3\nweight: 20\n" in data
+    assert state_file.parse(data).steps == 3
+    old = state_file.dump(STATES[("hello", "prod")], "releases/hello.yaml")
+    assert b"steps" not in old  # unknown: not written, so such files read as before
+    assert state_file.parse(old).steps == 0
+
+
+def test_status_shows_step_k_of_n_when_the_count_is_known(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_states(tmp_path)
+    path = tmp_path / state_file.relpath("hello", "prod")
+    path.write_bytes(state_file.dump(COUNTED, "releases/hello.yaml"))
+    code, out, _ = run(capsys, "--repo", str(tmp_path))
+    assert code == 0
+    assert out.splitlines()[1].split()[:5] == ["hello", "prod", "progressing", "2/3", "20%"]
+    code, out, _ = run(capsys, "--repo", str(tmp_path), "--format", "json")
+    assert json.loads(out)["environments"][0]["steps"] == 3
+
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def moved(plan: progression.Plan) -> Transition:
+    assert isinstance(plan, Transition), plan
+    return plan
+
+
+def test_progression_writes_the_step_count_while_a_step_is_live() -> None:
+    release = make_release(engine="nginx", progression="git", image=NEW)
+    env = replace(release.environments[0], image=NEW)
+    n = len(env.steps)
+    start = moved(progression.plan_release(release, env, EnvState(phase="stable", stable_image=OLD), T0))
+    assert (start.state.phase, start.state.step, start.state.steps) == ("progressing", 1, n)
+    later = replace(start.state, since="2024-05-01T11:00:00Z", steps=0)  # as read from an older state file
+    step = moved(progression.plan_promote(release, env, later, T0))
+    assert (step.state.step, step.state.steps) == (2, n)
+    check = moved(progression.plan_advance(
+        release, env, replace(step.state, since="2024-05-01T11:00:00Z"), T0,
+        lambda *_: GateResult(False, "bad", failed=("error-rate=7 > 1",)),
+    ))
+    assert (check.action, check.state.steps) == ("check", n)
+    promoting = moved(progression.plan_promote(release, env, step.state, T0, full=True))
+    assert (promoting.state.phase, promoting.state.steps) == ("promoting", n)
+    done = moved(progression.plan_advance(release, env, replace(promoting.state, since="2024-05-01T11:00:00Z"), T0,
+                                          lambda *_: GateResult(True, "fine")))
+    assert (done.state.phase, done.state.steps) == ("stable", 0)  # nothing live: no count in the file
+    aborted = moved(progression.plan_abort(release, env, step.state, T0))
+    assert aborted.state.steps == 0
+
+
+def test_a_blue_green_preview_is_step_one_of_one() -> None:
+    release = make_release(engine="nginx", progression="git", image=NEW,
+                           strategy=BlueGreenStrategy(preview_host="p.example.com"))
+    env = replace(release.environments[0], image=NEW, steps=())
+    start = moved(progression.plan_release(release, env, EnvState(phase="stable", stable_image=OLD), T0))
+    assert (start.state.step, start.state.steps) == (1, 1)

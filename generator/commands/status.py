@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import EXIT_OK, EXIT_USER
+from generator.model import EnvState
 from generator.state import Found, scan, to_dict
 
 COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "WEIGHT", "STABLE", "CANARY", "SINCE")
@@ -54,9 +55,14 @@ def _row(found: Found) -> tuple[str, ...]:
     if state is None:
         return (found.release, found.env, "unreadable", "-", "-", found.error, "-", "-")
     canary = state.canary_image.ref if state.canary_image else "-"
-    step = str(state.step) if state.phase in ("progressing", "promoting") else "-"
+    step = _step(state) if state.phase in ("progressing", "promoting") else "-"
     weight = f"{state.weight}%" if state.phase in ("progressing", "promoting") else "0%"
     return (found.release, found.env, state.phase, step, weight, state.stable_image.ref, canary, state.since or "-")
+
+
+def _step(state: EnvState) -> str:
+    """`k/n`; plain `k` for a state file written before the step count was kept."""
+    return f"{state.step}/{state.steps}" if state.steps else str(state.step)
 
 
 def _print_table(found: Sequence[Found]) -> None:
