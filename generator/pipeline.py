@@ -1,8 +1,16 @@
-"""The recipe in one place: states -> render -> layout -> emit. Writing is the caller's (writer.py)."""
+"""The recipe in one place: states -> render -> layout -> emit. Writing is the caller's (writer.py).
+
+Which environments a tree holds (one rule, used by `rollgen render`, `rollgen init` and the committing
+commands): in a config repository an environment is rendered, with its wiring, only once `rollgen release`
+has deployed it (its state file exists), so releasing one environment never adds, changes or prunes
+another's files. Outside a config repository (`rollgen render spec --out DIR` to preview or to feed another
+tool) every environment is rendered, at its committed state where DIR holds one, else at its initial state.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from generator import state as state_file
@@ -19,6 +27,11 @@ def app_root(release: Release) -> str:
 
 def render_files(release: Release, states: Mapping[str, EnvState]) -> dict[str, bytes]:
     return {path: emit(doc, release.source) for path, doc in layout(release, states).items()}
+
+
+def released(release: Release, states: Mapping[str, EnvState]) -> Release:
+    """The release narrowed to the environments that have a state, in spec order (none: nothing to render)."""
+    return replace(release, environments=tuple(env for env in release.environments if env.name in states))
 
 
 def read_states(out_dir: Path, release: Release) -> dict[str, EnvState]:

@@ -12,7 +12,9 @@ What lands in the output folder, and who owns it (writer.write_tree's owned root
     flux/kustomization_<root>.yaml            applies flux/ itself                    repo-level
 
 A release's files sit in its own folders, so a command that commits one release owns `argocd/<N>` and `flux/<N>`
-and nothing of the others. Repo-level files come from rollgen.yaml alone and are written by `rollgen init` and
+and nothing of the others. They exist for released environments only (those with a state file; see
+generator/pipeline.py), like the overlays they point at: the ApplicationSet's git files generator then finds
+exactly the released overlays, and no Application or Kustomization names a path that is not there. Repo-level files come from rollgen.yaml alone and are written by `rollgen init` and
 by `rollgen render` of the whole releases folder, which owns all of `argocd/` and `flux/` and so prunes what a
 removed release or a changed setting left behind.
 
@@ -577,9 +579,9 @@ def release_documents(release: Release, wiring: Wiring) -> dict[str, Any]:
     """A release's wiring, by path relative to the output folder: one entry per environment and controller."""
     out: dict[str, Any] = {}
     argo, flux = wiring.argocd, wiring.flux
+    refuse_root_clashes(release, wiring)
     for env in release.environments:
         app = app_name(release, env)
-        _refuse_root_clash(release, env, app, wiring)
         if argo is not None and argo.mode == "applications":
             out[f"{ARGOCD_DIR}/{release.name}/application_{app}.yaml"] = application(release, env, argo, wiring.prefix)
         if argo is not None and argo.mode == "applicationset":
@@ -589,8 +591,17 @@ def release_documents(release: Release, wiring: Wiring) -> dict[str, Any]:
     return out
 
 
-def _refuse_root_clash(release: Release, env: Environment, app: str, wiring: Wiring) -> None:
+def refuse_root_clashes(release: Release, wiring: Wiring) -> None:
+    """Refuse a release whose environment would be wired under the root Application/Kustomization's name.
+
+    Checked for every environment of the spec, released or not, so the mistake shows on the first render
+    (and in the render-check hook) rather than on the day that environment is first released."""
     roots = {wiring.argocd.root_name if wiring.argocd else None, wiring.flux.root_name if wiring.flux else None}
+    for env in release.environments:
+        _refuse_root_clash(release, env, app_name(release, env), roots)
+
+
+def _refuse_root_clash(release: Release, env: Environment, app: str, roots: set[str | None]) -> None:
     if app in roots:
         raise RollgenError(
             f"{release.source}: environment {env.name} of release {release.name} would be wired as {app!r}, the "
@@ -650,6 +661,10 @@ class RenderWiring:
     def release_files(self, release: Release) -> dict[str, bytes]:
         return release_files(release, self.wiring)
 
+    def check(self, release: Release) -> None:
+        """Refuse what no environment of the release may be wired as (released or not: see release_files)."""
+        refuse_root_clashes(release, self.wiring)
+
     def release_roots(self, name: str) -> list[str]:
         return [] if self.whole_repo else release_roots(name)
 
@@ -677,7 +692,9 @@ def for_config(config: Config) -> Wiring:
 
 def for_render(out_dir: Path, paths: Sequence[Path]) -> RenderWiring | None:
     """Wiring for `rollgen render PATH... --out DIR` when DIR is the output folder of a config repo (the nearest
-    rollgen.yaml above it); None otherwise (rendering elsewhere, e.g. to preview, writes manifests only)."""
+    rollgen.yaml above it); None otherwise (rendering elsewhere, e.g. to preview, writes manifests only).
+
+    Not None is also what makes DIR a config repo for the render: only released environments are rendered."""
     from generator import config as config_module
     from generator.commands.validate import config_root
 

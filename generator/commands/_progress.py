@@ -17,7 +17,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -213,33 +213,26 @@ def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transit
 
 def read_states(config: Config, release: Release) -> dict[str, EnvState]:
     """The committed state of each environment that has one (an environment without one is not deployed)."""
-    app_dir = config.output_dir / "apps" / release.name
-    out = {}
-    for env in release.environments:
-        path = state_file.state_path(app_dir, env.name)
-        try:
-            found = state_file.load(path)
-        except ValueError as exc:
-            raise RollgenError(
-                f"{path} is unreadable ({exc}); restore it (git checkout -- {path}) or delete it to deploy afresh"
-            ) from None
-        if found is not None:
-            out[env.name] = found
-    return out
+    from generator.pipeline import committed_states
+
+    return committed_states(config.output_dir, release)
 
 
 def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvState]) -> list[str]:
     """Render the release for its deployed environments, write it, return the repo paths that changed.
 
-    Environments without a state are left out, so releasing to staging does not deploy prod behind its back.
+    Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
+    prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
-    from generator.pipeline import render_files
-    from generator.wiring import for_config, release_files
+    from generator.pipeline import released, render_files
+    from generator.wiring import for_config, refuse_root_clashes, release_files
     from generator.writer import write_tree
 
-    deployed = replace(release, environments=tuple(e for e in release.environments if e.name in states))
+    wiring = for_config(config)
+    refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
+    deployed = released(release, states)
     files = render_files(deployed, states)
-    files.update(release_files(deployed, for_config(config)))  # its Argo CD / Flux wiring, if rollgen.yaml asks
+    files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     for name, env_state in states.items():
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
     prefix = config.output_prefix()

@@ -2,6 +2,11 @@
 
 Every spec is loaded before anything is rendered: one invalid spec means nothing is written. States come from
 the output tree itself, so rendering a config repo mid-canary reproduces the committed weights.
+
+Into a config repo's output folder (rollgen.yaml names DIR as its output: what `rollgen init` makes and the
+render-check hook runs) only released environments are rendered, exactly as the committing commands write them;
+a release nobody has released yet has no files. Anywhere else every environment is rendered
+(generator/pipeline.py states the rule).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +32,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USER
     from generator.wiring import for_render
 
-    files, roots = render_all(releases, args.out, for_render(args.out, args.paths))
+    tree = render_all(releases, args.out, for_render(args.out, args.paths))
     if args.check:
-        return _check(args.out, files, roots, args.format)
-    return _write(args.out, files, roots, args.format)
+        return _check(args.out, tree.files, tree.roots, args.format)
+    return _write(args.out, tree, args.format)
 
 
 # -- load ---------------------------------------------------------------------------------------------------
@@ -103,60 +108,84 @@ def _report(problems: list[Problem], fmt: str) -> None:
 # -- render -------------------------------------------------------------------------------------------------
 
 
-def render_all(
-    releases: Sequence[Release], out_dir: Path, wired: RenderWiring | None = None
-) -> tuple[dict[str, bytes], list[str]]:
-    """Every release's files and the roots the writer owns; with `wired` (out_dir is a config repo's output
-    folder), the Argo CD / Flux wiring rollgen.yaml asks for too (generator/wiring.py)."""
+@dataclass(frozen=True)
+class Tree:
+    """What a render produces: the files, the roots the writer owns, and by release root (apps/<name>) the
+    environments left out because they are not released yet (config repos only)."""
+
+    files: dict[str, bytes]
+    roots: list[str]
+    unreleased: dict[str, list[str]] = field(default_factory=dict)
+
+
+def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring | None = None) -> Tree:
+    """Every release's files and the roots the writer owns.
+
+    `wired` says out_dir is a config repo's output folder (generator/wiring.py `for_render`): then only the
+    environments `rollgen release` has deployed are rendered, with the Argo CD / Flux wiring rollgen.yaml asks
+    for, so the tree is byte for byte what the committing commands wrote; a release not deployed anywhere yet
+    has no files at all. Otherwise every environment is rendered (see generator/pipeline.py).
+    """
     from generator.pipeline import app_root, render_files
 
-    files: dict[str, bytes] = {}
-    roots = []
+    tree = Tree({}, [])
     for release in releases:
-        deployed, states = with_states(out_dir, release)
-        files.update(render_files(deployed, states))
-        roots.append(app_root(release))
+        tree.roots.append(app_root(release))  # owned either way: what is no longer rendered is pruned
         if wired is not None:
-            files.update(wired.release_files(deployed))
-            roots.extend(wired.release_roots(release.name))
+            wired.check(release)
+            tree.roots.extend(wired.release_roots(release.name))
+        rendered, states = with_states(out_dir, release, released_only=wired is not None)
+        kept = {env.name for env in rendered.environments}
+        left_out = [env.name for env in release.environments if env.name not in kept]
+        if left_out:
+            tree.unreleased[app_root(release)] = left_out
+        if not rendered.environments:
+            continue
+        tree.files.update(render_files(rendered, states))
+        if wired is not None:
+            tree.files.update(wired.release_files(rendered))
     if wired is not None:
-        files.update(wired.repo_files())
-        roots.extend(wired.repo_roots(release.name for release in releases))
-    return files, roots
+        tree.files.update(wired.repo_files())
+        tree.roots.extend(wired.repo_roots(release.name for release in releases))
+    return tree
 
 
-def with_states(out_dir: Path, release: Release) -> tuple[Release, dict[str, EnvState]]:
-    """The release and the states to render it with.
+def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[Release, dict[str, EnvState]]:
+    """The release, narrowed to the environments to render, and their states.
 
-    Without any state file, every environment at its initial state (the spec's image, fully promoted).
-    Once `rollgen release` has deployed some environments, exactly those, at their committed states: the
-    tree is then byte for byte what the progression commands wrote, so `render --check` agrees with them.
+    `released_only` (a config repo): the environments with a state file, at their committed states.
+    Otherwise every environment, at its committed state where out_dir holds one, else its initial state.
     """
-    from generator.pipeline import committed_states, read_states
+    from generator.pipeline import committed_states, read_states, released
 
-    committed = committed_states(out_dir, release)
-    if not committed:
-        return release, read_states(out_dir, release)
-    deployed = tuple(env for env in release.environments if env.name in committed)
-    return replace(release, environments=deployed), committed
+    if released_only:
+        committed = committed_states(out_dir, release)
+        return released(release, committed), committed
+    return release, read_states(out_dir, release)
 
 
 # -- write or check -----------------------------------------------------------------------------------------
 
 
-def _write(out_dir: Path, files: dict[str, bytes], roots: list[str], fmt: str) -> int:
+def _write(out_dir: Path, tree: Tree, fmt: str) -> int:
     from generator.writer import write_tree
 
-    result = write_tree(out_dir, files, roots)
-    summary = _summary(roots, result.written, result.unchanged, result.removed)
+    result = write_tree(out_dir, tree.files, tree.roots)
+    summary = _summary(tree.roots, result.written, result.unchanged, result.removed)
+    for app in summary:
+        if app["root"] in tree.unreleased:
+            app["unreleased"] = tree.unreleased[app["root"]]
     if fmt == "json":
         print(json.dumps({"out": str(out_dir), "apps": summary}, indent=2))
-    else:
-        for app in summary:
-            print(
-                f"{app['root']}: {len(app['written'])} written, {app['unchanged']} unchanged, "
-                f"{len(app['removed'])} removed"
-            )
+        return EXIT_OK
+    for app in summary:
+        print(
+            f"{app['root']}: {len(app['written'])} written, {app['unchanged']} unchanged, "
+            f"{len(app['removed'])} removed"
+        )
+        if app.get("unreleased"):
+            print(f"{app['root']}: not released yet, so not rendered: {', '.join(app['unreleased'])} "
+                  "(rollgen release renders and commits each environment)")
     return EXIT_OK
 
 
