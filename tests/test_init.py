@@ -1,10 +1,13 @@
 """`rollgen init DIR`: a working config repo in one commit, for every engine and GitOps choice; straight after
-it `rollgen release releases/hello.yaml --repo DIR` commits and every overlay builds with `kubectl kustomize`."""
+it `rollgen release releases/hello.yaml --repo DIR` commits and every overlay builds with `kubectl kustomize`.
+Nothing is released by init, so it writes no apps/ and no per-environment wiring; the release then adds each
+environment in its own commit without deleting anything, and the render-check hook passes after every commit."""
 
 from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +48,7 @@ def test_init_then_release_commits_and_every_overlay_builds(tmp_path: Path, engi
     assert git(repo, "status", "--porcelain") == ""
     files = tracked(repo)
     assert set(USER_FILES) <= set(files)
-    assert any(f.startswith("apps/hello/overlays/") for f in files)
+    assert not any(f.startswith(("apps/", "argocd/hello/", "flux/hello/")) for f in files)  # nothing released
     assert ("argocd/application_rollgen.yaml" in files) == (gitops != "flux")
     assert ("flux/gitrepository_rollgen.yaml" in files) == (gitops != "argocd")
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0  # the hook passes
@@ -197,3 +200,68 @@ def test_a_failed_commit_takes_everything_back_so_init_can_run_again(
     assert sorted(p.name for p in repo.iterdir()) == [".git", "notes.txt"]
     assert main(["init", str(repo)]) == 0
     assert "notes.txt" not in tracked(repo)  # only init's own files are committed
+
+
+def wiring_targets(tree: Path) -> Iterator[tuple[Path, str]]:
+    """(wiring file, the repo path it sends a controller to) for every Application, ApplicationSet params file
+    and Flux Kustomization under tree."""
+    for path in wiring_files(tree):
+        doc = yaml.safe_load(path.read_text())
+        if doc["kind"] == "Application":
+            yield path, doc["spec"]["source"]["path"]
+        elif doc["kind"] == "Kustomization" and doc["apiVersion"].startswith("kustomize.toolkit.fluxcd.io/"):
+            yield path, doc["spec"]["path"].removeprefix("./")
+    for params in sorted(tree.glob("apps/*/overlays/*/argocd-params.yaml")):
+        yield params, params.parent.relative_to(tree).as_posix()
+
+
+def assert_consistent(tree: Path) -> None:
+    """The render-check hook passes, and every path the wiring names exists (an overlay with its kustomization)."""
+    assert main(["render", str(tree / "releases"), "--out", str(tree), "--check"]) == 0
+    for path, target in wiring_targets(tree):
+        assert (tree / target).is_dir(), (path, target)
+        if target.startswith("apps/"):
+            assert (tree / target / "kustomization.yaml").is_file(), (path, target)
+
+
+@pytest.mark.parametrize("gitops", [*GITOPS, "applicationset"])
+def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(tmp_path: Path, gitops: str) -> None:
+    """No churn: init renders no environment, so releasing staging cannot prune prod (which has no state yet) and
+    then re-add it; each commit adds exactly its environment's files, and every commit passes the hook."""
+    repo = tmp_path / "config"
+    assert main(["init", str(repo), "--gitops", "argocd" if gitops == "applicationset" else gitops]) == 0
+    if gitops == "applicationset":
+        config = repo / "rollgen.yaml"
+        config.write_text(config.read_text().replace("mode: applications ", "mode: applicationset "))
+        assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "argocd: one ApplicationSet")
+        assert (repo / "argocd/applicationset_rollgen.yaml").is_file()
+    assert not (repo / "apps").exists()
+    assert_consistent(repo)
+    start = git(repo, "rev-parse", "HEAD").strip()
+
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    commits = git(repo, "rev-list", "--reverse", f"{start}..HEAD").split()
+    subjects = [git(repo, "log", "-1", "--format=%s", c).strip() for c in commits]
+    assert subjects == ["hello/staging: deploy ghcr.io/stefanprodan/podinfo:6.7.0",
+                        "hello/prod: deploy ghcr.io/stefanprodan/podinfo:6.7.0"]
+    for commit, env, other in zip(commits, ("staging", "prod"), ("prod", "staging")):
+        changes = [line.split("\t") for line in git(repo, "show", "--name-status", "--format=", commit).splitlines()]
+        assert changes and {status for status, _ in changes} == {"A"}, changes  # only additions
+        paths = [path for _, path in changes]
+        assert f"apps/hello/overlays/{env}/kustomization.yaml" in paths
+        assert f"apps/hello/overlays/{env}/rollgen-state.yaml" in paths
+        assert not [p for p in paths if other in p], paths  # nothing of the other environment
+        wired = [p for p in paths if p.startswith(("argocd/", "flux/")) or p.endswith("argocd-params.yaml")]
+        assert len(wired) == (2 if gitops == "both" else 1), paths
+        worktree = tmp_path / f"at-{env}"
+        git(repo, "worktree", "add", "-q", "--detach", str(worktree), commit)
+        assert_consistent(worktree)  # the pre-commit hook's view of this very commit
+    assert git(repo, "log", "--diff-filter=D", "--name-only", "--format=%h %s", "--", "apps").strip() == ""
+    assert git(repo, "log", "--diff-filter=D", "--name-only", "--format=%h %s").strip() == ""
+    assert_consistent(repo)
+    assert git(repo, "status", "--porcelain") == ""
+
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0  # nothing new
+    assert git(repo, "rev-parse", "HEAD").strip() == commits[-1]

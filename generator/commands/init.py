@@ -5,8 +5,11 @@ What it writes (from generator/init_templates; none of it may exist yet):
   releases/hello.yaml                     a first release for the chosen engine
   .pre-commit-config.yaml                 the rollgen-validate and rollgen-render-check hooks
   .github/workflows/rollgen-advance.yaml  the scheduled `rollgen advance` (an example to adapt)
-and then the generated tree, exactly as `rollgen render releases --out .` writes it (apps/hello/, argocd/,
-flux/), so the render-check hook passes from the first commit and the wiring points at overlays that exist.
+and then the generated tree, exactly as `rollgen render releases --out .` writes it, so the render-check hook
+passes from the first commit. Nothing is released yet, so that is the repo-level wiring only (the app of apps,
+the ApplicationSet, Flux's GitRepository and root Kustomization): apps/hello/ and the release's own
+Applications/Kustomizations arrive with `rollgen release`, one environment per commit, so no wiring ever points
+at an overlay that does not exist and no release commit prunes another environment's files.
 
 DIR is `git init`ed on branch main, unless it already is the top folder of a repository (a fresh clone of an
 empty remote, say): then rollgen commits on its current branch and takes the wiring's repo URL from its
@@ -173,7 +176,8 @@ def _take_back(root: Path, paths: Sequence[str]) -> None:
 
 
 def _render(config: Config) -> list[str]:
-    """What `rollgen render releases --out .` writes, through the same code; the repo-relative paths written."""
+    """What `rollgen render releases --out .` writes, through the same code; the repo-relative paths written
+    (the repo-level wiring: no environment is released yet)."""
     from generator.commands.render import load_releases, render_all
     from generator.errors import InvalidInput
     from generator.wiring import for_render
@@ -183,8 +187,8 @@ def _render(config: Config) -> list[str]:
     if problems:  # the templates are tested: this would be a bug, but say what is wrong
         raise InvalidInput(problems)
     out = config.output_dir
-    files, roots = render_all(releases, out, for_render(out, [config.releases_dir]))
-    result = write_tree(out, files, roots)
+    tree = render_all(releases, out, for_render(out, [config.releases_dir]))
+    result = write_tree(out, tree.files, tree.roots)
     return [config.output_prefix() + rel for rel in result.written]
 
 
@@ -192,8 +196,9 @@ def _message(choices: Choices) -> str:
     wiring = {"argocd": "Argo CD", "flux": "Flux", "both": "Argo CD and Flux"}[choices.gitops]
     return (
         f"rollgen init: config repo with release {RELEASE} ({choices.engine}), {wiring} wiring\n\n"
-        f"rollgen.yaml, {SPEC}, pre-commit hooks, a scheduled `rollgen advance` workflow, and the generated "
-        f"apps/{RELEASE}/ with its {wiring} wiring.\n"
+        f"rollgen.yaml, {SPEC}, pre-commit hooks, a scheduled `rollgen advance` workflow, and the repo-level "
+        f"{wiring} wiring. Nothing is released yet: `rollgen release {SPEC}` adds apps/{RELEASE}/ and its "
+        "wiring, one commit per environment.\n"
     )
 
 
