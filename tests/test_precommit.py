@@ -71,16 +71,42 @@ def commit(repo: Path, env: dict[str, str], message: str) -> subprocess.Complete
 
 @pytest.fixture
 def config_repo(tmp_path: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]) -> Path:
-    """`rollgen init`, its hooks pointed at the hook repo snapshot, `pre-commit install`ed."""
-    path, rev = hook_repo
+    """`rollgen init` and `rollgen release` (every environment), its hooks pointed at the hook repo snapshot,
+    `pre-commit install`ed."""
     repo = tmp_path / "config"
     assert main(["init", str(repo)]) == 0
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    install_hooks(repo, hook_repo, hook_env)
+    return repo
+
+
+def install_hooks(repo: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]) -> None:
+    """Point the repo's hooks at the hook repo snapshot, commit that, `pre-commit install`."""
+    path, rev = hook_repo
     config = {"repos": [{"repo": str(path), "rev": rev, "hooks": [{"id": hook_id} for hook_id in HOOK_IDS]}]}
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     git(repo, "commit", "-q", "-am", "hooks from the rollgen checkout")
     installed = pre_commit(["install"], repo, hook_env)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    return repo
+
+
+def test_each_release_commit_passes_the_hooks(tmp_path: Path, hook_repo: tuple[Path, str],
+                                              hook_env: dict[str, str]) -> None:
+    """Straight after init the hooks pass; `rollgen release` (every environment) then commits through them (a
+    repo with hooks gets `git commit`, hooks and all), one environment per commit, each passing render-check."""
+    repo = tmp_path / "config"
+    assert main(["init", str(repo)]) == 0
+    install_hooks(repo, hook_repo, hook_env)
+    checked = pre_commit(["run", "--all-files"], repo, hook_env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert (repo / ".git/hooks/pre-commit").is_file()  # so rollgen's commits run it (gitops: Repo.commit)
+    start = git(repo, "rev-parse", "HEAD").strip()
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    subjects = git(repo, "log", "--reverse", "--format=%s", f"{start}..HEAD").splitlines()
+    assert [s.split(":")[0] for s in subjects] == ["hello/staging", "hello/prod"]
+    checked = pre_commit(["run", "--all-files"], repo, hook_env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("Passed") == 2, checked.stdout
 
 
 def test_a_bad_spec_blocks_the_commit_with_its_location(config_repo: Path, hook_env: dict[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""`rollgen render`: exit codes, the written tree, --check, nothing written on bad input, committed states."""
+"""`rollgen render`: exit codes, the written tree, --check, nothing written on bad input, committed states, and
+which environments: all of them outside a config repo, the released ones only inside one."""
 
 from __future__ import annotations
 
@@ -140,32 +141,96 @@ def test_a_foreign_file_in_the_way_stops_the_render(tmp_path: Path, capsys: pyte
     assert listing(out) == {"apps/hello/base/kustomization.yaml": b"resources: []\n"}
 
 
-def test_committed_states_are_rendered_and_kept(tmp_path: Path) -> None:
-    """Mid-canary in a config repo: render reproduces the committed weight, and only deployed environments."""
-    out = tmp_path / "out"
-    assert main(["render", str(NGINX), "--out", str(out)]) == 0
-    overlays = sorted(p.name for p in (out / "apps/hello/overlays").iterdir())
-    deployed, *others = overlays
+def _progressing(out: Path, env: str) -> EnvState:
     state = EnvState(
         phase="progressing",
         stable_image=Image.parse("ghcr.io/kmaster8/hello:v1"),
         canary_image=Image.parse("ghcr.io/kmaster8/hello:v2"),
         step=1,
     )
-    state_path = out / state_file.relpath("hello", deployed)
-    state_path.write_bytes(state_file.dump(state, "releases/hello.yaml"))
-    assert main(["render", str(NGINX), "--out", str(out)]) == 0
-    assert state_path.read_bytes() == state_file.dump(state, "releases/hello.yaml")
-    assert sorted(p.name for p in (out / "apps/hello/overlays").iterdir()) == [deployed]
-    built = kustomize_build(out / "apps/hello/overlays" / deployed)
+    path = out / state_file.relpath("hello", env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(state_file.dump(state, "releases/hello.yaml"))
+    return state
+
+
+def _assert_at_first_step(overlay: Path, env: str) -> None:
+    built = kustomize_build(overlay)
     [canary] = [d for d in built if d["kind"] == "Ingress" and d["metadata"]["name"] == "hello-canary"]
     from generator.spec import load_release
 
-    weight = load_release(NGINX).environment(deployed).steps[0].weight
+    weight = load_release(NGINX).environment(env).steps[0].weight
     assert canary["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] == str(weight)
     images = {c["image"] for d in built if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]}
     assert images == {"ghcr.io/kmaster8/hello:v1", "ghcr.io/kmaster8/hello:v2"}
+
+
+def test_outside_a_config_repo_every_environment_is_rendered_committed_states_kept(tmp_path: Path) -> None:
+    """No rollgen.yaml: every environment, the one with a state file at its committed weight, the rest initial."""
+    out = tmp_path / "out"
+    assert main(["render", str(NGINX), "--out", str(out)]) == 0
+    overlays = sorted(p.name for p in (out / "apps/hello/overlays").iterdir())
+    deployed, *others = overlays
     assert others  # the example has more environments than the deployed one
+    initial = {env: listing(out / "apps/hello/overlays" / env) for env in others}
+    state = _progressing(out, deployed)
+    assert main(["render", str(NGINX), "--out", str(out)]) == 0
+    assert (out / state_file.relpath("hello", deployed)).read_bytes() == state_file.dump(state, "releases/hello.yaml")
+    assert sorted(p.name for p in (out / "apps/hello/overlays").iterdir()) == overlays
+    assert {env: listing(out / "apps/hello/overlays" / env) for env in others} == initial
+    _assert_at_first_step(out / "apps/hello/overlays" / deployed, deployed)
+    assert main(["render", str(NGINX), "--out", str(out), "--check"]) == 0
+
+
+def config_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    spec_copy(repo / "releases", NGINX, "hello")
+    (repo / "rollgen.yaml").write_text("releases: releases\n")
+    return repo
+
+
+def test_in_a_config_repo_only_released_environments_are_rendered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rollgen.yaml in DIR: an environment has files once it has a state file (rollgen release), not before."""
+    repo = config_repo(tmp_path)
+    releases = str(repo / "releases")
+    capsys.readouterr()
+    assert main(["render", releases, "--out", str(repo)]) == 0
+    assert not (repo / "apps").exists()
+    from generator.spec import load_release
+
+    envs = [env.name for env in load_release(NGINX).environments]
+    out = capsys.readouterr().out
+    assert out.splitlines()[:2] == ["apps/hello: 0 written, 0 unchanged, 0 removed",
+                                    (f"apps/hello: not released yet, so not rendered: {', '.join(envs)} "
+                                     "(rollgen release renders and commits each environment)")]
+    assert main(["render", releases, "--out", str(repo), "--check"]) == 0
+
+    deployed = envs[-1]
+    _progressing(repo, deployed)
+    assert main(["render", releases, "--out", str(repo), "--check"]) == 1  # the released one is missing
+    capsys.readouterr()
+    assert main(["render", releases, "--out", str(repo), "--format", "json"]) == 0
+    [app] = [a for a in json.loads(capsys.readouterr().out)["apps"] if a["root"] == "apps/hello"]
+    assert app["unreleased"] == envs[:-1] and app["removed"] == []
+    assert sorted(p.name for p in (repo / "apps/hello/overlays").iterdir()) == [deployed]
+    _assert_at_first_step(repo / "apps/hello/overlays" / deployed, deployed)
+    assert main(["render", releases, "--out", str(repo), "--check"]) == 0
+
+    (repo / state_file.relpath("hello", deployed)).unlink()  # nothing released any more: nothing rendered
+    assert main(["render", releases, "--out", str(repo)]) == 0
+    assert listing(repo / "apps") == {}
+
+
+def test_a_stale_unreleased_overlay_in_a_config_repo_is_pruned(tmp_path: Path) -> None:
+    """A tree rendered before this rule (every environment at its initial state) is brought to it."""
+    repo = config_repo(tmp_path)
+    assert main(["render", str(NGINX), "--out", str(tmp_path / "elsewhere")]) == 0
+    shutil.copytree(tmp_path / "elsewhere/apps", repo / "apps")
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 1
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert listing(repo / "apps") == {}
 
 
 def test_an_unreadable_state_is_an_error_naming_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -178,16 +243,19 @@ def test_an_unreadable_state_is_an_error_naming_the_file(tmp_path: Path, capsys:
 
 
 def test_render_check_agrees_with_rollgen_release(git_remote: tuple[Path, Path]) -> None:
-    """The pre-commit hook's view: after `rollgen release` commits, `render --check` finds nothing to do."""
+    """The pre-commit hook's view: before and after each `rollgen release` commit, `render --check` finds
+    nothing to do, and rendering changes nothing."""
     _, repo = git_remote
     spec = spec_copy(repo / "releases", NGINX, "hello")
-    git(repo, "add", "releases")
+    (repo / "rollgen.yaml").write_text("releases: releases\n")
+    git(repo, "add", "releases", "rollgen.yaml")
     git(repo, "commit", "-m", "add hello")
-    env = min(e["name"] for e in _environments(spec))
-    assert main(["release", str(spec), "--repo", str(repo), "--env", env, "--now", "2026-01-01T00:00:00Z"]) == 0
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
-    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
-    assert git(repo, "status", "--porcelain") == ""
+    for env in sorted(e["name"] for e in _environments(spec)):
+        assert main(["release", str(spec), "--repo", str(repo), "--env", env, "--now", "2026-01-01T00:00:00Z"]) == 0
+        assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
+        assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+        assert git(repo, "status", "--porcelain") == ""
 
 
 def _environments(spec: Path) -> list[dict[str, str]]:
