@@ -115,8 +115,25 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            problems.extend(_unknown_keys(error, doc, where))
+            continue
         line, column = doc.locate(where)
         problems.append(Problem(CONFIG_FILE, line, column, _json_path(where), _message(error)))
+    return problems
+
+
+def _unknown_keys(error: Any, doc: Any, where: tuple[Any, ...]) -> list[Problem]:
+    """One problem per unknown key, at the key, with the key it was probably meant to be."""
+    from generator.checks import did_you_mean
+
+    allowed = sorted(error.schema.get("properties", {}))
+    problems = []
+    for key in error.instance:
+        if key not in allowed:
+            line, column = doc.locate_key((*where, key))
+            hint = did_you_mean(key, allowed) or f"; allowed here: {', '.join(allowed)}"
+            problems.append(Problem(CONFIG_FILE, line, column, _json_path((*where, key)), f"unknown field {key!r}{hint}"))
     return problems
 
 

@@ -285,7 +285,7 @@ def test_config_problems_are_located(tmp_path: Path) -> None:
         config_module.load(tmp_path)
     lines = [p.format() for p in caught.value.problems]
     assert lines == [
-        "rollgen.yaml:3:3: $.git: Additional properties are not allowed ('remtoe' was unexpected)",
+        "rollgen.yaml:3:3: $.git.remtoe: unknown field 'remtoe'; did you mean 'remote'?",
         (
             "rollgen.yaml:1:9: $.output: must be a relative path inside the repository (no leading /, no .., "
             "no backslashes)"

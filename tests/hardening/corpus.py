@@ -263,7 +263,7 @@ case("config-profiles-up", BASE, "rollgen.yaml:5:11: $.profiles: relative path i
      config=BASE_CONFIG + "profiles: ../profiles\n")
 case("config-output-backslash", BASE, "rollgen.yaml:5:9: $.output: relative path inside the repository",
      config=BASE_CONFIG + "output: '..\\\\x'\n")
-case("config-unknown-key", BASE, "rollgen.yaml:5:1: $: Additional properties",
+case("config-unknown-key", BASE, "rollgen.yaml:5:1: $.outptu: unknown field 'outptu'; did you mean 'output'?",
      config=BASE_CONFIG + "outptu: out\n")
 case("config-malformed", BASE, "rollgen.yaml:6:1: $: YAML syntax error",
      config=BASE_CONFIG + "output: [out\n")

@@ -47,3 +47,18 @@ def test_syntax_hints_read_libyamls_context_and_escapes(
 ) -> None:
     [line] = _validate(capsys, tmp_path, sub(*edit))
     assert line.endswith(expected), line
+
+
+def test_unknown_keys_in_rollgen_yaml_are_located_at_the_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # was: "rollgen.yaml:1:1: $: Additional properties are not allowed ('outptu' was unexpected)"
+    (tmp_path / "rollgen.yaml").write_text(
+        "apiVersion: rollgen.io/v1alpha1\nkind: Config\noutptu: out\ngit: {remote: origin, brnch: main}\n"
+    )
+    (tmp_path / "spec.yaml").write_text(sub("name: hello", "name: hello"))
+    assert main(["validate", str(tmp_path / "spec.yaml")]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "rollgen.yaml:3:1: $.outptu: unknown field 'outptu'; did you mean 'output'?",
+        "rollgen.yaml:4:23: $.git.brnch: unknown field 'brnch'; did you mean 'branch'?",
+    ]
