@@ -9,10 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
-from generator import checks, durations, resources
+from generator import checks, durations, resources, schemacheck
 from generator.checks import Finding, Located, closest, did_you_mean
 from generator.errors import InvalidInput, Problem
 from generator.loader import load_single
@@ -33,6 +30,9 @@ from generator.model import (
 )
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
     from generator.profiles import Profile
 
 RELEASE_SCHEMA = "release.schema.json"
@@ -51,9 +51,28 @@ T = TypeVar("T")
 
 
 @functools.cache
+def load_schema(schema_name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(resources.schema_path(schema_name).read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def quick_check(schema_name: str) -> schemacheck.Check | None:
+    """The yes/no check that spares a valid document the import of jsonschema (generator/schemacheck.py);
+    None if the schema uses a keyword it does not implement, and then jsonschema decides every document."""
+    try:
+        return schemacheck.compile_schema(load_schema(schema_name))
+    except schemacheck.Unsupported:
+        return None
+
+
+@functools.cache
 def validator(schema_name: str) -> Draft202012Validator:
-    """Compiled once per process; no format checker (the patterns in the schema do that work, faster)."""
-    schema = json.loads(resources.schema_path(schema_name).read_text(encoding="utf-8"))
+    """Compiled once per process; no format checker (the patterns in the schema do that work, faster).
+    Imported here, not at the top: only documents that quick_check rejects need it."""
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema(schema_name)
     return Draft202012Validator(inline_refs(schema, schema.get("$defs", {})))
 
 
@@ -74,6 +93,9 @@ def inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
 
 def schema_problems(doc: Located, schema_name: str = RELEASE_SCHEMA) -> list[Problem]:
     """Every schema violation of the document, located and explained, in document order."""
+    check = quick_check(schema_name)
+    if check is not None and check(doc.data):
+        return []
     errors = list(validator(schema_name).iter_errors(doc.data))
     typos = typo_targets(errors)
     # A misspelt required field is one mistake: "unknown field 'stpes'; did you mean 'steps'?" says it all.
@@ -203,6 +225,8 @@ def explain_dependent(error: ValidationError, path: tuple[str | int, ...]) -> It
 
 def explain_alternatives(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
     """anyOf/oneOf: the schema's own errorMessage, else the most relevant branch's error, never all of them."""
+    from jsonschema.exceptions import best_match
+
     message = error.schema.get("errorMessage")
     if message:
         yield Finding(path, str(message))
