@@ -336,6 +336,29 @@ def check_analysis(data: Data) -> Iterator[Finding]:
         yield from check_metric(metric, at)
 
 
+def check_unbuildable_text(data: Data) -> Iterator[Finding]:
+    """Free text (a query; the Prometheus URL's path) must not hold control characters: kustomize's YAML
+    writer cannot write some of them back (U+007F, U+FFFE), or changes them (U+0085 becomes a line break),
+    so the overlay would no longer build, or build something else, in Argo CD or Flux."""
+    analysis = data["spec"].get("analysis", {})
+    fields: list[tuple[JsonPath, str]] = [(("spec", "analysis", "prometheus"), analysis.get("prometheus", ""))]
+    for index, metric in enumerate(analysis.get("metrics", [])):
+        fields.append((("spec", "analysis", "metrics", index, "query"), metric.get("query", "")))
+    for at, text in fields:
+        bad = next((ch for ch in text if _unbuildable(ch)), None)
+        if bad is not None:
+            yield Finding(at, (
+                f"character U+{ord(bad):04X} at position {text.index(bad) + 1} is a control character, which "
+                "kustomize cannot always write back (U+007F fails the build, U+0085 turns into a line break): "
+                "remove it"
+            ))  # fmt: skip
+
+
+def _unbuildable(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 0x20 and ch not in "\t\n") or 0x7F <= code <= 0x9F or code in (0xFFFE, 0xFFFF)
+
+
 def builtin_metrics(data: Data) -> list[tuple[int, str]]:
     """(index, name) of every built-in metric of the release's analysis."""
     metrics = data["spec"].get("analysis", {}).get("metrics", [])
@@ -539,6 +562,7 @@ RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_nginx_autoscaling,
     check_spec_steps,
     check_analysis,
+    check_unbuildable_text,
     check_flagger_blue_green_metrics,
     check_preview_metrics,
     check_derived_names,
