@@ -10,9 +10,7 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
-import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from generator import __version__
@@ -42,58 +40,96 @@ def _progression_options(parser: argparse.ArgumentParser, env_required: bool = T
     _format_option(parser)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rollgen", description="Progressive-delivery manifests from a release spec, promoted through git.")
-    parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-
-    p = sub.add_parser("validate", help="validate release specs (files or folders); writes nothing")
+def _validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _format_option(p)
 
-    p = sub.add_parser("render", help="write the generated Kustomize tree")
+
+def _render(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where apps/<name>/ is written")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is out of date")
     _format_option(p)
 
-    p = sub.add_parser("release", help="render a spec into the repo and commit (deploy, or start a canary)")
+
+def _release(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", type=Path, metavar="SPEC")
     _progression_options(p, env_required=False)
     p.add_argument("--retry", action="store_true", help="start an aborted canary again")
 
-    p = sub.add_parser("advance", help="go one step further if the pause has elapsed and the gates pass")
+
+def _name_and_progression(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     _progression_options(p)
 
-    p = sub.add_parser("promote", help="approve: pass the current pause")
+
+def _promote(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     _progression_options(p)
     p.add_argument("--full", action="store_true", help="go straight to 100%%")
 
-    p = sub.add_parser("abort", help="all traffic back to stable, canary down")
-    p.add_argument("name", metavar="NAME")
-    _progression_options(p)
 
-    p = sub.add_parser("status", help="every release and environment: phase, step, weight, images, since")
+def _status(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
     _format_option(p)
 
-    p = sub.add_parser("history", help="the actions recorded in commit trailers for one release")
+
+def _history(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("--env", help="only this environment")
     p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
     _format_option(p)
 
-    p = sub.add_parser("init", help="create a working config repository")
+
+def _init(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd")
     p.add_argument("--engine", choices=("argo-rollouts", "flagger", "nginx"), default="argo-rollouts")
+
+
+# name: (the line in `rollgen --help`, what declares the command's arguments)
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "validate": ("validate release specs (files or folders); writes nothing", _validate),
+    "render": ("write the generated Kustomize tree", _render),
+    "release": ("render a spec into the repo and commit (deploy, or start a canary)", _release),
+    "advance": ("go one step further if the pause has elapsed and the gates pass", _name_and_progression),
+    "promote": ("approve: pass the current pause", _promote),
+    "abort": ("all traffic back to stable, canary down", _name_and_progression),
+    "status": ("every release and environment: phase, step, weight, images, since", _status),
+    "history": ("the actions recorded in commit trailers for one release", _history),
+    "init": ("create a working config repository", _init),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command is listed; only `command`'s arguments are declared (all of them when None), which
+    spares the pre-commit hook building parsers it will not use."""
+    parser = _Parser(prog="rollgen", description="Progressive-delivery manifests from a release spec, promoted through git.")
+    parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, (summary, declare) in COMMANDS.items():
+        p = sub.add_parser(name, help=summary)
+        if command is None or command == name:
+            declare(p)
     return parser
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The command named on the line: the first word that is not an option (the top level has only -h and
+    --version, which take no value). None when there is none or it is unknown: then argparse reports it."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def _bug_log(exc: BaseException) -> Path:
+    import tempfile  # here, not at the top: together with traceback ~8 ms that a working run never needs
+    import traceback
+
     log_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rollgen"
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -107,7 +143,8 @@ def _bug_log(exc: BaseException) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(words)).parse_args(words)
     try:
         module = importlib.import_module(f"generator.commands.{args.command}")
         code: int = module.run(args)
