@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from generator import state as state_file
 from generator.config import Config
-from generator.errors import EXIT_OK, EXIT_USER, RollgenError, UsageError
+from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
 from generator.gitops import GitError, Journal, Repo
 from generator.model import Environment, EnvState, Release
 from generator.progression import (
@@ -91,6 +91,21 @@ def now_from(text: str | None) -> datetime:
 
 
 def execute(request: Request, fmt: str) -> int:
+    try:
+        return _execute(request, fmt)
+    except InvalidInput as exc:
+        # A spec, profile or rollgen.yaml problem: the lines `rollgen validate` prints, one a problem (on stderr,
+        # where a scheduled job's failures go), or its JSON.
+        from generator.report import format_json, format_text
+
+        if fmt == "json":
+            sys.stdout.write(format_json(exc.problems))
+        else:
+            sys.stderr.write(format_text(exc.problems))
+        return EXIT_USER
+
+
+def _execute(request: Request, fmt: str) -> int:
     from generator.config import load as load_config
 
     repo = Repo.discover(request.repo)

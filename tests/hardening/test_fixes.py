@@ -62,3 +62,25 @@ def test_unknown_keys_in_rollgen_yaml_are_located_at_the_key(
         "rollgen.yaml:3:1: $.outptu: unknown field 'outptu'; did you mean 'output'?",
         "rollgen.yaml:4:23: $.git.brnch: unknown field 'brnch'; did you mean 'branch'?",
     ]
+
+
+def test_release_prints_spec_problems_as_validate_does(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # was: "rollgen: releases/x.yaml:4:9: ..." (the first problem prefixed, the others not) and no JSON
+    import json
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(sub("name: hello", "name: Hello").replace("replicas: 3", "replicas: -1"))
+    assert main(["release", str(spec), "--repo", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        ("bad.yaml:4:9: $.metadata.name: 'Hello' is not a DNS-1123 label: lower-case letters, digits and '-', "
+         "starting and ending with a letter or digit, at most 63 characters"),
+        "bad.yaml:11:13: $.spec.replicas: -1 is out of range: must be from 0 to 1000",
+    ]
+    assert main(["release", str(spec), "--repo", str(tmp_path), "--format", "json"]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert [p["path"] for p in json.loads(out)["problems"]] == ["$.metadata.name", "$.spec.replicas"]
