@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from generator import state as state_file
 from generator import wiring
 from generator.cli import main
 from generator.config import Config
@@ -213,7 +214,7 @@ def test_a_password_in_rollgen_yaml_stops_render_and_is_never_printed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     repo = config_repo(tmp_path, {"argocd": {"repoURL": "https://bot:s3cr3t@git.example.com/c.git"}})
-    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml")
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", released=False)
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
     captured = capsys.readouterr()
     assert "s3cr3t" not in captured.out + captured.err
@@ -283,10 +284,16 @@ def config_repo(tmp_path: Path, settings: dict[str, Any], output: str = ".") -> 
     return repo
 
 
-def write_spec(repo: Path, example: Path, name: str = "hello") -> Path:
+def write_spec(repo: Path, example: Path, name: str = "hello", output: str = ".", released: bool = True) -> Path:
+    """The spec and (`released`) a state file for each of its environments, as `rollgen release` leaves them: in
+    a config repo, render writes the overlays and wiring of released environments only."""
     text = example.read_text().replace("name: hello\n", f"name: {name}\n", 1)
     path = repo / "releases" / f"{name}.yaml"
     path.write_text(text)
+    for env in load_release(path).environments if released else ():
+        state = repo / output / state_file.relpath(name, env.name)
+        state.parent.mkdir(parents=True, exist_ok=True)
+        state.write_bytes(state_file.dump(EnvState.initial(env), f"releases/{name}.yaml"))
     return path
 
 
@@ -320,7 +327,7 @@ def test_render_of_the_releases_folder_writes_all_wiring_and_prunes_a_removed_re
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 1
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
     assert not (repo / "argocd/web").exists() and not (repo / "flux/web").exists()
-    assert files_under(repo, "apps/web") == []  # (the writer leaves the emptied root folder; git never sees it)
+    assert [p for p in files_under(repo, "apps/web") if not p.endswith(state_file.STATE_FILE)] == []  # states stay
     assert (repo / "argocd/api").is_dir() and (repo / "apps/api").is_dir()
 
 
@@ -363,7 +370,7 @@ def test_rendering_elsewhere_writes_manifests_only(tmp_path: Path) -> None:
 def test_an_output_folder_is_part_of_every_path_the_controllers_see(tmp_path: Path) -> None:
     repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "mode": "applicationset"}, "flux": {"url": URL}},
                        output="deploy")
-    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml")
+    write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", output="deploy")
     assert main(["render", str(repo / "releases"), "--out", str(repo / "deploy")]) == 0
     appset = yaml.safe_load((repo / "deploy/argocd/applicationset_rollgen.yaml").read_text())
     assert appset["spec"]["generators"][0]["git"]["files"][0]["path"] == "deploy/apps/*/overlays/*/argocd-params.yaml"
@@ -417,13 +424,13 @@ def test_applicationset_mode_commits_each_environments_params_with_its_manifests
     (repo / "rollgen.yaml").write_text(yaml.safe_dump({"argocd": {"repoURL": URL, "mode": "applicationset"}}))
     spec = write_spec_in(repo, EXAMPLES / "hello-flagger-canary.yaml")
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert not (repo / "apps").exists()  # nothing released yet: no overlay, no params file
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "config")
     assert main(["release", str(spec), "--repo", str(repo), "--env", "staging"]) == 0
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
-    assert f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}" not in changed  # unchanged since the render
-    assert f"apps/hello/overlays/prod/{wiring.PARAMS_FILE}" in changed  # prod is not deployed: pruned
-    assert not (repo / f"apps/hello/overlays/prod/{wiring.PARAMS_FILE}").exists()
+    assert f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}" in changed  # with staging's first release
+    assert not (repo / "apps/hello/overlays/prod").exists()  # prod is not released: no overlay, no params
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
     params = yaml.safe_load((repo / f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}").read_text())
     assert params == {"app": "hello-staging", "release": "hello", "environment": "staging",
