@@ -2,7 +2,8 @@
 
 Every new or changed file is first written into a temporary folder inside `out_dir` (same filesystem) and then
 moved over its destination with os.replace, so an interruption leaves each file either old or new, never half
-written. Files whose bytes are unchanged are not touched (their mtime stays). A file without rollgen's header
+written. A run killed outright (SIGKILL) cannot remove its temporary folder; the next write does, once the process
+named in the folder's name is gone. Files whose bytes are unchanged are not touched (their mtime stays). A file without rollgen's header
 is never overwritten or removed; progression state files are never removed.
 """
 
@@ -45,6 +46,7 @@ def write_tree(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[
     if plan.foreign:
         raise RollgenError(_foreign_message(plan.foreign))
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out_dir)
     if plan.write:
         _swap_in(out_dir, {rel: files[rel] for rel in plan.write})
     for rel in plan.stale:
@@ -194,7 +196,7 @@ def _foreign_message(paths: Sequence[str]) -> str:
 
 
 def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
-    tmp = tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=root)
+    tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=root)
     try:
         staged = []
         for index, (rel, data) in enumerate(files.items()):
@@ -211,6 +213,28 @@ def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
             os.replace(source, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_leftovers(root: Path) -> None:
+    """The temporary folders of killed runs: their process no longer exists (a live one is still writing)."""
+    with os.scandir(root) as entries:
+        leftovers = [e.path for e in entries if e.name.startswith(_TMP_PREFIX) and e.is_dir(follow_symlinks=False)
+                     and not _writer_alive(e.name)]
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _writer_alive(name: str) -> bool:
+    pid = name[len(_TMP_PREFIX) :].partition("-")[0]
+    if not pid.isdigit():
+        return False  # named before folders carried their pid: only a killed run leaves one behind
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 def _remove_empty_dirs(root: Path, removed: Sequence[str], roots: Collection[str]) -> None:
