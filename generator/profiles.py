@@ -51,6 +51,8 @@ def load_profiles(extra_dirs: Sequence[Path] = ()) -> dict[str, Profile]:
 
 @functools.cache
 def builtin_profiles() -> tuple[tuple[str, Profile], ...]:
+    # Checked like a config repo's own, on every run: valid files pass spec.quick_check without importing
+    # jsonschema (~1 ms for the three), and a mis-packaged or hand-edited one is reported, not a crash.
     found, problems = load_dir(resources.profiles_dir())
     if problems:  # shipped data is tested; reaching this is a packaging bug, reported like user input
         raise InvalidInput(problems)
