@@ -93,22 +93,25 @@ class LogEntry:
 class Repo:
     """A git working tree. Paths given to and returned by methods are relative to its root, POSIX style."""
 
-    def __init__(self, root: Path, rollgen_dir: Path, hooks_dir: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, rollgen_dir: Path, hooks_dir: Path | None = None, common_dir: Path | None = None
+    ) -> None:
         self.root = root
         self.rollgen_dir = rollgen_dir  # per-worktree folder inside the git dir: lock and crash journal
         self.hooks_dir = hooks_dir or rollgen_dir.parent / "hooks"  # core.hooksPath honoured by discover
+        self.common_dir = common_dir or rollgen_dir.parent  # refs live here (shared by linked worktrees)
         self._env = clean_env()
 
     @classmethod
     def discover(cls, path: Path) -> Repo:
         if not path.is_dir():
             raise GitError(f"{path} is not a folder; --repo names the config repository's clone")
-        args = ["rev-parse", "--show-toplevel", "--git-path", "rollgen", "--git-path", "hooks"]
+        args = ["rev-parse", "--show-toplevel", "--git-path", "rollgen", "--git-path", "hooks", "--git-common-dir"]
         out = _run_git(path, args, clean_env(), check=False)
         if out.returncode != 0:
             raise GitError(f"{path} is not inside a git repository; clone the config repo, or `git init` it")
-        top, rollgen, hooks = out.stdout.decode().splitlines()[:3]
-        return cls(Path(top), (path / rollgen).resolve(), (path / hooks).resolve())
+        top, rollgen, hooks, common = out.stdout.decode().splitlines()[:4]
+        return cls(Path(top), (path / rollgen).resolve(), (path / hooks).resolve(), (path / common).resolve())
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
@@ -364,6 +367,28 @@ class Repo:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def remove_stale_locks(self, remote: str, branch: str) -> list[Path]:
+        """The lock files that a git killed mid-command left behind (rollgen's process group killed, say): git
+        refuses to run while one exists. One is stale when no process holds it open and it has existed for a
+        second (git holds its lock files open until it renames or deletes them). Call with self.lock() held, so
+        that no git of another rollgen is starting. Linux only (/proc says who holds what); elsewhere git's own
+        message asks to remove the file."""
+        git_dir, refs = self.rollgen_dir.parent, self.common_dir / "refs"
+        candidates = (
+            git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "ORIG_HEAD.lock",
+            self.common_dir / "packed-refs.lock", refs / "heads" / f"{branch}.lock",
+            refs / "remotes" / remote / f"{branch}.lock",
+        )  # fmt: skip
+        present = [path for path in candidates if path.exists()]
+        if not present or not os.path.isdir("/proc/self/fd"):
+            return []
+        removed = []
+        for path in present:
+            if _stale(path):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        return removed
+
     def journal(self, release: str) -> Journal:
         return Journal(self.rollgen_dir / f"pending-{release}.json")
 
@@ -427,6 +452,37 @@ def _run_git(
     if check and out.returncode != 0:
         raise GitError(f"git {args[0]} failed: {_stderr(out)}")
     return out
+
+
+def _stale(path: Path) -> bool:
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age < 1.0:
+        time.sleep(1.0 - age)
+        if not path.exists():
+            return False
+    return not _held_open(path)
+
+
+def _held_open(path: Path) -> bool:
+    """Whether any process we can see holds `path` open (another user's processes cannot write our repo)."""
+    target = os.fsencode(path)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}".encode()) == target:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:

@@ -112,6 +112,8 @@ def _execute(request: Request, fmt: str) -> int:
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
     branch = _branch(repo, config)
     with repo.lock():
+        for path in repo.remove_stale_locks(config.remote, branch):
+            print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
