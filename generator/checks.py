@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from generator import durations
-from generator.errors import Problem
+from generator.errors import Problem, json_path
 from generator.model import BUILTIN_METRICS
 from generator.report import suggest
 
@@ -45,19 +45,6 @@ class Finding(NamedTuple):
     path: JsonPath
     message: str
     at_key: bool = False
-
-
-def json_path(path: Sequence[str | int]) -> str:
-    """`$.spec.strategy.canary.steps[1].weight`; keys that are not plain names in brackets."""
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.replace("-", "").replace("_", "").isalnum() and not part[:1].isdigit():
-            out += f".{part}"
-        else:
-            out += f"[{part!r}]"
-    return out
 
 
 def closest(word: str, choices: Sequence[str]) -> str | None:

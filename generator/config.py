@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import InvalidInput, Problem
+from generator.errors import InvalidInput, Problem, json_path
 
 CONFIG_FILE = "rollgen.yaml"
 SCHEMA = "config.schema.json"
@@ -126,7 +126,7 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
             problems.extend(_unknown_keys(error, doc, where))
             continue
         line, column = doc.locate(where)
-        problems.append(Problem(CONFIG_FILE, line, column, _json_path(where), _message(error)))
+        problems.append(Problem(CONFIG_FILE, line, column, json_path(where), _message(error)))
     return problems
 
 
@@ -140,12 +140,8 @@ def _unknown_keys(error: Any, doc: Any, where: tuple[Any, ...]) -> list[Problem]
         if key not in allowed:
             line, column = doc.locate_key((*where, key))
             hint = did_you_mean(key, allowed) or f"; allowed here: {', '.join(allowed)}"
-            problems.append(Problem(CONFIG_FILE, line, column, _json_path((*where, key)), f"unknown field {key!r}{hint}"))
+            problems.append(Problem(CONFIG_FILE, line, column, json_path((*where, key)), f"unknown field {key!r}{hint}"))
     return problems
-
-
-def _json_path(path: tuple[Any, ...]) -> str:
-    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
 
 
 def _message(error: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 EXIT_OK = 0
@@ -9,6 +10,19 @@ EXIT_USER = 1
 EXIT_USAGE = 2
 EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
+
+
+def json_path(path: Sequence[str | int]) -> str:
+    """`$.spec.strategy.canary.steps[1].weight`; keys that are not plain names go in brackets."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.replace("-", "").replace("_", "").isalnum() and not part[:1].isdigit():
+            out += f".{part}"
+        else:
+            out += f"[{part!r}]"
+    return out
 
 
 class Problem(NamedTuple):

@@ -25,7 +25,7 @@ from typing import Any, cast
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from generator.errors import InvalidInput, Problem
+from generator.errors import InvalidInput, Problem, json_path
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -376,19 +376,6 @@ def _describe(value: Any) -> str:
     return {int: "an integer", float: "a number"}.get(type(value), "a " + type(value).__name__)
 
 
-def _json_path(path: PathTuple) -> str:
-    # Same spelling as checks.json_path: keys that are not plain names go in brackets.
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part.replace("-", "").replace("_", "").isalnum() and not part[:1].isdigit():
-            out += f".{part}"
-        else:
-            out += f"[{part!r}]"
-    return out
-
-
 class _Stop(Exception):
     """A mistake after which walking the rest of the document would only produce noise."""
 
@@ -420,7 +407,7 @@ class _Builder:
 
     def _problem(self, at: Node | Position, path: PathTuple, message: str) -> Problem:
         line, column = at if isinstance(at, tuple) else _mark(at)
-        return Problem(self.source, line, column, _json_path(path), message)
+        return Problem(self.source, line, column, json_path(path), message)
 
     def _node(self, node: Node, path: PathTuple, key: Node | None, depth: int, parent: Node | None = None) -> Any:
         # An alias has no node of its own: point at its key, or at the list holding it.

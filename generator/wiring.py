@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from generator.engines import Manifest, renderer_for
-from generator.errors import InvalidInput, Problem, RollgenError
+from generator.errors import InvalidInput, Problem, RollgenError, json_path
 from generator.model import Environment, EnvState, Release
 
 if TYPE_CHECKING:
@@ -265,8 +265,7 @@ def _located(config: Config, found: Sequence[tuple[tuple[str | int, ...], str]])
     problems = []
     for path, message in found:
         line, column = doc.locate(path)
-        json_path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
-        problems.append(Problem(CONFIG_FILE, line, column, json_path, message))
+        problems.append(Problem(CONFIG_FILE, line, column, json_path(path), message))
     return problems
 
 
