@@ -92,6 +92,8 @@ def parse(data: bytes) -> EnvState:
 
 def load(path: Path) -> EnvState | None:
     """The state in the file, None when there is none. ValueError when it is unreadable."""
+    if path.is_symlink():  # rollgen writes regular files only; one leading elsewhere must not steer a release
+        raise ValueError("it is a symlink, not the file rollgen wrote")
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -110,6 +110,7 @@ def _execute(request: Request, fmt: str) -> int:
 
     repo = Repo.discover(request.repo)
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    _check_output(repo, config)
     branch = _branch(repo, config)
     with repo.lock():
         for path in repo.remove_stale_locks(config.remote, branch):
@@ -117,6 +118,17 @@ def _execute(request: Request, fmt: str) -> int:
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
+
+
+def _check_output(repo: Repo, config: Config) -> None:
+    """The output folder is a real folder of the work tree: through a symlink, rollgen would write elsewhere
+    (perhaps outside the repository) and git cannot commit files beyond a symlink anyway."""
+    real = repo.root.resolve().joinpath(*Path(config.output).parts)
+    if config.output_dir.resolve() != real:
+        raise RollgenError(
+            f"refusing to write into rollgen.yaml's output folder {config.output!r}: a symlink on the way leads to "
+            f"{config.output_dir.resolve()}; make {config.output!r} a real folder of the repository"
+        )
 
 
 def _branch(repo: Repo, config: Config) -> str:
