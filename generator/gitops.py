@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -322,7 +323,7 @@ class Repo:
     def push(self, remote: str, branch: str) -> PushOutcome:
         """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
         out = self.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False, env=_NO_PROMPT)
-        report = out.stdout.decode(errors="replace")
+        report = redact(out.stdout).decode(errors="replace")
         if out.returncode == 0:
             return "up-to-date" if "[up to date]" in report else "pushed"
         if _moved_on(report, _stderr(out)):
@@ -449,9 +450,20 @@ def _run_git(
         out = subprocess.run(["git", *args], cwd=cwd, env=env, input=input, capture_output=True, check=False)
     except FileNotFoundError as exc:
         raise GitError("git is not installed (rollgen needs the git command line)") from exc
+    # What git writes for people ends up in rollgen's messages, exceptions and crash log: never with the
+    # credentials of a remote URL, whichever git version, transport or server printed them.
+    out.stderr = redact(out.stderr)
     if check and out.returncode != 0:
         raise GitError(f"git {args[0]} failed: {_stderr(out)}")
     return out
+
+
+_USERINFO = re.compile(rb"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+
+
+def redact(text: bytes) -> bytes:
+    """`scheme://user:token@host` -> `scheme://***@host`."""
+    return _USERINFO.sub(rb"\1***@", text) if b"@" in text else text
 
 
 def _stale(path: Path) -> bool:

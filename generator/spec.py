@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -278,9 +279,14 @@ EXPLAINERS = {
 }
 
 
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
 def describe(value: Any) -> str:
-    """A value as a message shows it: strings quoted and cut short, other types named."""
+    """A value as a message shows it: strings quoted and cut short (a URL's credentials left out), other
+    types named."""
     if isinstance(value, str):
+        value = _USERINFO.sub(r"\1***@", value)
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if value is None:
         return "null (an empty value)"
