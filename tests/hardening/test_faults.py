@@ -1,8 +1,9 @@
 """Fault injection: rollgen killed with SIGKILL at random moments, pushes that fail, many processes advancing
 the same release at once. Whatever happens, the repository stays consistent and the next run finishes the job.
 
-- A large render (200 specs, 3,200 files) killed while it runs: every file is the old or the new version, never
-  half written; the next render completes, leaves the exact new tree and no temporary folder.
+- A large render (200 specs, 3,200 files, a new image for every app) killed at any moment, while it writes its
+  temporary files, or while it moves them in place: every file is the old or the new version, never half
+  written; the next render completes, leaves the exact new tree and no temporary folder.
 - `release` (three environments, three commits) and `advance` killed while they run, sometimes the whole process
   group (git included) and sometimes only rollgen: `git fsck --full` is clean, HEAD is a fully rendered state
   (`rollgen render --check` in a clean worktree of HEAD), nothing temporary is committed; the next run completes,
