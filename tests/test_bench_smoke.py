@@ -1,0 +1,30 @@
+"""The benchmarks stay runnable: each script at toy size, so an interface change cannot silently break them.
+
+The figures themselves are not asserted (these machines are noisy); bench/README.md quotes real runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+SMOKE = {
+    "render": ["--releases", "3", "--runs", "1"],
+    "advance": ["--releases", "5", "--envs", "2", "--history", "30", "20", "--runs", "1"],
+    "validate": ["--checkout", "--runs", "1", "--specs", "5"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(SMOKE))
+def test_bench_script_runs(script: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *SMOKE[script]],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "Traceback" not in proc.stderr
+    assert "x" in proc.stdout  # every bench prints ratios such as "1.46 x floor" or "13.4x"
