@@ -17,24 +17,15 @@ from generator.model import (
     ABTestStrategy,
     BlueGreenStrategy,
     CanaryStrategy,
-    EnvState,
     Environment,
+    EnvState,
     Image,
     Release,
 )
 from tests.factories import HELLO_STEPS, make_environment, make_release
+from tests.rules import NGINX
+from tests.rules import NGINX_CANARY_ANNOTATIONS as CANARY_ANNOTATIONS
 
-NGINX = "nginx.ingress.kubernetes.io/"
-CANARY_ANNOTATIONS = {
-    "canary",
-    "canary-weight",
-    "canary-weight-total",
-    "canary-by-header",
-    "canary-by-header-value",
-    "canary-by-header-pattern",
-    "canary-by-cookie",
-    "affinity-canary-behavior",
-}
 # ingress-nginx honours only these besides the canary ones on a canary Ingress
 HONOURED_ON_CANARY = {"load-balance", "upstream-hash-by", "affinity", "affinity-mode", "session-cookie-name"}
 SAFE_VALUE = re.compile(r"^[A-Za-z0-9\-._~/:]+$")
