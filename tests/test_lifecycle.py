@@ -160,13 +160,17 @@ def argo_weight(objects: list[dict[str, Any]]) -> int:
     return weight
 
 
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    _, clone = git_remote
+def config_repo(clone: Path, capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
+    """The clone made a config repo: CONFIG committed as its rollgen.yaml."""
     (clone / "rollgen.yaml").write_text(CONFIG)
     git(clone, "add", "rollgen.yaml")
     git(clone, "commit", "-q", "-m", "rollgen.yaml")
     return ConfigRepo(clone, capsys)
+
+
+@pytest.fixture
+def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
+    return config_repo(git_remote[1], capsys)
 
 
 def at(minutes: float) -> str:

@@ -20,7 +20,7 @@ import pytest
 from generator.prometheus import Client, QueryError
 from tests.conftest import git, require_tool
 from tests.promstack import Exporter, Prometheus, free_port, no_proxy_for_loopback
-from tests.test_lifecycle import CONFIG, ConfigRepo
+from tests.test_lifecycle import ConfigRepo, config_repo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
 V2 = "ghcr.io/kmaster8/hello:v2"
@@ -65,11 +65,7 @@ def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    _, clone = git_remote
-    (clone / "rollgen.yaml").write_text(CONFIG)
-    git(clone, "add", "rollgen.yaml")
-    git(clone, "commit", "-q", "-m", "rollgen.yaml")
-    return ConfigRepo(clone, capsys)
+    return config_repo(git_remote[1], capsys)
 
 
 def spec(

@@ -36,6 +36,7 @@ from generator.cli import main
 from generator.messages import parse_trailers
 from tests.conftest import ROOT, git
 from tests.hardening.corpus import sub
+from tests.test_lifecycle import CONFIG
 
 SEED = int(os.environ.get("ROLLGEN_FAULT_SEED", "20240501"))
 SOAK = int(os.environ.get("ROLLGEN_SOAK", "0"))
@@ -196,14 +197,6 @@ def test_kill_9_during_a_large_render(tmp_path: Path, rng: random.Random, capsys
 
 
 # -- release and advance killed -----------------------------------------------------------------------------
-
-CONFIG = """\
-apiVersion: rollgen.io/v1alpha1
-kind: Config
-git: {remote: origin, branch: main, pushBackoff: 0s}
-commit:
-  author: {name: rollgen bot, email: rollgen@example.com}
-"""
 
 SPEC = """\
 apiVersion: rollgen.io/v1alpha1
