@@ -28,14 +28,15 @@ from generator.model import (
     Autoscaling,
     BlueGreenStrategy,
     CanaryStrategy,
-    EnvState,
     Environment,
+    EnvState,
     Image,
     Metric,
     Release,
     Step,
 )
 from tests import rules
+from tests.engines import assert_ports_named
 from tests.factories import HELLO_STEPS, make_environment, make_release
 from tests.validators import kustomize_build, validate_manifest
 
@@ -661,12 +662,8 @@ def test_blue_green_preview_tls_secret(secret: str | None, expected: str) -> Non
 @pytest.mark.parametrize("release", [canary(), blue_green()], ids=["canary", "blue-green"])
 def test_port_name_names_the_container_service_and_backend_ports(release: Release) -> None:
     rendered = out(replace(release, service_port_name="web"))
-    (container,) = one(rendered, "Rollout")["spec"]["template"]["spec"]["containers"]
-    assert [p["name"] for p in container["ports"]] == ["web"]
-    for svc in (m for m in rendered.manifests if m["kind"] == "Service"):
-        assert svc["spec"]["ports"] == [{"name": "web", "port": 5000, "targetPort": "web", "protocol": "TCP"}]
-    for ing in (m for m in rendered.manifests if m["kind"] == "Ingress"):
-        assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "web"}
+    one(rendered, "Rollout")
+    assert_ports_named(rendered.manifests, "web", "Rollout")
 
 
 def test_blue_green_without_preview_host_has_no_preview_ingress() -> None:

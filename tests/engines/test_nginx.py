@@ -22,6 +22,7 @@ from generator.model import (
     Image,
     Release,
 )
+from tests.engines import assert_ports_named
 from tests.factories import HELLO_STEPS, make_environment, make_release
 from tests.rules import NGINX
 from tests.rules import NGINX_CANARY_ANNOTATIONS as CANARY_ANNOTATIONS
@@ -504,13 +505,7 @@ def test_preview_tls_secret_without_an_ingress_secret() -> None:
 )
 def test_port_name_names_the_container_service_and_backend_ports(release: Release) -> None:
     rendered = render(release, default_env(release), EnvState(phase="stable", stable_image=OLD))
-    for deploy in (m for m in rendered.manifests if m["kind"] == "Deployment"):
-        (container,) = deploy["spec"]["template"]["spec"]["containers"]
-        assert [p["name"] for p in container["ports"]] == ["web"]
-    for svc in (m for m in rendered.manifests if m["kind"] == "Service"):
-        assert svc["spec"]["ports"] == [{"name": "web", "port": 5000, "targetPort": "web", "protocol": "TCP"}]
-    for ing in (m for m in rendered.manifests if m["kind"] == "Ingress"):
-        assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "web"}
+    assert_ports_named(rendered.manifests, "web", "Deployment")
 
 
 def test_no_preview_host_means_no_preview_ingress() -> None:
