@@ -104,21 +104,16 @@ def _write(path: Path, text: str) -> None:
 
 
 def _schema_problems(data: Any, doc: Any) -> list[Problem]:
-    from generator.spec import quick_check
+    from generator.spec import load_schema, quick_check
 
     # A valid rollgen.yaml never pays for importing jsonschema (the validate hook reads it on every run).
     check = quick_check(SCHEMA)
     if check is not None and check(data):
         return []
 
-    import json
-
     import jsonschema
 
-    from generator.resources import schema_path
-
-    schema = json.loads(schema_path(SCHEMA).read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(load_schema(SCHEMA))
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(error.absolute_path)
