@@ -104,7 +104,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def _schema_problems(data: Any, doc: Any) -> list[Problem]:
-    from generator.spec import load_schema, quick_check
+    from generator.checks import locate
+    from generator.spec import explain_additional, load_schema, quick_check
 
     # A valid rollgen.yaml never pays for importing jsonschema (the validate hook reads it on every run).
     check = quick_check(SCHEMA)
@@ -118,24 +119,11 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            problems.extend(_unknown_keys(error, doc, where))
+            # One problem per unknown key, at the key, worded like a spec's (doc.source is CONFIG_FILE).
+            problems.extend(locate(doc, finding) for finding in explain_additional(error, where))
             continue
         line, column = doc.locate(where)
         problems.append(Problem(CONFIG_FILE, line, column, json_path(where), _message(error)))
-    return problems
-
-
-def _unknown_keys(error: Any, doc: Any, where: tuple[Any, ...]) -> list[Problem]:
-    """One problem per unknown key, at the key, with the key it was probably meant to be."""
-    from generator.checks import did_you_mean
-
-    allowed = sorted(error.schema.get("properties", {}))
-    problems = []
-    for key in error.instance:
-        if key not in allowed:
-            line, column = doc.locate_key((*where, key))
-            hint = did_you_mean(key, allowed) or f"; allowed here: {', '.join(allowed)}"
-            problems.append(Problem(CONFIG_FILE, line, column, json_path((*where, key)), f"unknown field {key!r}{hint}"))
     return problems
 
 
