@@ -12,12 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import checks, durations, resources
+from generator import checks, resources
 from generator.checks import Finding, Located
 from generator.errors import InvalidInput, Problem
 from generator.loader import load_single
 from generator.model import Autoscaling, Labels, Step
-from generator.spec import PROFILE_SCHEMA, build_autoscaling, build_steps, schema_problems, sorted_labels
+from generator.spec import (
+    PROFILE_SCHEMA,
+    build_autoscaling,
+    build_steps,
+    optional_seconds,
+    schema_problems,
+    sorted_labels,
+)
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 
@@ -101,13 +108,12 @@ def meaning(data: dict[str, Any], path: Path) -> Iterator[Finding]:
 
 def build_profile(doc: Located) -> Profile:
     spec = doc.data["spec"]
-    delay = spec.get("settleDelay")
     return Profile(
         name=doc.data["metadata"]["name"],
         source=doc.source,
         replicas=spec.get("replicas"),
         labels=sorted_labels(spec.get("labels", {})),
         steps=build_steps(spec.get("steps", [])),
-        settle_delay=None if delay is None else durations.parse(delay),
+        settle_delay=optional_seconds(spec.get("settleDelay")),
         autoscaling=build_autoscaling(spec.get("autoscaling")),
     )
