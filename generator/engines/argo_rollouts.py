@@ -116,7 +116,7 @@ def _canary(release: Release, env: Environment, state: EnvState, strategy: Canar
         _rollout(release, env, {"canary": _canary_strategy(release, env, state, strategy, analysis, count)}),
         common.service(stable, release, env, pod_selector),
         common.service(canary_service(release), release, env, pod_selector),
-        common.ingress(release.name, release, env, stable, env.host, _stable_ingress_annotations(strategy)),
+        common.ingress(release.name, release, env, stable, env.host, common.stable_ingress_annotations(strategy)),
     ]
     if analysis:
         manifests.append(analysis_template(release, env, analysis, count, _CANARY_TRAFFIC))
@@ -167,10 +167,6 @@ def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
         # canary backend; this keeps a client the canary got on the canary (DESIGN.md, as the nginx engine).
         out["affinity-canary-behavior"] = "sticky"
     return dict(sorted(out.items()))
-
-
-def _stable_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
-    return dict([common.nginx_annotation("affinity", "cookie")]) if strategy.sticky else {}
 
 
 def git_steps(env: Environment, state: EnvState) -> list[JSON]:

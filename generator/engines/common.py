@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator.engines import Manifest
-from generator.model import BlueGreenStrategy, Environment, Release
+from generator.model import BlueGreenStrategy, CanaryStrategy, Environment, Release
 
 NAME_LABEL = "app.kubernetes.io/name"
 
@@ -191,3 +191,9 @@ def nginx_annotation(name: str, value: str | int | bool) -> tuple[str, str]:
     """ingress-nginx reads every annotation value as a string: "true", "20"."""
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return NGINX + name, text
+
+
+def stable_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
+    """Session affinity lives on the stable Ingress: ingress-nginx copies the main backend's affinity onto the
+    canary backend (unless the canary says `legacy`); the canary's own affinity annotations are overwritten."""
+    return dict([nginx_annotation("affinity", "cookie")]) if strategy.sticky else {}

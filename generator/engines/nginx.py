@@ -64,19 +64,11 @@ def _render_canary(release: Release, env: Environment, state: EnvState, strategy
         common.deployment(canary, release, env, canary_replicas(env, weight), canary, **{TRACK: "canary"}),
         common.service(name, release, env, common.selector(release, **{TRACK: "stable"})),
         common.service(canary, release, env, common.selector(release, **{TRACK: "canary"})),
-        common.ingress(name, release, env, name, env.host, stable_annotations(strategy)),
+        common.ingress(name, release, env, name, env.host, common.stable_ingress_annotations(strategy)),
         common.ingress(canary, release, env, canary, env.host, canary_annotations(strategy, weight)),
     )
     images = (ImageSlot(name, state.stable_image), ImageSlot(canary, canary_image(state)))
     return Rendered(manifests=manifests, images=images)
-
-
-def stable_annotations(strategy: CanaryStrategy) -> dict[str, str]:
-    """Session affinity lives on the stable Ingress: ingress-nginx copies the main backend's affinity onto the
-    canary backend (unless the canary says `legacy`); the canary's own affinity annotations are overwritten."""
-    if not strategy.sticky:
-        return {}
-    return dict([common.nginx_annotation("affinity", "cookie")])
 
 
 def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
