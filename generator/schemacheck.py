@@ -185,12 +185,7 @@ def _object_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Bui
     if "required" in schema:
         required = tuple(schema["required"])
         out.append(("object", lambda x: all(key in x for key in required)))
-    if "minProperties" in schema:
-        low = schema["minProperties"]
-        out.append(("object", lambda x: len(x) >= low))
-    if "maxProperties" in schema:
-        high = schema["maxProperties"]
-        out.append(("object", lambda x: len(x) <= high))
+    out += _sizes(schema, "object", "minProperties", "maxProperties")
     if "dependentRequired" in schema:
         dependent = tuple((key, tuple(needed)) for key, needed in schema["dependentRequired"].items())
         out.append(("object", lambda x: all(n in x for key, needed in dependent if key in x for n in needed)))
@@ -218,13 +213,7 @@ def _properties(c: _Compiler, schema: Mapping[str, Any], where: str) -> Check:
 
 
 def _string_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Built:
-    out: Built = []
-    if "minLength" in schema:
-        low = schema["minLength"]
-        out.append(("string", lambda x: len(x) >= low))
-    if "maxLength" in schema:
-        high = schema["maxLength"]
-        out.append(("string", lambda x: len(x) <= high))
+    out = _sizes(schema, "string", "minLength", "maxLength")
     if "pattern" in schema:
         out.append(("string", _pattern(schema["pattern"])))
     return out
@@ -246,12 +235,19 @@ def _array_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Buil
     if "items" in schema:
         item_ok = c.compile(schema["items"], f"{where}/items")
         out.append(("array", lambda x: all(item_ok(item) for item in x)))
-    if "minItems" in schema:
-        low = schema["minItems"]
-        out.append(("array", lambda x: len(x) >= low))
-    if "maxItems" in schema:
-        high = schema["maxItems"]
-        out.append(("array", lambda x: len(x) <= high))
+    out += _sizes(schema, "array", "minItems", "maxItems")
+    return out
+
+
+def _sizes(schema: Mapping[str, Any], group: str, least: str, most: str) -> Built:
+    """minProperties/maxProperties, minLength/maxLength, minItems/maxItems: bounds on len() (code points)."""
+    out: Built = []
+    if least in schema:
+        low = schema[least]
+        out.append((group, lambda x: len(x) >= low))
+    if most in schema:
+        high = schema[most]
+        out.append((group, lambda x: len(x) <= high))
     return out
 
 
