@@ -115,7 +115,7 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(load_schema(SCHEMA))
-    problems = []
+    problems: list[Problem] = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
