@@ -43,27 +43,30 @@ def run(args: argparse.Namespace) -> int:
 
 def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
     """Every release, or every problem in every file (the problems win: nothing is rendered)."""
+    from generator.commands.validate import config_root
     from generator.discovery import find_specs
     from generator.errors import InvalidInput
     from generator.spec import load_release
 
     specs, problems = find_specs(list(paths))
     loaded: list[tuple[Path, Release]] = []
+    dirs_by_root: dict[Path | None, list[Path]] = {}  # each config repo's rollgen.yaml read once, not once a spec
     for spec in specs:
+        root = config_root(spec.resolve().parent)
         try:
-            loaded.append((spec, load_release(spec, profile_dirs(spec), display=spec_display(spec))))
+            if root not in dirs_by_root:
+                dirs_by_root[root] = profile_dirs(root)
+            loaded.append((spec, load_release(spec, dirs_by_root[root], display=spec_display(spec))))
         except InvalidInput as exc:
             problems.extend(exc.problems)
     problems.extend(duplicate_names(loaded))
     return [release for _, release in loaded], problems
 
 
-def profile_dirs(spec: Path) -> list[Path]:
-    """The profiles folder that the spec's config repo (its rollgen.yaml) adds to the built-in ones."""
+def profile_dirs(root: Path | None) -> list[Path]:
+    """The profiles folder that a config repo (its rollgen.yaml, at `root`) adds to the built-in ones."""
     from generator import config
-    from generator.commands.validate import config_root
 
-    root = config_root(spec.resolve().parent)
     if root is None:
         return []
     folder = config.load(root).profiles_dir
