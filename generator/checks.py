@@ -6,11 +6,11 @@ Each check returns Problems located at the precise field; messages say what is w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from generator import durations
 from generator.errors import Problem, json_path
-from generator.model import BUILTIN_METRICS
+from generator.model import BUILTIN_METRICS, Progression
 from generator.report import suggest
 
 if TYPE_CHECKING:
@@ -83,10 +83,11 @@ def strategy_kind(data: Data) -> str:
     return str(next(iter(data["spec"]["strategy"])))
 
 
-def progression(data: Data) -> str:
+def progression(data: Data) -> Progression:
+    """spec.progression, or the engine's default (nginx: git; argo-rollouts and flagger: controller)."""
     spec = data["spec"]
     default = "git" if spec["engine"] == "nginx" else "controller"
-    return str(spec.get("progression", default))
+    return cast(Progression, spec.get("progression", default))
 
 
 def check_progression(data: Data) -> Iterator[Finding]:

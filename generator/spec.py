@@ -347,7 +347,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -
         namespace=meta["namespace"],
         labels=sorted_labels(meta.get("labels", {})),
         engine=spec["engine"],
-        progression=spec.get("progression", "git" if spec["engine"] == "nginx" else "controller"),
+        progression=checks.progression(data),
         image=Image.parse(spec["image"]),
         replicas=spec.get("replicas", 1),
         container_port=spec["containerPort"],
