@@ -12,8 +12,6 @@ from generator.errors import EXIT_OK
 from generator.gitops import LogEntry, Repo
 from generator.messages import parse_trailers
 
-FIELDS = ("Rollgen-Environment", "Rollgen-Action", "Rollgen-Step", "Rollgen-Weight", "Rollgen-Image")
-
 
 def run(args: argparse.Namespace) -> int:
     repo = Repo.discover(args.repo)
