@@ -216,33 +216,24 @@ def _what_starts(release: Release) -> str:
 
 
 def _deploy(release: Release, env: Environment, now: datetime) -> Transition:
-    state = EnvState(phase="stable", stable_image=env.image, since=format_time(now))
-    return Transition(
-        action="deploy",
-        state=state,
-        summary=f"deploy {env.image.ref}",
-        step=0,
-        steps=step_count(release, env),
-        weight=100,
-        image=env.image,
-        details=f"First deploy of {release.name} to {env.name}: straight to stable, nothing to compare against.",
-    )
+    details = f"First deploy of {release.name} to {env.name}: straight to stable, nothing to compare against."
+    return _straight_to_stable(release, env, now, "deploy", f"deploy {env.image.ref}", 100, details)
 
 
 def _release_controller(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
     if env.image == current.stable_image:
         return Hold(f"nothing to do: {env.image.ref} is already released")
+    summary = f"release {env.image.ref} ({release.engine} runs the {release.strategy.kind})"
+    details = f"Replaces {current.stable_image.ref}. The {release.engine} controller drives the progression."
+    return _straight_to_stable(release, env, now, "start", summary, 0, details)
+
+
+def _straight_to_stable(
+    release: Release, env: Environment, now: datetime, action: Action, summary: str, weight: int, details: str
+) -> Transition:
+    """The spec's image becomes the stable state at once: a first deploy, or an image handed to a controller."""
     state = EnvState(phase="stable", stable_image=env.image, since=format_time(now))
-    return Transition(
-        action="start",
-        state=state,
-        summary=f"release {env.image.ref} ({release.engine} runs the {release.strategy.kind})",
-        step=0,
-        steps=step_count(release, env),
-        weight=0,
-        image=env.image,
-        details=f"Replaces {current.stable_image.ref}. The {release.engine} controller drives the progression.",
-    )
+    return Transition(action, state, summary, 0, step_count(release, env), weight, env.image, details)
 
 
 def _release_progressing(
@@ -465,12 +456,12 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
     assert image is not None
     n = step_count(release, env)
     since = format_time(now)
-    if isinstance(release.strategy, BlueGreenStrategy) and not two_commit_promotion(release):
-        live = _other(current.active_colour)
-        state = _state("stable", image, None, 0, 0, since, live)
+    blue_green, two_commits = isinstance(release.strategy, BlueGreenStrategy), two_commit_promotion(release)
+    if blue_green and not two_commits:
+        state = _state("stable", image, None, 0, 0, since, _other(current.active_colour))
+        summary = f"promote {image.ref}"
         details = f"After {why}, the {release.engine} controller switches live traffic to {image.ref}."
-        return Transition("promote", state, f"promote {image.ref}", n, n, 100, image, details)
-    if isinstance(release.strategy, BlueGreenStrategy):
+    elif blue_green:
         live = _other(current.active_colour)
         state = _state("promoting", image, current.stable_image, n, 100, since, live)
         summary = f"switch live traffic to {live} ({image.ref})"
@@ -478,18 +469,18 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
             f"After {why}, {live} serves {image.ref}; {current.active_colour} "
             f"keeps {current.stable_image.ref} for {format_duration(_settle(release, env))}, then scales down."
         )
-        return Transition("promote", state, summary, n, n, 100, image, details)
-    if two_commit_promotion(release):
+    elif two_commits:
         state = _state("promoting", image, image, current.step, current.weight, since, current.active_colour)
         summary = f"promote {image.ref}: stable takes it, canary holds {current.weight}%"
         details = (
             f"After {why}, the stable Deployment takes {image.ref}; the canary keeps {current.weight}% for "
             f"the settle delay ({format_duration(env.settle_delay)}), then goes to 0 and scales down."
         )
-        return Transition("promote", state, summary, n, n, 100, image, details)
-    state = _state("stable", image, None, 0, 0, since, current.active_colour)
-    details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
-    return Transition("promote", state, f"promote {image.ref} to 100%", n, n, 100, image, details)
+    else:
+        state = _state("stable", image, None, 0, 0, since, current.active_colour)
+        summary = f"promote {image.ref} to 100%"
+        details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
+    return Transition("promote", state, summary, n, n, 100, image, details)
 
 
 def _finish_promotion(release: Release, env: Environment, current: EnvState, now: datetime) -> Transition:
