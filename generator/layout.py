@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from generator.engines import ImageSlot, Manifest, Rendered, renderer_for
+from generator.engines.common import SYNC_WAVE as SYNC_WAVE
 from generator.model import Environment, EnvState, Release
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 
 # The fixed order of objects in `resources` and `patches`: what others refer to comes first.
 KIND_ORDER = (

@@ -49,7 +49,6 @@ from generator.model import (
 
 API_VERSION = "argoproj.io/v1alpha1"
 CONFIG_FILE = "kustomizeconfig-rollout.yaml"
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 STABLE_INGRESS_FIELD = "spec.strategy.canary.trafficRouting.nginx.stableIngress"
 
 JSON = dict[str, Any]
@@ -331,7 +330,7 @@ def analysis_template(
         "apiVersion": API_VERSION,
         "kind": "AnalysisTemplate",
         # Argo CD applies templates before the Rollout that needs them.
-        "metadata": common.metadata(release.name, release, env, {SYNC_WAVE: "-1"}),
+        "metadata": common.metadata(release.name, release, env, {common.SYNC_WAVE: "-1"}),
         "spec": spec,
     }
 

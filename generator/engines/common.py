@@ -8,6 +8,7 @@ from generator.engines import Manifest
 from generator.model import BlueGreenStrategy, CanaryStrategy, Environment, Release
 
 NAME_LABEL = "app.kubernetes.io/name"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"  # Argo CD applies lower waves first (layout.SYNC_WAVES)
 
 
 def labels(release: Release, env: Environment, **extra: str) -> dict[str, str]:

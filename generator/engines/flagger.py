@@ -40,7 +40,6 @@ DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no ana
 MIN_METRIC_WINDOW = 60  # a rate() over less than a minute often finds too few samples (30s scrapes)
 HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
 TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 
 # Flagger's built-in nginx metrics, measured at the ingress: success rate in percent, average duration in ms.
 SUCCESS_RATE = "request-success-rate"
@@ -103,7 +102,7 @@ def metric_template(release: Release, env: Environment, analysis: Analysis, metr
     return {
         "apiVersion": API,
         "kind": "MetricTemplate",
-        "metadata": common.metadata(template_name(release, metric), release, env, {SYNC_WAVE: TEMPLATE_WAVE}),
+        "metadata": common.metadata(template_name(release, metric), release, env, {common.SYNC_WAVE: TEMPLATE_WAVE}),
         "spec": {
             "provider": {"type": "prometheus", "address": analysis.prometheus},
             "query": metric.query,
