@@ -309,14 +309,9 @@ def _start(
 def plan_advance(
     release: Release, env: Environment, current: EnvState | None, now: datetime, gate: Gate
 ) -> Plan:
-    kind = mode(release)
-    if kind == "unsupported":
-        return _unsupported(release)
-    if kind == "controller":
-        return Hold(f"nothing to do: the {release.engine} controller drives {release.name} (progression: controller)")
-    idle = _idle(release, env, current)
-    if idle is not None:
-        return idle
+    stop = _nothing_in_flight(release, env, current, "advance")
+    if stop is not None:
+        return stop
     assert current is not None
     current = normalise(env, current)
     if current.phase == "promoting":
@@ -378,15 +373,26 @@ def _holder(release: Release, env: Environment, state: EnvState) -> str:
     return _stage(release, env, state)
 
 
-def _idle(release: Release, env: Environment, current: EnvState | None) -> Hold | None:
-    """The Hold for an environment with nothing in flight, else None."""
+def _nothing_in_flight(
+    release: Release, env: Environment, current: EnvState | None, verb: Literal["advance", "promote", "abort"]
+) -> Plan | None:
+    """Why `verb` has nothing to act on (a strategy git cannot step, a controller's release, nothing in
+    flight), else None."""
+    kind = mode(release)
+    if kind == "unsupported":
+        return _unsupported(release)
+    if kind == "controller":
+        if verb == "advance":
+            return Hold(f"nothing to do: the {release.engine} controller drives {release.name} (progression: controller)")
+        return Refusal(_controller_hint(release, env, verb))
+    nothing = "nothing to do" if verb == "advance" else f"nothing to {verb}"
     if current is None:
-        return Hold(f"nothing to do: {release.name} is not released to {env.name} yet (`rollgen release`)")
+        return Hold(f"{nothing}: {release.name} is not released to {env.name} yet (`rollgen release`)")
     if current.phase == "stable":
-        return Hold(f"nothing to do: {current.stable_image.ref} is stable, nothing in flight")
+        return Hold(f"{nothing}: {current.stable_image.ref} is stable, nothing in flight")
     if current.phase == "aborted":
         image = current.canary_image.ref if current.canary_image else "the canary"
-        return Hold(f"nothing to do: {image} was aborted (`rollgen release --retry` starts it again)")
+        return Hold(f"{nothing}: {image} was aborted (`rollgen release --retry` starts it again)")
     return None
 
 
@@ -432,14 +438,9 @@ def _step(release: Release, env: Environment, current: EnvState, now: datetime, 
 def plan_promote(
     release: Release, env: Environment, current: EnvState | None, now: datetime, full: bool = False
 ) -> Plan:
-    kind = mode(release)
-    if kind == "unsupported":
-        return _unsupported(release)
-    if kind == "controller":
-        return Refusal(_controller_hint(release, env, "promote"))
-    idle = _idle(release, env, current)
-    if idle is not None:
-        return Hold(idle.reason.replace("nothing to do", "nothing to promote", 1))
+    stop = _nothing_in_flight(release, env, current, "promote")
+    if stop is not None:
+        return stop
     assert current is not None
     current = normalise(env, current)
     if current.phase == "promoting":
@@ -501,14 +502,9 @@ def _finish_promotion(release: Release, env: Environment, current: EnvState, now
 
 
 def plan_abort(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
-    kind = mode(release)
-    if kind == "unsupported":
-        return _unsupported(release)
-    if kind == "controller":
-        return Refusal(_controller_hint(release, env, "abort"))
-    idle = _idle(release, env, current)
-    if idle is not None:
-        return Hold(idle.reason.replace("nothing to do", "nothing to abort", 1))
+    stop = _nothing_in_flight(release, env, current, "abort")
+    if stop is not None:
+        return stop
     assert current is not None
     if current.phase == "promoting":
         if isinstance(release.strategy, BlueGreenStrategy):
