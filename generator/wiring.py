@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from generator.config import CONFIG_FILE
 from generator.engines import Manifest, renderer_for
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
 from generator.model import Environment, EnvState, Release
@@ -42,7 +43,6 @@ IN_CLUSTER = "https://kubernetes.default.svc"
 PARAMS_FILE = "argocd-params.yaml"
 ARGOCD_DIR = "argocd"
 FLUX_DIR = "flux"
-CONFIG_FILE = "rollgen.yaml"
 DEFAULT_REVISION = "main"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "rollgen"}
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
