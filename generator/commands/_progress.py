@@ -274,9 +274,10 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
 
 def owned_roots(release: Release) -> list[str]:
     """What a command writing this release owns in the output folder: apps/<name> and its wiring folders."""
+    from generator.pipeline import app_root
     from generator.wiring import release_roots
 
-    return [f"apps/{release.name}", *release_roots(release.name)]
+    return [app_root(release), *release_roots(release.name)]
 
 
 def _generated(out_dir: Path, app: str) -> list[str]:
@@ -339,8 +340,8 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
 
 def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
     """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
-    app = config.output_prefix() + f"apps/{release.name}"
     owned = [config.output_prefix() + root for root in owned_roots(release)]
+    app = owned[0]  # apps/<name>
     journal = repo.journal(release.name)
     dirty = [c.path for c in repo.changes(owned) if not c.untracked or _starts_generated(repo.root / c.path)]
     if not dirty:
