@@ -26,7 +26,7 @@ def state_path(app_dir: Path, env: str) -> Path:
 
 def relpath(release: str, env: str) -> str:
     """The state file's path relative to the output folder."""
-    return f"apps/{release}/overlays/{env}/{STATE_FILE}"
+    return state_path(Path("apps", release), env).as_posix()
 
 
 def to_dict(state: EnvState) -> dict[str, Any]:
