@@ -176,6 +176,17 @@ def _stale_files(guard: _Guard, roots: Collection[str], produced: Mapping[str, b
                     yield rel
 
 
+def stale_files(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[str]) -> list[str]:
+    """What write_tree would remove: generated files under owned_roots that `files` no longer holds."""
+    roots = {_check_relative(r) for r in owned_roots}
+    return sorted(_stale_files(_Guard(out_dir.resolve()), roots, files))
+
+
+def starts_generated(path: Path) -> bool:
+    """True when the file at path begins with rollgen's header (an unreadable file does not)."""
+    return _starts_with_header(path)
+
+
 def _starts_with_header(path: Path) -> bool:
     try:
         with path.open("rb") as fh:

@@ -255,7 +255,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     """
     from generator.pipeline import released, render_files
     from generator.wiring import for_config, refuse_root_clashes, release_files
-    from generator.writer import write_tree
+    from generator.writer import stale_files, write_tree
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
@@ -266,7 +266,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
     prefix = config.output_prefix()
     roots = owned_roots(release)
-    going = {prefix + rel: None for root in roots for rel in _generated(config.output_dir, root) if rel not in files}
+    going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
     repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
     result = write_tree(config.output_dir, files, roots)
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
@@ -278,18 +278,6 @@ def owned_roots(release: Release) -> list[str]:
     from generator.wiring import release_roots
 
     return [app_root(release), *release_roots(release.name)]
-
-
-def _generated(out_dir: Path, app: str) -> list[str]:
-    """The generated files under out_dir/app that the writer may prune (state files it never removes)."""
-    top = out_dir / app
-    found = []
-    for dirpath, _, filenames in os.walk(top):
-        for name in filenames:
-            path = Path(dirpath, name)
-            if name != state_file.STATE_FILE and not path.is_symlink() and _starts_generated(path):
-                found.append(f"{app}/{path.relative_to(top).as_posix()}")
-    return found
 
 
 def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
@@ -340,10 +328,12 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
 
 def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
     """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
+    from generator.writer import starts_generated
+
     owned = [config.output_prefix() + root for root in owned_roots(release)]
     app = owned[0]  # apps/<name>
     journal = repo.journal(release.name)
-    dirty = [c.path for c in repo.changes(owned) if not c.untracked or _starts_generated(repo.root / c.path)]
+    dirty = [c.path for c in repo.changes(owned) if not c.untracked or starts_generated(repo.root / c.path)]
     if not dirty:
         journal.clear()
         return
@@ -366,16 +356,6 @@ def _leftovers(repo: Repo, journal: Journal, dirty: list[str]) -> list[str] | No
     if all(journal.explains(repo.root, path) for path in dirty):
         return dirty
     return None
-
-
-def _starts_generated(path: Path) -> bool:
-    from generator.emit import is_generated
-
-    try:
-        with path.open("rb") as fh:
-            return is_generated(fh.read(64))
-    except OSError:
-        return False
 
 
 # -- output -------------------------------------------------------------------------------------------------
