@@ -36,6 +36,8 @@ CRD_FILES: dict[tuple[str, str], str] = {
     ("kustomize.toolkit.fluxcd.io", "Kustomization"): "flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
     ("source.toolkit.fluxcd.io", "GitRepository"): "flux/source.toolkit.fluxcd.io_gitrepositories.yaml",
     ("gateway.networking.k8s.io", "HTTPRoute"): "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
+    ("networking.istio.io", "VirtualService"): "istio/virtualservices.networking.istio.io.yaml",
+    ("networking.istio.io", "DestinationRule"): "istio/destinationrules.networking.istio.io.yaml",
 }
 
 # Kustomize's own config files are read by kustomize, never applied to a cluster.
