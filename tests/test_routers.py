@@ -16,6 +16,7 @@ from generator.errors import InvalidInput
 from generator.model import EnvState, Image
 from generator.routers import router_for
 from generator.spec import load_release
+from tests import rules
 from tests.validators import kustomize_build, validate_manifest, write_state
 
 V1 = "ghcr.io/kmaster8/hello:v1"
@@ -100,6 +101,7 @@ def test_every_cell_builds_and_validates(tmp_path: Path, row: str, router: str) 
     built = rendered_cell(tmp_path, spec_text(engine, router, strategy, progression), progressing=git)
     for env, objects in built.items():
         problems = [p for obj in objects for p in validate_manifest(obj)]
+        problems += rules.check_all(objects, engine, router)
         assert problems == [], f"{row} x {router} ({env}):\n" + "\n".join(problems)
         kinds = {obj["kind"] for obj in objects}
         assert_router_objects(engine, router, kinds, objects)
@@ -286,3 +288,27 @@ def refusal(tmp_path: Path, text: str) -> list[str]:
 def test_what_a_router_cannot_do_is_refused(tmp_path: Path, text: str, where: str, says: str) -> None:
     problems = refusal(tmp_path, text)
     assert any(where in p and says in p for p in problems), json.dumps(problems, indent=1)
+
+
+def test_router_rules_catch_broken_routes(tmp_path: Path) -> None:
+    """The rules above can fail: each mutation of a good overlay is reported."""
+    gateway = built(tmp_path / "g", spec_text("deployments", "gateway-api", CANARY_MATCH))
+    route = find(gateway, "HTTPRoute")
+    route["spec"]["rules"][-1]["backendRefs"][1]["weight"] = 30  # 75 + 30
+    route["spec"]["rules"][0]["backendRefs"].append({"name": "nowhere", "port": 5000})
+    found = rules.check_all(gateway, "deployments", "gateway-api")
+    assert any("do not add up to 100" in line for line in found), found
+    assert any("header match must route to one backend" in line for line in found), found
+    assert any("'nowhere' is not a Service" in line for line in found), found
+
+    istio = built(tmp_path / "i", spec_text("argo-rollouts", "istio", CANARY_MATCH, "git"))
+    service = find(istio, "VirtualService")
+    service["spec"]["http"][0]["route"][0]["weight"] = 90
+    find(istio, "Rollout")["spec"]["strategy"]["canary"]["trafficRouting"].pop("managedRoutes")
+    found = rules.check_all(istio, "argo-rollouts", "istio")
+    assert any("must hold" in line for line in found), found
+    assert any("is not in managedRoutes" in line for line in found), found
+
+    flagger = built(tmp_path / "f", spec_text("flagger", "istio", CANARY), False)
+    flagger.append({**service, "metadata": {**service["metadata"], "name": "hello"}})
+    assert any("which Flagger generates" in line for line in rules.check_all(flagger, "flagger", "istio"))
