@@ -312,3 +312,19 @@ def test_router_rules_catch_broken_routes(tmp_path: Path) -> None:
     flagger = built(tmp_path / "f", spec_text("flagger", "istio", CANARY), False)
     flagger.append({**service, "metadata": {**service["metadata"], "name": "hello"}})
     assert any("which Flagger generates" in line for line in rules.check_all(flagger, "flagger", "istio"))
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts", "flagger"])
+def test_init_writes_a_working_release_per_router(tmp_path: Path, engine: str, router: str) -> None:
+    """`rollgen init --router R` writes a release that validates, releases, and builds into valid objects."""
+    repo = tmp_path / "config"
+    assert main(["init", str(repo), "--engine", engine, "--router", router, "--gitops", "argocd"]) == 0
+    spec = (repo / "releases/hello.yaml").read_text()
+    assert f"engine: {engine}\n" in spec and f"router: {router}" in spec
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    for overlay in sorted((repo / "apps/hello/overlays").iterdir()):
+        objects = kustomize_build(overlay)
+        problems = [p for obj in objects for p in validate_manifest(obj)]
+        problems += rules.check_all(objects, engine, router)
+        assert problems == [], (overlay, problems)
