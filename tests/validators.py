@@ -250,12 +250,18 @@ def example_environments(example: Path) -> list[str]:
 
 
 def example_engine(example: Path) -> str:
-    return str(example_spec(example)["spec"]["engine"])
+    """The engine as rollgen names it inside: `deployments` is the engine still called "nginx" there."""
+    engine = str(example_spec(example)["spec"]["engine"])
+    return "nginx" if engine == "deployments" else engine
+
+
+def example_router(example: Path) -> str:
+    return str(example_spec(example)["spec"].get("router", "ingress-nginx"))
 
 
 def is_git_progression(example: Path) -> bool:
     spec = example_spec(example)["spec"]
-    default = "git" if spec["engine"] == "nginx" else "controller"
+    default = "git" if example_engine(example) == "nginx" else "controller"
     return bool(spec.get("progression", default) == "git")
 
 
