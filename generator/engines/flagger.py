@@ -192,7 +192,8 @@ def match(strategy: ABTestStrategy, router: str = "ingress-nginx") -> list[dict[
     out: list[dict[str, Any]] = []
     if strategy.header:
         value = strategy.header_value or HEADER_ALWAYS
-        out.append({"headers": {strategy.header: {"exact": value}}})
+        header = strategy.header.lower() if router == "istio" else strategy.header  # Istio: lower-case names
+        out.append({"headers": {header: {"exact": value}}})
     if strategy.cookie and router == "ingress-nginx":
         out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
     elif strategy.cookie:

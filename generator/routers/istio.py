@@ -118,11 +118,18 @@ def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy,
     service = virtual_service(
         release, env, release.name, env.host, [weighted_route(release, Split(split.stable, split.canary, 0))]
     )
-    header_routes = tuple(set_header_routes(strategy))
+    header_routes = tuple(_lower_header_names(route) for route in set_header_routes(strategy))
     routing: JSON = {"istio": {"virtualService": {"name": release.name, "routes": [PRIMARY_ROUTE]}}}
     if header_routes:
         routing["managedRoutes"] = [{"name": step["setHeaderRoute"]["name"]} for step in header_routes]
     return RolloutRouting(routing, (service,), header_routes)
+
+
+def _lower_header_names(step: JSON) -> JSON:
+    """Istio matches header names in lower case (HTTP header names are case-insensitive, so nothing changes)."""
+    route = step["setHeaderRoute"]
+    match = [{**m, "headerName": str(m["headerName"]).lower()} for m in route["match"]]
+    return {"setHeaderRoute": {**route, "match": match}}
 
 
 def flagger(release: Release, env: Environment) -> FlaggerRouting:
