@@ -328,3 +328,30 @@ def test_init_writes_a_working_release_per_router(tmp_path: Path, engine: str, r
         problems = [p for obj in objects for p in validate_manifest(obj)]
         problems += rules.check_all(objects, engine, router)
         assert problems == [], (overlay, problems)
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts"])
+def test_name_prefix_overlay_keeps_route_references(tmp_path: Path, engine: str, router: str) -> None:
+    """An overlay on top of ours with namePrefix: kustomize renames the routes' Services and the Rollout's
+    route reference with them (the router's kustomize configuration)."""
+    progression = "git" if engine == "argo-rollouts" else None
+    rendered_cell(tmp_path, spec_text(engine, router, CANARY_MATCH, progression), progressing=True)
+    outer = tmp_path / "out" / "apps" / "hello" / "overlays" / "prefixed"
+    outer.mkdir()
+    (outer / "kustomization.yaml").write_text("resources: [../prod]\nnamePrefix: p-\n")
+    objects = kustomize_build(outer)
+    services = {o["metadata"]["name"] for o in objects if o["kind"] == "Service"}
+    kind = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}[router]
+    route = find(objects, kind, "p-hello")
+    if router == "gateway-api":
+        backends = {ref["name"] for rule in route["spec"]["rules"] for ref in rule["backendRefs"]}
+    else:
+        backends = {d["destination"]["host"] for r in route["spec"]["http"] for d in r["route"]}
+    assert backends and backends <= services, (backends, services)
+    if engine == "argo-rollouts":
+        routing = find(objects, "Rollout", "p-hello")["spec"]["strategy"]["canary"]["trafficRouting"]
+        named = (routing["plugins"]["argoproj-labs/gatewayAPI"]["httpRoutes"][0]["name"] if router == "gateway-api"
+                 else routing["istio"]["virtualService"]["name"])
+        assert named == "p-hello"
+    assert rules.check_all(objects, engine, router) == []

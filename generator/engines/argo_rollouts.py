@@ -69,7 +69,9 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
     return Rendered(
         manifests=tuple(manifests),
         images=(ImageSlot(release.name, running_image(state)),),
-        kustomize_configurations=((CONFIG_FILE, kustomize_config()),),
+        kustomize_configurations=(
+            (CONFIG_FILE, kustomize_config()), *router_for(release.router).kustomize_configurations
+        ),
     )
 
 

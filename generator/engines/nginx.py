@@ -69,7 +69,8 @@ def _render_canary(release: Release, env: Environment, state: EnvState, strategy
         *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight)),
     )
     images = (ImageSlot(name, state.stable_image), ImageSlot(canary, canary_image(state)))
-    return Rendered(manifests=manifests, images=images)
+    configurations = router_for(release.router).kustomize_configurations
+    return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)
 
 
 def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
@@ -138,4 +139,5 @@ def _render_blue_green(
     switch = Switch(name, preview, preview_host(env, strategy), preview)
     manifests: tuple[Manifest, ...] = (*deployments, *services, *router_for(release.router).switched(release, env, switch))
     images = tuple(ImageSlot(colour_name(release, c), colour_image(state, c)) for c in COLOURS)
-    return Rendered(manifests=manifests, images=images)
+    configurations = router_for(release.router).kustomize_configurations
+    return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)

@@ -96,6 +96,9 @@ class Router:
     # The AnalysisTemplate argument naming what the built-ins measure, as the Rollout passes it: (release,
     # blue-green?) -> {"name": ..., "value" | "valueFrom": ...}; its name is the query's placeholder.
     analysis_arg: Callable[[Release, bool], JSON]
+    # Kustomize `configurations:` teaching kustomize the router objects' name references (to Services, and from
+    # a Rollout), so an overlay's namePrefix/nameSuffix keeps them pointing at the renamed objects: file -> doc.
+    kustomize_configurations: tuple[tuple[str, JSON], ...] = ()
 
 
 ROUTERS: dict[str, str] = {
@@ -142,3 +145,14 @@ def cookie_pattern(cookie: str) -> str:
     Cookie names are limited to [A-Za-z0-9-._~/:] by the schema; the regex-special '.' is escaped."""
     name = cookie.replace(".", r"\.")
     return rf"(^|.*;\s*){name}=always(;.*|$)"
+
+
+def name_reference(kind: str, api_version: str, fields: tuple[tuple[str, str], ...]) -> JSON:
+    """A kustomize nameReference: `kind` at `api_version` is named by these (referring kind, path) fields."""
+    group, _, version = api_version.rpartition("/")
+    ref: JSON = {"kind": kind}
+    if group:
+        ref["group"] = group
+    ref["version"] = version
+    ref["fieldSpecs"] = [{"path": path, "kind": referrer} for referrer, path in fields]
+    return ref

@@ -36,6 +36,7 @@ from generator.routers import (
     cookie_pattern,
     find,
     group_of,
+    name_reference,
     rollouts,
 )
 from generator.routers import istio as istio_router
@@ -210,6 +211,19 @@ def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     return None
 
 
+# A '/' inside a key is escaped for kustomize's path splitter.
+_PLUGIN_PATH = "spec/strategy/canary/trafficRouting/plugins/argoproj-labs\\/gatewayAPI"
+KUSTOMIZE_CONFIG: JSON = {
+    "nameReference": [
+        name_reference("Service", "v1", (("HTTPRoute", "spec/rules/backendRefs/name"),)),
+        name_reference(
+            "HTTPRoute",
+            API,
+            (("Rollout", f"{_PLUGIN_PATH}/httpRoute"), ("Rollout", f"{_PLUGIN_PATH}/httpRoutes/name")),
+        ),
+    ],
+}
+
 ROUTER = Router(
     name="gateway-api",
     weighted=weighted,
@@ -222,4 +236,5 @@ ROUTER = Router(
     ignore_rules=ignore_rules,
     live_weight=live_weight,
     analysis_arg=analysis_arg,
+    kustomize_configurations=(("kustomizeconfig-gateway-api.yaml", KUSTOMIZE_CONFIG),),
 )

@@ -34,6 +34,7 @@ from generator.routers import (
     cookie_pattern,
     find,
     group_of,
+    name_reference,
     rollouts,
 )
 
@@ -205,6 +206,15 @@ def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     return None
 
 
+KUSTOMIZE_CONFIG: JSON = {
+    "nameReference": [
+        name_reference("Service", "v1", (("VirtualService", "spec/http/route/destination/host"),)),
+        name_reference(
+            "VirtualService", API, (("Rollout", "spec/strategy/canary/trafficRouting/istio/virtualService/name"),)
+        ),
+    ],
+}
+
 ROUTER = Router(
     name="istio",
     weighted=weighted,
@@ -217,4 +227,5 @@ ROUTER = Router(
     ignore_rules=ignore_rules,
     live_weight=live_weight,
     analysis_arg=analysis_arg,
+    kustomize_configurations=(("kustomizeconfig-istio.yaml", KUSTOMIZE_CONFIG),),
 )
