@@ -91,7 +91,7 @@ def check_ingress_settings(data: Data) -> Iterator[Finding]:
 
 def check_sticky(data: Data) -> Iterator[Finding]:
     canary = data["spec"]["strategy"].get("canary", {})
-    if not canary.get("sticky"):
+    if not canary.get("sticky") or engine_name(data) == "flagger":  # Flagger's sticky is refused for every router
         return
     if router(data) == "gateway-api":
         why = (

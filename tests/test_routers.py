@@ -355,3 +355,26 @@ def test_name_prefix_overlay_keeps_route_references(tmp_path: Path, engine: str,
                  else routing["istio"]["virtualService"]["name"])
         assert named == "p-hello"
     assert rules.check_all(objects, engine, router) == []
+
+
+@pytest.mark.parametrize(
+    ("engine", "strategy", "subject"),
+    [("deployments", CANARY, "hello-canary"), ("deployments", BLUE_GREEN, "hello-preview"),
+     ("argo-rollouts", CANARY, "hello-canary")],
+)
+def test_gates_measure_the_new_versions_service_with_istio(
+    tmp_path: Path, engine: str, strategy: str, subject: str
+) -> None:
+    """`rollgen advance` asks the router: Istio's series of the Service that carries the new version."""
+    from generator import gates
+
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(spec_text(engine, "istio", strategy + ANALYSIS, "git" if engine == "argo-rollouts" else None))
+    release = load_release(spec)
+    env = release.environment("prod")
+    where = gates.traffic(release, env, EnvState("progressing", env.image, V2, step=1, weight=10))
+    error_rate = next(m for m in release.analysis.metrics if m.name == "error-rate") if release.analysis else None
+    assert error_rate is not None
+    promql = gates.query(error_rate, where, "5m")
+    assert promql == router_for("istio").builtin_query("error-rate", "test", subject, "5m")
+    assert f'destination_service_name="{subject}"' in promql and "istio_requests_total" in promql
