@@ -115,7 +115,8 @@ def _canary(release: Release, env: Environment, state: EnvState, strategy: Canar
     pod_selector = common.selector(release)
     stable = stable_service(release)
     # what the router declares for the controller: the stable Ingress, or the HTTPRoute / VirtualService at 100/0
-    routing = router_for(release.router).rollout_canary(release, env, strategy, Split(stable, canary_service(release), 0))
+    split = Split(stable, canary_service(release), 0)
+    routing = router_for(release.router).rollout_canary(release, env, strategy, split)
     manifests = [
         _rollout(release, env, {"canary": _canary_strategy(release, env, state, routing, analysis, count)}),
         common.service(stable, release, env, pod_selector),

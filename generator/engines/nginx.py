@@ -137,7 +137,8 @@ def _render_blue_green(
         common.service(preview, release, env, common.selector(release, **{COLOUR: idle_colour(state)})),
     )
     switch = Switch(name, preview, preview_host(env, strategy), preview)
-    manifests: tuple[Manifest, ...] = (*deployments, *services, *router_for(release.router).switched(release, env, switch))
+    routes = router_for(release.router).switched(release, env, switch)
+    manifests: tuple[Manifest, ...] = (*deployments, *services, *routes)
     images = tuple(ImageSlot(colour_name(release, c), colour_image(state, c)) for c in COLOURS)
     configurations = router_for(release.router).kustomize_configurations
     return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)

@@ -133,7 +133,8 @@ def switched(release: Release, env: Environment, switch: Switch) -> tuple[Manife
 
 def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> RolloutRouting:
     """The HTTPRoute at 100/0 for the plugin to edit, and the header routes it manages."""
-    route = http_route(release, env, release.name, env.host, [weighted_rule(release, Split(split.stable, split.canary, 0))])
+    at_rest = weighted_rule(release, Split(split.stable, split.canary, 0))
+    route = http_route(release, env, release.name, env.host, [at_rest])
     header_routes = tuple(set_header_routes(strategy))
     config: JSON = {}
     if header_routes:
