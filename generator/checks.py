@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from generator import durations
 from generator.errors import Problem, json_path
-from generator.model import BUILTIN_METRICS, Progression
+from generator.model import BUILTIN_METRICS, Engine, Progression
 from generator.report import suggest
 
 if TYPE_CHECKING:
@@ -70,7 +70,11 @@ def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = Non
         from generator.profiles import load_profiles
 
         profiles = load_profiles()
-    findings = [finding for rule in RULES for finding in rule(data)]
+    from generator.routerchecks import check_router, with_engine_name
+
+    findings = list(check_router(data))
+    data = with_engine_name(data)  # the rules below know `deployments` by its internal name, nginx
+    findings += [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
     problems = [locate(doc, finding) for finding in findings]
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
@@ -83,10 +87,17 @@ def strategy_kind(data: Data) -> str:
     return str(next(iter(data["spec"]["strategy"])))
 
 
+def engine_name(data: Data) -> Engine:
+    """The engine as the model names it: `deployments` and `nginx` are one engine (plain Deployments, weights
+    from git), still called "nginx" inside rollgen until the layout issue renames it."""
+    engine = data["spec"]["engine"]
+    return "nginx" if engine == "deployments" else cast(Engine, engine)
+
+
 def progression(data: Data) -> Progression:
     """spec.progression, or the engine's default (nginx: git; argo-rollouts and flagger: controller)."""
     spec = data["spec"]
-    default = "git" if spec["engine"] == "nginx" else "controller"
+    default = "git" if engine_name(data) == "nginx" else "controller"
     return cast(Progression, spec.get("progression", default))
 
 

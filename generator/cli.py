@@ -84,7 +84,8 @@ def _history(p: argparse.ArgumentParser) -> None:
 def _init(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd")
-    p.add_argument("--engine", choices=("argo-rollouts", "flagger", "nginx"), default="argo-rollouts")
+    p.add_argument("--engine", choices=("argo-rollouts", "flagger", "deployments", "nginx"), default="argo-rollouts")
+    p.add_argument("--router", choices=("ingress-nginx", "gateway-api", "istio"), default="ingress-nginx")
 
 
 # name: (the line in `rollgen --help`, what declares the command's arguments)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from generator import durations, queries
+from generator import durations
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
 
 if TYPE_CHECKING:
@@ -62,26 +62,34 @@ class Traffic:
     """Where the new version's requests and pods are, for the built-in queries and the placeholders."""
 
     namespace: str
-    ingress: str
+    ingress: str  # what the router's built-ins measure: ingress-nginx the Ingress, others the new version's Service
     canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `ingress`
     target: str
     service: str
+    router: str = "ingress-nginx"
 
 
 def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
-    name = release.name
-    if isinstance(release.strategy, BlueGreenStrategy):
+    from generator.routers import router_for
+
+    name, router = release.name, router_for(release.router)
+    blue_green = isinstance(release.strategy, BlueGreenStrategy)
+    measured = router.measured(release, blue_green)
+    if blue_green:
         idle = "green" if state.active_colour == "blue" else "blue"
         target = f"{name}-{idle}" if release.engine == "nginx" else name
-        return Traffic(env.namespace, f"{name}-preview", False, target, name)
-    target = f"{name}-canary" if release.engine == "nginx" else name
-    return Traffic(env.namespace, name, True, target, name)
+    else:
+        target = f"{name}-canary" if release.engine == "nginx" else name
+    return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name)
 
 
 def query(metric: Metric, where: Traffic, window: str) -> str:
     """The PromQL a gate sends for `metric` over `window` (a PromQL range such as `5m`)."""
     if metric.query is None:
-        return queries.builtin_query(metric.name, where.namespace, where.ingress, window, canary_only=where.canary_only)
+        from generator.routers import router_for
+
+        builtin = router_for(where.router).builtin_query
+        return builtin(metric.name, where.namespace, where.ingress, window, canary_only=where.canary_only)
     values = {
         "namespace": where.namespace,
         "target": where.target,

@@ -8,6 +8,9 @@ from typing import Literal, Union
 
 Engine = Literal["argo-rollouts", "flagger", "nginx"]
 Progression = Literal["git", "controller"]
+# What carries the traffic split (generator/routers). The engine "nginx" is plain Deployments whose weights git
+# writes ("deployments" in a spec is the same engine; its old name stays internal until the layout issue).
+RouterName = Literal["ingress-nginx", "gateway-api", "istio"]
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
 
 _IMAGE = re.compile(r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$")
@@ -110,6 +113,16 @@ class IngressSpec:
 
 
 @dataclass(frozen=True)
+class GatewayRef:
+    """spec.gateway: the Gateway an HTTPRoute attaches to (router gateway-api)."""
+
+    name: str
+    namespace: str | None = None
+    section_name: str | None = None
+    implementation: str | None = None  # what runs the Gateway, for the built-in metrics ("istio"); None: unknown
+
+
+@dataclass(frozen=True)
 class Autoscaling:
     min_replicas: int
     max_replicas: int
@@ -152,6 +165,9 @@ class Release:
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
     service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
+    router: RouterName = "ingress-nginx"  # spec.router
+    gateway: GatewayRef | None = None  # spec.gateway (router gateway-api)
+    istio_gateways: tuple[str, ...] = ()  # spec.istio.gateways (router istio)
 
     def base_environment(self) -> Environment:
         """The release-level defaults as an environment: what the kustomize base is rendered from."""

@@ -21,6 +21,7 @@ from generator.model import (
     BlueGreenStrategy,
     CanaryStrategy,
     Environment,
+    GatewayRef,
     Image,
     IngressSpec,
     Labels,
@@ -346,7 +347,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -
         name=meta["name"],
         namespace=meta["namespace"],
         labels=sorted_labels(meta.get("labels", {})),
-        engine=spec["engine"],
+        engine=checks.engine_name(data),
         progression=checks.progression(data),
         image=Image.parse(spec["image"]),
         replicas=spec.get("replicas", 1),
@@ -366,10 +367,24 @@ def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -
         settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
         source=doc.source,
         service_port_name=spec["service"].get("portName", "http"),
+        router=spec.get("router", "ingress-nginx"),
+        gateway=build_gateway(spec.get("gateway")),
+        istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
     )
     entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
     environments = tuple(build_environment(release, entry, profiles) for entry in entries)
     return replace(release, environments=environments)
+
+
+def build_gateway(gateway: Data | None) -> GatewayRef | None:
+    if gateway is None:
+        return None
+    return GatewayRef(
+        name=gateway["name"],
+        namespace=gateway.get("namespace"),
+        section_name=gateway.get("sectionName"),
+        implementation=gateway.get("implementation"),
+    )
 
 
 def seconds(text: str | None, default: int) -> int:

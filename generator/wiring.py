@@ -347,7 +347,12 @@ def ignore_differences(release: Release, env: Environment,
     if manifests is None:
         manifests = renderer_for(release.engine)(release, env, EnvState.initial(env)).manifests
     objects = list(manifests)
-    rules = [*_rollout_service_rules(objects), *_scaled_replica_rules(release, objects)]
+    # and the router's: the route weights (and header routes) a controller edits, e.g. Argo Rollouts in an
+    # HTTPRoute or a VirtualService (generator/routers); none where rollgen itself writes the weights.
+    from generator.routers import router_for
+
+    router_rules = router_for(release.router).ignore_rules(objects)
+    rules = [*_rollout_service_rules(objects), *_scaled_replica_rules(release, objects), *router_rules]
     unique = {json.dumps(rule, sort_keys=True): rule for rule in rules}
     return [unique[key] for key in sorted(unique)]
 

@@ -68,6 +68,34 @@ class Backend:
         return out
 
 
+ISTIO_REQUESTS = "istio_requests_total"
+ISTIO_DURATION = "istio_request_duration_milliseconds"
+
+
+@dataclass
+class IstioBackend(Backend):
+    """The requests to one Service as an Istio proxy reports them (`reporter` "destination": the Service's own
+    sidecars; "source": the client side, e.g. an Istio gateway): `istio_requests_total{reporter,
+    destination_service_namespace, destination_service_name, response_code}` and the histogram
+    `istio_request_duration_milliseconds`. `service` is the destination Service; `ingress` and `canary` unused."""
+
+    reporter: str = "destination"
+
+    def lines(self) -> list[str]:
+        labels = (f'reporter="{self.reporter}",destination_service_namespace="{self.namespace}",'
+                  f'destination_service_name="{self.service}"')  # fmt: skip
+        out = []
+        for code, count in (("200", self.ok), ("503", self.errors)):
+            if count > 0:
+                out.append(f'{ISTIO_REQUESTS}{{{labels},response_code="{code}"}} {count:.6f}')
+        total = self.ok + self.errors
+        if total > 0:
+            out.append(f'{ISTIO_DURATION}_bucket{{{labels},le="+Inf"}} {total:.6f}')
+            out.append(f"{ISTIO_DURATION}_sum{{{labels}}} {self.seconds * 1000:.6f}")
+            out.append(f"{ISTIO_DURATION}_count{{{labels}}} {total:.6f}")
+        return out
+
+
 class Exporter:
     """The /metrics endpoint, on 127.0.0.1 in a daemon thread."""
 
@@ -119,7 +147,12 @@ class Exporter:
             lines = [line for backend in self.backends for line in backend.lines()]
         requests = [line for line in lines if line.startswith(REQUESTS + "{")]
         durations = [line for line in lines if line.startswith(DURATION)]
-        return "\n".join([f"# TYPE {REQUESTS} counter", *requests, f"# TYPE {DURATION} histogram", *durations, ""])
+        istio = [line for line in lines if line.startswith(ISTIO_REQUESTS + "{")]
+        istio_durations = [line for line in lines if line.startswith(ISTIO_DURATION)]
+        return "\n".join([
+            f"# TYPE {REQUESTS} counter", *requests, f"# TYPE {DURATION} histogram", *durations,
+            f"# TYPE {ISTIO_REQUESTS} counter", *istio, f"# TYPE {ISTIO_DURATION} histogram", *istio_durations, "",
+        ])
 
 
 def free_port() -> int:

@@ -810,9 +810,155 @@ ENGINE_RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 
-def check_all(docs: list[Doc], engine: str) -> list[str]:
-    """Every rule that applies to `engine`'s output; all engines route through ingress-nginx."""
+# -- Routers: Gateway API and Istio (REFERENCE.md "Routers") ---------------------------------------------------
+
+GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
+MAX_BACKEND_WEIGHT = 1_000_000
+
+
+def _services(docs: list[Doc]) -> set[str]:
+    return {name_of(s) for s in of_kind(docs, "Service")}
+
+
+def _rollout_canary(docs: list[Doc]) -> Iterator[tuple[Doc, dict[str, Any]]]:
+    for rollout in of_kind(docs, "Rollout"):
+        canary = dig(rollout, "spec", "strategy", "canary")
+        if isinstance(canary, dict):
+            yield rollout, canary
+
+
+def httproute_rules(docs: list[Doc]) -> list[str]:
+    """Weights are int32 0..1,000,000; a split's weights add up to 100 (rollgen's percents); header-match rules
+    point at one backend only; every backend is a Service in the overlay; a parent Gateway and a hostname."""
+    out = []
+    services = _services(docs)
+    for route in of_kind(docs, "HTTPRoute"):
+        if not dig(route, "spec", "parentRefs"):
+            out.append(f"{ident(route)}: no parentRefs: it attaches to no Gateway")
+        if not dig(route, "spec", "hostnames"):
+            out.append(f"{ident(route)}: no hostnames: it would take every host of its Gateway")
+        for index, rule in enumerate(dig(route, "spec", "rules", default=[])):
+            refs = rule.get("backendRefs", [])
+            weights = [_as_int(ref.get("weight", 1)) for ref in refs]
+            if any(w is None or not 0 <= w <= MAX_BACKEND_WEIGHT for w in weights):
+                out.append(f"{ident(route)}: rules[{index}]: a weight outside 0..{MAX_BACKEND_WEIGHT}: {weights}")
+            if len(refs) > 1 and sum(w or 0 for w in weights) != 100:
+                out.append(f"{ident(route)}: rules[{index}]: split weights {weights} do not add up to 100")
+            has_headers = any(m.get("headers") for m in rule.get("matches", []))
+            if has_headers and len(refs) != 1:
+                out.append(f"{ident(route)}: rules[{index}]: a header match must route to one backend only")
+            for ref in refs:
+                if ref.get("name") not in services:
+                    out.append(f"{ident(route)}: rules[{index}]: backend {ref.get('name')!r} is not a Service here")
+    return out
+
+
+def gateway_plugin_routes(docs: list[Doc]) -> list[str]:
+    """The plugin's HTTPRoute exists, has one weighted rule with the Rollout's stable and canary Services at 100
+    and 0 (the plugin edits them), and header routes are managedRoutes that setHeaderRoute steps name."""
+    out = []
+    for rollout, canary in _rollout_canary(docs):
+        config = dig(canary, "trafficRouting", "plugins", GATEWAY_PLUGIN)
+        if not isinstance(config, dict):
+            continue
+        names = [config["httpRoute"]] if "httpRoute" in config else [r.get("name") for r in config.get("httpRoutes", [])]
+        for name in names:
+            route = find(docs, "HTTPRoute", str(name))
+            if route is None:
+                out.append(f"{ident(rollout)}: the plugin's HTTPRoute {name!r} is not in the overlay")
+                continue
+            weighted = [r for r in dig(route, "spec", "rules", default=[]) if len(r.get("backendRefs", [])) == 2]
+            pairs = [[(b.get("name"), b.get("weight")) for b in r["backendRefs"]] for r in weighted]
+            expected = [(canary.get("stableService"), 100), (canary.get("canaryService"), 0)]
+            if pairs != [expected]:
+                out.append(f"{ident(route)}: the plugin needs one rule with {expected}, found {pairs}")
+        out += _managed_routes(rollout, canary)
+    return out
+
+
+def _managed_routes(rollout: Doc, canary: dict[str, Any]) -> list[str]:
+    managed = [m.get("name") for m in dig(canary, "trafficRouting", "managedRoutes", default=[])]
+    used = [dig(step, "setHeaderRoute", "name") for step in canary.get("steps", []) if "setHeaderRoute" in step]
+    return [f"{ident(rollout)}: setHeaderRoute {name!r} is not in managedRoutes" for name in used if name not in managed]
+
+
+def virtual_service_rules(docs: list[Doc]) -> list[str]:
+    """A route's weights add up to 100; header routes come before the weighted route and go to one destination;
+    every destination host is a Service in the overlay (host-level routing, no subsets)."""
+    out = []
+    services = _services(docs)
+    for service in of_kind(docs, "VirtualService"):
+        seen_weighted = False
+        for index, route in enumerate(dig(service, "spec", "http", default=[])):
+            destinations = route.get("route", [])
+            has_headers = any(m.get("headers") for m in route.get("match", []))
+            if len(destinations) > 1:
+                seen_weighted = True
+                weights = [_as_int(d.get("weight", 0)) or 0 for d in destinations]
+                if sum(weights) != 100:
+                    out.append(f"{ident(service)}: http[{index}]: weights {weights} do not add up to 100")
+            if has_headers and (seen_weighted or len(destinations) != 1):
+                out.append(f"{ident(service)}: http[{index}]: a header route must come first, to one destination")
+            for destination in destinations:
+                host = dig(destination, "destination", "host")
+                if host not in services:
+                    out.append(f"{ident(service)}: http[{index}]: destination {host!r} is not a Service here")
+                if dig(destination, "destination", "subset"):
+                    out.append(f"{ident(service)}: http[{index}]: subsets need DestinationRules rollgen does not write")
+    return out
+
+
+def istio_rollout_routes(docs: list[Doc]) -> list[str]:
+    """trafficRouting.istio names a VirtualService of the overlay and its routes; those hold the Rollout's
+    stable and canary Services at 100 and 0 in git."""
+    out = []
+    for rollout, canary in _rollout_canary(docs):
+        ref = dig(canary, "trafficRouting", "istio", "virtualService")
+        if not isinstance(ref, dict):
+            continue
+        service = find(docs, "VirtualService", str(ref.get("name")))
+        if service is None:
+            out.append(f"{ident(rollout)}: VirtualService {ref.get('name')!r} is not in the overlay")
+            continue
+        routes = {r.get("name"): r for r in dig(service, "spec", "http", default=[])}
+        for name in ref.get("routes", []):
+            pairs = [(dig(d, "destination", "host"), d.get("weight")) for d in routes.get(name, {}).get("route", [])]
+            expected = [(canary.get("stableService"), 100), (canary.get("canaryService"), 0)]
+            if pairs != expected:
+                out.append(f"{ident(service)}: route {name!r} must hold {expected}, found {pairs}")
+        out += _managed_routes(rollout, canary)
+    return out
+
+
+def flagger_writes_its_routes(docs: list[Doc]) -> list[str]:
+    """Flagger with gatewayapi or istio generates the HTTPRoute / VirtualService and DestinationRules itself."""
+    out = []
+    for canary in of_kind(docs, "Canary"):
+        provider = str(dig(canary, "spec", "provider", default=""))
+        target = str(dig(canary, "spec", "targetRef", "name", default=""))
+        kinds = {"gatewayapi:v1": ("HTTPRoute",), "istio": ("VirtualService", "DestinationRule")}.get(provider, ())
+        for kind in kinds:
+            for name in (target, f"{target}-primary", f"{target}-canary"):
+                if find(docs, kind, name) is not None:
+                    out.append(f"{ident(canary)}: git writes {kind}/{name}, which Flagger generates and overwrites")
+        if provider == "gatewayapi:v1" and not dig(canary, "spec", "service", "gatewayRefs"):
+            out.append(f"{ident(canary)}: provider gatewayapi:v1 needs service.gatewayRefs")
+        if provider in ("gatewayapi:v1", "istio") and dig(canary, "spec", "ingressRef"):
+            out.append(f"{ident(canary)}: ingressRef is for provider nginx")
+    return out
+
+
+ROUTER_RULES: dict[str, tuple[Rule, ...]] = {
+    "ingress-nginx": NGINX_RULES,
+    "gateway-api": (httproute_rules, gateway_plugin_routes, flagger_writes_its_routes),
+    "istio": (virtual_service_rules, istio_rollout_routes, flagger_writes_its_routes),
+}
+
+
+def check_all(docs: list[Doc], engine: str, router: str = "ingress-nginx") -> list[str]:
+    """Every rule that applies to `engine`'s output routed by `router`."""
     out: list[str] = []
-    for rule in (*GENERAL_RULES, *WIRING_RULES, *NGINX_RULES, *ENGINE_RULES[engine]):
+    engine = "nginx" if engine == "deployments" else engine
+    for rule in (*GENERAL_RULES, *WIRING_RULES, *ROUTER_RULES[router], *ENGINE_RULES[engine]):
         out.extend(f"[{rule.__name__}] {line}" for line in rule(docs))
     return out

@@ -21,6 +21,7 @@ from tests import rules
 from tests.rules import Doc
 from tests.validators import (
     example_engine,
+    example_router,
     example_environments,
     example_spec,
     is_git_progression,
@@ -92,7 +93,7 @@ def test_built_overlay_passes_schemas(rendered: Renderer, example: Path, env: st
 @pytest.mark.parametrize(("example", "env", "variant"), VARIANTS)
 def test_built_overlay_follows_the_rules(rendered: Renderer, example: Path, env: str, variant: str) -> None:
     docs = build(rendered, example, env, variant)
-    violations = rules.check_all(docs, example_engine(example))
+    violations = rules.check_all(docs, example_engine(example), example_router(example))
     assert violations == [], "\n".join(violations)
 
 
@@ -160,7 +161,9 @@ def check_live_state(docs: list[Doc], example: Path, state: Any, replicas: int) 
     """What CONTRACT §3 and DESIGN's "State -> output" promise for `state`, read from the built overlay."""
     name = example_spec(example)["metadata"]["name"]
     strategy = example_spec(example)["spec"]["strategy"]
-    if example_engine(example) == "nginx" and "canary" in strategy:
+    if example_engine(example) == "nginx" and "canary" in strategy and example_router(example) != "ingress-nginx":
+        _check_routed_canary(docs, name, state, replicas, example_router(example))
+    elif example_engine(example) == "nginx" and "canary" in strategy:
         _check_nginx_canary(docs, name, state, replicas)
     elif example_engine(example) == "nginx":
         _check_nginx_blue_green(docs, name, state, replicas)
@@ -196,6 +199,22 @@ def _check_nginx_canary(docs: list[Doc], name: str, state: Any, replicas: int) -
     assert canary_deployment["spec"]["replicas"] == max(1, math.ceil(replicas * state.weight / 100))
 
 
+def _check_routed_canary(docs: list[Doc], name: str, state: Any, replicas: int, router: str) -> None:
+    """Plain Deployments behind an HTTPRoute or a VirtualService: the canary backend's weight (CONTRACT §3)."""
+    from generator.routers import router_for
+
+    weight = router_for(router).live_weight(docs, name)
+    canary_deployment = _find(docs, "Deployment", f"{name}-canary")
+    assert _image_of(_find(docs, "Deployment", name)) == state.stable_image.ref
+    if state.phase in ("stable", "aborted"):
+        assert weight == 0
+        assert canary_deployment["spec"]["replicas"] == 0
+        return
+    assert weight == state.weight
+    assert _image_of(canary_deployment) == state.canary_image.ref
+    assert canary_deployment["spec"]["replicas"] == max(1, math.ceil(replicas * state.weight / 100))
+
+
 def _selected_deployment(docs: list[Doc], service: Doc) -> Doc:
     selector = rules.service_selector(service)
     selected = [d for d in rules.of_kind(docs, "Deployment") if rules.is_subset(selector, rules.pod_labels(d))]
@@ -221,6 +240,8 @@ def _check_nginx_blue_green(docs: list[Doc], name: str, state: Any, replicas: in
 def _check_rollout_git(docs: list[Doc], name: str, state: Any) -> None:
     rollout = _find(docs, "Rollout", name)
     steps = rules.dig(rollout, "spec", "strategy", "canary", "steps", default=[])
+    # a router's header routes (setHeaderRoute) hold beside the weight; the weight steps are what is checked here
+    steps = [step for step in steps if "setHeaderRoute" not in step]
     first = next((s["setWeight"] for s in steps if "setWeight" in s), None)
     if state.phase == "stable":
         assert steps == [{"setWeight": 100}], steps
@@ -292,7 +313,7 @@ def test_every_state_of_a_git_rollout(example: Path, env: str, tmp_path: Path) -
             (out / rel).write_bytes(data)
         docs = kustomize_build(out / "apps" / release.name / "overlays" / env)
         problems = [line for doc in docs for line in validate_manifest(doc)]
-        problems += rules.check_all(docs, release.engine)
+        problems += rules.check_all(docs, release.engine, release.router)
         try:
             check_live_state(docs, example, state, release.environment(env).replicas)
         except AssertionError as exc:

@@ -36,6 +36,8 @@ CRD_FILES: dict[tuple[str, str], str] = {
     ("kustomize.toolkit.fluxcd.io", "Kustomization"): "flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml",
     ("source.toolkit.fluxcd.io", "GitRepository"): "flux/source.toolkit.fluxcd.io_gitrepositories.yaml",
     ("gateway.networking.k8s.io", "HTTPRoute"): "gateway-api/gateway.networking.k8s.io_httproutes.yaml",
+    ("networking.istio.io", "VirtualService"): "istio/virtualservices.networking.istio.io.yaml",
+    ("networking.istio.io", "DestinationRule"): "istio/destinationrules.networking.istio.io.yaml",
 }
 
 # Kustomize's own config files are read by kustomize, never applied to a cluster.
@@ -248,12 +250,18 @@ def example_environments(example: Path) -> list[str]:
 
 
 def example_engine(example: Path) -> str:
-    return str(example_spec(example)["spec"]["engine"])
+    """The engine as rollgen names it inside: `deployments` is the engine still called "nginx" there."""
+    engine = str(example_spec(example)["spec"]["engine"])
+    return "nginx" if engine == "deployments" else engine
+
+
+def example_router(example: Path) -> str:
+    return str(example_spec(example)["spec"].get("router", "ingress-nginx"))
 
 
 def is_git_progression(example: Path) -> bool:
     spec = example_spec(example)["spec"]
-    default = "git" if spec["engine"] == "nginx" else "controller"
+    default = "git" if example_engine(example) == "nginx" else "controller"
     return bool(spec.get("progression", default) == "git")
 
 

@@ -1,8 +1,8 @@
-"""`rollgen init DIR [--gitops argocd|flux|both] [--engine E]`: a working config repository, in one commit.
+"""`rollgen init DIR [--gitops argocd|flux|both] [--engine E] [--router R]`: a working config repository, in one commit.
 
 What it writes (from generator/init_templates; none of it may exist yet):
   rollgen.yaml                            settings, with the Argo CD and/or Flux wiring asked for
-  releases/hello.yaml                     a first release for the chosen engine
+  releases/hello.yaml                     a first release for the chosen engine and router
   .pre-commit-config.yaml                 the rollgen-validate and rollgen-render-check hooks
   .github/workflows/rollgen-advance.yaml  the scheduled `rollgen advance` (an example to adapt)
 and then the generated tree, exactly as `rollgen render releases --out .` writes it, so the render-check hook
@@ -49,13 +49,14 @@ class Choices:
     engine: str
     branch: str
     repo_url: str
+    router: str = "ingress-nginx"
 
 
 def run(args: argparse.Namespace) -> int:
     target: Path = args.dir
     _refuse_config_repo(target)
     repo, branch = _repository(target)
-    choices = Choices(args.gitops, args.engine, branch, _repo_url(repo))
+    choices = Choices(args.gitops, args.engine, branch, _repo_url(repo), getattr(args, "router", "ingress-nginx"))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
     paths = list(files)
@@ -123,12 +124,22 @@ def _repo_url(repo: Repo) -> str:
 
 def user_files(choices: Choices) -> dict[str, bytes]:
     """Every file init writes besides the generated tree, by repo-relative path."""
-    files = {"rollgen.yaml": config_text(choices).encode(), SPEC: _template(f"releases/hello-{choices.engine}.yaml")}
+    files = {"rollgen.yaml": config_text(choices).encode(), SPEC: _template(release_template(choices))}
     for dest, name in USER_FILES.items():
         files[dest] = _template(name)
     workflow = ".github/workflows/rollgen-advance.yaml"
     files[workflow] = files[workflow].replace(b"__VERSION__", __version__.encode())
     return files
+
+
+def release_template(choices: Choices) -> str:
+    """releases/hello-<engine>.yaml for ingress-nginx (deployments' is still named after nginx, the engine's old
+    name), releases/hello-<engine>-<router>.yaml for the other routers."""
+    if choices.router == "ingress-nginx":
+        engine = "nginx" if choices.engine == "deployments" else choices.engine
+        return f"releases/hello-{engine}.yaml"
+    engine = "deployments" if choices.engine == "nginx" else choices.engine
+    return f"releases/hello-{engine}-{choices.router}.yaml"
 
 
 def config_text(choices: Choices) -> str:

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from generator import durations, queries
+from generator import durations
 from generator.engines import ImageSlot, Manifest, Rendered, common
 from generator.gates import substitute
+from generator.routers import RolloutRouting, Split, Switch, router_for
 from generator.model import (
     Analysis,
     BlueGreenStrategy,
@@ -68,7 +69,9 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
     return Rendered(
         manifests=tuple(manifests),
         images=(ImageSlot(release.name, running_image(state)),),
-        kustomize_configurations=((CONFIG_FILE, kustomize_config()),),
+        kustomize_configurations=(
+            (CONFIG_FILE, kustomize_config()), *router_for(release.router).kustomize_configurations
+        ),
     )
 
 
@@ -111,14 +114,17 @@ def _canary(release: Release, env: Environment, state: EnvState, strategy: Canar
     count = measurements(analysis, tuple(s.pause for s in env.steps if s.pause)) if analysis else 0
     pod_selector = common.selector(release)
     stable = stable_service(release)
+    # what the router declares for the controller: the stable Ingress, or the HTTPRoute / VirtualService at 100/0
+    split = Split(stable, canary_service(release), 0)
+    routing = router_for(release.router).rollout_canary(release, env, strategy, split)
     manifests = [
-        _rollout(release, env, {"canary": _canary_strategy(release, env, state, strategy, analysis, count)}),
+        _rollout(release, env, {"canary": _canary_strategy(release, env, state, routing, analysis, count)}),
         common.service(stable, release, env, pod_selector),
         common.service(canary_service(release), release, env, pod_selector),
-        common.ingress(release.name, release, env, stable, env.host, common.stable_ingress_annotations(strategy)),
+        *routing.objects,
     ]
     if analysis:
-        manifests.append(analysis_template(release, env, analysis, count, _CANARY_TRAFFIC))
+        manifests.append(analysis_template(release, env, analysis, count, _traffic(release, False)))
     return manifests
 
 
@@ -126,22 +132,18 @@ def _canary_strategy(
     release: Release,
     env: Environment,
     state: EnvState,
-    strategy: CanaryStrategy,
+    routing: RolloutRouting,
     analysis: Analysis | None,
     count: int,
 ) -> JSON:
-    nginx: JSON = {"stableIngress": release.name}
-    annotations = _canary_ingress_annotations(strategy)
-    if annotations:
-        nginx["additionalIngressAnnotations"] = annotations
     if release.progression == "git":
-        steps = git_steps(env, state)
+        steps = with_header_routes(git_steps(env, state), routing)
     else:
-        steps = _controller_steps(release, env.steps, analysis, count)
+        steps = [*routing.header_routes, *_controller_steps(release, env.steps, analysis, count)]
     return {
         "canaryService": canary_service(release),
         "stableService": stable_service(release),
-        "trafficRouting": {"nginx": nginx},
+        "trafficRouting": routing.traffic_routing,
         # The canary ReplicaSet is sized to the weight; keep the stable one whole while it scales.
         "maxSurge": "25%",
         "maxUnavailable": 0,
@@ -166,6 +168,14 @@ def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
         # canary backend; this keeps a client the canary got on the canary (DESIGN.md, as the nginx engine).
         out["affinity-canary-behavior"] = "sticky"
     return dict(sorted(out.items()))
+
+
+def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
+    """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the first
+    setWeight (still the live weight, CONTRACT section 3), before the pause."""
+    if not routing.header_routes or len(steps) < 2:
+        return steps
+    return [steps[0], *(_copy(route) for route in routing.header_routes), *steps[1:]]
 
 
 def git_steps(env: Environment, state: EnvState) -> list[JSON]:
@@ -200,7 +210,7 @@ def _controller_steps(
     for step in steps:
         out.append({"setWeight": step.weight})
         if analysis:
-            out.append({"analysis": analysis_ref(release, analysis, _CANARY_TRAFFIC)})
+            out.append({"analysis": analysis_ref(release, analysis, _traffic(release, False))})
         out.extend(_pause(step.pause, covered))
     return out
 
@@ -219,20 +229,19 @@ def _blue_green(
     release: Release, env: Environment, state: EnvState, strategy: BlueGreenStrategy
 ) -> list[Manifest]:
     pod_selector = common.selector(release)
+    switch = Switch(
+        active_service(release), preview_service(release), env.preview_host or strategy.preview_host,
+        preview_ingress(release),
+    )
     manifests = [
         _rollout(release, env, {"blueGreen": _blue_green_strategy(release, state, strategy)}),
         common.service(active_service(release), release, env, pod_selector),
         common.service(preview_service(release), release, env, pod_selector),
-        common.ingress(release.name, release, env, active_service(release), env.host),
+        *router_for(release.router).rollout_blue_green(release, env, switch),
     ]
-    host = env.preview_host or strategy.preview_host
-    if host:
-        manifests.append(
-            common.preview_ingress(preview_ingress(release), release, env, preview_service(release), host)
-        )
     if release.analysis:
         count = measurements(release.analysis, ())
-        manifests.append(analysis_template(release, env, release.analysis, count, _preview_traffic(release)))
+        manifests.append(analysis_template(release, env, release.analysis, count, _traffic(release, True)))
     return manifests
 
 
@@ -248,7 +257,7 @@ def _blue_green_strategy(release: Release, state: EnvState, strategy: BlueGreenS
             spec["autoPromotionSeconds"] = strategy.auto_promotion
     spec["scaleDownDelaySeconds"] = strategy.scale_down_delay
     if release.analysis:
-        spec["prePromotionAnalysis"] = analysis_ref(release, release.analysis, _preview_traffic(release))
+        spec["prePromotionAnalysis"] = analysis_ref(release, release.analysis, _traffic(release, True))
     return spec
 
 
@@ -288,16 +297,20 @@ def _rollout(release: Release, env: Environment, strategy: JSON) -> Manifest:
 class Traffic:
     """Where the built-in metrics find the new version's requests."""
 
-    ingress_arg: JSON  # the Rollout's argument `ingress`
+    ingress_arg: JSON  # the Rollout's argument naming what is measured (`ingress`; `service` for other routers)
     canary_only: bool  # only the requests ingress-nginx routed to the canary backend (queries.py)
+    router: str = "ingress-nginx"
 
 
 _NAMESPACE_ARG: JSON = {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
-_CANARY_TRAFFIC = Traffic({"name": "ingress", "valueFrom": {"fieldRef": {"fieldPath": STABLE_INGRESS_FIELD}}}, True)
 
 
-def _preview_traffic(release: Release) -> Traffic:
-    return Traffic({"name": "ingress", "value": preview_ingress(release)}, False)
+def _traffic(release: Release, blue_green: bool) -> Traffic:
+    """What the router's built-in queries measure: the canary's requests, or a blue-green preview's."""
+    router = router_for(release.router)
+    return Traffic(
+        router.analysis_arg(release, blue_green), router.measured(release, blue_green).canary_only, router.name
+    )
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -324,7 +337,7 @@ def analysis_template(
 ) -> Manifest:
     spec: JSON = {}
     if _needs_args(analysis):
-        spec["args"] = [{"name": "namespace"}, {"name": "ingress"}]
+        spec["args"] = [{"name": "namespace"}, {"name": traffic.ingress_arg["name"]}]
     spec["metrics"] = [_metric(release.name, metric, analysis, count, traffic) for metric in analysis.metrics]
     return {
         "apiVersion": API_VERSION,
@@ -361,8 +374,9 @@ def _query(name: str, metric: Metric, analysis: Analysis, traffic: Traffic) -> s
     window = durations.format_go(analysis.interval)
     if metric.query is not None:
         return substitute(metric.query, placeholder_values(name, window))
-    return queries.builtin_query(
-        metric.name, _ARGS["namespace"], _ARGS["ingress"], window, canary_only=traffic.canary_only
+    subject = "{{args." + traffic.ingress_arg["name"] + "}}"
+    return router_for(traffic.router).builtin_query(
+        metric.name, _ARGS["namespace"], subject, window, canary_only=traffic.canary_only
     )
 
 

@@ -30,6 +30,7 @@ from generator.model import (
     Metric,
     Release,
 )
+from generator.routers import FlaggerRouting, cookie_pattern, router_for
 
 API = "flagger.app/v1beta1"
 HPA_API = "autoscaling/v2"
@@ -47,12 +48,13 @@ DURATION = "request-duration"
 
 
 def render(release: Release, env: Environment, state: EnvState) -> Rendered:
+    routing = router_for(release.router).flagger(release, env)
     manifests: list[Manifest] = [
         common.deployment(release.name, release, env, None, release.name),
         autoscaler(release, env),
-        *ingresses(release, env),
-        *metric_templates(release, env),
-        canary(release, env),
+        *routing.objects,  # ingress-nginx: the Ingress Flagger copies; other routers: Flagger writes the routes
+        *metric_templates(release, env, routing),
+        canary(release, env, routing),
     ]
     return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
 
@@ -90,38 +92,55 @@ def template_name(release: Release, metric: Metric) -> str:
     return f"{release.name}-{metric.name}"
 
 
-def metric_templates(release: Release, env: Environment) -> list[Manifest]:
+def metric_templates(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> list[Manifest]:
+    """A MetricTemplate per custom metric; per built-in too where Flagger's own built-ins for the router do not
+    mean what ours do (they then carry the router's query, as the gates and Argo's AnalysisTemplates do)."""
     analysis = release.analysis
     if analysis is None:
         return []
-    return [metric_template(release, env, analysis, m) for m in analysis.metrics if not m.builtin]
+    own_builtins = routing is None or routing.builtin_metrics
+    return [
+        metric_template(release, env, analysis, m) for m in analysis.metrics if not (m.builtin and own_builtins)
+    ]
+
+
+# Flagger's placeholders for a built-in's query: the canary Service is `<target>-canary` (Flagger names it).
+FLAGGER_NAMESPACE, FLAGGER_CANARY, FLAGGER_INTERVAL = "{{ namespace }}", "{{ target }}-canary", "{{ interval }}"
+
+
+def builtin_template_query(release: Release, metric: Metric) -> str:
+    router = router_for(release.router)
+    return router.builtin_query(metric.name, FLAGGER_NAMESPACE, FLAGGER_CANARY, FLAGGER_INTERVAL, canary_only=False)
 
 
 def metric_template(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
     # The query goes in as data, untouched: Flagger fills in {{ namespace }}, {{ target }}, {{ interval }}.
+    query = metric.query if metric.query is not None else builtin_template_query(release, metric)
     return {
         "apiVersion": API,
         "kind": "MetricTemplate",
         "metadata": common.metadata(template_name(release, metric), release, env, {common.SYNC_WAVE: TEMPLATE_WAVE}),
         "spec": {
             "provider": {"type": "prometheus", "address": analysis.prometheus},
-            "query": metric.query,
+            "query": query,
         },
     }
 
 
-def canary(release: Release, env: Environment) -> Manifest:
-    spec: dict[str, Any] = {"provider": PROVIDER}
+def canary(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> Manifest:
+    if routing is None:
+        routing = router_for(release.router).flagger(release, env)
+    spec: dict[str, Any] = {"provider": routing.provider}
     if release.analysis is not None:
         # The built-in metrics query this Prometheus instead of the one Flagger was installed with.
         spec["metricsServer"] = release.analysis.prometheus
     spec["targetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": release.name}
-    spec["ingressRef"] = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": release.name}
+    spec.update(routing.refs)  # ingress-nginx: ingressRef
     spec["autoscalerRef"] = {"apiVersion": HPA_API, "kind": "HorizontalPodAutoscaler", "name": release.name}
     spec["progressDeadlineSeconds"] = PROGRESS_DEADLINE
     port = common.port_name(release)
-    spec["service"] = {"port": release.service_port, "targetPort": port, "portName": port}
-    spec["analysis"] = analysis_spec(release, env)
+    spec["service"] = {"port": release.service_port, "targetPort": port, "portName": port, **routing.service}
+    spec["analysis"] = analysis_spec(release, env, routing.builtin_metrics)
     return {
         "apiVersion": API,
         "kind": "Canary",
@@ -145,13 +164,13 @@ def threshold(release: Release) -> int:
     return limit + 1
 
 
-def analysis_spec(release: Release, env: Environment) -> dict[str, Any]:
+def analysis_spec(release: Release, env: Environment, own_builtins: bool = True) -> dict[str, Any]:
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
     out.update(progression(release, env, seconds))
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(max(seconds, MIN_METRIC_WINDOW))
-        out["metrics"] = [canary_metric(release, m, window) for m in release.analysis.metrics]
+        out["metrics"] = [canary_metric(release, m, window, own_builtins) for m in release.analysis.metrics]
     return out
 
 
@@ -162,19 +181,23 @@ def progression(release: Release, env: Environment, seconds: int) -> dict[str, A
         # header/cookie/sticky cannot be combined with weights in Flagger: the checks refuse them.
         return {"stepWeights": [step.weight for step in env.steps]}
     if isinstance(strategy, ABTestStrategy):
-        return {"iterations": strategy.iterations, "match": match(strategy)}
+        return {"iterations": strategy.iterations, "match": match(strategy, release.router)}
     return {"iterations": blue_green_iterations(strategy, seconds)}
 
 
-def match(strategy: ABTestStrategy) -> list[dict[str, Any]]:
+def match(strategy: ABTestStrategy, router: str = "ingress-nginx") -> list[dict[str, Any]]:
     """ingress-nginx takes one header and one cookie condition; Flagger reads the `cookie` key as the cookie
-    name (`canary-by-cookie`, routed when its value is `always`) and any other key as the header."""
+    name (`canary-by-cookie`, routed when its value is `always`) and any other key as the header. Istio and the
+    Gateway API match the Cookie header itself: a regular expression for the cookie set to `always`."""
     out: list[dict[str, Any]] = []
     if strategy.header:
         value = strategy.header_value or HEADER_ALWAYS
-        out.append({"headers": {strategy.header: {"exact": value}}})
-    if strategy.cookie:
+        header = strategy.header.lower() if router == "istio" else strategy.header  # Istio: lower-case names
+        out.append({"headers": {header: {"exact": value}}})
+    if strategy.cookie and router == "ingress-nginx":
         out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
+    elif strategy.cookie:
+        out.append({"headers": {"cookie": {"regex": cookie_pattern(strategy.cookie)}}})
     return out
 
 
@@ -186,7 +209,9 @@ def blue_green_iterations(strategy: BlueGreenStrategy, seconds: int) -> int:
     return max(1, math.ceil(strategy.auto_promotion / seconds))
 
 
-def canary_metric(release: Release, metric: Metric, window: str) -> dict[str, Any]:
+def canary_metric(release: Release, metric: Metric, window: str, own_builtins: bool = True) -> dict[str, Any]:
+    if not own_builtins:  # every metric, built-ins included, through its MetricTemplate
+        return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
     if metric.name == "error-rate":
         # error percent <= max  <=>  success percent >= 100 - max
         return metric_entry(SUCCESS_RATE, complement(metric.max), complement(metric.min), window)

@@ -11,6 +11,7 @@ import math
 
 from generator.engines import ImageSlot, Manifest, Rendered, common
 from generator.model import BlueGreenStrategy, CanaryStrategy, EnvState, Environment, Image, Release
+from generator.routers import Split, Switch, router_for
 
 TRACK = "rollgen.io/track"
 COLOUR = "rollgen.io/colour"
@@ -64,11 +65,12 @@ def _render_canary(release: Release, env: Environment, state: EnvState, strategy
         common.deployment(canary, release, env, canary_replicas(env, weight), canary, **{TRACK: "canary"}),
         common.service(name, release, env, common.selector(release, **{TRACK: "stable"})),
         common.service(canary, release, env, common.selector(release, **{TRACK: "canary"})),
-        common.ingress(name, release, env, name, env.host, common.stable_ingress_annotations(strategy)),
-        common.ingress(canary, release, env, canary, env.host, canary_annotations(strategy, weight)),
+        # the router writes the split: canary Ingresses, an HTTPRoute or a VirtualService
+        *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight)),
     )
     images = (ImageSlot(name, state.stable_image), ImageSlot(canary, canary_image(state)))
-    return Rendered(manifests=manifests, images=images)
+    configurations = router_for(release.router).kustomize_configurations
+    return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)
 
 
 def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
@@ -134,9 +136,9 @@ def _render_blue_green(
         common.service(name, release, env, common.selector(release, **{COLOUR: state.active_colour})),
         common.service(preview, release, env, common.selector(release, **{COLOUR: idle_colour(state)})),
     )
-    manifests: tuple[Manifest, ...] = (*deployments, *services, common.ingress(name, release, env, name, env.host))
-    host = preview_host(env, strategy)
-    if host:
-        manifests += (common.preview_ingress(preview, release, env, preview, host),)
+    switch = Switch(name, preview, preview_host(env, strategy), preview)
+    routes = router_for(release.router).switched(release, env, switch)
+    manifests: tuple[Manifest, ...] = (*deployments, *services, *routes)
     images = tuple(ImageSlot(colour_name(release, c), colour_image(state, c)) for c in COLOURS)
-    return Rendered(manifests=manifests, images=images)
+    configurations = router_for(release.router).kustomize_configurations
+    return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)

@@ -1,0 +1,142 @@
+"""Git progression through the Gateway API and Istio routers, against real git (a bare remote and a clone) and a
+real `kubectl kustomize`: after every commit the built overlay shows the live weight where CONTRACT section 3
+says it is (the HTTPRoute's canary backendRef, the VirtualService's canary destination, the Rollout's first
+setWeight), and the commit's trailers record the same weight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.routers import router_for
+from tests.test_lifecycle import V1, V2, ConfigRepo, assert_commit, at, config_repo, find, image_of
+
+ROUTING = {
+    "gateway-api": "  router: gateway-api\n  gateway: {name: public, namespace: gateways}\n",
+    "istio": "  router: istio\n  istio: {gateways: [istio-system/public-gateway]}\n",
+}
+ROUTE_KIND = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}
+
+
+def spec_text(image: str, engine: str, router: str) -> str:
+    return (
+        "apiVersion: rollgen.io/v1alpha1\nkind: Release\nmetadata: {name: hello, namespace: test}\nspec:\n"
+        f"  engine: {engine}\n  progression: git\n  image: {image}\n  replicas: 4\n  containerPort: 5050\n"
+        "  service: {port: 5000}\n  ingress: {host: hello.example.com}\n"
+        f"{ROUTING[router]}"
+        "  strategy:\n    canary:\n"
+        "      steps: [{weight: 10, pause: 5m}, {weight: 25, pause: 10m}, {weight: 50}]\n"
+        "      header: X-Canary\n"
+        "  settleDelay: 1m\n  environments:\n    - {name: prod}\n"
+    )
+
+
+@pytest.fixture
+def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
+    return config_repo(git_remote[1], capsys)
+
+
+def weight(router: str, objects: list[dict[str, Any]]) -> int | None:
+    return router_for(router).live_weight(objects, "hello")
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_deployments_lifecycle(repo: ConfigRepo, router: str) -> None:
+    repo.write_spec(spec_text(V1, "deployments", router))
+    assert repo.release()[0] == 0
+    assert_commit(repo, "deploy", "0/3", 100, V1)
+    objects = repo.build()
+    assert weight(router, objects) == 0
+    assert not any(o["kind"] == "Ingress" for o in objects)
+
+    repo.write_spec(spec_text(V2, "deployments", router), "v2")
+    assert repo.release(now=at(0))[0] == 0
+    assert_commit(repo, "start", "1/3", 10, V2)
+    objects = repo.build()
+    assert weight(router, objects) == 10
+    assert image_of(find(objects, "Deployment", "hello-canary")) == V2
+    # the header route is live while the canary takes traffic
+    assert len(_routes(router, find(objects, ROUTE_KIND[router], "hello"))) == 3
+
+    for minutes, live, step in ((5, 25, "2/3"), (15, 50, "3/3")):
+        assert repo.act("advance", now=at(minutes))[0] == 0
+        assert_commit(repo, "step", step, live, V2)
+        assert weight(router, repo.build()) == live
+
+    # promotion, commit one: stable takes v2 while the canary keeps its weight; commit two: back to 0
+    assert repo.act("promote", now=at(20))[0] == 0
+    assert_commit(repo, "promote", "3/3", 100, V2)
+    objects = repo.build()
+    assert weight(router, objects) == 50
+    assert image_of(find(objects, "Deployment", "hello")) == V2
+    assert repo.act("advance", now=at(21))[0] == 0
+    assert_commit(repo, "promote", "3/3", 100, V2)
+    objects = repo.build()
+    assert weight(router, objects) == 0
+    assert len(_routes(router, find(objects, ROUTE_KIND[router], "hello"))) == 1
+    assert repo.state()["phase"] == "stable"
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_deployments_abort(repo: ConfigRepo, router: str) -> None:
+    repo.write_spec(spec_text(V1, "deployments", router))
+    repo.release()
+    repo.write_spec(spec_text(V2, "deployments", router), "v2")
+    repo.release(now=at(0))
+    assert weight(router, repo.build()) == 10
+    assert repo.act("abort", now=at(1))[0] == 0
+    assert_commit(repo, "abort", "0/3", 0, V2)  # the image trailer names what was aborted
+    objects = repo.build()
+    assert weight(router, objects) == 0
+    assert len(_routes(router, find(objects, ROUTE_KIND[router], "hello"))) == 1  # the header route is gone
+    assert find(objects, "Deployment", "hello-canary")["spec"]["replicas"] == 0
+    assert image_of(find(objects, "Deployment", "hello")) == V1
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_argo_rollouts_git_lifecycle(repo: ConfigRepo, router: str) -> None:
+    repo.write_spec(spec_text(V1, "argo-rollouts", router))
+    repo.release()
+    assert_commit(repo, "deploy", "0/3", 100, V1)
+    objects = repo.build()
+    assert _first_set_weight(objects) == 100
+    # the route git declares stays at 100/0: the controller moves it
+    assert weight(router, objects) == 0
+
+    repo.write_spec(spec_text(V2, "argo-rollouts", router), "v2")
+    repo.release(now=at(0))
+    assert_commit(repo, "start", "1/3", 10, V2)
+    objects = repo.build()
+    rollout = find(objects, "Rollout", "hello")
+    assert rollout["spec"]["strategy"]["canary"]["steps"] == [
+        {"setWeight": 10},
+        {"setHeaderRoute": {"name": "canary-header",  # Istio matches header names in lower case
+                            "match": [{"headerName": "x-canary" if router == "istio" else "X-Canary",
+                                       "headerValue": {"exact": "always"}}]}},
+        {"pause": {}},
+    ]
+    assert image_of(rollout) == V2
+    assert weight(router, objects) == 0
+
+    for minutes, live, step in ((5, 25, "2/3"), (15, 50, "3/3")):
+        assert repo.act("advance", now=at(minutes))[0] == 0
+        assert_commit(repo, "step", step, live, V2)
+        assert _first_set_weight(repo.build()) == live
+
+    assert repo.act("promote", now=at(16))[0] == 0
+    assert_commit(repo, "promote", "3/3", 100, V2)
+    rollout = find(repo.build(), "Rollout", "hello")
+    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 100}]
+    assert repo.state()["phase"] == "stable"
+
+
+def _first_set_weight(objects: list[dict[str, Any]]) -> int:
+    steps = find(objects, "Rollout", "hello")["spec"]["strategy"]["canary"]["steps"]
+    return int(next(step["setWeight"] for step in steps if "setWeight" in step))
+
+
+def _routes(router: str, obj: dict[str, Any]) -> list[Any]:
+    routes: list[Any] = obj["spec"]["rules" if router == "gateway-api" else "http"]
+    return routes
