@@ -1,0 +1,124 @@
+"""Issue 11, items 1-7 (data loss and wrong state): each reproduced through the CLI, on real git repositories
+with a bare remote, next to the fix that holds it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main
+from tests.conftest import ROOT, git
+from tests.hardening.test_faults import _env, actions, assert_consistent, at, config_repo, finish, set_image
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(bare))
+    return bare
+
+
+def in_canary(tmp_path: Path, capsys: pytest.CaptureFixture[str], remote: Path | None = None) -> Path:
+    """hello released at v1, then v2 started as a canary at step 1/3 in every environment."""
+    repo = config_repo(tmp_path / "repo", remote)
+    push = ["--push"] if remote is not None else []
+    spec = str(repo / "releases" / "hello.yaml")
+    finish(repo, capsys, "release", spec, "--now", at(0), *push)
+    set_image(repo, "v2")
+    if remote is not None:
+        git(repo, "push", "-q", "origin", "main")
+    finish(repo, capsys, "release", spec, "--now", at(1), *push)
+    return repo
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "generator", *map(str, args)], cwd=ROOT,
+                            env={**_env(), **(env or {})}, capture_output=True, text=True, check=False)
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    return result
+
+
+# -- 1. a lock a live process holds is never removed -------------------------------------------------------
+
+
+def _slow_pre_commit(repo: Path) -> tuple[Path, Path]:
+    """A pre-commit hook that holds the person's commit until `go` exists (at most 60 s); `started` says when."""
+    started, go = repo.parent / "hook-started", repo.parent / "hook-go"
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text(f"#!/bin/sh\ntouch '{started}'\ni=0\nwhile [ ! -e '{go}' ] && [ $i -lt 600 ]; do\n"
+                    "  sleep 0.1; i=$((i+1))\ndone\n")
+    hook.chmod(0o755)
+    return started, go
+
+
+def _person_commits(repo: Path) -> subprocess.Popen[bytes]:
+    """A person's `git commit notes.md` (git holds index.lock while the hook runs, as with `commit -a`)."""
+    (repo / "notes.md").write_text("a person's notes\n")
+    git(repo, "add", "notes.md")
+    return subprocess.Popen(["git", "commit", "-q", "-m", "notes", "notes.md"], cwd=repo, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def _wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.01)
+
+
+def _persons_commit_is_whole(repo: Path) -> None:
+    subject = git(repo, "log", "-1", "--format=%s", "--", "notes.md").strip()
+    assert subject == "notes"
+    tree = git(repo, "ls-tree", "-r", "--name-only", "HEAD").split()
+    assert "notes.md" in tree and "releases/hello.yaml" in tree and "apps/hello/base/kustomization.yaml" in tree
+
+
+def test_a_lock_held_by_a_commit_running_its_hooks_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: `advance` deleted the live .git/index.lock as stale (older than 1 s) while a person's `git commit`
+    # ran its pre-commit hook; that commit then recorded an empty tree
+    repo = in_canary(tmp_path, capsys)
+    started, go = _slow_pre_commit(repo)
+    person = _person_commits(repo)
+    try:
+        _wait_for(started)
+        lock = repo / ".git" / "index.lock"
+        assert lock.exists()
+        result = run("advance", "hello", "--env", "prod", "--repo", repo, "--now", at(1, 10),
+                     env={"ROLLGEN_GIT_LOCK_WAIT": "0.5"})
+        assert result.returncode == 1, result.stderr
+        assert f"{lock} exists and process" in result.stderr and "holds it" in result.stderr, result.stderr
+        assert lock.exists()
+    finally:
+        go.touch()
+        assert person.wait(timeout=60) == 0, person.stderr.read() if person.stderr else ""
+    _persons_commit_is_whole(repo)
+    assert "step 2/3" in finish(repo, capsys, "advance", "hello", "--env", "prod", "--now", at(1, 10))
+    _persons_commit_is_whole(repo)
+
+
+def test_a_lock_held_by_a_commit_running_its_hooks_is_waited_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = in_canary(tmp_path, capsys)
+    started, go = _slow_pre_commit(repo)
+    person = _person_commits(repo)
+    _wait_for(started)
+    rollgen = subprocess.Popen([sys.executable, "-m", "generator", "advance", "hello", "--env", "prod", "--repo",
+                                str(repo), "--now", at(1, 10)], cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # rollgen is waiting for the lock by now, or about to: either way it must wait
+    go.touch()
+    out, err = rollgen.communicate(timeout=60)
+    assert person.wait(timeout=60) == 0, person.stderr.read() if person.stderr else ""
+    assert rollgen.returncode == 0, err
+    assert "step 2/3" in out and "removed" not in err, out + err
+    _persons_commit_is_whole(repo)
+    assert git(repo, "status", "--porcelain") == ""
+    assert_consistent(repo, capsys, "after the person's commit and rollgen's step")
