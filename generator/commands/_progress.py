@@ -25,7 +25,7 @@ from typing import Any, Literal
 from generator import state as state_file
 from generator.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
-from generator.gitops import GitError, Journal, Repo
+from generator.gitops import GitError, Journal, PushOutcome, Repo
 from generator.model import Environment, EnvState, Release
 from generator.progression import (
     Hold,
@@ -157,7 +157,7 @@ def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tupl
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
         if not request.push or not repo.ahead_of(upstream):
             return outcomes, False
-        if repo.push(config.remote, branch) != "rejected":
+        if _push_or_drop(repo, config, branch, outcomes, start) != "rejected":
             return outcomes, True
         _drop_our_commits(repo, outcomes, start)
         _sleep(config, attempt)
@@ -172,6 +172,23 @@ def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
     if upstream is not None:
         repo.catch_up(upstream)
     return upstream
+
+
+def _push_or_drop(repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None) -> PushOutcome:
+    """Push; when the push cannot succeed (a hook of the remote refuses it, the remote is unreachable), drop this
+    run's commits, never a person's: kept, each later --push would try the same commits again and fail the same
+    way, and the branch would tell a state the remote does not have."""
+    try:
+        return repo.push(config.remote, branch)
+    except GitError as exc:
+        ours = [o.commit for o in outcomes if o.commit]
+        if not ours:
+            raise
+        _drop_our_commits(repo, outcomes, start)
+        raise GitError(
+            f"{exc}\nrollgen dropped the {len(ours)} commit(s) it had just made, so the branch is again as "
+            f"{config.remote}/{branch} has it; fix what the remote objects to, then run the command again"
+        ) from exc
 
 
 def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None) -> None:

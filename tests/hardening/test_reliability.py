@@ -122,3 +122,35 @@ def test_a_lock_held_by_a_commit_running_its_hooks_is_waited_for(
     _persons_commit_is_whole(repo)
     assert git(repo, "status", "--porcelain") == ""
     assert_consistent(repo, capsys, "after the person's commit and rollgen's step")
+
+
+# -- 4. a push that cannot succeed drops rollgen's own commits, never a person's ----------------------------
+
+
+def test_a_push_a_remote_hook_refuses_drops_rollgens_commits_only(
+    tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: the step stayed committed locally, and every later --push failed again
+    repo = in_canary(tmp_path, capsys, remote)
+    (repo / "notes.md").write_text("a person's notes, not pushed yet\n")
+    git(repo, "add", "notes.md")
+    git(repo, "commit", "-q", "-m", "notes")
+    persons = git(repo, "rev-parse", "HEAD").strip()
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'rejected by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    advance = ["advance", "hello", "--env", "prod", "--now", at(1, 10), "--push", "--repo", str(repo)]
+    for _ in range(2):  # every run says the same, and leaves the same
+        capsys.readouterr()
+        assert main(advance) == 1
+        err = capsys.readouterr().err
+        assert "rejected by policy" in err and "rollgen dropped the 1 commit(s) it had just made" in err, err
+        assert git(repo, "rev-parse", "HEAD").strip() == persons  # the person's commit stays
+        assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+        assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 0
+    hook.unlink()
+    assert "pushed" in finish(repo, capsys, *advance[:-2])
+    assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
+    assert git(repo, "rev-parse", "HEAD~1").strip() == persons
+    assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
+    assert_consistent(repo, capsys, "after the push went through")
