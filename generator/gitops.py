@@ -312,13 +312,82 @@ class Repo:
             if out.returncode != 0:
                 raise GitError(f"cannot fast-forward to {upstream[:12]}: {_stderr(out)}")
             return
+        marker = self._rebase_marker()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"head": head, "branch": self.branch(), "upstream": upstream}))  # a kill now: the next run undoes it
         out = self.run("rebase", "-q", upstream, check=False)
         if out.returncode != 0:
             self.run("rebase", "--abort", check=False)
+        marker.unlink(missing_ok=True)
+        if out.returncode != 0:
             raise GitError(
                 f"the local branch and the remote have diverged and rebasing failed: {_stderr(out)}; "
                 "reconcile them by hand (git pull --rebase), then run rollgen again"
             )
+
+    def _rebase_marker(self) -> Path:
+        return self.rollgen_dir / "rebasing.json"
+
+    def rebase_branch(self) -> str | None:
+        """The branch an unfinished rebase works on (HEAD is detached meanwhile), if any."""
+        for folder in ("rebase-merge", "rebase-apply"):
+            try:
+                ref = (self.rollgen_dir.parent / folder / "head-name").read_text().strip()
+            except OSError:
+                continue
+            return ref.removeprefix("refs/heads/")
+        return None
+
+    def repair_rebase(self, wait: float | None = None) -> bool:
+        """Undo the catch-up rebase of a rollgen killed mid-way (its marker says it was rollgen's, not a person's):
+        `git rebase --abort` puts the branch back where it was; the next catch-up starts again from a fetch.
+        A rebase without rollgen's marker is a person's and is left alone. Returns whether one was undone."""
+        marker = self._rebase_marker()
+        if not marker.exists():
+            return False
+        git_dir = self.rollgen_dir.parent
+        if not any((git_dir / folder).exists() for folder in ("rebase-merge", "rebase-apply")):
+            marker.unlink(missing_ok=True)  # killed after the rebase finished or was aborted
+            return False
+        self._wait_for_gits(wait)  # a rollgen killed alone leaves its git rebase running, to finish by itself
+        if not any((git_dir / folder).exists() for folder in ("rebase-merge", "rebase-apply")):
+            marker.unlink(missing_ok=True)
+            return False
+        if self.run("rebase", "--abort", check=False).returncode != 0:
+            self._unwind_rebase(marker)
+        marker.unlink(missing_ok=True)
+        return True
+
+    def _unwind_rebase(self, marker: Path) -> None:
+        """A rebase killed before it wrote its orig-head cannot be aborted: put the branch, HEAD, index and
+        tracked files back to the commit the marker names. (git starts a rebase only on a clean work tree, so
+        the tracked files hold nothing but the rebase's own checkout.)"""
+        try:
+            data = json.loads(marker.read_text())
+            head, branch = str(data["head"]), str(data["branch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise GitError(
+                "an interrupted rebase of rollgen's cannot be undone automatically; run `git rebase --abort` (or "
+                "`git rebase --quit` and check out the branch), then run rollgen again"
+            ) from None
+        self.run("rebase", "--quit", check=False)
+        self.run("update-ref", f"refs/heads/{branch}", head)
+        self.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        self.run("reset", "-q", "--hard", head)
+
+    def _wait_for_gits(self, wait: float | None) -> None:
+        places = (self.root, self.rollgen_dir.parent, self.common_dir)
+        deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+        while True:
+            pids = gits_at_work(places)
+            if not pids:
+                return
+            if time.monotonic() >= deadline:
+                raise GitError(
+                    f"an interrupted rebase is in progress and git process {', '.join(map(str, pids[:5]))} is still "
+                    "at work in this repository; let it finish and run rollgen again"
+                )
+            time.sleep(0.1)
 
     def push(self, remote: str, branch: str) -> PushOutcome:
         """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
@@ -532,8 +601,31 @@ def _holds(pid: str, target: bytes, env_entry: bytes, roots: Sequence[bytes]) ->
         cwd = os.readlink(f"/proc/{pid}/cwd".encode())
     except OSError:
         return False
-    is_git = name == b"git" or name.startswith(b"git-")
-    return is_git and any(cwd == root or cwd.startswith(root + b"/") for root in roots)
+    return (name == b"git" or name.startswith(b"git-")) and _inside(cwd, roots)
+
+
+def gits_at_work(places: Sequence[Path]) -> list[int]:
+    """git processes (running, not zombies) whose working folder is inside one of `places`."""
+    if not os.path.isdir("/proc/self"):
+        return []
+    roots = [os.fsencode(place.resolve()) for place in places]
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as fh:
+                name = fh.read().strip()
+            cwd = os.readlink(f"/proc/{pid}/cwd".encode())
+        except OSError:
+            continue
+        if (name == b"git" or name.startswith(b"git-")) and _inside(cwd, roots) and _running(int(pid)):
+            out.append(int(pid))
+    return out
+
+
+def _inside(path: bytes, roots: Sequence[bytes]) -> bool:
+    return any(path == root or path.startswith(root + b"/") for root in roots)
 
 
 def _running(pid: int) -> bool:

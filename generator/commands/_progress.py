@@ -111,10 +111,13 @@ def _execute(request: Request, fmt: str) -> int:
     repo = Repo.discover(request.repo)
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
     _check_output(repo, config)
-    branch = _branch(repo, config)
     with repo.lock():
-        for path in repo.remove_stale_locks(config.remote, branch):
+        where = config.branch or repo.branch() or repo.rebase_branch() or ""
+        for path in repo.remove_stale_locks(config.remote, where):
             print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
+        if repo.repair_rebase():
+            print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
+        branch = _branch(repo, config)
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK

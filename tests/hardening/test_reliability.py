@@ -154,3 +154,52 @@ def test_a_push_a_remote_hook_refuses_drops_rollgens_commits_only(
     assert git(repo, "rev-parse", "HEAD~1").strip() == persons
     assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
     assert_consistent(repo, capsys, "after the push went through")
+
+
+# -- 5. a catch-up rebase killed mid-way is undone by the next run ------------------------------------------
+
+
+def _diverge(repo: Path, other: Path, round_: int, commits: int = 8) -> list[str]:
+    """The remote moves on (another clone pushes) while the person has commits of their own, not pushed."""
+    git(other, "pull", "-q", "--rebase", "origin", "main")
+    (other / f"other-{round_}.md").write_text(f"{round_}\n")
+    git(other, "add", ".")
+    git(other, "commit", "-q", "-m", f"other {round_}")
+    git(other, "push", "-q", "origin", "main")
+    subjects = []
+    for i in range(commits):
+        (repo / f"notes-{round_}-{i}.md").write_text(f"{round_} {i}\n")
+        git(repo, "add", ".")
+        subjects.append(f"notes {round_} {i}")
+        git(repo, "commit", "-q", "-m", subjects[-1])
+    return subjects
+
+
+def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
+    tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: a kill 1-20 ms into the rebase left .git/rebase-merge and a detached HEAD; every later run refused
+    from tests.hardening.test_faults import killed
+
+    repo = in_canary(tmp_path, capsys, remote)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    advance = ["advance", "hello", "--env", "prod", "--now", at(1, 10), "--push", "--repo", str(repo)]
+    rebasing = repo / ".git" / "rebase-merge"
+    hit = 0
+    for round_, delay_ms in enumerate((1, 2, 4, 7, 10, 14, 20)):
+        subjects = _diverge(repo, other, round_)
+        code = killed(advance, delay_ms / 1000, group=True, after=rebasing.exists)
+        assert code in (None, 0)
+        hit += code is None and rebasing.exists()
+        said = finish(repo, capsys, *advance[:-2])
+        assert "pushed" in said, said
+        assert not rebasing.exists() and not (repo / ".git" / "rollgen" / "rebasing.json").exists()
+        log = git(repo, "log", "--format=%s", "HEAD")
+        assert all(log.count(f"{s}\n") == 1 for s in subjects), log  # every commit of the person's, once
+        assert f"other {round_}\n" in log
+        assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
+        assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
+    print(f"kills inside the rebase: {hit} of 7")
+    assert hit >= 2, f"only {hit} kill(s) landed inside the rebase"
+    assert_consistent(repo, capsys, "after the interrupted rebases")
