@@ -203,3 +203,100 @@ def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
     print(f"kills inside the rebase: {hit} of 7")
     assert hit >= 2, f"only {hit} kill(s) landed inside the rebase"
     assert_consistent(repo, capsys, "after the interrupted rebases")
+
+
+# -- 3. two specs with one name; 6. two releases on one host and path --------------------------------------
+
+
+def _spec(name: str, hosts: str = "hello") -> str:
+    from tests.hardening.test_faults import SPEC
+
+    return SPEC.replace("IMAGE", "v1").replace("{name: hello,", f"{{name: {name},").replace("host: hello.",
+                                                                                            f"host: {hosts}.")
+
+
+def _unchanged(repo: Path, head: str) -> None:
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+def test_two_specs_with_one_name_are_reported_in_both_and_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: `validate` passed both; `release` of the second silently took over the first's apps/hello
+    repo = in_canary(tmp_path, capsys)
+    (repo / "releases" / "copy.yaml").write_text(_spec("hello", hosts="copy"))
+    git(repo, "add", "releases")
+    git(repo, "commit", "-q", "-m", "a copy")
+    capsys.readouterr()
+    assert main(["validate", str(repo / "releases")]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"{repo}/releases/copy.yaml:3:18: $.metadata.name: release 'hello' is also the metadata.name of "
+        f"{repo}/releases/hello.yaml:3:18; two specs of one name would write the same apps/hello/, the later "
+        "taking over the other's files and progression: rename one",
+        f"{repo}/releases/hello.yaml:3:18: $.metadata.name: release 'hello' is also the metadata.name of "
+        f"{repo}/releases/copy.yaml:3:18; two specs of one name would write the same apps/hello/, the later "
+        "taking over the other's files and progression: rename one",
+    ], out
+    head = git(repo, "rev-parse", "HEAD")
+    for name in ("copy.yaml", "hello.yaml"):
+        capsys.readouterr()
+        assert main(["release", str(repo / "releases" / name), "--repo", str(repo), "--now", at(2)]) == 1
+        err = capsys.readouterr().err.splitlines()
+        other = "hello.yaml" if name == "copy.yaml" else "copy.yaml"
+        assert err == [f"releases/{name}:3:18: $.metadata.name: release 'hello' is also the metadata.name of "
+                       f"releases/{other}:3:18; two specs of one name would write the same apps/hello/, the later "
+                       "taking over the other's files and progression: rename one"], err
+        _unchanged(repo, head)
+    assert main(["advance", "hello", "--env", "prod", "--repo", str(repo), "--now", at(1, 10)]) == 0  # its own spec
+
+
+def test_a_release_renamed_mid_canary_is_refused_on_the_hosts_the_old_name_routes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: the new name went straight to 100% on hello.example.com while the old one stayed at 10% there
+    repo = in_canary(tmp_path, capsys)
+    git(repo, "mv", "releases/hello.yaml", "releases/hello2.yaml")
+    spec = repo / "releases" / "hello2.yaml"
+    spec.write_text(spec.read_text().replace("{name: hello,", "{name: hello2,"))
+    git(repo, "commit", "-q", "-am", "rename")
+    head = git(repo, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert main(["release", str(spec), "--repo", str(repo), "--now", at(2)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    host_lines = {"dev": "18:25", "staging": "19:29", "prod": "10:19"}
+    hosts = {"dev": "hello.dev.example.com", "staging": "hello.staging.example.com", "prod": "hello.example.com"}
+    assert err == [
+        f"releases/hello2.yaml:{host_lines[env]}: {path}: hello2/{env} routes {hosts[env]}/ (ingress class nginx), "
+        f"which release hello/{env} already routes (apps/hello/overlays/{env}); one host and path has one release: "
+        "give one another host or path, or retire the other first (a renamed release keeps its old name's files "
+        "until `rollgen retire`)"
+        for env, path in (("prod", "$.spec.ingress.host"), ("dev", "$.spec.environments[0].host"),
+                          ("staging", "$.spec.environments[1].host"))
+    ], err
+    _unchanged(repo, head)
+    assert not (repo / "apps" / "hello2").exists()
+
+
+def test_validate_reports_two_specs_routing_one_host_and_path_in_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_lifecycle import CONFIG
+
+    (tmp_path / "rollgen.yaml").write_text(CONFIG)  # one config repo's specs: neighbours, not alternatives
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(_spec("alpha", hosts="shared"))
+    (folder / "b.yaml").write_text(_spec("beta", hosts="shared").replace("host: shared.dev.", "host: beta.dev."))
+    assert main(["validate", str(folder)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 4, out
+    assert out[0].startswith(f"{folder}/a.yaml:10:19: $.spec.ingress.host: alpha/prod routes shared.example.com/ "
+                             f"(ingress class nginx), which release beta/prod already routes ({folder}/b.yaml:10:19)")
+    assert out[1].startswith(f"{folder}/a.yaml:19:29: $.spec.environments[1].host: alpha/staging routes "
+                             "shared.staging.example.com/")
+    assert out[2].startswith(f"{folder}/b.yaml:10:19: $.spec.ingress.host: beta/prod routes shared.example.com/ "
+                             f"(ingress class nginx), which release alpha/prod already routes ({folder}/a.yaml:10:19)")
+    assert out[3].startswith(f"{folder}/b.yaml:19:29: $.spec.environments[1].host: beta/staging")
+    assert not [line for line in out if "dev" in line.split(":")[3]]
