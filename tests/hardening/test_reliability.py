@@ -300,3 +300,34 @@ def test_validate_reports_two_specs_routing_one_host_and_path_in_both(
                              f"(ingress class nginx), which release alpha/prod already routes ({folder}/a.yaml:10:19)")
     assert out[3].startswith(f"{folder}/b.yaml:19:29: $.spec.environments[1].host: beta/staging")
     assert not [line for line in out if "dev" in line.split(":")[3]]
+
+
+# -- 7. `promote --full` again after a run that landed waits out the settle delay --------------------------
+
+
+def test_promote_full_run_again_does_not_skip_the_settle_delay(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: the re-run of a `promote --full` whose first run had landed (then was killed, say) took the canary
+    # down at once, skipping settleDelay
+    from tests.hardening.test_faults import killed
+
+    repo = in_canary(tmp_path, capsys)
+    promote = ["promote", "hello", "--env", "prod", "--full", "--repo", str(repo)]
+    landed = repo / "apps" / "hello" / "overlays" / "prod" / "rollgen-state.yaml"
+    before = landed.read_bytes()
+    # the first run: killed right after its commit landed (the state file in HEAD says promoting), or finished
+    code = killed([*promote, "--now", at(1, 10)], 60, group=False,
+                  after=lambda: b"promoting" in git(repo, "show", f"HEAD:{landed.relative_to(repo)}").encode())
+    assert code in (None, 0) and landed.read_bytes() != before
+    assert actions(repo)[("prod", "promote", "3/3", "ghcr.io/kmaster8/hello:v2")] == 1
+    for now in (at(1, 10), at(1, 10, 30)):  # run again, within the settle delay: nothing to do, twice
+        said = finish(repo, capsys, *promote[:-2], "--now", now)
+        assert "nothing to do yet: the promotion of ghcr.io/kmaster8/hello:v2 settles" in said, said
+        assert actions(repo)[("prod", "promote", "3/3", "ghcr.io/kmaster8/hello:v2")] == 1
+    said = finish(repo, capsys, *promote[:-2], "--now", at(1, 30))  # after it: the second commit, once
+    assert "promoted ghcr.io/kmaster8/hello:v2: canary down" in said, said
+    assert actions(repo)[("prod", "promote", "3/3", "ghcr.io/kmaster8/hello:v2")] == 2
+    said = finish(repo, capsys, *promote[:-2], "--now", at(1, 31))
+    assert "nothing to promote" in said and actions(repo)[("prod", "promote", "3/3", "ghcr.io/kmaster8/hello:v2")] == 2
+    assert_consistent(repo, capsys, "after promote --full twice")
