@@ -274,6 +274,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
     from generator.pipeline import released, render_files
+    from generator.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_root_clashes, release_files
     from generator.writer import stale_files, write_tree
 
@@ -282,6 +283,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     deployed = released(release, states)
     files = render_files(deployed, states)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
+    files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
     prefix = config.output_prefix()

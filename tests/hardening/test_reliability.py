@@ -331,3 +331,82 @@ def test_promote_full_run_again_does_not_skip_the_settle_delay(
     said = finish(repo, capsys, *promote[:-2], "--now", at(1, 31))
     assert "nothing to promote" in said and actions(repo)[("prod", "promote", "3/3", "ghcr.io/kmaster8/hello:v2")] == 2
     assert_consistent(repo, capsys, "after promote --full twice")
+
+
+# -- 2. an environment removed from the spec stays until retired, in a commit of its own --------------------
+
+
+def _tree(repo: Path, rev: str, path: str) -> str:
+    return git(repo, "rev-parse", f"{rev}:{path}").strip()
+
+
+def _changed(repo: Path, rev: str = "HEAD") -> list[str]:
+    return git(repo, "show", "--format=", "--name-only", rev).split()
+
+
+def test_an_environment_removed_from_the_spec_stays_until_retired(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: `advance hello --env dev` deleted apps/hello/overlays/prod in a commit titled "dev: step", and
+    # `status` still showed prod at 10%
+    import json
+
+    from generator.messages import parse_trailers
+
+    repo = in_canary(tmp_path, capsys)
+    spec = repo / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace("    - {name: prod}\n", ""))
+    git(repo, "commit", "-q", "-am", "prod goes")
+    prod = _tree(repo, "HEAD", "apps/hello/overlays/prod")
+    assert "step 2/3" in finish(repo, capsys, "advance", "hello", "--env", "dev", "--now", at(1, 10))
+    assert {p.split("/")[3] for p in _changed(repo)} == {"dev"}, _changed(repo)
+    assert _tree(repo, "HEAD", "apps/hello/overlays/prod") == prod
+    spec.write_text(spec.read_text().replace("hello:v2", "hello:v3"))
+    git(repo, "commit", "-q", "-am", "v3")
+    assert "start canary" in finish(repo, capsys, "release", str(spec), "--now", at(1, 11))  # a new image too
+    assert _tree(repo, "HEAD", "apps/hello/overlays/prod") == prod
+    capsys.readouterr()
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0, capsys.readouterr()
+    # status shows prod as it runs, and says it is orphaned
+    assert main(["status", "--repo", str(repo)]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[:5] for line in out.splitlines() if line.split()[:2] == ["hello", "prod"]] == \
+        [["hello", "prod", "progressing", "1/3", "10%"]]
+    assert err == ("rollgen: hello/prod is no longer in releases/hello.yaml: its files stay deployed until "
+                   "`rollgen retire hello --env prod` takes them down\n")
+    assert main(["status", "--repo", str(repo), "--format", "json"]) == 0
+    rows = {r["environment"]: r for r in json.loads(capsys.readouterr().out)["environments"]}
+    assert "orphaned" in rows["prod"] and "orphaned" not in rows["dev"]
+    # retiring: refused for an environment the spec still has; its own commit for prod; then nothing to do
+    assert main(["retire", "hello", "--env", "dev", "--repo", str(repo)]) == 1
+    assert "releases/hello.yaml still lists environment dev" in capsys.readouterr().err
+    said = finish(repo, capsys, "retire", "hello", "--env", "prod")
+    assert "hello/prod: retire prod" in said, said
+    trailers = parse_trailers(git(repo, "log", "-1", "--format=%B"))
+    assert trailers["Rollgen-Action"] == "retire" and trailers["Rollgen-Environment"] == "prod", trailers
+    assert {p.split("/")[3] for p in _changed(repo)} == {"prod"}
+    assert not (repo / "apps" / "hello" / "overlays" / "prod").exists()
+    assert (repo / "apps" / "hello" / "overlays" / "dev" / "rollgen-state.yaml").exists()
+    assert "nothing to retire" in finish(repo, capsys, "retire", "hello", "--env", "prod")
+    capsys.readouterr()
+    assert main(["history", "hello", "--env", "prod", "--repo", str(repo)]) == 0
+    assert "retire" in capsys.readouterr().out
+    assert_consistent(repo, capsys, "after retiring prod")
+
+
+def test_a_renamed_release_is_retired_environment_by_environment_then_released(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = in_canary(tmp_path, capsys)
+    git(repo, "mv", "releases/hello.yaml", "releases/hello2.yaml")
+    spec = repo / "releases" / "hello2.yaml"
+    spec.write_text(spec.read_text().replace("{name: hello,", "{name: hello2,"))
+    git(repo, "commit", "-q", "-am", "rename")
+    capsys.readouterr()
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0, capsys.readouterr()
+    for env in ("dev", "staging", "prod"):
+        assert "retire" in finish(repo, capsys, "retire", "hello", "--env", env)
+    assert not (repo / "apps" / "hello").exists()
+    assert [p for p in git(repo, "ls-tree", "-r", "--name-only", "HEAD").split() if p.startswith("apps/hello/")] == []
+    assert "deploy" in finish(repo, capsys, "release", str(spec), "--now", at(2))
+    assert (repo / "apps" / "hello2" / "overlays" / "prod" / "rollgen-state.yaml").exists()
