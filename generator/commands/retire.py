@@ -27,11 +27,24 @@ from generator.commands._progress import (
     report,
 )
 from generator.config import Config
-from generator.errors import EXIT_OK, EXIT_USER, RollgenError
+from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops import GitError, Journal, Repo
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except InvalidInput as exc:  # the release's spec is broken: its problems, as `validate` prints them
+        from generator.report import format_json, format_text
+
+        if args.format == "json":
+            sys.stdout.write(format_json(exc.problems))
+        else:
+            sys.stderr.write(format_text(exc.problems))
+        return EXIT_USER
+
+
+def _run(args: argparse.Namespace) -> int:
     from generator.config import load as load_config
 
     repo = Repo.discover(args.repo)

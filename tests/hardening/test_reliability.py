@@ -410,3 +410,18 @@ def test_a_renamed_release_is_retired_environment_by_environment_then_released(
     assert [p for p in git(repo, "ls-tree", "-r", "--name-only", "HEAD").split() if p.startswith("apps/hello/")] == []
     assert "deploy" in finish(repo, capsys, "release", str(spec), "--now", at(2))
     assert (repo / "apps" / "hello2" / "overlays" / "prod" / "rollgen-state.yaml").exists()
+
+
+def test_retire_of_a_release_whose_spec_is_broken_prints_its_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = in_canary(tmp_path, capsys)
+    spec = repo / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace("replicas: 4", "replicas: -4"))
+    git(repo, "commit", "-q", "-am", "broken")
+    head = git(repo, "rev-parse", "HEAD")
+    capsys.readouterr()
+    assert main(["retire", "hello", "--env", "prod", "--repo", str(repo)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("releases/hello.yaml:7:13: $.spec.replicas: -4 is out of range"), err
+    _unchanged(repo, head)
