@@ -314,7 +314,8 @@ class Repo:
             return
         marker = self._rebase_marker()
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"head": head, "branch": self.branch(), "upstream": upstream}))  # a kill now: the next run undoes it
+        # a kill from here on leaves a rebase that the next run undoes (repair_rebase), told from a person's by this
+        marker.write_text(json.dumps({"head": head, "branch": self.branch(), "upstream": upstream}))
         out = self.run("rebase", "-q", upstream, check=False)
         if out.returncode != 0:
             self.run("rebase", "--abort", check=False)

@@ -446,7 +446,9 @@ def plan_promote(
     if current.phase == "promoting":
         # --full asks for what the first promotion commit already did: again (a re-run after a killed run that
         # had landed, say), it waits out the settle delay like `advance` instead of cutting it short
-        return _advance_promoting(release, env, current, now) if full else _finish_promotion(release, env, current, now)
+        if full:
+            return _advance_promoting(release, env, current, now)
+        return _finish_promotion(release, env, current, now)
     if full or isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
         reason = "`rollgen promote --full`" if full else "`rollgen promote`"
         return _promote(release, env, current, now, reason)

@@ -49,7 +49,8 @@ def release_files(out_dir: Path, name: str) -> list[str]:
     """What is left of a release once no environment is deployed: its base and any remaining wiring."""
     from generator.wiring import ARGOCD_DIR, FLUX_DIR
 
-    return sorted(p for root in (f"apps/{name}", f"{ARGOCD_DIR}/{name}", f"{FLUX_DIR}/{name}") for p in _files(out_dir, root))
+    roots = (f"apps/{name}", f"{ARGOCD_DIR}/{name}", f"{FLUX_DIR}/{name}")
+    return sorted(p for root in roots for p in _files(out_dir, root))
 
 
 def kept_files(out_dir: Path, name: str, spec_environments: Collection[str], base: bool = False) -> dict[str, bytes]:
@@ -108,7 +109,7 @@ def spec_environments(root: Path, app_dir: Path) -> tuple[str, list[str]] | None
         data = load_single(spec, source).data
     except (InvalidInput, OSError):
         return None  # a broken spec is validate's to report, not a reason to call environments orphaned
-    if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict) or not isinstance(data.get("spec"), dict):
+    if not isinstance(data, dict) or not all(isinstance(data.get(key), dict) for key in ("metadata", "spec")):
         return None
     if data["metadata"].get("name") != app_dir.name:
         return source, []

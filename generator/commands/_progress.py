@@ -177,7 +177,9 @@ def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
     return upstream
 
 
-def _push_or_drop(repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None) -> PushOutcome:
+def _push_or_drop(
+    repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None
+) -> PushOutcome:
     """Push; when the push cannot succeed (a hook of the remote refuses it, the remote is unreachable), drop this
     run's commits, never a person's: kept, each later --push would try the same commits again and fail the same
     way, and the branch would tell a state the remote does not have."""
