@@ -189,9 +189,10 @@ def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
     hit = 0
     for round_, delay_ms in enumerate((1, 2, 4, 7, 10, 14, 20)):
         subjects = _diverge(repo, other, round_)
-        code = killed(advance, delay_ms / 1000, group=True, after=rebasing.exists)
+        group = round_ % 3 != 2  # mostly git too; sometimes rollgen alone (its rebase then finishes by itself)
+        code = killed(advance, delay_ms / 1000, group=group, after=rebasing.exists)
         assert code in (None, 0)
-        hit += code is None and rebasing.exists()
+        hit += group and code is None and rebasing.exists()
         said = finish(repo, capsys, *advance[:-2])
         assert "pushed" in said, said
         assert not rebasing.exists() and not (repo / ".git" / "rollgen" / "rebasing.json").exists()
@@ -200,7 +201,6 @@ def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
         assert f"other {round_}\n" in log
         assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
         assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
-    print(f"kills inside the rebase: {hit} of 7")
     assert hit >= 2, f"only {hit} kill(s) landed inside the rebase"
     assert_consistent(repo, capsys, "after the interrupted rebases")
 
