@@ -124,6 +124,25 @@ def test_a_lock_held_by_a_commit_running_its_hooks_is_waited_for(
     assert_consistent(repo, capsys, "after the person's commit and rollgen's step")
 
 
+def test_a_lock_whose_holders_cannot_be_known_is_refused_after_the_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a system without /proc: whether a process holds the lock cannot be known, so it is never removed
+    import generator.gitops
+
+    repo = in_canary(tmp_path, capsys)
+    lock = repo / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    head = git(repo, "rev-parse", "HEAD")
+    monkeypatch.setattr(generator.gitops, "lock_holders", lambda path, places: None)
+    monkeypatch.setenv("ROLLGEN_GIT_LOCK_WAIT", "0.2")
+    capsys.readouterr()
+    assert main(["advance", "hello", "--env", "prod", "--repo", str(repo), "--now", at(1, 10)]) == 1
+    err = capsys.readouterr().err
+    assert f"{lock} exists and this system cannot tell whether a process holds it" in err, err
+    assert lock.exists() and git(repo, "rev-parse", "HEAD") == head
+
+
 # -- 4. a push that cannot succeed drops rollgen's own commits, never a person's ----------------------------
 
 
