@@ -69,6 +69,14 @@ def _promote(p: argparse.ArgumentParser) -> None:
     p.add_argument("--full", action="store_true", help="go straight to 100%%")
 
 
+def _retire(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME")
+    _repo_option(p)
+    p.add_argument("--env", required=True, help="the environment to take down (no longer in the spec)")
+    p.add_argument("--push", action="store_true", help="push the commit to the configured remote")
+    _format_option(p)
+
+
 def _status(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
     _format_option(p)
@@ -96,6 +104,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "advance": ("go one step further if the pause has elapsed and the gates pass", _name_and_progression),
     "promote": ("approve: pass the current pause", _promote),
     "abort": ("all traffic back to stable, canary down", _name_and_progression),
+    "retire": ("take down an environment the spec no longer has (its own commit)", _retire),
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),
     "init": ("create a working config repository", _init),

@@ -312,13 +312,83 @@ class Repo:
             if out.returncode != 0:
                 raise GitError(f"cannot fast-forward to {upstream[:12]}: {_stderr(out)}")
             return
+        marker = self._rebase_marker()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        # a kill from here on leaves a rebase that the next run undoes (repair_rebase), told from a person's by this
+        marker.write_text(json.dumps({"head": head, "branch": self.branch(), "upstream": upstream}))
         out = self.run("rebase", "-q", upstream, check=False)
         if out.returncode != 0:
             self.run("rebase", "--abort", check=False)
+        marker.unlink(missing_ok=True)
+        if out.returncode != 0:
             raise GitError(
                 f"the local branch and the remote have diverged and rebasing failed: {_stderr(out)}; "
                 "reconcile them by hand (git pull --rebase), then run rollgen again"
             )
+
+    def _rebase_marker(self) -> Path:
+        return self.rollgen_dir / "rebasing.json"
+
+    def rebase_branch(self) -> str | None:
+        """The branch an unfinished rebase works on (HEAD is detached meanwhile), if any."""
+        for folder in ("rebase-merge", "rebase-apply"):
+            try:
+                ref = (self.rollgen_dir.parent / folder / "head-name").read_text().strip()
+            except OSError:
+                continue
+            return ref.removeprefix("refs/heads/")
+        return None
+
+    def repair_rebase(self, wait: float | None = None) -> bool:
+        """Undo the catch-up rebase of a rollgen killed mid-way (its marker says it was rollgen's, not a person's):
+        `git rebase --abort` puts the branch back where it was; the next catch-up starts again from a fetch.
+        A rebase without rollgen's marker is a person's and is left alone. Returns whether one was undone."""
+        marker = self._rebase_marker()
+        if not marker.exists():
+            return False
+        git_dir = self.rollgen_dir.parent
+        if not any((git_dir / folder).exists() for folder in ("rebase-merge", "rebase-apply")):
+            marker.unlink(missing_ok=True)  # killed after the rebase finished or was aborted
+            return False
+        self._wait_for_gits(wait)  # a rollgen killed alone leaves its git rebase running, to finish by itself
+        if not any((git_dir / folder).exists() for folder in ("rebase-merge", "rebase-apply")):
+            marker.unlink(missing_ok=True)
+            return False
+        if self.run("rebase", "--abort", check=False).returncode != 0:
+            self._unwind_rebase(marker)
+        marker.unlink(missing_ok=True)
+        return True
+
+    def _unwind_rebase(self, marker: Path) -> None:
+        """A rebase killed before it wrote its orig-head cannot be aborted: put the branch, HEAD, index and
+        tracked files back to the commit the marker names. (git starts a rebase only on a clean work tree, so
+        the tracked files hold nothing but the rebase's own checkout.)"""
+        try:
+            data = json.loads(marker.read_text())
+            head, branch = str(data["head"]), str(data["branch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise GitError(
+                "an interrupted rebase of rollgen's cannot be undone automatically; run `git rebase --abort` (or "
+                "`git rebase --quit` and check out the branch), then run rollgen again"
+            ) from None
+        self.run("rebase", "--quit", check=False)
+        self.run("update-ref", f"refs/heads/{branch}", head)
+        self.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        self.run("reset", "-q", "--hard", head)
+
+    def _wait_for_gits(self, wait: float | None) -> None:
+        places = (self.root, self.rollgen_dir.parent, self.common_dir)
+        deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+        while True:
+            pids = gits_at_work(places)
+            if not pids:
+                return
+            if time.monotonic() >= deadline:
+                raise GitError(
+                    f"an interrupted rebase is in progress and git process {', '.join(map(str, pids[:5]))} is still "
+                    "at work in this repository; let it finish and run rollgen again"
+                )
+            time.sleep(0.1)
 
     def push(self, remote: str, branch: str) -> PushOutcome:
         """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
@@ -368,27 +438,46 @@ class Repo:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def remove_stale_locks(self, remote: str, branch: str) -> list[Path]:
+    def remove_stale_locks(self, remote: str, branch: str, wait: float | None = None) -> list[Path]:
         """The lock files that a git killed mid-command left behind (rollgen's process group killed, say): git
-        refuses to run while one exists. One is stale when no process holds it open and it has existed for a
-        second (git holds its lock files open until it renames or deletes them). Call with self.lock() held, so
-        that no git of another rollgen is starting. Linux only (/proc says who holds what); elsewhere git's own
-        message asks to remove the file."""
+        refuses to run while one exists. Call with self.lock() held, so that no git of another rollgen starts.
+
+        A lock is stale only when no process holds it, never judged by its age: `git commit` keeps index.lock
+        for the whole of its pre-commit hook with no file descriptor open on it, and removing it then makes that
+        commit record whatever the index holds afterwards. So a lock counts as held while any process has it
+        open, any process has it as GIT_INDEX_FILE (the hooks git runs), or a git process works in this
+        repository. A held lock is waited for, up to `wait` seconds (ROLLGEN_GIT_LOCK_WAIT, default 30); one
+        still held then, or one whose holders this system cannot tell (no /proc), is refused by name."""
         git_dir, refs = self.rollgen_dir.parent, self.common_dir / "refs"
         candidates = (
             git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "ORIG_HEAD.lock",
             self.common_dir / "packed-refs.lock", refs / "heads" / f"{branch}.lock",
             refs / "remotes" / remote / f"{branch}.lock",
         )  # fmt: skip
-        present = [path for path in candidates if path.exists()]
-        if not present or not os.path.isdir("/proc/self/fd"):
-            return []
-        removed = []
-        for path in present:
-            if _stale(path):
-                path.unlink(missing_ok=True)
-                removed.append(path)
-        return removed
+        places = (self.root, git_dir, self.common_dir)
+        deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+        removed: list[Path] = []
+        seen: set[int] = set()  # holders seen: a git goes on after its lock (`git commit` updates HEAD after)
+        while True:
+            held: dict[Path, list[int] | None] = {}
+            for path in candidates:
+                try:
+                    inode = path.stat().st_ino
+                except FileNotFoundError:
+                    continue
+                holders = lock_holders(path, places)
+                if holders == [] and _same_file(path, inode):
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+                else:
+                    held[path] = holders
+                    seen.update(holders or ())
+            seen = {pid for pid in seen if _running(pid)}
+            if not held and not seen:
+                return removed
+            if time.monotonic() >= deadline:
+                raise GitError(_held_message(held, seen, wait if wait is not None else lock_wait()))
+            time.sleep(0.1)
 
     def journal(self, release: str) -> Journal:
         return Journal(self.rollgen_dir / f"pending-{release}.json")
@@ -466,35 +555,110 @@ def redact(text: bytes) -> bytes:
     return _USERINFO.sub(rb"\1***@", text) if b"@" in text else text
 
 
-def _stale(path: Path) -> bool:
+def lock_wait() -> float:
+    """How long to wait for a git lock another process holds (ROLLGEN_GIT_LOCK_WAIT seconds, default 30)."""
     try:
-        age = time.time() - path.stat().st_mtime
-    except FileNotFoundError:
-        return False
-    if age < 1.0:
-        time.sleep(1.0 - age)
-        if not path.exists():
-            return False
-    return not _held_open(path)
+        return max(0.0, float(os.environ.get("ROLLGEN_GIT_LOCK_WAIT", "30")))
+    except ValueError:
+        return 30.0
 
 
-def _held_open(path: Path) -> bool:
-    """Whether any process we can see holds `path` open (another user's processes cannot write our repo)."""
+def lock_holders(path: Path, places: Sequence[Path]) -> list[int] | None:
+    """The processes that hold the git lock file `path`, as far as /proc shows; None when it cannot tell.
+
+    A holder has the file open, or has it in its environment (git hands index.lock to its hooks as
+    GIT_INDEX_FILE), or is a git whose working folder is inside one of `places` (the work tree and the git
+    dirs): git keeps a lock file while its hooks run, with no descriptor open on it. Processes of other users
+    are invisible here, and cannot write this repository either."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
     target = os.fsencode(path)
+    env_entry = b"=" + target + b"\0"
+    roots = [os.fsencode(place.resolve()) for place in places]
+    holders = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and _holds(pid, target, env_entry, roots):
+            holders.append(int(pid))
+    return holders
+
+
+def _holds(pid: str, target: bytes, env_entry: bytes, roots: Sequence[bytes]) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False  # gone, or not ours
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}".encode()) == target:
+                return True
+        except OSError:
+            continue
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            if env_entry in fh.read() + b"\0":
+                return True
+        with open(f"/proc/{pid}/comm", "rb") as fh:
+            name = fh.read().strip()
+        cwd = os.readlink(f"/proc/{pid}/cwd".encode())
+    except OSError:
+        return False
+    return (name == b"git" or name.startswith(b"git-")) and _inside(cwd, roots)
+
+
+def gits_at_work(places: Sequence[Path]) -> list[int]:
+    """git processes (running, not zombies) whose working folder is inside one of `places`."""
+    if not os.path.isdir("/proc/self"):
+        return []
+    roots = [os.fsencode(place.resolve()) for place in places]
+    out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            fds = os.listdir(f"/proc/{pid}/fd")
+            with open(f"/proc/{pid}/comm", "rb") as fh:
+                name = fh.read().strip()
+            cwd = os.readlink(f"/proc/{pid}/cwd".encode())
         except OSError:
             continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}".encode()) == target:
-                    return True
-            except OSError:
-                continue
-    return False
+        if (name == b"git" or name.startswith(b"git-")) and _inside(cwd, roots) and _running(int(pid)):
+            out.append(int(pid))
+    return out
+
+
+def _inside(path: bytes, roots: Sequence[bytes]) -> bool:
+    return any(path == root or path.startswith(root + b"/") for root in roots)
+
+
+def _running(pid: int) -> bool:
+    """Not gone, and not a zombie waiting for its parent to read its exit code."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return False
+
+
+def _same_file(path: Path, inode: int) -> bool:
+    """Still the lock file that was judged (a git that started meanwhile made a new one)."""
+    try:
+        return path.stat().st_ino == inode
+    except FileNotFoundError:
+        return False
+
+
+def _held_message(held: Mapping[Path, list[int] | None], seen: Iterable[int], wait: float) -> str:
+    if not held:
+        return (f"a git process ({', '.join(map(str, sorted(seen)[:5]))}) that held a lock of this repository is "
+                f"still at work after {wait:.0f}s; let it finish and run rollgen again")
+    path, holders = next(iter(held.items()))
+    if holders is None:
+        why = "this system cannot tell whether a process holds it"
+    else:
+        why = f"process {', '.join(map(str, holders[:5]))} holds it"
+    return (
+        f"{path} exists and {why} (waited {wait:.0f}s); a git is at work in this repository (a commit running "
+        "its hooks, say): let it finish and run rollgen again. Remove the file by hand only if no git is running"
+    )
 
 
 def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:

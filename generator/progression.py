@@ -444,6 +444,10 @@ def plan_promote(
     assert current is not None
     current = normalise(env, current)
     if current.phase == "promoting":
+        # --full asks for what the first promotion commit already did: again (a re-run after a killed run that
+        # had landed, say), it waits out the settle delay like `advance` instead of cutting it short
+        if full:
+            return _advance_promoting(release, env, current, now)
         return _finish_promotion(release, env, current, now)
     if full or isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
         reason = "`rollgen promote --full`" if full else "`rollgen promote`"

@@ -309,7 +309,7 @@ def files_under(root: Path, *folders: str) -> list[str]:
 BOTH = {"argocd": {"repoURL": URL}, "flux": {"url": URL}}
 
 
-def test_render_of_the_releases_folder_writes_all_wiring_and_prunes_a_removed_release(tmp_path: Path) -> None:
+def test_render_of_the_releases_folder_writes_all_wiring_and_keeps_a_removed_release_until_retired(tmp_path: Path) -> None:
     repo = config_repo(tmp_path, BOTH)
     write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
     write_spec(repo, EXAMPLES / "hello-rollouts-canary.yaml", "api")
@@ -328,12 +328,21 @@ def test_render_of_the_releases_folder_writes_all_wiring_and_prunes_a_removed_re
         assert validate_manifest(yaml.safe_load(text)) == []
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
 
+    # a removed spec does not take its release down: it runs until `rollgen retire` (issue 11.2), so the render
+    # keeps its files as they are, and retiring its environments removes them with their wiring
+    web = files_under(repo, "apps/web", "argocd/web", "flux/web")
     (repo / "releases/web.yaml").unlink()
-    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 1
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
-    assert not (repo / "argocd/web").exists() and not (repo / "flux/web").exists()
-    assert [p for p in files_under(repo, "apps/web") if not p.endswith(state_file.STATE_FILE)] == []  # states stay
+    assert files_under(repo, "apps/web", "argocd/web", "flux/web") == web
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "web's spec removed")
+    assert main(["retire", "web", "--env", "dev", "--repo", str(repo)]) == 0
+    assert (repo / "apps/web/base").is_dir() and not (repo / "argocd/web/application_web-dev.yaml").exists()
+    assert main(["retire", "web", "--env", "prod", "--repo", str(repo)]) == 0
+    assert not (repo / "argocd/web").exists() and not (repo / "flux/web").exists() and not (repo / "apps/web").exists()
     assert (repo / "argocd/api").is_dir() and (repo / "apps/api").is_dir()
+    assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
 
 
 def test_render_of_one_spec_touches_only_that_releases_wiring(tmp_path: Path) -> None:

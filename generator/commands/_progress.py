@@ -25,7 +25,7 @@ from typing import Any, Literal
 from generator import state as state_file
 from generator.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
-from generator.gitops import GitError, Journal, Repo
+from generator.gitops import GitError, Journal, PushOutcome, Repo
 from generator.model import Environment, EnvState, Release
 from generator.progression import (
     Hold,
@@ -111,10 +111,13 @@ def _execute(request: Request, fmt: str) -> int:
     repo = Repo.discover(request.repo)
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
     _check_output(repo, config)
-    branch = _branch(repo, config)
     with repo.lock():
-        for path in repo.remove_stale_locks(config.remote, branch):
+        where = config.branch or repo.branch() or repo.rebase_branch() or ""
+        for path in repo.remove_stale_locks(config.remote, where):
             print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
+        if repo.repair_rebase():
+            print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
+        branch = _branch(repo, config)
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
@@ -157,7 +160,7 @@ def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tupl
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
         if not request.push or not repo.ahead_of(upstream):
             return outcomes, False
-        if repo.push(config.remote, branch) != "rejected":
+        if _push_or_drop(repo, config, branch, outcomes, start) != "rejected":
             return outcomes, True
         _drop_our_commits(repo, outcomes, start)
         _sleep(config, attempt)
@@ -172,6 +175,25 @@ def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
     if upstream is not None:
         repo.catch_up(upstream)
     return upstream
+
+
+def _push_or_drop(
+    repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None
+) -> PushOutcome:
+    """Push; when the push cannot succeed (a hook of the remote refuses it, the remote is unreachable), drop this
+    run's commits, never a person's: kept, each later --push would try the same commits again and fail the same
+    way, and the branch would tell a state the remote does not have."""
+    try:
+        return repo.push(config.remote, branch)
+    except GitError as exc:
+        ours = [o.commit for o in outcomes if o.commit]
+        if not ours:
+            raise
+        _drop_our_commits(repo, outcomes, start)
+        raise GitError(
+            f"{exc}\nrollgen dropped the {len(ours)} commit(s) it had just made, so the branch is again as "
+            f"{config.remote}/{branch} has it; fix what the remote objects to, then run the command again"
+        ) from exc
 
 
 def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None) -> None:
@@ -254,6 +276,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
     from generator.pipeline import released, render_files
+    from generator.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_root_clashes, release_files
     from generator.writer import stale_files, write_tree
 
@@ -262,6 +285,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     deployed = released(release, states)
     files = render_files(deployed, states)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
+    files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
     prefix = config.output_prefix()

@@ -10,14 +10,19 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from generator.commands._progress import Request, execute, load_spec, now_from
+from pathlib import Path
+
+from generator.commands._progress import Request, execute, load_spec, now_from, spec_display
+from generator.config import Config
+from generator.gitops import Repo
+from generator.model import Release
 from generator.progression import plan_release
 
 
 def run(args: argparse.Namespace) -> int:
     request = Request(
         repo=args.repo,
-        load=lambda repo, config: load_spec(repo, config, args.spec),
+        load=partial(_load, args.spec),
         environments=[args.env] if args.env else None,
         plan=partial(plan_release, retry=args.retry),
         now=now_from(args.now),
@@ -25,3 +30,13 @@ def run(args: argparse.Namespace) -> int:
         render_on_hold=True,
     )
     return execute(request, args.format)
+
+
+def _load(spec: Path, repo: Repo, config: Config) -> Release:
+    """The spec's release, refused (located) when another spec has its name or another release already routes
+    one of its hosts and paths (generator/clashes.py)."""
+    from generator.clashes import refuse_clashes
+
+    release = load_spec(repo, config, spec)
+    refuse_clashes(repo, config, spec, spec_display(repo, spec))
+    return release

@@ -130,6 +130,7 @@ def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring |
     has no files at all. Otherwise every environment is rendered (see generator/pipeline.py).
     """
     from generator.pipeline import app_root, render_files
+    from generator.retire import kept_files
 
     tree = Tree({}, [])
     for release in releases:
@@ -142,6 +143,9 @@ def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring |
         left_out = [env.name for env in release.environments if env.name not in kept]
         if left_out:
             tree.unreleased[app_root(release)] = left_out
+        if wired is not None:  # environments gone from the spec stay as they are until `rollgen retire`
+            names = [env.name for env in release.environments]
+            tree.files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
         if not rendered.environments:
             continue
         tree.files.update(render_files(rendered, states))
@@ -149,7 +153,11 @@ def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring |
             tree.files.update(wired.release_files(rendered))
     if wired is not None:
         tree.files.update(wired.repo_files())
-        tree.roots.extend(wired.repo_roots(release.name for release in releases))
+        gone = wired.repo_roots(release.name for release in releases)
+        tree.roots.extend(gone)
+        for root in gone:  # a release whose spec is gone still runs: its deployed files stay until retired
+            if root.startswith("apps/"):
+                tree.files.update(kept_files(out_dir, root.removeprefix("apps/"), (), base=True))
     return tree
 
 

@@ -18,11 +18,17 @@ COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "WEIGHT", "STABLE", "CANARY", "SIN
 
 
 def run(args: argparse.Namespace) -> int:
-    found = list(scan(_output_dir(args.repo)))
+    out_dir = _output_dir(args.repo)
+    found = list(scan(out_dir))
+    orphans = _orphans(args.repo, out_dir, found)
     if args.format == "json":
-        print(json.dumps({"environments": [_as_json(f) for f in found]}, indent=2))
+        rows = [{**_as_json(f), **({"orphaned": orphans[key]} if (key := (f.release, f.env)) in orphans else {})}
+                for f in found]
+        print(json.dumps({"environments": rows}, indent=2))
     else:
         _print_table(found)
+        for note in orphans.values():
+            print(f"rollgen: {note}", file=sys.stderr)
     return EXIT_USER if any(f.state is None for f in found) else EXIT_OK
 
 
@@ -32,6 +38,14 @@ def _output_dir(repo: Path) -> Path:
 
     root = repo if (repo / "rollgen.yaml").is_file() else _toplevel(repo)
     return load(root).output_dir
+
+
+def _orphans(repo: Path, out_dir: Path, found: Sequence[Found]) -> dict[tuple[str, str], str]:
+    """Deployed environments their spec no longer lists (generator/retire.py), flagged, never hidden."""
+    from generator.retire import orphan_notes
+
+    root = repo if (repo / "rollgen.yaml").is_file() else _toplevel(repo)
+    return orphan_notes(root, out_dir, {f.release for f in found})
 
 
 def _toplevel(path: Path) -> Path:

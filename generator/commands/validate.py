@@ -26,8 +26,13 @@ CONFIG_FILE = "rollgen.yaml"  # fixed by the contract; generator.config is impor
 
 def run(args: argparse.Namespace) -> int:
     paths, problems = find_specs(list(args.paths))
+    valid = []
     for path in paths:
-        problems.extend(check_file(path))
+        found = check_file(path)
+        problems.extend(found)
+        if not found:
+            valid.append(path)
+    problems.extend(across_files(valid))
     print_problems(problems, args.format, files=len(paths))
     return EXIT_USER if problems else EXIT_OK
 
@@ -38,6 +43,32 @@ def check_file(path: Path) -> list[Problem]:
         return spec.check_document(doc, repo_profiles(path.resolve().parent))
     except InvalidInput as exc:
         return exc.problems
+
+
+def across_files(paths: list[Path]) -> list[Problem]:
+    """What no file shows alone: two specs of one name, two releases routing one host and path, among the
+    specs of one config repository (the folder of a rollgen.yaml). Specs outside any, such as a folder of
+    alternative examples of one release, are alternatives rather than neighbours, and are not compared."""
+    repos: dict[Path, list[Path]] = {}
+    for path in paths:
+        root = config_root(path.resolve().parent)
+        if root is not None:
+            repos.setdefault(root, []).append(path)
+    problems: list[Problem] = []
+    for group in repos.values():
+        if len(group) > 1:
+            problems.extend(_across(group))
+    return problems
+
+
+def _across(paths: list[Path]) -> list[Problem]:
+    from generator.clashes import Loaded, cross_problems
+
+    loaded = []
+    for path in paths:
+        doc = load_single(path)
+        loaded.append(Loaded(doc, spec.build_release(doc, repo_profiles(path.resolve().parent))))
+    return cross_problems(loaded)
 
 
 @functools.cache

@@ -8,7 +8,8 @@ the same release at once. Whatever happens, the repository stays consistent and 
   group (git included) and sometimes only rollgen: `git fsck --full` is clean, HEAD is a fully rendered state
   (`rollgen render --check` in a clean worktree of HEAD), nothing temporary is committed; the next run completes,
   the tree is clean, and each environment got exactly one commit per action.
-- A push the remote refuses or cannot receive keeps the commit local and loses nothing; the next run pushes it.
+- A push the remote refuses or cannot receive drops the run's own commits (the remote never had them) and loses
+  nothing else; the next run decides again and pushes.
 - Six clones advancing the same environment with --push at once land exactly one step.
 
 Deterministic by default: the random delays come from a seeded generator (ROLLGEN_FAULT_SEED, printed). A soak
@@ -359,19 +360,21 @@ def test_a_push_the_remote_rejects_or_cannot_receive_loses_nothing(
     capsys.readouterr()
     assert main(advance) == 1
     err = capsys.readouterr().err
-    assert "rejected by policy" in err and "Traceback" not in err
+    assert "rejected by policy" in err and "rollgen dropped the 1 commit(s)" in err and "Traceback" not in err
     local = actions(repo)
-    assert local[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1  # kept, not lost
+    assert local[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 0  # dropped: the remote never had it
+    assert git(repo, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
     # the remote cannot be reached at all now
     git(repo, "remote", "set-url", "origin", str(tmp_path / "nowhere.git"))
     capsys.readouterr()
     assert main(advance) == 1
     assert "Traceback" not in capsys.readouterr().err
-    # both healed: the next run pushes the step it kept, and does not step again
+    # both healed: the next run steps, once, and pushes it
     git(repo, "remote", "set-url", "origin", str(remote))
     hook.unlink()
     assert "pushed" in finish(repo, capsys, *advance[:-2])
     assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
+    local[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] = 1
     assert actions(repo) == local
     assert_consistent(repo, capsys, "after the push went through")
 

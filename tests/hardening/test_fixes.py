@@ -138,10 +138,11 @@ def test_a_lock_file_left_by_a_killed_git_is_removed(capsys: pytest.CaptureFixtu
 def test_a_lock_file_someone_holds_open_is_left_alone(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     repo, release = _released_repo(tmp_path)
     lock = repo / ".git" / "index.lock"
-    with lock.open("wb"):  # a git at work (`git commit` waiting for its editor, say)
+    with lock.open("wb"), pytest.MonkeyPatch.context() as patch:  # a git at work (waiting for its editor, say)
+        patch.setenv("ROLLGEN_GIT_LOCK_WAIT", "0.2")
         assert main(release) == 1
         assert lock.exists()
-    assert "index.lock': File exists" in capsys.readouterr().err
+    assert f"{lock} exists and process {__import__('os').getpid()} holds it" in capsys.readouterr().err
     lock.unlink()  # that git is done: the next run finishes the job, once
     assert main(release) == 0
     from tests.conftest import git
