@@ -17,7 +17,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +27,7 @@ from typing import Literal
 
 from generator.config import Author
 from generator.errors import RollgenError
+from generator.redaction import userinfo_bytes
 
 # Kept from the caller's environment: identity, transport, and config injection (pre-commit keeps the same
 # transport and config ones). Everything else starting with GIT_ is dropped.
@@ -458,12 +458,9 @@ def _run_git(
     return out
 
 
-_USERINFO = re.compile(rb"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
-
-
 def redact(text: bytes) -> bytes:
-    """`scheme://user:token@host` -> `scheme://***@host`."""
-    return _USERINFO.sub(rb"\1***@", text) if b"@" in text else text
+    """`scheme://user:token@host` -> `scheme://***@host`, in linear time (generator/redaction.py)."""
+    return userinfo_bytes(text)
 
 
 def _stale(path: Path) -> bool:

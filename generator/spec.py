@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from generator import checks, durations, resources, schemacheck
+from generator import checks, durations, redaction, resources, schemacheck
 from generator.checks import Finding, Located, closest, did_you_mean
 from generator.errors import InvalidInput, Problem
 from generator.loader import load_single
@@ -279,14 +278,11 @@ EXPLAINERS = {
 }
 
 
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-
-
 def describe(value: Any) -> str:
     """A value as a message shows it: strings quoted and cut short (a URL's credentials left out), other
     types named."""
     if isinstance(value, str):
-        value = _USERINFO.sub(r"\1***@", value)
+        value = redaction.userinfo(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if value is None:
         return "null (an empty value)"
