@@ -32,6 +32,7 @@ from generator.progression import (
     Plan,
     Refusal,
     Transition,
+    format_time,
     parse_time,
     step_count,
 )
@@ -84,10 +85,12 @@ class Request:
 def now_from(text: str | None) -> datetime:
     if not text:
         return datetime.now(timezone.utc)
+    from generator.clock import parse_rfc3339
+
     try:
-        return parse_time(text)
-    except ValueError:
-        raise UsageError(f"--now {text!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z") from None
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise UsageError(f"--now: {exc}") from None
 
 
 def execute(request: Request, fmt: str) -> int:
@@ -204,6 +207,9 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
     env = release.environment(env_name)
     states = read_states(config, release)
     current = states.get(env_name)
+    early = _before_step_start(current, request.now)
+    if early:
+        return Outcome(release.name, env_name, "refused", early, state=current)
     plan = request.plan(release, env, current, request.now)
     if isinstance(plan, Refusal):
         return Outcome(release.name, env_name, "refused", plan.reason, state=current)
@@ -222,6 +228,21 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
         return Outcome(release.name, env_name, "nothing-to-do", "nothing to do: HEAD already holds this", state=current)
     subject = message.split("\n", 1)[0]
     return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+
+
+def _before_step_start(current: EnvState | None, now: datetime) -> str:
+    """Why `now` cannot be right: before the current step began (a wrong --now or clock would make a pause
+    look elapsed, or a gate measure a negative window); "" when it is fine."""
+    if current is None or not current.since:
+        return ""
+    try:
+        start = parse_time(current.since)
+    except (ValueError, OverflowError):
+        return ""  # the state file's own problem, reported where it is read
+    if now >= start:
+        return ""
+    return (f"the time given ({format_time(now)}) is before the current step began ({format_time(start)}); "
+            "check --now or the clock")
 
 
 def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transition:

@@ -15,6 +15,7 @@ from generator import gitops
 from generator.cli import main
 from tests.conftest import ROOT, git
 from tests.hardening.test_faults import SPEC
+from tests.hardening.test_security import make_repo, run
 
 # -- 8: every message builder is linear ----------------------------------------------------------------------
 
@@ -60,3 +61,55 @@ def test_redacting_what_git_prints_is_linear() -> None:
     for text in (b"a." * (MIB // 2) + b"@", b"a://" * (MIB // 4) + b"@", b"x" * MIB + b"@"):
         assert gitops.redact(text) == text
     assert gitops.redact(b"fatal: 'https://user:tok@host/x' ") == b"fatal: 'https://***@host/x' "
+
+
+# -- 9: --now is exactly RFC 3339, in a sane range, not before the step began ----------------------------------
+
+
+def _head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def _set_image(repo: Path, image: str) -> None:
+    (repo / "releases" / "hello.yaml").write_text(SPEC.replace("IMAGE", image))
+    git(repo, "commit", "-qam", f"spec {image}")
+
+
+@pytest.mark.parametrize(
+    "now",
+    ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00+01:00", "2026-05-04", "2024-05-01T12:00:00",
+     "2024-05-01 12:00:00Z", "2024-05-01T12:00:00+24:00", "１９９９-01-01T00:00:00Z", "2024-02-30T00:00:00Z"],
+)
+def test_now_outside_rfc3339_or_the_sane_range_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, now: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    before = _head(repo)
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", now)
+    assert code == 2, out
+    assert out.startswith("rollgen: --now: ") and out.count("\n") == 1
+    assert _head(repo) == before
+
+
+def test_now_with_an_offset_and_a_fraction_is_accepted(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo,
+                    "--now", "2024-05-01T14:00:00.250+02:00")
+    assert code == 0, out
+    state = (repo / "apps/hello/overlays/dev/rollgen-state.yaml").read_text()
+    assert "since: '2024-05-01T12:00:00Z'" in state or "since: 2024-05-01T12:00:00Z" in state
+
+
+def test_now_before_the_current_step_began_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    spec = repo / "releases" / "hello.yaml"
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T00:00:00Z")[0] == 0
+    _set_image(repo, "v2")
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T01:00:00Z")[0] == 0
+    before = _head(repo)
+    code, out = run(capsys, "advance", "hello", "--repo", repo, "--env", "dev", "--now", "2024-05-01T00:30:00Z")
+    assert code == 1
+    assert "before the current step began (2024-05-01T01:00:00Z)" in out
+    assert _head(repo) == before
+    assert run(capsys, "advance", "hello", "--repo", repo, "--env", "dev", "--now", "2024-05-01T02:00:00Z")[0] == 0
+    assert _head(repo) != before
