@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,195 @@ def test_now_before_the_current_step_began_is_refused(capsys: pytest.CaptureFixt
     assert _head(repo) == before
     assert run(capsys, "advance", "hello", "--repo", repo, "--env", "dev", "--now", "2024-05-01T02:00:00Z")[0] == 0
     assert _head(repo) != before
+
+
+# -- 10: Prometheus answers are parsed defensively, each query has a total deadline ----------------------------
+
+GATED = """\
+apiVersion: rollgen.io/v1alpha1
+kind: Release
+metadata: {name: hello, namespace: test}
+spec:
+  engine: nginx
+  progression: git
+  image: ghcr.io/kmaster8/hello:IMAGE
+  replicas: 2
+  containerPort: 5050
+  service: {port: 5000}
+  ingress: {host: hello.example.com}
+  strategy:
+    canary:
+      steps:
+        - {weight: 10, pause: 1m}
+        - {weight: 50, pause: 1m}
+  analysis:
+    prometheus: http://127.0.0.1:PORT/
+    interval: 1m
+    metrics:
+      - {name: errors, query: 'sum(rate(errors_total[{{ interval }}]))', max: 1}
+  environments:
+    - {name: prod}
+"""
+
+
+class Stub:
+    """A loopback HTTP server on port 0 that answers every request with one fixed body."""
+
+    def __init__(self, body: bytes) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests = 0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                stub.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _gated_canary(capsys: pytest.CaptureFixture[str], tmp_path: Path, port: int) -> Path:
+    """A canary at step 1 of 2 whose pause has elapsed by 2024-05-01T01:10:00Z: the next advance asks the gate."""
+    repo = make_repo(tmp_path / "repo")
+    spec = repo / "releases" / "hello.yaml"
+    text = GATED.replace("PORT", str(port))
+    spec.write_text(text.replace("IMAGE", "v1"))
+    git(repo, "commit", "-qam", "gated v1")
+    assert run(capsys, "release", spec, "--repo", repo, "--now", "2024-05-01T00:00:00Z")[0] == 0
+    spec.write_text(text.replace("IMAGE", "v2"))
+    git(repo, "commit", "-qam", "gated v2")
+    assert run(capsys, "release", spec, "--repo", repo, "--now", "2024-05-01T01:00:00Z")[0] == 0
+    return repo
+
+
+def _answer(value: object = None, result: object = None) -> bytes:
+    import json
+
+    if result is None:
+        result = [{"metric": {}, "value": [1714525800, value]}]
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}}).encode()
+
+
+@pytest.fixture
+def _loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.promstack import no_proxy_for_loopback
+
+    for key, value in no_proxy_for_loopback().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ROLLGEN_PROMETHEUS_TIMEOUT", "1")
+
+
+UNJUDGEABLE = {
+    "x0": _answer("x0"),
+    "list-of-string": _answer(result=["x"]),
+    "list-of-null": _answer(result=[None]),
+    "object-value": _answer({"a": 1}),
+    "value-not-pair": _answer(["1"]),
+    "underscored": _answer("1_0"),
+    "minus-inf-under-max": _answer("-Inf"),
+    "nested": b'{"status": "success", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "nested-result": _answer(result=[[[[[[1]]]]]]),
+}
+
+
+@pytest.mark.usefixtures("_loopback")
+@pytest.mark.parametrize("case", sorted(UNJUDGEABLE))
+def test_an_unparseable_prometheus_answer_cannot_judge(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str
+) -> None:
+    stub = Stub(UNJUDGEABLE[case])
+    try:
+        repo = _gated_canary(capsys, tmp_path, stub.port)
+        before = _head(repo)
+        code, out = run(capsys, "advance", "hello", "--repo", repo, "--env", "prod", "--now", "2024-05-01T01:10:00Z")
+    finally:
+        stub.close()
+    assert code == 1, out
+    assert "cannot evaluate metric errors" in out and stub.requests >= 1
+    assert len(out) < 1000
+    assert _head(repo) == before and git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.usefixtures("_loopback")
+@pytest.mark.parametrize(("value", "code", "commits"), [("0.5", 0, 1), ("NaN", 0, 0), ("+Inf", 0, 1), ("7", 0, 1)])
+def test_parseable_answers_are_judged(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, value: str, code: int, commits: int
+) -> None:
+    """The control: a number moves on, NaN (0/0) is no data and holds, +Inf or 7 over `max: 1` is a counted
+    failure (a `check` commit)."""
+    stub = Stub(_answer(value))
+    try:
+        repo = _gated_canary(capsys, tmp_path, stub.port)
+        before = _head(repo)
+        got, out = run(capsys, "advance", "hello", "--repo", repo, "--env", "prod", "--now", "2024-05-01T01:10:00Z")
+    finally:
+        stub.close()
+    assert got == code, out
+    assert int(git(repo, "rev-list", "--count", f"{before}..HEAD")) == commits
+
+
+def _dripping_server() -> tuple[int, Callable[[], None]]:
+    """Accepts, sends an HTTP status line and then one byte every 5 s, forever (until closed)."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+                while not stop.wait(5):
+                    conn.sendall(b" ")
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        listener.close()
+
+    return listener.getsockname()[1], close
+
+
+@pytest.mark.usefixtures("_loopback")
+def test_a_server_dripping_its_answer_times_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """urllib's timeout bounds each read; a byte every 5 s would hold `advance` forever. The deadline is the
+    whole answer's (ROLLGEN_PROMETHEUS_TIMEOUT=1 here, 10 s by default)."""
+    port, close = _dripping_server()
+    try:
+        repo = _gated_canary(capsys, tmp_path, port)
+        before = _head(repo)
+        code, out = run(capsys, "advance", "hello", "--repo", repo, "--env", "prod", "--now", "2024-05-01T01:10:00Z")
+    finally:
+        close()
+    assert code == 1, out
+    assert "no complete answer within 1s" in out and "cannot evaluate metric errors" in out
+    assert _head(repo) == before
