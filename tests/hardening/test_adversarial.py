@@ -306,3 +306,83 @@ def test_a_server_dripping_its_answer_times_out(capsys: pytest.CaptureFixture[st
     assert code == 1, out
     assert "no complete answer within 1s" in out and "cannot evaluate metric errors" in out
     assert _head(repo) == before
+
+
+# -- 11: every git network call is bounded, and rollgen's lock is released on the way out ----------------------
+
+
+def _silent_server() -> tuple[int, Callable[[], None]]:
+    """Accepts connections and never answers (nor closes them) until closed."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+
+    def close() -> None:
+        stop.set()
+        listener.close()
+        for conn in held:
+            conn.close()
+
+    return listener.getsockname()[1], close
+
+
+def _lock_is_free(repo: Path) -> bool:
+    import fcntl
+
+    with open(repo / ".git" / "rollgen" / "lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return True
+
+
+@pytest.mark.parametrize("scheme", ["http", "ssh"])
+def test_a_remote_that_never_answers_times_out_and_releases_the_lock(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    import shutil
+    import threading
+
+    if scheme == "ssh" and shutil.which("ssh") is None:
+        pytest.skip("ssh is not installed")
+    monkeypatch.setenv("ROLLGEN_GIT_TIMEOUT", "3")
+    from tests.promstack import no_proxy_for_loopback
+
+    for key, value in no_proxy_for_loopback().items():
+        monkeypatch.setenv(key, value)
+    repo = make_repo(tmp_path / "repo")
+    port, close = _silent_server()
+    url = f"http://127.0.0.1:{port}/x.git" if scheme == "http" else f"ssh://git@127.0.0.1:{port}/x.git"
+    git(repo, "remote", "add", "origin", url)
+    before = _head(repo)
+    result: list[tuple[int, str]] = []
+    worker = threading.Thread(target=lambda: result.append(
+        run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", "2024-05-01T00:00:00Z",
+            "--push")))
+    try:
+        worker.start()
+        worker.join(60)  # generous: the deadline is 3 s; without one this never returns
+        hung = worker.is_alive()
+    finally:
+        close()
+        worker.join(60)
+    assert not hung, "rollgen --push hung on a remote that never answers"
+    code, out = result[0]
+    assert code == 1, out
+    assert "did not finish within 3s" in out or "Operation too slow" in out or "timed out" in out, out
+    assert _head(repo) == before
+    assert _lock_is_free(repo)
