@@ -386,3 +386,53 @@ def test_a_remote_that_never_answers_times_out_and_releases_the_lock(
     assert "did not finish within 3s" in out or "Operation too slow" in out or "timed out" in out, out
     assert _head(repo) == before
     assert _lock_is_free(repo)
+
+
+# -- 12: the state file is validated against a schema on every read ---------------------------------------------
+
+
+def _canary_repo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    repo = make_repo(tmp_path / "repo")
+    spec = repo / "releases" / "hello.yaml"
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T00:00:00Z")[0] == 0
+    _set_image(repo, "v2")
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T01:00:00Z")[0] == 0
+    return repo
+
+
+CORRUPT = {
+    "negative-step": (lambda t: t.replace("step: 1", "step: -7"), "$.step", 0),
+    "progressing-without-canary": (
+        lambda t: t.replace("canaryImage: ghcr.io/kmaster8/hello:v2", "canaryImage: null"), "$.phase", 0),
+    "step-zero-progressing": (lambda t: t.replace("step: 1", "step: 0"), "$.step", 0),
+    "unknown-phase": (lambda t: t.replace("phase: progressing", "phase: flying"), "$.phase", 0),
+    "since-year-9999": (lambda t: t.replace("2024-05-01T01:00:00Z", "9999-12-31T23:59:59Z"), "$.since", 0),
+    "since-naive": (lambda t: t.replace("'2024-05-01T01:00:00Z'", "'2024-05-01T01:00:00'"), "$.since", 0),
+    "weight-string": (lambda t: t.replace("weight: 10", "weight: ten"), "$.weight", 0),
+    "a-list": (lambda t: "- 1\n", "$", 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CORRUPT))
+@pytest.mark.parametrize("command", ["advance", "abort", "status"])
+def test_a_corrupt_state_file_is_refused_located(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str, command: str
+) -> None:
+    repo = _canary_repo(capsys, tmp_path)
+    path = repo / "apps/hello/overlays/dev/rollgen-state.yaml"
+    edit, where, _ = CORRUPT[case]
+    text = path.read_text()
+    assert edit(text) != text, "the edit must change the file"
+    path.write_text(edit(text))
+    git(repo, "commit", "-qam", "hand edit")
+    before = _head(repo)
+    if command == "status":
+        code, out = run(capsys, "status", "--repo", repo)
+        assert "unreadable" in out and where in out
+        return
+    code, out = run(capsys, command, "hello", "--repo", repo, "--env", "dev", "--now", "2024-05-02T00:00:00Z")
+    assert code == 1, out
+    first = out.splitlines()[0]
+    assert first.startswith("rollgen: ") and "rollgen-state.yaml:" in first and f": {where}: " in first, out
+    assert "git checkout --" in out and "delete it" in out
+    assert _head(repo) == before
