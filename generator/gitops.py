@@ -206,7 +206,7 @@ class Repo:
         if made.returncode != 0:
             raise GitError(_commit_failure(made))
         new = made.stdout.decode().strip()
-        subject = message.split("\n", 1)[0]
+        subject = message.split("\n", 1)[0][:200]  # an argument: the kernel refuses one over 128 KiB
         self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, commit)
         self.run("update-index", "--add", "--remove", "--", *paths)
         return new

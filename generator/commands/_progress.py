@@ -302,7 +302,7 @@ def owned_roots(release: Release) -> list[str]:
 
 
 def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
-    from generator.messages import Record, compose
+    from generator.messages import Record
 
     record = Record(
         release=release.name,
@@ -317,7 +317,17 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         extra=_template_extras(release, plan.state),
         gate=plan.gate,
     )
-    return compose(record, config.commit_template)
+    return _composed(record, config)
+
+
+def _composed(record: Any, config: Config) -> str:
+    """The commit message; a commit.template that fails is reported at its place in rollgen.yaml."""
+    from generator.messages import TemplateFailure, compose
+
+    try:
+        return compose(record, config.commit_template)
+    except TemplateFailure as exc:
+        raise RollgenError(exc.located(config.root)) from None
 
 
 def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:

@@ -436,3 +436,49 @@ def test_a_corrupt_state_file_is_refused_located(
     assert first.startswith("rollgen: ") and "rollgen-state.yaml:" in first and f": {where}: " in first, out
     assert "git checkout --" in out and "delete it" in out
     assert _head(repo) == before
+
+
+# -- 13: the commit template is bounded in what it may load, how long it runs, what it makes ---------------------
+
+TEMPLATES = {
+    "include": ("{{ summary }}\n{% include 'other' %}", "line 2 of the template: {% include %} is not available"),
+    "import": ("{% import 'other' as o %}{{ summary }}", "line 1 of the template: {% import %} is not available"),
+    "nested-range": ("{{ summary }}\n{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                     "{% endfor %}", "to render (a loop too large?)"),
+    "huge-string": ("{{ 'x' * 10**11 }}", "a value over 65536 characters"),
+    "huge-width": ("{{ summary|center(10**9) }}", "an argument of 1000000000"),
+    "recursive-macro": ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recurses too deeply"),
+    "subject-over-128k": ("{% for i in range(3000) %}{{ summary }}{% endfor %}", "output is over 65536 characters"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEMPLATES))
+def test_a_bad_commit_template_is_refused_located(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, case: str
+) -> None:
+    import json
+
+    from tests.hardening.test_security import CONFIG
+
+    template, why = TEMPLATES[case]
+    repo = make_repo(tmp_path / "repo", CONFIG.replace("commit:\n", f"commit:\n  template: {json.dumps(template)}\n"))
+    before = _head(repo)
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", "2024-05-01T00:00:00Z")
+    assert code == 1, out
+    assert out.startswith("rollgen: rollgen.yaml:5:13: $.commit.template: "), out
+    assert why in out and len(out) < 1000
+    assert _head(repo) == before and git(repo, "status", "--porcelain") == ""
+
+
+def test_a_long_subject_commits(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The message goes to git on stdin and the reflog gets a cut subject, so no argument grows with it (a
+    128 KiB subject used to be "Argument list too long"; the output cap now refuses one that large)."""
+    import json
+
+    from tests.hardening.test_security import CONFIG
+
+    template = "{{ summary }} {% for i in range(1000) %}{{ release }}-{{ i }} {% endfor %}"
+    repo = make_repo(tmp_path / "repo", CONFIG.replace("commit:\n", f"commit:\n  template: {json.dumps(template)}\n"))
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", "2024-05-01T00:00:00Z")
+    assert code == 0, out
+    assert "hello-999" in git(repo, "log", "-1", "--format=%s")
