@@ -113,6 +113,7 @@ class Repo:
         if out.returncode != 0:
             raise GitError(f"{path} is not inside a git repository; clone the config repo, or `git init` it")
         top, rollgen, hooks, common = out.stdout.decode().splitlines()[:4]
+        _check_rollgen_dir(path / rollgen)
         return cls(Path(top), (path / rollgen).resolve(), (path / hooks).resolve(), (path / common).resolve())
 
     # -- plumbing -------------------------------------------------------------------------------------------
@@ -553,6 +554,14 @@ def _held_open(path: Path) -> bool:
             except OSError:
                 continue
     return False
+
+
+def _check_rollgen_dir(path: Path) -> None:
+    """rollgen's folder in the git dir (lock, journal, cache) is a real folder, or absent until first use: a
+    file or a symlink there is refused, not written through."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        kind = "a symlink" if path.is_symlink() else "a file"
+        raise GitError(f"{path} is {kind}, not rollgen's folder; move it away (rollgen recreates the folder)")
 
 
 def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:

@@ -482,3 +482,41 @@ def test_a_long_subject_commits(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", "2024-05-01T00:00:00Z")
     assert code == 0, out
     assert "hello-999" in git(repo, "log", "-1", "--format=%s")
+
+
+# -- 14: small crashes become clean errors ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["release", "advance", "history"])
+def test_git_rollgen_as_a_file_is_a_clean_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".git" / "rollgen").write_text("not a folder\n")
+    before = _head(repo)
+    argv: list[str | Path] = {
+        "release": ["release", repo / "releases" / "hello.yaml", "--now", "2024-05-01T00:00:00Z"],
+        "advance": ["advance", "hello", "--env", "dev", "--now", "2024-05-01T00:00:00Z"],
+        "history": ["history", "hello"],
+    }[command]
+    code, out = run(capsys, *argv, "--repo", repo)
+    assert code == 1, out
+    assert "rollgen is a file, not rollgen's folder; move it away" in out
+    assert _head(repo) == before and (repo / ".git" / "rollgen").read_text() == "not a folder\n"
+
+
+def test_status_of_a_folder_that_does_not_exist_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, out = run(capsys, "status", "--repo", tmp_path / "nonexistent")
+    assert code == 1 and "is not a folder" in out
+
+
+@pytest.mark.parametrize("where", ["file", "under-a-file"])
+def test_render_out_a_file_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str) -> None:
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(SPEC.replace("IMAGE", "v1"))
+    target = tmp_path / "out"
+    target.write_text("a file\n")
+    code, out = run(capsys, "render", spec, "--out", target if where == "file" else target / "sub")
+    assert code == 1, out
+    assert "is a file, not a folder" in out and "unreadable" not in out
+    assert target.read_text() == "a file\n"
