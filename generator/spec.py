@@ -157,6 +157,9 @@ def explain_type(error: ValidationError, path: tuple[str | int, ...]) -> Iterato
     expected = hint(error) or "a " + TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
     if not path and "title" in error.schema:
         expected += f" (a {error.schema['title']} with apiVersion, kind, metadata and spec)"
+        # The whole document is one value: not a spec at all (a token, /etc/passwd): say what, never show it.
+        yield Finding(path, f"expected {expected}, got {kind_of(error.instance)}")
+        return
     yield Finding(path, f"expected {expected}, got {describe(error.instance)}")
 
 
@@ -276,6 +279,13 @@ EXPLAINERS = {
     "anyOf": explain_alternatives,
     "oneOf": explain_alternatives,
 }
+
+
+def kind_of(value: Any) -> str:
+    """What a value is, without any of its content."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters" if value else "an empty string"
+    return describe(value)
 
 
 def describe(value: Any) -> str:

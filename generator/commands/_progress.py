@@ -446,6 +446,8 @@ def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
     from generator.resources import profiles_dir, schema_path
 
     digest = hashlib.sha256(f"{generator.__version__}\0{display}\0".encode())
+    if spec.is_symlink():
+        return ""  # never read through one: the loader refuses it
     try:
         digest.update(spec.read_bytes())
         for folder in (profiles_dir(), *profiles):
@@ -497,13 +499,23 @@ def find_spec(repo: Repo, config: Config, name: str) -> Path:
             continue
         if first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX):
             path = repo.root / first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
-            if path.is_file():
+            if path.is_file() and _inside(repo.root, path):
                 return path
     for suffix in (".yaml", ".yml"):
         path = config.releases_dir / f"{name}{suffix}"
         if path.is_file():
             return path
     return _search(config, name)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether path, with `..` and symlinked folders resolved, is in the repository (a header naming
+    ../../etc/passwd is not a spec rollgen will read)."""
+    try:
+        path.parent.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _search(config: Config, name: str) -> Path:

@@ -520,3 +520,71 @@ def test_render_out_a_file_says_so(capsys: pytest.CaptureFixture[str], tmp_path:
     assert code == 1, out
     assert "is a file, not a folder" in out and "unreadable" not in out
     assert target.read_text() == "a file\n"
+
+
+# -- 15: a symlinked spec is refused wherever it is named; a value that failed to parse is never echoed ------------
+
+TOKEN = "ghp_S3cr3tT0kenThatMustNeverShowAtAll1234"
+
+
+def _leaky_repo(tmp_path: Path) -> tuple[Path, Path]:
+    repo = make_repo(tmp_path / "repo")
+    secret = tmp_path / "token"
+    secret.write_text(f"{TOKEN}\n")
+    return repo, secret
+
+
+@pytest.mark.parametrize("command", ["validate", "render", "release"])
+def test_a_symlinked_spec_named_on_the_command_line_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str
+) -> None:
+    repo, secret = _leaky_repo(tmp_path)
+    link = repo / "releases" / "leak.yaml"
+    link.symlink_to(secret)
+    before = _head(repo)
+    argv: list[str | Path] = {
+        "validate": ["validate", link],
+        "render": ["render", link, "--out", tmp_path / "out"],
+        "release": ["release", link, "--repo", repo, "--now", "2024-05-01T00:00:00Z"],
+    }[command]
+    code, out = run(capsys, *argv)
+    assert code == 1, out
+    assert "symlink" in out and TOKEN[:8] not in out
+    assert _head(repo) == before and not (tmp_path / "out").exists()
+
+
+def test_a_symlinked_spec_found_by_name_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`advance NAME` looks for releases/NAME.yaml: a symlink there is refused, not read."""
+    repo, secret = _leaky_repo(tmp_path)
+    spec = repo / "releases" / "hello.yaml"
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T00:00:00Z")[0] == 0
+    outside = tmp_path / "hello.yaml"
+    outside.write_text(spec.read_text().replace("v1", "v2") + f"# {TOKEN}\n")
+    (repo / "apps/hello/overlays/dev/rollgen-state.yaml").unlink()  # so the lookup goes by releases/NAME.yaml
+    git(repo, "commit", "-qam", "forget the state")
+    spec.unlink()
+    spec.symlink_to(outside)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "spec is a link")
+    before = _head(repo)
+    code, out = run(capsys, "release", "--repo", repo, spec, "--now", "2024-05-01T01:00:00Z")
+    assert code == 1 and "symlink" in out and TOKEN[:8] not in out
+    code, out = run(capsys, "advance", "hello", "--repo", repo, "--env", "dev", "--now", "2024-05-01T01:00:00Z")
+    assert code == 1 and "symlink" in out and TOKEN[:8] not in out, out
+    assert _head(repo) == before
+
+
+def test_a_folder_scan_never_reads_a_symlink(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    repo, secret = _leaky_repo(tmp_path)
+    secret.write_text(f"kind: Release\n{TOKEN}: [\n")
+    (repo / "releases" / "leak.yaml").symlink_to(secret)
+    code, out = run(capsys, "validate", repo / "releases")
+    assert code == 0, out
+    assert TOKEN[:8] not in out
+
+
+def test_a_document_that_is_one_value_is_not_echoed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    spec = tmp_path / "token.yaml"
+    spec.write_text(f"{TOKEN}\n")
+    code, out = run(capsys, "validate", spec)
+    assert code == 1 and "got a string of 41 characters" in out and TOKEN[:8] not in out
