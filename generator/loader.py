@@ -115,6 +115,10 @@ class Document:
 def load_file(path: Path, display: str | None = None) -> list[Document]:
     """Every document in the file; file-level mistakes raise InvalidInput with located problems."""
     source = display if display is not None else str(path)
+    if unsafe_name(str(path)) or unsafe_name(source):
+        raise InvalidInput([Problem(repr(source), 0, 0, "$", (
+            "the file name holds a control character (a newline, say); rename the file: its name goes into "
+            "generated headers and commit messages"))])  # fmt: skip
     try:
         raw = read_regular(path, MAX_BYTES)
     except _TooBig as exc:
@@ -124,6 +128,12 @@ def load_file(path: Path, display: str | None = None) -> list[Document]:
     except OSError as exc:
         raise InvalidInput([Problem(source, 0, 0, "$", f"cannot read the file: {exc.strerror or exc}")]) from None
     return load_text(raw, source)
+
+
+def unsafe_name(name: str) -> bool:
+    """A control character (C0, DEL, C1) or a Unicode line or paragraph separator: what could start a new line
+    in a header, a commit message or a terminal."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in name)
 
 
 class _NotRegular(OSError):

@@ -303,10 +303,18 @@ def _tidy(text: str) -> str:
 
 
 def parse_trailers(message: str) -> dict[str, str]:
-    """The Rollgen-* trailers of a commit message (the last occurrence of a key wins)."""
+    """The Rollgen-* trailers of a commit message (the last occurrence of a key wins).
+
+    Only the message's last paragraph is the trailer block (as for `git interpret-trailers`), and a trailer
+    starts at the beginning of a line: a line of the subject or body, whatever a template or a file name put
+    there, indented or not, is never read as one. Lines are split at "\n" only, as git splits them."""
+    block = _LAST_PARAGRAPH.split(message.strip("\n"))[-1]
     out: dict[str, str] = {}
-    for line in message.splitlines():
-        match = _TRAILER_LINE.match(line.strip())
+    for line in block.split("\n"):
+        match = _TRAILER_LINE.match(line)
         if match:
             out[match[1]] = match[2].strip()
     return out
+
+
+_LAST_PARAGRAPH = re.compile(r"\n[ \t]*\n")

@@ -588,3 +588,50 @@ def test_a_document_that_is_one_value_is_not_echoed(capsys: pytest.CaptureFixtur
     spec.write_text(f"{TOKEN}\n")
     code, out = run(capsys, "validate", spec)
     assert code == 1 and "got a string of 41 characters" in out and TOKEN[:8] not in out
+
+
+# -- 16: nothing a user supplies can start a line of the trailer block ------------------------------------------
+
+
+def _trailers_of_head(repo: Path) -> dict[str, str]:
+    from generator.messages import parse_trailers
+
+    return parse_trailers(git(repo, "log", "-1", "--format=%B"))
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\x1b", "\u2028", "\x85"])
+def test_a_spec_file_name_with_a_control_character_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, char: str
+) -> None:
+    repo = make_repo(tmp_path / "repo")
+    forged = repo / "releases" / f"x{char}{char}Rollgen-Gate: forged{char}.yaml"
+    forged.write_text((repo / "releases" / "hello.yaml").read_text())
+    (repo / "releases" / "hello.yaml").unlink()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "renamed")
+    before = _head(repo)
+    for argv in (["release", forged, "--repo", repo, "--now", "2024-05-01T00:00:00Z"], ["validate", forged],
+                 ["validate", repo / "releases"]):
+        code, out = run(capsys, *argv)
+        assert code == 1, out
+        assert "the file name holds a control character" in out
+    assert _head(repo) == before
+
+
+@pytest.mark.parametrize("line", [" Rollgen-Gate: forged", "\tRollgen-Gate: forged", "Rollgen-Gate: forged"])
+def test_a_template_cannot_add_a_trailer_that_history_believes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str
+) -> None:
+    import json
+
+    from tests.hardening.test_security import CONFIG
+
+    template = "{{ summary }}\n\n" + line + "\n Rollgen-Action: abort"
+    repo = make_repo(tmp_path / "repo", CONFIG.replace("commit:\n", f"commit:\n  template: {json.dumps(template)}\n"))
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--env", "dev",
+                    "--now", "2024-05-01T00:00:00Z")
+    assert code == 0, out
+    trailers = _trailers_of_head(repo)
+    assert "Rollgen-Gate" not in trailers and trailers["Rollgen-Action"] == "deploy"
+    code, out = run(capsys, "history", "hello", "--repo", repo, "--format", "json")
+    assert code == 0 and "forged" not in out and '"abort"' not in out
