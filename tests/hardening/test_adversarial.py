@@ -635,3 +635,80 @@ def test_a_template_cannot_add_a_trailer_that_history_believes(
     assert "Rollgen-Gate" not in trailers and trailers["Rollgen-Action"] == "deploy"
     code, out = run(capsys, "history", "hello", "--repo", repo, "--format", "json")
     assert code == 0 and "forged" not in out and '"abort"' not in out
+
+
+# -- 17: the crash log never follows a symlink, never prints a raw traceback ------------------------------------
+
+
+@pytest.fixture
+def buggy_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    import generator.commands.status as status
+
+    def boom(args: object) -> int:
+        raise RuntimeError("a forced bug")
+
+    monkeypatch.setattr(status, "run", boom)
+
+
+@pytest.mark.usefixtures("buggy_status")
+@pytest.mark.parametrize("planted", ["symlink", "folder", "fifo"])
+def test_the_crash_log_never_follows_what_is_planted_in_tmp(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted: str
+) -> None:
+    import os
+    import tempfile
+
+    cache = tmp_path / "cache"
+    cache.write_text("a file: ~/.cache is unusable\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    shared_tmp = tmp_path / "tmp"
+    shared_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    fixed = shared_tmp / "rollgen-crash.log"
+    if planted == "symlink":
+        fixed.symlink_to(victim)
+    elif planted == "folder":
+        fixed.mkdir()
+    else:
+        os.mkfifo(fixed)
+    code, out = run(capsys, "status", "--repo", tmp_path)
+    assert code == 3 and "a forced bug" in out
+    assert victim.read_text() == "precious\n"
+    (log,) = [p for p in shared_tmp.iterdir() if p.name.startswith("rollgen-crash-")]
+    assert f"the traceback is in {log}" in out
+    assert not log.is_symlink() and "RuntimeError: a forced bug" in log.read_text()
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.usefixtures("buggy_status")
+def test_a_symlinked_crash_log_in_the_cache_is_not_followed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import tempfile
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    cache_log = Path(os.environ["XDG_CACHE_HOME"]) / "rollgen" / "rollgen-crash.log"
+    cache_log.parent.mkdir(parents=True)
+    cache_log.symlink_to(victim)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code, out = run(capsys, "status", "--repo", tmp_path)
+    assert code == 3 and victim.read_text() == "precious\n"
+    assert "the traceback is in " + str(tmp_path / "rollgen-crash-") in out
+
+
+@pytest.mark.usefixtures("buggy_status")
+def test_no_usable_folder_means_no_log_and_no_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file\n")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    monkeypatch.setattr(tempfile, "tempdir", str(blocked))
+    code, out = run(capsys, "status", "--repo", tmp_path)  # run() asserts there is no traceback
+    assert code == 3 and "no crash log could be written" in out
