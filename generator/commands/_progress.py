@@ -333,6 +333,7 @@ def _composed(record: Any, config: Config) -> str:
 def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
     """Commit what was written; if that fails, put the files back so the tree is as it was."""
     journal = repo.journal(release.name)
+    before = repo.head()
     try:
         commit = repo.commit(paths, message, config.author)
     except Exception:
@@ -340,7 +341,28 @@ def _commit(repo: Repo, config: Config, release: Release, paths: list[str], mess
         journal.clear()
         raise
     journal.clear()
+    if commit is not None:
+        _check_recorded(repo, commit, before, message)
     return commit
+
+
+def _check_recorded(repo: Repo, commit: str, parent: str | None, message: str) -> None:
+    """The commit carries the trailers rollgen wrote: a commit-msg hook may rewrite the message, and a step
+    without its trailers is invisible to `rollgen history` and to the next run's reading of what happened.
+    If they are gone or changed, rollgen's own commit is undone (the tree as before) and the run refused."""
+    from generator.messages import parse_trailers
+
+    wanted = parse_trailers(message)
+    recorded = parse_trailers(repo.text("log", "-1", "--format=%B", commit))
+    lost = [key for key, value in wanted.items() if recorded.get(key) != value]
+    if not lost:
+        return
+    why = (f"a commit-msg hook changed or removed rollgen's trailers ({', '.join(lost)}) in {commit[:12]}; "
+           "let the hook keep the last paragraph's Rollgen-* lines (rollgen history reads them)")
+    if parent is None:
+        raise GitError(f"{why}. It is the repository's first commit: remove it by hand (git update-ref -d HEAD)")
+    repo.undo_commit(commit, parent)
+    raise GitError(f"{why}. rollgen undid its commit; the repository is as it was")
 
 
 def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:

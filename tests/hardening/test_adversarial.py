@@ -712,3 +712,32 @@ def test_no_usable_folder_means_no_log_and_no_traceback(
     monkeypatch.setattr(tempfile, "tempdir", str(blocked))
     code, out = run(capsys, "status", "--repo", tmp_path)  # run() asserts there is no traceback
     assert code == 3 and "no crash log could be written" in out
+
+
+# -- 18: a commit-msg hook that strips the trailers is detected, and rollgen's commit undone ---------------------
+
+
+@pytest.mark.parametrize("hook", ["sed -i '/^Rollgen-/d' \"$1\"", "sed -i 's/^Rollgen-Weight: .*/Rollgen-Weight: 0/' \"$1\""])
+def test_a_hook_that_strips_the_trailers_is_refused_and_undone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, hook: str
+) -> None:
+    import stat
+
+    repo = make_repo(tmp_path / "repo")
+    spec = repo / "releases" / "hello.yaml"
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T00:00:00Z")[0] == 0
+    _set_image(repo, "v2")
+    script = repo / ".git" / "hooks" / "commit-msg"
+    script.write_text(f"#!/bin/sh\n{hook}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    before = _head(repo)
+    files = {p: p.read_bytes() for p in sorted((repo / "apps").rglob("*")) if p.is_file()}
+    code, out = run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T01:00:00Z")
+    assert code == 1, out
+    assert "a commit-msg hook changed or removed rollgen's trailers" in out and "undid its commit" in out
+    assert _head(repo) == before
+    assert git(repo, "status", "--porcelain") == ""
+    assert files == {p: p.read_bytes() for p in sorted((repo / "apps").rglob("*")) if p.is_file()}
+    script.unlink()
+    assert run(capsys, "release", spec, "--repo", repo, "--env", "dev", "--now", "2024-05-01T01:00:00Z")[0] == 0
+    assert _trailers_of_head(repo)["Rollgen-Action"] == "start"
