@@ -207,10 +207,10 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
     env = release.environment(env_name)
     states = read_states(config, release)
     current = states.get(env_name)
-    early = _before_step_start(current, request.now)
-    if early:
-        return Outcome(release.name, env_name, "refused", early, state=current)
     plan = request.plan(release, env, current, request.now)
+    early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
+    if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
+        return Outcome(release.name, env_name, "refused", early, state=current)
     if isinstance(plan, Refusal):
         return Outcome(release.name, env_name, "refused", plan.reason, state=current)
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
@@ -231,8 +231,8 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
 
 
 def _before_step_start(current: EnvState | None, now: datetime) -> str:
-    """Why `now` cannot be right: before the current step began (a wrong --now or clock would make a pause
-    look elapsed, or a gate measure a negative window); "" when it is fine."""
+    """Why `now` cannot be right for a commit: before the current step began (a wrong --now or clock would
+    record time running backwards, and the next pause be timed from it); "" when it is fine."""
     if current is None or not current.since:
         return ""
     try:
