@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from generator import state as state_file
 from generator.config import Config
@@ -36,6 +36,9 @@ from generator.progression import (
     parse_time,
     step_count,
 )
+
+if TYPE_CHECKING:
+    from generator.messages import Record
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
@@ -320,7 +323,7 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
     return _composed(record, config)
 
 
-def _composed(record: Any, config: Config) -> str:
+def _composed(record: Record, config: Config) -> str:
     """The commit message; a commit.template that fails is reported at its place in rollgen.yaml."""
     from generator.messages import TemplateFailure, compose
 

@@ -262,8 +262,8 @@ def test_parseable_answers_are_judged(
     assert int(git(repo, "rev-list", "--count", f"{before}..HEAD")) == commits
 
 
-def _dripping_server() -> tuple[int, Callable[[], None]]:
-    """Accepts, sends an HTTP status line and then one byte every 5 s, forever (until closed)."""
+def _dripping_server(interval: float) -> tuple[int, Callable[[], None]]:
+    """Accepts, sends an HTTP status line and then one byte every `interval` seconds, forever (until closed)."""
     import socket
     import threading
 
@@ -275,7 +275,7 @@ def _dripping_server() -> tuple[int, Callable[[], None]]:
             try:
                 conn.recv(65536)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
-                while not stop.wait(5):
+                while not stop.wait(interval):
                     conn.sendall(b" ")
             except OSError:
                 pass
@@ -299,9 +299,10 @@ def _dripping_server() -> tuple[int, Callable[[], None]]:
 
 @pytest.mark.usefixtures("_loopback")
 def test_a_server_dripping_its_answer_times_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """urllib's timeout bounds each read; a byte every 5 s would hold `advance` forever. The deadline is the
-    whole answer's (ROLLGEN_PROMETHEUS_TIMEOUT=1 here, 10 s by default)."""
-    port, close = _dripping_server()
+    """urllib's timeout bounds each read: a byte every 5 s against the default 10 s, or every 0.2 s against the
+    1 s here (ROLLGEN_PROMETHEUS_TIMEOUT=1), never trips it and would hold `advance` forever. The deadline is
+    the whole answer's."""
+    port, close = _dripping_server(0.2)
     try:
         repo = _gated_canary(capsys, tmp_path, port)
         before = _head(repo)
