@@ -406,7 +406,7 @@ def _canary_repo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
     return repo
 
 
-CORRUPT = {
+CORRUPT: dict[str, tuple[Callable[[str], str], str, int]] = {
     "negative-step": (lambda t: t.replace("step: 1", "step: -7"), "$.step", 0),
     "progressing-without-canary": (
         lambda t: t.replace("canaryImage: ghcr.io/kmaster8/hello:v2", "canaryImage: null"), "$.phase", 0),
@@ -469,7 +469,8 @@ def test_a_bad_commit_template_is_refused_located(
     template, why = TEMPLATES[case]
     repo = make_repo(tmp_path / "repo", CONFIG.replace("commit:\n", f"commit:\n  template: {json.dumps(template)}\n"))
     before = _head(repo)
-    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", "2024-05-01T00:00:00Z")
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo,
+                    "--now", "2024-05-01T00:00:00Z")
     assert code == 1, out
     assert out.startswith("rollgen: rollgen.yaml:5:13: $.commit.template: "), out
     assert why in out and len(out) < 1000
@@ -485,7 +486,8 @@ def test_a_long_subject_commits(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 
     template = "{{ summary }} {% for i in range(1000) %}{{ release }}-{{ i }} {% endfor %}"
     repo = make_repo(tmp_path / "repo", CONFIG.replace("commit:\n", f"commit:\n  template: {json.dumps(template)}\n"))
-    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", "2024-05-01T00:00:00Z")
+    code, out = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo,
+                    "--now", "2024-05-01T00:00:00Z")
     assert code == 0, out
     assert "hello-999" in git(repo, "log", "-1", "--format=%s")
 
@@ -500,11 +502,12 @@ def test_git_rollgen_as_a_file_is_a_clean_error(
     repo = make_repo(tmp_path / "repo")
     (repo / ".git" / "rollgen").write_text("not a folder\n")
     before = _head(repo)
-    argv: list[str | Path] = {
+    argvs: dict[str, list[str | Path]] = {
         "release": ["release", repo / "releases" / "hello.yaml", "--now", "2024-05-01T00:00:00Z"],
         "advance": ["advance", "hello", "--env", "dev", "--now", "2024-05-01T00:00:00Z"],
         "history": ["history", "hello"],
-    }[command]
+    }
+    argv = argvs[command]
     code, out = run(capsys, *argv, "--repo", repo)
     assert code == 1, out
     assert "rollgen is a file, not rollgen's folder; move it away" in out
@@ -548,11 +551,12 @@ def test_a_symlinked_spec_named_on_the_command_line_is_refused(
     link = repo / "releases" / "leak.yaml"
     link.symlink_to(secret)
     before = _head(repo)
-    argv: list[str | Path] = {
+    argvs: dict[str, list[str | Path]] = {
         "validate": ["validate", link],
         "render": ["render", link, "--out", tmp_path / "out"],
         "release": ["release", link, "--repo", repo, "--now", "2024-05-01T00:00:00Z"],
-    }[command]
+    }
+    argv = argvs[command]
     code, out = run(capsys, *argv)
     assert code == 1, out
     assert "symlink" in out and TOKEN[:8] not in out
@@ -616,8 +620,11 @@ def test_a_spec_file_name_with_a_control_character_is_refused(
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "renamed")
     before = _head(repo)
-    for argv in (["release", forged, "--repo", repo, "--now", "2024-05-01T00:00:00Z"], ["validate", forged],
-                 ["validate", repo / "releases"]):
+    argvs: list[list[str | Path]] = [
+        ["release", forged, "--repo", repo, "--now", "2024-05-01T00:00:00Z"], ["validate", forged],
+        ["validate", repo / "releases"],
+    ]
+    for argv in argvs:
         code, out = run(capsys, *argv)
         assert code == 1, out
         assert "the file name holds a control character" in out
@@ -723,7 +730,9 @@ def test_no_usable_folder_means_no_log_and_no_traceback(
 # -- 18: a commit-msg hook that strips the trailers is detected, and rollgen's commit undone ---------------------
 
 
-@pytest.mark.parametrize("hook", ["sed -i '/^Rollgen-/d' \"$1\"", "sed -i 's/^Rollgen-Weight: .*/Rollgen-Weight: 0/' \"$1\""])
+@pytest.mark.parametrize(
+    "hook", ["sed -i '/^Rollgen-/d' \"$1\"", "sed -i 's/^Rollgen-Weight: .*/Rollgen-Weight: 0/' \"$1\""]
+)
 def test_a_hook_that_strips_the_trailers_is_refused_and_undone(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, hook: str
 ) -> None:
