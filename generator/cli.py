@@ -130,20 +130,41 @@ def _command(argv: Sequence[str]) -> str | None:
     return argv[0] if argv and argv[0] in COMMANDS else None
 
 
-def _bug_log(exc: BaseException) -> Path:
+def _bug_log(exc: BaseException) -> Path | None:
+    """Where the traceback was written; None when no log could be written safely (then there is none).
+
+    First ~/.cache/rollgen/rollgen-crash.log (appended). When that is unusable, a new file of a unique name in
+    the temporary folder, created exclusively: a shared /tmp may hold a symlink or a folder planted under a
+    predictable name, and the traceback must not be appended to wherever that leads. Neither open follows a
+    symlink."""
     import tempfile  # here, not at the top: together with traceback ~8 ms that a working run never needs
     import traceback
 
+    text = f"rollgen {__version__} argv={sys.argv!r}\n" + "".join(traceback.format_exception(exc))
     log_dir = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rollgen"
     try:
         log_dir.mkdir(parents=True, exist_ok=True)
+        log = log_dir / "rollgen-crash.log"
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)  # FIFO: no wait
+        _write_log(os.open(log, flags, 0o600), text)
+        return log
     except OSError:
-        log_dir = Path(tempfile.gettempdir())
-    log = log_dir / "rollgen-crash.log"
-    with log.open("a", encoding="utf-8") as fh:
-        fh.write(f"rollgen {__version__} argv={sys.argv!r}\n")
-        fh.write("".join(traceback.format_exception(exc)))
-    return log
+        pass
+    try:
+        fd, name = tempfile.mkstemp(prefix="rollgen-crash-", suffix=".log")  # O_EXCL, mode 0600, unique
+        _write_log(fd, text)
+        return Path(name)
+    except OSError:
+        return None
+
+
+def _write_log(fd: int, text: str) -> None:
+    import stat
+
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise OSError("not a regular file")
+        fh.write(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,7 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("rollgen: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes exit 3
-        log = _bug_log(exc)
+        try:
+            log = _bug_log(exc)
+        except Exception:  # noqa: BLE001 - reporting a bug must not raise another
+            log = None
         print(f"rollgen: internal error ({type(exc).__name__}: {exc}); this is a bug.", file=sys.stderr)
-        print(f"rollgen: the traceback is in {log}", file=sys.stderr)
+        if log is None:
+            print("rollgen: no crash log could be written (the cache and temporary folders are unusable)",
+                  file=sys.stderr)
+        else:
+            print(f"rollgen: the traceback is in {log}", file=sys.stderr)
         return EXIT_BUG

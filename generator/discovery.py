@@ -41,7 +41,8 @@ def _search(folder: Path) -> list[Path]:
         for name in files:
             if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
                 candidate = Path(root, name)
-                if _looks_like_release(candidate):
+                # A symlink is never read (it may lead anywhere); os.walk already does not enter linked folders.
+                if not candidate.is_symlink() and _looks_like_release(candidate):
                     specs.append(candidate)
     return sorted(specs)
 

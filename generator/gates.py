@@ -205,14 +205,26 @@ def evaluate(
     measured = []
     for metric in analysis.metrics:
         try:
-            measured.append(Measurement(metric, prometheus.query(query(metric, where, window), now)))
+            value = prometheus.query(query(metric, where, window), now)
         except PrometheusError as exc:
             fix = "check analysis.prometheus and the server; the next `rollgen advance` asks again"
             return _cannot(metric, exc, fix)
         except QueryError as exc:
             return _cannot(metric, exc, "fix its query" if metric.query is not None else "check the Prometheus version")
+        if value is not None and not judgeable(metric, value):
+            why = f"it is {number(value)}, which says nothing about the canary against its bounds"
+            return _cannot(metric, why, "fix its query" if metric.query is not None else "check the Prometheus version")
+        measured.append(Measurement(metric, value))
     return verdict(measured, format_time(start))
 
 
-def _cannot(metric: Metric, error: Exception, fix: str) -> GateResult:
+def judgeable(metric: Metric, value: float) -> bool:
+    """An infinity is a measurement only where it is beyond a bound (+Inf over a max: a latency quantile in the
+    top bucket). -Inf under a max, or +Inf over a min, would pass a gate on a value that measured nothing."""
+    if not math.isinf(value):
+        return True
+    return (value > 0 and metric.max is not None) or (value < 0 and metric.min is not None)
+
+
+def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
     return GateResult(False, f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})")

@@ -13,11 +13,11 @@ are never forced; a rejected push is reported so the caller can re-decide from t
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import re
 import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +28,7 @@ from typing import Literal
 
 from generator.config import Author
 from generator.errors import RollgenError
+from generator.redaction import userinfo_bytes
 
 # Kept from the caller's environment: identity, transport, and config injection (pre-commit keeps the same
 # transport and config ones). Everything else starting with GIT_ is dropped.
@@ -112,6 +113,7 @@ class Repo:
         if out.returncode != 0:
             raise GitError(f"{path} is not inside a git repository; clone the config repo, or `git init` it")
         top, rollgen, hooks, common = out.stdout.decode().splitlines()[:4]
+        _check_rollgen_dir(path / rollgen)
         return cls(Path(top), (path / rollgen).resolve(), (path / hooks).resolve(), (path / common).resolve())
 
     # -- plumbing -------------------------------------------------------------------------------------------
@@ -125,6 +127,24 @@ class Repo:
     ) -> subprocess.CompletedProcess[bytes]:
         merged = {**self._env, **env} if env else self._env
         return _run_git(self.root, list(args), merged, input=input, check=check)
+
+    def run_network(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        """A git command that talks to the remote, bounded: a stalled transfer, an unanswered connection or a
+        server that never finishes ends in a GitError (the caller's `with lock()` then releases the lock)."""
+        seconds = network_timeout()
+        env = {**self._env, **_NO_PROMPT, **self._ssh_env(seconds)}
+        return _run_git_bounded(self.root, [*_network_config(seconds), *args], env, seconds)
+
+    def _ssh_env(self, seconds: float) -> dict[str, str]:
+        """An ssh that gives up on a silent server, unless the user chose their own ssh command (theirs wins;
+        the overall deadline still holds)."""
+        if {"GIT_SSH", "GIT_SSH_COMMAND"} & set(self._env):
+            return {}
+        if self.run("config", "--get", "core.sshCommand", check=False).returncode == 0:
+            return {}
+        connect = max(1, min(30, int(seconds)))
+        return {"GIT_SSH_COMMAND": f"ssh -o ConnectTimeout={connect} -o ServerAliveInterval={connect} "
+                                   "-o ServerAliveCountMax=2"}
 
     def text(self, *args: str, input: bytes | None = None) -> str:
         return self.run(*args, input=input).stdout.decode("utf-8", "replace")
@@ -187,7 +207,7 @@ class Repo:
         if made.returncode != 0:
             raise GitError(_commit_failure(made))
         new = made.stdout.decode().strip()
-        subject = message.split("\n", 1)[0]
+        subject = message.split("\n", 1)[0][:200]  # an argument: the kernel refuses one over 128 KiB
         self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, commit)
         self.run("update-index", "--add", "--remove", "--", *paths)
         return new
@@ -293,8 +313,7 @@ class Repo:
     def fetch(self, remote: str, branch: str) -> str | None:
         """Fetch the branch; return its remote commit, or None when the remote has no such branch yet."""
         ref = f"refs/remotes/{remote}/{branch}"
-        out = self.run("fetch", "-q", "--no-tags", remote, f"+refs/heads/{branch}:{ref}", check=False,
-                       env=_NO_PROMPT)
+        out = self.run_network("fetch", "-q", "--no-tags", remote, f"+refs/heads/{branch}:{ref}")
         if out.returncode != 0:
             err = out.stderr.decode(errors="replace").strip()
             if "couldn't find remote ref" in err:
@@ -392,7 +411,7 @@ class Repo:
 
     def push(self, remote: str, branch: str) -> PushOutcome:
         """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
-        out = self.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False, env=_NO_PROMPT)
+        out = self.run_network("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}")
         report = redact(out.stdout).decode(errors="replace")
         if out.returncode == 0:
             return "up-to-date" if "[up to date]" in report else "pushed"
@@ -526,6 +545,49 @@ class Journal:
 # -- helpers ------------------------------------------------------------------------------------------------
 
 _NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
+NETWORK_TIMEOUT = 300.0  # seconds for one fetch or push, all of it
+
+
+def network_timeout() -> float:
+    """NETWORK_TIMEOUT, or ROLLGEN_GIT_TIMEOUT (seconds) when it is a positive number."""
+    try:
+        value = float(os.environ.get("ROLLGEN_GIT_TIMEOUT", ""))
+    except ValueError:
+        return NETWORK_TIMEOUT
+    return value if 0 < value < float("inf") else NETWORK_TIMEOUT
+
+
+def _network_config(seconds: float) -> list[str]:
+    """HTTP transfers slower than 1 KB/s for 30 s (or the whole deadline, if shorter) are abandoned by git."""
+    stall = max(1, min(30, int(seconds)))
+    return ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={stall}"]
+
+
+def _run_git_bounded(
+    cwd: Path, args: list[str], env: Mapping[str, str], seconds: float
+) -> subprocess.CompletedProcess[bytes]:
+    """git in its own process group, killed with its helpers (git-remote-https, ssh) after `seconds`."""
+    import signal
+
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (rollgen needs the git command line)") from exc
+    try:
+        stdout, stderr = proc.communicate(timeout=seconds)
+    except BaseException as exc:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            verb = next(a for a in args if not a.startswith("-") and "=" not in a)
+            raise GitError(
+                f"git {verb} did not finish within {seconds:g}s (the remote accepts but does not answer?); "
+                "check the remote and run again (rollgen decides from the remote's state), or raise ROLLGEN_GIT_TIMEOUT"
+            ) from None
+        raise
+    return subprocess.CompletedProcess(["git", *args], proc.returncode, stdout, redact(stderr))
 
 
 def _run_git(
@@ -547,12 +609,9 @@ def _run_git(
     return out
 
 
-_USERINFO = re.compile(rb"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
-
-
 def redact(text: bytes) -> bytes:
-    """`scheme://user:token@host` -> `scheme://***@host`."""
-    return _USERINFO.sub(rb"\1***@", text) if b"@" in text else text
+    """`scheme://user:token@host` -> `scheme://***@host`, in linear time (generator/redaction.py)."""
+    return userinfo_bytes(text)
 
 
 def lock_wait() -> float:
@@ -659,6 +718,14 @@ def _held_message(held: Mapping[Path, list[int] | None], seen: Iterable[int], wa
         f"{path} exists and {why} (waited {wait:.0f}s); a git is at work in this repository (a commit running "
         "its hooks, say): let it finish and run rollgen again. Remove the file by hand only if no git is running"
     )
+
+
+def _check_rollgen_dir(path: Path) -> None:
+    """rollgen's folder in the git dir (lock, journal, cache) is a real folder, or absent until first use: a
+    file or a symlink there is refused, not written through."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        kind = "a symlink" if path.is_symlink() else "a file"
+        raise GitError(f"{path} is {kind}, not rollgen's folder; move it away (rollgen recreates the folder)")
 
 
 def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:

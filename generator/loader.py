@@ -16,7 +16,9 @@ Problem instead of an exception or, worse, a silently kept last value.
 from __future__ import annotations
 
 import codecs
+import errno
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,14 +115,61 @@ class Document:
 def load_file(path: Path, display: str | None = None) -> list[Document]:
     """Every document in the file; file-level mistakes raise InvalidInput with located problems."""
     source = display if display is not None else str(path)
+    if unsafe_name(str(path)) or unsafe_name(source):
+        raise InvalidInput([Problem(repr(source), 0, 0, "$", (
+            "the file name holds a control character (a newline, say); rename the file: its name goes into "
+            "generated headers and commit messages"))])  # fmt: skip
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InvalidInput([_too_big(source, size)])
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_BYTES)
+    except _TooBig as exc:
+        raise InvalidInput([_too_big(source, exc.size)]) from None
+    except _NotRegular as exc:
+        raise InvalidInput([Problem(source, 0, 0, "$", str(exc))]) from None
     except OSError as exc:
         raise InvalidInput([Problem(source, 0, 0, "$", f"cannot read the file: {exc.strerror or exc}")]) from None
     return load_text(raw, source)
+
+
+def unsafe_name(name: str) -> bool:
+    """A control character (C0, DEL, C1) or a Unicode line or paragraph separator: what could start a new line
+    in a header, a commit message or a terminal."""
+    return any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u2028\u2029" for c in name)
+
+
+class _NotRegular(OSError):
+    """A symlink, a folder, a FIFO or a device where a regular file was expected."""
+
+
+class _TooBig(OSError):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file, never through a symlink (O_NOFOLLOW: no window between a check and the
+    open). A spec that is a symlink could make rollgen read, and quote in its messages, any file the user can
+    read (`releases/leak.yaml -> ~/.config/token`), so it is refused wherever it is named."""
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or path.is_symlink():
+            raise _NotRegular("the file is a symlink; rollgen reads only regular files: name the file itself, "
+                              "or copy it here") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotRegular("not a regular file; name a .yaml file")
+        if info.st_size > limit:
+            raise _TooBig(info.st_size)
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise _TooBig(len(data))
+    return data
 
 
 def load_text(text: bytes | str, display: str) -> list[Document]:

@@ -47,7 +47,13 @@ def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
     for env in release.environments:
         path = state_file.state_path(app_dir, env.name)
         try:
-            found = state_file.load(path)
+            found = state_file.load(path, _display(path))
+        except state_file.CorruptState as exc:
+            raise RollgenError(
+                f"{exc}\nthe progression state {path} is not what rollgen writes; restore it from git history "
+                f"(git checkout -- {path}, or git log -- {path} for an older version) or delete it to start "
+                "again from the spec's image"
+            ) from exc
         except (OSError, ValueError) as exc:
             raise RollgenError(
                 f"the progression state {path} is unreadable ({exc}); restore it from git history "
@@ -56,3 +62,11 @@ def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
         if found is not None:
             out[env.name] = found
     return out
+
+
+def _display(path: Path) -> str:
+    """The state file as messages name it: relative to the working directory when under it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)

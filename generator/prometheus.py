@@ -19,7 +19,10 @@ import base64
 import http.client
 import json
 import math
+import os
 import random
+import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -31,10 +34,11 @@ from typing import Any
 
 from generator.errors import RollgenError
 
-TIMEOUT = 10.0  # seconds for one HTTP request; Prometheus is also told to give up on the query by then
+TIMEOUT = 10.0  # seconds for one HTTP request, answer included; Prometheus is told to give up on the query by then
 ATTEMPTS = 3
 BACKOFF = 0.5  # seconds before the second attempt; doubles each time, jittered by 0.5x..1.5x
 MAX_DELAY = 5.0
+MAX_BODY = 16 * 2**20  # an instant query for one number is a few hundred bytes
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})  # overloaded, restarting, or the query timed out
 
 
@@ -81,7 +85,7 @@ def _urlopen(request: urllib.request.Request, timeout: float) -> Any:
 @dataclass
 class Client:
     url: str = field(repr=False)  # may carry credentials
-    timeout: float = TIMEOUT
+    timeout: float = field(default_factory=lambda: configured_timeout())
     attempts: int = ATTEMPTS
     backoff: float = BACKOFF
     sleep: Callable[[float], None] = time.sleep
@@ -115,18 +119,17 @@ class Client:
         if self.server.authorization:
             request.add_header("Authorization", self.server.authorization)
         try:
-            with self.opener(request, self.timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as exc:
-            return self._http_error(exc)
+            body = _within(self.timeout, lambda: _exchange(self.opener, request, self.timeout))
+        except _HTTPAnswer as exc:
+            return self._http_error(exc.error, exc.body)
         except urllib.error.URLError as exc:
             raise _Retry(self.server.redact(str(exc.reason))) from None
         except (OSError, http.client.HTTPException) as exc:
             raise _Retry(self.server.redact(str(exc) or type(exc).__name__)) from None
         return self._json(body)
 
-    def _http_error(self, exc: urllib.error.HTTPError) -> Any:
-        detail = self.server.redact(_api_error(exc.read()) or str(exc.reason))
+    def _http_error(self, exc: urllib.error.HTTPError, body: bytes) -> Any:
+        detail = self.server.redact(_api_error(body) or str(exc.reason))
         if exc.code in RETRY_STATUS:
             raise _Retry(f"HTTP {exc.code}: {detail}")
         if exc.code in (400, 422):
@@ -139,7 +142,7 @@ class Client:
     def _json(self, body: bytes) -> Any:
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser goes
             data = None
         if not isinstance(data, dict) or "status" not in data:
             raise PrometheusError(
@@ -147,45 +150,130 @@ class Client:
                 "is analysis.prometheus the base URL of a Prometheus server?"
             )
         if data["status"] != "success":
-            raise QueryError(f"Prometheus at {self.server.base} refused the query: {data.get('error', data)}")
+            detail = self.server.redact(excerpt(data.get("error", data)))
+            raise QueryError(f"Prometheus at {self.server.base} refused the query: {detail}")
         return data.get("data")
+
+
+def configured_timeout() -> float:
+    """TIMEOUT, or ROLLGEN_PROMETHEUS_TIMEOUT (seconds) when it is a positive number: a job that must finish
+    sooner, or a test of a server that never answers."""
+    text = os.environ.get("ROLLGEN_PROMETHEUS_TIMEOUT", "")
+    try:
+        value = float(text)
+    except ValueError:
+        return TIMEOUT
+    return value if 0 < value < math.inf else TIMEOUT
 
 
 class _Retry(Exception):
     """One attempt failed in a way another attempt may not."""
 
 
+class _HTTPAnswer(Exception):
+    """An HTTP error status, with its body already read (within the deadline)."""
+
+    def __init__(self, error: urllib.error.HTTPError, body: bytes) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.body = body
+
+
+def _exchange(opener: Opener, request: urllib.request.Request, timeout: float) -> bytes:
+    """One request and its whole answer, at most MAX_BODY bytes of it."""
+    try:
+        with opener(request, timeout) as response:
+            body: bytes = response.read(MAX_BODY + 1)
+    except urllib.error.HTTPError as exc:
+        raise _HTTPAnswer(exc, exc.read(MAX_BODY)) from None
+    if len(body) > MAX_BODY:
+        raise _Retry(f"an answer over {MAX_BODY // 2**20} MiB")
+    return body
+
+
+def _within(seconds: float, work: Callable[[], bytes]) -> bytes:
+    """work()'s result if it finishes within `seconds` in all, else _Retry. urllib's timeout bounds each read
+    only, so a server that sends a byte every few seconds would hold a scheduled `advance` (and its lock)
+    forever. The worker is a daemon thread: one that never returns is abandoned, and its socket closes when
+    the command exits, moments later."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["body"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed over to the calling thread as is
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="prometheus-query", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise _Retry(f"no complete answer within {seconds:g}s")
+    if "error" in box:
+        raise box["error"]
+    body: bytes = box["body"]
+    return body
+
+
 def _api_error(body: bytes) -> str:
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if isinstance(data, dict) and data.get("error"):
-        return f"{data.get('errorType', 'error')}: {data['error']}"
+        return f"{excerpt(data.get('errorType', 'error'))}: {excerpt(data['error'])}"
     return ""
 
 
+def excerpt(value: Any, limit: int = 80) -> str:
+    """A short rendering of part of an answer, for a message: never the whole of a huge or deep document."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value)
+    except (ValueError, TypeError, RecursionError):
+        text = type(value).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def single_value(data: Any, promql: str) -> float | None:
-    """The number in an instant query's `data`; None for an empty vector or NaN (0/0: nobody was measured)."""
+    """The number in an instant query's `data`; None for an empty vector or NaN (0/0: nobody was measured).
+    Anything else than the documented shapes is a QueryError (the gate cannot judge), never a guess."""
     if not isinstance(data, dict):
         raise QueryError(f"no data in the answer to {promql}")
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar":
         return _number(result)
     if kind != "vector" or not isinstance(result, list):
-        raise QueryError(f"{promql} gives a {kind}, not one number: a gate needs an instant vector or a scalar")
+        raise QueryError(
+            f"{promql} gives a {excerpt(kind)}, not one number: a gate needs an instant vector or a scalar"
+        )
     if not result:
         return None
     if len(result) > 1:
         raise QueryError(
             f"{promql} gives {len(result)} series, not one number: aggregate them (sum, avg or max by nothing)"
         )
-    return _number(result[0].get("value"))
+    sample = result[0]
+    if not isinstance(sample, dict) or "value" not in sample:
+        raise QueryError(f"not a sample in the answer to {promql}: {excerpt(sample)}")
+    return _number(sample["value"])
+
+
+# What Prometheus writes for a sample value (Go's FormatFloat, and its spellings of the infinities and NaN).
+_SAMPLE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?Inf|NaN")
 
 
 def _number(pair: Any) -> float | None:
-    try:
-        value = float(pair[1])
-    except (TypeError, ValueError, IndexError) as exc:
-        raise QueryError(f"not a sample value: {pair!r}") from exc
+    """[<unix time>, "<value>"], exactly; the value as Prometheus spells numbers, not as Python's float()
+    would read anything (`"x0"[1]` is "0", `float("1_0")` is 10)."""
+    if (
+        not isinstance(pair, list)
+        or len(pair) != 2
+        or isinstance(pair[0], bool)
+        or not isinstance(pair[0], (int, float))
+        or not isinstance(pair[1], str)
+        or not _SAMPLE.fullmatch(pair[1])
+    ):
+        raise QueryError(f'not a sample value [time, "number"]: {excerpt(pair)}')
+    value = float(pair[1])
     return None if math.isnan(value) else value

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from generator import checks, durations, resources, schemacheck
+from generator import checks, durations, redaction, resources, schemacheck
 from generator.checks import Finding, Located, closest, did_you_mean
 from generator.errors import InvalidInput, Problem
 from generator.loader import load_single
@@ -159,6 +158,9 @@ def explain_type(error: ValidationError, path: tuple[str | int, ...]) -> Iterato
     expected = hint(error) or "a " + TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
     if not path and "title" in error.schema:
         expected += f" (a {error.schema['title']} with apiVersion, kind, metadata and spec)"
+        # The whole document is one value: not a spec at all (a token, /etc/passwd): say what, never show it.
+        yield Finding(path, f"expected {expected}, got {kind_of(error.instance)}")
+        return
     yield Finding(path, f"expected {expected}, got {describe(error.instance)}")
 
 
@@ -280,14 +282,18 @@ EXPLAINERS = {
 }
 
 
-_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+def kind_of(value: Any) -> str:
+    """What a value is, without any of its content."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters" if value else "an empty string"
+    return describe(value)
 
 
 def describe(value: Any) -> str:
     """A value as a message shows it: strings quoted and cut short (a URL's credentials left out), other
     types named."""
     if isinstance(value, str):
-        value = _USERINFO.sub(r"\1***@", value)
+        value = redaction.userinfo(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if value is None:
         return "null (an empty value)"

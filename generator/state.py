@@ -7,14 +7,20 @@ state of every release is one small file per environment: no walk through histor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from generator.errors import Problem
 from generator.model import EnvState, Image
 
+if TYPE_CHECKING:
+    from generator.checks import Finding
+
 STATE_FILE = "rollgen-state.yaml"
+STATE_SCHEMA = "state.schema.json"
 PHASES = ("stable", "progressing", "promoting", "aborted")
 COLOURS = ("blue", "green")
 
@@ -74,23 +80,90 @@ def dump(state: EnvState, source: str) -> bytes:
     return emit(to_dict(state), source)
 
 
-def parse(data: bytes) -> EnvState:
-    """ValueError when the bytes are not a state file."""
+class CorruptState(ValueError):
+    """A state file that is not what rollgen writes: every problem, located in the file."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(p.format() for p in problems))
+        self.problems = problems
+
+
+def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
+    """The state; CorruptState (a ValueError) when the bytes are not a state file rollgen could have written.
+
+    Checked against schemas/state.schema.json on every read (a hand edit or a bad merge must be refused, not
+    stepped on: `step: -7` or a progressing phase without a canary image would crash or misroute). A step
+    beyond the spec's steps is fine: the spec may have lost steps since (progression.normalise)."""
     import yaml
 
     try:
         loaded: Any = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"not YAML: {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise ValueError("not a mapping")  # noqa: TRY004 - callers catch ValueError for any bad state file
-    try:
+    except (yaml.YAMLError, RecursionError):
+        loaded = None
+    check = _quick_check()
+    if isinstance(loaded, dict) and check is not None and check(loaded) and not _meaning(loaded):
         return from_dict(loaded)
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"missing or wrong field: {exc}") from exc
+    raise CorruptState(_located_problems(data, display))
 
 
-def load(path: Path) -> EnvState | None:
+@functools.cache
+def _quick_check() -> Callable[[Any], bool] | None:
+    """The schema's yes/no check without importing spec.py's validator machinery (a scheduled `advance` reads
+    a state file on every tick); the located explanation is only for a file that fails it."""
+    import json
+
+    from generator import resources, schemacheck
+
+    try:
+        schema = json.loads(resources.schema_path(STATE_SCHEMA).read_text(encoding="utf-8"))
+        return schemacheck.compile_schema(schema)
+    except schemacheck.Unsupported:
+        return None
+
+
+def _located_problems(data: bytes, display: str) -> list[Problem]:
+    """Why the bytes are not a state file, each problem with its line and column (the slow path)."""
+    from generator.checks import locate
+    from generator.errors import InvalidInput
+    from generator.loader import load_text
+    from generator.spec import schema_problems
+
+    try:
+        docs = load_text(data, display)
+    except InvalidInput as exc:
+        return exc.problems
+    if len(docs) != 1 or not isinstance(docs[0].data, dict):
+        return [Problem(display, 1, 1, "$", "not a mapping of the state's fields")]
+    doc = docs[0]
+    problems = schema_problems(doc, STATE_SCHEMA)
+    seen = {p.path for p in problems}
+    problems += [p for p in (locate(doc, f) for f in _meaning(doc.data)) if p.path not in seen]
+    return problems or [Problem(display, 1, 1, "$", "not a state file rollgen could have written")]
+
+
+def _meaning(data: dict[str, Any]) -> list[Finding]:
+    """What the schema cannot say: the fields that must agree with each other."""
+    from generator.checks import Finding
+    from generator.clock import parse_rfc3339
+
+    out = []
+    phase = data.get("phase")
+    if phase != "stable" and not data.get("canaryImage"):
+        out.append(Finding(("phase",), f"a {phase} state needs its canaryImage (the image it is about)"))
+    step = data.get("step", 0)
+    if phase == "progressing" and isinstance(step, int) and step < 1:
+        out.append(Finding(("step",), "a progressing state is at step 1 or later"))
+    for key in ("since", "lastFailure"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            try:
+                parse_rfc3339(value)
+            except ValueError as exc:
+                out.append(Finding((key,), str(exc)))
+    return out
+
+
+def load(path: Path, display: str | None = None) -> EnvState | None:
     """The state in the file, None when there is none. ValueError when it is unreadable."""
     if path.is_symlink():  # rollgen writes regular files only; one leading elsewhere must not steer a release
         raise ValueError("it is a symlink, not the file rollgen wrote")
@@ -98,7 +171,7 @@ def load(path: Path) -> EnvState | None:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
-    return parse(data)
+    return parse(data, display or str(path))
 
 
 @dataclass(frozen=True)

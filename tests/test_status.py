@@ -55,10 +55,10 @@ def test_state_file_round_trip() -> None:
 @pytest.mark.parametrize(
     "text, error",
     [
-        (b"phase: sideways\nstableImage: a/b:v1\n", "phase 'sideways'"),
+        (b"phase: sideways\nstableImage: a/b:v1\n", r"\$\.phase: must be one of .*got 'sideways'"),
         (b"phase: stable\n", "missing"),
         (b"- a list\n", "not a mapping"),
-        (b"phase: stable\nstableImage: no-tag\n", "tag or digest"),
+        (b"phase: stable\nstableImage: no-tag\n", "tag or a digest"),
         (b"phase: stable\nstableImage: a/b:v1\nactiveColour: red\n", "activeColour"),
     ],
 )

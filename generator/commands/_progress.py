@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from generator import state as state_file
 from generator.config import Config
@@ -32,9 +32,13 @@ from generator.progression import (
     Plan,
     Refusal,
     Transition,
+    format_time,
     parse_time,
     step_count,
 )
+
+if TYPE_CHECKING:
+    from generator.messages import Record
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
@@ -84,10 +88,12 @@ class Request:
 def now_from(text: str | None) -> datetime:
     if not text:
         return datetime.now(timezone.utc)
+    from generator.clock import parse_rfc3339
+
     try:
-        return parse_time(text)
-    except ValueError:
-        raise UsageError(f"--now {text!r} is not an RFC 3339 time such as 2024-05-01T12:00:00Z") from None
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise UsageError(f"--now: {exc}") from None
 
 
 def execute(request: Request, fmt: str) -> int:
@@ -227,6 +233,9 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
     states = read_states(config, release)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
+    early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
+    if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
+        return Outcome(release.name, env_name, "refused", early, state=current)
     if isinstance(plan, Refusal):
         return Outcome(release.name, env_name, "refused", plan.reason, state=current)
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
@@ -244,6 +253,21 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
         return Outcome(release.name, env_name, "nothing-to-do", "nothing to do: HEAD already holds this", state=current)
     subject = message.split("\n", 1)[0]
     return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+
+
+def _before_step_start(current: EnvState | None, now: datetime) -> str:
+    """Why `now` cannot be right for a commit: before the current step began (a wrong --now or clock would
+    record time running backwards, and the next pause be timed from it); "" when it is fine."""
+    if current is None or not current.since:
+        return ""
+    try:
+        start = parse_time(current.since)
+    except (ValueError, OverflowError):
+        return ""  # the state file's own problem, reported where it is read
+    if now >= start:
+        return ""
+    return (f"the time given ({format_time(now)}) is before the current step began ({format_time(start)}); "
+            "check --now or the clock")
 
 
 def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transition:
@@ -305,7 +329,7 @@ def owned_roots(release: Release) -> list[str]:
 
 
 def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
-    from generator.messages import Record, compose
+    from generator.messages import Record
 
     record = Record(
         release=release.name,
@@ -320,12 +344,23 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         extra=_template_extras(release, plan.state),
         gate=plan.gate,
     )
-    return compose(record, config.commit_template)
+    return _composed(record, config)
+
+
+def _composed(record: Record, config: Config) -> str:
+    """The commit message; a commit.template that fails is reported at its place in rollgen.yaml."""
+    from generator.messages import TemplateFailure, compose
+
+    try:
+        return compose(record, config.commit_template)
+    except TemplateFailure as exc:
+        raise RollgenError(exc.located(config.root)) from None
 
 
 def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
     """Commit what was written; if that fails, put the files back so the tree is as it was."""
     journal = repo.journal(release.name)
+    before = repo.head()
     try:
         commit = repo.commit(paths, message, config.author)
     except Exception:
@@ -333,7 +368,28 @@ def _commit(repo: Repo, config: Config, release: Release, paths: list[str], mess
         journal.clear()
         raise
     journal.clear()
+    if commit is not None:
+        _check_recorded(repo, commit, before, message)
     return commit
+
+
+def _check_recorded(repo: Repo, commit: str, parent: str | None, message: str) -> None:
+    """The commit carries the trailers rollgen wrote: a commit-msg hook may rewrite the message, and a step
+    without its trailers is invisible to `rollgen history` and to the next run's reading of what happened.
+    If they are gone or changed, rollgen's own commit is undone (the tree as before) and the run refused."""
+    from generator.messages import parse_trailers
+
+    wanted = parse_trailers(message)
+    recorded = parse_trailers(repo.text("log", "-1", "--format=%B", commit))
+    lost = [key for key, value in wanted.items() if recorded.get(key) != value]
+    if not lost:
+        return
+    why = (f"a commit-msg hook changed or removed rollgen's trailers ({', '.join(lost)}) in {commit[:12]}; "
+           "let the hook keep the last paragraph's Rollgen-* lines (rollgen history reads them)")
+    if parent is None:
+        raise GitError(f"{why}. It is the repository's first commit: remove it by hand (git update-ref -d HEAD)")
+    repo.undo_commit(commit, parent)
+    raise GitError(f"{why}. rollgen undid its commit; the repository is as it was")
 
 
 def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
@@ -439,6 +495,8 @@ def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
     from generator.resources import profiles_dir, schema_path
 
     digest = hashlib.sha256(f"{generator.__version__}\0{display}\0".encode())
+    if spec.is_symlink():
+        return ""  # never read through one: the loader refuses it
     try:
         digest.update(spec.read_bytes())
         for folder in (profiles_dir(), *profiles):
@@ -490,13 +548,23 @@ def find_spec(repo: Repo, config: Config, name: str) -> Path:
             continue
         if first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX):
             path = repo.root / first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
-            if path.is_file():
+            if path.is_file() and _inside(repo.root, path):
                 return path
     for suffix in (".yaml", ".yml"):
         path = config.releases_dir / f"{name}{suffix}"
         if path.is_file():
             return path
     return _search(config, name)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether path, with `..` and symlinked folders resolved, is in the repository (a header naming
+    ../../etc/passwd is not a spec rollgen will read)."""
+    try:
+        path.parent.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _search(config: Config, name: str) -> Path:

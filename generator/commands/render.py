@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generator.errors import EXIT_OK, EXIT_USER, Problem
+from generator.errors import EXIT_OK, EXIT_USER, Problem, RollgenError
 from generator.model import EnvState, Release
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_out(args.out)
     releases, problems = load_releases(args.paths)
     if problems:
         _report(problems, args.format)
@@ -119,6 +120,16 @@ class Tree:
     files: dict[str, bytes]
     roots: list[str]
     unreleased: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _check_out(out: Path) -> None:
+    """--out is a folder, or does not exist yet (it is created): a file there is a mistake in the command."""
+    for folder in (out, *out.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise RollgenError(f"--out {out}: {folder} is a file, not a folder; name the folder apps/<name>/ "
+                                   "is written under")
+            return
 
 
 def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring | None = None) -> Tree:

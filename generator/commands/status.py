@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from generator.errors import EXIT_OK, EXIT_USER
+from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
 from generator.state import Found, scan, to_dict
 
@@ -36,6 +36,8 @@ def _output_dir(repo: Path) -> Path:
     """Where apps/ lives: rollgen.yaml's `output`, relative to the folder given (git is not needed)."""
     from generator.config import load
 
+    if not repo.is_dir():
+        raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
     root = repo if (repo / "rollgen.yaml").is_file() else _toplevel(repo)
     return load(root).output_dir
 

@@ -151,7 +151,7 @@ case("environments-string", sub("    - {name: staging, profile: staging}\n    - 
      "32:5: $.spec.environments: expected a list, got 'prod'")
 case("image-number", sub("image: ghcr.io/kmaster8/hello:v2", "image: 12"), "10:10: $.spec.image: got the number 12")
 case("document-list", "- apiVersion: rollgen.io/v1alpha1\n- kind: Release\n", "1:1: $: expected a mapping (a rollgen Release")
-case("document-scalar", "just a string\n", "1:1: $: got 'just a string'")
+case("document-scalar", "just a string\n", "1:1: $: got a string of 13 characters")
 case("tagged-str-replicas", sub("replicas: 3", "replicas: !!str 3"), "11:13: $.spec.replicas: expected a whole number, got '3'")
 case("bad-tagged-int", sub("replicas: 3", "replicas: !!int three"), "11:13: $.spec.replicas: not a valid !!int")
 case("integer-key", sub("  labels: {team: web}", "  labels: {team: web}\n  1: one"), "7:3: $.metadata: not a string")
