@@ -81,6 +81,14 @@ def _history(p: argparse.ArgumentParser) -> None:
     _format_option(p)
 
 
+def _set_image(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("image", metavar="IMAGE", help="the new image, with a tag or a digest")
+    p.add_argument("--env", help="set this environment's own image (added if absent)")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    p.add_argument("--commit", action="store_true", help="commit the spec alone (trailer Rollgen-Action: set-image)")
+
+
 def _init(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd")
@@ -98,6 +106,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),
     "init": ("create a working config repository", _init),
+    "set-image": ("edit a spec's image in place, keeping comments and layout byte for byte", _set_image),
 }
 
 
@@ -140,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(words)).parse_args(words)
     try:
-        module = importlib.import_module(f"generator.commands.{args.command}")
+        module = importlib.import_module(f"generator.commands.{args.command.replace('-', '_')}")
         code: int = module.run(args)
         return code
     except RollgenError as exc:

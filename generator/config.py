@@ -36,6 +36,7 @@ class Config:
     commit_template: str | None = None
     argocd: Mapping[str, Any] | None = None
     flux: Mapping[str, Any] | None = None
+    require_digest: bool = False  # images.requireDigest: `set-image` refuses a tag without @sha256:
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
 
     @property
@@ -153,5 +154,6 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         commit_template=commit.get("template"),
         argocd=data.get("argocd"),
         flux=data.get("flux"),
+        require_digest=bool(data.get("images", {}).get("requireDigest", False)),
         present=True,
     )
