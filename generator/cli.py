@@ -37,6 +37,7 @@ def _progression_options(parser: argparse.ArgumentParser, env_required: bool = T
     parser.add_argument("--env", required=env_required, help="environment name")
     parser.add_argument("--push", action="store_true", help="push the commit to the configured remote")
     parser.add_argument("--now", help="the current time (RFC 3339), for tests and scheduled jobs")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be committed (as `rollgen plan`); write nothing")
     _format_option(parser)
 
 
@@ -81,6 +82,16 @@ def _history(p: argparse.ArgumentParser) -> None:
     _format_option(p)
 
 
+def _plan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME|SPEC", help="a release name, or the path of its spec")
+    p.add_argument("--env", help="only this environment (default: every environment, in the spec's order)")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    p.add_argument("--action", choices=("next", "release", "advance", "promote", "abort"), default="next",
+                   help="the action to plan; next: what `release` would commit, else what `advance` would")
+    p.add_argument("--now", help="the current time (RFC 3339)")
+    _format_option(p)
+
+
 def _set_image(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("image", metavar="IMAGE", help="the new image, with a tag or a digest")
@@ -106,6 +117,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),
     "init": ("create a working config repository", _init),
+    "plan": ("what the next action would commit, as a diff of the built objects; writes nothing", _plan),
     "set-image": ("edit a spec's image in place, keeping comments and layout byte for byte", _set_image),
 }
 

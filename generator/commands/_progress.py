@@ -38,7 +38,7 @@ from generator.progression import (
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
-Result = Literal["committed", "nothing-to-do", "refused"]
+Result = Literal["committed", "nothing-to-do", "refused", "planned"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Outcome:
     action: str | None = None
     commit: str | None = None
     state: EnvState | None = None
+    preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -58,8 +59,10 @@ class Outcome:
             "result": self.result,
             "action": self.action,
             "commit": self.commit,
-            ("subject" if self.result == "committed" else "reason"): self.text,
+            ("subject" if self.result in ("committed", "planned") else "reason"): self.text,
         }
+        if self.preview is not None:
+            out["plan"] = self.preview
         if self.state is not None:
             out["state"] = state_file.to_dict(self.state)
         return out
@@ -76,6 +79,7 @@ class Request:
     now: datetime
     push: bool
     render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
+    dry_run: bool = False  # plan only: nothing is written, committed or pushed (commands/plan.py)
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -112,6 +116,10 @@ def _execute(request: Request, fmt: str) -> int:
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
     _check_output(repo, config)
     branch = _branch(repo, config)
+    if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
+        from generator.commands.plan import dry_run
+
+        return dry_run(repo, config, request, fmt)
     with repo.lock():
         for path in repo.remove_stale_locks(config.remote, branch):
             print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
@@ -253,9 +261,21 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
     prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
+    from generator.writer import stale_files, write_tree
+
+    files = release_tree(config, release, states)
+    prefix = config.output_prefix()
+    roots = owned_roots(release)
+    going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
+    repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
+    result = write_tree(config.output_dir, files, roots)
+    return sorted(prefix + rel for rel in (*result.written, *result.removed))
+
+
+def release_tree(config: Config, release: Release, states: dict[str, EnvState]) -> dict[str, bytes]:
+    """Every file the release's deployed environments generate, relative to the output folder."""
     from generator.pipeline import released, render_files
     from generator.wiring import for_config, refuse_root_clashes, release_files
-    from generator.writer import stale_files, write_tree
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
@@ -264,12 +284,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     for name, env_state in states.items():
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
-    prefix = config.output_prefix()
-    roots = owned_roots(release)
-    going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
-    repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
-    result = write_tree(config.output_dir, files, roots)
-    return sorted(prefix + rel for rel in (*result.written, *result.removed))
+    return files
 
 
 def owned_roots(release: Release) -> list[str]:
