@@ -64,6 +64,13 @@ def _name_and_progression(p: argparse.ArgumentParser) -> None:
     _progression_options(p)
 
 
+def _advance(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", nargs="?", help="the release (not with --all)")
+    _progression_options(p, env_required=False)
+    p.add_argument("--all", action="store_true",
+                   help="every in-flight environment of every release, one commit each, one push at the end")
+
+
 def _promote(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     _progression_options(p)
@@ -111,7 +118,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("validate release specs (files or folders); writes nothing", _validate),
     "render": ("write the generated Kustomize tree", _render),
     "release": ("render a spec into the repo and commit (deploy, or start a canary)", _release),
-    "advance": ("go one step further if the pause has elapsed and the gates pass", _name_and_progression),
+    "advance": ("go one step further if the pause has elapsed and the gates pass", _advance),
     "promote": ("approve: pass the current pause", _promote),
     "abort": ("all traffic back to stable, canary down", _name_and_progression),
     "status": ("every release and environment: phase, step, weight, images, since", _status),

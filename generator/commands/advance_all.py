@@ -1,0 +1,190 @@
+"""`rollgen advance --all [--push]`: the scheduled tick for every in-flight environment of every release.
+
+One process, one lock, one configuration load; every environment whose state file says progressing or
+promoting is planned exactly as `rollgen advance NAME --env E` plans it, one commit for each that moves. A
+summary line each: the commit, or why it holds, or why it failed. A release that fails (an invalid spec, a
+gate that cannot be evaluated, a dirty tree) is reported and the others go on; the exit code is 1 when any
+failed. With --push: one fetch and catch-up first, one push at the end; when the remote moved meanwhile, this
+run's commits are dropped and every decision is taken again from the remote's state (as `advance` does),
+up to git.pushAttempts times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from generator.commands._progress import (
+    Outcome,
+    Request,
+    _branch,
+    _catch_up,
+    _check_output,
+    _drop_our_commits,
+    _one,
+    _sleep,
+    ensure_clean,
+    named_release,
+    now_from,
+)
+from generator.config import Config
+from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
+from generator.gitops import GitError, Repo
+
+IN_FLIGHT = ("progressing", "promoting")
+
+
+@dataclass(frozen=True)
+class Failure:
+    release: str
+    environment: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"release": self.release, "environment": self.environment, "result": "failed", "reason": self.reason}
+
+
+Line = Outcome | Failure
+
+
+def run(args: argparse.Namespace) -> int:
+    from generator.config import load as load_config
+    from generator.gates import evaluate
+    from generator.progression import plan_advance
+
+    if args.name is not None:
+        raise_usage("--all ticks every release: give no NAME")
+    repo = Repo.discover(args.repo)
+    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    _check_output(repo, config)
+    branch = _branch(repo, config)
+    request = Request(
+        repo=args.repo,
+        load=_per_release,
+        environments=None,
+        plan=partial(plan_advance, gate=evaluate),
+        now=now_from(args.now),
+        push=args.push,
+    )
+    if args.dry_run:
+        return _dry_run(repo, config, request, args.env, args.format)
+    with repo.lock():
+        for path in repo.remove_stale_locks(config.remote, branch):
+            print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
+        lines, pushed = _attempts(repo, config, branch, request, args.env)
+    report(lines, pushed, args.format)
+    return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
+
+
+def _per_release(repo: Repo, config: Config) -> Any:
+    raise AssertionError("advance --all loads each release by name")  # pragma: no cover
+
+
+def raise_usage(message: str) -> None:
+    from generator.errors import UsageError
+
+    raise UsageError(message)
+
+
+def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]]]:
+    """(release, its in-flight environments), sorted; an unreadable state file is an in-flight failure too."""
+    from generator.state import scan
+
+    by_release: dict[str, list[str]] = {}
+    for found in scan(config.output_dir):
+        if only_env is not None and found.env != only_env:
+            continue
+        if found.state is None or found.state.phase in IN_FLIGHT:
+            by_release.setdefault(found.release, []).append(found.env)
+    return sorted(by_release.items())
+
+
+def _attempts(
+    repo: Repo, config: Config, branch: str, request: Request, only_env: str | None
+) -> tuple[list[Line], bool]:
+    for attempt in range(config.push_attempts):
+        upstream = start = None
+        if request.push:
+            upstream = _catch_up(repo, config, branch)
+            start = repo.head()
+        lines: list[Line] = []
+        for name, envs in in_flight(config, only_env):
+            lines.extend(_tick_release(repo, config, request, name, envs))
+        if not request.push or not repo.ahead_of(upstream):
+            return lines, False
+        if repo.push(config.remote, branch) != "rejected":
+            return lines, True
+        _drop_our_commits(repo, [line for line in lines if isinstance(line, Outcome)], start)
+        _sleep(config, attempt)
+    raise GitError(
+        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
+        "nothing of this run was pushed, run it again"
+    )
+
+
+def _tick_release(repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str]) -> list[Line]:
+    """Every in-flight environment of one release; whatever goes wrong stays with this release."""
+    lines: list[Line] = []
+    try:
+        release = named_release(name)(repo, config)
+        ensure_clean(repo, config, release)
+    except InvalidInput as exc:
+        more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+        reason = exc.problems[0].format() + more
+        return [Failure(name, env, reason) for env in envs]
+    except RollgenError as exc:
+        return [Failure(name, env, str(exc)) for env in envs]
+    for env in envs:
+        try:
+            lines.append(_one(repo, config, release, env, replace(request, environments=[env])))
+        except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
+            lines.append(Failure(name, env, str(exc)))
+    return lines
+
+
+def _dry_run(repo: Repo, config: Config, request: Request, only_env: str | None, fmt: str) -> int:
+    """Every in-flight environment planned, nothing written (commands/plan.py)."""
+    from generator.commands.plan import dry_run
+
+    code = EXIT_OK
+    for name, envs in in_flight(config, only_env):
+        single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
+        try:
+            code = max(code, dry_run(repo, config, single, fmt))
+        except RollgenError as exc:
+            print(f"rollgen: {name}: failed: {exc}", file=sys.stderr)
+            code = EXIT_USER
+    return code
+
+
+def _failed(line: Line) -> bool:
+    return isinstance(line, Failure) or line.result == "refused"
+
+
+def report(lines: Sequence[Line], pushed: bool, fmt: str) -> None:
+    moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
+    held = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "nothing-to-do")
+    failed = sum(1 for line in lines if _failed(line))
+    if fmt == "json":
+        summary = {"committed": moved, "held": held, "failed": failed}
+        print(json.dumps({"results": [line.as_json() for line in lines], "pushed": pushed, "summary": summary}, indent=2))
+        return
+    for line in lines:
+        where = f"{line.release}/{line.environment}"
+        if isinstance(line, Failure):
+            print(f"rollgen: {where}: failed: {line.reason}", file=sys.stderr)
+        elif line.result == "committed":
+            print(f"{line.text} [{(line.commit or '')[:12]}]")
+        elif line.result == "refused":
+            print(f"rollgen: {where}: {line.text}", file=sys.stderr)
+        else:
+            print(f"{where}: holds: {line.text}")
+    if not lines:
+        print("nothing in flight: no environment is progressing or promoting")
+    tail = ", pushed" if pushed else ""
+    print(f"advance --all: {moved} moved, {held} held, {failed} failed{tail}")
