@@ -80,6 +80,7 @@ class Request:
     push: bool
     render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
     dry_run: bool = False  # plan only: nothing is written, committed or pushed (commands/plan.py)
+    kind: str = ""  # the command ("advance", ...): pull-request mode holds `advance` while a step awaits merge
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -120,6 +121,10 @@ def _execute(request: Request, fmt: str) -> int:
         from generator.commands.plan import dry_run
 
         return dry_run(repo, config, request, fmt)
+    if config.mode == "pull-request":  # each action on its own branch, counted from its merge
+        from generator.commands import _pullrequest
+
+        return _pullrequest.execute(repo, config, branch, request, fmt)
     with repo.lock():
         for path in repo.remove_stale_locks(config.remote, branch):
             print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)

@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,
+        kind="advance",
     )
     return execute(request, args.format)

@@ -89,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
     with repo.lock():
         for path in repo.remove_stale_locks(config.remote, branch):
             print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
-        lines, pushed = _attempts(repo, config, branch, request, args.env)
+        if config.mode == "pull-request":
+            lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), args.env), False
+        else:
+            lines, pushed = _attempts(repo, config, branch, request, args.env)
     report(lines, pushed, args.format)
     return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
 
@@ -147,6 +150,19 @@ def _attempts(
         f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
         "nothing of this run was pushed, run it again"
     )
+
+
+def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only_env: str | None) -> list[Line]:
+    """Pull-request mode: each in-flight environment through its own branch (commands/_pullrequest.py)."""
+    from generator.commands import _pullrequest
+
+    lines: list[Line] = []
+    for name, envs in in_flight(config, only_env):
+        try:
+            lines.extend(_pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
+        except RollgenError as exc:
+            lines.extend(Failure(name, env, str(exc)) for env in envs)
+    return lines
 
 
 def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None) -> list[Line]:
