@@ -114,7 +114,13 @@ def test_release_goes_to_its_branch_and_opens_the_pr_once(pr: Setup) -> None:
     assert call[:7] == ["pr", "create", "--head", BRANCH, "--base", "main", "--title"]
     assert call[7] == f"hello/prod: deploy {V1}"
     assert "Rollgen-Action: deploy" in call[9]
-    # Not merged: status shows nothing deployed, and advance waits for the merge.
+    # Not merged: status says so, and advance waits for the merge.
+    code, out, _ = repo.rollgen("status")
+    assert f"hello/prod: awaiting merge: {BRANCH}: hello/prod: deploy {V1}" in out
+    code, out, _ = repo.rollgen("status", "--format", "json")
+    assert json.loads(out)["awaitingMerge"] == [
+        {"release": "hello", "environment": "prod", "branch": BRANCH, "subject": f"hello/prod: deploy {V1}"}
+    ]
     code, out, _ = repo.act("advance", now=at(1))
     assert code == 0 and "awaiting merge" in out
     assert len(pr.opened()) == 1
@@ -139,6 +145,9 @@ def test_pause_runs_from_the_merge_and_the_branch_is_reused(pr: Setup) -> None:
     assert len(pr.opened()) == 2
     code, out, _ = repo.act("advance", now=at(30))
     assert "awaiting merge" in out
+    code, out, _ = repo.rollgen("status", "--format", "json")
+    [row] = json.loads(out)["environments"]
+    assert row["phase"] == "stable" and row["awaitingMerge"]["branch"] == BRANCH  # main still has the old state
     pr.merge("2024-05-01T12:20:00Z")  # the promote (step 2, 10m pause) lands at 12:20
     code, out, _ = repo.act("advance", now=at(29))
     assert code == 0 and "holds until 2024-05-01T12:30:00Z" in out, out

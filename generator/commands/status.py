@@ -19,10 +19,20 @@ COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "WEIGHT", "STABLE", "CANARY", "SIN
 
 def run(args: argparse.Namespace) -> int:
     found = list(scan(_output_dir(args.repo)))
+    waiting = awaiting_merge(args.repo)
     if args.format == "json":
-        print(json.dumps({"environments": [_as_json(f) for f in found]}, indent=2))
+        envs = [_as_json(f) for f in found]
+        for entry in envs:
+            pending = waiting.get((entry["release"], entry["environment"]))
+            if pending:
+                entry["awaitingMerge"] = {"branch": pending[0], "subject": pending[1]}
+        print(json.dumps({"environments": envs, "awaitingMerge": [
+            {"release": r, "environment": e, "branch": b, "subject": s} for (r, e), (b, s) in sorted(waiting.items())
+        ]} if waiting else {"environments": envs}, indent=2))
     else:
         _print_table(found)
+        for (release, env), (branch, subject) in sorted(waiting.items()):
+            print(f"{release}/{env}: awaiting merge: {branch}: {subject}")
     return EXIT_USER if any(f.state is None for f in found) else EXIT_OK
 
 
@@ -73,3 +83,30 @@ def _print_table(found: Sequence[Found]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def awaiting_merge(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """Pull-request mode: (release, env) -> (branch, subject) for each rollgen/<release>/<env> branch, as last
+    fetched, holding commits the checked-out branch lacks. Empty in direct mode or outside a git clone."""
+    from generator.config import load
+    from generator.gitops import GitError, Repo
+
+    try:
+        repo = Repo.discover(path)
+        config = load(repo.root)
+    except Exception:  # noqa: BLE001 - status reads what it can; the state files are its subject
+        return {}
+    if config.mode != "pull-request":
+        return {}
+    prefix = f"refs/remotes/{config.remote}/rollgen/"
+    try:
+        refs = repo.text("for-each-ref", "--format=%(refname)%09%(objectname)%09%(subject)", prefix).splitlines()
+        out = {}
+        for line in refs:
+            ref, commit, subject = line.split("\t", 2)
+            parts = ref[len(prefix) :].split("/")
+            if len(parts) == 2 and not repo.is_ancestor(commit, "HEAD"):
+                out[(parts[0], parts[1])] = (f"rollgen/{parts[0]}/{parts[1]}", subject)
+        return out
+    except GitError:
+        return {}
