@@ -256,8 +256,8 @@ def report(outcomes: Sequence[Outcome], fmt: str, push: bool) -> None:
             print(f"{where}: {outcome.text}")
         else:
             _print_preview(where, outcome.preview)
-    tail = " or pushed" if push else ""
-    print(f"plan only: nothing was written, committed{tail}")
+    tail = ", committed or pushed" if push else " or committed"
+    print(f"plan only: nothing was written{tail}")
 
 
 def _print_preview(where: str, preview: Mapping[str, Any]) -> None:
