@@ -126,3 +126,33 @@ def test_usage(repo: ConfigRepo) -> None:
     assert code == 2 and "--all" in err
     code, _, err = repo.rollgen("advance", "hello", "--all")
     assert code == 2
+
+
+def test_with_a_commit_hook_each_environment_is_committed_as_advance_commits_it(repo: ConfigRepo) -> None:
+    in_flight_repo(repo)
+    hook = repo.path / ".git" / "hooks" / "commit-msg"
+    hook.write_text("#!/bin/sh\necho hooked >> \"$(git rev-parse --git-dir)/hook.log\"\n")
+    hook.chmod(0o755)
+    code, out, err = repo.rollgen("advance", "--all", "--now", at(6))
+    assert code == 0, err
+    assert out.endswith("advance --all: 3 moved, 0 held, 0 failed\n")
+    assert (repo.path / ".git" / "hook.log").read_text().count("hooked") == 3  # the hook ran for each commit
+    assert git(repo.path, "status", "--porcelain") == ""
+
+
+def test_a_failed_batch_commit_puts_every_file_back(repo: ConfigRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import batchcommit
+    from generator.gitops import GitError
+
+    in_flight_repo(repo)
+    head = repo.head()
+
+    def refuse(*_: object) -> list[str]:
+        raise GitError("git fast-import failed: disk full")
+
+    monkeypatch.setattr(batchcommit, "commit_all", refuse)
+    code, _, err = repo.rollgen("advance", "--all", "--now", at(6))
+    assert code == 1 and "disk full" in err
+    assert repo.head() == head
+    assert git(repo.path, "status", "--porcelain") == ""
+    assert not list((repo.path / ".git" / "rollgen").glob("pending-*.json"))
