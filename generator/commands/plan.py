@@ -115,8 +115,11 @@ def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
 
 def _refuse_dirty(repo: Repo, config: Config, release: Release) -> None:
     """A plan of uncommitted generated files would not be the plan of the commit; never repaired here."""
+    from generator.writer import starts_generated
+
     owned = [config.output_prefix() + root for root in owned_roots(release)]
-    dirty = [c.path for c in repo.changes(owned)]
+    # As ensure_clean: an untracked file rollgen did not generate is the user's, and no business of the plan.
+    dirty = [c.path for c in repo.changes(owned) if not c.untracked or starts_generated(repo.root / c.path)]
     if dirty:
         shown = "\n".join(f"  {p}" for p in dirty[:20])
         raise RollgenError(
