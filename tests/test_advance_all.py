@@ -156,3 +156,37 @@ def test_a_failed_batch_commit_puts_every_file_back(repo: ConfigRepo, monkeypatc
     assert repo.head() == head
     assert git(repo.path, "status", "--porcelain") == ""
     assert not list((repo.path / ".git" / "rollgen").glob("pending-*.json"))
+
+
+def test_a_rejected_push_drops_this_runs_commits_and_decides_again(
+    repo: ConfigRepo, git_remote: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another tick lands beta's step between our commits and our push: we start over from the remote and
+    step beta no second time."""
+    from generator.gitops import Repo
+
+    in_flight_repo(repo)
+    git(repo.path, "push", "-q", "origin", "main")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(git_remote[0]), str(other))
+    git(other, "config", "user.name", "o")
+    git(other, "config", "user.email", "o@example.com")
+    real_push = Repo.push
+    calls = []
+
+    def racing_push(self: Repo, remote: str, branch: str) -> str:
+        if self.root.resolve() != repo.path.resolve():
+            return real_push(self, remote, branch)  # the other clone's own push
+        calls.append(branch)
+        if len(calls) == 1:  # the other tick wins the race, then git rejects ours as a non-fast-forward
+            assert ConfigRepo(other, repo.capsys).rollgen("advance", "beta", "--env", "prod", "--now", at(6), "--push")[0] == 0
+        return real_push(self, remote, branch)
+
+    monkeypatch.setattr(Repo, "push", racing_push)
+    code, out, err = repo.rollgen("advance", "--all", "--push", "--now", at(6))
+    assert code == 0, err
+    assert len(calls) == 2
+    assert out.endswith("advance --all: 2 moved, 1 held, 0 failed, pushed\n")
+    subjects = git(git_remote[0], "log", "--format=%s", "-4", "main").splitlines()
+    assert sum("beta/prod: step 2/3" in s for s in subjects) == 1
+    assert sum("alpha/" in s and "step 2/3" in s for s in subjects) == 2
