@@ -195,3 +195,18 @@ def test_advance_all_in_pull_request_mode(pr: Setup) -> None:
     assert code == 0 and "step 2/3" in out and "awaiting merge into main" in out, (out, err)
     code, out, err = repo.rollgen("advance", "--all", "--now", at(30))
     assert code == 0 and "awaiting merge" in out and "1 held" in out, (out, err)
+
+
+def test_set_image_commit_travels_in_the_pull_request(pr: Setup) -> None:
+    """On a protected branch `set-image --commit` cannot be pushed; `release` takes it into the PR."""
+    repo = pr.repo
+    assert repo.release(now=at(0))[0] == 0
+    pr.merge("2024-05-01T12:01:00Z")
+    git(repo.path, "pull", "-q", "origin", "main")
+    code, _, err = repo.rollgen("set-image", "hello", V2, "--commit")
+    assert code == 0, err
+    code, out, err = repo.release(now=at(2))
+    assert code == 0 and "start canary" in out, err
+    subjects = git(pr.remote, "log", "--format=%s", f"main..{BRANCH}").splitlines()
+    assert subjects == [f"hello/prod: start canary of {V2} at step 1/3 (10%)", f"hello: set image {V2}"]
+

@@ -61,17 +61,19 @@ def act(repo: Repo, config: Config, target: str, request: Request) -> list[Outco
     """The request's environments, each on its own branch; call with the lock held."""
     release = request.load(repo, config)
     ensure_clean(repo, config, release)
-    upstream = _catch_up(repo, config, target)
+    _catch_up(repo, config, target)
     release = request.load(repo, config)  # the protected branch's version of the spec
-    return [_one_env(repo, config, target, upstream, release, env, request) for env in _environments(release, request)]
+    return [_one_env(repo, config, target, release, env, request) for env in _environments(release, request)]
 
 
 def _one_env(
-    repo: Repo, config: Config, target: str, upstream: str | None, release: Release, env: str, request: Request
+    repo: Repo, config: Config, target: str, release: Release, env: str, request: Request
 ) -> Outcome:
     branch = branch_name(release.name, env)
     tip = repo.fetch(config.remote, branch)
-    base = upstream or repo.head()
+    # The local branch caught up with the remote's: the remote's commits, then local ones not pushed yet (a
+    # `set-image --commit` on a protected branch): those travel in the pull request with the action's commit.
+    base = repo.head()
     if base is None:
         raise RollgenError(f"{target} has no commit yet; commit the spec on it first")
     pending = tip is not None and not repo.is_ancestor(tip, base)
