@@ -551,6 +551,20 @@ def check_release_autoscaling(data: Data) -> Iterator[Finding]:
     yield from check_autoscaling(data["spec"].get("autoscaling"), ("spec", "autoscaling"))
 
 
+def check_required_digests(data: Data) -> Iterator[Finding]:
+    """spec.requireDigest: a tag alone names whatever was pushed under it last; a digest names one image."""
+    spec = data["spec"]
+    if spec.get("requireDigest") is not True:
+        return
+    images: list[tuple[JsonPath, Any]] = [(("spec", "image"), spec.get("image"))]
+    for index, env in enumerate(spec.get("environments", [])):
+        if isinstance(env, dict) and "image" in env:
+            images.append((("spec", "environments", index, "image"), env["image"]))
+    for path, image in images:
+        if isinstance(image, str) and "@sha256:" not in image:
+            yield Finding(path, f"spec.requireDigest is true: {image!r} needs a digest (...@sha256:<64 hex digits>)")
+
+
 RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_progression,
     check_strategy_engine,
@@ -567,6 +581,7 @@ RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_derived_names,
     check_release_labels,
     check_release_autoscaling,
+    check_required_digests,
 )
 
 

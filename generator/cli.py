@@ -37,6 +37,7 @@ def _progression_options(parser: argparse.ArgumentParser, env_required: bool = T
     parser.add_argument("--env", required=env_required, help="environment name")
     parser.add_argument("--push", action="store_true", help="push the commit to the configured remote")
     parser.add_argument("--now", help="the current time (RFC 3339), for tests and scheduled jobs")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be committed (as `rollgen plan`); write nothing")
     _format_option(parser)
 
 
@@ -61,6 +62,13 @@ def _release(p: argparse.ArgumentParser) -> None:
 def _name_and_progression(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     _progression_options(p)
+
+
+def _advance(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", nargs="?", help="the release (not with --all)")
+    _progression_options(p, env_required=False)
+    p.add_argument("--all", action="store_true",
+                   help="every in-flight environment of every release, one commit each, one push at the end")
 
 
 def _promote(p: argparse.ArgumentParser) -> None:
@@ -89,6 +97,24 @@ def _history(p: argparse.ArgumentParser) -> None:
     _format_option(p)
 
 
+def _plan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME|SPEC", help="a release name, or the path of its spec")
+    p.add_argument("--env", help="only this environment (default: every environment, in the spec's order)")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    p.add_argument("--action", choices=("next", "release", "advance", "promote", "abort"), default="next",
+                   help="the action to plan; next: what `release` would commit, else what `advance` would")
+    p.add_argument("--now", help="the current time (RFC 3339)")
+    _format_option(p)
+
+
+def _set_image(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("image", metavar="IMAGE", help="the new image, with a tag or a digest")
+    p.add_argument("--env", help="set this environment's own image (added if absent)")
+    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    p.add_argument("--commit", action="store_true", help="commit the spec alone (trailer Rollgen-Action: set-image)")
+
+
 def _init(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd")
@@ -101,13 +127,15 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "validate": ("validate release specs (files or folders); writes nothing", _validate),
     "render": ("write the generated Kustomize tree", _render),
     "release": ("render a spec into the repo and commit (deploy, or start a canary)", _release),
-    "advance": ("go one step further if the pause has elapsed and the gates pass", _name_and_progression),
+    "advance": ("go one step further if the pause has elapsed and the gates pass", _advance),
     "promote": ("approve: pass the current pause", _promote),
     "abort": ("all traffic back to stable, canary down", _name_and_progression),
     "retire": ("take down an environment the spec no longer has (its own commit)", _retire),
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),
     "init": ("create a working config repository", _init),
+    "plan": ("what the next action would commit, as a diff of the built objects; writes nothing", _plan),
+    "set-image": ("edit a spec's image in place, keeping comments and layout byte for byte", _set_image),
 }
 
 
@@ -171,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(words)).parse_args(words)
     try:
-        module = importlib.import_module(f"generator.commands.{args.command}")
+        module = importlib.import_module(f"generator.commands.{args.command.replace('-', '_')}")
         code: int = module.run(args)
         return code
     except RollgenError as exc:

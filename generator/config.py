@@ -22,6 +22,9 @@ class Author:
     email: str
 
 
+DEFAULT_PR_COMMAND = ("gh", "pr", "create", "--head", "{branch}", "--base", "{base}", "--title", "{title}", "--body", "{body}")
+
+
 @dataclass(frozen=True)
 class Config:
     root: Path  # the repository root: every other path is relative to it
@@ -36,6 +39,10 @@ class Config:
     commit_template: str | None = None
     argocd: Mapping[str, Any] | None = None
     flux: Mapping[str, Any] | None = None
+    require_digest: bool = False  # images.requireDigest: `set-image` refuses a tag without @sha256:
+    mode: str = "direct"  # git.mode: direct | pull-request (commands/_pullrequest.py)
+    pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
+    pr_state_command: tuple[str, ...] | None = None
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
 
     @property
@@ -133,6 +140,10 @@ def _message(error: Any) -> str:
     return str(error.message)
 
 
+def _optional_words(words: Any) -> tuple[str, ...] | None:
+    return tuple(words) if words else None
+
+
 def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
     """A Config from already validated data."""
     from generator.durations import parse
@@ -153,5 +164,9 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         commit_template=commit.get("template"),
         argocd=data.get("argocd"),
         flux=data.get("flux"),
+        require_digest=bool(data.get("images", {}).get("requireDigest", False)),
+        mode=git.get("mode", "direct"),
+        pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
+        pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
         present=True,
     )

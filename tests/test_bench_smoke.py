@@ -28,3 +28,13 @@ def test_bench_script_runs(script: str) -> None:
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "Traceback" not in proc.stderr
     assert "x" in proc.stdout  # every bench prints ratios such as "1.46 x floor" or "13.4x"
+
+
+def test_advance_all_bench_runs() -> None:
+    """bench/advance --in-flight: `advance --all` against separate runs, at toy size."""
+    args = ["--in-flight", "3", "--releases", "8", "--envs", "2", "--history", "20", "--runs", "1"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "advance"), *args], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "separate / --all:" in proc.stdout

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
-Result = Literal["committed", "nothing-to-do", "refused"]
+Result = Literal["committed", "nothing-to-do", "refused", "planned"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,7 @@ class Outcome:
     action: str | None = None
     commit: str | None = None
     state: EnvState | None = None
+    preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,8 +63,10 @@ class Outcome:
             "result": self.result,
             "action": self.action,
             "commit": self.commit,
-            ("subject" if self.result == "committed" else "reason"): self.text,
+            ("subject" if self.result in ("committed", "planned") else "reason"): self.text,
         }
+        if self.preview is not None:
+            out["plan"] = self.preview
         if self.state is not None:
             out["state"] = state_file.to_dict(self.state)
         return out
@@ -80,6 +83,8 @@ class Request:
     now: datetime
     push: bool
     render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
+    dry_run: bool = False  # plan only: nothing is written, committed or pushed (commands/plan.py)
+    kind: str = ""  # the command ("advance", ...): pull-request mode holds `advance` while a step awaits merge
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -117,16 +122,29 @@ def _execute(request: Request, fmt: str) -> int:
     repo = Repo.discover(request.repo)
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
     _check_output(repo, config)
+    if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
+        from generator.commands.plan import dry_run
+
+        return dry_run(repo, config, request, fmt)
+    if config.mode == "pull-request":  # each action on its own branch, counted from its merge
+        from generator.commands import _pullrequest
+
+        return _pullrequest.execute(repo, config, _branch(repo, config), request, fmt)
     with repo.lock():
-        where = config.branch or repo.branch() or repo.rebase_branch() or ""
-        for path in repo.remove_stale_locks(config.remote, where):
-            print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
-        if repo.repair_rebase():
-            print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
+        tidy(repo, config)
         branch = _branch(repo, config)
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
+
+
+def tidy(repo: Repo, config: Config) -> None:
+    """What an interrupted run left behind, cleared first thing under rollgen's lock."""
+    where = config.branch or repo.branch() or repo.rebase_branch() or ""
+    for path in repo.remove_stale_locks(config.remote, where):
+        print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
+    if repo.repair_rebase():
+        print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
 
 
 def _check_output(repo: Repo, config: Config) -> None:
@@ -228,9 +246,12 @@ def _environments(release: Release, request: Request) -> list[str]:
 # -- one environment ----------------------------------------------------------------------------------------
 
 
-def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
+def decide(
+    release: Release, env_name: str, states: dict[str, EnvState], request: Request
+) -> Outcome | tuple[Plan, Transition]:
+    """What the request does to one environment: an Outcome when nothing is to be written (refused, or a hold),
+    else the plan and the transition whose files are to be written."""
     env = release.environment(env_name)
-    states = read_states(config, release)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
     early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
@@ -240,7 +261,16 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
         return Outcome(release.name, env_name, "refused", plan.reason, state=current)
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
         return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
-    transition = plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+    return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+
+
+def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
+    states = read_states(config, release)
+    current = states.get(env_name)
+    decided = decide(release, env_name, states, request)
+    if isinstance(decided, Outcome):
+        return decided
+    plan, transition = decided
     states[env_name] = transition.state
     message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     paths = write(repo, config, release, states)
@@ -299,10 +329,22 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
     prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
+    from generator.writer import stale_files, write_tree
+
+    files = release_tree(config, release, states)
+    prefix = config.output_prefix()
+    roots = owned_roots(release)
+    going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
+    repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
+    result = write_tree(config.output_dir, files, roots)
+    return sorted(prefix + rel for rel in (*result.written, *result.removed))
+
+
+def release_tree(config: Config, release: Release, states: dict[str, EnvState]) -> dict[str, bytes]:
+    """Every file the release's deployed environments generate, relative to the output folder."""
     from generator.pipeline import released, render_files
     from generator.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_root_clashes, release_files
-    from generator.writer import stale_files, write_tree
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
@@ -312,12 +354,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():
         files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
-    prefix = config.output_prefix()
-    roots = owned_roots(release)
-    going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
-    repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
-    result = write_tree(config.output_dir, files, roots)
-    return sorted(prefix + rel for rel in (*result.written, *result.removed))
+    return files
 
 
 def owned_roots(release: Release) -> list[str]:

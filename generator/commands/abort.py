@@ -21,5 +21,6 @@ def run(args: argparse.Namespace) -> int:
         plan=plan_abort,
         now=now_from(args.now),
         push=args.push,
+        dry_run=args.dry_run,
     )
     return execute(request, args.format)

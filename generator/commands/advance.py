@@ -14,11 +14,18 @@ import argparse
 from functools import partial
 
 from generator.commands._progress import Request, execute, named_release, now_from
+from generator.errors import UsageError
 from generator.gates import evaluate
 from generator.progression import plan_advance
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.all:
+        from generator.commands import advance_all
+
+        return advance_all.run(args)
+    if args.name is None or args.env is None:
+        raise UsageError("advance needs NAME and --env E (or --all for every in-flight environment)")
     request = Request(
         repo=args.repo,
         load=named_release(args.name),
@@ -26,5 +33,7 @@ def run(args: argparse.Namespace) -> int:
         plan=partial(plan_advance, gate=evaluate),
         now=now_from(args.now),
         push=args.push,
+        dry_run=args.dry_run,
+        kind="advance",
     )
     return execute(request, args.format)

@@ -22,5 +22,6 @@ def run(args: argparse.Namespace) -> int:
         plan=partial(plan_promote, full=args.full),
         now=now_from(args.now),
         push=args.push,
+        dry_run=args.dry_run,
     )
     return execute(request, args.format)

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
         plan=partial(plan_release, retry=args.retry),
         now=now_from(args.now),
         push=args.push,
+        dry_run=args.dry_run,
         render_on_hold=True,
     )
     return execute(request, args.format)

@@ -21,12 +21,22 @@ def run(args: argparse.Namespace) -> int:
     out_dir = _output_dir(args.repo)
     found = list(scan(out_dir))
     orphans = _orphans(args.repo, out_dir, found)
+    waiting = awaiting_merge(args.repo)
     if args.format == "json":
-        rows = [{**_as_json(f), **({"orphaned": orphans[key]} if (key := (f.release, f.env)) in orphans else {})}
-                for f in found]
-        print(json.dumps({"environments": rows}, indent=2))
+        envs = [_as_json(f) for f in found]
+        for entry in envs:
+            key = (entry["release"], entry["environment"])
+            if key in orphans:
+                entry["orphaned"] = orphans[key]
+            if key in waiting:
+                entry["awaitingMerge"] = {"branch": waiting[key][0], "subject": waiting[key][1]}
+        print(json.dumps({"environments": envs, "awaitingMerge": [
+            {"release": r, "environment": e, "branch": b, "subject": s} for (r, e), (b, s) in sorted(waiting.items())
+        ]} if waiting else {"environments": envs}, indent=2))
     else:
         _print_table(found)
+        for (release, env), (branch, subject) in sorted(waiting.items()):
+            print(f"{release}/{env}: awaiting merge: {branch}: {subject}")
         for note in orphans.values():
             print(f"rollgen: {note}", file=sys.stderr)
     return EXIT_USER if any(f.state is None for f in found) else EXIT_OK
@@ -89,3 +99,30 @@ def _print_table(found: Sequence[Found]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def awaiting_merge(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """Pull-request mode: (release, env) -> (branch, subject) for each rollgen/<release>/<env> branch, as last
+    fetched, holding commits the checked-out branch lacks. Empty in direct mode or outside a git clone."""
+    from generator.config import load
+    from generator.gitops import GitError, Repo
+
+    try:
+        repo = Repo.discover(path)
+        config = load(repo.root)
+    except Exception:  # noqa: BLE001 - status reads what it can; the state files are its subject
+        return {}
+    if config.mode != "pull-request":
+        return {}
+    prefix = f"refs/remotes/{config.remote}/rollgen/"
+    try:
+        refs = repo.text("for-each-ref", "--format=%(refname)%09%(objectname)%09%(subject)", prefix).splitlines()
+        out = {}
+        for line in refs:
+            ref, commit, subject = line.split("\t", 2)
+            parts = ref[len(prefix) :].split("/")
+            if len(parts) == 2 and not repo.is_ancestor(commit, "HEAD"):
+                out[(parts[0], parts[1])] = (f"rollgen/{parts[0]}/{parts[1]}", subject)
+        return out
+    except GitError:
+        return {}
