@@ -265,7 +265,7 @@ def _check_depth(text: str, source: str) -> None:
     try:
         _walk_depth(_Loader, text, source)
     except yaml.MarkedYAMLError:
-        if _BaseLoader is yaml.SafeLoader:
+        if not _C_READER:
             raise
         _walk_depth(yaml.SafeLoader, text, source)
         raise
