@@ -216,6 +216,25 @@ class Repo:
                 entries[parent].pop(name, None)
         return self._mktree(entries[""])
 
+    def read_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """The contents of `<commit>:<path>` for each spec (None where missing), with one `git cat-file --batch`."""
+        data = self.run("cat-file", "--batch", input="".join(f"{spec}\n" for spec in specs).encode()).stdout
+        out: list[bytes | None] = []
+        at = 0
+        for _ in specs:
+            end = data.index(b"\n", at)
+            header = data[at:end].decode(errors="replace").split()
+            at = end + 1
+            if header[-1] in ("missing", "ambiguous") or header[1] != "blob":
+                out.append(None)
+                if header[-1] not in ("missing", "ambiguous"):
+                    at += int(header[2]) + 1
+                continue
+            size = int(header[2])
+            out.append(data[at : at + size])
+            at += size + 1
+        return out
+
     def _read_trees(self, base: str, folders: Sequence[str]) -> dict[str, dict[str, tuple[str, str, str]]]:
         """Each folder's entries in `base` (a folder base lacks is empty), with one `git cat-file --batch`."""
         request = "".join(f"{base}:{folder}\n" if folder else f"{base}\n" for folder in folders)

@@ -26,7 +26,7 @@ from generator import state as state_file
 from generator.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
 from generator.gitops import GitError, Journal, Repo
-from generator.model import Environment, EnvState, Release
+from generator.model import BlueGreenStrategy, Environment, EnvState, Release
 from generator.progression import (
     Hold,
     Plan,
@@ -263,7 +263,8 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     files = render_files(deployed, states)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     for name, env_state in states.items():
-        files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
+        files[state_file.relpath(release.name, name)] = state_file.dump(
+            env_state, release.source, colours=isinstance(release.strategy, BlueGreenStrategy))
     prefix = config.output_prefix()
     roots = owned_roots(release)
     going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}

@@ -3,21 +3,29 @@
 First deploy goes straight to stable; a new image starts a canary (or a blue-green preview) at step 1; the same
 image is nothing to do unless the spec's other settings changed, which are committed as a configuration
 update. Without --env, every environment of the spec, one commit each, in the spec's order.
+
+A spec inside the config repo must be committed as it is: an uncommitted edit (or a spec git does not track
+yet) is refused, naming the file, so every release commit points at a spec commit that says what it deployed.
 """
 
 from __future__ import annotations
 
 import argparse
 from functools import partial
+from pathlib import Path
 
-from generator.commands._progress import Request, execute, load_spec, now_from
+from generator.commands._progress import Request, execute, load_spec, now_from, spec_display
+from generator.config import Config
+from generator.errors import RollgenError
+from generator.gitops import Repo
+from generator.model import Release
 from generator.progression import plan_release
 
 
 def run(args: argparse.Namespace) -> int:
     request = Request(
         repo=args.repo,
-        load=lambda repo, config: load_spec(repo, config, args.spec),
+        load=lambda repo, config: _committed_spec(repo, config, args.spec),
         environments=[args.env] if args.env else None,
         plan=partial(plan_release, retry=args.retry),
         now=now_from(args.now),
@@ -25,3 +33,13 @@ def run(args: argparse.Namespace) -> int:
         render_on_hold=True,
     )
     return execute(request, args.format)
+
+
+def _committed_spec(repo: Repo, config: Config, spec: Path) -> Release:
+    display = spec_display(repo, spec)
+    if not Path(display).is_absolute() and repo.changes([display]):
+        raise RollgenError(
+            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
+            "then release it"
+        )
+    return load_spec(repo, config, spec)
