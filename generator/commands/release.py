@@ -36,10 +36,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _committed_spec(repo: Repo, config: Config, spec: Path) -> Release:
+    release = load_spec(repo, config, spec)  # its mistakes first: they need fixing before any commit
     display = spec_display(repo, spec)
     if not Path(display).is_absolute() and repo.changes([display]):
         raise RollgenError(
             f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
             "then release it"
         )
-    return load_spec(repo, config, spec)
+    return release
