@@ -480,9 +480,16 @@ def _run_git(
 _USERINFO = re.compile(rb"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
 
 
+# `ghp_xxx@github.com:org/repo` (a token as the scp-like login) and `?token=xxx` / `&private_token=xxx`
+_SCP_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.:/-])(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]+@")
+_QUERY_TOKEN = re.compile(rb"([?&;][A-Za-z_]*(?:token|password|secret|key)=)[^&;#\s'\"]+", re.IGNORECASE)
+
+
 def redact(text: bytes) -> bytes:
-    """`scheme://user:token@host` -> `scheme://***@host`."""
-    return _USERINFO.sub(rb"\1***@", text) if b"@" in text else text
+    """`scheme://user:token@host` -> `scheme://***@host`; a token as an scp-like login or in a query -> ***."""
+    if b"@" in text:
+        text = _SCP_TOKEN.sub(b"***@", _USERINFO.sub(rb"\1***@", text))
+    return _QUERY_TOKEN.sub(rb"\1***", text) if b"=" in text else text
 
 
 def _stale(path: Path) -> bool:
