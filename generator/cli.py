@@ -28,39 +28,44 @@ def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
-def _repo_option(parser: argparse.ArgumentParser, required: bool = True) -> None:
-    parser.add_argument("--repo", type=Path, required=required, help="the config repository")
+def _repo_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", type=Path, default=Path("."), metavar="DIR",
+                        help="the config repository (default: the git repository of the current folder)")
 
 
 def _progression_options(parser: argparse.ArgumentParser, env_required: bool = True) -> None:
     _repo_option(parser)
-    parser.add_argument("--env", required=env_required, help="environment name")
+    parser.add_argument("--env", required=env_required, metavar="ENV",
+                        help="the environment, as the spec names it" if env_required
+                        else "only this environment (default: every environment of the spec, in its order)")
     parser.add_argument("--push", action="store_true", help="push the commit to the configured remote")
-    parser.add_argument("--now", help="the current time (RFC 3339), for tests and scheduled jobs")
-    parser.add_argument("--dry-run", action="store_true", help="show what would be committed (as `rollgen plan`); write nothing")
+    parser.add_argument("--now", metavar="TIME",
+                        help="act as if it were TIME (RFC 3339, e.g. 2026-05-04T10:00:00Z), for tests and demos")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="show what would be committed (as `rollgen plan`); write nothing")
     _format_option(parser)
 
 
 def _validate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="release spec files, or folders of them")
     _format_option(p)
 
 
 def _render(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="release spec files, or folders of them")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where apps/<name>/ is written")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if DIR is out of date")
     _format_option(p)
 
 
 def _release(p: argparse.ArgumentParser) -> None:
-    p.add_argument("spec", type=Path, metavar="SPEC")
+    p.add_argument("spec", type=Path, metavar="SPEC", help="the release spec (committed, when inside the repo)")
     _progression_options(p, env_required=False)
     p.add_argument("--retry", action="store_true", help="start an aborted canary again")
 
 
 def _name_and_progression(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the release (metadata.name of its spec)")
     _progression_options(p)
 
 
@@ -72,13 +77,13 @@ def _advance(p: argparse.ArgumentParser) -> None:
 
 
 def _promote(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the release (metadata.name of its spec)")
     _progression_options(p)
     p.add_argument("--full", action="store_true", help="go straight to 100%%")
 
 
 def _retire(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the release (its spec may be gone)")
     _repo_option(p)
     p.add_argument("--env", required=True, help="the environment to take down (no longer in the spec)")
     p.add_argument("--push", action="store_true", help="push the commit to the configured remote")
@@ -86,14 +91,14 @@ def _retire(p: argparse.ArgumentParser) -> None:
 
 
 def _status(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    _repo_option(p)
     _format_option(p)
 
 
 def _history(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--env", help="only this environment")
-    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    p.add_argument("name", metavar="NAME", help="the release (metadata.name of its spec)")
+    p.add_argument("--env", metavar="ENV", help="only this environment")
+    _repo_option(p)
     _format_option(p)
 
 
@@ -108,18 +113,23 @@ def _plan(p: argparse.ArgumentParser) -> None:
 
 
 def _set_image(p: argparse.ArgumentParser) -> None:
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="the release (metadata.name of its spec under releases/)")
     p.add_argument("image", metavar="IMAGE", help="the new image, with a tag or a digest")
     p.add_argument("--env", help="set this environment's own image (added if absent)")
-    p.add_argument("--repo", type=Path, default=Path("."), help="the config repository")
+    _repo_option(p)
     p.add_argument("--commit", action="store_true", help="commit the spec alone (trailer Rollgen-Action: set-image)")
 
 
 def _init(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dir", type=Path, metavar="DIR")
-    p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd")
-    p.add_argument("--engine", choices=("argo-rollouts", "flagger", "deployments", "nginx"), default="argo-rollouts")
-    p.add_argument("--router", choices=("ingress-nginx", "gateway-api", "istio"), default="ingress-nginx")
+    p.add_argument("dir", type=Path, metavar="DIR",
+                   help="the folder to make the config repo in (created if missing; its origin remote, if any, "
+                   "goes into the wiring)")
+    p.add_argument("--gitops", choices=("argocd", "flux", "both"), default="argocd",
+                   help="which GitOps tool's wiring to write (default: %(default)s)")
+    p.add_argument("--engine", choices=("argo-rollouts", "flagger", "deployments", "nginx"), default="argo-rollouts",
+                   help="the engine of the first release, releases/hello.yaml (default: %(default)s)")
+    p.add_argument("--router", choices=("ingress-nginx", "gateway-api", "istio"), default="ingress-nginx",
+                   help="the router of the first release (default: %(default)s)")
 
 
 # name: (the line in `rollgen --help`, what declares the command's arguments)

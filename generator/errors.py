@@ -35,6 +35,9 @@ class Problem(NamedTuple):
     message: str
 
     def format(self) -> str:
+        if self.line == 0:  # about the file as a whole (missing, unreadable): no position, and no `:0:0:`
+            where = "" if self.path == "$" else f" {self.path}:"
+            return f"{self.file}:{where} {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
 
 

@@ -28,7 +28,7 @@ from typing import Literal
 
 from generator.config import Author
 from generator.errors import RollgenError
-from generator.redaction import userinfo_bytes
+from generator.redaction import credentials_bytes
 
 # Kept from the caller's environment: identity, transport, and config injection (pre-commit keeps the same
 # transport and config ones). Everything else starting with GIT_ is dropped.
@@ -235,6 +235,25 @@ class Repo:
             else:
                 entries[parent].pop(name, None)
         return self._mktree(entries[""])
+
+    def read_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """The contents of `<commit>:<path>` for each spec (None where missing), with one `git cat-file --batch`."""
+        data = self.run("cat-file", "--batch", input="".join(f"{spec}\n" for spec in specs).encode()).stdout
+        out: list[bytes | None] = []
+        at = 0
+        for _ in specs:
+            end = data.index(b"\n", at)
+            header = data[at:end].decode(errors="replace").split()
+            at = end + 1
+            if header[-1] in ("missing", "ambiguous") or header[1] != "blob":
+                out.append(None)
+                if header[-1] not in ("missing", "ambiguous"):
+                    at += int(header[2]) + 1
+                continue
+            size = int(header[2])
+            out.append(data[at : at + size])
+            at += size + 1
+        return out
 
     def _read_trees(self, base: str, folders: Sequence[str]) -> dict[str, dict[str, tuple[str, str, str]]]:
         """Each folder's entries in `base` (a folder base lacks is empty), with one `git cat-file --batch`."""
@@ -610,8 +629,8 @@ def _run_git(
 
 
 def redact(text: bytes) -> bytes:
-    """`scheme://user:token@host` -> `scheme://***@host`, in linear time (generator/redaction.py)."""
-    return userinfo_bytes(text)
+    """What git printed, without credentials (generator/redaction.py)."""
+    return credentials_bytes(text)
 
 
 def lock_wait() -> float:

@@ -264,6 +264,8 @@ def _compose(text: str, source: str) -> list[Node]:
                 root = loader.get_node()
                 if root is not None:
                     roots.append(root)
+            if not _C_READER:
+                _refuse_surrogate_escapes(roots, text, source)
             return roots
         finally:
             loader.dispose()
@@ -275,9 +277,51 @@ def _compose(text: str, source: str) -> list[Node]:
         raise InvalidInput([Problem(source, 1, 1, "$", _too_deep())]) from None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)(?=[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _refuse_surrogate_escapes(roots: list[Node], text: str, source: str) -> None:
+    # LibYAML refuses "\ud800" (half of a UTF-16 pair names no character); PyYAML's pure-Python scanner
+    # accepts it and returns a string no file can hold. Refuse it the same way, at the same place.
+    stack: list[Node] = list(roots)
+    seen: set[int] = set()  # aliases share nodes (and may loop): visit each node once
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
+            found = _SURROGATE_ESCAPE.search(text, node.start_mark.index, node.end_mark.index)
+            offset = found.end() if found else node.start_mark.index
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            hint = dict(_SYNTAX_HINTS)["escape"]
+            message = f"YAML syntax error: found invalid Unicode character escape code; {hint}"
+            raise InvalidInput([Problem(source, line, column, "$", message)])
+        if isinstance(node, SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, MappingNode):
+            stack.extend(part for pair in node.value for part in pair)
+
+
 def _check_depth(text: str, source: str) -> None:
     # LibYAML's parser keeps its own stack, so walking events is safe at any depth where composing is not.
-    loader = _Loader(text)
+    # LibYAML 0.2.5 and later (the PyYAML 6.0.2+ wheels) also stop at 1,000 levels, and its scanner reads
+    # every opening bracket before the first event, so that error can come before our own limit is seen.
+    # PyYAML's pure-Python parser has no limit of its own and looks ahead at most 1,024 characters: walking
+    # with it then finds the 101st level, on any PyYAML and with or without LibYAML.
+    try:
+        _walk_depth(_Loader, text, source)
+    except yaml.MarkedYAMLError:
+        if not _C_READER:
+            raise
+        _walk_depth(yaml.SafeLoader, text, source)
+        raise
+
+
+def _walk_depth(loader_class: Any, text: str, source: str) -> None:
+    loader = loader_class(text)
     depth = 0
     try:
         while loader.check_event():

@@ -34,6 +34,7 @@ class Profile:
     name: str
     source: str  # the file it came from, for messages
     replicas: int | None = None
+    min_replicas: int | None = None  # a floor under the release's replicas (an environment's own value wins)
     labels: Labels = ()
     steps: tuple[Step, ...] = ()  # empty: the release's own steps
     settle_delay: int | None = None  # seconds
@@ -112,6 +113,7 @@ def build_profile(doc: Located) -> Profile:
         name=doc.data["metadata"]["name"],
         source=doc.source,
         replicas=spec.get("replicas"),
+        min_replicas=spec.get("minReplicas"),
         labels=sorted_labels(spec.get("labels", {})),
         steps=build_steps(spec.get("steps", [])),
         settle_delay=optional_seconds(spec.get("settleDelay")),

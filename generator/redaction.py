@@ -23,3 +23,16 @@ def userinfo(text: str) -> str:
 def userinfo_bytes(text: bytes) -> bytes:
     """The same for what git prints (quotes end the user part there: git quotes URLs in its messages)."""
     return _BYTES_USERINFO.sub(rb"\1***@", text) if b"@" in text else text
+
+
+# `ghp_xxx@github.com:org/repo` (a token as the scp-like login) and `?token=xxx` / `&private_token=xxx`. Linear
+# too: a token match starts only after a character that cannot continue it, and its run stops at one.
+_SCP_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.:/-])(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]+@")
+_QUERY_TOKEN = re.compile(rb"([?&;][A-Za-z_]*(?:token|password|secret|key)=)[^&;#\s'\"]+", re.IGNORECASE)
+
+
+def credentials_bytes(text: bytes) -> bytes:
+    """userinfo_bytes, and a token as an scp-like login or in a query -> ***."""
+    if b"@" in text:
+        text = _SCP_TOKEN.sub(b"***@", userinfo_bytes(text))
+    return _QUERY_TOKEN.sub(rb"\1***", text) if b"=" in text else text

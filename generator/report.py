@@ -50,10 +50,30 @@ def suggest(word: str, choices: Iterable[str]) -> str | None:
     by_case = {choice.lower(): choice for choice in options}
     if word.lower() in by_case:  # `containerport` for `containerPort`: the commonest slip
         return by_case[word.lower()]
-    import difflib  # only when something is misspelt: not worth its import on the valid path
+    # Close means a slip of the keyboard: a letter or two wrong, missing, extra or swapped (one more for long
+    # words). A looser guess (difflib's ratio suggested `service` for `svc`) sends a newcomer the wrong way.
+    allowed = 1 if len(word) <= 4 else 2 if len(word) <= 10 else 3
+    scored = sorted((_edits(word.lower(), choice.lower()), index) for index, choice in enumerate(options))
+    if scored and scored[0][0] <= allowed:
+        return options[scored[0][1]]
+    return None
 
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return close[0] if close else None
+
+def _edits(a: str, b: str) -> int:
+    """Edits from a to b: insertions, deletions, substitutions and swaps of neighbours (optimal string alignment)."""
+    if abs(len(a) - len(b)) > 3:
+        return 4  # more than any `allowed` above, without the table
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

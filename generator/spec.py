@@ -481,7 +481,7 @@ def build_environment(release: Release, entry: Data, profiles: Mapping[str, Prof
         namespace=entry.get("namespace", base.namespace),
         host=entry.get("host", base.host),
         preview_host=entry.get("previewHost", base.preview_host),
-        replicas=first(entry.get("replicas"), profile.replicas if profile else None, base.replicas),
+        replicas=first(entry.get("replicas"), profile.replicas if profile else None, _floored(base.replicas, profile)),
         image=Image.parse(entry["image"]) if "image" in entry else base.image,
         steps=environment_steps(release, entry, profile),
         labels=sorted_labels(labels),
@@ -502,6 +502,12 @@ def environment_steps(release: Release, entry: Data, profile: Profile | None) ->
     if profile is not None and profile.steps:
         return profile.steps
     return release.strategy.steps
+
+
+def _floored(replicas: int, profile: Profile | None) -> int:
+    """The release's replicas, raised to the profile's minReplicas ("three pods at least": 4 stays 4, 1 is 3)."""
+    floor = profile.min_replicas if profile else None
+    return replicas if floor is None else max(replicas, floor)
 
 
 def first(entry: T | None, profile: T | None, release: T) -> T:

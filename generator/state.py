@@ -73,11 +73,15 @@ def from_dict(data: dict[str, Any]) -> EnvState:
     )
 
 
-def dump(state: EnvState, source: str) -> bytes:
-    """The file's bytes: rollgen's generated-file header, then the state as YAML."""
+def dump(state: EnvState, source: str, colours: bool = True) -> bytes:
+    """The file's bytes: rollgen's generated-file header, then the state as YAML. `colours`: the release is
+    blue-green, so the live colour is part of its state (a canary's file leaves `activeColour` out)."""
     from generator.emit import emit
 
-    return emit(to_dict(state), source)
+    data = to_dict(state)
+    if not colours:
+        del data["activeColour"]
+    return emit(data, source)
 
 
 class CorruptState(ValueError):
@@ -165,13 +169,17 @@ def _meaning(data: dict[str, Any]) -> list[Finding]:
 
 def load(path: Path, display: str | None = None) -> EnvState | None:
     """The state in the file, None when there is none. ValueError when it is unreadable."""
+    data = _read(path)
+    return None if data is None else parse(data, display or str(path))
+
+
+def _read(path: Path) -> bytes | None:
     if path.is_symlink():  # rollgen writes regular files only; one leading elsewhere must not steer a release
         raise ValueError("it is a symlink, not the file rollgen wrote")
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         return None
-    return parse(data, display or str(path))
 
 
 @dataclass(frozen=True)
@@ -180,6 +188,7 @@ class Found:
     env: str
     state: EnvState | None
     error: str = ""  # why the file could not be read, when state is None
+    colour: bool = True  # the file names an activeColour (a blue-green release)
 
 
 def scan(out_dir: Path) -> Iterator[Found]:
@@ -187,9 +196,10 @@ def scan(out_dir: Path) -> Iterator[Found]:
     for path in sorted(out_dir.glob(f"apps/*/overlays/*/{STATE_FILE}")):
         release, env = path.parts[-4], path.parts[-2]
         try:
-            state = load(path)
+            data = _read(path)
+            state = None if data is None else parse(data, str(path))
         except (OSError, ValueError) as exc:
             yield Found(release, env, None, str(exc))
             continue
-        if state is not None:
-            yield Found(release, env, state)
+        if state is not None and data is not None:
+            yield Found(release, env, state, colour=b"\nactiveColour:" in data)

@@ -279,18 +279,45 @@ def safe_url(url: str, where: str) -> str:
     is not a secret, and ssh needs it."""
     if "://" not in url:  # scp-like [user@]host:path
         user, at, _ = url.partition("@")
-        if at and ":" in user:
+        if at and (":" in user or looks_like_token(user)):
             raise RollgenError(_password_message(where))
         return url
     parts = urlsplit(url)
+    if _CREDENTIAL_QUERY.search(parts.query):  # ?token=..., ?private_token=...: a credential all the same
+        raise RollgenError(_password_message(where))
     userinfo, at, hostport = parts.netloc.rpartition("@")
     if not at:
         return url
     if ":" in userinfo:
         raise RollgenError(_password_message(where))
     if parts.scheme.lower() in ("ssh", "git+ssh"):
+        if looks_like_token(userinfo):
+            raise RollgenError(_password_message(where))
         return url
     return urlunsplit(parts._replace(netloc=hostport))
+
+
+# A query parameter that carries a credential (GitLab's private_token, a token=, access_token=, password=...).
+_CREDENTIAL_QUERY = re.compile(r"(?:^|[&;])[^=&;]*(?:token|password|passwd|secret|key|auth)[^=&;]*=", re.IGNORECASE)
+# What a forge's access token looks like where an ssh login name (`git`) belongs: GitHub's and GitLab's
+# prefixes, or a long run of letters and digits no one picks as a login name.
+_TOKEN_USER = re.compile(r"^(?:gh[pousr]_|github_pat_|glpat-|x-access-token|oauth2)|^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{20,}$")
+
+
+def looks_like_token(user: str) -> bool:
+    """Whether the user part of an ssh or scp-like URL is an access token rather than a login name."""
+    return bool(_TOKEN_USER.search(user))
+
+
+def scp_to_ssh(url: str) -> str | None:
+    """`git@github.com:acme/x.git` as `ssh://git@github.com/acme/x.git`, which Flux needs; None when `url` is
+    not scp-like. (A relative scp path is relative to the login's home; on a git forge that is the same.)"""
+    if "://" in url or ":" not in url:
+        return None
+    host, _, path = url.partition(":")
+    if not host or "/" in host or not path:
+        return None
+    return f"ssh://{host}/{path.lstrip('/')}"
 
 
 def _password_message(where: str) -> str:

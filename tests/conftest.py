@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +14,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+# The upstream CRDs the manifests are validated against are not part of this repository: they come from
+# $ROLLGEN_SHARED/crds, or from a `shared/` folder beside the checkout (see README.md, "Tests").
 SHARED = Path(os.environ.get("ROLLGEN_SHARED", ROOT.parent / "shared"))
 CRDS = SHARED / "crds"
+CRDS_MISSING = (
+    "upstream CRDs not found: set ROLLGEN_SHARED to a folder holding crds/, "
+    "or put shared/ beside the checkout (README.md, Tests)"
+)
+# Tools installed with `.[test]` (pre-commit, check-jsonschema) sit beside the interpreter running the tests,
+# which is on PATH only when the virtualenv is activated.
+_VENV_BIN = str(Path(sys.executable).parent)
+
+
+# A loopback port that refuses connections, for "the server is unreachable" tests: bound (so nothing else on
+# the machine can take it) but never listening, for as long as the test process runs. A fixed port such as 9
+# may well be open somewhere.
+_REFUSING = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+_REFUSING.bind(("127.0.0.1", 0))
+REFUSED_PORT: int = _REFUSING.getsockname()[1]
 
 
 def require_tool(name: str) -> str:
     """The tool's path; skip when it is absent on a developer machine, fail under CI."""
-    path = shutil.which(name)
+    path = shutil.which(name) or shutil.which(name, path=_VENV_BIN)
     if path:
         return path
     if os.environ.get("CI"):
@@ -32,6 +51,16 @@ def require_path(path: Path) -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"{path} is required under CI but is missing")
     pytest.skip(f"{path} is missing")
+
+
+def require_crd(relative: str) -> Path:
+    """An upstream CRD file under CRDS; every test that needs one skips with the same reason when they are absent."""
+    path = CRDS / relative
+    if path.is_file():
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{path} is required under CI but is missing ({CRDS_MISSING})")
+    pytest.skip(CRDS_MISSING)
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +78,17 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     # pre-commit and pip caches stay where they are so the suite does not download twice
     for var in ("PRE_COMMIT_HOME",):
         if var not in os.environ:
-            monkeypatch.setenv(var, str(Path(tmp_path_factory.getbasetemp()) / "pre-commit-cache"))
+            monkeypatch.setenv(var, str(session_cache(tmp_path_factory) / "pre-commit-cache"))
+
+
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by the whole test session, pytest-xdist workers included.
+
+    Each xdist worker has its own base temp folder, a child of the session's; sharing the parent means one
+    download for the session instead of one a worker. pre-commit and pip lock their caches themselves.
+    """
+    base = Path(tmp_path_factory.getbasetemp())
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -1,4 +1,6 @@
-"""The rules of /work/shared/REFERENCE.md as checks on built manifests (the output of `kubectl kustomize`).
+"""What clusters and controllers enforce beyond schemas (Kubernetes, ingress-nginx, Argo Rollouts, Flagger,
+Argo CD, Flux; written down in REFERENCE.md of the shared folder, see README.md "Tests") as checks on built
+manifests (the output of `kubectl kustomize`).
 
 Each rule takes the documents of one built overlay and returns its violations as readable lines naming the
 object and the rule, so a failing test says what a cluster or controller would have done with the output.

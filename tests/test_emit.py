@@ -138,7 +138,7 @@ def test_go_yaml_reads_the_nasty_strings_unchanged(tmp_path: Path) -> None:
     assert built["data"] == data
 
 
-class _ReferenceDumper(yaml.CSafeDumper):
+class _ReferenceDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """PyYAML's own representer with emit's settings: the lean representer must build the very same nodes."""
 
     def ignore_aliases(self, data: Any) -> bool:

@@ -40,7 +40,7 @@ from generator.prometheus import (
     Server,
     single_value,
 )
-from tests.conftest import ROOT
+from tests.conftest import REFUSED_PORT, ROOT
 from tests.factories import make_release
 from tests.promstack import no_proxy_for_loopback
 
@@ -528,10 +528,10 @@ def test_retries_are_bounded_and_the_message_names_the_server_without_credential
 
 def test_an_unreachable_server_is_retried_then_reported() -> None:
     sleeps: list[float] = []
-    prometheus = Client("http://user:hunter22@127.0.0.1:9/", sleep=sleeps.append, timeout=1)
+    prometheus = Client(f"http://user:hunter22@127.0.0.1:{REFUSED_PORT}/", sleep=sleeps.append, timeout=1)
     with pytest.raises(PrometheusError) as caught:
         prometheus.query("up", T0)
-    assert str(caught.value).startswith("Prometheus at http://127.0.0.1:9 did not answer (3 attempts): ")
+    assert str(caught.value).startswith(f"Prometheus at http://127.0.0.1:{REFUSED_PORT} did not answer (3 attempts): ")
     assert "hunter22" not in str(caught.value) and len(sleeps) == 2
 
 

@@ -49,7 +49,8 @@ def test_history_json_carries_the_gate_trailer(repo: Path, capsys: pytest.Captur
 
 
 def test_history_text_shows_the_gate_only_where_there_is_one(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    abort, check, start = history(capsys, repo).splitlines()
+    header, abort, check, start = history(capsys, repo).splitlines()
+    assert header.split() == ["COMMIT", "TIME", "ENV", "ACTION", "STEP", "WEIGHT", "IMAGE"]
     assert abort.endswith(f"{V2}  gate: error-rate=9 > 1; latency=812 > 500")
     assert check.endswith(f"{V2}  gate: error-rate=7.3 > 1")
     assert start.endswith(V2) and "gate" not in start

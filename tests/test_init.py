@@ -120,6 +120,48 @@ def test_a_password_in_the_origin_url_is_not_copied(git_remote: tuple[Path, Path
     assert init_command.PLACEHOLDER_URL in (clone / "rollgen.yaml").read_text()
 
 
+@pytest.mark.parametrize("gitops", ["argocd", "flux", "both"])
+def test_a_github_scp_remote_becomes_ssh_for_flux(
+    git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], gitops: str
+) -> None:
+    _, clone = git_remote
+    git(clone, "remote", "set-url", "origin", "git@github.com:acme/platform-config.git")
+    assert main(["init", str(clone), "--gitops", gitops]) == 0
+    out = capsys.readouterr().out
+    wired = from_config(load_config(clone))
+    if gitops == "argocd":  # Argo CD clones scp-like URLs as they are
+        assert wired.argocd is not None and wired.argocd.repo_url == "git@github.com:acme/platform-config.git"
+        assert "ssh://" not in out
+        return
+    assert wired.flux is not None and wired.flux.url == "ssh://git@github.com/acme/platform-config.git"
+    assert ("rollgen: Flux needs an ssh:// URL: the wiring uses ssh://git@github.com/acme/platform-config.git "
+            "for the origin remote git@github.com:acme/platform-config.git") in out
+    assert main(["release", str(clone / "releases" / "hello.yaml"), "--repo", str(clone)]) == 0
+
+
+@pytest.mark.parametrize("url", [
+    "ghp_0123456789abcdefSECRET@github.com:acme/platform-config.git",
+    "ssh://glpat-0123456789SECRET@gitlab.com/acme/platform-config.git",
+    "https://gitlab.com/acme/platform-config.git?private_token=0123456789SECRET",
+    "https://git.example.com/acme/platform-config.git?token=0123456789SECRET",
+])
+def test_a_token_in_the_origin_url_reaches_no_file_and_no_message(
+    git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    _, clone = git_remote
+    git(clone, "remote", "set-url", "origin", url)
+    assert main(["init", str(clone), "--gitops", "both"]) == 0
+    assert main(["release", str(clone / "releases" / "hello.yaml"), "--repo", str(clone)]) == 0
+    captured = capsys.readouterr()
+    assert "SECRET" not in captured.out + captured.err, captured
+    assert "password or token" in captured.out
+    for path in clone.rglob("*"):
+        if path.is_file() and ".git" not in path.relative_to(clone).parts:
+            assert b"SECRET" not in path.read_bytes(), path
+    assert "SECRET" not in git(clone, "log", "--all", "--format=%B")
+    assert init_command.PLACEHOLDER_URL in (clone / "rollgen.yaml").read_text()
+
+
 @pytest.mark.parametrize("gitops", GITOPS)
 def test_the_config_template_is_valid_for_every_choice(tmp_path: Path, gitops: str) -> None:
     choices = init_command.Choices(gitops, "nginx", "trunk", 'https://git.example.com/a "b".git')
@@ -265,3 +307,14 @@ def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(t
 
     assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0  # nothing new
     assert git(repo, "rev-parse", "HEAD").strip() == commits[-1]
+
+
+def test_what_git_says_about_a_token_url_is_redacted() -> None:
+    """git's own messages (a failed push, say) pass through gitops.redact before anyone sees them."""
+    from generator.gitops import redact
+
+    said = (b"fatal: could not read from ghp_0123SECRET@github.com:acme/x.git\n"
+            b"fatal: unable to access 'https://gitlab.com/x.git?private_token=0123SECRET&ref=main': 403\n"
+            b"remote: https://bot:0123SECRET@git.example.com/x.git?token=0123SECRET\n")
+    assert b"SECRET" not in redact(said)
+    assert redact(b"git@github.com:acme/x.git") == b"git@github.com:acme/x.git"  # a login name is no secret

@@ -292,14 +292,6 @@ def test_pointer_escaping_order() -> None:
 ENGINES = ("nginx", "argo-rollouts", "flagger")
 
 
-def _available(engine: str) -> bool:
-    import importlib.util
-
-    from generator.engines import RENDERERS
-
-    return importlib.util.find_spec(RENDERERS[engine]) is not None  # type: ignore[index]
-
-
 def _expected(release: Release, env: Environment, state: EnvState) -> dict[tuple[str, str], Any]:
     """What kubectl kustomize must build: the renderer's objects, with real images and sync waves."""
     from generator.engines import renderer_for
@@ -351,8 +343,6 @@ def _states(release: Release) -> dict[str, EnvState]:
 def test_every_overlay_builds_back_the_environments_objects(engine: str, tmp_path: Path) -> None:
     from tests.validators import kustomize_build
 
-    if not _available(engine):
-        pytest.skip(f"the {engine} renderer has not landed yet")
     for index, release in enumerate(_strategy_releases(engine)):
         release = _environments(release)
         states = _states(release)

@@ -263,8 +263,7 @@ def test_nginx_canary_lifecycle(repo: ConfigRepo) -> None:
     assert image_of(find(objects, "Deployment", "hello")) == V2
     assert repo.state() | {"since": ""} == {
         "phase": "stable", "stableImage": V2, "canaryImage": None, "step": 0, "weight": 0, "since": "",
-        "activeColour": "blue",
-    }
+    }  # a canary's state file names no colour
     assert repo.act("advance", now=at(30))[1].startswith("hello/prod: nothing to do")
 
 
@@ -713,7 +712,26 @@ def test_history_reads_trailers(repo: ConfigRepo) -> None:
         ("deploy", "0/3", 100, V1),
     ]
     code, out, _ = repo.rollgen("history", "hello")
-    assert len(out.splitlines()) == 3
+    header, *rows = out.splitlines()
+    assert header.split() == ["COMMIT", "TIME", "ENV", "ACTION", "STEP", "WEIGHT", "IMAGE"] and len(rows) == 3
+    # the action's time (as `status` shows it: --now when given), not the commit's
+    assert rows[0].split()[1:3] == ["2024-05-01T12:01:00Z", "prod"], rows
+    code, out, _ = repo.rollgen("status")
+    assert "2024-05-01T12:01:00Z" in out.splitlines()[1], out
+
+
+def test_release_refuses_an_uncommitted_spec(repo: ConfigRepo) -> None:
+    repo.write_spec(spec_text(V1))
+    repo.release()
+    before = repo.head()
+    spec = repo.path / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace(V1, V2))
+    code, out, err = repo.rollgen("release", str(spec), "--repo", str(repo.path))
+    assert (code, out, repo.head()) == (1, "", before)
+    assert err.strip() == (
+        "rollgen: releases/hello.yaml: has uncommitted changes; commit the spec first "
+        "(git add releases/hello.yaml && git commit), then release it"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -236,7 +236,7 @@ def test_core_tag_with_wrong_text_refused() -> None:
     [
         ("a: 1\nb: c: d\n", 2, 5, "mapping values are not allowed"),
         ("a:\n\t- b\n", 2, 1, "indent with spaces"),
-        ("a:\n  b: 1\n c: 2\n", 3, 2, "did not find expected key"),
+        ("a:\n  b: 1\n c: 2\n", 3, 2, "did not find expected key|expected <block end>"),  # LibYAML|Python
         ("a: [1, 2\nb: 3\n", 2, 2, "close it with ]"),
         ("a: 'open\n", 2, 1, "YAML syntax error"),
         ("a: *nowhere\n", 1, 4, "define the anchor"),
@@ -246,7 +246,7 @@ def test_core_tag_with_wrong_text_refused() -> None:
 def test_syntax_errors_carry_parser_position(text: str, line: int, column: int, says: str) -> None:
     problem = only_problem(text)
     assert (problem.file, problem.line, problem.column, problem.path) == ("spec.yaml", line, column, "$")
-    assert says in problem.message
+    assert any(wording in problem.message for wording in says.split("|")), problem.message
     assert problem.message.startswith("YAML syntax error") or "character" in problem.message
 
 

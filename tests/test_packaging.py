@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import session_cache
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "hello-rollouts-canary.yaml"
 
@@ -39,7 +41,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("packaging")
     env = isolated_env()
     # HOME is a per-test folder (conftest): share one pip cache across the session instead of none
-    env.setdefault("PIP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "pip-cache"))
+    env.setdefault("PIP_CACHE_DIR", str(session_cache(tmp_path_factory) / "pip-cache"))
     # pip builds through the pyproject build backend in an isolated environment, like `python -m build`
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", work / "dist", ROOT], work, env)
     [wheel] = (work / "dist").glob("rollgen-*.whl")

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from generator.cli import main
-from tests.conftest import ROOT, git, require_tool
+from tests.conftest import ROOT, git, require_tool, session_cache
 
 # What `pip install` of the hook repo needs: the build config, the package and the data it force-includes.
 SNAPSHOT = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "generator", "schemas", "overlays")
@@ -52,7 +52,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 def hook_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     require_tool("git")
     env = dict(os.environ)
-    env.setdefault("PIP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "pip-cache"))
+    env.setdefault("PIP_CACHE_DIR", str(session_cache(tmp_path_factory) / "pip-cache"))
     # The hooks must find rollgen in their own virtualenv, not through this checkout.
     env.pop("PYTHONPATH", None)
     yield env

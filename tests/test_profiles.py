@@ -44,7 +44,7 @@ def test_builtin_profiles() -> None:
     profiles = load_profiles()
     assert {"dev", "staging", "prod"} <= set(profiles)
     assert profiles["dev"].replicas == 1 and profiles["dev"].steps
-    assert profiles["prod"].replicas == 3 and ("environment", "prod") in profiles["prod"].labels
+    assert profiles["prod"].min_replicas == 3 and profiles["prod"].replicas is None and ("environment", "prod") in profiles["prod"].labels
     assert all(p.source.startswith(str(resources.profiles_dir())) for p in profiles.values())
 
 
@@ -72,7 +72,7 @@ def test_extra_dirs_override_builtins_by_name_and_later_dirs_win(tmp_path: Path)
     write(tmp_path / "b", "prod.yaml", GOOD.format(name="prod").replace("replicas: 7", "replicas: 9"))
     assert load_profiles([tmp_path / "a"])["prod"].replicas == 7
     assert load_profiles([tmp_path / "a", tmp_path / "b"])["prod"].replicas == 9
-    assert load_profiles()["prod"].replicas == 3  # the built-ins are not changed by loading others
+    assert load_profiles()["prod"].min_replicas == 3  # the built-ins are not changed by loading others
 
 
 def test_an_empty_profile_spec_is_allowed(tmp_path: Path) -> None:
@@ -133,5 +133,20 @@ def test_every_bad_file_is_reported_together(tmp_path: Path) -> None:
 
 def test_a_missing_profiles_folder_is_a_problem(tmp_path: Path) -> None:
     assert refused(tmp_path / "nope") == [
-        f"{tmp_path / 'nope'}:0:0: $: the profiles folder does not exist: create it or fix the path"
+        f"{tmp_path / 'nope'}: the profiles folder does not exist: create it or fix the path"
     ]
+
+
+def test_prod_means_three_pods_at_least() -> None:
+    """The prod profile's words ("three pods at least") and its behaviour agree: 4 stays 4, 1 becomes 3."""
+    from dataclasses import replace
+
+    from generator.spec import build_environment
+    from tests.factories import make_release
+
+    prod = load_profiles()["prod"]
+    for asked, got in ((1, 3), (3, 3), (4, 4)):
+        release = replace(make_release(), replicas=asked)
+        assert build_environment(release, {"name": "prod", "profile": "prod"}, {"prod": prod}).replicas == got
+    release = replace(make_release(), replicas=4)  # an environment's own number still wins
+    assert build_environment(release, {"name": "prod", "profile": "prod", "replicas": 2}, {"prod": prod}).replicas == 2

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from generator.prometheus import Client, QueryError
-from tests.conftest import git, require_tool
-from tests.promstack import Exporter, Prometheus, free_port, no_proxy_for_loopback
+from tests.conftest import REFUSED_PORT, git, require_tool
+from tests.promstack import Exporter, Prometheus, no_proxy_for_loopback
 from tests.test_lifecycle import ConfigRepo, config_repo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
@@ -204,7 +204,7 @@ def test_silent_canary_holds_and_says_so(prometheus: Prometheus, repo: ConfigRep
 
 def test_unreachable_prometheus_holds_with_exit_1_and_commits_nothing(repo: ConfigRepo) -> None:
     clock = Clock()
-    down = f"http://127.0.0.1:{free_port()}"
+    down = f"http://127.0.0.1:{REFUSED_PORT}"
     start_canary(repo, spec("healthy", V1, down), spec("healthy", V2, down), clock, -3)
     before, state = repo.count(), repo.state()
     code, out, err = repo.act("advance", now=clock(0))

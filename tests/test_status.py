@@ -73,10 +73,11 @@ def test_status_table_without_git(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "--repo", str(tmp_path))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["RELEASE", "ENV", "PHASE", "STEP", "WEIGHT", "STABLE", "CANARY", "SINCE"]
+    assert lines[0].split() == ["RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", "SINCE"]
+    # NEW-WEIGHT: the newest version's share, as the trailers say it (a deploy is 100, an abort 0)
     assert lines[1].split() == ["hello", "prod", "progressing", "2", "20%", OLD.ref, NEW.ref, "2024-05-01T12:05:00Z"]
-    assert lines[2].split() == ["hello", "staging", "stable", "-", "0%", NEW.ref, "-", "2024-05-01T11:00:00Z"]
-    assert lines[3].split()[:3] == ["world", "prod", "aborted"]
+    assert lines[2].split() == ["hello", "staging", "stable", "-", "100%", NEW.ref, "-", "2024-05-01T11:00:00Z"]
+    assert lines[3].split()[:5] == ["world", "prod", "aborted", "-", "0%"]
 
 
 def test_status_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,3 +181,17 @@ def test_a_blue_green_preview_is_step_one_of_one() -> None:
     env = replace(release.environments[0], image=NEW, steps=())
     start = moved(progression.plan_release(release, env, EnvState(phase="stable", stable_image=OLD), T0))
     assert (start.state.step, start.state.steps) == (1, 1)
+
+
+def test_status_json_names_a_colour_only_for_blue_green(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A canary's state file has no activeColour (progression writes it for blue-green only), nor does status."""
+    canary = tmp_path / state_file.relpath("hello", "prod")
+    canary.parent.mkdir(parents=True)
+    canary.write_bytes(state_file.dump(STATES["hello", "staging"], "releases/hello.yaml", colours=False))
+    blue_green = tmp_path / state_file.relpath("world", "prod")
+    blue_green.parent.mkdir(parents=True)
+    blue_green.write_bytes(state_file.dump(STATES["hello", "staging"], "releases/world.yaml"))
+    code, out, _ = run(capsys, "--repo", str(tmp_path), "--format", "json")
+    first, second = json.loads(out)["environments"]
+    assert code == 0 and "activeColour" not in first and second["activeColour"] == "blue"
+    assert first["weight"] == second["weight"] == 100  # stable: the newest version has all the traffic

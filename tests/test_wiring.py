@@ -22,7 +22,7 @@ from generator.errors import InvalidInput, RollgenError
 from generator.model import EnvState
 from generator.spec import load_release
 from tests import rules
-from tests.conftest import CRDS, EXAMPLES, git
+from tests.conftest import EXAMPLES, git, require_crd
 from tests.validators import example_environments, kustomize_build, validate_manifest
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
@@ -181,7 +181,7 @@ def test_flux_health_checks_only_when_waiting_and_only_for_the_engines_kind() ->
 
 
 def test_canary_health_expressions_name_phases_flagger_has() -> None:
-    crd = yaml.safe_load((CRDS / "flagger/canaries.flagger.app.yaml").read_text())
+    crd = yaml.safe_load(require_crd("flagger/canaries.flagger.app.yaml").read_text())
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     phases = set(schema["properties"]["status"]["properties"]["phase"]["enum"])
     named = set(re.findall(r"'(\w+)'", json.dumps(wiring.HEALTH_CHECK_EXPRS["flagger"])))

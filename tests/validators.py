@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from tests.conftest import CRDS, EXAMPLES, ROOT, require_path, require_tool
+from tests.conftest import EXAMPLES, ROOT, require_crd, require_tool
 
 KUBERNETES_VERSION = "1.32"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the CRD files are large: LibYAML when present
@@ -125,7 +125,7 @@ def openapi_to_json_schema(node: Any, structural: bool = True) -> Any:
 
 @functools.cache
 def _crd_documents(filename: str) -> tuple[dict[str, Any], ...]:
-    path = require_path(CRDS / filename)
+    path = require_crd(filename)
     with path.open(encoding="utf-8") as fh:
         docs = [d for d in yaml.load_all(fh, Loader=_LOADER) if d]
     return tuple(d for d in docs if d.get("kind") == "CustomResourceDefinition")

@@ -26,7 +26,7 @@ from generator import state as state_file
 from generator.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
 from generator.gitops import GitError, Journal, PushOutcome, Repo
-from generator.model import Environment, EnvState, Release
+from generator.model import BlueGreenStrategy, Environment, EnvState, Release
 from generator.progression import (
     Hold,
     Plan,
@@ -353,7 +353,8 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():
-        files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source)
+        files[state_file.relpath(release.name, name)] = state_file.dump(
+            env_state, release.source, colours=isinstance(release.strategy, BlueGreenStrategy))
     return files
 
 

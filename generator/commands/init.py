@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     target: Path = args.dir
     _refuse_config_repo(target)
     repo, branch = _repository(target)
-    choices = Choices(args.gitops, args.engine, branch, _repo_url(repo), getattr(args, "router", "ingress-nginx"))
+    choices = Choices(args.gitops, args.engine, branch, _repo_url(repo, flux=args.gitops in ("flux", "both")),
+                      getattr(args, "router", "ingress-nginx"))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
     paths = list(files)
@@ -103,20 +104,26 @@ def _git_init(target: Path) -> Repo:
     return Repo.discover(target)
 
 
-def _repo_url(repo: Repo) -> str:
-    """The `origin` URL as the wiring may carry it; the placeholder when there is none (or it holds a password:
-    then the user is told, and nothing secret is written)."""
-    from generator.wiring import safe_url
+def _repo_url(repo: Repo, flux: bool = False) -> str:
+    """The `origin` URL as the wiring may carry it; the placeholder when there is none (or it holds a password
+    or token: then the user is told, and nothing secret is written, not even in the message). Flux clones
+    ssh:// URLs only, so for Flux a scp-like `git@host:org/repo` becomes `ssh://git@host/org/repo`, said aloud."""
+    from generator.wiring import safe_url, scp_to_ssh
 
     out = repo.run("remote", "get-url", "origin", check=False)
     url = out.stdout.decode().strip() if out.returncode == 0 else ""
     if not url or url.startswith(("/", ".", "file:")):
         return PLACEHOLDER_URL
     try:
-        return safe_url(url, "the origin remote URL")
+        url = safe_url(url, "the origin remote URL")
     except RollgenError:
-        print("rollgen: the origin remote URL holds a password; the wiring gets a placeholder URL instead")
+        print("rollgen: the origin remote URL holds a password or token; the wiring gets a placeholder URL instead")
         return PLACEHOLDER_URL
+    converted = scp_to_ssh(url) if flux else None
+    if converted:
+        print(f"rollgen: Flux needs an ssh:// URL: the wiring uses {converted} for the origin remote {url}")
+        return converted
+    return url
 
 
 # -- the files a person owns ----------------------------------------------------------------------------------

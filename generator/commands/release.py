@@ -3,17 +3,20 @@
 First deploy goes straight to stable; a new image starts a canary (or a blue-green preview) at step 1; the same
 image is nothing to do unless the spec's other settings changed, which are committed as a configuration
 update. Without --env, every environment of the spec, one commit each, in the spec's order.
+
+A spec inside the config repo must be committed as it is: an uncommitted edit (or a spec git does not track
+yet) is refused, naming the file, so every release commit points at a spec commit that says what it deployed.
 """
 
 from __future__ import annotations
 
 import argparse
 from functools import partial
-
 from pathlib import Path
 
 from generator.commands._progress import Request, execute, load_spec, now_from, spec_display
 from generator.config import Config
+from generator.errors import RollgenError
 from generator.gitops import Repo
 from generator.model import Release
 from generator.progression import plan_release
@@ -34,10 +37,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load(spec: Path, repo: Repo, config: Config) -> Release:
-    """The spec's release, refused (located) when another spec has its name or another release already routes
-    one of its hosts and paths (generator/clashes.py)."""
+    """The spec's release, refused when its file has uncommitted changes (the release must be what the repo
+    holds), or (located) when another spec has its name or another release already routes one of its hosts and
+    paths (generator/clashes.py)."""
     from generator.clashes import refuse_clashes
 
-    release = load_spec(repo, config, spec)
-    refuse_clashes(repo, config, spec, spec_display(repo, spec))
+    release = load_spec(repo, config, spec)  # its mistakes first: they need fixing before any commit
+    display = spec_display(repo, spec)
+    if not Path(display).is_absolute() and repo.changes([display]):
+        raise RollgenError(
+            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
+            "then release it"
+        )
+    refuse_clashes(repo, config, spec, display)
     return release

@@ -14,7 +14,9 @@ from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
 from generator.state import Found, scan, to_dict
 
-COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "WEIGHT", "STABLE", "CANARY", "SINCE")
+# NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
+# Rollgen-Weight trailer of that commit says (a deploy or a promotion 100%, a canary step its weight, an abort 0%).
+COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", "SINCE")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +75,22 @@ def _as_json(found: Found) -> dict[str, Any]:
         out["error"] = found.error
     else:
         out.update(to_dict(found.state))
+        out["weight"] = new_weight(found.state)
+        if not _blue_green(found):
+            del out["activeColour"]  # a canary has no colours
     return out
+
+
+def new_weight(state: EnvState) -> int:
+    """The traffic share of the newest version, in percent (see COLUMNS)."""
+    if state.phase in ("progressing", "promoting"):
+        return state.weight
+    return 100 if state.phase == "stable" else 0
+
+
+def _blue_green(found: Found) -> bool:
+    """Only a blue-green release's state file names the live colour (progression writes it for those alone)."""
+    return found.colour
 
 
 def _row(found: Found) -> tuple[str, ...]:
@@ -82,7 +99,7 @@ def _row(found: Found) -> tuple[str, ...]:
         return (found.release, found.env, "unreadable", "-", "-", found.error, "-", "-")
     canary = state.canary_image.ref if state.canary_image else "-"
     step = _step(state) if state.phase in ("progressing", "promoting") else "-"
-    weight = f"{state.weight}%" if state.phase in ("progressing", "promoting") else "0%"
+    weight = f"{new_weight(state)}%"
     return (found.release, found.env, state.phase, step, weight, state.stable_image.ref, canary, state.since or "-")
 
 

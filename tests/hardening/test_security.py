@@ -15,7 +15,7 @@ import pytest
 from generator import gitops
 from generator.cli import main
 from generator.messages import parse_trailers
-from tests.conftest import git
+from tests.conftest import REFUSED_PORT, git
 from tests.hardening.corpus import sub
 from tests.hardening.test_faults import SPEC
 
@@ -162,7 +162,7 @@ def test_a_file_name_cannot_forge_lines_or_trailers(tmp_path: Path, capsys: pyte
 
 # -- credentials in remote URLs ------------------------------------------------------------------------------
 
-TOKEN_URL = f"https://x-access-token:{SECRET}@127.0.0.1:9/org/config.git"
+TOKEN_URL = f"https://x-access-token:{SECRET}@127.0.0.1:{REFUSED_PORT}/org/config.git"
 
 FAKE_GIT = """\
 #!/bin/sh
@@ -224,7 +224,7 @@ def test_a_git_that_prints_the_token_is_redacted(
     repo = token_repo(tmp_path)
     code, said = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", NOW, "--push")
     assert code == 1, said
-    assert "access denied to https://***@127.0.0.1:9/org/config.git" in said, said
+    assert f"access denied to https://***@127.0.0.1:{REFUSED_PORT}/org/config.git" in said, said
     assert_no_secret(repo, said)
 
 
@@ -242,7 +242,7 @@ def test_the_crash_log_of_a_bug_holds_no_token(
     assert code == 3, said
     log = Path(os.environ["XDG_CACHE_HOME"]) / "rollgen" / "rollgen-crash.log"
     crash = log.read_text()
-    assert "RuntimeError: cannot read the push report" in crash and "https://***@127.0.0.1:9" in crash, crash
+    assert "RuntimeError: cannot read the push report" in crash and f"https://***@127.0.0.1:{REFUSED_PORT}" in crash, crash
     assert_no_secret(repo, said, crash)
 
 
