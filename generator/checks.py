@@ -145,6 +145,25 @@ def flagger_canary_routing(canary: Data) -> Iterator[Finding]:
         )
 
 
+def check_sticky_routing(data: Data) -> Iterator[Finding]:
+    """ingress-nginx's balancer reads session affinity before any canary rule (balancer.lua): a client pinned to
+    stable by its affinity cookie never reaches the canary by header or cookie, and one pinned to the canary
+    stays there whatever it sends. So sticky and header/cookie routing cannot both hold."""
+    canary = data["spec"]["strategy"].get("canary")
+    if canary is None or not canary.get("sticky") or data["spec"]["engine"] == "flagger":
+        return
+    routes = [key for key in ("header", "cookie") if key in canary]
+    if routes:
+        named = " and ".join(routes)
+        yield Finding(
+            ("spec", "strategy", "canary", "sticky"),
+            f"sticky sessions switch off {named} routing: ingress-nginx sends a client with a session-affinity "
+            f"cookie to the backend it is pinned to before it reads any {named} rule, so returning browsers "
+            f"ignore them. Remove sticky, or remove {named}",
+            at_key=True,
+        )
+
+
 def check_header_values(data: Data) -> Iterator[Finding]:
     kind = strategy_kind(data)
     strategy = data["spec"]["strategy"][kind]
@@ -543,6 +562,7 @@ def check_release_autoscaling(data: Data) -> Iterator[Finding]:
 RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_progression,
     check_strategy_engine,
+    check_sticky_routing,
     check_header_values,
     check_cookie_header,
     check_blue_green_hosts,

@@ -141,10 +141,9 @@ def _canary_strategy(
     return {
         "canaryService": canary_service(release),
         "stableService": stable_service(release),
+        # No maxSurge/maxUnavailable: the controller ignores both when trafficRouting is set (it sizes the canary
+        # ReplicaSet to the weight and keeps the stable one whole), so writing them would only mislead.
         "trafficRouting": {"nginx": nginx},
-        # The canary ReplicaSet is sized to the weight; keep the stable one whole while it scales.
-        "maxSurge": "25%",
-        "maxUnavailable": 0,
         "steps": steps,
     }
 
@@ -161,10 +160,8 @@ def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
             out["canary-by-header-value"] = strategy.header_value
     if strategy.cookie:
         out["canary-by-cookie"] = strategy.cookie
-    if strategy.sticky:
-        # ingress-nginx copies the main backend's affinity (the stable Ingress's `affinity: cookie`) onto the
-        # canary backend; this keeps a client the canary got on the canary (DESIGN.md, as the nginx engine).
-        out["affinity-canary-behavior"] = "sticky"
+    # sticky needs nothing here: ingress-nginx copies the stable Ingress's `affinity: cookie` onto the canary
+    # backend, and `affinity-canary-behavior: sticky` (a client the canary got stays there) is its default.
     return dict(sorted(out.items()))
 
 

@@ -288,7 +288,8 @@ def test_canary_strategy_wiring() -> None:
     assert spec["canaryService"] == "hello-canary"
     assert spec["stableService"] == "hello-stable"
     assert spec["trafficRouting"] == {"nginx": {"stableIngress": "hello"}}
-    assert spec["maxSurge"] == "25%" and spec["maxUnavailable"] == 0
+    # ignored by the controller with trafficRouting (REFERENCE.md, Live-cluster semantics): not written
+    assert "maxSurge" not in spec and "maxUnavailable" not in spec
 
 
 def test_stable_ingress_routes_to_the_stable_service() -> None:
@@ -312,8 +313,7 @@ def test_environment_host_is_used() -> None:
         ("header", {"canary-by-header": "X-Canary"}),
         ("header-value", {"canary-by-header": "X-Canary", "canary-by-header-value": "beta-users"}),
         ("cookie", {"canary-by-cookie": "canary"}),
-        ("all", {"affinity-canary-behavior": "sticky", "canary-by-cookie": "canary", "canary-by-header": "X-Canary",
-                 "canary-by-header-value": "on"}),
+        ("all", {"canary-by-cookie": "canary", "canary-by-header": "X-Canary", "canary-by-header-value": "on"}),
     ],
 )
 def test_header_and_cookie_routing_go_through_annotations(strategy: str, expected: dict[str, str] | None) -> None:
