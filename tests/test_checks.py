@@ -120,7 +120,16 @@ def test_flagger_canary_refuses_sticky() -> None:
 
 @pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
 def test_header_and_cookie_coexist_with_steps(engine: str) -> None:
-    assert found(release(engine=engine, strategy=canary(header="X-Canary", cookie="canary", sticky=True))) == []
+    assert found(release(engine=engine, strategy=canary(header="X-Canary", cookie="canary"))) == []
+    assert found(release(engine=engine, strategy=canary(sticky=True))) == []
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("routes", [{"header": "X-Canary"}, {"cookie": "canary"}, {"header": "X", "cookie": "c"}])
+def test_sticky_with_header_or_cookie_routing_is_refused(engine: str, routes: dict[str, str]) -> None:
+    """balancer.lua reads the affinity cookie before any canary rule (issue 17 item 4, tests/test_balancer.py)."""
+    only(release(engine=engine, strategy=canary(sticky=True, **routes)), "$.spec.strategy.canary.sticky",
+         "sticky sessions switch off")
 
 
 def test_header_value_never_is_refused_always_is_fine() -> None:

@@ -383,7 +383,7 @@ def test_argo_analysis_template_has_the_gates_queries_and_thresholds(strategy: B
     template, rollout = by_kind(rendered, "AnalysisTemplate"), by_kind(rendered, "Rollout")
     where = gates.traffic(release, env, current)
     assert resolve_ingress_arg(rollout) == where.ingress  # the Rollout hands the template the gate's Ingress
-    window = durations.format_go(release.analysis.interval)  # type: ignore[union-attr]
+    window = durations.format_go(queries.rate_window(release.analysis.interval))  # type: ignore[union-attr]
     args = {"{{args.namespace}}": env.namespace, "{{args.ingress}}": where.ingress}
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
     for metric in (ERROR_RATE, LATENCY, P99):

@@ -355,7 +355,8 @@ def _metric(name: str, metric: Metric, analysis: Analysis, count: int, traffic: 
 
 
 def _query(name: str, metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
-    window = durations.format_go(analysis.interval)
+    # Measured every interval, over at least a minute (queries.rate_window): a 30s window returns no data.
+    window = durations.format_go(queries.rate_window(analysis.interval))
     if metric.query is not None:
         return substitute(metric.query, placeholder_values(name, window))
     return queries.builtin_query(

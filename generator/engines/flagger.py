@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from generator import durations
+from generator import durations, queries
 from generator.engines import ImageSlot, Manifest, Rendered
 from generator.engines import common
 from generator.model import (
@@ -37,7 +37,6 @@ PROVIDER = "nginx"
 PROGRESS_DEADLINE = 600  # seconds; Flagger's own default, written out so the output says what happens
 DEFAULT_INTERVAL = 60
 DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no analysis
-MIN_METRIC_WINDOW = 60  # a rate() over less than a minute often finds too few samples (30s scrapes)
 HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
 TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
 
@@ -150,7 +149,7 @@ def analysis_spec(release: Release, env: Environment) -> dict[str, Any]:
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
     out.update(progression(release, env, seconds))
     if release.analysis is not None and release.analysis.metrics:
-        window = durations.format_flagger(max(seconds, MIN_METRIC_WINDOW))
+        window = durations.format_flagger(queries.rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window) for m in release.analysis.metrics]
     return out
 

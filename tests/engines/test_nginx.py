@@ -39,7 +39,9 @@ STRATEGIES = {
     "header": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary"),
     "header-value": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="beta-users"),
     "cookie": CanaryStrategy(steps=HELLO_STEPS, cookie="canary"),
-    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary", sticky=True),
+    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary"),
+    # sticky goes without header/cookie routing: ingress-nginx reads affinity first (checks.check_sticky_routing)
+    "sticky": CanaryStrategy(steps=HELLO_STEPS, sticky=True),
 }
 
 CANARY_STATES = {
@@ -286,7 +288,11 @@ def test_header_cookie_and_affinity_annotations() -> None:
         "canary-by-header-value": "on",
         "canary-by-cookie": "canary",
     }
-    # ingress-nginx copies the main backend's session affinity onto the canary backend
+    assert annotations_of(find(rendered, "Ingress", "hello")) == {}
+    sticky = canary_release("sticky")
+    rendered = render(sticky, default_env(sticky), CANARY_STATES["step2"])
+    assert nginx_annotations(find(rendered, "Ingress", "hello-canary")) == {"canary": "true", "canary-weight": "20"}
+    # ingress-nginx copies the main backend's session affinity onto the canary backend (sticky by default)
     assert nginx_annotations(find(rendered, "Ingress", "hello")) == {"affinity": "cookie"}
 
 
