@@ -217,6 +217,30 @@ def check_preview_tls_secret(data: Data) -> Iterator[Finding]:
         )
 
 
+def check_preview_tls_reuse(data: Data) -> Iterator[Finding]:
+    """A preview Ingress would reuse ingress.tlsSecret, whose certificate names the main host: a `*.example.com`
+    wildcard does not cover `preview.hello.example.com`, and ingress-nginx would then serve its default,
+    self-signed certificate. Only the user knows the certificate, so the secret must be named."""
+    spec = data["spec"]
+    strategy = spec["strategy"].get("blueGreen")
+    secret = spec["ingress"].get("tlsSecret")
+    if strategy is None or secret is None or "previewTlsSecret" in strategy:
+        return
+    places: list[tuple[JsonPath, str]] = []
+    if "previewHost" in strategy:
+        places.append((("spec", "strategy", "blueGreen", "previewHost"), strategy["previewHost"]))
+    for index, entry in enumerate(spec.get("environments", [])):
+        if "previewHost" in entry:
+            places.append((("spec", "environments", index, "previewHost"), entry["previewHost"]))
+    for at, host in places:
+        yield Finding(
+            at,
+            f"the preview Ingress for {host} would reuse ingress.tlsSecret {secret!r}, whose certificate may not "
+            f"name this host (a wildcard *.example.com does not cover preview.hello.example.com): set "
+            f"strategy.blueGreen.previewTlsSecret, to {secret!r} itself if its certificate covers {host}",
+        )
+
+
 # --- autoscaling ------------------------------------------------------------------------------------------------
 
 NGINX_AUTOSCALING = (
@@ -567,6 +591,7 @@ RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_cookie_header,
     check_blue_green_hosts,
     check_preview_tls_secret,
+    check_preview_tls_reuse,
     check_nginx_autoscaling,
     check_spec_steps,
     check_analysis,

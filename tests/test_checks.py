@@ -693,3 +693,32 @@ def test_no_mutation_crashes_the_checks(example: Path) -> None:
             doc = Unlocated(mutated(data, path, value))
             if not spec.check_document(doc, profiles):
                 spec.build_release(doc, profiles)
+
+
+# -- the preview host's TLS (issue 17 item 9) -----------------------------------------------------------------
+
+
+def _blue_green_with_tls(**blue_green: Any) -> dict[str, Any]:
+    data = release(strategy={"blueGreen": blue_green})
+    data["spec"]["ingress"]["tlsSecret"] = "hello-tls"
+    return data
+
+
+def test_a_preview_host_does_not_silently_reuse_the_main_certificate() -> None:
+    only(_blue_green_with_tls(previewHost="preview.hello.example.com"), "$.spec.strategy.blueGreen.previewHost",
+         "would reuse ingress.tlsSecret 'hello-tls'")
+
+
+def test_an_environments_preview_host_is_located_there() -> None:
+    data = _blue_green_with_tls()
+    data["spec"]["environments"] = [{"name": "staging", "namespace": "staging", "previewHost": "p.staging.example.com"}]
+    only(data, "$.spec.environments[0].previewHost", "p.staging.example.com would reuse")
+
+
+@pytest.mark.parametrize("secret", ["hello-tls", "preview-tls"])
+def test_naming_the_preview_secret_says_which_certificate_covers_it(secret: str) -> None:
+    assert found(_blue_green_with_tls(previewHost="preview.hello.example.com", previewTlsSecret=secret)) == []
+
+
+def test_without_tls_there_is_nothing_to_reuse() -> None:
+    assert found(release(strategy={"blueGreen": {"previewHost": "preview.hello.example.com"}})) == []
