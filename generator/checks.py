@@ -622,7 +622,30 @@ def check_environments(data: Data, profiles: Mapping[str, Profile]) -> list[Find
             )
         first_index.setdefault(entry["name"], index)
         out += check_environment(data, entry, at, profiles)
+    out += check_environment_targets(data)
     return out
+
+
+def check_environment_targets(data: Data) -> Iterator[Finding]:
+    """Every environment renders the same object names: two in one namespace of one cluster would be owned by two
+    Argo CD Applications (or Flux Kustomizations) at once. Replicas and hosts would flip on every sync, one
+    environment's canary step would move the other's traffic, and pruning one would delete the other's objects."""
+    release_namespace = data["metadata"]["namespace"]
+    seen: dict[tuple[str | None, str], str] = {}
+    for index, entry in enumerate(data["spec"].get("environments", [])):
+        target = (entry.get("cluster"), entry.get("namespace", release_namespace))
+        other = seen.setdefault(target, entry["name"])
+        if other == entry["name"]:
+            continue
+        where = "the default cluster" if target[0] is None else f"cluster {target[0]!r}"
+        key = "namespace" if "namespace" in entry else "name"
+        yield Finding(
+            ("spec", "environments", index, key),
+            f"environment {entry['name']!r} would deploy the same objects as environment {other!r} into namespace "
+            f"{target[1]!r} on {where}: both Argo CD Applications (or Flux Kustomizations) would own them, "
+            "overwrite each other on every sync, and pruning one would delete the other's. Give this environment "
+            "its own namespace (environments[].namespace) or cluster (environments[].cluster)",
+        )
 
 
 def check_wiring_name(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:

@@ -131,6 +131,9 @@ class Environment:
     labels: Labels
     settle_delay: int  # seconds between the two commits of an nginx-engine promotion
     autoscaling: Autoscaling | None
+    # The destination cluster (Argo CD cluster name; Flux reads the Secret `<cluster>-kubeconfig`); None: the
+    # repo's default destination (rollgen.yaml argocd.destinationServer/Name, Flux's own cluster).
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

@@ -470,6 +470,7 @@ def build_environment(release: Release, entry: Data, profiles: Mapping[str, Prof
         autoscaling=build_autoscaling(entry.get("autoscaling"))
         or (profile.autoscaling if profile else None)
         or base.autoscaling,
+        cluster=entry.get("cluster"),
     )
 
 

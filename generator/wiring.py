@@ -395,13 +395,21 @@ def _destination(argo: ArgoCD, namespace: str) -> dict[str, str]:
     return {**dict(argo.destination), "namespace": namespace}
 
 
+def env_destination(argo: ArgoCD, env: Environment) -> dict[str, str]:
+    """Where an environment's Application deploys: its own cluster (environments[].cluster, an Argo CD cluster
+    name), else the repo's default destination."""
+    if env.cluster:
+        return {"name": env.cluster, "namespace": env.namespace}
+    return _destination(argo, env.namespace)
+
+
 def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = "") -> Manifest:
     ignores = ignore_differences(release, env)
     spec: dict[str, Any] = {
         "project": argo.project,
         "source": {"repoURL": argo.repo_url, "path": overlay_path(release, env, prefix),
                    "targetRevision": argo.revision},
-        "destination": _destination(argo, env.namespace),
+        "destination": env_destination(argo, env),
         "syncPolicy": _sync_policy(argo, bool(ignores)),
     }
     if ignores:
@@ -419,15 +427,20 @@ def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = 
     }
 
 
-def overlay_params(release: Release, env: Environment) -> dict[str, Any]:
+def overlay_params(release: Release, env: Environment, argo: ArgoCD | None = None) -> dict[str, Any]:
     """What the ApplicationSet's git files generator reads from apps/N/overlays/E/argocd-params.yaml.
 
-    No `path` key: the generator sets `.path` itself (the folder holding the file: the overlay)."""
+    No `path` key: the generator sets `.path` itself (the folder holding the file: the overlay). The destination
+    is per environment (environments[].cluster): both keys are always there, one empty, because the template
+    names both and an empty string is an unset field once Argo CD reads the Application."""
+    destination = env_destination(argo or ArgoCD(repo_url=""), env)
     return {
         "app": app_name(release, env),
         "release": release.name,
         "environment": env.name,
         "namespace": env.namespace,
+        "destinationServer": destination.get("server", ""),
+        "destinationName": destination.get("name", ""),
         "engine": release.engine,
         "ignoreDifferences": ignore_differences(release, env),
     }
@@ -449,7 +462,9 @@ def applicationset(argo: ArgoCD, prefix: str = "") -> Manifest:
         "spec": {
             "project": argo.project,
             "source": {"repoURL": argo.repo_url, "path": "{{ .path.path }}", "targetRevision": argo.revision},
-            "destination": _destination(argo, "{{ .namespace }}"),
+            # Each overlay's params file says where it goes (overlay_params): the repo default or its cluster.
+            "destination": {"server": "{{ .destinationServer }}", "name": "{{ .destinationName }}",
+                            "namespace": "{{ .namespace }}"},
             "syncPolicy": _sync_policy(argo, True),
         },
     }
@@ -540,6 +555,9 @@ def kustomization(release: Release, env: Environment, flux: Flux, prefix: str = 
         "targetNamespace": env.namespace,
         "timeout": flux.timeout,
     }
+    if env.cluster:
+        # A remote cluster: the kubeconfig in Secret `<cluster>-kubeconfig` (Cluster API's name for it).
+        spec["kubeConfig"] = {"secretRef": {"name": kubeconfig_secret(env.cluster)}}
     if flux.wait:
         spec["wait"] = True
         expr = HEALTH_CHECK_EXPRS.get(release.engine)
@@ -551,6 +569,10 @@ def kustomization(release: Release, env: Environment, flux: Flux, prefix: str = 
         "metadata": {"name": app_name(release, env), "namespace": flux.namespace, "labels": _labels(release, env)},
         "spec": spec,
     }
+
+
+def kubeconfig_secret(cluster: str) -> str:
+    return f"{cluster}-kubeconfig"
 
 
 def root_kustomization(flux: Flux, root_name: str, prefix: str = "") -> Manifest:
@@ -584,7 +606,7 @@ def release_documents(release: Release, wiring: Wiring) -> dict[str, Any]:
         if argo is not None and argo.mode == "applications":
             out[f"{ARGOCD_DIR}/{release.name}/application_{app}.yaml"] = application(release, env, argo, wiring.prefix)
         if argo is not None and argo.mode == "applicationset":
-            out[f"apps/{release.name}/overlays/{env.name}/{PARAMS_FILE}"] = overlay_params(release, env)
+            out[f"apps/{release.name}/overlays/{env.name}/{PARAMS_FILE}"] = overlay_params(release, env, argo)
         if flux is not None:
             out[f"{FLUX_DIR}/{release.name}/kustomization_{app}.yaml"] = kustomization(release, env, flux, wiring.prefix)
     return out

@@ -388,7 +388,7 @@ def test_flagger_ab_test_takes_builtin_metrics() -> None:
 BUILTIN_ONLY = metrics({"name": "latency", "max": 300}, {"name": "error-rate", "max": 1})
 
 
-@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b"}]], ids=["no-environments", "none-has-one"])
+@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b", "namespace": "b"}]], ids=["no-environments", "none-has-one"])
 def test_rollouts_blue_green_builtin_metrics_need_a_preview_host(entries: list[dict[str, Any]]) -> None:
     data = release(strategy={"blueGreen": {}}, **BUILTIN_ONLY)
     if entries:
@@ -412,7 +412,7 @@ def test_rollouts_blue_green_analysis_with_a_preview_host_or_custom_metrics() ->
     assert found(release(engine="nginx", strategy={"blueGreen": {}}, **custom)) == []
 
 
-@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b"}]], ids=["no-environments", "none-has-one"])
+@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b", "namespace": "b"}]], ids=["no-environments", "none-has-one"])
 def test_nginx_blue_green_builtin_metrics_need_a_preview_host(entries: list[dict[str, Any]]) -> None:
     """The git gate measures the `N-preview` Ingress; without a preview host it would hold for ever (no data)."""
     data = release(engine="nginx", strategy={"blueGreen": {}}, **BUILTIN_ONLY)
@@ -492,7 +492,8 @@ def test_autoscaling_bounds() -> None:
 
 
 def envs(*entries: dict[str, Any], **spec_fields: Any) -> dict[str, Any]:
-    return release(environments=list(entries), **spec_fields)
+    """Environments that each get a namespace of their own unless the entry names one (they may not overlap)."""
+    return release(environments=[{"namespace": f"ns-{e['name']}", **e} for e in entries], **spec_fields)
 
 
 def test_environment_names_are_unique() -> None:
@@ -722,3 +723,28 @@ def test_naming_the_preview_secret_says_which_certificate_covers_it(secret: str)
 
 def test_without_tls_there_is_nothing_to_reuse() -> None:
     assert found(release(strategy={"blueGreen": {"previewHost": "preview.hello.example.com"}})) == []
+
+
+# -- environments that would own each other's objects (issue 17 item 1) ----------------------------------------
+
+
+def _targets(*entries: dict[str, Any]) -> list[tuple[str, str]]:
+    return found(release(environments=list(entries)))
+
+
+def test_two_environments_in_one_namespace_of_one_cluster_are_refused() -> None:
+    result = _targets({"name": "dev", "host": "hello.dev.example.com"}, {"name": "prod"})
+    assert [path for path, _ in result] == ["$.spec.environments[1].name"]
+    assert "same objects as environment 'dev' into namespace 'test' on the default cluster" in result[0][1]
+
+
+def test_the_clash_points_at_the_namespace_when_the_entry_sets_one() -> None:
+    result = _targets({"name": "a", "namespace": "shop"}, {"name": "b", "namespace": "shop", "cluster": "eu"},
+                      {"name": "c", "namespace": "shop", "cluster": "eu"})
+    assert result == [("$.spec.environments[2].namespace", result[0][1])]
+    assert "environment 'b' into namespace 'shop' on cluster 'eu'" in result[0][1]
+
+
+@pytest.mark.parametrize("second", [{"namespace": "test-prod"}, {"cluster": "prod-eu-1"}])
+def test_a_namespace_or_a_cluster_of_its_own_is_enough(second: dict[str, str]) -> None:
+    assert _targets({"name": "dev"}, {"name": "prod", **second}) == []

@@ -434,4 +434,50 @@ def test_applicationset_mode_commits_each_environments_params_with_its_manifests
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
     params = yaml.safe_load((repo / f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}").read_text())
     assert params == {"app": "hello-staging", "release": "hello", "environment": "staging",
-                      "namespace": "test-staging", "engine": "flagger", "ignoreDifferences": []}
+                      "namespace": "test-staging", "destinationServer": wiring.IN_CLUSTER, "destinationName": "",
+                      "engine": "flagger", "ignoreDifferences": []}
+
+
+# -- one environment per namespace and cluster (issue 17 item 1) ------------------------------------------------
+
+
+def _target(app: dict[str, Any]) -> tuple[str, str]:
+    destination = app["spec"]["destination"]
+    return destination.get("name") or destination.get("server"), destination["namespace"]
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda e: e.stem)
+def test_no_two_environments_of_an_example_are_wired_to_the_same_objects(example: Path) -> None:
+    """Two Applications (or Kustomizations) owning one Deployment flip it on every sync: every example's
+    environments land in distinct namespace/cluster pairs, for Argo CD and for Flux alike."""
+    release = release_of(example)
+    apps = [_target(wiring.application(release, env, ARGO)) for env in release.environments]
+    assert len(set(apps)) == len(apps), apps
+    kustomizations = [wiring.kustomization(release, env, FLUX)["spec"] for env in release.environments]
+    flux = [(k.get("kubeConfig", {}).get("secretRef", {}).get("name"), k["targetNamespace"]) for k in kustomizations]
+    assert len(set(flux)) == len(flux), flux
+
+
+def test_an_environments_cluster_is_its_argocd_destination_and_flux_kubeconfig() -> None:
+    release = release_of(EXAMPLES / "hello-rollouts-canary.yaml")
+    prod, staging = release.environment("prod"), release.environment("staging")
+    assert wiring.application(release, prod, ARGO)["spec"]["destination"] == {"name": "prod-eu-1", "namespace": "test"}
+    assert wiring.application(release, staging, ARGO)["spec"]["destination"] == {
+        "server": wiring.IN_CLUSTER, "namespace": "test-staging"}
+    assert wiring.kustomization(release, prod, FLUX)["spec"]["kubeConfig"] == {
+        "secretRef": {"name": "prod-eu-1-kubeconfig"}}
+    assert "kubeConfig" not in wiring.kustomization(release, staging, FLUX)["spec"]
+
+
+def test_the_applicationset_takes_each_environments_destination_from_its_params() -> None:
+    release = release_of(EXAMPLES / "hello-rollouts-canary.yaml")
+    argo = wiring.argocd_settings({"repoURL": URL, "mode": "applicationset", "destinationName": "hub"})
+    prod = wiring.overlay_params(release, release.environment("prod"), argo)
+    staging = wiring.overlay_params(release, release.environment("staging"), argo)
+    assert (prod["destinationName"], prod["destinationServer"]) == ("prod-eu-1", "")
+    assert (staging["destinationName"], staging["destinationServer"]) == ("hub", "")
+    template = wiring.applicationset(argo)["spec"]["template"]["spec"]["destination"]
+    rendered = {k: v.replace("{{ .destinationServer }}", prod["destinationServer"])
+                .replace("{{ .destinationName }}", prod["destinationName"])
+                .replace("{{ .namespace }}", prod["namespace"]) for k, v in template.items()}
+    assert {k: v for k, v in rendered.items() if v} == {"name": "prod-eu-1", "namespace": "test"}
