@@ -526,7 +526,8 @@ def derived_names(data: Data) -> list[tuple[str, str, int]]:
     if engine == "argo-rollouts" and kind == "canary":
         out.append(("Ingress (created by Argo Rollouts)", f"{name}-{name}-canary", OBJECT_NAME_MAX))
     for metric in data["spec"].get("analysis", {}).get("metrics", []):
-        if metric["name"] not in BUILTIN_METRICS:
+        # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
+        if metric["name"] not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
             out.append(("metric template", f"{name}-{metric['name']}", OBJECT_NAME_MAX))
     return out
 

@@ -40,9 +40,14 @@ DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no ana
 HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
 TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
 
-# Flagger's built-in nginx metrics, measured at the ingress: success rate in percent, average duration in ms.
+# Flagger's built-in nginx success rate, in percent, measured at the ingress. Its built-in `request-duration`
+# is not used: it averages the *response* (upstream) time, while `latency` means the request duration that
+# ingress-nginx records (upstream time included) in the git gates and the Argo template. `latency` is therefore a
+# MetricTemplate carrying generator.queries' own query, so one bound means the same on every engine.
 SUCCESS_RATE = "request-success-rate"
-DURATION = "request-duration"
+# Flagger's placeholders for the built-in queries: it fills them in with the Canary's namespace, ingressRef and
+# the metric's interval, the values the git gate uses for the same release (generator.gates).
+_PLACEHOLDERS = {"namespace": "{{ namespace }}", "ingress": "{{ ingress }}", "window": "{{ interval }}"}
 
 
 def render(release: Release, env: Environment, state: EnvState) -> Rendered:
@@ -93,7 +98,19 @@ def metric_templates(release: Release, env: Environment) -> list[Manifest]:
     analysis = release.analysis
     if analysis is None:
         return []
-    return [metric_template(release, env, analysis, m) for m in analysis.metrics if not m.builtin]
+    return [metric_template(release, env, analysis, m) for m in analysis.metrics if has_template(m)]
+
+
+def has_template(metric: Metric) -> bool:
+    """Custom metrics, and `latency` (see SUCCESS_RATE): everything but the built-in error rate."""
+    return not metric.builtin or metric.name == "latency"
+
+
+def template_query(metric: Metric) -> str:
+    if metric.query is not None:
+        return metric.query
+    return queries.builtin_query(metric.name, _PLACEHOLDERS["namespace"], _PLACEHOLDERS["ingress"],
+                                 _PLACEHOLDERS["window"])
 
 
 def metric_template(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
@@ -104,7 +121,7 @@ def metric_template(release: Release, env: Environment, analysis: Analysis, metr
         "metadata": common.metadata(template_name(release, metric), release, env, {common.SYNC_WAVE: TEMPLATE_WAVE}),
         "spec": {
             "provider": {"type": "prometheus", "address": analysis.prometheus},
-            "query": metric.query,
+            "query": template_query(metric),
         },
     }
 
@@ -189,8 +206,6 @@ def canary_metric(release: Release, metric: Metric, window: str) -> dict[str, An
     if metric.name == "error-rate":
         # error percent <= max  <=>  success percent >= 100 - max
         return metric_entry(SUCCESS_RATE, complement(metric.max), complement(metric.min), window)
-    if metric.name == "latency":
-        return metric_entry(DURATION, metric.min, metric.max, window)
     return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
 
 
