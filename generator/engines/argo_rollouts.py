@@ -183,6 +183,22 @@ def live_weight(env: Environment, state: EnvState) -> int:
     raise ValueError(f"progressing at step {state.step} without a weight; the environment has {len(env.steps)} steps")
 
 
+def longest_step_seconds(release: Release, env: Environment) -> int:
+    """The longest the controller itself keeps the Rollout busy after a commit: a step's pause plus its analysis
+    (controller progression), a blue-green's auto-promotion wait plus its prePromotionAnalysis. Git progression
+    writes no timed pause and no step analysis: 0 there, except blue-green's prePromotionAnalysis."""
+    analysis, strategy = release.analysis, release.strategy
+    if isinstance(strategy, BlueGreenStrategy):
+        measured = measurements(analysis, ()) * analysis.interval if analysis else 0
+        wait = strategy.auto_promotion or 0 if release.progression == "controller" else 0
+        return wait + measured
+    if release.progression != "controller":
+        return 0
+    pauses = tuple(s.pause for s in env.steps if s.pause)
+    measured = measurements(analysis, pauses) * analysis.interval if analysis else 0
+    return max((step.pause or 0) + measured for step in env.steps) if env.steps else measured
+
+
 def _controller_steps(
     release: Release, steps: tuple[Step, ...], analysis: Analysis | None, count: int
 ) -> list[JSON]:

@@ -50,13 +50,18 @@ SUCCESS_RATE = "request-success-rate"
 _PLACEHOLDERS = {"namespace": "{{ namespace }}", "ingress": "{{ ingress }}", "window": "{{ interval }}"}
 
 
+# The time of the action whose commit this is, on the Canary: Flux's health check reads the Canary's phase only
+# once Flagger's status.lastTransitionTime has passed it (wiring.HEALTH_CHECK_EXPRS).
+APPLIED_AT = "rollgen.io/applied-at"
+
+
 def render(release: Release, env: Environment, state: EnvState) -> Rendered:
     manifests: list[Manifest] = [
         common.deployment(release.name, release, env, None, release.name),
         autoscaler(release, env),
         *ingresses(release, env),
         *metric_templates(release, env),
-        canary(release, env),
+        canary(release, env, state.since),
     ]
     return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
 
@@ -126,7 +131,7 @@ def metric_template(release: Release, env: Environment, analysis: Analysis, metr
     }
 
 
-def canary(release: Release, env: Environment) -> Manifest:
+def canary(release: Release, env: Environment, applied_at: str = "") -> Manifest:
     spec: dict[str, Any] = {"provider": PROVIDER}
     if release.analysis is not None:
         # The built-in metrics query this Prometheus instead of the one Flagger was installed with.
@@ -141,9 +146,23 @@ def canary(release: Release, env: Environment) -> Manifest:
     return {
         "apiVersion": API,
         "kind": "Canary",
-        "metadata": common.metadata(release.name, release, env),
+        "metadata": common.metadata(release.name, release, env, {APPLIED_AT: applied_at} if applied_at else None),
         "spec": spec,
     }
+
+
+def run_seconds(release: Release, env: Environment) -> int:
+    """How long Flagger may take over one revision: an interval per step (or iteration), one per failed check it
+    tolerates, and two for promotion and finalising."""
+    strategy = release.strategy
+    seconds = interval(release, env)
+    if isinstance(strategy, CanaryStrategy):
+        checks = len(env.steps)
+    elif isinstance(strategy, ABTestStrategy):
+        checks = strategy.iterations
+    else:
+        checks = blue_green_iterations(strategy, seconds)
+    return seconds * (checks + threshold(release) + 2)
 
 
 def interval(release: Release, env: Environment) -> int:
