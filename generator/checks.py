@@ -367,6 +367,42 @@ def check_analysis(data: Data) -> Iterator[Finding]:
         yield from check_metric(metric, at)
 
 
+def check_load_test_engine(data: Data) -> Iterator[Finding]:
+    engine = data["spec"]["engine"]
+    if engine != "flagger" and "loadTest" in data["spec"].get("analysis", {}):
+        yield Finding(
+            ("spec", "analysis", "loadTest"),
+            f"loadTest is Flagger's rollout webhook; with {engine} a check without data holds the canary (the git "
+            "gate) or ends Inconclusive (Argo Rollouts) instead of failing it: remove loadTest",
+            at_key=True,
+        )
+
+
+def starving_analysis(data: Data) -> Iterator[Finding]:
+    """A warning: a Flagger A/B test reaches the canary only with its header or cookie. Flagger counts a
+    built-in metric with no data ("no values found") as a failed check, so quiet intervals roll back a healthy
+    release once failed checks reach `threshold`."""
+    spec = data["spec"]
+    analysis = spec.get("analysis", {})
+    if spec["engine"] != "flagger" or strategy_kind(data) != "abTest" or "loadTest" in analysis:
+        return
+    for index, name in builtin_metrics(data)[:1]:
+        yield Finding(
+            ("spec", "analysis", "metrics", index, "name"),
+            f"warning: the built-in {name!r} sees only requests that carry the A/B header or cookie, and Flagger "
+            "counts an interval without any as a failed check: with too few such clients it rolls back a healthy "
+            "release. Add analysis.loadTest (flagger-loadtester sends them), or make sure real clients do",
+        )
+
+
+WARNINGS: tuple[Callable[[Data], Iterator[Finding]], ...] = (starving_analysis,)
+
+
+def warnings(data: Data, doc: Located) -> list[Problem]:
+    """Located warnings of a spec that has no problems: nothing is refused, the message says the risk."""
+    return [locate(doc, finding) for rule in WARNINGS for finding in rule(data)]
+
+
 def check_unbuildable_text(data: Data) -> Iterator[Finding]:
     """Free text (a query; the Prometheus URL's path) must not hold control characters: kustomize's YAML
     writer cannot write some of them back (U+007F, U+FFFE), or changes them (U+0085 becomes a line break),
@@ -596,6 +632,7 @@ RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_nginx_autoscaling,
     check_spec_steps,
     check_analysis,
+    check_load_test_engine,
     check_unbuildable_text,
     check_flagger_blue_green_metrics,
     check_preview_metrics,

@@ -93,11 +93,21 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class LoadTest:
+    """Flagger's rollout webhook to flagger-loadtester: traffic for a canary that would otherwise get none."""
+
+    url: str = "http://flagger-loadtester.test/"
+    rate: int = 10  # requests per second
+    target: str | None = None  # None: the environment's public host and path
+
+
+@dataclass(frozen=True)
 class Analysis:
     prometheus: str  # base URL of the Prometheus server
     interval: int  # seconds between measurements
     failure_limit: int
     metrics: tuple[Metric, ...]
+    load_test: LoadTest | None = None
 
 
 @dataclass(frozen=True)

@@ -748,3 +748,37 @@ def test_the_clash_points_at_the_namespace_when_the_entry_sets_one() -> None:
 @pytest.mark.parametrize("second", [{"namespace": "test-prod"}, {"cluster": "prod-eu-1"}])
 def test_a_namespace_or_a_cluster_of_its_own_is_enough(second: dict[str, str]) -> None:
     assert _targets({"name": "dev"}, {"name": "prod", **second}) == []
+
+
+# -- Flagger's load test (issue 17 item 3) --------------------------------------------------------------------
+
+AB = {"abTest": {"iterations": 5, "header": "X-Canary"}}
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+def test_a_load_test_is_flaggers_only(engine: str) -> None:
+    only(release(engine=engine, analysis={**ANALYSIS, "loadTest": {}}), "$.spec.analysis.loadTest",
+         "loadTest is Flagger's rollout webhook")
+
+
+def _warnings(data: dict[str, Any]) -> list[tuple[str, str]]:
+    doc = load_text(yaml.safe_dump(data, sort_keys=False), "release.yaml")[0]
+    assert spec.check_document(doc) == []
+    return [(p.path, p.message) for p in checks.warnings(doc.data, doc)]
+
+
+def test_a_flagger_ab_test_on_built_in_metrics_without_load_test_warns() -> None:
+    (warning,) = _warnings(release(engine="flagger", strategy=AB, analysis=ANALYSIS))
+    assert warning[0] == "$.spec.analysis.metrics[0].name" and warning[1].startswith("warning: ")
+
+
+@pytest.mark.parametrize("fields", [
+    {"strategy": AB, "analysis": {**ANALYSIS, "loadTest": {"rate": 5}}},  # traffic is generated
+    {"strategy": AB, "analysis": {**ANALYSIS, "metrics": [{"name": "c", "query": "vector(1)", "max": 2}]}},
+    {"analysis": ANALYSIS},  # a weighted canary: every client takes part
+])
+def test_no_warning_where_the_analysis_cannot_starve(fields: dict[str, Any]) -> None:
+    data = release(engine="flagger", **fields)
+    if "strategy" not in fields:
+        data["spec"]["strategy"] = {"canary": {"steps": [{"weight": 5, "pause": "1m"}, {"weight": 50, "pause": "1m"}]}}
+    assert _warnings(data) == []

@@ -15,6 +15,7 @@ HPA would run a single pod whatever the spec says (Flagger sizes the primary fro
 from __future__ import annotations
 
 import math
+import shlex
 from typing import Any
 
 from generator import durations, queries
@@ -27,6 +28,7 @@ from generator.model import (
     CanaryStrategy,
     EnvState,
     Environment,
+    LoadTest,
     Metric,
     Release,
 )
@@ -187,7 +189,47 @@ def analysis_spec(release: Release, env: Environment) -> dict[str, Any]:
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(queries.rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window) for m in release.analysis.metrics]
+    if release.analysis is not None and release.analysis.load_test is not None:
+        out["webhooks"] = [load_test_webhook(release, env, release.analysis.load_test, seconds)]
     return out
+
+
+LOAD_TEST_TIMEOUT = "15s"  # flagger-loadtester queues the command and answers at once
+
+
+def load_test_webhook(release: Release, env: Environment, test: LoadTest, seconds: int) -> dict[str, Any]:
+    """A `rollout` webhook: flagger-loadtester runs `hey` for one interval before every check, through the public
+    host so that ingress-nginx routes it (and the built-in metrics count it) like real traffic."""
+    return {
+        "name": "load-test",
+        "type": "rollout",
+        "url": test.url,
+        "timeout": LOAD_TEST_TIMEOUT,
+        "metadata": {"type": "cmd", "cmd": load_test_command(release, env, test, seconds)},
+    }
+
+
+def load_test_command(release: Release, env: Environment, test: LoadTest, seconds: int) -> str:
+    # flagger-loadtester runs the command through a shell: every argument is quoted.
+    args = ["hey", "-z", durations.format_flagger(seconds), "-q", str(test.rate), "-c", "1"]
+    for header in load_test_headers(release.strategy):
+        args += ["-H", header]
+    args.append(test.target or default_target(release, env))
+    return shlex.join(args)
+
+
+def load_test_headers(strategy: CanaryStrategy | BlueGreenStrategy | ABTestStrategy) -> list[str]:
+    """An A/B test reaches the canary only with its header or cookie; a weighted canary takes its share."""
+    if not isinstance(strategy, ABTestStrategy):
+        return []
+    if strategy.header:
+        return [f"{strategy.header}: {strategy.header_value or HEADER_ALWAYS}"]
+    return [f"Cookie: {strategy.cookie}=always"] if strategy.cookie else []
+
+
+def default_target(release: Release, env: Environment) -> str:
+    scheme = "https" if release.ingress.tls_secret else "http"
+    return f"{scheme}://{env.host}{release.ingress.path}"
 
 
 def progression(release: Release, env: Environment, seconds: int) -> dict[str, Any]:
