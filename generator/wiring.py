@@ -675,6 +675,46 @@ def _refuse_root_clash(release: Release, env: Environment, app: str, roots: set[
         )
 
 
+# -- switching argocd.mode ------------------------------------------------------------------------------------
+
+MODE_SWITCH_DOC = 'README.md "Switching argocd.mode"'
+
+
+def refuse_mode_switch(out_dir: Path, wiring: Wiring) -> None:
+    """Refuse to write while the output folder still holds the other argocd.mode's generated wiring.
+
+    Writing would prune it: Applications carrying resources-finalizer.argocd.argoproj.io delete every workload
+    they own (an ApplicationSet deletes its Applications, which do the same), and the new mode then redeploys
+    everything from scratch. The documented migration orphans them in the cluster first and then removes those
+    files by hand; once they are gone, rollgen writes the new mode's wiring."""
+    argo = wiring.argocd
+    if argo is None:
+        return
+    left = other_mode_files(out_dir, argo.mode)
+    if not left:
+        return
+    other = "applicationset" if argo.mode == "applications" else "applications"
+    shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    raise RollgenError(
+        f"{CONFIG_FILE}: argocd.mode is {argo.mode}, but {shown} still wire the releases in mode {other}. Writing "
+        "now would prune them, and the resources-finalizer of the Applications they manage would delete every "
+        "workload before the new wiring recreates it: an outage. Orphan them in the cluster first, then remove "
+        f"those files and render again: see {MODE_SWITCH_DOC}"
+    )
+
+
+def other_mode_files(out_dir: Path, mode: Mode) -> list[str]:
+    """The generated wiring files of the mode that is not `mode`, relative to the output folder."""
+    if mode == "applicationset":
+        patterns = [f"{ARGOCD_DIR}/*/application_*.yaml"]  # argocd/application_<root>.yaml is both modes'
+    else:
+        patterns = [f"{ARGOCD_DIR}/applicationset_*.yaml", f"apps/*/overlays/*/{PARAMS_FILE}"]
+    from generator.writer import starts_generated
+
+    found = {p for pattern in patterns for p in out_dir.glob(pattern)}
+    return sorted(p.relative_to(out_dir).as_posix() for p in found if not p.is_symlink() and starts_generated(p))
+
+
 def repo_documents(wiring: Wiring) -> dict[str, Any]:
     """The repo-level wiring (from rollgen.yaml alone), by path relative to the output folder."""
     out: dict[str, Any] = {}
@@ -727,8 +767,10 @@ class RenderWiring:
         return release_files(release, self.wiring)
 
     def check(self, release: Release) -> None:
-        """Refuse what no environment of the release may be wired as (released or not: see release_files)."""
+        """Refuse what no environment of the release may be wired as (released or not: see release_files), and
+        an argocd.mode switch that would prune the other mode's wiring (refuse_mode_switch)."""
         refuse_root_clashes(release, self.wiring)
+        refuse_mode_switch(self.out_dir, self.wiring)
 
     def release_roots(self, name: str) -> list[str]:
         return [] if self.whole_repo else release_roots(name)

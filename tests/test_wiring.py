@@ -481,3 +481,58 @@ def test_the_applicationset_takes_each_environments_destination_from_its_params(
                 .replace("{{ .destinationName }}", prod["destinationName"])
                 .replace("{{ .namespace }}", prod["namespace"]) for k, v in template.items()}
     assert {k: v for k, v in rendered.items() if v} == {"name": "prod-eu-1", "namespace": "test"}
+
+
+# -- switching argocd.mode (issue 17 item 10) -------------------------------------------------------------------
+
+
+def _set_mode(repo: Path, mode: str) -> None:
+    config = yaml.safe_load((repo / "rollgen.yaml").read_text())
+    config["argocd"]["mode"] = mode
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _tree(repo: Path) -> dict[str, bytes]:
+    return {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*")
+            if p.is_file() and ".git" not in p.parts and p.name != "rollgen.yaml"}
+
+
+@pytest.mark.parametrize(("before", "after", "leftover"), [
+    ("applications", "applicationset", "argocd/web/application_web-dev.yaml"),
+    ("applicationset", "applications", "argocd/applicationset_rollgen.yaml"),
+])
+def test_switching_argocd_mode_under_released_environments_is_refused_until_the_old_wiring_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], before: str, after: str, leftover: str
+) -> None:
+    """Pruning the old mode's Applications (or ApplicationSet) deletes every workload through
+    resources-finalizer.argocd.argoproj.io: rollgen refuses, names the files and the documented migration,
+    and writes nothing; once the user has orphaned them and removed the files, the new mode is written."""
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "mode": before}})
+    spec = write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert (repo / leftover).is_file()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", before)
+    capsys.readouterr()
+
+    _set_mode(repo, after)
+    spec.write_text(spec.read_text().replace("hello:v2", "hello:v3"))  # a new version to release
+    tree = _tree(repo)
+    for command in (["render", str(repo / "releases"), "--out", str(repo)],
+                    ["release", str(spec), "--env", "dev", "--repo", str(repo)]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"argocd.mode is {after}" in err and leftover in err and wiring.MODE_SWITCH_DOC in err
+        assert _tree(repo) == tree  # nothing written
+
+    # the migration: orphan in the cluster (not testable here), then remove the old mode's files
+    for path in wiring.other_mode_files(repo, after):  # type: ignore[arg-type]
+        (repo / path).unlink()
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert wiring.other_mode_files(repo, before) != []  # type: ignore[arg-type]  # the new mode's wiring
+
+
+def test_the_readme_documents_the_orphaning_migration() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Switching argocd.mode", 1)[1].split("\n## ", 1)[0]
+    assert "--cascade=false" in section and "--cascade=orphan" in section

@@ -254,11 +254,12 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
     from generator.pipeline import released, render_files
-    from generator.wiring import for_config, refuse_root_clashes, release_files
+    from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
     from generator.writer import stale_files, write_tree
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
+    refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
     files = render_files(deployed, states)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
