@@ -351,6 +351,10 @@ def test_changing_settings_moves_the_wiring(tmp_path: Path) -> None:
     (repo / "rollgen.yaml").write_text(yaml.safe_dump({
         "git": {"branch": "main"}, "argocd": {"repoURL": URL, "mode": "applicationset", "rootApplication": False},
     }))
+    # a mode switch waits for the old Applications to be orphaned and their files removed (README)
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
+    for path in wiring.other_mode_files(repo, "applicationset"):
+        (repo / path).unlink()
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
     assert files_under(repo, "argocd", "flux") == ["argocd/applicationset_rollgen.yaml"]
     assert sorted(p.parent.name for p in repo.rglob(wiring.PARAMS_FILE)) == ["prod", "staging"]
