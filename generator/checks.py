@@ -156,6 +156,27 @@ def flagger_canary_routing(canary: Data) -> Iterator[Finding]:
         )
 
 
+def check_sticky_routing(data: Data) -> Iterator[Finding]:
+    """ingress-nginx's balancer reads session affinity before any canary rule (balancer.lua): a client pinned to
+    stable by its affinity cookie never reaches the canary by header or cookie, and one pinned to the canary
+    stays there whatever it sends. So sticky and header/cookie routing cannot both hold."""
+    canary = data["spec"]["strategy"].get("canary")
+    if canary is None or not canary.get("sticky") or data["spec"]["engine"] == "flagger":
+        return
+    if data["spec"].get("router", "ingress-nginx") != "ingress-nginx":
+        return  # the other routers refuse sticky itself (routerchecks)
+    routes = [key for key in ("header", "cookie") if key in canary]
+    if routes:
+        named = " and ".join(routes)
+        yield Finding(
+            ("spec", "strategy", "canary", "sticky"),
+            f"sticky sessions switch off {named} routing: ingress-nginx sends a client with a session-affinity "
+            f"cookie to the backend it is pinned to before it reads any {named} rule, so returning browsers "
+            f"ignore them. Remove sticky, or remove {named}",
+            at_key=True,
+        )
+
+
 def check_header_values(data: Data) -> Iterator[Finding]:
     kind = strategy_kind(data)
     strategy = data["spec"]["strategy"][kind]
@@ -206,6 +227,30 @@ def check_preview_tls_secret(data: Data) -> Iterator[Finding]:
             "previewTlsSecret secures the preview Ingress, and without a previewHost (here or on an environment) "
             "there is none: set previewHost, or remove previewTlsSecret",
             at_key=True,
+        )
+
+
+def check_preview_tls_reuse(data: Data) -> Iterator[Finding]:
+    """A preview Ingress would reuse ingress.tlsSecret, whose certificate names the main host: a `*.example.com`
+    wildcard does not cover `preview.hello.example.com`, and ingress-nginx would then serve its default,
+    self-signed certificate. Only the user knows the certificate, so the secret must be named."""
+    spec = data["spec"]
+    strategy = spec["strategy"].get("blueGreen")
+    secret = spec["ingress"].get("tlsSecret")
+    if strategy is None or secret is None or "previewTlsSecret" in strategy:
+        return
+    places: list[tuple[JsonPath, str]] = []
+    if "previewHost" in strategy:
+        places.append((("spec", "strategy", "blueGreen", "previewHost"), strategy["previewHost"]))
+    for index, entry in enumerate(spec.get("environments", [])):
+        if "previewHost" in entry:
+            places.append((("spec", "environments", index, "previewHost"), entry["previewHost"]))
+    for at, host in places:
+        yield Finding(
+            at,
+            f"the preview Ingress for {host} would reuse ingress.tlsSecret {secret!r}, whose certificate may not "
+            f"name this host (a wildcard *.example.com does not cover preview.hello.example.com): set "
+            f"strategy.blueGreen.previewTlsSecret, to {secret!r} itself if its certificate covers {host}",
         )
 
 
@@ -333,6 +378,42 @@ def check_analysis(data: Data) -> Iterator[Finding]:
             )
         seen.setdefault(metric["name"], index)
         yield from check_metric(metric, at)
+
+
+def check_load_test_engine(data: Data) -> Iterator[Finding]:
+    engine = data["spec"]["engine"]
+    if engine != "flagger" and "loadTest" in data["spec"].get("analysis", {}):
+        yield Finding(
+            ("spec", "analysis", "loadTest"),
+            f"loadTest is Flagger's rollout webhook; with {engine} a check without data holds the canary (the git "
+            "gate) or ends Inconclusive (Argo Rollouts) instead of failing it: remove loadTest",
+            at_key=True,
+        )
+
+
+def starving_analysis(data: Data) -> Iterator[Finding]:
+    """A warning: a Flagger A/B test reaches the canary only with its header or cookie. Flagger counts a
+    built-in metric with no data ("no values found") as a failed check, so quiet intervals roll back a healthy
+    release once failed checks reach `threshold`."""
+    spec = data["spec"]
+    analysis = spec.get("analysis", {})
+    if spec["engine"] != "flagger" or strategy_kind(data) != "abTest" or "loadTest" in analysis:
+        return
+    for index, name in builtin_metrics(data)[:1]:
+        yield Finding(
+            ("spec", "analysis", "metrics", index, "name"),
+            f"warning: the built-in {name!r} sees only requests that carry the A/B header or cookie, and Flagger "
+            "counts an interval without any as a failed check: with too few such clients it rolls back a healthy "
+            "release. Add analysis.loadTest (flagger-loadtester sends them), or make sure real clients do",
+        )
+
+
+WARNINGS: tuple[Callable[[Data], Iterator[Finding]], ...] = (starving_analysis,)
+
+
+def warnings(data: Data, doc: Located) -> list[Problem]:
+    """Located warnings of a spec that has no problems: nothing is refused, the message says the risk."""
+    return [locate(doc, finding) for rule in WARNINGS for finding in rule(data)]
 
 
 def check_unbuildable_text(data: Data) -> Iterator[Finding]:
@@ -494,7 +575,8 @@ def derived_names(data: Data) -> list[tuple[str, str, int]]:
     if engine == "argo-rollouts" and kind == "canary":
         out.append(("Ingress (created by Argo Rollouts)", f"{name}-{name}-canary", OBJECT_NAME_MAX))
     for metric in data["spec"].get("analysis", {}).get("metrics", []):
-        if metric["name"] not in BUILTIN_METRICS:
+        # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
+        if metric["name"] not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
             out.append(("metric template", f"{name}-{metric['name']}", OBJECT_NAME_MAX))
     return out
 
@@ -568,13 +650,16 @@ def check_required_digests(data: Data) -> Iterator[Finding]:
 RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
     check_progression,
     check_strategy_engine,
+    check_sticky_routing,
     check_header_values,
     check_cookie_header,
     check_blue_green_hosts,
     check_preview_tls_secret,
+    check_preview_tls_reuse,
     check_nginx_autoscaling,
     check_spec_steps,
     check_analysis,
+    check_load_test_engine,
     check_unbuildable_text,
     check_flagger_blue_green_metrics,
     check_preview_metrics,
@@ -603,7 +688,30 @@ def check_environments(data: Data, profiles: Mapping[str, Profile]) -> list[Find
             )
         first_index.setdefault(entry["name"], index)
         out += check_environment(data, entry, at, profiles)
+    out += check_environment_targets(data)
     return out
+
+
+def check_environment_targets(data: Data) -> Iterator[Finding]:
+    """Every environment renders the same object names: two in one namespace of one cluster would be owned by two
+    Argo CD Applications (or Flux Kustomizations) at once. Replicas and hosts would flip on every sync, one
+    environment's canary step would move the other's traffic, and pruning one would delete the other's objects."""
+    release_namespace = data["metadata"]["namespace"]
+    seen: dict[tuple[str | None, str], str] = {}
+    for index, entry in enumerate(data["spec"].get("environments", [])):
+        target = (entry.get("cluster"), entry.get("namespace", release_namespace))
+        other = seen.setdefault(target, entry["name"])
+        if other == entry["name"]:
+            continue
+        where = "the default cluster" if target[0] is None else f"cluster {target[0]!r}"
+        key = "namespace" if "namespace" in entry else "name"
+        yield Finding(
+            ("spec", "environments", index, key),
+            f"environment {entry['name']!r} would deploy the same objects as environment {other!r} into namespace "
+            f"{target[1]!r} on {where}: both Argo CD Applications (or Flux Kustomizations) would own them, "
+            "overwrite each other on every sync, and pruning one would delete the other's. Give this environment "
+            "its own namespace (environments[].namespace) or cluster (environments[].cluster)",
+        )
 
 
 def check_wiring_name(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:

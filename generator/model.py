@@ -96,11 +96,21 @@ class Metric:
 
 
 @dataclass(frozen=True)
+class LoadTest:
+    """Flagger's rollout webhook to flagger-loadtester: traffic for a canary that would otherwise get none."""
+
+    url: str = "http://flagger-loadtester.test/"
+    rate: int = 10  # requests per second
+    target: str | None = None  # None: the environment's public host and path
+
+
+@dataclass(frozen=True)
 class Analysis:
     prometheus: str  # base URL of the Prometheus server
     interval: int  # seconds between measurements
     failure_limit: int
     metrics: tuple[Metric, ...]
+    load_test: LoadTest | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,9 @@ class Environment:
     labels: Labels
     settle_delay: int  # seconds between the two commits of an nginx-engine promotion
     autoscaling: Autoscaling | None
+    # The destination cluster (Argo CD cluster name; Flux reads the Secret `<cluster>-kubeconfig`); None: the
+    # repo's default destination (rollgen.yaml argocd.destinationServer/Name, Flux's own cluster).
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

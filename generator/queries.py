@@ -19,6 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 REQUESTS = "nginx_ingress_controller_requests"
+# The shortest `rate()` range an analysis writes: it must hold two scrapes, and with the common 30 s scrape
+# interval anything under a minute often holds one, so `rate` returns nothing. Argo Rollouts then counts the
+# measurement Inconclusive and pauses the Rollout at every step; Flagger counts it as a failed check.
+MIN_RATE_WINDOW = 60
 DURATION = "nginx_ingress_controller_request_duration_seconds"
 
 QueryBuilder = Callable[..., str]
@@ -46,6 +50,11 @@ def latency_query(namespace: str, ingress: str, window: str, *, canary_only: boo
     seconds = _rate(f"{DURATION}_sum", selector, window)
     count = _rate(f"{DURATION}_count", selector, window)
     return f"1000 * {seconds} / {count}"
+
+
+def rate_window(interval: int) -> int:
+    """The range in seconds of the `rate()` an engine's analysis evaluates every `interval` seconds."""
+    return max(interval, MIN_RATE_WINDOW)
 
 
 BUILTIN_QUERIES: dict[str, QueryBuilder] = {

@@ -24,6 +24,7 @@ from generator.model import (
     Image,
     IngressSpec,
     Labels,
+    LoadTest,
     Metric,
     Release,
     Step,
@@ -447,7 +448,15 @@ def build_analysis(analysis: Data | None, strategy: Strategy, engine: str) -> An
             Metric(name=m["name"], query=m.get("query"), max=m.get("max"), min=m.get("min"))
             for m in analysis["metrics"]
         ),
+        load_test=build_load_test(analysis.get("loadTest")),
     )
+
+
+def build_load_test(data: Data | None) -> LoadTest | None:
+    if data is None:
+        return None
+    default = LoadTest()
+    return LoadTest(url=data.get("url", default.url), rate=data.get("rate", default.rate), target=data.get("target"))
 
 
 def default_interval(strategy: Strategy, engine: str) -> int:
@@ -491,6 +500,7 @@ def build_environment(release: Release, entry: Data, profiles: Mapping[str, Prof
         autoscaling=build_autoscaling(entry.get("autoscaling"))
         or (profile.autoscaling if profile else None)
         or base.autoscaling,
+        cluster=entry.get("cluster"),
     )
 
 

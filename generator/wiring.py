@@ -24,6 +24,7 @@ Everything here is pure (data in, data out) except `for_render`/`for_config`, wh
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from generator import durations
 from generator.config import CONFIG_FILE
 from generator.engines import Manifest, renderer_for
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
@@ -427,13 +429,21 @@ def _destination(argo: ArgoCD, namespace: str) -> dict[str, str]:
     return {**dict(argo.destination), "namespace": namespace}
 
 
+def env_destination(argo: ArgoCD, env: Environment) -> dict[str, str]:
+    """Where an environment's Application deploys: its own cluster (environments[].cluster, an Argo CD cluster
+    name), else the repo's default destination."""
+    if env.cluster:
+        return {"name": env.cluster, "namespace": env.namespace}
+    return _destination(argo, env.namespace)
+
+
 def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = "") -> Manifest:
     ignores = ignore_differences(release, env)
     spec: dict[str, Any] = {
         "project": argo.project,
         "source": {"repoURL": argo.repo_url, "path": overlay_path(release, env, prefix),
                    "targetRevision": argo.revision},
-        "destination": _destination(argo, env.namespace),
+        "destination": env_destination(argo, env),
         "syncPolicy": _sync_policy(argo, bool(ignores)),
     }
     if ignores:
@@ -451,15 +461,20 @@ def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = 
     }
 
 
-def overlay_params(release: Release, env: Environment) -> dict[str, Any]:
+def overlay_params(release: Release, env: Environment, argo: ArgoCD | None = None) -> dict[str, Any]:
     """What the ApplicationSet's git files generator reads from apps/N/overlays/E/argocd-params.yaml.
 
-    No `path` key: the generator sets `.path` itself (the folder holding the file: the overlay)."""
+    No `path` key: the generator sets `.path` itself (the folder holding the file: the overlay). The destination
+    is per environment (environments[].cluster): both keys are always there, one empty, because the template
+    names both and an empty string is an unset field once Argo CD reads the Application."""
+    destination = env_destination(argo or ArgoCD(repo_url=""), env)
     return {
         "app": app_name(release, env),
         "release": release.name,
         "environment": env.name,
         "namespace": env.namespace,
+        "destinationServer": destination.get("server", ""),
+        "destinationName": destination.get("name", ""),
         "engine": release.engine,
         "ignoreDifferences": ignore_differences(release, env),
     }
@@ -481,7 +496,9 @@ def applicationset(argo: ArgoCD, prefix: str = "") -> Manifest:
         "spec": {
             "project": argo.project,
             "source": {"repoURL": argo.repo_url, "path": "{{ .path.path }}", "targetRevision": argo.revision},
-            "destination": _destination(argo, "{{ .namespace }}"),
+            # Each overlay's params file says where it goes (overlay_params): the repo default or its cluster.
+            "destination": {"server": "{{ .destinationServer }}", "name": "{{ .destinationName }}",
+                            "namespace": "{{ .namespace }}"},
             "syncPolicy": _sync_policy(argo, True),
         },
     }
@@ -532,23 +549,65 @@ def _root_sync_policy(argo: ArgoCD) -> dict[str, Any]:
 # Flux's default health checks need a Ready condition, which Rollouts and Canaries lack. The expressions are
 # evaluated only when the Kustomization waits (`wait: true`) or lists healthChecks; without that they would be
 # dead text, so they are written only together with `wait`. A git-driven Rollout holding at a weight is Paused
-# on purpose: that is its desired state. Note: kustomize-controller releases before fluxcd/pkg#1187 (2026)
-# cannot read a Rollout's string `status.observedGeneration` and time out on it; set `flux.wait: false` there.
+# on purpose: that is its desired state.
+#
+# Neither status may be read before its controller has seen the commit, or Flux reports Ready from the phase
+# the previous commit left (a stale Paused or Succeeded):
+# - a Rollout's `status.observedGeneration` is a string, so Flux skips its own generation check; the
+#   expressions compare it with `string(metadata.generation)`, as Argo CD and Argo Rollouts' GetRolloutPhase do;
+# - a Canary has no observedGeneration, and git changes the Deployment, not the Canary. The Flagger renderer
+#   stamps the Canary with the time of the commit's action (engines/flagger.py APPLIED_AT); Flagger's
+#   `status.lastTransitionTime` moves past it only once Flagger has acted on that revision. Without the stamp
+#   (a plain `rollgen render`) the phase alone decides.
+# `has()` guards every status field: Flux waits out the whole timeout on a field that does not exist yet.
+_ROLLOUT_SEEN = "has(status.observedGeneration) && status.observedGeneration == string(metadata.generation)"
+_CANARY_SEEN = (
+    "!has(metadata.annotations) || !('rollgen.io/applied-at' in metadata.annotations) || "
+    "(has(status.lastTransitionTime) && "
+    "timestamp(status.lastTransitionTime) > timestamp(metadata.annotations['rollgen.io/applied-at']))"
+)
 HEALTH_CHECK_EXPRS: Mapping[str, dict[str, str]] = {
     "argo-rollouts": {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
-        "current": "status.phase in ['Healthy', 'Paused']",
-        "inProgress": "status.phase == 'Progressing'",
-        "failed": "status.phase == 'Degraded'",
+        "current": f"{_ROLLOUT_SEEN} && has(status.phase) && status.phase in ['Healthy', 'Paused']",
+        "inProgress": f"!({_ROLLOUT_SEEN}) || !has(status.phase) || status.phase == 'Progressing'",
+        "failed": f"{_ROLLOUT_SEEN} && has(status.phase) && status.phase == 'Degraded'",
     },
     "flagger": {
         "apiVersion": "flagger.app/v1beta1",
         "kind": "Canary",
-        "current": "status.phase in ['Initialized', 'Succeeded']",
-        "failed": "status.phase == 'Failed'",
+        "current": f"({_CANARY_SEEN}) && has(status.phase) && status.phase in ['Initialized', 'Succeeded']",
+        "inProgress": f"!({_CANARY_SEEN}) || !has(status.phase)",
+        "failed": f"({_CANARY_SEEN}) && has(status.phase) && status.phase == 'Failed'",
     },
 }
+_GO_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_GO_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def health_timeout(release: Release, env: Environment, flux: Flux) -> str:
+    """The Kustomization timeout: flux.timeout for the objects to become ready, plus the longest time the
+    engine stays InProgress on its own (a step's pause and analysis, Flagger's whole run). A shorter timeout
+    turns the Kustomization Ready=False while the step is still healthy."""
+    longest = longest_wait(release, env)
+    if not longest:
+        return flux.timeout
+    configured = math.ceil(sum(float(n) * _GO_UNIT[u] for n, u in _GO_PART.findall(flux.timeout)))
+    return durations.format_go(configured + longest)
+
+
+def longest_wait(release: Release, env: Environment) -> int:
+    """Seconds the engine may report InProgress after a commit without anything being wrong."""
+    if release.engine == "flagger":
+        from generator.engines import flagger
+
+        return flagger.run_seconds(release, env)
+    if release.engine == "argo-rollouts":
+        from generator.engines import argo_rollouts
+
+        return argo_rollouts.longest_step_seconds(release, env)
+    return 0
 
 
 def git_repository(flux: Flux) -> Manifest:
@@ -570,8 +629,11 @@ def kustomization(release: Release, env: Environment, flux: Flux, prefix: str = 
         "prune": flux.prune,
         "sourceRef": {"kind": "GitRepository", "name": flux.source_name},
         "targetNamespace": env.namespace,
-        "timeout": flux.timeout,
+        "timeout": health_timeout(release, env, flux) if flux.wait else flux.timeout,
     }
+    if env.cluster:
+        # A remote cluster: the kubeconfig in Secret `<cluster>-kubeconfig` (Cluster API's name for it).
+        spec["kubeConfig"] = {"secretRef": {"name": kubeconfig_secret(env.cluster)}}
     if flux.wait:
         spec["wait"] = True
         expr = HEALTH_CHECK_EXPRS.get(release.engine)
@@ -583,6 +645,10 @@ def kustomization(release: Release, env: Environment, flux: Flux, prefix: str = 
         "metadata": {"name": app_name(release, env), "namespace": flux.namespace, "labels": _labels(release, env)},
         "spec": spec,
     }
+
+
+def kubeconfig_secret(cluster: str) -> str:
+    return f"{cluster}-kubeconfig"
 
 
 def root_kustomization(flux: Flux, root_name: str, prefix: str = "") -> Manifest:
@@ -616,7 +682,7 @@ def release_documents(release: Release, wiring: Wiring) -> dict[str, Any]:
         if argo is not None and argo.mode == "applications":
             out[f"{ARGOCD_DIR}/{release.name}/application_{app}.yaml"] = application(release, env, argo, wiring.prefix)
         if argo is not None and argo.mode == "applicationset":
-            out[f"apps/{release.name}/overlays/{env.name}/{PARAMS_FILE}"] = overlay_params(release, env)
+            out[f"apps/{release.name}/overlays/{env.name}/{PARAMS_FILE}"] = overlay_params(release, env, argo)
         if flux is not None:
             out[f"{FLUX_DIR}/{release.name}/kustomization_{app}.yaml"] = kustomization(release, env, flux, wiring.prefix)
     return out
@@ -639,6 +705,46 @@ def _refuse_root_clash(release: Release, env: Environment, app: str, roots: set[
             "name of the root Application/Kustomization; set argocd.rootApplication / flux.rootKustomization "
             "in rollgen.yaml to another name"
         )
+
+
+# -- switching argocd.mode ------------------------------------------------------------------------------------
+
+MODE_SWITCH_DOC = 'README.md "Switching argocd.mode"'
+
+
+def refuse_mode_switch(out_dir: Path, wiring: Wiring) -> None:
+    """Refuse to write while the output folder still holds the other argocd.mode's generated wiring.
+
+    Writing would prune it: Applications carrying resources-finalizer.argocd.argoproj.io delete every workload
+    they own (an ApplicationSet deletes its Applications, which do the same), and the new mode then redeploys
+    everything from scratch. The documented migration orphans them in the cluster first and then removes those
+    files by hand; once they are gone, rollgen writes the new mode's wiring."""
+    argo = wiring.argocd
+    if argo is None:
+        return
+    left = other_mode_files(out_dir, argo.mode)
+    if not left:
+        return
+    other = "applicationset" if argo.mode == "applications" else "applications"
+    shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+    raise RollgenError(
+        f"{CONFIG_FILE}: argocd.mode is {argo.mode}, but {shown} still wire the releases in mode {other}. Writing "
+        "now would prune them, and the resources-finalizer of the Applications they manage would delete every "
+        "workload before the new wiring recreates it: an outage. Orphan them in the cluster first, then remove "
+        f"those files and render again: see {MODE_SWITCH_DOC}"
+    )
+
+
+def other_mode_files(out_dir: Path, mode: Mode) -> list[str]:
+    """The generated wiring files of the mode that is not `mode`, relative to the output folder."""
+    if mode == "applicationset":
+        patterns = [f"{ARGOCD_DIR}/*/application_*.yaml"]  # argocd/application_<root>.yaml is both modes'
+    else:
+        patterns = [f"{ARGOCD_DIR}/applicationset_*.yaml", f"apps/*/overlays/*/{PARAMS_FILE}"]
+    from generator.writer import starts_generated
+
+    found = {p for pattern in patterns for p in out_dir.glob(pattern)}
+    return sorted(p.relative_to(out_dir).as_posix() for p in found if not p.is_symlink() and starts_generated(p))
 
 
 def repo_documents(wiring: Wiring) -> dict[str, Any]:
@@ -693,8 +799,10 @@ class RenderWiring:
         return release_files(release, self.wiring)
 
     def check(self, release: Release) -> None:
-        """Refuse what no environment of the release may be wired as (released or not: see release_files)."""
+        """Refuse what no environment of the release may be wired as (released or not: see release_files), and
+        an argocd.mode switch that would prune the other mode's wiring (refuse_mode_switch)."""
         refuse_root_clashes(release, self.wiring)
+        refuse_mode_switch(self.out_dir, self.wiring)
 
     def release_roots(self, name: str) -> list[str]:
         return [] if self.whole_repo else release_roots(name)

@@ -245,6 +245,76 @@ def nginx_ingress_class(docs: list[Doc]) -> list[str]:
     return out
 
 
+# -- what ingress-nginx does with the annotations (tests/balancer.py) --------------------------------------------
+
+
+def _routings(docs: list[Doc]) -> Iterator[tuple[str, Any]]:
+    """(owner, balancer.Routing) for each canary route: a canary Ingress with its main Ingress, and a Rollout's
+    additionalIngressAnnotations with its stable Ingress (the controller writes that canary Ingress)."""
+    from tests import balancer
+
+    ingresses = of_kind(docs, "Ingress")
+    for canary in (i for i in ingresses if is_canary_ingress(i)):
+        paths = {p[:3] for p in ingress_paths(canary)}
+        for main in (i for i in ingresses if not is_canary_ingress(i)):
+            if paths & {p[:3] for p in ingress_paths(main)}:
+                routing = balancer.Routing(balancer.strip(annotations_of(main)), balancer.strip(annotations_of(canary)))
+                yield ident(canary), routing
+    for rollout in of_kind(docs, "Rollout"):
+        nginx = _rollout_nginx(rollout) or {}
+        for name in _rollout_stable_ingresses(rollout):
+            main = find(docs, "Ingress", name)
+            extra = nginx.get("additionalIngressAnnotations") or {}
+            if main is not None:
+                canary = {str(k): str(v) for k, v in extra.items()}
+                yield ident(rollout), balancer.Routing(balancer.strip(annotations_of(main)), canary)
+
+
+def nginx_routes_reach_the_canary(docs: list[Doc]) -> list[str]:
+    """Every header/cookie route the output declares reaches the canary in balancer.lua's order, also for a
+    client whose affinity cookie pins it to stable (sticky sessions are checked before any canary rule)."""
+    from tests import balancer
+
+    out = []
+    for owner, routing in _routings(docs):
+        for promise, request in balancer.promised_requests(routing):
+            if balancer.route(routing, request) != "canary":
+                out.append(f"{owner}: a returning client pinned to stable by session affinity sends {promise!r} "
+                           "and ingress-nginx still routes it to stable")
+    return out
+
+
+def nginx_no_idle_canary(docs: list[Doc]) -> list[str]:
+    """A canary Ingress whose Service selects only Deployments scaled to 0 has no endpoints: ingress-nginx
+    logs "no alternative balancer" at ERROR on every request."""
+    out = []
+    for canary in (i for i in of_kind(docs, "Ingress") if is_canary_ingress(i)):
+        for *_, service_name in ingress_paths(canary):
+            service = find(docs, "Service", service_name)
+            if service is None:
+                continue
+            selected = [d for d in of_kind(docs, "Deployment") if is_subset(service_selector(service), pod_labels(d))]
+            if selected and all(dig(d, "spec", "replicas") == 0 for d in selected):
+                out.append(f"{ident(canary)}: its Service {service_name} has no pods (replicas 0): "
+                           "ingress-nginx logs 'no alternative balancer' for every request")
+    return out
+
+
+def no_ignored_settings(docs: list[Doc]) -> list[str]:
+    """Nothing the controllers ignore: maxSurge/maxUnavailable with trafficRouting (Argo Rollouts), and
+    `affinity-canary-behavior: sticky`, ingress-nginx's default."""
+    out = []
+    for rollout in of_kind(docs, "Rollout"):
+        canary = dig(rollout, "spec", "strategy", "canary", default={}) or {}
+        if canary.get("trafficRouting"):
+            out += [f"{ident(rollout)}: {k} is ignored with trafficRouting" for k in ("maxSurge", "maxUnavailable")
+                    if k in canary]
+    for owner, annos, prefix in _nginx_annotation_maps(docs):
+        if annos.get(prefix + "affinity-canary-behavior") == "sticky":
+            out.append(f"{owner}: affinity-canary-behavior sticky is ingress-nginx's default")
+    return out
+
+
 NGINX_RULES: tuple[Rule, ...] = (
     nginx_annotation_values,
     nginx_canary_weight_range,
@@ -252,6 +322,9 @@ NGINX_RULES: tuple[Rule, ...] = (
     nginx_one_canary_per_host_path,
     nginx_header_cookie_charset,
     nginx_ingress_class,
+    nginx_routes_reach_the_canary,
+    nginx_no_idle_canary,
+    no_ignored_settings,
 )
 
 

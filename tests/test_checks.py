@@ -120,7 +120,16 @@ def test_flagger_canary_refuses_sticky() -> None:
 
 @pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
 def test_header_and_cookie_coexist_with_steps(engine: str) -> None:
-    assert found(release(engine=engine, strategy=canary(header="X-Canary", cookie="canary", sticky=True))) == []
+    assert found(release(engine=engine, strategy=canary(header="X-Canary", cookie="canary"))) == []
+    assert found(release(engine=engine, strategy=canary(sticky=True))) == []
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("routes", [{"header": "X-Canary"}, {"cookie": "canary"}, {"header": "X", "cookie": "c"}])
+def test_sticky_with_header_or_cookie_routing_is_refused(engine: str, routes: dict[str, str]) -> None:
+    """balancer.lua reads the affinity cookie before any canary rule (issue 17 item 4, tests/test_balancer.py)."""
+    only(release(engine=engine, strategy=canary(sticky=True, **routes)), "$.spec.strategy.canary.sticky",
+         "sticky sessions switch off")
 
 
 def test_header_value_never_is_refused_always_is_fine() -> None:
@@ -379,7 +388,7 @@ def test_flagger_ab_test_takes_builtin_metrics() -> None:
 BUILTIN_ONLY = metrics({"name": "latency", "max": 300}, {"name": "error-rate", "max": 1})
 
 
-@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b"}]], ids=["no-environments", "none-has-one"])
+@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b", "namespace": "b"}]], ids=["no-environments", "none-has-one"])
 def test_rollouts_blue_green_builtin_metrics_need_a_preview_host(entries: list[dict[str, Any]]) -> None:
     data = release(strategy={"blueGreen": {}}, **BUILTIN_ONLY)
     if entries:
@@ -403,7 +412,7 @@ def test_rollouts_blue_green_analysis_with_a_preview_host_or_custom_metrics() ->
     assert found(release(engine="nginx", strategy={"blueGreen": {}}, **custom)) == []
 
 
-@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b"}]], ids=["no-environments", "none-has-one"])
+@pytest.mark.parametrize("entries", [[], [{"name": "a"}, {"name": "b", "namespace": "b"}]], ids=["no-environments", "none-has-one"])
 def test_nginx_blue_green_builtin_metrics_need_a_preview_host(entries: list[dict[str, Any]]) -> None:
     """The git gate measures the `N-preview` Ingress; without a preview host it would hold for ever (no data)."""
     data = release(engine="nginx", strategy={"blueGreen": {}}, **BUILTIN_ONLY)
@@ -483,7 +492,8 @@ def test_autoscaling_bounds() -> None:
 
 
 def envs(*entries: dict[str, Any], **spec_fields: Any) -> dict[str, Any]:
-    return release(environments=list(entries), **spec_fields)
+    """Environments that each get a namespace of their own unless the entry names one (they may not overlap)."""
+    return release(environments=[{"namespace": f"ns-{e['name']}", **e} for e in entries], **spec_fields)
 
 
 def test_environment_names_are_unique() -> None:
@@ -684,3 +694,91 @@ def test_no_mutation_crashes_the_checks(example: Path) -> None:
             doc = Unlocated(mutated(data, path, value))
             if not spec.check_document(doc, profiles):
                 spec.build_release(doc, profiles)
+
+
+# -- the preview host's TLS (issue 17 item 9) -----------------------------------------------------------------
+
+
+def _blue_green_with_tls(**blue_green: Any) -> dict[str, Any]:
+    data = release(strategy={"blueGreen": blue_green})
+    data["spec"]["ingress"]["tlsSecret"] = "hello-tls"
+    return data
+
+
+def test_a_preview_host_does_not_silently_reuse_the_main_certificate() -> None:
+    only(_blue_green_with_tls(previewHost="preview.hello.example.com"), "$.spec.strategy.blueGreen.previewHost",
+         "would reuse ingress.tlsSecret 'hello-tls'")
+
+
+def test_an_environments_preview_host_is_located_there() -> None:
+    data = _blue_green_with_tls()
+    data["spec"]["environments"] = [{"name": "staging", "namespace": "staging", "previewHost": "p.staging.example.com"}]
+    only(data, "$.spec.environments[0].previewHost", "p.staging.example.com would reuse")
+
+
+@pytest.mark.parametrize("secret", ["hello-tls", "preview-tls"])
+def test_naming_the_preview_secret_says_which_certificate_covers_it(secret: str) -> None:
+    assert found(_blue_green_with_tls(previewHost="preview.hello.example.com", previewTlsSecret=secret)) == []
+
+
+def test_without_tls_there_is_nothing_to_reuse() -> None:
+    assert found(release(strategy={"blueGreen": {"previewHost": "preview.hello.example.com"}})) == []
+
+
+# -- environments that would own each other's objects (issue 17 item 1) ----------------------------------------
+
+
+def _targets(*entries: dict[str, Any]) -> list[tuple[str, str]]:
+    return found(release(environments=list(entries)))
+
+
+def test_two_environments_in_one_namespace_of_one_cluster_are_refused() -> None:
+    result = _targets({"name": "dev", "host": "hello.dev.example.com"}, {"name": "prod"})
+    assert [path for path, _ in result] == ["$.spec.environments[1].name"]
+    assert "same objects as environment 'dev' into namespace 'test' on the default cluster" in result[0][1]
+
+
+def test_the_clash_points_at_the_namespace_when_the_entry_sets_one() -> None:
+    result = _targets({"name": "a", "namespace": "shop"}, {"name": "b", "namespace": "shop", "cluster": "eu"},
+                      {"name": "c", "namespace": "shop", "cluster": "eu"})
+    assert result == [("$.spec.environments[2].namespace", result[0][1])]
+    assert "environment 'b' into namespace 'shop' on cluster 'eu'" in result[0][1]
+
+
+@pytest.mark.parametrize("second", [{"namespace": "test-prod"}, {"cluster": "prod-eu-1"}])
+def test_a_namespace_or_a_cluster_of_its_own_is_enough(second: dict[str, str]) -> None:
+    assert _targets({"name": "dev"}, {"name": "prod", **second}) == []
+
+
+# -- Flagger's load test (issue 17 item 3) --------------------------------------------------------------------
+
+AB = {"abTest": {"iterations": 5, "header": "X-Canary"}}
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+def test_a_load_test_is_flaggers_only(engine: str) -> None:
+    only(release(engine=engine, analysis={**ANALYSIS, "loadTest": {}}), "$.spec.analysis.loadTest",
+         "loadTest is Flagger's rollout webhook")
+
+
+def _warnings(data: dict[str, Any]) -> list[tuple[str, str]]:
+    doc = load_text(yaml.safe_dump(data, sort_keys=False), "release.yaml")[0]
+    assert spec.check_document(doc) == []
+    return [(p.path, p.message) for p in checks.warnings(doc.data, doc)]
+
+
+def test_a_flagger_ab_test_on_built_in_metrics_without_load_test_warns() -> None:
+    (warning,) = _warnings(release(engine="flagger", strategy=AB, analysis=ANALYSIS))
+    assert warning[0] == "$.spec.analysis.metrics[0].name" and warning[1].startswith("warning: ")
+
+
+@pytest.mark.parametrize("fields", [
+    {"strategy": AB, "analysis": {**ANALYSIS, "loadTest": {"rate": 5}}},  # traffic is generated
+    {"strategy": AB, "analysis": {**ANALYSIS, "metrics": [{"name": "c", "query": "vector(1)", "max": 2}]}},
+    {"analysis": ANALYSIS},  # a weighted canary: every client takes part
+])
+def test_no_warning_where_the_analysis_cannot_starve(fields: dict[str, Any]) -> None:
+    data = release(engine="flagger", **fields)
+    if "strategy" not in fields:
+        data["spec"]["strategy"] = {"canary": {"steps": [{"weight": 5, "pause": "1m"}, {"weight": 50, "pause": "1m"}]}}
+    assert _warnings(data) == []

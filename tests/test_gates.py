@@ -383,7 +383,7 @@ def test_argo_analysis_template_has_the_gates_queries_and_thresholds(strategy: B
     template, rollout = by_kind(rendered, "AnalysisTemplate"), by_kind(rendered, "Rollout")
     where = gates.traffic(release, env, current)
     assert resolve_ingress_arg(rollout) == where.ingress  # the Rollout hands the template the gate's Ingress
-    window = durations.format_go(release.analysis.interval)  # type: ignore[union-attr]
+    window = durations.format_go(queries.rate_window(release.analysis.interval))  # type: ignore[union-attr]
     args = {"{{args.namespace}}": env.namespace, "{{args.ingress}}": where.ingress}
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
     for metric in (ERROR_RATE, LATENCY, P99):
@@ -417,7 +417,7 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
     custom = Metric("pod-5xx", CUSTOM.query, min=0.0, max=0.5)
     release, env = release_of("flagger", metrics=(ERROR_RATE, LATENCY, custom), progression="controller")
     rendered = flagger.render(release, env, EnvState.initial(env)).manifests
-    template = by_kind(rendered, "MetricTemplate")
+    template = next(m for m in rendered if m["kind"] == "MetricTemplate" and m["metadata"]["name"] == "hello-pod-5xx")
     assert template["spec"]["query"] == CUSTOM.query  # Flagger's placeholders reach Flagger intact
     canary_metrics = {m["name"]: m for m in by_kind(rendered, "Canary")["spec"]["analysis"]["metrics"]}
 
@@ -431,10 +431,24 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
 
     # thresholds: the custom metric's range as is; error-rate <= max is request-success-rate >= 100 - max
     assert canary_metrics["pod-5xx"]["thresholdRange"] == {"min": 0, "max": 0.5}
-    assert canary_metrics["request-duration"]["thresholdRange"] == {"max": 500}
+    assert canary_metrics["latency"]["thresholdRange"] == {"max": 500}
+    assert "request-duration" not in canary_metrics  # Flagger's built-in means the response time (issue 17 item 8)
     success = canary_metrics["request-success-rate"]["thresholdRange"]
     for value in SAMPLES[:-1]:
         assert (100 - value >= success["min"]) is gates.within(ERROR_RATE, value), value
+
+
+def test_latency_means_the_same_request_duration_on_flagger_argo_and_the_gate() -> None:
+    """One bound, one meaning (issue 17 item 8): Flagger's MetricTemplate, once Flagger fills in its placeholders,
+    and Argo's AnalysisTemplate, once the Rollout's arguments are resolved, send the gate's own latency query."""
+    release, env = release_of("flagger", metrics=(LATENCY,), progression="controller")
+    rendered = flagger.render(release, env, EnvState.initial(env)).manifests
+    template = next(m for m in rendered if m["kind"] == "MetricTemplate" and m["metadata"]["name"] == "hello-latency")
+    values = {"namespace": env.namespace, "ingress": "hello", "interval": "1m"}
+    nginx, nginx_env = release_of("nginx", metrics=(LATENCY,))
+    where = gates.traffic(nginx, nginx_env, progressing())
+    assert gates.substitute(template["spec"]["query"], values) == gates.query(LATENCY, where, "1m")
+    assert queries.DURATION in template["spec"]["query"]  # nginx_ingress_controller_request_duration_seconds
 
 
 # -- the HTTP client ----------------------------------------------------------------------------------------------

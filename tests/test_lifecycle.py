@@ -44,7 +44,9 @@ def spec_text(
     envs: tuple[str, ...] = ("prod",),
     replicas: int = 4,
 ) -> str:
-    environments = "".join(f"    - {{name: {env}}}\n" for env in envs)
+    # each environment but the last in a namespace of its own: two in one namespace would own the same objects
+    environments = "".join(f"    - {{name: {env}, namespace: test-{env}}}\n" for env in envs[:-1])
+    environments += f"    - {{name: {envs[-1]}}}\n"
     return (
         "apiVersion: rollgen.io/v1alpha1\n"
         "kind: Release\n"
@@ -151,6 +153,9 @@ def image_of(obj: dict[str, Any]) -> str:
 
 
 def nginx_weight(objects: list[dict[str, Any]]) -> int:
+    """The canary Ingress's weight; 0 without one (it exists only while a canary takes traffic)."""
+    if not any(o["kind"] == "Ingress" and o["metadata"]["name"] == "hello-canary" for o in objects):
+        return 0
     return int(find(objects, "Ingress", "hello-canary")["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"])
 
 

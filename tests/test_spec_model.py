@@ -148,6 +148,7 @@ PRECEDENCE = """\
     - name: plain
     - name: profiled
       profile: gold
+      cluster: east
     - name: overridden
       profile: gold
       namespace: other
@@ -189,6 +190,7 @@ def test_environment_precedence_entry_then_profile_then_release() -> None:
     assert (profiled.profile, profiled.replicas, profiled.settle_delay) == ("gold", 5, 30)
     assert profiled.steps == (Step(20, 60),)
     assert profiled.labels == (("cost", "high"), ("tier", "gold"))
+    assert (plain.cluster, profiled.cluster, overridden.cluster) == (None, "east", None)
     assert profiled.autoscaling == Autoscaling(3, 6, 50)
 
     assert (overridden.namespace, overridden.host, overridden.replicas, overridden.settle_delay) == (

@@ -311,3 +311,18 @@ def test_suggest(word: str, expected: str | None) -> None:
     choices = ["steps", "containerPort", "replicas", "image"]
     assert suggest(word, choices) == expected
     assert did_you_mean(word, choices) == (f" (did you mean {expected!r}?)" if expected else "")
+
+
+def test_a_flagger_ab_test_that_can_starve_is_valid_with_a_located_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Flagger fails a check that finds no data; an A/B test without a load test may see none (issue 17 item 3)."""
+    text = (EXAMPLES / "hello-flagger-abtest.yaml").read_text(encoding="utf-8")
+    starving = text.split("    # Only requests with X-Canary")[0] + text.split("rate: 5}\n")[1]
+    spec = write(tmp_path, "ab.yaml", starving)
+    code, out, err = validate(capsys, spec)
+    assert (code, out) == (0, "")
+    warning, summary = err.splitlines()
+    assert warning.startswith(f"{spec}:24:16: $.spec.analysis.metrics[0].name: warning: the built-in 'error-rate'")
+    assert "analysis.loadTest" in warning and summary == "1 file, 0 problems"
+    assert validate(capsys, EXAMPLES / "hello-flagger-abtest.yaml")[2] == "1 file, 0 problems\n"

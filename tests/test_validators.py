@@ -376,6 +376,22 @@ def _bad_surge(docs: list[Doc]) -> None:
     _canary_spec(docs).update(maxSurge=0, maxUnavailable="0%")
 
 
+def _bad_sticky_with_header(docs: list[Doc]) -> None:
+    _annos(docs, "Ingress", "hello")["nginx.ingress.kubernetes.io/affinity"] = "cookie"
+
+
+def _bad_idle_canary(docs: list[Doc]) -> None:
+    _find(docs, "Deployment", "hello-canary")["spec"]["replicas"] = 0
+
+
+def _bad_ignored_surge(docs: list[Doc]) -> None:
+    _canary_spec(docs).update(maxSurge="25%")
+
+
+def _bad_default_sticky(docs: list[Doc]) -> None:
+    _annos(docs, "Ingress", "hello-canary")["nginx.ingress.kubernetes.io/affinity-canary-behavior"] = "sticky"
+
+
 def _bad_deadline(docs: list[Doc]) -> None:
     _find(docs, "Rollout", "hello")["spec"].update(progressDeadlineSeconds=30, minReadySeconds=30)
 
@@ -568,6 +584,11 @@ CASES: list[tuple[rules.Rule, str, Callable[[list[Doc]], None], str]] = [
     (rules.rollout_steps, "argo-rollouts", _bad_set_weight_over_max, "outside 0..40"),
     (rules.rollout_steps, "argo-rollouts", _bad_header_route, "not supported with nginx"),
     (rules.rollout_update_bounds, "argo-rollouts", _bad_surge, "both 0"),
+    (rules.nginx_routes_reach_the_canary, "nginx", _bad_sticky_with_header, "pinned to stable"),
+    (rules.nginx_routes_reach_the_canary, "argo-rollouts", _bad_sticky_with_header, "pinned to stable"),
+    (rules.nginx_no_idle_canary, "nginx", _bad_idle_canary, "no alternative balancer"),
+    (rules.no_ignored_settings, "argo-rollouts", _bad_ignored_surge, "maxSurge is ignored with trafficRouting"),
+    (rules.no_ignored_settings, "nginx", _bad_default_sticky, "ingress-nginx's default"),
     (rules.rollout_update_bounds, "argo-rollouts", _bad_deadline, "must exceed minReadySeconds"),
     (rules.rollout_analysis_templates, "argo-rollouts", _bad_infinite_count, "no finite count"),
     (rules.rollout_analysis_templates, "argo-rollouts", _bad_template_name, "is not a AnalysisTemplate"),

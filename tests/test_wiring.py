@@ -365,6 +365,10 @@ def test_changing_settings_moves_the_wiring(tmp_path: Path) -> None:
     (repo / "rollgen.yaml").write_text(yaml.safe_dump({
         "git": {"branch": "main"}, "argocd": {"repoURL": URL, "mode": "applicationset", "rootApplication": False},
     }))
+    # a mode switch waits for the old Applications to be orphaned and their files removed (README)
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
+    for path in wiring.other_mode_files(repo, "applicationset"):
+        (repo / path).unlink()
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
     assert files_under(repo, "argocd", "flux") == ["argocd/applicationset_rollgen.yaml"]
     assert sorted(p.parent.name for p in repo.rglob(wiring.PARAMS_FILE)) == ["prod", "staging"]
@@ -448,4 +452,106 @@ def test_applicationset_mode_commits_each_environments_params_with_its_manifests
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
     params = yaml.safe_load((repo / f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}").read_text())
     assert params == {"app": "hello-staging", "release": "hello", "environment": "staging",
-                      "namespace": "test-staging", "engine": "flagger", "ignoreDifferences": []}
+                      "namespace": "test-staging", "destinationServer": wiring.IN_CLUSTER, "destinationName": "",
+                      "engine": "flagger", "ignoreDifferences": []}
+
+
+# -- one environment per namespace and cluster (issue 17 item 1) ------------------------------------------------
+
+
+def _target(app: dict[str, Any]) -> tuple[str, str]:
+    destination = app["spec"]["destination"]
+    return destination.get("name") or destination.get("server"), destination["namespace"]
+
+
+@pytest.mark.parametrize("example", EXAMPLE_FILES, ids=lambda e: e.stem)
+def test_no_two_environments_of_an_example_are_wired_to_the_same_objects(example: Path) -> None:
+    """Two Applications (or Kustomizations) owning one Deployment flip it on every sync: every example's
+    environments land in distinct namespace/cluster pairs, for Argo CD and for Flux alike."""
+    release = release_of(example)
+    apps = [_target(wiring.application(release, env, ARGO)) for env in release.environments]
+    assert len(set(apps)) == len(apps), apps
+    kustomizations = [wiring.kustomization(release, env, FLUX)["spec"] for env in release.environments]
+    flux = [(k.get("kubeConfig", {}).get("secretRef", {}).get("name"), k["targetNamespace"]) for k in kustomizations]
+    assert len(set(flux)) == len(flux), flux
+
+
+def test_an_environments_cluster_is_its_argocd_destination_and_flux_kubeconfig() -> None:
+    release = release_of(EXAMPLES / "hello-rollouts-canary.yaml")
+    prod, staging = release.environment("prod"), release.environment("staging")
+    assert wiring.application(release, prod, ARGO)["spec"]["destination"] == {"name": "prod-eu-1", "namespace": "test"}
+    assert wiring.application(release, staging, ARGO)["spec"]["destination"] == {
+        "server": wiring.IN_CLUSTER, "namespace": "test-staging"}
+    assert wiring.kustomization(release, prod, FLUX)["spec"]["kubeConfig"] == {
+        "secretRef": {"name": "prod-eu-1-kubeconfig"}}
+    assert "kubeConfig" not in wiring.kustomization(release, staging, FLUX)["spec"]
+
+
+def test_the_applicationset_takes_each_environments_destination_from_its_params() -> None:
+    release = release_of(EXAMPLES / "hello-rollouts-canary.yaml")
+    argo = wiring.argocd_settings({"repoURL": URL, "mode": "applicationset", "destinationName": "hub"})
+    prod = wiring.overlay_params(release, release.environment("prod"), argo)
+    staging = wiring.overlay_params(release, release.environment("staging"), argo)
+    assert (prod["destinationName"], prod["destinationServer"]) == ("prod-eu-1", "")
+    assert (staging["destinationName"], staging["destinationServer"]) == ("hub", "")
+    template = wiring.applicationset(argo)["spec"]["template"]["spec"]["destination"]
+    rendered = {k: v.replace("{{ .destinationServer }}", prod["destinationServer"])
+                .replace("{{ .destinationName }}", prod["destinationName"])
+                .replace("{{ .namespace }}", prod["namespace"]) for k, v in template.items()}
+    assert {k: v for k, v in rendered.items() if v} == {"name": "prod-eu-1", "namespace": "test"}
+
+
+# -- switching argocd.mode (issue 17 item 10) -------------------------------------------------------------------
+
+
+def _set_mode(repo: Path, mode: str) -> None:
+    config = yaml.safe_load((repo / "rollgen.yaml").read_text())
+    config["argocd"]["mode"] = mode
+    (repo / "rollgen.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+def _tree(repo: Path) -> dict[str, bytes]:
+    return {p.relative_to(repo).as_posix(): p.read_bytes() for p in repo.rglob("*")
+            if p.is_file() and ".git" not in p.parts and p.name != "rollgen.yaml"}
+
+
+@pytest.mark.parametrize(("before", "after", "leftover"), [
+    ("applications", "applicationset", "argocd/web/application_web-dev.yaml"),
+    ("applicationset", "applications", "argocd/applicationset_rollgen.yaml"),
+])
+def test_switching_argocd_mode_under_released_environments_is_refused_until_the_old_wiring_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], before: str, after: str, leftover: str
+) -> None:
+    """Pruning the old mode's Applications (or ApplicationSet) deletes every workload through
+    resources-finalizer.argocd.argoproj.io: rollgen refuses, names the files and the documented migration,
+    and writes nothing; once the user has orphaned them and removed the files, the new mode is written."""
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "mode": before}})
+    spec = write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", "web")
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert (repo / leftover).is_file()
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", before)
+    capsys.readouterr()
+
+    _set_mode(repo, after)
+    spec.write_text(spec.read_text().replace("hello:v2", "hello:v3"))  # a new version to release
+    git(repo, "commit", "-q", "-am", "hello:v3")  # release takes committed specs only
+    tree = _tree(repo)
+    for command in (["render", str(repo / "releases"), "--out", str(repo)],
+                    ["release", str(spec), "--env", "dev", "--repo", str(repo)]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert f"argocd.mode is {after}" in err and leftover in err and wiring.MODE_SWITCH_DOC in err
+        assert _tree(repo) == tree  # nothing written
+
+    # the migration: orphan in the cluster (not testable here), then remove the old mode's files
+    for path in wiring.other_mode_files(repo, after):  # type: ignore[arg-type]
+        (repo / path).unlink()
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert wiring.other_mode_files(repo, before) != []  # type: ignore[arg-type]  # the new mode's wiring
+
+
+def test_the_readme_documents_the_orphaning_migration() -> None:
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Switching argocd.mode", 1)[1].split("\n## ", 1)[0]
+    assert "--cascade=false" in section and "--cascade=orphan" in section

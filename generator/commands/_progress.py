@@ -344,10 +344,11 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     """Every file the release's deployed environments generate, relative to the output folder."""
     from generator.pipeline import released, render_files
     from generator.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
-    from generator.wiring import for_config, refuse_root_clashes, release_files
+    from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
+    refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
     files = render_files(deployed, states)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import spec
+from generator import checks, spec
 from generator.discovery import find_specs
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, Problem
 from generator.loader import load_single
@@ -40,9 +41,18 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: Path) -> list[Problem]:
     try:
         doc = load_single(path)
-        return spec.check_document(doc, repo_profiles(path.resolve().parent))
+        problems = spec.check_document(doc, repo_profiles(path.resolve().parent))
     except InvalidInput as exc:
         return exc.problems
+    if not problems:
+        print_warnings(doc)
+    return problems
+
+
+def print_warnings(doc: checks.Located) -> None:
+    """Risks in a valid spec (checks.WARNINGS), on stderr: they never change the exit code or the JSON report."""
+    for warning in checks.warnings(doc.data, doc):
+        print(warning.format(), file=sys.stderr)
 
 
 def across_files(paths: list[Path]) -> list[Problem]:

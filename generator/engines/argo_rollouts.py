@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from generator import durations
+from generator import durations, queries
 from generator.engines import ImageSlot, Manifest, Rendered, common
 from generator.gates import substitute
 from generator.routers import RolloutRouting, Split, Switch, router_for
@@ -143,10 +143,9 @@ def _canary_strategy(
     return {
         "canaryService": canary_service(release),
         "stableService": stable_service(release),
+        # No maxSurge/maxUnavailable: the controller ignores both when trafficRouting is set (it sizes the canary
+        # ReplicaSet to the weight and keeps the stable one whole), so writing them would only mislead.
         "trafficRouting": routing.traffic_routing,
-        # The canary ReplicaSet is sized to the weight; keep the stable one whole while it scales.
-        "maxSurge": "25%",
-        "maxUnavailable": 0,
         "steps": steps,
     }
 
@@ -163,10 +162,8 @@ def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
             out["canary-by-header-value"] = strategy.header_value
     if strategy.cookie:
         out["canary-by-cookie"] = strategy.cookie
-    if strategy.sticky:
-        # ingress-nginx copies the main backend's affinity (the stable Ingress's `affinity: cookie`) onto the
-        # canary backend; this keeps a client the canary got on the canary (DESIGN.md, as the nginx engine).
-        out["affinity-canary-behavior"] = "sticky"
+    # sticky needs nothing here: ingress-nginx copies the stable Ingress's `affinity: cookie` onto the canary
+    # backend, and `affinity-canary-behavior: sticky` (a client the canary got stays there) is its default.
     return dict(sorted(out.items()))
 
 
@@ -194,6 +191,22 @@ def live_weight(env: Environment, state: EnvState) -> int:
     if 1 <= state.step <= len(env.steps):
         return env.steps[state.step - 1].weight
     raise ValueError(f"progressing at step {state.step} without a weight; the environment has {len(env.steps)} steps")
+
+
+def longest_step_seconds(release: Release, env: Environment) -> int:
+    """The longest the controller itself keeps the Rollout busy after a commit: a step's pause plus its analysis
+    (controller progression), a blue-green's auto-promotion wait plus its prePromotionAnalysis. Git progression
+    writes no timed pause and no step analysis: 0 there, except blue-green's prePromotionAnalysis."""
+    analysis, strategy = release.analysis, release.strategy
+    if isinstance(strategy, BlueGreenStrategy):
+        measured = measurements(analysis, ()) * analysis.interval if analysis else 0
+        wait = strategy.auto_promotion or 0 if release.progression == "controller" else 0
+        return wait + measured
+    if release.progression != "controller":
+        return 0
+    pauses = tuple(s.pause for s in env.steps if s.pause)
+    measured = measurements(analysis, pauses) * analysis.interval if analysis else 0
+    return max((step.pause or 0) + measured for step in env.steps) if env.steps else measured
 
 
 def _controller_steps(
@@ -371,7 +384,8 @@ def _metric(name: str, metric: Metric, analysis: Analysis, count: int, traffic: 
 
 
 def _query(name: str, metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
-    window = durations.format_go(analysis.interval)
+    # Measured every interval, over at least a minute (queries.rate_window): a 30s window returns no data.
+    window = durations.format_go(queries.rate_window(analysis.interval))
     if metric.query is not None:
         return substitute(metric.query, placeholder_values(name, window))
     subject = "{{args." + traffic.ingress_arg["name"] + "}}"

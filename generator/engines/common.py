@@ -118,7 +118,9 @@ def preview_ingress(name: str, release: Release, env: Environment, service_name:
 
 
 def preview_tls_secret(release: Release) -> str | None:
-    """strategy.blueGreen.previewTlsSecret, else ingress.tlsSecret (a wildcard certificate often covers both)."""
+    """strategy.blueGreen.previewTlsSecret, else ingress.tlsSecret. The checks require previewTlsSecret whenever
+    tlsSecret and a preview host are both set (checks.check_preview_tls_reuse), so the fallback only serves
+    models built without validation."""
     strategy = release.strategy
     if isinstance(strategy, BlueGreenStrategy) and strategy.preview_tls_secret:
         return strategy.preview_tls_secret

@@ -15,9 +15,10 @@ HPA would run a single pod whatever the spec says (Flagger sizes the primary fro
 from __future__ import annotations
 
 import math
+import shlex
 from typing import Any
 
-from generator import durations
+from generator import durations, queries
 from generator.engines import ImageSlot, Manifest, Rendered
 from generator.engines import common
 from generator.model import (
@@ -27,6 +28,7 @@ from generator.model import (
     CanaryStrategy,
     EnvState,
     Environment,
+    LoadTest,
     Metric,
     Release,
 )
@@ -34,17 +36,22 @@ from generator.routers import FlaggerRouting, cookie_pattern, router_for
 
 API = "flagger.app/v1beta1"
 HPA_API = "autoscaling/v2"
-PROVIDER = "nginx"
 PROGRESS_DEADLINE = 600  # seconds; Flagger's own default, written out so the output says what happens
 DEFAULT_INTERVAL = 60
 DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no analysis
-MIN_METRIC_WINDOW = 60  # a rate() over less than a minute often finds too few samples (30s scrapes)
 HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
 TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
 
-# Flagger's built-in nginx metrics, measured at the ingress: success rate in percent, average duration in ms.
+# Flagger's built-in nginx success rate, in percent, measured at the ingress. Its built-in `request-duration`
+# is not used: it averages the *response* (upstream) time, while `latency` means the request duration that
+# ingress-nginx records (upstream time included) in the git gates and the Argo template. `latency` is therefore a
+# MetricTemplate carrying generator.queries' own query, so one bound means the same on every engine.
 SUCCESS_RATE = "request-success-rate"
-DURATION = "request-duration"
+
+
+# The time of the action whose commit this is, on the Canary: Flux's health check reads the Canary's phase only
+# once Flagger's status.lastTransitionTime has passed it (wiring.HEALTH_CHECK_EXPRS).
+APPLIED_AT = "rollgen.io/applied-at"
 
 
 def render(release: Release, env: Environment, state: EnvState) -> Rendered:
@@ -54,7 +61,7 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
         autoscaler(release, env),
         *routing.objects,  # ingress-nginx: the Ingress Flagger copies; other routers: Flagger writes the routes
         *metric_templates(release, env, routing),
-        canary(release, env, routing),
+        canary(release, env, routing, state.since),
     ]
     return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
 
@@ -99,23 +106,32 @@ def metric_templates(release: Release, env: Environment, routing: FlaggerRouting
     if analysis is None:
         return []
     own_builtins = routing is None or routing.builtin_metrics
-    return [
-        metric_template(release, env, analysis, m) for m in analysis.metrics if not (m.builtin and own_builtins)
-    ]
+    return [metric_template(release, env, analysis, m, routing) for m in analysis.metrics if has_template(m, own_builtins)]
 
 
-# Flagger's placeholders for a built-in's query: the canary Service is `<target>-canary` (Flagger names it).
-FLAGGER_NAMESPACE, FLAGGER_CANARY, FLAGGER_INTERVAL = "{{ namespace }}", "{{ target }}-canary", "{{ interval }}"
+def has_template(metric: Metric, own_builtins: bool = True) -> bool:
+    """Custom metrics; `latency` (see SUCCESS_RATE); every built-in where Flagger's own do not fit the router."""
+    return not metric.builtin or not own_builtins or metric.name == "latency"
 
 
-def builtin_template_query(release: Release, metric: Metric) -> str:
-    router = router_for(release.router)
-    return router.builtin_query(metric.name, FLAGGER_NAMESPACE, FLAGGER_CANARY, FLAGGER_INTERVAL, canary_only=False)
+# Flagger's placeholders, filled in with the Canary's namespace and the metric's interval (generator.gates uses
+# the values of the same release).
+FLAGGER_NAMESPACE, FLAGGER_INTERVAL = "{{ namespace }}", "{{ interval }}"
 
 
-def metric_template(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
+def builtin_template_query(release: Release, env: Environment, metric: Metric, routing: FlaggerRouting | None) -> str:
+    if routing is None:
+        routing = router_for(release.router).flagger(release, env)
+    return router_for(release.router).builtin_query(
+        metric.name, FLAGGER_NAMESPACE, routing.query_subject, FLAGGER_INTERVAL, canary_only=routing.query_canary_only
+    )
+
+
+def metric_template(
+    release: Release, env: Environment, analysis: Analysis, metric: Metric, routing: FlaggerRouting | None = None
+) -> Manifest:
     # The query goes in as data, untouched: Flagger fills in {{ namespace }}, {{ target }}, {{ interval }}.
-    query = metric.query if metric.query is not None else builtin_template_query(release, metric)
+    query = metric.query if metric.query is not None else builtin_template_query(release, env, metric, routing)
     return {
         "apiVersion": API,
         "kind": "MetricTemplate",
@@ -127,7 +143,7 @@ def metric_template(release: Release, env: Environment, analysis: Analysis, metr
     }
 
 
-def canary(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> Manifest:
+def canary(release: Release, env: Environment, routing: FlaggerRouting | None = None, applied_at: str = "") -> Manifest:
     if routing is None:
         routing = router_for(release.router).flagger(release, env)
     spec: dict[str, Any] = {"provider": routing.provider}
@@ -144,9 +160,23 @@ def canary(release: Release, env: Environment, routing: FlaggerRouting | None = 
     return {
         "apiVersion": API,
         "kind": "Canary",
-        "metadata": common.metadata(release.name, release, env),
+        "metadata": common.metadata(release.name, release, env, {APPLIED_AT: applied_at} if applied_at else None),
         "spec": spec,
     }
+
+
+def run_seconds(release: Release, env: Environment) -> int:
+    """How long Flagger may take over one revision: an interval per step (or iteration), one per failed check it
+    tolerates, and two for promotion and finalising."""
+    strategy = release.strategy
+    seconds = interval(release, env)
+    if isinstance(strategy, CanaryStrategy):
+        checks = len(env.steps)
+    elif isinstance(strategy, ABTestStrategy):
+        checks = strategy.iterations
+    else:
+        checks = blue_green_iterations(strategy, seconds)
+    return seconds * (checks + threshold(release) + 2)
 
 
 def interval(release: Release, env: Environment) -> int:
@@ -169,9 +199,49 @@ def analysis_spec(release: Release, env: Environment, own_builtins: bool = True)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
     out.update(progression(release, env, seconds))
     if release.analysis is not None and release.analysis.metrics:
-        window = durations.format_flagger(max(seconds, MIN_METRIC_WINDOW))
+        window = durations.format_flagger(queries.rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window, own_builtins) for m in release.analysis.metrics]
+    if release.analysis is not None and release.analysis.load_test is not None:
+        out["webhooks"] = [load_test_webhook(release, env, release.analysis.load_test, seconds)]
     return out
+
+
+LOAD_TEST_TIMEOUT = "15s"  # flagger-loadtester queues the command and answers at once
+
+
+def load_test_webhook(release: Release, env: Environment, test: LoadTest, seconds: int) -> dict[str, Any]:
+    """A `rollout` webhook: flagger-loadtester runs `hey` for one interval before every check, through the public
+    host so that ingress-nginx routes it (and the built-in metrics count it) like real traffic."""
+    return {
+        "name": "load-test",
+        "type": "rollout",
+        "url": test.url,
+        "timeout": LOAD_TEST_TIMEOUT,
+        "metadata": {"type": "cmd", "cmd": load_test_command(release, env, test, seconds)},
+    }
+
+
+def load_test_command(release: Release, env: Environment, test: LoadTest, seconds: int) -> str:
+    # flagger-loadtester runs the command through a shell: every argument is quoted.
+    args = ["hey", "-z", durations.format_flagger(seconds), "-q", str(test.rate), "-c", "1"]
+    for header in load_test_headers(release.strategy):
+        args += ["-H", header]
+    args.append(test.target or default_target(release, env))
+    return shlex.join(args)
+
+
+def load_test_headers(strategy: CanaryStrategy | BlueGreenStrategy | ABTestStrategy) -> list[str]:
+    """An A/B test reaches the canary only with its header or cookie; a weighted canary takes its share."""
+    if not isinstance(strategy, ABTestStrategy):
+        return []
+    if strategy.header:
+        return [f"{strategy.header}: {strategy.header_value or HEADER_ALWAYS}"]
+    return [f"Cookie: {strategy.cookie}=always"] if strategy.cookie else []
+
+
+def default_target(release: Release, env: Environment) -> str:
+    scheme = "https" if release.ingress.tls_secret else "http"
+    return f"{scheme}://{env.host}{release.ingress.path}"
 
 
 def progression(release: Release, env: Environment, seconds: int) -> dict[str, Any]:
@@ -215,8 +285,6 @@ def canary_metric(release: Release, metric: Metric, window: str, own_builtins: b
     if metric.name == "error-rate":
         # error percent <= max  <=>  success percent >= 100 - max
         return metric_entry(SUCCESS_RATE, complement(metric.max), complement(metric.min), window)
-    if metric.name == "latency":
-        return metric_entry(DURATION, metric.min, metric.max, window)
     return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
 
 

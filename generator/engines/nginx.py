@@ -52,6 +52,27 @@ def canary_replicas(env: Environment, weight: int) -> int:
     return max(1, math.ceil(env.replicas * weight / 100))
 
 
+def capacity_weight(env: Environment, state: EnvState) -> int:
+    """The share the canary Deployment is sized for: the live weight, or the next step's when it is larger.
+
+    Scale first, then shift. ingress-nginx splits traffic over ready endpoints only, and a commit that raised
+    replicas and `canary-weight` together would put the whole new share on the pods already up until the new
+    ones are Ready. So each step's commit already runs the pods the next step needs, and the next commit only
+    moves the weight onto pods that are up (DESIGN.md "Scale first, then shift"). The last step's next share is
+    its own: promotion keeps the weight while the stable Deployment takes the new image.
+    """
+    weight = live_weight(env, state)
+    if state.phase == "progressing" and state.step < len(env.steps):
+        return max(weight, env.steps[state.step].weight)
+    return weight
+
+
+def in_flight(state: EnvState) -> bool:
+    """Whether a canary takes traffic: only then is there a canary Ingress (an idle canary backend with no
+    endpoints makes ingress-nginx log "no alternative balancer" at ERROR for every request)."""
+    return state.phase in ("progressing", "promoting")
+
+
 def canary_image(state: EnvState) -> Image:
     """What the canary Deployment runs: the canary image, else the stable one (so it is ready to scale)."""
     return state.canary_image or state.stable_image
@@ -60,13 +81,14 @@ def canary_image(state: EnvState) -> Image:
 def _render_canary(release: Release, env: Environment, state: EnvState, strategy: CanaryStrategy) -> Rendered:
     name, canary = release.name, canary_name(release)
     weight = live_weight(env, state)
-    manifests = (
+    pods = canary_replicas(env, capacity_weight(env, state))
+    manifests: tuple[Manifest, ...] = (
         common.deployment(name, release, env, env.replicas, name, **{TRACK: "stable"}),
-        common.deployment(canary, release, env, canary_replicas(env, weight), canary, **{TRACK: "canary"}),
+        common.deployment(canary, release, env, pods, canary, **{TRACK: "canary"}),
         common.service(name, release, env, common.selector(release, **{TRACK: "stable"})),
         common.service(canary, release, env, common.selector(release, **{TRACK: "canary"})),
         # the router writes the split: canary Ingresses, an HTTPRoute or a VirtualService
-        *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight)),
+        *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight, in_flight(state))),
     )
     images = (ImageSlot(name, state.stable_image), ImageSlot(canary, canary_image(state)))
     configurations = router_for(release.router).kustomize_configurations
@@ -81,8 +103,8 @@ def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
             pairs.append(common.nginx_annotation("canary-by-header-value", strategy.header_value))
     if strategy.cookie:
         pairs.append(common.nginx_annotation("canary-by-cookie", strategy.cookie))
-    if strategy.sticky:
-        pairs.append(common.nginx_annotation("affinity-canary-behavior", "sticky"))
+    # sticky: `affinity-canary-behavior: sticky` is ingress-nginx's default, so only the stable Ingress's
+    # `affinity: cookie` is written (common.stable_ingress_annotations).
     return dict(pairs)
 
 

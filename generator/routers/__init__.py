@@ -38,6 +38,9 @@ class Split:
     stable: str  # Service name
     canary: str  # Service name
     weight: int
+    # A canary takes traffic (progressing or promoting). A router may leave out what only an idle canary would
+    # route to: ingress-nginx's canary Ingress, whose backend without endpoints logs an ERROR on every request.
+    in_flight: bool = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class FlaggerRouting:
     service: JSON  # fields added to spec.service (gatewayRefs, gateways, hosts)
     objects: tuple[Manifest, ...]  # what git writes besides the Canary (the Ingress Flagger copies)
     builtin_metrics: bool  # Flagger's own request-success-rate/request-duration mean what ours do
+    # Where a MetricTemplate's built-in query finds the canary's requests, in Flagger's placeholders: the canary
+    # Service Flagger names `<target>-canary`, or (ingress-nginx) the canary-labelled requests of the ingressRef.
+    query_subject: str = "{{ target }}-canary"
+    query_canary_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ def weighted(release: Release, env: Environment, strategy: CanaryStrategy, split
     stable = common.ingress(
         release.name, release, env, split.stable, env.host, common.stable_ingress_annotations(strategy)
     )
+    if not split.in_flight:  # added by the commit that starts a canary, removed by the one that ends it
+        return (stable,)
     canary = common.ingress(
         split.canary, release, env, split.canary, env.host, canary_annotations(strategy, split.weight)
     )
@@ -64,7 +66,9 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
     from generator.engines.flagger import ingresses
 
     ref = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": release.name}
-    return FlaggerRouting("nginx", {"ingressRef": ref}, {}, tuple(ingresses(release, env)), True)
+    return FlaggerRouting(
+        "nginx", {"ingressRef": ref}, {}, tuple(ingresses(release, env)), True, "{{ ingress }}", query_canary_only=True
+    )
 
 
 def measured(release: Release, blue_green: bool) -> Measured:
@@ -88,8 +92,8 @@ def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
 
 def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     canary = find(objects, "Ingress", f"{name}-canary")
-    if canary is None:
-        return None
+    if canary is None:  # no canary in flight: all traffic on the main Ingress
+        return 0 if find(objects, "Ingress", name) is not None else None
     value = canary.get("metadata", {}).get("annotations", {}).get(CANARY_WEIGHT)
     return int(value) if value is not None else None
 

@@ -64,7 +64,9 @@ CANARY_STRATEGIES = {
     "header": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary"),
     "header-value": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="beta-users"),
     "cookie": CanaryStrategy(steps=HELLO_STEPS, cookie="canary"),
-    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary", sticky=True),
+    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary"),
+    # sticky goes without header/cookie routing: ingress-nginx reads affinity first (checks.check_sticky_routing)
+    "sticky": CanaryStrategy(steps=HELLO_STEPS, sticky=True),
 }
 PREVIEW_HOST = "preview.hello.example.com"
 SCALING = Autoscaling(min_replicas=2, max_replicas=6, cpu_utilization=70)
@@ -288,7 +290,8 @@ def test_canary_strategy_wiring() -> None:
     assert spec["canaryService"] == "hello-canary"
     assert spec["stableService"] == "hello-stable"
     assert spec["trafficRouting"] == {"nginx": {"stableIngress": "hello"}}
-    assert spec["maxSurge"] == "25%" and spec["maxUnavailable"] == 0
+    # ignored by the controller with trafficRouting (REFERENCE.md, Live-cluster semantics): not written
+    assert "maxSurge" not in spec and "maxUnavailable" not in spec
 
 
 def test_stable_ingress_routes_to_the_stable_service() -> None:
@@ -312,8 +315,7 @@ def test_environment_host_is_used() -> None:
         ("header", {"canary-by-header": "X-Canary"}),
         ("header-value", {"canary-by-header": "X-Canary", "canary-by-header-value": "beta-users"}),
         ("cookie", {"canary-by-cookie": "canary"}),
-        ("all", {"affinity-canary-behavior": "sticky", "canary-by-cookie": "canary", "canary-by-header": "X-Canary",
-                 "canary-by-header-value": "on"}),
+        ("all", {"canary-by-cookie": "canary", "canary-by-header": "X-Canary", "canary-by-header-value": "on"}),
     ],
 )
 def test_header_and_cookie_routing_go_through_annotations(strategy: str, expected: dict[str, str] | None) -> None:
@@ -325,7 +327,7 @@ def test_header_and_cookie_routing_go_through_annotations(strategy: str, expecte
 
 
 def test_sticky_puts_cookie_affinity_on_the_stable_ingress_only() -> None:
-    stable = one(out(canary("git", "all")), "Ingress", "hello")
+    stable = one(out(canary("git", "sticky")), "Ingress", "hello")
     assert stable["metadata"]["annotations"] == {NGINX + "affinity": "cookie"}
     plain = one(out(canary("git", "header")), "Ingress", "hello")
     assert "annotations" not in plain["metadata"]
@@ -542,6 +544,18 @@ def test_custom_metrics_alone_need_no_arguments() -> None:
             assert step["analysis"] == {"templates": [{"templateName": "hello"}]}
 
 
+@pytest.mark.parametrize(("interval", "window"), [(10, "[1m]"), (30, "[1m]"), (60, "[1m]"), (90, "[90s]"), (300, "[5m]")])
+def test_rate_window_is_at_least_a_minute_as_for_flagger(interval: int, window: str) -> None:
+    """A 30s rate() holds fewer than two samples with the usual 30s scrape: every measurement would be
+    Inconclusive and the Rollout would pause at every step (issue 17 item 2). The rule is queries.rate_window."""
+    analysis = Analysis("http://prom:9090", interval, 1, (Metric("error-rate", None, max=1),))
+    template = one(out(canary("controller", analysis=analysis)), "AnalysisTemplate")
+    (metric,) = template["spec"]["metrics"]
+    assert metric["interval"] == durations.format_go(interval)  # measured as often as asked
+    assert window in metric["provider"]["prometheus"]["query"]
+    assert "[30s]" not in metric["provider"]["prometheus"]["query"] and "[10s]" not in metric["provider"]["prometheus"]["query"]
+
+
 def test_placeholder_values_cover_exactly_the_gates_placeholders() -> None:
     assert sorted(placeholder_values("hello", "1m")) == sorted(gates.PLACEHOLDERS)
 
@@ -563,7 +577,7 @@ def test_flagger_placeholders_become_the_gates_values_through_arguments(release:
     for name, value in args.items():
         query = query.replace("{{args." + name + "}}", value)
     where = gates.traffic(release, env, state)
-    assert query == gates.query(PLACEHOLDERS_ONLY.metrics[0], where, "30s")  # the window: analysis.interval
+    assert query == gates.query(PLACEHOLDERS_ONLY.metrics[0], where, "1m")  # the window: at least a minute
     assert query.endswith("# {{ namespace | upper }} {{ other }}")  # nothing else is touched
 
 
@@ -572,7 +586,7 @@ def test_placeholders_reach_argo_as_literals_or_arguments_only() -> None:
     query = template["spec"]["metrics"][0]["provider"]["prometheus"]["query"]
     assert query.startswith(
         'sum(rate(nginx_ingress_controller_requests{namespace="{{args.namespace}}",ingress="{{args.ingress}}",'
-        'service="hello-canary",pod=~"hello-.*",status=~"5.."}[30s]))'
+        'service="hello-canary",pod=~"hello-.*",status=~"5.."}[1m]))'
     )
 
 
@@ -580,7 +594,7 @@ def test_a_custom_query_without_namespace_or_ingress_needs_no_arguments() -> Non
     rendered = out(canary("controller", analysis=POD_ONLY))
     template = one(rendered, "AnalysisTemplate")
     assert "args" not in template["spec"]
-    assert template["spec"]["metrics"][0]["provider"]["prometheus"]["query"] == 'sum(rate(x{pod=~"hello-.*"}[30s]))'
+    assert template["spec"]["metrics"][0]["provider"]["prometheus"]["query"] == 'sum(rate(x{pod=~"hello-.*"}[1m]))'
     assert all(step["analysis"] == {"templates": [{"templateName": "hello"}]}
                for step in steps_of(rendered) if "analysis" in step)
 

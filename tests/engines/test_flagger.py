@@ -159,7 +159,14 @@ def test_environment_steps_win_over_the_release_steps() -> None:
 def test_builtin_metrics_map_to_flagger_builtins() -> None:
     metrics = analysis(rendered(flagger_release()))["metrics"]
     assert metrics[0] == {"name": "request-success-rate", "thresholdRange": {"min": 99}, "interval": "1m"}
-    assert metrics[1] == {"name": "request-duration", "thresholdRange": {"max": 500}, "interval": "1m"}
+    # latency is the request duration ingress-nginx records, as in the gates and Argo: a template, not Flagger's
+    # built-in request-duration (which averages the upstream response time)
+    assert metrics[1] == {
+        "name": "latency",
+        "templateRef": {"name": "hello-latency"},
+        "thresholdRange": {"max": 500},
+        "interval": "1m",
+    }
     assert metrics[2] == {
         "name": "p99",
         "templateRef": {"name": "hello-p99"},
@@ -486,3 +493,32 @@ def test_render_does_not_share_mutable_state() -> None:
     one(first, "Deployment")["metadata"]["labels"]["x"] = "y"
     assert rendered(release) == rendered(flagger_release())
     assert make_release().strategy == CanaryStrategy(steps=HELLO_STEPS, header="X-Canary")
+
+
+# --- load test (issue 17 item 3) ----------------------------------------------------------------------------
+
+
+def test_a_load_test_is_a_rollout_webhook_sending_the_ab_header_through_the_public_host() -> None:
+    from generator.model import LoadTest
+
+    release = flagger_release(strategy=HEADER_AB, analysis=hello_analysis(load_test=LoadTest(rate=7)))
+    (hook,) = analysis(rendered(release))["webhooks"]
+    assert hook == {
+        "name": "load-test",
+        "type": "rollout",
+        "url": "http://flagger-loadtester.test/",
+        "timeout": "15s",
+        "metadata": {"type": "cmd", "cmd": "hey -z 1m -q 7 -c 1 -H 'X-Canary: insider' https://hello.example.com/"},
+    }
+
+
+def test_a_cookie_ab_test_sends_the_cookie_and_a_weighted_canary_no_header() -> None:
+    from generator.model import LoadTest
+
+    target = LoadTest(target="http://hello.test.svc/x")
+    cookie = flagger_release(strategy=COOKIE_AB, analysis=hello_analysis(load_test=target))
+    assert analysis(rendered(cookie))["webhooks"][0]["metadata"]["cmd"].endswith(
+        "-H 'Cookie: canary=always' http://hello.test.svc/x")
+    weighted = flagger_release(analysis=hello_analysis(load_test=LoadTest()))
+    assert "-H" not in analysis(rendered(weighted))["webhooks"][0]["metadata"]["cmd"]
+    assert "webhooks" not in analysis(rendered(flagger_release()))

@@ -39,7 +39,9 @@ STRATEGIES = {
     "header": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary"),
     "header-value": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="beta-users"),
     "cookie": CanaryStrategy(steps=HELLO_STEPS, cookie="canary"),
-    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary", sticky=True),
+    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary"),
+    # sticky goes without header/cookie routing: ingress-nginx reads affinity first (checks.check_sticky_routing)
+    "sticky": CanaryStrategy(steps=HELLO_STEPS, sticky=True),
 }
 
 CANARY_STATES = {
@@ -50,6 +52,7 @@ CANARY_STATES = {
     "promoting": EnvState(phase="promoting", stable_image=NEW, canary_image=NEW, step=3, weight=50),
     "aborted": EnvState(phase="aborted", stable_image=OLD, canary_image=NEW),
 }
+IN_FLIGHT = ("step1", "step2", "step3", "promoting")  # the states with a canary Ingress
 
 BG_STATES = {
     "stable-blue": EnvState(phase="stable", stable_image=OLD),
@@ -251,7 +254,7 @@ def test_canary_objects_and_names() -> None:
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("state", CANARY_STATES)
+@pytest.mark.parametrize("state", IN_FLIGHT)
 def test_canary_ingress_mirrors_stable_ingress(strategy: str, state: str) -> None:
     release = canary_release(strategy)
     rendered = render(release, default_env(release), CANARY_STATES[state])
@@ -264,7 +267,7 @@ def test_canary_ingress_mirrors_stable_ingress(strategy: str, state: str) -> Non
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("state", CANARY_STATES)
+@pytest.mark.parametrize("state", IN_FLIGHT)
 def test_canary_annotations_only_where_they_belong(strategy: str, state: str) -> None:
     release = canary_release(strategy)
     rendered = render(release, default_env(release), CANARY_STATES[state])
@@ -284,9 +287,12 @@ def test_header_cookie_and_affinity_annotations() -> None:
         "canary-by-header": "X-Canary",
         "canary-by-header-value": "on",
         "canary-by-cookie": "canary",
-        "affinity-canary-behavior": "sticky",
     }
-    # ingress-nginx copies the main backend's session affinity onto the canary backend
+    assert annotations_of(find(rendered, "Ingress", "hello")) == {}
+    sticky = canary_release("sticky")
+    rendered = render(sticky, default_env(sticky), CANARY_STATES["step2"])
+    assert nginx_annotations(find(rendered, "Ingress", "hello-canary")) == {"canary": "true", "canary-weight": "20"}
+    # ingress-nginx copies the main backend's session affinity onto the canary backend (sticky by default)
     assert nginx_annotations(find(rendered, "Ingress", "hello")) == {"affinity": "cookie"}
 
 
@@ -323,13 +329,14 @@ def test_header_values_and_cookie_names_are_safe(strategy: str) -> None:
 def test_stable_phase() -> None:
     release = canary_release()
     rendered = render(release, default_env(release), CANARY_STATES["stable"])
-    assert nginx_annotations(find(rendered, "Ingress", "hello-canary"))["canary-weight"] == "0"
+    assert ("Ingress", "hello-canary") not in kinds_and_names(rendered)  # no idle canary backend
     assert replicas(rendered, "hello") == 3
     assert replicas(rendered, "hello-canary") == 0
     assert slots(rendered) == {"hello": OLD, "hello-canary": OLD}
 
 
-@pytest.mark.parametrize(("step", "weight", "canary_pods"), [(1, 5, 1), (2, 20, 1), (3, 50, 2)])
+# 3 replicas, weights 5/20/50: each step runs the pods of the next one (scale first, then shift)
+@pytest.mark.parametrize(("step", "weight", "canary_pods"), [(1, 5, 1), (2, 20, 2), (3, 50, 2)])
 def test_progressing_phase(step: int, weight: int, canary_pods: int) -> None:
     release = canary_release()
     rendered = render(release, default_env(release), CANARY_STATES[f"step{step}"])
@@ -345,7 +352,7 @@ def test_canary_replicas_follow_the_weight(pods: int, step: int) -> None:
     release = canary_release()
     env = make_environment(release, replicas=pods)
     state = EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=step)
-    weight = env.steps[step - 1].weight
+    weight = env.steps[min(step, len(env.steps) - 1)].weight  # the next step's, or the last one's
     assert replicas(render(release, env, state), "hello-canary") == max(1, math.ceil(pods * weight / 100))
 
 
@@ -378,7 +385,7 @@ def test_promoting_phase() -> None:
 def test_aborted_phase() -> None:
     release = canary_release()
     rendered = render(release, default_env(release), CANARY_STATES["aborted"])
-    assert nginx_annotations(find(rendered, "Ingress", "hello-canary"))["canary-weight"] == "0"
+    assert ("Ingress", "hello-canary") not in kinds_and_names(rendered)
     assert replicas(rendered, "hello") == 3
     assert replicas(rendered, "hello-canary") == 0
     assert slots(rendered) == {"hello": OLD, "hello-canary": NEW}
@@ -513,3 +520,52 @@ def test_no_preview_host_means_no_preview_ingress() -> None:
     rendered = render(release, default_env(release), BG_STATES["progressing-blue"])
     assert ("Ingress", "hello-preview") not in kinds_and_names(rendered)
     assert ("Service", "hello-preview") in kinds_and_names(rendered)
+
+
+# -- scale first, then shift (issue 17 item 5) and no idle canary backend (item 6) --------------------------------
+
+
+def _weight_and_pods(rendered: Rendered) -> tuple[int, int]:
+    ingresses = [m for m in rendered.manifests if m["kind"] == "Ingress" and m["metadata"]["name"] == "hello-canary"]
+    weight = int(nginx_annotations(ingresses[0])["canary-weight"]) if ingresses else 0
+    return weight, replicas(rendered, "hello-canary")
+
+
+def _progression(steps: int) -> list[EnvState]:
+    moving = [EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=k) for k in range(1, steps + 1)]
+    return [*moving, EnvState(phase="promoting", stable_image=NEW, canary_image=NEW, step=steps, weight=0)]
+
+
+@pytest.mark.parametrize("pods", [1, 3, 4, 10, 20])
+@pytest.mark.parametrize("weights", [(5, 20, 50), (10, 50), (1, 2, 99), (50,)])
+def test_a_commit_only_shifts_weight_onto_pods_the_previous_commit_started(pods: int, weights: tuple[int, ...]) -> None:
+    """ingress-nginx splits over *ready* endpoints: when commit k+1 lands, the pods commit k asked for are the
+    ones up. They must be enough for k+1's weight, or the ready few carry the whole new share (REFERENCE.md)."""
+    from generator.model import Step
+
+    release = canary_release("plain")
+    env = make_environment(release, replicas=pods, steps=tuple(Step(w, 60) for w in weights))
+    states = _progression(len(weights))
+    states[-1] = replace(states[-1], weight=weights[-1])
+    seen = [_weight_and_pods(render(release, env, state)) for state in states]
+    for (_, pods_before), (weight_after, _) in zip(seen, seen[1:]):
+        assert pods_before >= math.ceil(pods * weight_after / 100), seen
+
+
+def test_twenty_replicas_from_ten_to_fifty_percent_have_ten_pods_up_first() -> None:
+    from generator.model import Step
+
+    release = canary_release("plain")
+    env = make_environment(release, replicas=20, steps=(Step(10, 300), Step(50, 300)))
+    at_ten = render(release, env, EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=1))
+    assert _weight_and_pods(at_ten) == (10, 10)
+
+
+@pytest.mark.parametrize("state", ["stable", "aborted"])
+def test_nothing_in_flight_means_no_canary_backend_for_ingress_nginx(state: str) -> None:
+    """A canary Ingress whose Service has no endpoints makes ingress-nginx log "no alternative balancer" at ERROR
+    on every request: it exists only while a canary takes traffic."""
+    for strategy in STRATEGIES:
+        release = canary_release(strategy)
+        rendered = render(release, default_env(release), CANARY_STATES[state])
+        assert [m for m in rendered.manifests if m["kind"] == "Ingress"] == [find(rendered, "Ingress", "hello")]

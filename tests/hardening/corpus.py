@@ -46,7 +46,7 @@ spec:
         query: histogram_quantile(0.99, sum(rate(x[1m])) by (le))
         max: 0.5
   environments:
-    - {name: staging, profile: staging}
+    - {name: staging, profile: staging, namespace: staging}
     - {name: prod, profile: prod}
 """
 # Line numbers of BASE, for reading the expectations below:
@@ -146,7 +146,7 @@ case("steps-mapping", sub("      steps:\n        - {weight: 10, pause: 5m}\n    
                           "      steps: {weight: 10}\n"),
      "18:14: $.spec.strategy.canary.steps: expected a list, got a mapping")
 case("label-value-int", sub("labels: {team: web}", "labels: {team: 1}"), "6:18: $.metadata.labels.team: got the number 1")
-case("environments-string", sub("    - {name: staging, profile: staging}\n    - {name: prod, profile: prod}\n",
+case("environments-string", sub("    - {name: staging, profile: staging, namespace: staging}\n    - {name: prod, profile: prod}\n",
                                 "    prod\n"),
      "32:5: $.spec.environments: expected a list, got 'prod'")
 case("image-number", sub("image: ghcr.io/kmaster8/hello:v2", "image: 12"), "10:10: $.spec.image: got the number 12")

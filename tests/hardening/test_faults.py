@@ -217,8 +217,8 @@ spec:
         - {weight: 30, pause: 5m}
         - {weight: 60}
   environments:
-    - {name: dev, host: hello.dev.example.com}
-    - {name: staging, host: hello.staging.example.com}
+    - {name: dev, namespace: dev, host: hello.dev.example.com}
+    - {name: staging, namespace: staging, host: hello.staging.example.com}
     - {name: prod}
 """
 ENVS = ("dev", "staging", "prod")

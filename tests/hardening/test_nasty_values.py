@@ -62,7 +62,7 @@ NASTY: dict[str, dict[str, str]] = {
 _LABELS_YAML = "{" + ", ".join(f"zqlk{c}: zqlv{c}" for c in "abcdefg") + "}"
 _ENVS = f"""\
   environments:
-    - {{name: zqenva, host: zqenva.zqhost, labels: {_LABELS_YAML}}}
+    - {{name: zqenva, cluster: zqenva, host: zqenva.zqhost, labels: {_LABELS_YAML}}}
     - {{name: zqenvb, image: "ghcr.io/kmaster8/hello:zqtagb", namespace: zqns}}
 """
 _HEAD = f"""\
@@ -88,7 +88,6 @@ spec:
       header: zqheader
       headerValue: zqhval
       cookie: zqcookie
-      sticky: true
 """ + _ENVS,
     "argo-rollouts": _HEAD + """\
 spec:
