@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+from generator.workload import Workload
+
 Engine = Literal["argo-rollouts", "flagger", "nginx"]
 Progression = Literal["git", "controller"]
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
@@ -131,6 +133,7 @@ class Environment:
     labels: Labels
     settle_delay: int  # seconds between the two commits of an nginx-engine promotion
     autoscaling: Autoscaling | None
+    workload: Workload = Workload()  # container, pod, security, config, PDB, patches (generator/workload.py)
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,7 @@ class Release:
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
     service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
+    workload: Workload = Workload()  # the release-level workload; each environment holds its merged one
 
     def base_environment(self) -> Environment:
         """The release-level defaults as an environment: what the kustomize base is rendered from."""
@@ -169,6 +173,7 @@ class Release:
             labels=(),
             settle_delay=self.settle_delay,
             autoscaling=self.autoscaling,
+            workload=self.workload,
         )
 
     def environment(self, name: str) -> Environment:

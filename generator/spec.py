@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from generator import checks, durations, resources, schemacheck
+from generator import checks, durations, resources, schemacheck, workload
 from generator.checks import Finding, Located, closest, did_you_mean
 from generator.errors import InvalidInput, Problem
 from generator.loader import load_single
@@ -366,6 +366,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -
         settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
         source=doc.source,
         service_port_name=spec["service"].get("portName", "http"),
+        workload=workload.build(spec),
     )
     entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
     environments = tuple(build_environment(release, entry, profiles) for entry in entries)
@@ -470,6 +471,7 @@ def build_environment(release: Release, entry: Data, profiles: Mapping[str, Prof
         autoscaling=build_autoscaling(entry.get("autoscaling"))
         or (profile.autoscaling if profile else None)
         or base.autoscaling,
+        workload=workload.for_environment(release.workload, entry),
     )
 
 
