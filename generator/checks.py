@@ -72,6 +72,9 @@ def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = Non
         profiles = load_profiles()
     findings = [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
+    from generator import workload_checks  # container, pod, security and patch rules
+
+    findings += workload_checks.check(data, profiles)
     problems = [locate(doc, finding) for finding in findings]
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
 

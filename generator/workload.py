@@ -9,6 +9,8 @@ probe's port, the config mounts) and applies the security profile.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -57,6 +59,10 @@ class Workload:
     rolling_update: JSON | None = None  # environments[].strategy.rollingUpdate: a plain Deployment here
     session_affinity: str | None = None
     session_affinity_config: JSON | None = None
+
+    def __hash__(self) -> int:
+        # The model is hashable (and frozen); the Kubernetes fields are plain JSON data, hashed as text.
+        return hash(json.dumps(dataclasses.asdict(self), sort_keys=True))
 
 
 # -- building from the spec ----------------------------------------------------------------------------------
@@ -317,7 +323,6 @@ def kustomize_patches(work: Workload) -> list[JSON]:
 def pod_template_fingerprint(template: Mapping[str, Any], config: Config) -> str:
     """A short hash of what runs: the rendered pod template and the config content kustomize hashes in."""
     import hashlib
-    import json
 
     text = json.dumps({"template": template, "config": [config.files, config.literals]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -9,6 +9,7 @@ kubernetes-json-schema project, the "strict" variant refusing unknown fields). T
 the generated definitions record it in their `$comment`.
 
 What the conversion does, and why:
+- leaves out ObjectMeta's server-set fields (managedFields, uid, ...);
 - keeps the definitions reachable from Container and PodSpec, renamed `k8s.<Kind>` (e.g. `k8s.EnvVar`);
 - leaves out of `spec.container` the fields rollgen owns (name, image, ports) and restartPolicy (init containers
   only), and out of `spec.pod` containers, ephemeralContainers, the deprecated serviceAccount and nodeName;
@@ -40,6 +41,9 @@ CONTAINER_OWNED = ("name", "image", "ports", "restartPolicy")
 POD_OWNED = ("containers", "ephemeralContainers", "serviceAccount", "nodeName")
 QUANTITY_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
 DROPPED = ("description", "format")
+# ObjectMeta (of an ephemeral volume's claim template): what the API server sets is no spec's business.
+SERVER_SET_META = ("managedFields", "ownerReferences", "creationTimestamp", "deletionTimestamp",
+                   "deletionGracePeriodSeconds", "generation", "resourceVersion", "selfLink", "uid")
 
 
 def source_definitions() -> dict[str, Any]:
@@ -68,7 +72,10 @@ def convert(node: Any, defs: dict[str, Any], out: dict[str, Any]) -> Any:
         target = short(name)
         if target not in out:
             out[target] = {}  # reserve first: a definition may refer back to one being converted
-            out[target] = convert(defs[name], defs, out)
+            definition = defs[name]
+            if name.endswith("meta.v1.ObjectMeta"):
+                definition = without(definition, SERVER_SET_META)
+            out[target] = convert(definition, defs, out)
         return {"$ref": f"#/$defs/{target}"}
     result: dict[str, Any] = {}
     for key, value in node.items():
