@@ -310,14 +310,42 @@ def kustomize_entries(release_name: str, namespace: str, work: Workload) -> JSON
 
 
 def kustomize_patches(work: Workload) -> list[JSON]:
-    """The spec's patches as kustomization `patches:` entries (inline), in spec order."""
+    """The spec's patches as kustomization `patches:` entries (inline), in spec order.
+
+    A strategic-merge patch without a target gets one from its own kind and name: kustomize would otherwise
+    match its metadata exactly, namespace included, and a patch that leaves the namespace out (as one written
+    for every environment must) would match nothing.
+    """
     out: list[JSON] = []
     for patch in work.patches:
         entry: JSON = {"patch": patch["patch"]}
-        if "target" in patch:
-            entry["target"] = dict(patch["target"])
+        target = patch.get("target") or implied_target(patch["patch"])
+        if target:
+            entry["target"] = dict(target)
         out.append(entry)
     return out
+
+
+def implied_target(text: str) -> JSON | None:
+    import yaml
+
+    try:
+        body = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("kind"), str):
+        return None
+    target: JSON = {}
+    group, _, version = str(body.get("apiVersion", "")).rpartition("/")
+    if group:
+        target["group"] = group
+    if version:
+        target["version"] = version
+    target["kind"] = body["kind"]
+    name = (body.get("metadata") or {}).get("name")
+    if isinstance(name, str):
+        target["name"] = name
+    return target
 
 
 def pod_template_fingerprint(template: Mapping[str, Any], config: Config) -> str:
