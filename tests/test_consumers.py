@@ -20,6 +20,7 @@ import yaml
 from tests import rules
 from tests.rules import Doc
 from tests.validators import (
+    canary_environments,
     example_engine,
     example_environments,
     example_spec,
@@ -39,7 +40,9 @@ VARIANTS = [
     for env in example_environments(example)
     for variant in (("initial", "progressing") if is_git_progression(example) else ("initial",))
 ]
-GIT_VARIANTS = [p for p in VARIANTS if is_git_progression(p.values[0])]
+# A rolling-update environment has no canary: the live-weight and canary-lifecycle tests skip it
+# (tests/test_workload.py covers it).
+GIT_VARIANTS = [p for p in VARIANTS if is_git_progression(p.values[0]) and p.values[1] in canary_environments(p.values[0])]
 ROLLOUTS = [e for e in EXAMPLES if example_engine(e) == "argo-rollouts"]
 FLAGGER = [e for e in EXAMPLES if example_engine(e) == "flagger"]
 
@@ -277,7 +280,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
 @pytest.mark.parametrize(
     ("example", "env"),
     [pytest.param(e, env, id=f"{e.stem}-{env}") for e in EXAMPLES if is_git_progression(e)
-     for env in example_environments(e)],
+     for env in canary_environments(e)],
 )
 def test_every_state_of_a_git_rollout(example: Path, env: str, tmp_path: Path) -> None:
     """Each state the planner produces renders to an overlay that builds, passes the schemas and the rules,
@@ -306,7 +309,7 @@ def test_every_state_of_a_git_rollout(example: Path, env: str, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("example", "env"),
-    [pytest.param(e, env, id=f"{e.stem}-{env}") for e in ROLLOUTS for env in example_environments(e)],
+    [pytest.param(e, env, id=f"{e.stem}-{env}") for e in ROLLOUTS for env in canary_environments(e)],
 )
 def test_rollout_survives_name_prefix_and_labels(rendered: Renderer, example: Path, env: str,
                                                  tmp_path: Path) -> None:

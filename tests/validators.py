@@ -247,6 +247,18 @@ def example_environments(example: Path) -> list[str]:
     return [str(env["name"]) for env in envs]
 
 
+def is_rolling_environment(example: Path, env_name: str) -> bool:
+    """environments[].strategy.rollingUpdate: a plain Deployment there, no canary and no live weight."""
+    for env in example_spec(example)["spec"].get("environments") or []:
+        if env["name"] == env_name:
+            return "rollingUpdate" in (env.get("strategy") or {})
+    return False
+
+
+def canary_environments(example: Path) -> list[str]:
+    return [env for env in example_environments(example) if not is_rolling_environment(example, env)]
+
+
 def example_engine(example: Path) -> str:
     return str(example_spec(example)["spec"]["engine"])
 
