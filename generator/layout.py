@@ -59,7 +59,7 @@ def layout(release: Release, states: Mapping[str, EnvState]) -> Files:
         state = states.get(env.name) or EnvState.initial(env)
         rendered = render_environment(render, release, env, state)
         overlay = _overlay_files(base_env.namespace, base_objects, env, rendered)
-        overlay["kustomization.yaml"] = overlay_kustomization(release, env, overlay["kustomization.yaml"])
+        overlay["kustomization.yaml"] = overlay_kustomization(release, env, overlay["kustomization.yaml"], state)
         files.update({f"{app}/overlays/{env.name}/{name}": doc for name, doc in overlay.items()})
     return files
 

@@ -210,8 +210,15 @@ class EnvState:
     # show k/n without the spec; 0 when unknown (older state files). Shown, never planned or rendered from, so it
     # takes no part in equality.
     steps: int = field(default=0, compare=False)
+    # What runs in the pod besides the image (generator/workload_progression.py): canonical JSON of the container,
+    # pod, security and config inputs that stable runs, and the canary's while one is in flight. "" when unknown
+    # (older state files, plain `render`): the spec's inputs then. Not part of equality, as `steps`.
+    stable_pod: str = field(default="", compare=False)
+    canary_pod: str = field(default="", compare=False)
 
     @classmethod
     def initial(cls, env: Environment) -> EnvState:
         """What `rollgen render` shows without a repository: the environment's image, fully promoted."""
-        return cls(phase="stable", stable_image=env.image)
+        from generator.workload import pod_inputs
+
+        return cls(phase="stable", stable_image=env.image, stable_pod=pod_inputs(env.workload))

@@ -348,6 +348,30 @@ def implied_target(text: str) -> JSON | None:
     return target
 
 
+def pod_inputs(work: Workload) -> str:
+    """What runs in the pod besides the image, as canonical JSON text; "" for the default inputs (no container,
+    pod or config fields, the default security), so that states of releases using none stay as they were."""
+    data = {
+        "container": work.container,
+        "pod": work.pod,
+        "security": work.security,
+        "config": {
+            "files": dict(work.config.files),
+            "literals": dict(work.config.literals),
+            **({"mountPath": work.config.mount_path} if work.config.mount_path else {}),
+        },
+    }
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return "" if text == DEFAULT_POD_INPUTS else text
+
+
+DEFAULT_POD_INPUTS = json.dumps(
+    {"config": {"files": {}, "literals": {}}, "container": {}, "pod": {}, "security": DEFAULT_SECURITY},
+    sort_keys=True,
+    separators=(",", ":"),
+)
+
+
 def pod_template_fingerprint(template: Mapping[str, Any], config: Config) -> str:
     """A short hash of what runs: the rendered pod template and the config content kustomize hashes in."""
     import hashlib

@@ -249,6 +249,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
     from generator import progression
     from generator.model import Image
     from generator.spec import load_release
+    from generator.workload_progression import with_pods  # as the commands plan: pod inputs recorded
 
     release = load_release(example)
     env = release.environment(env_name)
@@ -257,21 +258,21 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
                                                   for e in release.environments))
     env2 = updated.environment(env_name)
     now = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    deploy = progression.plan_release(release, env, None, now)
+    deploy = with_pods(progression.plan_release, starts=True)(release, env, None, now)
     assert isinstance(deploy, progression.Transition), deploy
-    start = progression.plan_release(updated, env2, deploy.state, now)
+    start = with_pods(progression.plan_release, starts=True)(updated, env2, deploy.state, now)
     assert isinstance(start, progression.Transition), start
     out = [("deploy", release, deploy.state), ("start", updated, start.state)]
     state = start.state
     for tick in range(1, 30):
-        plan = progression.plan_promote(updated, env2, state, now + timedelta(hours=tick))
+        plan = with_pods(progression.plan_promote)(updated, env2, state, now + timedelta(hours=tick))
         assert isinstance(plan, progression.Transition), (out[-1][0], plan)
         state = plan.state
         out.append((f"{plan.action}-{tick}", updated, state))
         if state.phase == "stable":
             break
     assert state.phase == "stable" and state.stable_image == new, out[-1]
-    abort = progression.plan_abort(updated, env2, start.state, now + timedelta(minutes=1))
+    abort = with_pods(progression.plan_abort)(updated, env2, start.state, now + timedelta(minutes=1))
     assert isinstance(abort, progression.Transition), abort
     out.append(("abort", updated, abort.state))
     return out

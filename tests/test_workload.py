@@ -324,3 +324,88 @@ def test_release_to_a_rolling_environment_deploys_directly() -> None:
     plan = progression.plan_release(rel, env, current, datetime(2026, 1, 1, tzinfo=timezone.utc))
     assert isinstance(plan, progression.Transition) and plan.state.phase == "stable"
     assert plan.state.stable_image == env.image
+
+
+# -- any change to what runs is a canary (git progression, real repo and CLI) --------------------------------
+
+from tests.test_lifecycle import V1, ConfigRepo, at, find, repo, spec_text  # noqa: E402,F401 - `repo` is a fixture
+
+WORKLOAD_V1 = "  container: {env: [{name: LOG_LEVEL, value: info}]}\n  config: {literals: {FLAG: 'off'}}\n"
+WORKLOAD_V2 = "  container: {env: [{name: LOG_LEVEL, value: warn}]}\n  config: {literals: {FLAG: 'on'}}\n"
+
+
+def with_workload(text: str, workload_text: str) -> str:
+    return text.replace("  environments:\n", workload_text + "  environments:\n")
+
+
+def env_of(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = obj["spec"]["template"]["spec"]["containers"][0]["env"]
+    return env
+
+
+def config_map_data(objects: list[dict[str, Any]], obj: dict[str, Any]) -> dict[str, str]:
+    (ref,) = [e["configMapRef"]["name"] for e in obj["spec"]["template"]["spec"]["containers"][0]["envFrom"]]
+    data: dict[str, str] = find(objects, "ConfigMap", ref)["data"]
+    return data
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+def test_env_and_config_change_starts_a_canary_and_abort_restores_it(repo: ConfigRepo, engine: str) -> None:
+    repo.write_spec(with_workload(spec_text(V1, engine=engine), WORKLOAD_V1))
+    assert repo.release()[0] == 0
+    assert repo.state()["stablePod"]["container"]["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+
+    repo.write_spec(with_workload(spec_text(V1, engine=engine), WORKLOAD_V2), "env and config")
+    assert repo.release(now=at(1))[0] == 0
+    trailers = repo.trailers()
+    assert trailers["Rollgen-Action"] == "start" and trailers["Rollgen-Weight"] == "10", trailers
+    subject = git_subject(repo)
+    assert "config" in subject and "env" in subject and "image" in subject, subject
+    objects = repo.build()
+    if engine == "nginx":
+        stable, canary = find(objects, "Deployment", "hello"), find(objects, "Deployment", "hello-canary")
+        assert env_of(stable) == [{"name": "LOG_LEVEL", "value": "info"}]
+        assert env_of(canary) == [{"name": "LOG_LEVEL", "value": "warn"}]
+        assert config_map_data(objects, stable) == {"FLAG": "off"}
+        assert config_map_data(objects, canary) == {"FLAG": "on"}
+        assert canary["spec"]["replicas"] == 1
+    else:
+        rollout = find(objects, "Rollout", "hello")
+        assert env_of(rollout) == [{"name": "LOG_LEVEL", "value": "warn"}]
+        assert config_map_data(objects, rollout) == {"FLAG": "on"}
+        assert rollout["spec"]["strategy"]["canary"]["steps"][0] == {"setWeight": 10}
+    assert repo.render_check() == 0  # the tree is what the spec and the state say
+
+    assert repo.act("abort", now=at(2))[0] == 0
+    objects = repo.build()
+    restored = find(objects, "Deployment" if engine == "nginx" else "Rollout", "hello")
+    assert env_of(restored) == [{"name": "LOG_LEVEL", "value": "info"}]
+    assert config_map_data(objects, restored) == {"FLAG": "off"}
+    assert repo.state()["stablePod"]["container"]["env"] == [{"name": "LOG_LEVEL", "value": "info"}]
+
+
+def test_promotion_makes_the_new_pod_stable(repo: ConfigRepo) -> None:
+    repo.write_spec(with_workload(spec_text(V1, engine="argo-rollouts"), WORKLOAD_V1))
+    assert repo.release()[0] == 0
+    repo.write_spec(with_workload(spec_text(V1, engine="argo-rollouts"), WORKLOAD_V2), "env")
+    assert repo.release(now=at(1))[0] == 0
+    assert repo.act("promote", "--full", now=at(2))[0] == 0
+    assert repo.state()["phase"] == "stable"
+    assert repo.state()["stablePod"]["container"]["env"] == [{"name": "LOG_LEVEL", "value": "warn"}]
+    assert "canaryPod" not in repo.state()
+    assert env_of(find(repo.build(), "Rollout", "hello")) == [{"name": "LOG_LEVEL", "value": "warn"}]
+
+
+def test_changes_outside_the_pod_still_deploy_directly(repo: ConfigRepo) -> None:
+    repo.write_spec(with_workload(spec_text(V1), WORKLOAD_V1))
+    assert repo.release()[0] == 0
+    repo.write_spec(with_workload(spec_text(V1, replicas=6), WORKLOAD_V1), "replicas")
+    assert repo.release(now=at(1))[0] == 0
+    assert repo.trailers()["Rollgen-Action"] == "deploy"
+    assert repo.state()["phase"] == "stable"
+
+
+def git_subject(repo: ConfigRepo) -> str:
+    from tests.conftest import git
+
+    return git(repo.path, "log", "-1", "--format=%s").strip()

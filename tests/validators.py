@@ -306,8 +306,11 @@ def progressing_state(example: Path, env_name: str, step: int = 2) -> Any:
         weight = env.steps[step - 1].weight
     else:
         step, weight = 1, 0
+    from generator.workload import pod_inputs
+
+    pods = pod_inputs(env.workload)  # what a real state records: stable and canary run the spec's pod inputs
     return EnvState(phase="progressing", stable_image=env.image, canary_image=canary, step=step, weight=weight,
-                    since="2025-01-01T00:00:00Z")
+                    since="2025-01-01T00:00:00Z", stable_pod=pods, canary_pod=pods)
 
 
 def write_state(app_dir: Path, env_name: str, state: Any) -> Path:

@@ -16,6 +16,7 @@ from functools import partial
 from generator.commands._progress import Request, execute, named_release, now_from
 from generator.gates import evaluate
 from generator.progression import plan_advance
+from generator.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=partial(plan_advance, gate=evaluate),
+        plan=with_pods(partial(plan_advance, gate=evaluate)),
         now=now_from(args.now),
         push=args.push,
     )

@@ -12,6 +12,7 @@ from functools import partial
 
 from generator.commands._progress import Request, execute, load_spec, now_from
 from generator.progression import plan_release
+from generator.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=lambda repo, config: load_spec(repo, config, args.spec),
         environments=[args.env] if args.env else None,
-        plan=partial(plan_release, retry=args.retry),
+        plan=with_pods(partial(plan_release, retry=args.retry), starts=True),
         now=now_from(args.now),
         push=args.push,
         render_on_hold=True,
