@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 
-from generator.workload import Workload
+if TYPE_CHECKING:
+    from generator.workload import Workload
+
+
+def _default_workload() -> Workload:
+    """Imported on first use: `rollgen validate` builds no model and need not pay for generator.workload."""
+    from generator.workload import Workload
+
+    return Workload()
 
 Engine = Literal["argo-rollouts", "flagger", "nginx"]
 Progression = Literal["git", "controller"]
@@ -133,7 +141,8 @@ class Environment:
     labels: Labels
     settle_delay: int  # seconds between the two commits of an nginx-engine promotion
     autoscaling: Autoscaling | None
-    workload: Workload = Workload()  # container, pod, security, config, PDB, patches (generator/workload.py)
+    # container, pod, security, config, PDB, patches (generator/workload.py)
+    workload: Workload = field(default_factory=_default_workload)
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,7 @@ class Release:
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
     service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
-    workload: Workload = Workload()  # the release-level workload; each environment holds its merged one
+    workload: Workload = field(default_factory=_default_workload)  # each environment holds its merged one
 
     def base_environment(self) -> Environment:
         """The release-level defaults as an environment: what the kustomize base is rendered from."""

@@ -8,7 +8,6 @@ probe's port, the config mounts) and applies the security profile.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
@@ -72,14 +71,14 @@ def build(spec: Mapping[str, Any]) -> Workload:
     """The release-level workload of a schema-valid spec."""
     service = spec["service"]
     return Workload(
-        container=drop_removed_env(copy.deepcopy(spec.get("container", {}))),
-        pod=copy.deepcopy(spec.get("pod", {})),
+        container=drop_removed_env(dict(spec.get("container", {}))),
+        pod=spec.get("pod", {}),
         security=spec.get("security", DEFAULT_SECURITY),
         config=build_config(spec.get("config")),
         disruption_budget=dict(spec["disruptionBudget"]) if "disruptionBudget" in spec else None,
-        patches=tuple(copy.deepcopy(p) for p in spec.get("patches", [])),
+        patches=tuple(spec.get("patches", [])),
         session_affinity=service.get("sessionAffinity"),
-        session_affinity_config=copy.deepcopy(service.get("sessionAffinityConfig")),
+        session_affinity_config=service.get("sessionAffinityConfig"),
     )
 
 
@@ -94,7 +93,7 @@ def for_environment(base: Workload, entry: Mapping[str, Any]) -> Workload:
         security=entry.get("security", base.security),
         config=merge_config(base.config, entry.get("config")),
         disruption_budget=dict(entry["disruptionBudget"]) if "disruptionBudget" in entry else base.disruption_budget,
-        patches=base.patches + tuple(copy.deepcopy(p) for p in entry.get("patches", [])),
+        patches=base.patches + tuple(entry.get("patches", [])),
         rolling_update=dict(strategy["rollingUpdate"]) if "rollingUpdate" in strategy else None,
         session_affinity=base.session_affinity,
         session_affinity_config=base.session_affinity_config,
@@ -121,13 +120,16 @@ def merge_config(base: Config, override: Mapping[str, Any] | None) -> Config:
 
 
 def merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key (recursively); anything else, lists included, is replaced by the override."""
+    """Mappings merge key by key (recursively); anything else, lists included, is replaced by the override.
+
+    The result shares the inputs' values: the spec's data is never changed after loading, and
+    complete_pod_template copies what it completes."""
     if isinstance(base, dict) and isinstance(override, dict):
-        out = copy.deepcopy(base)
+        out = dict(base)
         for key, value in override.items():
-            out[key] = merge(base[key], value) if key in base else copy.deepcopy(value)
+            out[key] = merge(base[key], value) if key in base else value
         return out
-    return copy.deepcopy(override)
+    return override
 
 
 def merge_container(base: JSON, override: Mapping[str, Any]) -> JSON:
@@ -140,9 +142,9 @@ def merge_container(base: JSON, override: Mapping[str, Any]) -> JSON:
 
 def merge_env(base: Sequence[JSON], override: Sequence[JSON]) -> list[JSON]:
     """By name: an override replaces the base entry in place; new names are appended in the override's order."""
-    merged = {entry["name"]: copy.deepcopy(entry) for entry in base}
+    merged = {entry["name"]: entry for entry in base}
     for entry in override:
-        merged[entry["name"]] = copy.deepcopy(entry)
+        merged[entry["name"]] = entry
     return list(merged.values())
 
 
@@ -156,6 +158,16 @@ def drop_removed_env(container: JSON) -> JSON:
         if not container["env"]:
             del container["env"]
     return container
+
+
+def copied(value: Any) -> Any:
+    """A copy of JSON data (mappings, lists, scalars): what the completion below may change. Several times
+    faster than copy.deepcopy, which a render calls for every pod template."""
+    if isinstance(value, dict):
+        return {key: copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copied(item) for item in value]
+    return value
 
 
 # -- names -------------------------------------------------------------------------------------------------------
@@ -181,8 +193,8 @@ def complete_pod_template(release: Release, env: Environment, template: JSON) ->
     work = env.workload
     pod_spec: JSON = template["spec"]
     container: JSON = pod_spec["containers"][0]
-    container.update(copy.deepcopy(work.container))
-    pod_fields = {k: copy.deepcopy(v) for k, v in work.pod.items() if k != "annotations"}
+    container.update(copied(work.container))
+    pod_fields = {k: copied(v) for k, v in work.pod.items() if k != "annotations"}
     add_config(release.name, work.config, container, pod_fields)
     default_probe_ports(container, release.service_port_name, release.container_port)
     apply_security(work.security, container, pod_fields)
@@ -277,7 +289,7 @@ def service_affinity(env: Environment, spec: JSON) -> JSON:
     if work.session_affinity:
         spec["sessionAffinity"] = work.session_affinity
     if work.session_affinity_config and work.session_affinity == "ClientIP":
-        spec["sessionAffinityConfig"] = copy.deepcopy(work.session_affinity_config)
+        spec["sessionAffinityConfig"] = copied(work.session_affinity_config)
     return spec
 
 
@@ -330,7 +342,7 @@ def implied_target(text: str) -> JSON | None:
     import yaml
 
     try:
-        body = yaml.safe_load(text)
+        body = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return None
     if not isinstance(body, dict) or not isinstance(body.get("kind"), str):

@@ -204,7 +204,10 @@ def patch_findings(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]
         located += [(("spec", "environments", e, "patches", i), p) for i, p in enumerate(entry.get("patches", []))]
     if not located:
         return []
-    objects = generated_objects(data, profiles)
+    try:
+        objects = generated_objects(data, profiles)
+    except (KeyError, ValueError):
+        return []  # the spec has a problem another check reports (an unknown profile, ...): nothing to match
     out: list[Finding] = []
     for at, patch in located:
         out += one_patch(at, patch, objects)
@@ -215,7 +218,7 @@ def one_patch(at: JsonPath, patch: Data, objects: Sequence[Mapping[str, Any]]) -
     import yaml
 
     try:
-        body = yaml.safe_load(patch["patch"])
+        body = yaml.load(patch["patch"], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         yield Finding((*at, "patch"), f"the patch is not YAML: {str(exc).splitlines()[0]}")
         return
@@ -281,7 +284,37 @@ def matches(target: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
 
 
 def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mapping[str, Any]]:
-    """Every object any environment's overlay generates, as rendered from the spec."""
+    """Every object any environment's overlay generates, as rendered from the spec. Which objects there are does
+    not depend on the container, the pod or the patches, so specs that differ only there share one render."""
+    import json
+
+    shape = json.dumps(_shape(data), sort_keys=True, default=str) + repr(sorted(profiles.items()))
+    if shape not in _OBJECTS:
+        if len(_OBJECTS) > 256:
+            _OBJECTS.clear()
+        _OBJECTS[shape] = _render_objects(data, profiles)
+    return _OBJECTS[shape]
+
+
+_OBJECTS: dict[str, list[Mapping[str, Any]]] = {}
+_POD_ONLY = ("container", "pod", "patches", "security")
+
+
+def _shape(data: Data) -> Data:
+    """The spec without what changes pods only; config reduced to which generators exist."""
+
+    def strip(entry: Data) -> Data:
+        out = {k: v for k, v in entry.items() if k not in _POD_ONLY}
+        if "config" in out:
+            out["config"] = sorted(k for k in ("files", "literals") if out["config"].get(k))
+        return out
+
+    spec = strip(data["spec"])
+    spec["environments"] = [strip(entry) for entry in data["spec"].get("environments", [])]
+    return {**data, "spec": spec}
+
+
+def _render_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mapping[str, Any]]:
     from generator.engines import renderer_for
     from generator.model import EnvState
     from generator.spec import build_release
