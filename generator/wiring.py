@@ -345,7 +345,9 @@ def ignore_differences(release: Release, env: Environment,
     - an HPA changes `spec.replicas` of its target, again only a conflict if git set them (no renderer does).
     """
     if manifests is None:
-        manifests = renderer_for(release.engine)(release, env, EnvState.initial(env)).manifests
+        from generator.workload_render import render_environment  # a rolling-update environment has no Rollout
+
+        manifests = render_environment(renderer_for(release.engine), release, env, EnvState.initial(env)).manifests
     objects = list(manifests)
     rules = [*_rollout_service_rules(objects), *_scaled_replica_rules(release, objects)]
     unique = {json.dumps(rule, sort_keys=True): rule for rule in rules}
