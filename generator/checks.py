@@ -76,8 +76,21 @@ def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = Non
     data = with_engine_name(data)  # the rules below know `deployments` by its internal name, nginx
     findings += [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
+    if uses_workload_rules(data["spec"]):
+        from generator import workload_checks  # container, pod, security and patch rules
+
+        findings += workload_checks.check(data, profiles)
     problems = [locate(doc, finding) for finding in findings]
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
+
+
+WORKLOAD_FIELDS = ("container", "pod", "security", "patches", "autoscaling", "config")
+
+
+def uses_workload_rules(spec: Data) -> bool:
+    """Whether any workload rule can apply (generator/workload_checks.py is imported only then)."""
+    entries = [spec, *spec.get("environments", [])]
+    return any(key in entry for entry in entries for key in WORKLOAD_FIELDS)
 
 
 # --- engine, progression and strategy -------------------------------------------------------------------------

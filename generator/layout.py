@@ -13,6 +13,7 @@ from typing import Any
 from generator.engines import ImageSlot, Manifest, Rendered, renderer_for
 from generator.engines.common import SYNC_WAVE as SYNC_WAVE
 from generator.model import Environment, EnvState, Release
+from generator.workload_render import base_kustomization, overlay_kustomization, render_environment
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 
@@ -49,14 +50,16 @@ Files = dict[str, Any]
 def layout(release: Release, states: Mapping[str, EnvState]) -> Files:
     render = renderer_for(release.engine)
     base_env = release.base_environment()
-    base = render(release, base_env, EnvState.initial(base_env))
+    base = render_environment(render, release, base_env, EnvState.initial(base_env))
     base_objects = _index(base.manifests)
     app = f"apps/{release.name}"
     files: Files = _base_files(f"{app}/base", base, base_objects)
+    files[f"{app}/base/kustomization.yaml"] = base_kustomization(release, files[f"{app}/base/kustomization.yaml"])
     for env in release.environments:
         state = states.get(env.name) or EnvState.initial(env)
-        rendered = render(release, env, state)
+        rendered = render_environment(render, release, env, state)
         overlay = _overlay_files(base_env.namespace, base_objects, env, rendered)
+        overlay["kustomization.yaml"] = overlay_kustomization(release, env, overlay["kustomization.yaml"], state)
         files.update({f"{app}/overlays/{env.name}/{name}": doc for name, doc in overlay.items()})
     return files
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
+
+if TYPE_CHECKING:
+    from generator.workload import Workload
+
+
+def _default_workload() -> Workload:
+    """Imported on first use: `rollgen validate` builds no model and need not pay for generator.workload."""
+    from generator.workload import Workload
+
+    return Workload()
 
 Engine = Literal["argo-rollouts", "flagger", "nginx"]
 Progression = Literal["git", "controller"]
@@ -157,6 +167,8 @@ class Environment:
     # The destination cluster (Argo CD cluster name; Flux reads the Secret `<cluster>-kubeconfig`); None: the
     # repo's default destination (rollgen.yaml argocd.destinationServer/Name, Flux's own cluster).
     cluster: str | None = None
+    # container, pod, security, config, PDB, patches (generator/workload.py)
+    workload: Workload = field(default_factory=_default_workload)
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,7 @@ class Release:
     router: RouterName = "ingress-nginx"  # spec.router
     gateway: GatewayRef | None = None  # spec.gateway (router gateway-api)
     istio_gateways: tuple[str, ...] = ()  # spec.istio.gateways (router istio)
+    workload: Workload = field(default_factory=_default_workload)  # each environment holds its merged one
 
     def base_environment(self) -> Environment:
         """The release-level defaults as an environment: what the kustomize base is rendered from."""
@@ -198,6 +211,7 @@ class Release:
             labels=(),
             settle_delay=self.settle_delay,
             autoscaling=self.autoscaling,
+            workload=self.workload,
         )
 
     def environment(self, name: str) -> Environment:
@@ -234,8 +248,15 @@ class EnvState:
     # show k/n without the spec; 0 when unknown (older state files). Shown, never planned or rendered from, so it
     # takes no part in equality.
     steps: int = field(default=0, compare=False)
+    # What runs in the pod besides the image (generator/workload_progression.py): canonical JSON of the container,
+    # pod, security and config inputs that stable runs, and the canary's while one is in flight. "" when unknown
+    # (older state files, plain `render`): the spec's inputs then. Not part of equality, as `steps`.
+    stable_pod: str = field(default="", compare=False)
+    canary_pod: str = field(default="", compare=False)
 
     @classmethod
     def initial(cls, env: Environment) -> EnvState:
         """What `rollgen render` shows without a repository: the environment's image, fully promoted."""
-        return cls(phase="stable", stable_image=env.image)
+        from generator.workload import pod_inputs
+
+        return cls(phase="stable", stable_image=env.image, stable_pod=pod_inputs(env.workload))

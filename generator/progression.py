@@ -196,6 +196,8 @@ def plan_release(
         return _deploy(release, env, now)
     if kind == "controller":
         return _release_controller(release, env, current, now)
+    if env.workload.rolling_update is not None:
+        return _release_rolling(release, env, current, now)
     current = normalise(env, current)
     image = env.image
     if current.phase == "stable":
@@ -226,6 +228,15 @@ def _release_controller(release: Release, env: Environment, current: EnvState, n
     summary = f"release {env.image.ref} ({release.engine} runs the {release.strategy.kind})"
     details = f"Replaces {current.stable_image.ref}. The {release.engine} controller drives the progression."
     return _straight_to_stable(release, env, now, "start", summary, 0, details)
+
+
+def _release_rolling(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
+    """environments[].strategy.rollingUpdate: Kubernetes rolls the Deployment itself; there is no canary."""
+    if env.image == current.stable_image:
+        return Hold(f"nothing to do: {env.image.ref} is already released")
+    summary = f"release {env.image.ref} (a rolling update, no canary)"
+    details = f"Replaces {current.stable_image.ref}. Kubernetes rolls the Deployment out by itself."
+    return _straight_to_stable(release, env, now, "deploy", summary, 100, details)
 
 
 def _straight_to_stable(

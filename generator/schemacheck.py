@@ -37,9 +37,14 @@ class Unsupported(Exception):
     """The schema uses something this checker does not implement: validate with jsonschema instead."""
 
 
-def compile_schema(schema: Mapping[str, Any]) -> Check:
-    """A function telling whether a document is valid against `schema`; raises Unsupported (see above)."""
-    return _Compiler(schema).compile(schema, "#")
+def compile_schema(schema: Mapping[str, Any], lazy_refs: bool = False) -> Check:
+    """A function telling whether a document is valid against `schema`; raises Unsupported (see above).
+
+    With lazy_refs, each `$ref` target is compiled when a document first reaches it: the Kubernetes container
+    and pod definitions are most of the release schema, and most specs never reach most of them. The check may
+    then raise Unsupported when it first reaches a part it cannot compile; the caller falls back to jsonschema.
+    """
+    return _Compiler(schema, lazy_refs).compile(schema, "#")
 
 
 # --- types and equality, as jsonschema's Draft 2020-12 type checker and _utils.equal define them --------------
@@ -84,10 +89,11 @@ def equal(one: Any, two: Any) -> bool:
 
 
 class _Compiler:
-    def __init__(self, root: Mapping[str, Any]) -> None:
+    def __init__(self, root: Mapping[str, Any], lazy_refs: bool = False) -> None:
         self.root = root
         self.refs: dict[str, Check] = {}
         self.compiling: set[str] = set()
+        self.lazy_refs = lazy_refs
 
     def compile(self, schema: Any, where: str) -> Check:
         if schema is True or schema is False:
@@ -111,11 +117,26 @@ class _Compiler:
     def ref(self, ref: str, where: str) -> Check:
         if ref in self.refs:
             return self.refs[ref]
+        if self.lazy_refs:
+            return self._lazy(ref, where)
         if ref in self.compiling:
             raise Unsupported(f"{where}: recursive $ref {ref}")
         self.compiling.add(ref)
         self.refs[ref] = check = self.compile(self.resolve(ref, where), ref)
         self.compiling.discard(ref)
+        return check
+
+    def _lazy(self, ref: str, where: str) -> Check:
+        """A check that compiles its target on first use (a recursive reference works: it is compiled once)."""
+        target = self.resolve(ref, where)  # a missing target is refused now, as eagerly
+        compiled: list[Check] = []
+
+        def check(x: Any) -> bool:
+            if not compiled:
+                compiled.append(self.compile(target, ref))
+            return compiled[0](x)
+
+        self.refs[ref] = check
         return check
 
     def resolve(self, ref: str, where: str) -> Any:

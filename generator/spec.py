@@ -63,7 +63,7 @@ def quick_check(schema_name: str) -> schemacheck.Check | None:
     """The yes/no check that spares a valid document the import of jsonschema (generator/schemacheck.py);
     None if the schema uses a keyword it does not implement, and then jsonschema decides every document."""
     try:
-        return schemacheck.compile_schema(load_schema(schema_name))
+        return schemacheck.compile_schema(load_schema(schema_name), lazy_refs=True)
     except schemacheck.Unsupported:
         return None
 
@@ -96,8 +96,11 @@ def inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
 def schema_problems(doc: Located, schema_name: str = RELEASE_SCHEMA) -> list[Problem]:
     """Every schema violation of the document, located and explained, in document order."""
     check = quick_check(schema_name)
-    if check is not None and check(doc.data):
-        return []
+    try:
+        if check is not None and check(doc.data):
+            return []
+    except schemacheck.Unsupported:
+        pass  # a part of the schema the quick check cannot compile: jsonschema decides
     errors = list(validator(schema_name).iter_errors(doc.data))
     typos = typo_targets(errors)
     # A misspelt required field is one mistake: "unknown field 'stpes'; did you mean 'steps'?" says it all.
@@ -346,6 +349,8 @@ def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -
         from generator.profiles import load_profiles
 
         profiles = load_profiles()
+    from generator import workload
+
     data: Data = doc.data
     meta, spec = data["metadata"], data["spec"]
     strategy = build_strategy(spec["strategy"])
@@ -377,6 +382,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -
         router=spec.get("router", "ingress-nginx"),
         gateway=build_gateway(spec.get("gateway")),
         istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
+        workload=workload.build(spec),
     )
     entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
     environments = tuple(build_environment(release, entry, profiles) for entry in entries)
@@ -480,6 +486,8 @@ def build_autoscaling(scaling: Data | None) -> Autoscaling | None:
 
 def build_environment(release: Release, entry: Data, profiles: Mapping[str, Profile]) -> Environment:
     """Precedence: the entry's own fields, then its profile's, then the release-level ones."""
+    from generator import workload
+
     base = release.base_environment()
     profile = profiles[entry["profile"]] if "profile" in entry else None
     labels = dict(profile.labels if profile else ())
@@ -501,6 +509,7 @@ def build_environment(release: Release, entry: Data, profiles: Mapping[str, Prof
         or (profile.autoscaling if profile else None)
         or base.autoscaling,
         cluster=entry.get("cluster"),
+        workload=workload.for_environment(release.workload, entry),
     )
 
 

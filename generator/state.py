@@ -8,6 +8,7 @@ state of every release is one small file per environment: no walk through histor
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,23 @@ def to_dict(state: EnvState) -> dict[str, Any]:
         "activeColour": state.active_colour,
         # Gate failures are written only while there are some, so a state without them reads as before.
         **({"failures": state.failures, "lastFailure": state.last_failure} if state.failures else {}),
+        # What runs besides the image (workload_progression.py); written only when known, so older files read
+        # as before.
+        **({"stablePod": json.loads(state.stable_pod)} if state.stable_pod else {}),
+        **({"canaryPod": json.loads(state.canary_pod)} if state.canary_pod else {}),
     }
+
+
+def _pod_text(value: Any) -> str:
+    """A recorded pod-inputs mapping as the canonical JSON text the model keeps."""
+    if value is None:
+        return ""
+    if not isinstance(value, dict):
+        raise ValueError("stablePod/canaryPod must be mappings")
+    from generator.workload import DEFAULT_POD_INPUTS
+
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return "" if text == DEFAULT_POD_INPUTS else text
 
 
 def from_dict(data: dict[str, Any]) -> EnvState:
@@ -70,6 +87,8 @@ def from_dict(data: dict[str, Any]) -> EnvState:
         failures=int(data.get("failures", 0) or 0),
         last_failure=str(data.get("lastFailure", "") or ""),
         steps=int(data.get("steps", 0) or 0),
+        stable_pod=_pod_text(data.get("stablePod")),
+        canary_pod=_pod_text(data.get("canaryPod")),
     )
 
 

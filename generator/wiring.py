@@ -374,7 +374,9 @@ def ignore_differences(release: Release, env: Environment,
     - an HPA changes `spec.replicas` of its target, again only a conflict if git set them (no renderer does).
     """
     if manifests is None:
-        manifests = renderer_for(release.engine)(release, env, EnvState.initial(env)).manifests
+        from generator.workload_render import render_environment  # a rolling-update environment has no Rollout
+
+        manifests = render_environment(renderer_for(release.engine), release, env, EnvState.initial(env)).manifests
     objects = list(manifests)
     # and the router's: the route weights (and header routes) a controller edits, e.g. Argo Rollouts in an
     # HTTPRoute or a VirtualService (generator/routers); none where rollgen itself writes the weights.

@@ -213,6 +213,7 @@ def test_preview_tls_secret_reaches_the_model() -> None:
 # --- autoscaling ------------------------------------------------------------------------------------------------
 
 SCALING = {"minReplicas": 2, "maxReplicas": 6, "cpu": 80}
+CPU_REQUEST = {"resources": {"requests": {"cpu": "100m"}}}  # what an HPA on CPU needs (workload_checks)
 
 
 @pytest.mark.parametrize("strategy", [canary(), {"blueGreen": {}}], ids=["canary", "blue-green"])
@@ -255,7 +256,10 @@ def test_nginx_engine_refuses_a_profile_that_brings_autoscaling() -> None:
     [("argo-rollouts", canary()), ("argo-rollouts", {"blueGreen": {}}), ("flagger", canary())],
 )
 def test_other_engines_take_autoscaling(engine: str, strategy: dict[str, Any]) -> None:
-    data = envs({"name": "prod", "autoscaling": SCALING}, engine=engine, strategy=strategy, autoscaling=SCALING)
+    data = envs(
+        {"name": "prod", "autoscaling": SCALING}, engine=engine, strategy=strategy, autoscaling=SCALING,
+        container=CPU_REQUEST,
+    )
     assert found(data) == []
 
 
@@ -482,7 +486,7 @@ def test_reserved_label_keys(key: str) -> None:
 
 def test_autoscaling_bounds() -> None:
     only(
-        release(autoscaling={"minReplicas": 3, "maxReplicas": 2, "cpu": 80}),
+        release(autoscaling={"minReplicas": 3, "maxReplicas": 2, "cpu": 80}, container=CPU_REQUEST),
         "$.spec.autoscaling.maxReplicas",
         "below minReplicas",
     )
@@ -577,7 +581,7 @@ def test_environment_labels_and_autoscaling() -> None:
         "labels": {"app.kubernetes.io/managed-by": "me"},
         "autoscaling": {"minReplicas": 5, "maxReplicas": 1, "cpu": 50},
     }
-    assert [path for path, _ in found(envs(entry))] == [
+    assert [path for path, _ in found(envs(entry, container=CPU_REQUEST))] == [
         "$.spec.environments[0].labels['app.kubernetes.io/managed-by']",
         "$.spec.environments[0].autoscaling.maxReplicas",
     ]

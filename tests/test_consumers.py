@@ -20,6 +20,7 @@ import yaml
 from tests import rules
 from tests.rules import Doc
 from tests.validators import (
+    canary_environments,
     example_engine,
     example_router,
     example_environments,
@@ -40,7 +41,9 @@ VARIANTS = [
     for env in example_environments(example)
     for variant in (("initial", "progressing") if is_git_progression(example) else ("initial",))
 ]
-GIT_VARIANTS = [p for p in VARIANTS if is_git_progression(p.values[0])]
+# A rolling-update environment has no canary: the live-weight and canary-lifecycle tests skip it
+# (tests/test_workload.py covers it).
+GIT_VARIANTS = [p for p in VARIANTS if is_git_progression(p.values[0]) and p.values[1] in canary_environments(p.values[0])]
 ROLLOUTS = [e for e in EXAMPLES if example_engine(e) == "argo-rollouts"]
 FLAGGER = [e for e in EXAMPLES if example_engine(e) == "flagger"]
 
@@ -268,6 +271,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
     from generator import progression
     from generator.model import Image
     from generator.spec import load_release
+    from generator.workload_progression import with_pods  # as the commands plan: pod inputs recorded
 
     release = load_release(example)
     env = release.environment(env_name)
@@ -276,21 +280,21 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
                                                   for e in release.environments))
     env2 = updated.environment(env_name)
     now = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    deploy = progression.plan_release(release, env, None, now)
+    deploy = with_pods(progression.plan_release, starts=True)(release, env, None, now)
     assert isinstance(deploy, progression.Transition), deploy
-    start = progression.plan_release(updated, env2, deploy.state, now)
+    start = with_pods(progression.plan_release, starts=True)(updated, env2, deploy.state, now)
     assert isinstance(start, progression.Transition), start
     out = [("deploy", release, deploy.state), ("start", updated, start.state)]
     state = start.state
     for tick in range(1, 30):
-        plan = progression.plan_promote(updated, env2, state, now + timedelta(hours=tick))
+        plan = with_pods(progression.plan_promote)(updated, env2, state, now + timedelta(hours=tick))
         assert isinstance(plan, progression.Transition), (out[-1][0], plan)
         state = plan.state
         out.append((f"{plan.action}-{tick}", updated, state))
         if state.phase == "stable":
             break
     assert state.phase == "stable" and state.stable_image == new, out[-1]
-    abort = progression.plan_abort(updated, env2, start.state, now + timedelta(minutes=1))
+    abort = with_pods(progression.plan_abort)(updated, env2, start.state, now + timedelta(minutes=1))
     assert isinstance(abort, progression.Transition), abort
     out.append(("abort", updated, abort.state))
     return out
@@ -299,7 +303,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
 @pytest.mark.parametrize(
     ("example", "env"),
     [pytest.param(e, env, id=f"{e.stem}-{env}") for e in EXAMPLES if is_git_progression(e)
-     for env in example_environments(e)],
+     for env in canary_environments(e)],
 )
 def test_every_state_of_a_git_rollout(example: Path, env: str, tmp_path: Path) -> None:
     """Each state the planner produces renders to an overlay that builds, passes the schemas and the rules,
@@ -328,7 +332,7 @@ def test_every_state_of_a_git_rollout(example: Path, env: str, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("example", "env"),
-    [pytest.param(e, env, id=f"{e.stem}-{env}") for e in ROLLOUTS for env in example_environments(e)],
+    [pytest.param(e, env, id=f"{e.stem}-{env}") for e in ROLLOUTS for env in canary_environments(e)],
 )
 def test_rollout_survives_name_prefix_and_labels(rendered: Renderer, example: Path, env: str,
                                                  tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ which environments: all of them outside a config repo, the released ones only in
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def spec_copy(folder: Path, source: Path, name: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     text = source.read_text()
     if name:
-        text = text.replace("name: hello\n", f"name: {name}\n", 1)
+        text = re.sub(r"(?m)^  name: [a-z0-9-]+$", f"  name: {name}", text, count=1)  # metadata.name
     target = folder / f"{name or source.stem}.yaml"
     target.write_text(text)
     return target
@@ -36,7 +37,8 @@ def spec_copy(folder: Path, source: Path, name: str | None = None) -> Path:
 @pytest.mark.parametrize("spec", VALID, ids=lambda p: p.stem)
 def test_every_example_renders_and_every_overlay_builds(spec: Path, tmp_path: Path) -> None:
     assert main(["render", str(spec), "--out", str(tmp_path)]) == 0
-    overlays = sorted((tmp_path / "apps/hello/overlays").iterdir())
+    name = re.search(r"(?m)^  name: ([a-z0-9-]+)$", spec.read_text())[1]  # type: ignore[index]
+    overlays = sorted((tmp_path / f"apps/{name}/overlays").iterdir())
     assert overlays
     for overlay in overlays:
         assert kustomize_build(overlay)

@@ -62,7 +62,7 @@ def test_wiring_passes_the_crds_and_points_at_an_overlay_that_builds(
     assert problems == [], "\n".join(problems)
     assert main(["render", str(example), "--out", str(tmp_path)]) == 0
     app, flux = wired[0], wired[3]
-    assert app["spec"]["source"]["path"] == f"apps/hello/overlays/{env_name}" == flux["spec"]["path"][2:]
+    assert app["spec"]["source"]["path"] == f"apps/{release.name}/overlays/{env_name}" == flux["spec"]["path"][2:]
     docs = kustomize_build(tmp_path / app["spec"]["source"]["path"])
     violations = rules.check_all([*docs, app, flux], release.engine)
     assert violations == [], "\n".join(violations)
@@ -79,7 +79,7 @@ def test_ignore_differences_name_exactly_what_a_controller_changes_after_git(
     env = release.environment(env_name)
     rules_ = wiring.ignore_differences(release, env)
     assert main(["render", str(example), "--out", str(tmp_path)]) == 0
-    built = {(d["kind"], d["metadata"]["name"]): d for d in kustomize_build(tmp_path / f"apps/hello/overlays/{env_name}")}
+    built = {(d["kind"], d["metadata"]["name"]): d for d in kustomize_build(tmp_path / f"apps/{release.name}/overlays/{env_name}")}
     for rule in rules_:
         obj = built[(rule["kind"], rule["name"])]
         for pointer in rule.get("jsonPointers", []):
@@ -90,8 +90,11 @@ def test_ignore_differences_name_exactly_what_a_controller_changes_after_git(
     route_rules = [rule for rule in rules_ if rule["kind"] != "Service"]
     rules_ = [rule for rule in rules_ if rule["kind"] == "Service"] if release.engine == "argo-rollouts" else rules_
     names = {rule["name"] for rule in rules_}
-    if release.engine == "argo-rollouts":
-        expected = {"hello-active", "hello-preview"} if "bluegreen" in example.stem else {"hello-stable", "hello-canary"}
+    if env.workload.rolling_update is not None:
+        assert rules_ == []  # a plain Deployment rolled by Kubernetes: no controller changes it after git
+    elif release.engine == "argo-rollouts":
+        n = release.name
+        expected = {f"{n}-active", f"{n}-preview"} if "bluegreen" in example.stem else {f"{n}-stable", f"{n}-canary"}
         assert names == expected
         assert all(rule["jsonPointers"] == [wiring.POD_TEMPLATE_HASH] for rule in rules_)
         assert [(r["kind"], r["name"]) for r in route_rules] == ([(route_kind, "hello")] if route_kind else [])

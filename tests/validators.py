@@ -249,6 +249,18 @@ def example_environments(example: Path) -> list[str]:
     return [str(env["name"]) for env in envs]
 
 
+def is_rolling_environment(example: Path, env_name: str) -> bool:
+    """environments[].strategy.rollingUpdate: a plain Deployment there, no canary and no live weight."""
+    for env in example_spec(example)["spec"].get("environments") or []:
+        if env["name"] == env_name:
+            return "rollingUpdate" in (env.get("strategy") or {})
+    return False
+
+
+def canary_environments(example: Path) -> list[str]:
+    return [env for env in example_environments(example) if not is_rolling_environment(example, env)]
+
+
 def example_engine(example: Path) -> str:
     """The engine as rollgen names it inside: `deployments` is the engine still called "nginx" there."""
     engine = str(example_spec(example)["spec"]["engine"])
@@ -302,8 +314,11 @@ def progressing_state(example: Path, env_name: str, step: int = 2) -> Any:
         weight = env.steps[step - 1].weight
     else:
         step, weight = 1, 0
+    from generator.workload import pod_inputs
+
+    pods = pod_inputs(env.workload)  # what a real state records: stable and canary run the spec's pod inputs
     return EnvState(phase="progressing", stable_image=env.image, canary_image=canary, step=step, weight=weight,
-                    since="2025-01-01T00:00:00Z")
+                    since="2025-01-01T00:00:00Z", stable_pod=pods, canary_pod=pods)
 
 
 def write_state(app_dir: Path, env_name: str, state: Any) -> Path:

@@ -11,6 +11,7 @@ import argparse
 
 from generator.commands._progress import Request, execute, named_release, now_from
 from generator.progression import plan_abort
+from generator.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=plan_abort,
+        plan=with_pods(plan_abort),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

@@ -17,6 +17,7 @@ from generator.commands._progress import Request, execute, named_release, now_fr
 from generator.errors import UsageError
 from generator.gates import evaluate
 from generator.progression import plan_advance
+from generator.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=partial(plan_advance, gate=evaluate),
+        plan=with_pods(partial(plan_advance, gate=evaluate)),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

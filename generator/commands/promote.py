@@ -12,6 +12,7 @@ from functools import partial
 
 from generator.commands._progress import Request, execute, named_release, now_from
 from generator.progression import plan_promote
+from generator.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=partial(plan_promote, full=args.full),
+        plan=with_pods(partial(plan_promote, full=args.full)),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

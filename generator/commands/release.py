@@ -20,6 +20,7 @@ from generator.errors import RollgenError
 from generator.gitops import Repo
 from generator.model import Release
 from generator.progression import plan_release
+from generator.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=partial(_load, args.spec),
         environments=[args.env] if args.env else None,
-        plan=partial(plan_release, retry=args.retry),
+        plan=with_pods(partial(plan_release, retry=args.retry), starts=True),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator import workload
 from generator.engines import Manifest
 from generator.model import BlueGreenStrategy, CanaryStrategy, Environment, Release
 
@@ -58,10 +59,11 @@ def container(release: Release, image_name: str) -> dict[str, Any]:
 
 def pod_template(release: Release, env: Environment, image_name: str, **extra_labels: str) -> dict[str, Any]:
     pod_labels = {**selector(release, **extra_labels), **labels(release, env, **extra_labels)}
-    return {
+    template = {
         "metadata": {"labels": pod_labels},
         "spec": {"containers": [container(release, image_name)]},
     }
+    return workload.complete_pod_template(release, env, template)
 
 
 def deployment(
@@ -88,15 +90,16 @@ def deployment(
 
 def service(name: str, release: Release, env: Environment, pod_selector: dict[str, str]) -> Manifest:
     port = port_name(release)
+    spec = {
+        "type": "ClusterIP",
+        "selector": dict(pod_selector),
+        "ports": [{"name": port, "port": release.service_port, "targetPort": port, "protocol": "TCP"}],
+    }
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": metadata(name, release, env),
-        "spec": {
-            "type": "ClusterIP",
-            "selector": dict(pod_selector),
-            "ports": [{"name": port, "port": release.service_port, "targetPort": port, "protocol": "TCP"}],
-        },
+        "spec": workload.service_affinity(env, spec),
     }
 
 
@@ -185,6 +188,11 @@ def hpa(name: str, target_kind: str, target_api: str, release: Release, env: Env
             ],
         },
     }
+
+
+def disruption_budget(release: Release, env: Environment) -> Manifest | None:
+    """spec.disruptionBudget as a PodDisruptionBudget `N` (generator/workload.py says which pods it covers)."""
+    return workload.disruption_budget(release, env, metadata(release.name, release, env))
 
 
 NGINX = "nginx.ingress.kubernetes.io/"
