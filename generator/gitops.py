@@ -489,6 +489,8 @@ class Repo:
         git_dir, refs = self.rollgen_dir.parent, self.common_dir / "refs"
         candidates = (
             git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "ORIG_HEAD.lock",
+            # what a rebase killed mid-pick leaves (the catch-up's; repair_rebase then undoes the rebase itself)
+            git_dir / "CHERRY_PICK_HEAD.lock", git_dir / "REBASE_HEAD.lock", git_dir / "AUTO_MERGE.lock",
             self.common_dir / "packed-refs.lock", refs / "heads" / f"{branch}.lock",
             refs / "remotes" / remote / f"{branch}.lock",
         )  # fmt: skip

@@ -43,6 +43,7 @@ spec:
   environments:
     - name: staging     # first
       profile: staging
+      namespace: test-staging
     - {name: prod, profile: prod}
 """
 

@@ -81,7 +81,7 @@ def test_environment_env_merges_by_name_and_null_removes() -> None:
                            {"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}},
         environments=[
-            {"name": "staging", "container": {"env": [{"name": "LOG_LEVEL", "value": "debug"}]}},
+            {"name": "staging", "namespace": "test-staging", "container": {"env": [{"name": "LOG_LEVEL", "value": "debug"}]}},
             {"name": "prod", "container": {
                 "resources": {"limits": {"memory": "512Mi"}},
                 "env": [{"name": "DEBUG", "value": None},

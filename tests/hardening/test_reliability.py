@@ -284,7 +284,7 @@ def test_a_release_renamed_mid_canary_is_refused_on_the_hosts_the_old_name_route
     capsys.readouterr()
     assert main(["release", str(spec), "--repo", str(repo), "--now", at(2)]) == 1
     err = capsys.readouterr().err.splitlines()
-    host_lines = {"dev": "18:25", "staging": "19:29", "prod": "10:19"}
+    host_lines = {"dev": "18:41", "staging": "19:49", "prod": "10:19"}
     hosts = {"dev": "hello.dev.example.com", "staging": "hello.staging.example.com", "prod": "hello.example.com"}
     assert err == [
         f"releases/hello2.yaml:{host_lines[env]}: {path}: hello2/{env} routes {hosts[env]}/ (ingress class nginx), "
@@ -313,11 +313,11 @@ def test_validate_reports_two_specs_routing_one_host_and_path_in_both(
     assert len(out) == 4, out
     assert out[0].startswith(f"{folder}/a.yaml:10:19: $.spec.ingress.host: alpha/prod routes shared.example.com/ "
                              f"(ingress class nginx), which release beta/prod already routes ({folder}/b.yaml:10:19)")
-    assert out[1].startswith(f"{folder}/a.yaml:19:29: $.spec.environments[1].host: alpha/staging routes "
+    assert out[1].startswith(f"{folder}/a.yaml:19:49: $.spec.environments[1].host: alpha/staging routes "
                              "shared.staging.example.com/")
     assert out[2].startswith(f"{folder}/b.yaml:10:19: $.spec.ingress.host: beta/prod routes shared.example.com/ "
                              f"(ingress class nginx), which release alpha/prod already routes ({folder}/a.yaml:10:19)")
-    assert out[3].startswith(f"{folder}/b.yaml:19:29: $.spec.environments[1].host: beta/staging")
+    assert out[3].startswith(f"{folder}/b.yaml:19:49: $.spec.environments[1].host: beta/staging")
     assert not [line for line in out if "dev" in line.split(":")[3]]
 
 
