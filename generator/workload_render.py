@@ -11,6 +11,7 @@ from typing import Any
 
 from generator import workload
 from generator import workload_progression as pods
+from generator.routers import Switch, router_for
 from generator.engines import ImageSlot, Manifest, Rendered, Renderer, common
 from generator.model import EnvState, Environment, Image, Release
 
@@ -100,7 +101,8 @@ def render_rolling(release: Release, env: Environment, state: EnvState) -> Rende
     manifests: list[Manifest] = [
         deployment,
         common.service(name, release, env, common.selector(release)),
-        common.ingress(name, release, env, name, env.host),
+        # the host's route to the one Service, through the release's router (Ingress, HTTPRoute, VirtualService)
+        *router_for(release.router).switched(release, env, Switch(name, name, None, name)),
     ]
     hpa = common.hpa(name, "Deployment", "apps/v1", release, env)
     if hpa is not None:

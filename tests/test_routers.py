@@ -131,6 +131,28 @@ def live_weight(engine: str, router: str, objects: list[dict[str, Any]]) -> int 
     return router_for(router).live_weight(objects, "hello")
 
 
+@pytest.mark.parametrize("router", ROUTERS)
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts", "flagger"])
+def test_a_rolling_update_environment_is_routed_by_the_release_router(tmp_path: Path, engine: str, router: str) -> None:
+    """environments[].strategy.rollingUpdate: one Deployment and Service, reached through the release's router."""
+    if engine == "deployments" and router == "ingress-nginx":
+        engine = "nginx"
+    strategy = CANARY if engine == "flagger" else CANARY_MATCH
+    text = spec_text(engine, router, strategy).replace(
+        "- {name: staging, namespace: staging}",
+        "- {name: staging, namespace: staging, strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}}",
+    )
+    objects = rendered_cell(tmp_path, text, progressing=False)["staging"]
+    problems = [p for obj in objects for p in validate_manifest(obj)]
+    assert problems == [], "\n".join(problems)
+    kinds = sorted(o["kind"] for o in objects)
+    route = {"ingress-nginx": "Ingress", "gateway-api": "HTTPRoute", "istio": "VirtualService"}[router]
+    assert route in kinds and "Rollout" not in kinds and "Canary" not in kinds, kinds
+    assert find(objects, "Deployment")["spec"]["strategy"]["type"] == "RollingUpdate"
+    text_of_route = json.dumps(find(objects, route))
+    assert '"hello"' in text_of_route and "hello-canary" not in text_of_route
+
+
 # -- what each router writes ------------------------------------------------------------------------------------
 
 
