@@ -141,8 +141,8 @@ def test_with_a_commit_hook_each_environment_is_committed_as_advance_commits_it(
 
 
 def test_a_failed_batch_commit_puts_every_file_back(repo: ConfigRepo, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import batchcommit
-    from generator.gitops import GitError
+    from generator.gitops import batchcommit
+    from generator.gitops.repo import GitError
 
     in_flight_repo(repo)
     head = repo.head()
@@ -163,7 +163,7 @@ def test_a_rejected_push_drops_this_runs_commits_and_decides_again(
 ) -> None:
     """Another tick lands beta's step between our commits and our push: we start over from the remote and
     step beta no second time."""
-    from generator.gitops import Repo
+    from generator.gitops.repo import Repo
 
     in_flight_repo(repo)
     git(repo.path, "push", "-q", "origin", "main")

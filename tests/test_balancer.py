@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import spec
-from generator.engines import renderer_for
-from generator.loader import load_single
+from generator.spec import release as spec
+from generator.render.engines import renderer_for
+from generator.spec.loader import load_single
 from generator.model import CanaryStrategy, EnvState, Image
 from tests import balancer, rules
 from tests.balancer import Request, Routing, route

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import checks, spec
+from generator.spec import checks
+from generator.spec import release as spec
 from generator.errors import Problem
-from generator.loader import load_text
+from generator.spec.loader import load_text
 from generator.model import Autoscaling, BlueGreenStrategy, Step
-from generator.profiles import Profile, load_profiles
+from generator.spec.profiles import Profile, load_profiles
 
 BASE: dict[str, Any] = {
     "apiVersion": "rollgen.io/v1alpha1",

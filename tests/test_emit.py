@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.emit import (
+from generator.render.emit import (
     _OPTIONS,
     _YAML12_NUMBER,
     HEADER_PREFIX,
@@ -153,8 +153,8 @@ _ReferenceDumper.add_representer(
 
 
 def test_the_lean_representer_matches_pyyamls() -> None:
-    from generator.layout import layout
-    from generator.spec import load_release
+    from generator.render.layout import layout
+    from generator.spec.release import load_release
 
     docs: list[Any] = [{"f": [1.5, 1e20, float("inf"), -0.0], "n": None, "b": [True, False], "e": {}, "l": []}]
     docs.append({value: [value, {"k": value}] for value in NASTY})

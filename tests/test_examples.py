@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import spec
+from generator.spec import release as spec
 from generator.errors import InvalidInput, Problem
-from generator.loader import load_single
+from generator.spec.loader import load_single
 from generator.model import Release
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

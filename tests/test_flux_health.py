@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import durations, wiring
-from generator.engines import renderer_for
-from generator.engines.flagger import APPLIED_AT
+from generator import durations
+from generator import wiring
+from generator.render.engines import renderer_for
+from generator.render.engines.flagger import APPLIED_AT
 from generator.model import EnvState
-from generator.spec import load_release
+from generator.spec.release import load_release
 from tests.conftest import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))

@@ -19,10 +19,14 @@ from typing import Any
 
 import pytest
 
-from generator import durations, gates, progression, queries, state
-from generator.engines import argo_rollouts, flagger
-from generator.gates import GateResult, Measurement, Traffic
-from generator.messages import Record, compose, parse_trailers
+from generator import durations
+from generator.plan import gates
+from generator.plan import progression
+from generator.render import queries
+from generator.render import state
+from generator.render.engines import argo_rollouts, flagger
+from generator.plan.gates import GateResult, Measurement, Traffic
+from generator.gitops.messages import Record, compose, parse_trailers
 from generator.model import (
     Analysis,
     BlueGreenStrategy,
@@ -32,8 +36,8 @@ from generator.model import (
     Metric,
     Release,
 )
-from generator.progression import Hold, Refusal, Transition
-from generator.prometheus import (
+from generator.plan.progression import Hold, Refusal, Transition
+from generator.plan.prometheus import (
     Client,
     PrometheusError,
     QueryError,
@@ -617,8 +621,8 @@ def test_validate_never_imports_the_client() -> None:
         "import sys\n"
         "from generator.cli import main\n"
         f"main(['validate', {str(ROOT / 'examples' / 'hello-rollouts-controller.yaml')!r}])\n"
-        "import generator.commands.advance, generator.gates, generator.progression\n"
-        "print(sorted(m for m in ('generator.prometheus', 'urllib.request') if m in sys.modules))\n"
+        "import generator.commands.advance, generator.plan.gates, generator.plan.progression\n"
+        "print(sorted(m for m in ('generator.plan.prometheus', 'urllib.request') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.splitlines()[-1] == "[]"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from generator import config as config_module
-from generator.config import Author
+from generator.spec import config as config_module
+from generator.spec.config import Author
 from generator.errors import InvalidInput, RollgenError
-from generator.gitops import GitError, Repo, clean_env
-from generator.messages import DEFAULT_TEMPLATE, Record, compose, parse_trailers
+from generator.gitops.repo import GitError, Repo, clean_env
+from generator.gitops.messages import DEFAULT_TEMPLATE, Record, compose, parse_trailers
 from tests.conftest import git
 
 BOT = Author("rollgen bot", "bot@example.com")
@@ -306,7 +306,7 @@ def test_schema_file_is_valid() -> None:
 
 @pytest.mark.parametrize("details", ["Why.", "", "two\nlines", "  padded  "])
 def test_default_text_is_the_default_template(details: str) -> None:
-    from generator.messages import _default_text, render_text
+    from generator.gitops.messages import _default_text, render_text
 
     record = Record("hello", "prod", "step", 2, 3, 20, "img:v2", "step 2/3", details)
     assert _default_text(record.variables()) == render_text(DEFAULT_TEMPLATE, record.variables())

@@ -11,8 +11,8 @@ import pytest
 
 from generator import resources
 from generator.cli import main
-from generator.commands._progress import _template_extras
-from generator.messages import Record, compose
+from generator.gitops.workflow import _template_extras
+from generator.gitops.messages import Record, compose
 from generator.model import EnvState, Image
 from tests.conftest import git
 from tests.factories import make_release

@@ -16,7 +16,7 @@ import yaml
 
 from generator.cli import build_parser, main
 from generator.commands import init as init_command
-from generator.config import load as load_config
+from generator.spec.config import load as load_config
 from generator.wiring import from_config
 from tests.conftest import ROOT, git
 from tests.validators import kustomize_build, validate_manifest
@@ -226,7 +226,7 @@ def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
 def test_a_failed_commit_takes_everything_back_so_init_can_run_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from generator.gitops import GitError, Repo
+    from generator.gitops.repo import GitError, Repo
 
     def refuse(*_: Any) -> None:
         raise GitError("git commit failed: Author identity unknown")
@@ -311,7 +311,7 @@ def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(t
 
 def test_what_git_says_about_a_token_url_is_redacted() -> None:
     """git's own messages (a failed push, say) pass through gitops.redact before anyone sees them."""
-    from generator.gitops import redact
+    from generator.gitops.repo import redact
 
     said = (b"fatal: could not read from ghp_0123SECRET@github.com:acme/x.git\n"
             b"fatal: unable to access 'https://gitlab.com/x.git?private_token=0123SECRET&ref=main': 403\n"

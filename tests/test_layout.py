@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from generator import layout as layout_module
-from generator.engines import ImageSlot, Manifest, Rendered
-from generator.layout import SYNC_WAVE, json_patch, layout, pointer_token
+from generator.render import layout as layout_module
+from generator.render.engines import ImageSlot, Manifest, Rendered
+from generator.render.layout import SYNC_WAVE, json_patch, layout, pointer_token
 from generator.model import Environment, EnvState, Image, Release
-from generator.pipeline import render_files
-from generator.writer import write_tree
+from generator.render.pipeline import render_files
+from generator.gitops.writer import write_tree
 from tests.factories import make_environment, make_release
 
 IMAGE_V2 = Image.parse("ghcr.io/kmaster8/hello:v2")
@@ -294,7 +294,7 @@ ENGINES = ("nginx", "argo-rollouts", "flagger")
 
 def _expected(release: Release, env: Environment, state: EnvState) -> dict[tuple[str, str], Any]:
     """What kubectl kustomize must build: the renderer's objects, with real images and sync waves."""
-    from generator.engines import renderer_for
+    from generator.render.engines import renderer_for
 
     rendered = renderer_for(release.engine)(release, env, state)
     images = {slot.name: slot.image.ref for slot in rendered.images}

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import gitops
+from generator.gitops import repo as gitops
 from generator.cli import main
-from generator.messages import parse_trailers
+from generator.gitops.messages import parse_trailers
 from tests.conftest import ROOT, git, require_tool
 
 V1 = "ghcr.io/kmaster8/hello:v1"

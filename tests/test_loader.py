@@ -12,7 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from generator.errors import InvalidInput, Problem
-from generator.loader import MAX_ALIAS_NODES, MAX_BYTES, Document, load_file, load_single, load_text
+from generator.spec.loader import MAX_ALIAS_NODES, MAX_BYTES, Document, load_file, load_single, load_text
 
 ROOT = Path(__file__).resolve().parents[1]
 YAML_FILES = sorted((ROOT / "examples").glob("*.yaml")) + sorted((ROOT / "overlays").glob("*.yaml"))
@@ -292,7 +292,7 @@ def test_deep_nesting_refused_without_crashing_the_interpreter() -> None:
     # LibYAML's composer would overflow the C stack here; run it in a child so a regression cannot take
     # the test session down with it.
     code = (
-        "from generator.loader import load_text\n"
+        "from generator.spec.loader import load_text\n"
         "from generator.errors import InvalidInput\n"
         "try:\n"
         "    load_text('[' * 60000 + ']' * 60000, 'deep.yaml')\n"

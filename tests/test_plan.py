@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.build import BuildError, build, key_of
-from generator.messages import parse_trailers
+from generator.render.build import BuildError, build, key_of
+from generator.gitops.messages import parse_trailers
 from tests.conftest import ROOT, git, require_tool
 from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo, spec_text
 

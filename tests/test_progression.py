@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from generator import progression
-from generator.gates import GateResult
+from generator.plan import progression
+from generator.plan.gates import GateResult
 from generator.model import BlueGreenStrategy, Environment, EnvState, Image, Release
-from generator.progression import Hold, Plan, Refusal, Transition
+from generator.plan.progression import Hold, Plan, Refusal, Transition
 from tests.factories import make_release
 
 OLD = Image.parse("ghcr.io/kmaster8/hello:v1")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.prometheus import Client, QueryError
+from generator.plan.prometheus import Client, QueryError
 from tests.conftest import REFUSED_PORT, git, require_tool
 from tests.promstack import Exporter, Prometheus, no_proxy_for_loopback
 from tests.test_lifecycle import ConfigRepo, config_repo

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from generator.routers import router_for
+from generator.render.routers import router_for
 from tests.test_lifecycle import V1, V2, ConfigRepo, assert_commit, at, config_repo, find, image_of
 
 ROUTING = {

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from generator.gates import substitute
-from generator.prometheus import Client
-from generator.routers import router_for
+from generator.plan.gates import substitute
+from generator.plan.prometheus import Client
+from generator.render.routers import router_for
 from tests.conftest import require_tool
 from tests.promstack import Exporter, IstioBackend, Prometheus, no_proxy_for_loopback
 

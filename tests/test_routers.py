@@ -14,8 +14,8 @@ import pytest
 from generator.cli import main
 from generator.errors import InvalidInput
 from generator.model import EnvState, Image
-from generator.routers import router_for
-from generator.spec import load_release
+from generator.render.routers import router_for
+from generator.spec.release import load_release
 from tests import rules
 from tests.validators import kustomize_build, validate_manifest, write_state
 
@@ -388,7 +388,7 @@ def test_gates_measure_the_new_versions_service_with_istio(
     tmp_path: Path, engine: str, strategy: str, subject: str
 ) -> None:
     """`rollgen advance` asks the router: Istio's series of the Service that carries the new version."""
-    from generator import gates
+    from generator.plan import gates
 
     spec = tmp_path / "hello.yaml"
     spec.write_text(spec_text(engine, "istio", strategy + ANALYSIS, "git" if engine == "argo-rollouts" else None))

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator import durations, spec
+from generator import durations
+from generator.spec import release as spec
 from generator.errors import Problem
-from generator.loader import load_single, load_text
+from generator.spec.loader import load_single, load_text
 from generator.model import Image
 from tests.conftest import require_tool
 

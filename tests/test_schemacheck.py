@@ -1,4 +1,4 @@
-"""generator.schemacheck answers exactly as jsonschema does, so that spec.py may skip jsonschema on a yes.
+"""generator.spec.schemacheck answers exactly as jsonschema does, so that spec.py may skip jsonschema on a yes.
 
 The differential test: every example (valid and invalid), shipped profile and `rollgen init` config, each
 mutated every way that reaches a keyword of its schema: every field deleted; replaced by a value of every JSON
@@ -22,9 +22,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from generator import schemacheck, spec
+from generator.spec import schemacheck
+from generator.spec import release as spec
 from generator.errors import InvalidInput
-from generator.loader import load_file
+from generator.spec.loader import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = {name: json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text()) for name in ("release", "profile", "config")}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.messages import parse_trailers
+from generator.gitops.messages import parse_trailers
 from tests.conftest import git
 from tests.test_lifecycle import ConfigRepo, config_repo
 

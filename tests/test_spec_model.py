@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import spec
+from generator.spec import release as spec
 from generator.errors import InvalidInput
-from generator.loader import load_text
+from generator.spec.loader import load_text
 from generator.model import (
     ABTestStrategy,
     Analysis,
@@ -22,7 +22,7 @@ from generator.model import (
     Release,
     Step,
 )
-from generator.profiles import Profile, load_profiles
+from generator.spec.profiles import Profile, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from generator import progression
-from generator import state as state_file
+from generator.plan import progression
+from generator.render import state as state_file
 from generator.cli import main
-from generator.gates import GateResult
+from generator.plan.gates import GateResult
 from generator.model import BlueGreenStrategy, EnvState, Image
-from generator.progression import Transition
+from generator.plan.progression import Transition
 from tests.factories import make_release
 
 OLD = Image.parse("ghcr.io/kmaster8/hello:v1")

@@ -267,8 +267,8 @@ def test_config_repo_search_stops_at_the_git_root(capsys: pytest.CaptureFixture[
 
 # --- the hook path stays light ------------------------------------------------------------------------
 
-HEAVY = ("git", "jinja2", "generator.engines", "generator.pipeline", "generator.layout", "generator.emit",
-         "generator.writer", "generator.gitops", "generator.progression", "requests", "ruamel")  # fmt: skip
+HEAVY = ("git", "jinja2", "generator.render.engines", "generator.render.pipeline", "generator.render.layout", "generator.render.emit",
+         "generator.gitops.writer", "generator.gitops.repo", "generator.plan.progression", "requests", "ruamel")  # fmt: skip
 
 
 def test_validate_imports_nothing_it_does_not_use() -> None:
@@ -292,7 +292,7 @@ def test_validate_imports_nothing_it_does_not_use() -> None:
 
 def test_problems_sorted_by_file_then_position_and_deduplicated() -> None:
     from generator.errors import Problem
-    from generator.report import format_text
+    from generator.spec.report import format_text
 
     a2 = Problem("a.yaml", 2, 1, "$.x", "late")
     a1 = Problem("a.yaml", 1, 9, "$.y", "early")
@@ -306,7 +306,7 @@ def test_problems_sorted_by_file_then_position_and_deduplicated() -> None:
      ("imgae", "image"), ("svc", None), ("stp", None), ("replicasss", "replicas"), ("mage", "image")],
 )
 def test_suggest(word: str, expected: str | None) -> None:
-    from generator.report import did_you_mean, suggest
+    from generator.spec.report import did_you_mean, suggest
 
     choices = ["steps", "containerPort", "replicas", "image"]
     assert suggest(word, choices) == expected

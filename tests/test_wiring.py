@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import state as state_file
+from generator.render import state as state_file
 from generator import wiring
 from generator.cli import main
-from generator.config import Config
-from generator.config import load as load_config
-from generator.engines import renderer_for
+from generator.spec.config import Config
+from generator.spec.config import load as load_config
+from generator.render.engines import renderer_for
 from generator.errors import InvalidInput, RollgenError
 from generator.model import EnvState
-from generator.spec import load_release
+from generator.spec.release import load_release
 from tests import rules
 from tests.conftest import EXAMPLES, git, require_crd
 from tests.validators import example_environments, kustomize_build, validate_manifest

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import spec
-from generator.loader import load_text
+from generator.spec import release as spec
+from generator.spec.loader import load_text
 from tests import rules
 from tests.conftest import ROOT
 from tests.test_checks import found, only, release
@@ -294,7 +294,7 @@ def test_session_affinity_and_patches_land(orders: dict[Any, list[dict[str, Any]
 
 
 def test_security_none_and_baseline(tmp_path: Path) -> None:
-    from generator.engines import common
+    from generator.render.engines import common
     from generator.workload import Workload
 
     data = release(security="baseline")
@@ -314,7 +314,7 @@ def test_security_none_and_baseline(tmp_path: Path) -> None:
 def test_release_to_a_rolling_environment_deploys_directly() -> None:
     from datetime import datetime, timezone
 
-    from generator import progression
+    from generator.plan import progression
     from generator.model import EnvState, Image
 
     data = release(environments=[{"name": "dev", "strategy": {"rollingUpdate": {"maxSurge": 1}}}])

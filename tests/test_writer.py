@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.emit import emit
+from generator.render.emit import emit
 from generator.errors import RollgenError
-from generator.writer import WriteResult, check_tree, write_tree
+from generator.gitops.writer import WriteResult, check_tree, write_tree
 
 ROOTS = ["apps/hello"]
 

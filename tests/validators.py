@@ -303,7 +303,7 @@ def render_example(example: Path, out: Path) -> Path:
 def progressing_state(example: Path, env_name: str, step: int = 2) -> Any:
     """An EnvState rolling a new image out in `env_name`, at `step` (clamped to the steps there are)."""
     from generator.model import CanaryStrategy, EnvState, Image
-    from generator.spec import load_release
+    from generator.spec.release import load_release
 
     with _in_root():
         release = load_release(example.resolve().relative_to(ROOT))
@@ -322,7 +322,7 @@ def progressing_state(example: Path, env_name: str, step: int = 2) -> Any:
 
 
 def write_state(app_dir: Path, env_name: str, state: Any) -> Path:
-    from generator.state import state_path, to_dict
+    from generator.render.state import state_path, to_dict
 
     path = state_path(app_dir, env_name)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from generator.commands._progress import Request, execute, named_release, now_from
+from generator.gitops.workflow import Request, execute, named_release, now_from
 from generator.errors import UsageError
-from generator.gates import evaluate
-from generator.progression import plan_advance
-from generator.workload_progression import with_pods
+from generator.plan.gates import evaluate
+from generator.plan.progression import plan_advance
+from generator.plan.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:

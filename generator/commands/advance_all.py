@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from generator.commands._progress import (
+from generator.gitops.workflow import (
     Outcome,
     Request,
     _branch,
@@ -37,9 +37,9 @@ from generator.commands._progress import (
     write,
     tidy,
 )
-from generator.config import Config
+from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
-from generator.gitops import GitError, Repo
+from generator.gitops.repo import GitError, Repo
 from generator.model import Release
 
 IN_FLIGHT = ("progressing", "promoting")
@@ -68,9 +68,9 @@ Line = Outcome | Failure
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.config import load as load_config
-    from generator.gates import evaluate
-    from generator.progression import plan_advance
+    from generator.spec.config import load as load_config
+    from generator.plan.gates import evaluate
+    from generator.plan.progression import plan_advance
 
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
@@ -103,7 +103,7 @@ def _state_files(apps: str) -> list[tuple[str, str, str]]:
     pathlib's glob: a third of the time of a tick over 2,000 releases went to globbing."""
     import os
 
-    from generator.state import STATE_FILE
+    from generator.render.state import STATE_FILE
 
     found = []
     try:
@@ -139,7 +139,7 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
     import re
     from pathlib import Path
 
-    from generator.state import load
+    from generator.render.state import load
 
     quiet = re.compile(rb"^phase: (?:stable|aborted)\r?$", re.MULTILINE)
     by_release: dict[str, list[str]] = {}
@@ -198,7 +198,7 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
     """Every in-flight environment, in release then environment order. Without commit hooks or signing, the
     files of every moving environment are written first and committed together by one `git fast-import`
     (one commit each still); otherwise each is committed as `advance` commits it."""
-    from generator import batchcommit
+    from generator.gitops import batchcommit
 
     batched = batchcommit.usable(repo)
     lines: list[Line | Pending] = []

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator.errors import EXIT_OK
-from generator.gitops import LogEntry, Repo
-from generator.messages import parse_trailers
+from generator.gitops.repo import LogEntry, Repo
+from generator.gitops.messages import parse_trailers
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,8 +52,8 @@ def _entry(log: LogEntry) -> dict[str, Any]:
 
 def _action_times(repo: Repo, entries: list[dict[str, Any]]) -> None:
     """Each entry's date becomes its action's time, read from the state files of all commits at once."""
-    from generator.config import load
-    from generator.state import parse, relpath
+    from generator.spec.config import load
+    from generator.render.state import parse, relpath
 
     prefix = load(repo.root).output_prefix()
     wanted = [(e, f"{e['commit']}:{prefix}{relpath(e['release'], e['environment'])}") for e in entries

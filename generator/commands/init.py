@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
-from generator.config import Config
-from generator.config import load as load_config
+from generator.spec.config import Config
+from generator.spec.config import load as load_config
 from generator.errors import EXIT_OK, RollgenError
-from generator.gitops import Repo
+from generator.gitops.repo import Repo
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
@@ -199,7 +199,7 @@ def _render(config: Config) -> list[str]:
     from generator.commands.render import load_releases, render_all
     from generator.errors import InvalidInput
     from generator.wiring import for_render
-    from generator.writer import write_tree
+    from generator.gitops.writer import write_tree
 
     releases, problems = load_releases([config.releases_dir])
     if problems:  # the templates are tested: this would be a bug, but say what is wrong

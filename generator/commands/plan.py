@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from generator.commands._progress import (
+from generator.gitops.workflow import (
     Outcome,
     Request,
     _environments,
@@ -39,11 +39,11 @@ from generator.commands._progress import (
     read_states,
     release_tree,
 )
-from generator.config import Config
+from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
-from generator.gitops import Repo
+from generator.gitops.repo import Repo
 from generator.model import Environment, EnvState, Release
-from generator.progression import Hold, Plan, Transition
+from generator.plan.progression import Hold, Plan, Transition
 
 ACTIONS = ("next", "release", "advance", "promote", "abort")
 
@@ -71,8 +71,8 @@ def _loader(name: str) -> Any:
 
 
 def planner(action: str) -> Any:
-    from generator import progression
-    from generator.gates import evaluate
+    from generator.plan import progression
+    from generator.plan.gates import evaluate
 
     if action == "release":
         return progression.plan_release
@@ -87,8 +87,8 @@ def planner(action: str) -> Any:
 
 def plan_next(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
     """What `release` would commit; when it holds, what the scheduled `advance` would."""
-    from generator.gates import evaluate
-    from generator.progression import plan_advance, plan_release
+    from generator.plan.gates import evaluate
+    from generator.plan.progression import plan_advance, plan_release
 
     first = plan_release(release, env, current, now)
     if not isinstance(first, Hold) or current is None:
@@ -115,7 +115,7 @@ def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
 
 def _refuse_dirty(repo: Repo, config: Config, release: Release) -> None:
     """A plan of uncommitted generated files would not be the plan of the commit; never repaired here."""
-    from generator.writer import starts_generated
+    from generator.gitops.writer import starts_generated
 
     owned = [config.output_prefix() + root for root in owned_roots(release)]
     # As ensure_clean: an untracked file rollgen did not generate is the user's, and no business of the plan.
@@ -185,8 +185,8 @@ def _preview(
 def _next_tree(tree: Mapping[str, bytes], files: Mapping[str, bytes], roots: Sequence[str]) -> dict[str, bytes]:
     """The tree after writing `files`: what they say, and the generated files under the roots they no longer
     produce removed (state files and files rollgen did not write stay), as writer.write_tree would."""
-    from generator.emit import is_generated
-    from generator.state import STATE_FILE
+    from generator.render.emit import is_generated
+    from generator.render.state import STATE_FILE
 
     out = dict(files)
     for path, body in tree.items():
@@ -213,14 +213,14 @@ def _images(state: EnvState | None) -> dict[str, str | None] | None:
 
 
 def _trailers(message: str) -> dict[str, str]:
-    from generator.messages import parse_trailers
+    from generator.gitops.messages import parse_trailers
 
     return parse_trailers(message)
 
 
 def _diffs(release: Release, before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[dict[str, str]]:
     """The built objects that change, per overlay: unified diffs like `kubectl diff` prints."""
-    from generator.build import BuildError, build, diff_objects
+    from generator.render.build import BuildError, build, diff_objects
 
     out = []
     for env in release.environments:

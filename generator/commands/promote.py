@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from generator.commands._progress import Request, execute, named_release, now_from
-from generator.progression import plan_promote
-from generator.workload_progression import with_pods
+from generator.gitops.workflow import Request, execute, named_release, now_from
+from generator.plan.progression import plan_promote
+from generator.plan.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,13 +14,13 @@ import argparse
 from functools import partial
 from pathlib import Path
 
-from generator.commands._progress import Request, execute, load_spec, now_from, spec_display
-from generator.config import Config
+from generator.gitops.workflow import Request, execute, load_spec, now_from, spec_display
+from generator.spec.config import Config
 from generator.errors import RollgenError
-from generator.gitops import Repo
+from generator.gitops.repo import Repo
 from generator.model import Release
-from generator.progression import plan_release
-from generator.workload_progression import with_pods
+from generator.plan.progression import plan_release
+from generator.plan.workload_progression import with_pods
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def _load(spec: Path, repo: Repo, config: Config) -> Release:
     """The spec's release, refused when its file has uncommitted changes (the release must be what the repo
     holds), or (located) when another spec has its name or another release already routes one of its hosts and
     paths (generator/clashes.py)."""
-    from generator.clashes import refuse_clashes
+    from generator.gitops.clashes import refuse_clashes
 
     release = load_spec(repo, config, spec)  # its mistakes first: they need fixing before any commit
     display = spec_display(repo, spec)

@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
 def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
     """Every release, or every problem in every file (the problems win: nothing is rendered)."""
     from generator.commands.validate import config_root
-    from generator.discovery import find_specs
+    from generator.spec.discovery import find_specs
     from generator.errors import InvalidInput
-    from generator.spec import load_release
+    from generator.spec.release import load_release
 
     specs, problems = find_specs(list(paths))
     loaded: list[tuple[Path, Release]] = []
@@ -66,7 +66,7 @@ def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
 
 def profile_dirs(root: Path | None) -> list[Path]:
     """The profiles folder that a config repo (its rollgen.yaml, at `root`) adds to the built-in ones."""
-    from generator import config
+    from generator.spec import config
 
     if root is None:
         return []
@@ -86,7 +86,7 @@ def spec_display(spec: Path) -> str:
 
 def duplicate_names(loaded: Sequence[tuple[Path, Release]]) -> list[Problem]:
     """Two specs naming the same release would write the same apps/<name>/: one problem per later spec."""
-    from generator.loader import load_single
+    from generator.spec.loader import load_single
 
     first: dict[str, Release] = {}
     problems = []
@@ -104,7 +104,7 @@ def duplicate_names(loaded: Sequence[tuple[Path, Release]]) -> list[Problem]:
 
 
 def _report(problems: list[Problem], fmt: str) -> None:
-    from generator.report import print_problems
+    from generator.spec.report import print_problems
 
     print_problems(problems, fmt)
 
@@ -140,8 +140,8 @@ def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring |
     for, so the tree is byte for byte what the committing commands wrote; a release not deployed anywhere yet
     has no files at all. Otherwise every environment is rendered (see generator/pipeline.py).
     """
-    from generator.pipeline import app_root, render_files
-    from generator.retire import kept_files
+    from generator.render.pipeline import app_root, render_files
+    from generator.gitops.retire import kept_files
 
     tree = Tree({}, [])
     for release in releases:
@@ -178,7 +178,7 @@ def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[R
     `released_only` (a config repo): the environments with a state file, at their committed states.
     Otherwise every environment, at its committed state where out_dir holds one, else its initial state.
     """
-    from generator.pipeline import committed_states, read_states, released
+    from generator.render.pipeline import committed_states, read_states, released
 
     if released_only:
         committed = committed_states(out_dir, release)
@@ -190,7 +190,7 @@ def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[R
 
 
 def _write(out_dir: Path, tree: Tree, fmt: str) -> int:
-    from generator.writer import write_tree
+    from generator.gitops.writer import write_tree
 
     result = write_tree(out_dir, tree.files, tree.roots)
     summary = _summary(tree.roots, result.written, result.unchanged, result.removed)
@@ -214,7 +214,7 @@ def _write(out_dir: Path, tree: Tree, fmt: str) -> int:
 def _summary(
     roots: Sequence[str], written: Sequence[str], unchanged: Sequence[str], removed: Sequence[str]
 ) -> list[dict[str, Any]]:
-    from generator.writer import owning_root
+    from generator.gitops.writer import owning_root
 
     apps: dict[str, dict[str, Any]] = {root: {"root": root, "written": [], "unchanged": 0, "removed": []} for root in roots}
     for kind, paths in (("written", written), ("removed", removed)):
@@ -226,7 +226,7 @@ def _summary(
 
 
 def _check(out_dir: Path, files: dict[str, bytes], roots: list[str], fmt: str) -> int:
-    from generator.writer import check_tree
+    from generator.gitops.writer import check_tree
 
     diffs = check_tree(out_dir, files, roots)
     if fmt == "json":

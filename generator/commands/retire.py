@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from generator import state as state_file
-from generator.commands._progress import (
+from generator.render import state as state_file
+from generator.gitops.workflow import (
     Outcome,
     _branch,
     _catch_up,
@@ -26,16 +26,16 @@ from generator.commands._progress import (
     load_spec,
     report,
 )
-from generator.config import Config
+from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
-from generator.gitops import GitError, Journal, Repo
+from generator.gitops.repo import GitError, Journal, Repo
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except InvalidInput as exc:  # the release's spec is broken: its problems, as `validate` prints them
-        from generator.report import format_json, format_text
+        from generator.spec.report import format_json, format_text
 
         if args.format == "json":
             sys.stdout.write(format_json(exc.problems))
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from generator.config import load as load_config
+    from generator.spec.config import load as load_config
 
     repo = Repo.discover(args.repo)
     config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
@@ -82,7 +82,7 @@ def _attempts(repo: Repo, config: Config, branch: str, args: argparse.Namespace)
 
 
 def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
-    from generator.retire import deployed_environments, environment_files, release_files, state_of
+    from generator.gitops.retire import deployed_environments, environment_files, release_files, state_of
 
     out = config.output_dir
     source, spec_envs = _spec_environments(repo, config, name)
@@ -147,7 +147,7 @@ def _already_gone(repo: Repo, prefix: str, name: str, env: str, found: list[str]
 
 def _removable(out: Path, rel: str) -> bool:
     """rollgen's own files only: generated ones, and the state files (never a person's file)."""
-    from generator.writer import starts_generated
+    from generator.gitops.writer import starts_generated
 
     path = out / rel
     return starts_generated(path) or path.name == state_file.STATE_FILE
@@ -178,7 +178,7 @@ def _image(path: Path) -> str:
 
 
 def _message(config: Config, name: str, env: str, image: str, source: str) -> str:
-    from generator.messages import Record, compose
+    from generator.gitops.messages import Record, compose
 
     record = Record(
         release=name,

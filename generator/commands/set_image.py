@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.commands._progress import find_spec, spec_display
-from generator.config import Config
+from generator.gitops.workflow import find_spec, spec_display
+from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError, UsageError
-from generator.gitops import Repo
+from generator.gitops.repo import Repo
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 TRAILER_ACTION = "set-image"
@@ -47,14 +47,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run(args)
     except InvalidInput as exc:  # the spec or rollgen.yaml is invalid as it stands: what `validate` prints
-        from generator.report import format_text
+        from generator.spec.report import format_text
 
         sys.stderr.write(format_text(exc.problems))
         return EXIT_USER
 
 
 def _run(args: argparse.Namespace) -> int:
-    from generator.config import load as load_config
+    from generator.spec.config import load as load_config
 
     image = check_image(args.image)
     repo = Repo.discover(args.repo)
@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def check_image(text: str) -> str:
     """IMAGE as the spec's schema accepts it: a tag or digest, and no character that YAML would read apart."""
-    from generator.spec import load_schema
+    from generator.spec.release import load_schema
 
     pattern = load_schema("release.schema.json")["$defs"]["image"]["pattern"]
     if len(text) > 512 or not re.match(pattern, text):
@@ -267,9 +267,9 @@ def _validated_data(spec: Path, config: Config, display: str) -> dict[str, Any]:
 def validated_bytes(raw: bytes, config: Config, display: str) -> dict[str, Any]:
     """What load_release checks, on bytes not yet written: schema, meaning, profiles, the model's build."""
     from generator.errors import InvalidInput, Problem
-    from generator.loader import load_text
-    from generator.profiles import load_profiles
-    from generator.spec import build_release, check_document
+    from generator.spec.loader import load_text
+    from generator.spec.profiles import load_profiles
+    from generator.spec.release import build_release, check_document
 
     docs = [doc for doc in load_text(raw, display) if doc.data is not None]
     if len(docs) != 1:

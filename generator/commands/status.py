@@ -12,7 +12,7 @@ from typing import Any
 
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
-from generator.state import Found, scan, to_dict
+from generator.render.state import Found, scan, to_dict
 
 # NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
 # Rollgen-Weight trailer of that commit says (a deploy or a promotion 100%, a canary step its weight, an abort 0%).
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _output_dir(repo: Path) -> Path:
     """Where apps/ lives: rollgen.yaml's `output`, relative to the folder given (git is not needed)."""
-    from generator.config import load
+    from generator.spec.config import load
 
     if not repo.is_dir():
         raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
@@ -56,7 +56,7 @@ def _output_dir(repo: Path) -> Path:
 
 def _orphans(repo: Path, out_dir: Path, found: Sequence[Found]) -> dict[tuple[str, str], str]:
     """Deployed environments their spec no longer lists (generator/retire.py), flagged, never hidden."""
-    from generator.retire import orphan_notes
+    from generator.gitops.retire import orphan_notes
 
     root = repo if (repo / "rollgen.yaml").is_file() else _toplevel(repo)
     return orphan_notes(root, out_dir, {f.release for f in found})
@@ -121,8 +121,8 @@ def _print_table(found: Sequence[Found]) -> None:
 def awaiting_merge(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
     """Pull-request mode: (release, env) -> (branch, subject) for each rollgen/<release>/<env> branch, as last
     fetched, holding commits the checked-out branch lacks. Empty in direct mode or outside a git clone."""
-    from generator.config import load
-    from generator.gitops import GitError, Repo
+    from generator.spec.config import load
+    from generator.gitops.repo import GitError, Repo
 
     try:
         repo = Repo.discover(path)

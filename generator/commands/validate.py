@@ -13,16 +13,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator import checks, spec
-from generator.discovery import find_specs
+from generator.spec import checks
+from generator.spec import release as spec
+from generator.spec.discovery import find_specs
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, Problem
-from generator.loader import load_single
-from generator.report import print_problems
+from generator.spec.loader import load_single
+from generator.spec.report import print_problems
 
 if TYPE_CHECKING:
-    from generator.profiles import Profile
+    from generator.spec.profiles import Profile
 
-CONFIG_FILE = "rollgen.yaml"  # fixed by the contract; generator.config is imported only when one exists
+CONFIG_FILE = "rollgen.yaml"  # fixed by the contract; generator.spec.config is imported only when one exists
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +73,7 @@ def across_files(paths: list[Path]) -> list[Problem]:
 
 
 def _across(paths: list[Path]) -> list[Problem]:
-    from generator.clashes import Loaded, cross_problems
+    from generator.gitops.clashes import Loaded, cross_problems
 
     loaded = []
     for path in paths:
@@ -87,8 +88,8 @@ def repo_profiles(folder: Path) -> Mapping[str, Profile] | None:
     root = config_root(folder)
     if root is None:
         return None
-    from generator import config
-    from generator.profiles import load_profiles
+    from generator.spec import config
+    from generator.spec.profiles import load_profiles
 
     settings = config.load(root)
     if settings.profiles_dir is None:

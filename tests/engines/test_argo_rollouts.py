@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import durations, gates, queries
-from generator.engines import Manifest, Rendered, renderer_for
-from generator.engines.argo_rollouts import (
+from generator import durations
+from generator.plan import gates
+from generator.render import queries
+from generator.render.engines import Manifest, Rendered, renderer_for
+from generator.render.engines.argo_rollouts import (
     CONFIG_FILE,
     conditions,
     git_steps,
@@ -79,7 +81,7 @@ CUSTOM_ONLY = Analysis(
 
 
 # Flagger's placeholders, spaced and not, beside text that only looks like them and stays as written
-# (generator.gates; Argo itself would refuse to resolve `{{ other }}`)
+# (generator.plan.gates; Argo itself would refuse to resolve `{{ other }}`)
 PLACEHOLDER_QUERY = (
     'sum(rate(nginx_ingress_controller_requests{namespace="{{ namespace }}",ingress="{{ingress}}",'
     'service="{{ service }}-canary",pod=~"{{target}}-.*",status=~"5.."}[{{ interval }}])) '

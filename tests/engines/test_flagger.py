@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.engines import Manifest, Rendered, renderer_for
-from generator.engines.flagger import render
+from generator.render.engines import Manifest, Rendered, renderer_for
+from generator.render.engines.flagger import render
 from generator.model import (
     ABTestStrategy,
     Analysis,

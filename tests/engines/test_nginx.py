@@ -11,8 +11,8 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
-from generator.engines import Manifest, Rendered, renderer_for
-from generator.engines.nginx import render
+from generator.render.engines import Manifest, Rendered, renderer_for
+from generator.render.engines.nginx import render
 from generator.model import (
     ABTestStrategy,
     BlueGreenStrategy,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from generator import queries
+from generator.render import queries
 from generator.model import BUILTIN_METRICS
 
 Builder = Callable[..., str]

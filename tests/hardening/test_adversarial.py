@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import gitops
+from generator.gitops import repo as gitops
 from generator.cli import main
 from tests.conftest import ROOT, git
 from tests.hardening.test_faults import SPEC
@@ -604,7 +604,7 @@ def test_a_document_that_is_one_value_is_not_echoed(capsys: pytest.CaptureFixtur
 
 
 def _trailers_of_head(repo: Path) -> dict[str, str]:
-    from generator.messages import parse_trailers
+    from generator.gitops.messages import parse_trailers
 
     return parse_trailers(git(repo, "log", "-1", "--format=%B"))
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.messages import parse_trailers
+from generator.gitops.messages import parse_trailers
 from tests.conftest import ROOT, git
 from tests.hardening.corpus import sub
 from tests.test_lifecycle import CONFIG

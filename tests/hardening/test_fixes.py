@@ -92,8 +92,8 @@ def test_the_next_write_removes_a_killed_runs_temporary_folders(tmp_path: Path) 
     import subprocess
     import sys
 
-    from generator.emit import emit
-    from generator.writer import write_tree
+    from generator.render.emit import emit
+    from generator.gitops.writer import write_tree
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True).stdout.strip()

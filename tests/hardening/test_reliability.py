@@ -128,13 +128,13 @@ def test_a_lock_whose_holders_cannot_be_known_is_refused_after_the_wait(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a system without /proc: whether a process holds the lock cannot be known, so it is never removed
-    import generator.gitops
+    import generator.gitops.repo
 
     repo = in_canary(tmp_path, capsys)
     lock = repo / ".git" / "index.lock"
     lock.write_bytes(b"")
     head = git(repo, "rev-parse", "HEAD")
-    monkeypatch.setattr(generator.gitops, "lock_holders", lambda path, places: None)
+    monkeypatch.setattr(generator.gitops.repo, "lock_holders", lambda path, places: None)
     monkeypatch.setenv("ROLLGEN_GIT_LOCK_WAIT", "0.2")
     capsys.readouterr()
     assert main(["advance", "hello", "--env", "prod", "--repo", str(repo), "--now", at(1, 10)]) == 1
@@ -370,7 +370,7 @@ def test_an_environment_removed_from_the_spec_stays_until_retired(
     # `status` still showed prod at 10%
     import json
 
-    from generator.messages import parse_trailers
+    from generator.gitops.messages import parse_trailers
 
     repo = in_canary(tmp_path, capsys)
     spec = repo / "releases" / "hello.yaml"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import gitops
+from generator.gitops import repo as gitops
 from generator.cli import main
-from generator.messages import parse_trailers
+from generator.gitops.messages import parse_trailers
 from tests.conftest import REFUSED_PORT, git
 from tests.hardening.corpus import sub
 from tests.hardening.test_faults import SPEC

@@ -1,0 +1,288 @@
+"""Checks across releases: two specs with one name, two releases claiming one host and path.
+
+One spec cannot see these: each is valid alone. Two specs named alike would write the same `apps/<name>`, the
+second silently taking over the first's files and progression; two releases routing the same host and path
+through one ingress class split its traffic in ways neither's canary weight describes (a release renamed
+mid-canary: the new name at 100% while the old one still holds its 10%).
+
+`rollgen validate` of a folder runs them over the specs it validates; `rollgen release` runs them for the
+spec it releases, against the other specs of the config repo's `releases/` and the releases already deployed
+under `apps/` (a renamed release's old name lives only there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from generator.errors import Problem, json_path
+from generator.spec.loader import Document, PathTuple
+from generator.model import Environment, Release
+
+if TYPE_CHECKING:
+    from generator.spec.config import Config
+    from generator.gitops.repo import Repo
+
+# (ingress class, host, path): what the ingress controller routes by; one owner each.
+Route = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A release environment's route, and where it is written (a spec's field, or a generated folder)."""
+
+    release: str
+    environment: str
+    route: Route
+    file: str
+    line: int
+    column: int
+    path: str  # JSON path in `file`, "$" for a generated folder
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A valid spec: its document (to locate fields) and its model."""
+
+    doc: Document
+    release: Release
+
+
+# -- names ----------------------------------------------------------------------------------------------------
+
+
+def duplicate_names(specs: Sequence[Loaded]) -> list[Problem]:
+    """A problem at metadata.name of every spec whose name another spec also has, naming the others."""
+    by_name: dict[str, list[Loaded]] = {}
+    for spec in specs:
+        by_name.setdefault(spec.release.name, []).append(spec)
+    problems = []
+    for name, group in by_name.items():
+        if len(group) < 2:
+            continue
+        for spec in group:
+            others = ", ".join(_name_at(o) for o in group if o is not spec)
+            problems.append(_problem(spec.doc, ("metadata", "name"), (
+                f"release {name!r} is also the metadata.name of {others}; two specs of one name would write the "
+                f"same apps/{name}/, the later taking over the other's files and progression: rename one"
+            )))  # fmt: skip
+    return problems
+
+
+def _name_at(spec: Loaded) -> str:
+    line, column = spec.doc.locate(("metadata", "name"))
+    return f"{spec.doc.source}:{line}:{column}"
+
+
+# -- routes ---------------------------------------------------------------------------------------------------
+
+
+def spec_claims(spec: Loaded) -> Iterator[Claim]:
+    """Each environment's (class, host, path), located at the host field that sets it."""
+    release, data = spec.release, spec.doc.data
+    entries = data.get("spec", {}).get("environments") or []
+    for env in release.environments:
+        at: PathTuple = ("spec", "ingress", "host")
+        for i, entry in enumerate(entries):
+            if isinstance(entry, dict) and entry.get("name") == env.name and "host" in entry:
+                at = ("spec", "environments", i, "host")
+        line, column = spec.doc.locate(at)
+        yield Claim(release.name, env.name, _route(release, env), spec.doc.source, line, column, json_path(at))
+
+
+def route_clashes(mine: Iterable[Claim], theirs: Iterable[Claim]) -> list[tuple[Claim, Claim]]:
+    """Pairs (one of mine, one of theirs) claiming one route, between different releases; each of mine once."""
+    owners: dict[Route, Claim] = {}
+    for claim in theirs:
+        owners.setdefault(claim.route, claim)
+    out = []
+    for claim in mine:
+        other = owners.get(claim.route)
+        if other is not None and other.release != claim.release:
+            out.append((claim, other))
+    return out
+
+
+def clash_problem(claim: Claim, other: Claim) -> Problem:
+    cls, host, path = claim.route
+    return Problem(claim.file, claim.line, claim.column, claim.path, (
+        f"{claim.release}/{claim.environment} routes {host}{path} (ingress class {cls}), which release "
+        f"{other.release}/{other.environment} already routes ({other.where()}); one host and path has one "
+        f"release: give one another host or path, or retire the other first (a renamed release keeps its old "
+        f"name's files until `rollgen retire`)"
+    ))  # fmt: skip
+
+
+def cross_problems(specs: Sequence[Loaded]) -> list[Problem]:
+    """Duplicate names and route clashes among a set of specs (validate of a folder)."""
+    problems = duplicate_names(specs)
+    seen: list[Claim] = []
+    for spec in specs:
+        claims = list(spec_claims(spec))
+        problems.extend(clash_problem(mine, other) for mine, other in route_clashes(claims, seen))
+        for claim, other in route_clashes(seen, claims):
+            problems.append(clash_problem(claim, other))
+        seen.extend(claims)
+    return _unique(problems)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    out: list[Problem] = []
+    for problem in problems:
+        if problem not in out:
+            out.append(problem)
+    return out
+
+
+# -- what is deployed -----------------------------------------------------------------------------------------
+
+
+def deployed_claims(app_dir: Path, release: str, environments: Iterable[str], display: str) -> Iterator[Claim]:
+    """The routes a deployed release's generated Ingress holds, per environment (its base's rules, or the
+    rules its overlay's patch replaces them with). Read as rollgen writes them; anything else is skipped."""
+    base = _base_ingress(app_dir / "base")
+    if base is None:
+        return
+    cls, base_rules = base
+    for env in environments:
+        rules = _patched_rules(app_dir / "overlays" / env) or base_rules
+        for host, path in _routes(rules):
+            yield Claim(release, env, (cls, host, path), f"{display}/overlays/{env}", 0, 0, "$")
+
+
+def _base_ingress(folder: Path) -> tuple[str, Any] | None:
+    main = folder / f"ingress_{folder.parent.name}.yaml"
+    doc = _read_yaml(main)
+    if not isinstance(doc, dict) or doc.get("kind") != "Ingress" or not isinstance(doc.get("spec"), dict):
+        return None
+    return str(doc["spec"].get("ingressClassName") or "nginx"), doc["spec"].get("rules")
+
+
+def _patched_rules(overlay: Path) -> Any:
+    patch = _read_yaml(overlay / f"patch_ingress_{overlay.parent.parent.name}.yaml")
+    for op in patch if isinstance(patch, list) else ():
+        if isinstance(op, dict) and op.get("op") == "replace" and op.get("path") == "/spec/rules":
+            return op.get("value")
+    return None
+
+
+def _routes(rules: Any) -> Iterator[tuple[str, str]]:
+    for rule in rules if isinstance(rules, list) else ():
+        if not isinstance(rule, dict) or not isinstance(rule.get("host"), str):
+            continue
+        paths = rule.get("http", {}).get("paths") if isinstance(rule.get("http"), dict) else None
+        for entry in paths if isinstance(paths, list) else ():
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                yield rule["host"], entry["path"]
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    from generator.gitops.writer import starts_generated
+
+    if path.is_symlink() or not starts_generated(path):
+        return None
+    try:
+        return yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def _problem(doc: Document, at: PathTuple, message: str) -> Problem:
+    line, column = doc.locate(at)
+    return Problem(doc.source, line, column, json_path(at), message)
+
+
+# -- `rollgen release` ----------------------------------------------------------------------------------------
+
+
+def refuse_clashes(repo: Repo, config: Config, spec: Path, display: str) -> None:
+    """Raise InvalidInput, located in the released spec, when another spec has its name or another release
+    (specified, or only deployed) already routes one of its environments' hosts and paths."""
+    from generator.errors import InvalidInput
+
+    mine = _load(spec, display, config)
+    if mine is None:
+        return  # the release's own load reports what is wrong with it
+    others = _other_specs(repo, config, spec, mine.release)
+    problems = duplicate_names([mine, *[o for o in others if o.release.name == mine.release.name]])
+    problems = [p for p in problems if p.file == mine.doc.source]
+    theirs = [claim for other in others for claim in spec_claims(other)]
+    theirs += _deployed(config, exclude=mine.release.name)
+    problems += [clash_problem(claim, other) for claim, other in route_clashes(spec_claims(mine), theirs)]
+    if problems:
+        raise InvalidInput(_unique(problems))
+
+
+def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[Loaded]:
+    """The valid specs of releases/ other than `spec` that share its name or one of its routes (the invalid
+    ones are validate's to report). Compared through the release cache first (`load_spec`: a few ms for a
+    hundred specs); only those involved are parsed again, to locate what the message names."""
+    from generator.gitops.workflow import load_spec
+    from generator.errors import InvalidInput
+    from generator.spec.release import release_files
+
+    me = spec.resolve()
+    found = release_files(config.releases_dir) if config.releases_dir.is_dir() else []
+    routes = {_route(mine, env) for env in mine.environments}
+    out = []
+    for path in found:
+        if path.resolve() == me or path.is_symlink():
+            continue
+        try:
+            other = load_spec(repo, config, path)
+        except (InvalidInput, OSError):
+            continue
+        if other.name != mine.name and not any(_route(other, env) in routes for env in other.environments):
+            continue
+        loaded = _load(path, _display(repo, path), config)
+        if loaded is not None:
+            out.append(loaded)
+    return out
+
+
+def _route(release: Release, env: Environment) -> Route:
+    return (release.ingress.class_name, env.host, release.ingress.path)
+
+
+def _deployed(config: Config, exclude: str) -> list[Claim]:
+    from generator.render.state import STATE_FILE
+
+    apps = config.output_dir / "apps"
+    claims: list[Claim] = []
+    for app in sorted(apps.iterdir()) if apps.is_dir() and not apps.is_symlink() else ():
+        if app.name == exclude or app.is_symlink() or not app.is_dir():
+            continue
+        envs = sorted(p.parent.name for p in app.glob(f"overlays/*/{STATE_FILE}"))
+        display = f"{config.output_prefix()}apps/{app.name}"
+        claims.extend(deployed_claims(app, app.name, envs, display))
+    return claims
+
+
+def _load(path: Path, display: str, config: Config) -> Loaded | None:
+    from generator.errors import InvalidInput
+    from generator.spec.loader import load_single
+    from generator.spec.profiles import load_profiles
+    from generator.spec.release import build_release, check_document
+
+    try:
+        profiles = load_profiles([config.profiles_dir] if config.profiles_dir else [])
+        doc = load_single(path, display)
+        if check_document(doc, profiles):
+            return None
+        return Loaded(doc, build_release(doc, profiles))
+    except (InvalidInput, OSError):
+        return None
+
+
+def _display(repo: Repo, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        return str(path)

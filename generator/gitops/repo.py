@@ -1,0 +1,808 @@
+"""All git access: one module, the git command line, an explicit author and a clean environment.
+
+Why the git CLI rather than GitPython: GitPython runs the same git commands in a subprocess, and importing it
+costs ~70 ms, which alone would be most of the budget of a scheduled `rollgen advance` (bench/advance).
+
+Environment: variables that point git somewhere else (GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, ... set when
+rollgen runs inside a git hook) are dropped, as pre-commit's `no_git_env` does; identity, transport and
+config-injection variables pass. Network commands never prompt (GIT_TERMINAL_PROMPT=0).
+
+Safety: commits name their paths (only the release's files are committed, whatever else is staged); pushes
+are never forced; a rejected push is reported so the caller can re-decide from the remote's state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from generator.spec.config import Author
+from generator.errors import RollgenError
+from generator.redaction import credentials_bytes
+
+# Kept from the caller's environment: identity, transport, and config injection (pre-commit keeps the same
+# transport and config ones). Everything else starting with GIT_ is dropped.
+_KEEP = frozenset(
+    {
+        "GIT_EXEC_PATH",
+        "GIT_SSH",
+        "GIT_SSH_COMMAND",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_NO_VERIFY",
+        "GIT_CONFIG_COUNT",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_SYSTEM",
+        "GIT_HTTP_PROXY_AUTHMETHOD",
+        "GIT_ALLOW_PROTOCOL",
+        "GIT_ASKPASS",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    }
+)
+
+
+def clean_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    source = os.environ if environ is None else environ
+    return {
+        key: value
+        for key, value in source.items()
+        if not key.startswith("GIT_") or key in _KEEP or key.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))
+    }
+
+
+class GitError(RollgenError):
+    """A git command failed in a way rollgen cannot fix by itself."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One `git status --porcelain` entry: index and work-tree codes, as git prints them."""
+
+    path: str
+    index: str
+    worktree: str
+
+    @property
+    def untracked(self) -> bool:
+        return self.index == "?"
+
+
+PushOutcome = Literal["pushed", "rejected", "up-to-date"]
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    commit: str
+    date: str  # committer date, strict ISO 8601
+    author: str
+    subject: str
+    message: str
+
+
+class Repo:
+    """A git working tree. Paths given to and returned by methods are relative to its root, POSIX style."""
+
+    def __init__(
+        self, root: Path, rollgen_dir: Path, hooks_dir: Path | None = None, common_dir: Path | None = None
+    ) -> None:
+        self.root = root
+        self.rollgen_dir = rollgen_dir  # per-worktree folder inside the git dir: lock and crash journal
+        self.hooks_dir = hooks_dir or rollgen_dir.parent / "hooks"  # core.hooksPath honoured by discover
+        self.common_dir = common_dir or rollgen_dir.parent  # refs live here (shared by linked worktrees)
+        self._env = clean_env()
+
+    @classmethod
+    def discover(cls, path: Path) -> Repo:
+        if not path.is_dir():
+            raise GitError(f"{path} is not a folder; --repo names the config repository's clone")
+        args = ["rev-parse", "--show-toplevel", "--git-path", "rollgen", "--git-path", "hooks", "--git-common-dir"]
+        out = _run_git(path, args, clean_env(), check=False)
+        if out.returncode != 0:
+            raise GitError(f"{path} is not inside a git repository; clone the config repo, or `git init` it")
+        top, rollgen, hooks, common = out.stdout.decode().splitlines()[:4]
+        _check_rollgen_dir(path / rollgen)
+        return cls(Path(top), (path / rollgen).resolve(), (path / hooks).resolve(), (path / common).resolve())
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        check: bool = True,
+        env: Mapping[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
+        merged = {**self._env, **env} if env else self._env
+        return _run_git(self.root, list(args), merged, input=input, check=check)
+
+    def run_network(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        """A git command that talks to the remote, bounded: a stalled transfer, an unanswered connection or a
+        server that never finishes ends in a GitError (the caller's `with lock()` then releases the lock)."""
+        seconds = network_timeout()
+        env = {**self._env, **_NO_PROMPT, **self._ssh_env(seconds)}
+        return _run_git_bounded(self.root, [*_network_config(seconds), *args], env, seconds)
+
+    def _ssh_env(self, seconds: float) -> dict[str, str]:
+        """An ssh that gives up on a silent server, unless the user chose their own ssh command (theirs wins;
+        the overall deadline still holds)."""
+        if {"GIT_SSH", "GIT_SSH_COMMAND"} & set(self._env):
+            return {}
+        if self.run("config", "--get", "core.sshCommand", check=False).returncode == 0:
+            return {}
+        connect = max(1, min(30, int(seconds)))
+        return {"GIT_SSH_COMMAND": f"ssh -o ConnectTimeout={connect} -o ServerAliveInterval={connect} "
+                                   "-o ServerAliveCountMax=2"}
+
+    def text(self, *args: str, input: bytes | None = None) -> str:
+        return self.run(*args, input=input).stdout.decode("utf-8", "replace")
+
+    # -- where we are ---------------------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        """The commit HEAD points at; None on a branch with no commit yet."""
+        out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
+        return out.stdout.decode().strip() if out.returncode == 0 else None
+
+    def branch(self) -> str | None:
+        """The checked-out branch; None when HEAD is detached."""
+        out = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
+        return out.stdout.decode().strip() if out.returncode == 0 else None
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def changes(self, pathspecs: Sequence[str]) -> list[Change]:
+        """Uncommitted changes (staged, unstaged, untracked) under the given paths only."""
+        out = self.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                       "--no-renames", "--", *pathspecs)
+        entries = out.stdout.decode("utf-8", "surrogateescape").split("\0")
+        return [Change(e[3:], e[0], e[1]) for e in entries if len(e) > 3]
+
+    def tracked(self, pathspecs: Sequence[str], rev: str = "HEAD") -> set[str]:
+        """Files under pathspecs in `rev` (empty when there is no such commit yet)."""
+        if self.head() is None:
+            return set()
+        out = self.text("ls-tree", "-r", "-z", "--name-only", rev, "--", *pathspecs)
+        return {p for p in out.split("\0") if p}
+
+    # -- committing -----------------------------------------------------------------------------------------
+
+    def commit(self, paths: Sequence[str], message: str, author: Author | None) -> str | None:
+        """Commit exactly `paths` (added, changed or deleted) and return the new commit; None when unchanged.
+
+        Whatever else is staged stays staged and out of the commit. When the repository has commit hooks or
+        signs commits, `git commit --only` does the work, hooks and all. Otherwise the commit is built from
+        HEAD's trees with plumbing (hash-object, mktree for the folders on the way to the paths, commit-tree,
+        update-ref against the HEAD we started from) and the index entries of the paths are updated: the same
+        commit `git commit` makes, without its refresh of the whole index, which in a 40,000-file config repo
+        is most of the cost of a step (bench/advance).
+        """
+        if not paths:
+            return None
+        head = self._head_and_tree()
+        if head is None or not self._plumbing_ok():
+            self.run("add", "-A", "--", *paths)
+            return self._porcelain_commit(paths, message, author)
+        commit, tree = head
+        present = [p for p in paths if (self.root / p).is_file()]
+        blobs = self._hash_files(present)
+        new_tree = self._tree_with(tree, {p: blobs.get(p) for p in paths})
+        if new_tree == tree:
+            return None
+        made = self.run("commit-tree", new_tree, "-p", commit, "-F", "-", input=message.encode(),
+                        env=_identity_env(author), check=False)
+        if made.returncode != 0:
+            raise GitError(_commit_failure(made))
+        new = made.stdout.decode().strip()
+        subject = message.split("\n", 1)[0][:200]  # an argument: the kernel refuses one over 128 KiB
+        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, commit)
+        self.run("update-index", "--add", "--remove", "--", *paths)
+        return new
+
+    def _hash_files(self, paths: Sequence[str]) -> dict[str, str]:
+        if not paths:
+            return {}
+        out = self.text("hash-object", "-w", "--stdin-paths", input="\n".join(paths).encode())
+        return dict(zip(paths, out.split()))
+
+    def _tree_with(self, base: str, changes: Mapping[str, str | None]) -> str:
+        """The tree `base` with the files in `changes` set to blobs (None: removed), folders made as needed."""
+        folders = {""} | {parent for path in changes for parent in _parents(path)}
+        entries = self._read_trees(base, sorted(folders))
+        for path, blob in changes.items():
+            folder, _, name = path.rpartition("/")
+            if blob is None:
+                entries[folder].pop(name, None)
+            else:
+                entries[folder][name] = ("100644", "blob", blob)
+        for folder in sorted(folders - {""}, key=lambda f: -f.count("/")):
+            parent, _, name = folder.rpartition("/")
+            if entries[folder]:
+                entries[parent][name] = ("040000", "tree", self._mktree(entries[folder]))
+            else:
+                entries[parent].pop(name, None)
+        return self._mktree(entries[""])
+
+    def read_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """The contents of `<commit>:<path>` for each spec (None where missing), with one `git cat-file --batch`."""
+        data = self.run("cat-file", "--batch", input="".join(f"{spec}\n" for spec in specs).encode()).stdout
+        out: list[bytes | None] = []
+        at = 0
+        for _ in specs:
+            end = data.index(b"\n", at)
+            header = data[at:end].decode(errors="replace").split()
+            at = end + 1
+            if header[-1] in ("missing", "ambiguous") or header[1] != "blob":
+                out.append(None)
+                if header[-1] not in ("missing", "ambiguous"):
+                    at += int(header[2]) + 1
+                continue
+            size = int(header[2])
+            out.append(data[at : at + size])
+            at += size + 1
+        return out
+
+    def _read_trees(self, base: str, folders: Sequence[str]) -> dict[str, dict[str, tuple[str, str, str]]]:
+        """Each folder's entries in `base` (a folder base lacks is empty), with one `git cat-file --batch`."""
+        request = "".join(f"{base}:{folder}\n" if folder else f"{base}\n" for folder in folders)
+        data = self.run("cat-file", "--batch", input=request.encode()).stdout
+        out: dict[str, dict[str, tuple[str, str, str]]] = {}
+        at = 0
+        for folder in folders:
+            end = data.index(b"\n", at)
+            header = data[at:end].decode().split()
+            at = end + 1
+            if header[-1] == "missing":
+                out[folder] = {}
+                continue
+            if header[1] != "tree":
+                raise GitError(f"{folder} is a {header[1]} in HEAD, not a folder; move it out of rollgen's way")
+            size = int(header[2])
+            out[folder] = _parse_tree(data[at : at + size], len(base) // 2)
+            at += size + 1
+        return out
+
+    def _mktree(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
+        body = "".join(f"{mode} {kind} {sha}\t{name}\0" for name, (mode, kind, sha) in sorted(entries.items()))
+        return self.text("mktree", "-z", input=body.encode()).strip()
+
+    def _head_and_tree(self) -> tuple[str, str] | None:
+        out = self.run("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False)
+        lines = out.stdout.decode().split()
+        return (lines[0], lines[1]) if out.returncode == 0 and len(lines) == 2 else None
+
+    def _plumbing_ok(self) -> bool:
+        """No hook would run and no signature is wanted: plumbing makes the very commit `git commit` would."""
+        hooks = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "reference-transaction")
+        if any(os.access(self.hooks_dir / name, os.X_OK) for name in hooks):
+            return False
+        out = self.run("config", "--type=bool", "--get", "commit.gpgSign", check=False)
+        return out.stdout.decode().strip() != "true"
+
+    def _porcelain_commit(self, paths: Sequence[str], message: str, author: Author | None) -> str | None:
+        if self.head() is not None and self.run("diff", "--cached", "--quiet", "HEAD", "--", *paths,
+                                                check=False).returncode == 0:
+            return None
+        identity = ["-c", f"user.name={author.name}", "-c", f"user.email={author.email}"] if author else []
+        out = self.run(*identity, "commit", "-q", "--no-edit", "-F", "-", "--only", "--", *paths,
+                       input=message.encode(), env=_identity_env(author), check=False)
+        if out.returncode != 0:
+            raise GitError(_commit_failure(out))
+        head = self.head()
+        assert head is not None
+        return head
+
+    def restore(self, paths: Iterable[str]) -> None:
+        """Put paths back as HEAD has them, in the index and the work tree; paths HEAD lacks are removed."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return
+        known = self.tracked(wanted)
+        if known:
+            self.run("checkout", "-q", "HEAD", "--", *sorted(known))
+        extra = [p for p in wanted if p not in known]
+        if extra:
+            self.run("rm", "-q", "--cached", "--ignore-unmatch", "--", *extra)
+            for rel in extra:
+                (self.root / rel).unlink(missing_ok=True)
+
+    def undo_commit(self, commit: str, parent: str | None) -> None:
+        """Drop our own commit at HEAD, leaving the work tree as the parent has it (`git reset --keep`)."""
+        if self.head() != commit:
+            raise GitError(f"HEAD moved past rollgen's commit {commit[:12]} (a hook committed?); resolve by hand")
+        if parent is None:
+            raise GitError("cannot retry a push of the repository's first commit; push it by hand")
+        self.run("reset", "-q", "--keep", parent)
+
+    # -- the remote -----------------------------------------------------------------------------------------
+
+    def fetch(self, remote: str, branch: str) -> str | None:
+        """Fetch the branch; return its remote commit, or None when the remote has no such branch yet."""
+        ref = f"refs/remotes/{remote}/{branch}"
+        out = self.run_network("fetch", "-q", "--no-tags", remote, f"+refs/heads/{branch}:{ref}")
+        if out.returncode != 0:
+            err = out.stderr.decode(errors="replace").strip()
+            if "couldn't find remote ref" in err:
+                return None
+            raise GitError(f"git fetch {remote} {branch} failed: {err}")
+        return self.text("rev-parse", ref).strip()
+
+    def catch_up(self, upstream: str) -> None:
+        """Bring HEAD up to `upstream`: fast-forward, or rebase our unpushed commits onto it."""
+        head = self.head()
+        if head is not None and (head == upstream or self.is_ancestor(upstream, head)):
+            return
+        if head is None or self.is_ancestor(head, upstream):
+            out = self.run("merge", "-q", "--ff-only", upstream, check=False)
+            if out.returncode != 0:
+                raise GitError(f"cannot fast-forward to {upstream[:12]}: {_stderr(out)}")
+            return
+        marker = self._rebase_marker()
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        # a kill from here on leaves a rebase that the next run undoes (repair_rebase), told from a person's by this
+        marker.write_text(json.dumps({"head": head, "branch": self.branch(), "upstream": upstream}))
+        out = self.run("rebase", "-q", upstream, check=False)
+        if out.returncode != 0:
+            self.run("rebase", "--abort", check=False)
+        marker.unlink(missing_ok=True)
+        if out.returncode != 0:
+            raise GitError(
+                f"the local branch and the remote have diverged and rebasing failed: {_stderr(out)}; "
+                "reconcile them by hand (git pull --rebase), then run rollgen again"
+            )
+
+    def _rebase_marker(self) -> Path:
+        return self.rollgen_dir / "rebasing.json"
+
+    def rebase_branch(self) -> str | None:
+        """The branch an unfinished rebase works on (HEAD is detached meanwhile), if any."""
+        for folder in ("rebase-merge", "rebase-apply"):
+            try:
+                ref = (self.rollgen_dir.parent / folder / "head-name").read_text().strip()
+            except OSError:
+                continue
+            return ref.removeprefix("refs/heads/")
+        return None
+
+    def repair_rebase(self, wait: float | None = None) -> bool:
+        """Undo the catch-up rebase of a rollgen killed mid-way (its marker says it was rollgen's, not a person's):
+        `git rebase --abort` puts the branch back where it was; the next catch-up starts again from a fetch.
+        A rebase without rollgen's marker is a person's and is left alone. Returns whether one was undone."""
+        marker = self._rebase_marker()
+        if not marker.exists():
+            return False
+        git_dir = self.rollgen_dir.parent
+        if not any((git_dir / folder).exists() for folder in ("rebase-merge", "rebase-apply")):
+            marker.unlink(missing_ok=True)  # killed after the rebase finished or was aborted
+            return False
+        self._wait_for_gits(wait)  # a rollgen killed alone leaves its git rebase running, to finish by itself
+        if not any((git_dir / folder).exists() for folder in ("rebase-merge", "rebase-apply")):
+            marker.unlink(missing_ok=True)
+            return False
+        if self.run("rebase", "--abort", check=False).returncode != 0:
+            self._unwind_rebase(marker)
+        marker.unlink(missing_ok=True)
+        return True
+
+    def _unwind_rebase(self, marker: Path) -> None:
+        """A rebase killed before it wrote its orig-head cannot be aborted: put the branch, HEAD, index and
+        tracked files back to the commit the marker names. (git starts a rebase only on a clean work tree, so
+        the tracked files hold nothing but the rebase's own checkout.)"""
+        try:
+            data = json.loads(marker.read_text())
+            head, branch = str(data["head"]), str(data["branch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise GitError(
+                "an interrupted rebase of rollgen's cannot be undone automatically; run `git rebase --abort` (or "
+                "`git rebase --quit` and check out the branch), then run rollgen again"
+            ) from None
+        self.run("rebase", "--quit", check=False)
+        self.run("update-ref", f"refs/heads/{branch}", head)
+        self.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
+        self.run("reset", "-q", "--hard", head)
+
+    def _wait_for_gits(self, wait: float | None) -> None:
+        places = (self.root, self.rollgen_dir.parent, self.common_dir)
+        deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+        while True:
+            pids = gits_at_work(places)
+            if not pids:
+                return
+            if time.monotonic() >= deadline:
+                raise GitError(
+                    f"an interrupted rebase is in progress and git process {', '.join(map(str, pids[:5]))} is still "
+                    "at work in this repository; let it finish and run rollgen again"
+                )
+            time.sleep(0.1)
+
+    def push(self, remote: str, branch: str) -> PushOutcome:
+        """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
+        out = self.run_network("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}")
+        report = redact(out.stdout).decode(errors="replace")
+        if out.returncode == 0:
+            return "up-to-date" if "[up to date]" in report else "pushed"
+        if _moved_on(report, _stderr(out)):
+            return "rejected"
+        raise GitError(f"git push {remote} {branch} failed: {_stderr(out) or report.strip()}")
+
+    def ahead_of(self, upstream: str | None) -> bool:
+        head = self.head()
+        if head is None:
+            return False
+        return upstream is None or (head != upstream and not self.is_ancestor(head, upstream))
+
+    # -- history --------------------------------------------------------------------------------------------
+
+    def log(self, greps: Sequence[str], pathspecs: Sequence[str] = ()) -> list[LogEntry]:
+        """Commits whose messages match every extended regex in `greps`, newest first."""
+        if self.head() is None:
+            return []
+        args = ["log", "-E", "--all-match", "--format=%H%x1f%cI%x1f%an%x1f%s%x1f%B%x1e"]
+        args += [f"--grep={g}" for g in greps]
+        out = self.text(*args, "HEAD", "--", *pathspecs)
+        return [_log_entry(record) for record in out.split("\x1e") if record.strip()]
+
+    # -- our own files in the git dir -----------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, timeout: float = 120.0) -> Iterator[None]:
+        """One rollgen at a time in this work tree; released when the process dies, so never stale."""
+        self.rollgen_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.rollgen_dir / "lock", "a+b") as fh:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise GitError(f"another rollgen has held {self.rollgen_dir / 'lock'} for {timeout:.0f}s")
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def remove_stale_locks(self, remote: str, branch: str, wait: float | None = None) -> list[Path]:
+        """The lock files that a git killed mid-command left behind (rollgen's process group killed, say): git
+        refuses to run while one exists. Call with self.lock() held, so that no git of another rollgen starts.
+
+        A lock is stale only when no process holds it, never judged by its age: `git commit` keeps index.lock
+        for the whole of its pre-commit hook with no file descriptor open on it, and removing it then makes that
+        commit record whatever the index holds afterwards. So a lock counts as held while any process has it
+        open, any process has it as GIT_INDEX_FILE (the hooks git runs), or a git process works in this
+        repository. A held lock is waited for, up to `wait` seconds (ROLLGEN_GIT_LOCK_WAIT, default 30); one
+        still held then, or one whose holders this system cannot tell (no /proc), is refused by name."""
+        git_dir, refs = self.rollgen_dir.parent, self.common_dir / "refs"
+        candidates = (
+            git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "ORIG_HEAD.lock",
+            # what a rebase killed mid-pick leaves (the catch-up's; repair_rebase then undoes the rebase itself)
+            git_dir / "CHERRY_PICK_HEAD.lock", git_dir / "REBASE_HEAD.lock", git_dir / "AUTO_MERGE.lock",
+            self.common_dir / "packed-refs.lock", refs / "heads" / f"{branch}.lock",
+            refs / "remotes" / remote / f"{branch}.lock",
+        )  # fmt: skip
+        places = (self.root, git_dir, self.common_dir)
+        deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+        removed: list[Path] = []
+        seen: set[int] = set()  # holders seen: a git goes on after its lock (`git commit` updates HEAD after)
+        while True:
+            held: dict[Path, list[int] | None] = {}
+            for path in candidates:
+                try:
+                    inode = path.stat().st_ino
+                except FileNotFoundError:
+                    continue
+                holders = lock_holders(path, places)
+                if holders == [] and _same_file(path, inode):
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+                else:
+                    held[path] = holders
+                    seen.update(holders or ())
+            seen = {pid for pid in seen if _running(pid)}
+            if not held and not seen:
+                return removed
+            if time.monotonic() >= deadline:
+                raise GitError(_held_message(held, seen, wait if wait is not None else lock_wait()))
+            time.sleep(0.1)
+
+    def journal(self, release: str) -> Journal:
+        return Journal(self.rollgen_dir / f"pending-{release}.json")
+
+
+class Journal:
+    """What a run is about to write, kept until its commit lands, so that the next run can tell a crash's
+    leftovers (files exactly as we meant to write them) from a person's edits (anything else)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, files: Mapping[str, bytes | None]) -> None:
+        """files: repo-relative path -> the bytes about to be written, or None for a file about to go."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {rel: (_digest(body) if body is not None else None) for rel, body in sorted(files.items())}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=0))
+        os.replace(tmp, self.path)
+
+    def load(self) -> dict[str, str | None] | None:
+        try:
+            data: dict[str, str | None] = json.loads(self.path.read_text())
+            return data
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def explains(self, root: Path, rel: str) -> bool:
+        """Whether the file at rel is exactly what the journalled run meant to leave there."""
+        entries = self.load() or {}
+        if rel not in entries:
+            return False
+        expected = entries[rel]
+        try:
+            actual: str | None = _digest((root / rel).read_bytes())
+        except FileNotFoundError:
+            actual = None
+        return actual == expected
+
+
+# -- helpers ------------------------------------------------------------------------------------------------
+
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
+NETWORK_TIMEOUT = 300.0  # seconds for one fetch or push, all of it
+
+
+def network_timeout() -> float:
+    """NETWORK_TIMEOUT, or ROLLGEN_GIT_TIMEOUT (seconds) when it is a positive number."""
+    try:
+        value = float(os.environ.get("ROLLGEN_GIT_TIMEOUT", ""))
+    except ValueError:
+        return NETWORK_TIMEOUT
+    return value if 0 < value < float("inf") else NETWORK_TIMEOUT
+
+
+def _network_config(seconds: float) -> list[str]:
+    """HTTP transfers slower than 1 KB/s for 30 s (or the whole deadline, if shorter) are abandoned by git."""
+    stall = max(1, min(30, int(seconds)))
+    return ["-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={stall}"]
+
+
+def _run_git_bounded(
+    cwd: Path, args: list[str], env: Mapping[str, str], seconds: float
+) -> subprocess.CompletedProcess[bytes]:
+    """git in its own process group, killed with its helpers (git-remote-https, ssh) after `seconds`."""
+    import signal
+
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (rollgen needs the git command line)") from exc
+    try:
+        stdout, stderr = proc.communicate(timeout=seconds)
+    except BaseException as exc:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            verb = next(a for a in args if not a.startswith("-") and "=" not in a)
+            raise GitError(
+                f"git {verb} did not finish within {seconds:g}s (the remote accepts but does not answer?); "
+                "check the remote and run again (rollgen decides from the remote's state), or raise ROLLGEN_GIT_TIMEOUT"
+            ) from None
+        raise
+    return subprocess.CompletedProcess(["git", *args], proc.returncode, stdout, redact(stderr))
+
+
+def _run_git(
+    cwd: Path,
+    args: list[str],
+    env: Mapping[str, str],
+    input: bytes | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, env=env, input=input, capture_output=True, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (rollgen needs the git command line)") from exc
+    # What git writes for people ends up in rollgen's messages, exceptions and crash log: never with the
+    # credentials of a remote URL, whichever git version, transport or server printed them.
+    out.stderr = redact(out.stderr)
+    if check and out.returncode != 0:
+        raise GitError(f"git {args[0]} failed: {_stderr(out)}")
+    return out
+
+
+def redact(text: bytes) -> bytes:
+    """What git printed, without credentials (generator/redaction.py)."""
+    return credentials_bytes(text)
+
+
+def lock_wait() -> float:
+    """How long to wait for a git lock another process holds (ROLLGEN_GIT_LOCK_WAIT seconds, default 30)."""
+    try:
+        return max(0.0, float(os.environ.get("ROLLGEN_GIT_LOCK_WAIT", "30")))
+    except ValueError:
+        return 30.0
+
+
+def lock_holders(path: Path, places: Sequence[Path]) -> list[int] | None:
+    """The processes that hold the git lock file `path`, as far as /proc shows; None when it cannot tell.
+
+    A holder has the file open, or has it in its environment (git hands index.lock to its hooks as
+    GIT_INDEX_FILE), or is a git whose working folder is inside one of `places` (the work tree and the git
+    dirs): git keeps a lock file while its hooks run, with no descriptor open on it. Processes of other users
+    are invisible here, and cannot write this repository either."""
+    if not os.path.isdir("/proc/self/fd"):
+        return None
+    target = os.fsencode(path)
+    env_entry = b"=" + target + b"\0"
+    roots = [os.fsencode(place.resolve()) for place in places]
+    holders = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and _holds(pid, target, env_entry, roots):
+            holders.append(int(pid))
+    return holders
+
+
+def _holds(pid: str, target: bytes, env_entry: bytes, roots: Sequence[bytes]) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False  # gone, or not ours
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}".encode()) == target:
+                return True
+        except OSError:
+            continue
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            if env_entry in fh.read() + b"\0":
+                return True
+        with open(f"/proc/{pid}/comm", "rb") as fh:
+            name = fh.read().strip()
+        cwd = os.readlink(f"/proc/{pid}/cwd".encode())
+    except OSError:
+        return False
+    return (name == b"git" or name.startswith(b"git-")) and _inside(cwd, roots)
+
+
+def gits_at_work(places: Sequence[Path]) -> list[int]:
+    """git processes (running, not zombies) whose working folder is inside one of `places`."""
+    if not os.path.isdir("/proc/self"):
+        return []
+    roots = [os.fsencode(place.resolve()) for place in places]
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm", "rb") as fh:
+                name = fh.read().strip()
+            cwd = os.readlink(f"/proc/{pid}/cwd".encode())
+        except OSError:
+            continue
+        if (name == b"git" or name.startswith(b"git-")) and _inside(cwd, roots) and _running(int(pid)):
+            out.append(int(pid))
+    return out
+
+
+def _inside(path: bytes, roots: Sequence[bytes]) -> bool:
+    return any(path == root or path.startswith(root + b"/") for root in roots)
+
+
+def _running(pid: int) -> bool:
+    """Not gone, and not a zombie waiting for its parent to read its exit code."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()[:1] != [b"Z"]
+    except OSError:
+        return False
+
+
+def _same_file(path: Path, inode: int) -> bool:
+    """Still the lock file that was judged (a git that started meanwhile made a new one)."""
+    try:
+        return path.stat().st_ino == inode
+    except FileNotFoundError:
+        return False
+
+
+def _held_message(held: Mapping[Path, list[int] | None], seen: Iterable[int], wait: float) -> str:
+    if not held:
+        return (f"a git process ({', '.join(map(str, sorted(seen)[:5]))}) that held a lock of this repository is "
+                f"still at work after {wait:.0f}s; let it finish and run rollgen again")
+    path, holders = next(iter(held.items()))
+    if holders is None:
+        why = "this system cannot tell whether a process holds it"
+    else:
+        why = f"process {', '.join(map(str, holders[:5]))} holds it"
+    return (
+        f"{path} exists and {why} (waited {wait:.0f}s); a git is at work in this repository (a commit running "
+        "its hooks, say): let it finish and run rollgen again. Remove the file by hand only if no git is running"
+    )
+
+
+def _check_rollgen_dir(path: Path) -> None:
+    """rollgen's folder in the git dir (lock, journal, cache) is a real folder, or absent until first use: a
+    file or a symlink there is refused, not written through."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        kind = "a symlink" if path.is_symlink() else "a file"
+        raise GitError(f"{path} is {kind}, not rollgen's folder; move it away (rollgen recreates the folder)")
+
+
+def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:
+    return out.stderr.decode(errors="replace").strip()
+
+
+def _parents(path: str) -> list[str]:
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _parse_tree(raw: bytes, hash_len: int) -> dict[str, tuple[str, str, str]]:
+    """A tree object's entries: name -> (mode as ls-tree prints it, type, object id)."""
+    entries: dict[str, tuple[str, str, str]] = {}
+    at = 0
+    while at < len(raw):
+        space = raw.index(b" ", at)
+        nul = raw.index(b"\0", space)
+        mode = raw[at:space].decode().rjust(6, "0")
+        sha = raw[nul + 1 : nul + 1 + hash_len].hex()
+        kind = "tree" if mode == "040000" else "commit" if mode == "160000" else "blob"
+        entries[raw[space + 1 : nul].decode("utf-8", "surrogateescape")] = (mode, kind, sha)
+        at = nul + 1 + hash_len
+    return entries
+
+
+def _moved_on(report: str, stderr: str) -> bool:
+    """The remote branch moved under us: behind it, or another push held its lock at the same moment."""
+    if "[rejected]" in report and ("fetch first" in report or "non-fast-forward" in report):
+        return True
+    lost_race = ("cannot lock ref", "failed to update ref", "failed to lock", "incorrect old value")
+    return "[remote rejected]" in report and any(m in report or m in stderr for m in lost_race)
+
+
+def _identity_env(author: Author | None) -> dict[str, str] | None:
+    if author is None:
+        return None
+    return {
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_COMMITTER_NAME": author.name,
+        "GIT_COMMITTER_EMAIL": author.email,
+    }
+
+
+def _commit_failure(out: subprocess.CompletedProcess[bytes]) -> str:
+    err = _stderr(out) or out.stdout.decode(errors="replace").strip()
+    if "tell me who you are" in err or "empty ident" in err:
+        return "git has no identity to commit with: set commit.author in rollgen.yaml, or git config user.name/email"
+    return f"git commit failed: {err}"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _log_entry(record: str) -> LogEntry:
+    commit, date, author, subject, message = record.strip("\n").split("\x1f", 4)
+    return LogEntry(commit, date, author, subject, message)

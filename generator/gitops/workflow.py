@@ -1,0 +1,634 @@
+"""What release/advance/promote/abort share: plan one environment, render, write, commit; push with retries.
+
+The recipe for one attempt:
+  lock the work tree -> repair a crashed run's leftovers or refuse a dirty tree -> (--push) fetch and catch up
+  -> for each environment: read its state, plan (progression.py), render the release (pipeline.py) with the
+     new state, write the tree (writer.py) and commit only the release's files (gitops.py)
+  -> (--push) push; when the remote moved meanwhile, drop our commits and start the attempt over, so the
+     decision is taken again from the remote's state instead of stepping twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from generator.render import state as state_file
+from generator.spec.config import Config
+from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
+from generator.gitops.repo import GitError, Journal, PushOutcome, Repo
+from generator.model import BlueGreenStrategy, Environment, EnvState, Release
+from generator.plan.progression import (
+    Hold,
+    Plan,
+    Refusal,
+    Transition,
+    format_time,
+    parse_time,
+    step_count,
+)
+
+if TYPE_CHECKING:
+    from generator.gitops.messages import Record
+
+Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
+Loader = Callable[[Repo, Config], Release]
+Result = Literal["committed", "nothing-to-do", "refused", "planned"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    release: str
+    environment: str
+    result: Result
+    text: str  # the commit subject, or the reason nothing happened
+    action: str | None = None
+    commit: str | None = None
+    state: EnvState | None = None
+    preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "release": self.release,
+            "environment": self.environment,
+            "result": self.result,
+            "action": self.action,
+            "commit": self.commit,
+            ("subject" if self.result in ("committed", "planned") else "reason"): self.text,
+        }
+        if self.preview is not None:
+            out["plan"] = self.preview
+        if self.state is not None:
+            out["state"] = state_file.to_dict(self.state)
+        return out
+
+
+@dataclass(frozen=True)
+class Request:
+    """One command's ask: which release (loaded inside the lock, again on every attempt), which environments."""
+
+    repo: Path
+    load: Loader
+    environments: Sequence[str] | None  # None: every environment of the release
+    plan: Planner
+    now: datetime
+    push: bool
+    render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
+    dry_run: bool = False  # plan only: nothing is written, committed or pushed (commands/plan.py)
+    kind: str = ""  # the command ("advance", ...): pull-request mode holds `advance` while a step awaits merge
+
+
+# -- entry point --------------------------------------------------------------------------------------------
+
+
+def now_from(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    from generator.clock import parse_rfc3339
+
+    try:
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        raise UsageError(f"--now: {exc}") from None
+
+
+def execute(request: Request, fmt: str) -> int:
+    try:
+        return _execute(request, fmt)
+    except InvalidInput as exc:
+        # A spec, profile or rollgen.yaml problem: the lines `rollgen validate` prints, one a problem (on stderr,
+        # where a scheduled job's failures go), or its JSON.
+        from generator.spec.report import format_json, format_text
+
+        if fmt == "json":
+            sys.stdout.write(format_json(exc.problems))
+        else:
+            sys.stderr.write(format_text(exc.problems))
+        return EXIT_USER
+
+
+def _execute(request: Request, fmt: str) -> int:
+    from generator.spec.config import load as load_config
+
+    repo = Repo.discover(request.repo)
+    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    _check_output(repo, config)
+    if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
+        from generator.commands.plan import dry_run
+
+        return dry_run(repo, config, request, fmt)
+    if config.mode == "pull-request":  # each action on its own branch, counted from its merge
+        from generator.commands import _pullrequest
+
+        return _pullrequest.execute(repo, config, _branch(repo, config), request, fmt)
+    with repo.lock():
+        tidy(repo, config)
+        branch = _branch(repo, config)
+        outcomes, pushed = _attempts(repo, config, branch, request)
+    report(outcomes, pushed, fmt)
+    return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
+
+
+def tidy(repo: Repo, config: Config) -> None:
+    """What an interrupted run left behind, cleared first thing under rollgen's lock."""
+    where = config.branch or repo.branch() or repo.rebase_branch() or ""
+    for path in repo.remove_stale_locks(config.remote, where):
+        print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
+    if repo.repair_rebase():
+        print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
+
+
+def _check_output(repo: Repo, config: Config) -> None:
+    """The output folder is a real folder of the work tree: through a symlink, rollgen would write elsewhere
+    (perhaps outside the repository) and git cannot commit files beyond a symlink anyway."""
+    real = repo.root.resolve().joinpath(*Path(config.output).parts)
+    if config.output_dir.resolve() != real:
+        raise RollgenError(
+            f"refusing to write into rollgen.yaml's output folder {config.output!r}: a symlink on the way leads to "
+            f"{config.output_dir.resolve()}; make {config.output!r} a real folder of the repository"
+        )
+
+
+def _branch(repo: Repo, config: Config) -> str:
+    current = repo.branch()
+    if current is None:
+        raise RollgenError(f"{repo.root}: HEAD is detached; check out the branch rollgen commits on")
+    if config.branch and current != config.branch:
+        raise RollgenError(
+            f"{repo.root} is on branch {current}, but rollgen.yaml says git.branch: {config.branch}; "
+            f"check out {config.branch} (or change git.branch)"
+        )
+    return current
+
+
+def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
+    for attempt in range(config.push_attempts):
+        release = request.load(repo, config)
+        ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
+        upstream = start = None
+        if request.push:
+            before = repo.head()
+            upstream = _catch_up(repo, config, branch)
+            start = repo.head()
+            if start != before:  # the remote may have changed the spec too: decide from its version
+                release = request.load(repo, config)
+        outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
+        if not request.push or not repo.ahead_of(upstream):
+            return outcomes, False
+        if _push_or_drop(repo, config, branch, outcomes, start) != "rejected":
+            return outcomes, True
+        _drop_our_commits(repo, outcomes, start)
+        _sleep(config, attempt)
+    raise GitError(
+        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
+        "nothing of this run was pushed, run it again"
+    )
+
+
+def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
+    upstream = repo.fetch(config.remote, branch)
+    if upstream is not None:
+        repo.catch_up(upstream)
+    return upstream
+
+
+def _push_or_drop(
+    repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None
+) -> PushOutcome:
+    """Push; when the push cannot succeed (a hook of the remote refuses it, the remote is unreachable), drop this
+    run's commits, never a person's: kept, each later --push would try the same commits again and fail the same
+    way, and the branch would tell a state the remote does not have."""
+    try:
+        return repo.push(config.remote, branch)
+    except GitError as exc:
+        ours = [o.commit for o in outcomes if o.commit]
+        if not ours:
+            raise
+        _drop_our_commits(repo, outcomes, start)
+        raise GitError(
+            f"{exc}\nrollgen dropped the {len(ours)} commit(s) it had just made, so the branch is again as "
+            f"{config.remote}/{branch} has it; fix what the remote objects to, then run the command again"
+        ) from exc
+
+
+def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None) -> None:
+    ours = [o.commit for o in outcomes if o.commit]
+    if ours:
+        repo.undo_commit(ours[-1], start)
+
+
+def _sleep(config: Config, attempt: int) -> None:
+    delay = min(30.0, config.push_backoff * 2**attempt) * random.uniform(0.5, 1.5)
+    time.sleep(delay)
+
+
+def _environments(release: Release, request: Request) -> list[str]:
+    names = [env.name for env in release.environments]
+    if request.environments is None:
+        return names
+    unknown = [name for name in request.environments if name not in names]
+    if unknown:
+        raise RollgenError(
+            f"{release.name} has no environment {', '.join(unknown)}; its environments are: {', '.join(names)}"
+        )
+    return list(request.environments)
+
+
+# -- one environment ----------------------------------------------------------------------------------------
+
+
+def decide(
+    release: Release, env_name: str, states: dict[str, EnvState], request: Request
+) -> Outcome | tuple[Plan, Transition]:
+    """What the request does to one environment: an Outcome when nothing is to be written (refused, or a hold),
+    else the plan and the transition whose files are to be written."""
+    env = release.environment(env_name)
+    current = states.get(env_name)
+    plan = request.plan(release, env, current, request.now)
+    early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
+    if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
+        return Outcome(release.name, env_name, "refused", early, state=current)
+    if isinstance(plan, Refusal):
+        return Outcome(release.name, env_name, "refused", plan.reason, state=current)
+    if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
+        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
+    return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+
+
+def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
+    states = read_states(config, release)
+    current = states.get(env_name)
+    decided = decide(release, env_name, states, request)
+    if isinstance(decided, Outcome):
+        return decided
+    plan, transition = decided
+    states[env_name] = transition.state
+    message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
+    paths = write(repo, config, release, states)
+    if not paths:
+        repo.journal(release.name).clear()
+        reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
+        return Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
+    commit = _commit(repo, config, release, paths, message)
+    if commit is None:  # the files were rewritten to what HEAD already holds
+        return Outcome(release.name, env_name, "nothing-to-do", "nothing to do: HEAD already holds this", state=current)
+    subject = message.split("\n", 1)[0]
+    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+
+
+def _before_step_start(current: EnvState | None, now: datetime) -> str:
+    """Why `now` cannot be right for a commit: before the current step began (a wrong --now or clock would
+    record time running backwards, and the next pause be timed from it); "" when it is fine."""
+    if current is None or not current.since:
+        return ""
+    try:
+        start = parse_time(current.since)
+    except (ValueError, OverflowError):
+        return ""  # the state file's own problem, reported where it is read
+    if now >= start:
+        return ""
+    return (f"the time given ({format_time(now)}) is before the current step began ({format_time(start)}); "
+            "check --now or the clock")
+
+
+def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transition:
+    """The spec changed but the progression did not: the commit carries the new configuration only."""
+    image = state.canary_image if state.phase == "progressing" and state.canary_image else state.stable_image
+    weight = state.weight if state.phase == "progressing" else 100
+    return Transition(
+        action="deploy",
+        state=state,
+        summary="update the configuration (images and progression unchanged)",
+        step=state.step,
+        steps=step_count(release, env),
+        weight=weight,
+        image=image,
+        details=f"{release.source} changed; {env.name} stays {state.phase}.",
+    )
+
+
+def read_states(config: Config, release: Release) -> dict[str, EnvState]:
+    """The committed state of each environment that has one (an environment without one is not deployed)."""
+    from generator.render.pipeline import committed_states
+
+    return committed_states(config.output_dir, release)
+
+
+def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvState]) -> list[str]:
+    """Render the release for its deployed environments, write it, return the repo paths that changed.
+
+    Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
+    prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
+    """
+    from generator.gitops.writer import stale_files, write_tree
+
+    files = release_tree(config, release, states)
+    prefix = config.output_prefix()
+    roots = owned_roots(release)
+    going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
+    repo.journal(release.name).record({**{prefix + rel: body for rel, body in files.items()}, **going})
+    result = write_tree(config.output_dir, files, roots)
+    return sorted(prefix + rel for rel in (*result.written, *result.removed))
+
+
+def release_tree(config: Config, release: Release, states: dict[str, EnvState]) -> dict[str, bytes]:
+    """Every file the release's deployed environments generate, relative to the output folder."""
+    from generator.render.pipeline import released, render_files
+    from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
+    from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
+
+    wiring = for_config(config)
+    refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
+    refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
+    deployed = released(release, states)
+    files = render_files(deployed, states)
+    files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
+    files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
+    for name, env_state in states.items():
+        files[state_file.relpath(release.name, name)] = state_file.dump(
+            env_state, release.source, colours=isinstance(release.strategy, BlueGreenStrategy))
+    return files
+
+
+def owned_roots(release: Release) -> list[str]:
+    """What a command writing this release owns in the output folder: apps/<name> and its wiring folders."""
+    from generator.render.pipeline import app_root
+    from generator.wiring import release_roots
+
+    return [app_root(release), *release_roots(release.name)]
+
+
+def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
+    from generator.gitops.messages import Record
+
+    record = Record(
+        release=release.name,
+        environment=env_name,
+        action=plan.action,
+        step=plan.step,
+        steps=plan.steps,
+        weight=plan.weight,
+        image=plan.image.ref,
+        summary=plan.summary,
+        details=plan.details,
+        extra=_template_extras(release, plan.state),
+        gate=plan.gate,
+    )
+    return _composed(record, config)
+
+
+def _composed(record: Record, config: Config) -> str:
+    """The commit message; a commit.template that fails is reported at its place in rollgen.yaml."""
+    from generator.gitops.messages import TemplateFailure, compose
+
+    try:
+        return compose(record, config.commit_template)
+    except TemplateFailure as exc:
+        raise RollgenError(exc.located(config.root)) from None
+
+
+def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
+    """Commit what was written; if that fails, put the files back so the tree is as it was."""
+    journal = repo.journal(release.name)
+    before = repo.head()
+    try:
+        commit = repo.commit(paths, message, config.author)
+    except Exception:
+        repo.restore(paths)
+        journal.clear()
+        raise
+    journal.clear()
+    if commit is not None:
+        _check_recorded(repo, commit, before, message)
+    return commit
+
+
+def _check_recorded(repo: Repo, commit: str, parent: str | None, message: str) -> None:
+    """The commit carries the trailers rollgen wrote: a commit-msg hook may rewrite the message, and a step
+    without its trailers is invisible to `rollgen history` and to the next run's reading of what happened.
+    If they are gone or changed, rollgen's own commit is undone (the tree as before) and the run refused."""
+    from generator.gitops.messages import parse_trailers
+
+    wanted = parse_trailers(message)
+    recorded = parse_trailers(repo.text("log", "-1", "--format=%B", commit))
+    lost = [key for key, value in wanted.items() if recorded.get(key) != value]
+    if not lost:
+        return
+    why = (f"a commit-msg hook changed or removed rollgen's trailers ({', '.join(lost)}) in {commit[:12]}; "
+           "let the hook keep the last paragraph's Rollgen-* lines (rollgen history reads them)")
+    if parent is None:
+        raise GitError(f"{why}. It is the repository's first commit: remove it by hand (git update-ref -d HEAD)")
+    repo.undo_commit(commit, parent)
+    raise GitError(f"{why}. rollgen undid its commit; the repository is as it was")
+
+
+def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
+    return (
+        ("engine", release.engine),
+        ("source", release.source),
+        ("phase", state.phase),
+        ("stable_image", state.stable_image.ref),
+        ("canary_image", state.canary_image.ref if state.canary_image else ""),
+        ("since", state.since),
+    )
+
+
+# -- a clean tree, or the leftovers of a crash ----------------------------------------------------------------
+
+
+def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
+    """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
+    from generator.gitops.writer import starts_generated
+
+    owned = [config.output_prefix() + root for root in owned_roots(release)]
+    app = owned[0]  # apps/<name>
+    journal = repo.journal(release.name)
+    dirty = [c.path for c in repo.changes(owned) if not c.untracked or starts_generated(repo.root / c.path)]
+    if not dirty:
+        journal.clear()
+        return
+    leftovers = _leftovers(repo, journal, dirty)
+    if leftovers is None:
+        shown = "\n".join(f"  {p}" for p in dirty[:20]) + ("\n  ..." if len(dirty) > 20 else "")
+        raise RollgenError(
+            f"uncommitted changes to {release.name}'s generated files:\n{shown}\n"
+            f"commit or discard them first (git status -- {app}; git checkout -- {app})"
+        )
+    repo.restore(leftovers)
+    journal.clear()
+    print(f"rollgen: {release.name}: put back {len(leftovers)} file(s) an interrupted run had written", file=sys.stderr)
+
+
+def _leftovers(repo: Repo, journal: Journal, dirty: list[str]) -> list[str] | None:
+    """The dirty paths when an interrupted run's journal explains every one of them, else None."""
+    if journal.load() is None:
+        return None
+    if all(journal.explains(repo.root, path) for path in dirty):
+        return dirty
+    return None
+
+
+# -- output -------------------------------------------------------------------------------------------------
+
+
+def report(outcomes: Sequence[Outcome], pushed: bool, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps({"results": [o.as_json() for o in outcomes], "pushed": pushed}, indent=2))
+        return
+    for outcome in outcomes:
+        where = f"{outcome.release}/{outcome.environment}"
+        if outcome.result == "committed":
+            print(f"{outcome.text} [{(outcome.commit or '')[:12]}]")
+        elif outcome.result == "refused":
+            print(f"rollgen: {where}: {outcome.text}", file=sys.stderr)
+        else:
+            print(f"{where}: {outcome.text}")
+    if pushed:
+        print("pushed")
+
+
+def spec_display(repo: Repo, spec: Path) -> str:
+    """The spec's path as generated headers name it: relative to the repo when inside it."""
+    try:
+        return spec.resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        return str(spec)
+
+
+def load_spec(repo: Repo, config: Config, spec: Path) -> Release:
+    """The release model, validated; from the cache in the git dir when nothing it depends on has changed.
+
+    A scheduled `advance` would otherwise spend most of its time importing and running the validator on a
+    spec that has not changed since the last tick. The key covers the spec's bytes, every profile's bytes,
+    rollgen's version and the size and mtime of its modules and schemas. (The cache is a pickle inside .git:
+    whoever can write there can already install hooks, so it trusts nothing more than git itself does.)
+    """
+    display = spec_display(repo, spec)
+    profiles = [config.profiles_dir] if config.profiles_dir else []
+    cache = repo.rollgen_dir / "cache" / f"release-{hashlib.sha256(display.encode()).hexdigest()[:16]}.pickle"
+    key = _release_key(spec, display, profiles)
+    if key:
+        hit = _cached(cache, key)
+        if hit is not None:
+            return hit
+    from generator.spec.release import load_release
+
+    release = load_release(spec, profiles, display=display)
+    if key:
+        _store(cache, key, release)
+    return release
+
+
+def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
+    """"" when an input cannot be read (loading then reports it properly)."""
+    import generator
+    from generator.resources import profiles_dir, schema_path
+
+    digest = hashlib.sha256(f"{generator.__version__}\0{display}\0".encode())
+    if spec.is_symlink():
+        return ""  # never read through one: the loader refuses it
+    try:
+        digest.update(spec.read_bytes())
+        for folder in (profiles_dir(), *profiles):
+            for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
+                digest.update(f"\0{path}\0".encode() + path.read_bytes())
+        package = Path(generator.__file__).parent
+        for path in sorted([*package.rglob("*.py"), *schema_path("x").parent.glob("*.json")]):
+            stat = path.stat()
+            digest.update(f"\0{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    except OSError:
+        return ""
+    return digest.hexdigest()
+
+
+def _cached(path: Path, key: str) -> Release | None:
+    import pickle
+
+    try:
+        with path.open("rb") as fh:
+            stored_key, release = pickle.load(fh)
+    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache is only a miss
+        return None
+    return release if stored_key == key and isinstance(release, Release) else None
+
+
+def _store(path: Path, key: str, release: Release) -> None:
+    import pickle
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump((key, release), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # only a cache
+
+
+def find_spec(repo: Repo, config: Config, name: str) -> Path:
+    """NAME's spec: the one its generated files name, else releases/NAME.yaml(.yml), else a search."""
+    from generator.render.emit import HEADER_PREFIX, HEADER_SUFFIX
+
+    app = config.output_dir / "apps" / name
+    for candidate in sorted(app.glob(f"overlays/*/{state_file.STATE_FILE}"))[:1] + [app / "base/kustomization.yaml"]:
+        try:
+            with candidate.open(encoding="utf-8") as fh:
+                first = fh.readline().rstrip("\n")
+        except OSError:
+            continue
+        if first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX):
+            path = repo.root / first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
+            if path.is_file() and _inside(repo.root, path):
+                return path
+    for suffix in (".yaml", ".yml"):
+        path = config.releases_dir / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return _search(config, name)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """Whether path, with `..` and symlinked folders resolved, is in the repository (a header naming
+    ../../etc/passwd is not a spec rollgen will read)."""
+    try:
+        path.parent.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _search(config: Config, name: str) -> Path:
+    import re
+
+    from generator.spec.release import release_files
+
+    pattern = re.compile(rf"^\s+name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", re.MULTILINE)
+    if config.releases_dir.is_dir():
+        for path in sorted(release_files(config.releases_dir)):
+            if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+                return path
+    raise RollgenError(
+        f"no spec for release {name!r}: not named by apps/{name}/, not {config.releases}/{name}.yaml, "
+        f"and no spec under {config.releases}/ has metadata.name: {name}"
+    )
+
+
+def named_release(name: str) -> Loader:
+    """A loader for the release called `name`, wherever its spec is."""
+
+    def load(repo: Repo, config: Config) -> Release:
+        release = load_spec(repo, config, find_spec(repo, config, name))
+        if release.name != name:
+            raise RollgenError(f"{release.source} is release {release.name!r}, not {name!r}")
+        return release
+
+    return load

@@ -1,0 +1,230 @@
+"""Gates: what must hold before `rollgen advance` moves traffic further.
+
+This is the one place `advance` asks "may the canary go on?". Only `advance` consults gates: `promote` is a
+person's decision and overrides them.
+
+Metric gates. Every metric of the release's `analysis` is queried once, as an instant query at `now` over the
+window since the step began (the state's `since`; after a failed check, since that check, so each check is a
+fresh measurement), and held to its `max`/`min`:
+- the built-ins are generator.render.queries' PromQL, exactly as the Argo Rollouts AnalysisTemplate carries it, with
+  the window as the range: the canary's requests as ingress-nginx counts them, under the *main* Ingress `N` with
+  a non-empty `canary` label (nginx and argo-rollouts engines alike); a blue-green release's preview Ingress
+  `N-preview`, all of whose requests reach the new version.
+- a custom query goes to Prometheus as written, except for Flagger's placeholders, so one query serves a
+  Flagger MetricTemplate and a git gate. Exactly the tokens `{{ namespace }}`, `{{ target }}`,
+  `{{ ingress }}`, `{{ service }}` and `{{ interval }}` (also without the inner spaces) are replaced by plain
+  string replacement; nothing else is interpreted, no template engine ever sees a user's query. They keep the
+  meaning Flagger gives them: `namespace` the environment's, `service` the apex name `N` (so `{{ service }}-canary`
+  is the canary Service), `ingress` the Ingress the built-ins measure, `target` the workload running the new
+  version (nginx: `N-canary`, or the idle colour `N-blue`/`N-green`; Argo Rollouts: the Rollout `N`, whose
+  canary pods a pod-name pattern cannot tell from the stable ones), `interval` the window, e.g. `5m`.
+
+The verdict: every metric within bounds -> pass. Any metric beyond its bound -> fail. Otherwise a metric
+without data (no series, or NaN from 0/0: no request reached the canary) -> no data, and the canary holds.
+Prometheus unreachable, erroring, or refusing a query -> the gate cannot judge: the canary holds and `advance`
+exits 1 with nothing committed, never aborting on our own failure.
+
+Failures are counted where every runner of `advance` sees them, in the environment's state file (`failures`,
+`lastFailure`), by a `check` commit that changes nothing else; the next check waits one `analysis.interval`.
+The failure that makes the count exceed `failureLimit` commits the abort instead (the same meaning as Argo's
+`failureLimit`, and Flagger's `threshold` = failureLimit + 1). The count is per step: the next step starts at 0.
+Both commits name the failing metrics, values and thresholds in a `Rollgen-Gate: error-rate=7.3 > 1` trailer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from generator import durations
+from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
+
+if TYPE_CHECKING:
+    from generator.plan.prometheus import Client
+
+PLACEHOLDERS = ("namespace", "target", "ingress", "service", "interval")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    reason: str  # one line: why it passed or failed, shown to the user and written into the commit body
+    failed: tuple[str, ...] = ()  # metrics beyond their thresholds ("error-rate=7.3 > 1"): a counted failure
+    no_data: bool = False  # nothing to judge yet: hold without counting
+    # passed=False with neither: the gate could not judge (Prometheus down, a bad query): hold, exit 1
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Where the new version's requests and pods are, for the built-in queries and the placeholders."""
+
+    namespace: str
+    ingress: str  # what the router's built-ins measure: ingress-nginx the Ingress, others the new version's Service
+    canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `ingress`
+    target: str
+    service: str
+    router: str = "ingress-nginx"
+
+
+def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
+    from generator.render.routers import router_for
+
+    name, router = release.name, router_for(release.router)
+    blue_green = isinstance(release.strategy, BlueGreenStrategy)
+    measured = router.measured(release, blue_green)
+    if blue_green:
+        idle = "green" if state.active_colour == "blue" else "blue"
+        target = f"{name}-{idle}" if release.engine == "nginx" else name
+    else:
+        target = f"{name}-canary" if release.engine == "nginx" else name
+    return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name)
+
+
+def query(metric: Metric, where: Traffic, window: str) -> str:
+    """The PromQL a gate sends for `metric` over `window` (a PromQL range such as `5m`)."""
+    if metric.query is None:
+        from generator.render.routers import router_for
+
+        builtin = router_for(where.router).builtin_query
+        return builtin(metric.name, where.namespace, where.ingress, window, canary_only=where.canary_only)
+    values = {
+        "namespace": where.namespace,
+        "target": where.target,
+        "ingress": where.ingress,
+        "service": where.service,
+        "interval": window,
+    }
+    return substitute(metric.query, values)
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Replace `{{ key }}` and `{{key}}` for exactly the given keys; everything else stays as written."""
+    for key, value in values.items():
+        text = text.replace("{{ " + key + " }}", value).replace("{{" + key + "}}", value)
+    return text
+
+
+# -- judging ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    metric: Metric
+    value: float | None  # None: no data
+
+    @property
+    def within(self) -> bool:
+        return self.value is not None and within(self.metric, self.value)
+
+    def describe(self) -> str:
+        if self.value is None:
+            return f"{self.metric.name}: no data"
+        value = number(self.value)
+        if self.metric.max is not None and self.value > self.metric.max:
+            return f"{self.metric.name}={value} > {number(self.metric.max)}"
+        if self.metric.min is not None and self.value < self.metric.min:
+            return f"{self.metric.name}={value} < {number(self.metric.min)}"
+        bounds = [f">= {number(self.metric.min)}"] if self.metric.min is not None else []
+        bounds += [f"<= {number(self.metric.max)}"] if self.metric.max is not None else []
+        return f"{self.metric.name}={value} {' and '.join(bounds)}".rstrip()
+
+
+def within(metric: Metric, value: float) -> bool:
+    """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange."""
+    if metric.max is not None and not value <= metric.max:
+        return False
+    return metric.min is None or value >= metric.min
+
+
+def number(value: float) -> str:
+    """Short and exact enough for a message or a trailer: 7.3, 812, 0.0012."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.3g}" if abs(value) < 0.01 else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def verdict(measurements: list[Measurement], since: str) -> GateResult:
+    failed = tuple(m.describe() for m in measurements if m.value is not None and not m.within)
+    summary = ", ".join(m.describe() for m in measurements)
+    if failed:
+        return GateResult(False, f"{summary} since {since}", failed=failed)
+    missing = [m.metric.name for m in measurements if m.value is None]
+    if missing:
+        names = ", ".join(missing)
+        return GateResult(False, f"no data for metric {names} since {since}", no_data=True)
+    return GateResult(True, f"{summary} since {since}")
+
+
+# -- evaluating ---------------------------------------------------------------------------------------------
+
+
+def window_start(state: EnvState) -> datetime:
+    """Where the measurement begins: the step's start, or the last failed check. ValueError without a time."""
+    from generator.plan.progression import parse_time  # progression imports this module
+
+    start = parse_time(state.since)
+    return max(start, parse_time(state.last_failure)) if state.last_failure else start
+
+
+ClientFactory = Callable[[str], "Client"]
+
+
+def _client(url: str) -> Client:
+    from generator.plan.prometheus import Client
+
+    return Client(url)
+
+
+def evaluate(
+    release: Release, env: Environment, state: EnvState, now: datetime, client: ClientFactory = _client
+) -> GateResult:
+    analysis = release.analysis
+    if analysis is None:
+        return GateResult(True, "no analysis configured")
+    from generator.plan.progression import format_time
+    from generator.plan.prometheus import PrometheusError, QueryError
+
+    try:
+        start = window_start(state)
+    except ValueError:
+        why = f"the state has no valid 'since' to measure from ({state.since!r}); `rollgen promote` moves on"
+        return GateResult(False, why)
+    seconds = int((now - start).total_seconds())
+    if seconds < 1:
+        return GateResult(False, f"no data for any metric since {format_time(start)} yet", no_data=True)
+    window = durations.format_go(seconds)
+    where = traffic(release, env, state)
+    prometheus = client(analysis.prometheus)
+    measured = []
+    for metric in analysis.metrics:
+        try:
+            value = prometheus.query(query(metric, where, window), now)
+        except PrometheusError as exc:
+            fix = "check analysis.prometheus and the server; the next `rollgen advance` asks again"
+            return _cannot(metric, exc, fix)
+        except QueryError as exc:
+            return _cannot(metric, exc, "fix its query" if metric.query is not None else "check the Prometheus version")
+        if value is not None and not judgeable(metric, value):
+            why = f"it is {number(value)}, which says nothing about the canary against its bounds"
+            return _cannot(metric, why, "fix its query" if metric.query is not None else "check the Prometheus version")
+        measured.append(Measurement(metric, value))
+    return verdict(measured, format_time(start))
+
+
+def judgeable(metric: Metric, value: float) -> bool:
+    """An infinity is a measurement only where it is beyond a bound (+Inf over a max: a latency quantile in the
+    top bucket). -Inf under a max, or +Inf over a min, would pass a gate on a value that measured nothing."""
+    if not math.isinf(value):
+        return True
+    return (value > 0 and metric.max is not None) or (value < 0 and metric.min is not None)
+
+
+def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
+    return GateResult(False, f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})")

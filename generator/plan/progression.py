@@ -1,0 +1,562 @@
+"""Progression planning: what `release`, `advance`, `promote` and `abort` do to one environment's state.
+
+Pure: (release, environment, current state, now) -> a Plan. No disk, no git, no clock; gates are passed in.
+
+A Plan is one of
+- Transition: a new state and what the commit records (action, step, weight, image, summary);
+- Hold: nothing to do, with the reason (exit 0: a scheduled tick that finds nothing to do is not a failure);
+- Refusal: the request cannot be honoured in this situation (exit 1).
+
+Who steps what:
+- canary with git progression: one step a commit; the nginx engine promotes in two commits (`promoting`:
+  the stable Deployment takes the new image, the canary keeps its weight until the settle delay has passed).
+- blue-green with git progression: release puts the new image on the idle colour; promotion flips the live
+  colour. The nginx engine does it in two commits (`promoting`: the old colour keeps running the old image
+  for the scale-down delay, then goes down); Argo Rollouts in one (its controller delays the scale-down).
+- controller progression: `release` hands the image to the controller; advance/promote/abort belong to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from typing import Literal
+
+from generator.plan.gates import GateResult
+from generator.model import (
+    BlueGreenStrategy,
+    CanaryStrategy,
+    Environment,
+    EnvState,
+    Image,
+    Phase,
+    Release,
+)
+
+LIVE_STEP = ("progressing", "promoting")  # the phases whose step `rollgen status` shows
+Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
+Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    state: EnvState  # the environment's state after the commit
+    summary: str  # what happened, the subject after "<name>/<env>: "
+    step: int  # trailer Rollgen-Step: step/steps after the commit
+    steps: int
+    weight: int  # trailer Rollgen-Weight: percent of traffic on `image` after the commit
+    image: Image  # trailer Rollgen-Image: the image this action is about
+    details: str = ""  # the commit body: why, in a sentence or two
+    gate: str = ""  # trailer Rollgen-Gate: the metrics beyond their thresholds, "error-rate=7.3 > 1"
+
+    def __post_init__(self) -> None:
+        """While a step is live the state file keeps the step count too, for `rollgen status` (k/n)."""
+        if self.state.phase in LIVE_STEP and self.state.steps != self.steps:
+            object.__setattr__(self, "state", replace(self.state, steps=self.steps))
+
+
+@dataclass(frozen=True)
+class Hold:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    reason: str
+
+
+Plan = Transition | Hold | Refusal
+
+
+# -- time ---------------------------------------------------------------------------------------------------
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC to the second: what `since` holds in the state file."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime:
+    """RFC 3339 (`2024-05-01T12:00:00Z`, offsets allowed); a time without an offset is UTC."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def format_duration(seconds: int) -> str:
+    """Compact and exact, for messages: 90 -> 1m30s, 3600 -> 1h."""
+    if seconds <= 0:
+        return "0s"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return "".join(parts)
+
+
+def _due(state: EnvState, wait: int) -> datetime | None:
+    """When a wait of `wait` seconds started at state.since ends; None when `since` is unknown."""
+    if not state.since:
+        return None
+    try:
+        return parse_time(state.since) + timedelta(seconds=wait)
+    except ValueError:
+        return None
+
+
+def _wait_hold(what: str, state: EnvState, wait: int, now: datetime) -> Hold | None:
+    """A Hold while the wait has not elapsed, None once it has."""
+    due = _due(state, wait)
+    if due is None:
+        return Hold(f"{what}: the state has no valid 'since' to time the {format_duration(wait)} wait from; "
+                    "`rollgen promote` moves it on")
+    if now >= due:
+        return None
+    left = int((due - now).total_seconds() + 0.999)
+    return Hold(f"{what} until {format_time(due)} ({format_duration(left)} left)")
+
+
+# -- shapes of progression ----------------------------------------------------------------------------------
+
+Mode = Literal["canary", "blue-green", "controller", "unsupported"]
+
+
+def mode(release: Release) -> Mode:
+    if release.progression == "controller":
+        return "controller"
+    if isinstance(release.strategy, CanaryStrategy):
+        return "canary"
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return "blue-green"
+    return "unsupported"
+
+
+def two_commit_promotion(release: Release) -> bool:
+    """The nginx engine holds traffic (canary) or the old colour (blue-green) while the new stable pods roll
+    out; Argo Rollouts does both itself (its own scale-down delay), so one commit promotes."""
+    return release.engine == "nginx"
+
+
+def step_count(release: Release, env: Environment) -> int:
+    """The denominator of Rollgen-Step: the canary steps, or the one preview stage of a blue-green release."""
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return 1
+    return len(env.steps)
+
+
+def _other(colour: str) -> Literal["blue", "green"]:
+    return "green" if colour == "blue" else "blue"
+
+
+def normalise(env: Environment, state: EnvState) -> EnvState:
+    """A canary whose spec lost steps since it started stands at the last step that still exists."""
+    if state.phase == "progressing" and env.steps and state.step > len(env.steps):
+        last = len(env.steps)
+        return replace(state, step=last, weight=env.steps[last - 1].weight)
+    return state
+
+
+def _state(
+    phase: Phase,
+    stable: Image,
+    canary: Image | None,
+    step: int,
+    weight: int,
+    since: str,
+    colour: Literal["blue", "green"],
+) -> EnvState:
+    return EnvState(
+        phase=phase, stable_image=stable, canary_image=canary, step=step, weight=weight, since=since,
+        active_colour=colour,
+    )
+
+
+def _unsupported(release: Release) -> Refusal:
+    return Refusal(
+        f"{release.name}: a {release.strategy.kind} strategy cannot progress through git; "
+        "use progression: controller (A/B tests run on Flagger)"
+    )
+
+
+# -- release ------------------------------------------------------------------------------------------------
+
+
+def plan_release(
+    release: Release, env: Environment, current: EnvState | None, now: datetime, retry: bool = False
+) -> Plan:
+    kind = mode(release)
+    if kind == "unsupported":
+        return _unsupported(release)
+    if current is None:
+        return _deploy(release, env, now)
+    if kind == "controller":
+        return _release_controller(release, env, current, now)
+    if env.workload.rolling_update is not None:
+        return _release_rolling(release, env, current, now)
+    current = normalise(env, current)
+    image = env.image
+    if current.phase == "stable":
+        if image == current.stable_image:
+            return Hold(f"nothing to do: {image.ref} is already stable")
+        return _start(release, env, current, image, now, f"start {_what_starts(release)} of {image.ref}")
+    if current.phase == "progressing":
+        return _release_progressing(release, env, current, image, now)
+    if current.phase == "promoting":
+        if image == current.stable_image:
+            return Hold(f"nothing to do: the promotion of {image.ref} is under way; `rollgen advance` completes it")
+        return _start(release, env, current, image, now, f"start {_what_starts(release)} of {image.ref}")
+    return _release_aborted(release, env, current, image, now, retry)
+
+
+def _what_starts(release: Release) -> str:
+    return "preview" if isinstance(release.strategy, BlueGreenStrategy) else "canary"
+
+
+def _deploy(release: Release, env: Environment, now: datetime) -> Transition:
+    details = f"First deploy of {release.name} to {env.name}: straight to stable, nothing to compare against."
+    return _straight_to_stable(release, env, now, "deploy", f"deploy {env.image.ref}", 100, details)
+
+
+def _release_controller(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
+    if env.image == current.stable_image:
+        return Hold(f"nothing to do: {env.image.ref} is already released")
+    summary = f"release {env.image.ref} ({release.engine} runs the {release.strategy.kind})"
+    details = f"Replaces {current.stable_image.ref}. The {release.engine} controller drives the progression."
+    return _straight_to_stable(release, env, now, "start", summary, 0, details)
+
+
+def _release_rolling(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
+    """environments[].strategy.rollingUpdate: Kubernetes rolls the Deployment itself; there is no canary."""
+    if env.image == current.stable_image:
+        return Hold(f"nothing to do: {env.image.ref} is already released")
+    summary = f"release {env.image.ref} (a rolling update, no canary)"
+    details = f"Replaces {current.stable_image.ref}. Kubernetes rolls the Deployment out by itself."
+    return _straight_to_stable(release, env, now, "deploy", summary, 100, details)
+
+
+def _straight_to_stable(
+    release: Release, env: Environment, now: datetime, action: Action, summary: str, weight: int, details: str
+) -> Transition:
+    """The spec's image becomes the stable state at once: a first deploy, or an image handed to a controller."""
+    state = EnvState(phase="stable", stable_image=env.image, since=format_time(now))
+    return Transition(action, state, summary, 0, step_count(release, env), weight, env.image, details)
+
+
+def _release_progressing(
+    release: Release, env: Environment, current: EnvState, image: Image, now: datetime
+) -> Plan:
+    assert current.canary_image is not None
+    if image == current.canary_image:
+        return Hold(f"nothing to do: {image.ref} is already {_stage(release, env, current)}")
+    if image == current.stable_image:
+        return _abort(release, env, current, now, f"the spec is back on {image.ref}")
+    summary = f"restart {_what_starts(release)} with {image.ref}"
+    return _start(release, env, current, image, now, summary, replaced=current.canary_image)
+
+
+def _release_aborted(
+    release: Release, env: Environment, current: EnvState, image: Image, now: datetime, retry: bool
+) -> Plan:
+    if image == current.stable_image:
+        return Hold(f"nothing to do: {image.ref} is stable (the {_what_starts(release)} was aborted)")
+    if image == current.canary_image and not retry:
+        return Hold(
+            f"nothing to do: the {_what_starts(release)} of {image.ref} was aborted; "
+            "`rollgen release --retry` starts it again"
+        )
+    verb = "retry" if image == current.canary_image else "start"
+    return _start(release, env, current, image, now, f"{verb} {_what_starts(release)} of {image.ref}")
+
+
+def _stage(release: Release, env: Environment, state: EnvState) -> str:
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return f"in preview on {_other(state.active_colour)}"
+    return f"the canary at step {state.step}/{len(env.steps)} ({state.weight}%)"
+
+
+def _start(
+    release: Release,
+    env: Environment,
+    current: EnvState,
+    image: Image,
+    now: datetime,
+    summary: str,
+    replaced: Image | None = None,
+) -> Plan:
+    blue_green = isinstance(release.strategy, BlueGreenStrategy)
+    if not blue_green and not env.steps:
+        return Refusal(f"{release.name}/{env.name}: a canary needs at least one step")
+    weight = 0 if blue_green else env.steps[0].weight
+    state = EnvState(
+        phase="progressing",
+        stable_image=current.stable_image,
+        canary_image=image,
+        step=1,
+        weight=weight,
+        since=format_time(now),
+        active_colour=current.active_colour,
+    )
+    where = (
+        f"{_other(current.active_colour)} runs it behind the preview; {current.active_colour} stays live"
+        if blue_green
+        else f"step 1/{len(env.steps)}: {weight}% of traffic"
+    )
+    details = f"Stable stays on {current.stable_image.ref}; {where}."
+    if replaced is not None:
+        details = f"Replaces the canary of {replaced.ref}. " + details
+    if not blue_green:
+        summary += f" at step 1/{len(env.steps)} ({weight}%)"
+    return Transition("start", state, summary, 1, step_count(release, env), weight, image, details)
+
+
+# -- advance ------------------------------------------------------------------------------------------------
+
+
+def plan_advance(
+    release: Release, env: Environment, current: EnvState | None, now: datetime, gate: Gate
+) -> Plan:
+    stop = _nothing_in_flight(release, env, current, "advance")
+    if stop is not None:
+        return stop
+    assert current is not None
+    current = normalise(env, current)
+    if current.phase == "promoting":
+        return _advance_promoting(release, env, current, now)
+    wait = _pause(release, env, current)
+    if wait is None:
+        return Hold(f"nothing to do: {_stage(release, env, current)} waits for `rollgen promote`")
+    hold = _wait_hold(f"nothing to do yet: {_stage(release, env, current)} holds", current, wait, now)
+    if hold is not None:
+        return hold
+    recheck = _recheck_hold(release, env, current, now)
+    if recheck is not None:
+        return recheck
+    verdict = gate(release, env, current, now)
+    if verdict.no_data:
+        return Hold(f"nothing to do yet: {verdict.reason} ({_holder(release, env, current)} holds)")
+    if verdict.failed:
+        return _gate_failed(release, env, current, now, verdict)
+    if not verdict.passed:
+        return Refusal(f"{_holder(release, env, current)} holds: {verdict.reason}")
+    if isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
+        moved = _promote(release, env, current, now, "the pause ended")
+    else:
+        moved = _step(release, env, current, now, by_hand=False)
+    return replace(moved, details=f"{moved.details} Gates: {verdict.reason}.")
+
+
+def _recheck_hold(release: Release, env: Environment, current: EnvState, now: datetime) -> Hold | None:
+    """After a failed check, the next one waits one analysis interval: failureLimit counts measurements."""
+    if not current.last_failure or release.analysis is None:
+        return None
+    what = f"nothing to do yet: {_holder(release, env, current)} holds after {current.failures} failed check(s)"
+    since = replace(current, since=current.last_failure)
+    return _wait_hold(f"{what}, the next one waits", since, release.analysis.interval, now)
+
+
+def _gate_failed(release: Release, env: Environment, current: EnvState, now: datetime, verdict: GateResult) -> Plan:
+    """A counted failure holds the canary (a commit records the count); one beyond failureLimit aborts."""
+    limit = release.analysis.failure_limit if release.analysis is not None else 0
+    failures = current.failures + 1
+    gate = "; ".join(verdict.failed)
+    count = f"failed check {failures}, {limit} tolerated"
+    if failures > limit:
+        aborted = _abort(release, env, current, now, f"failed gates ({count}: {verdict.reason})")
+        return replace(aborted, summary=f"{aborted.summary} ({gate})", gate=gate)
+    assert current.canary_image is not None
+    holder = _holder(release, env, current)
+    state = replace(current, failures=failures, last_failure=format_time(now))
+    details = f"Gate {count}: {verdict.reason}. The next check measures from now; until then nothing moves."
+    return Transition(
+        "check", state, f"gate failed, {holder} holds: {gate}", current.step, step_count(release, env),
+        current.weight, current.canary_image, details, gate,
+    )
+
+
+def _holder(release: Release, env: Environment, state: EnvState) -> str:
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return f"the preview on {_other(state.active_colour)}"
+    return _stage(release, env, state)
+
+
+def _nothing_in_flight(
+    release: Release, env: Environment, current: EnvState | None, verb: Literal["advance", "promote", "abort"]
+) -> Plan | None:
+    """Why `verb` has nothing to act on (a strategy git cannot step, a controller's release, nothing in
+    flight), else None."""
+    kind = mode(release)
+    if kind == "unsupported":
+        return _unsupported(release)
+    if kind == "controller":
+        if verb == "advance":
+            return Hold(f"nothing to do: the {release.engine} controller drives {release.name} (progression: controller)")
+        return Refusal(_controller_hint(release, env, verb))
+    nothing = "nothing to do" if verb == "advance" else f"nothing to {verb}"
+    if current is None:
+        return Hold(f"{nothing}: {release.name} is not released to {env.name} yet (`rollgen release`)")
+    if current.phase == "stable":
+        return Hold(f"{nothing}: {current.stable_image.ref} is stable, nothing in flight")
+    if current.phase == "aborted":
+        image = current.canary_image.ref if current.canary_image else "the canary"
+        return Hold(f"{nothing}: {image} was aborted (`rollgen release --retry` starts it again)")
+    return None
+
+
+def _pause(release: Release, env: Environment, state: EnvState) -> int | None:
+    """Seconds the current stage holds before advancing by itself; None waits for a person."""
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return release.strategy.auto_promotion
+    return env.steps[state.step - 1].pause
+
+
+def _advance_promoting(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
+    wait = _settle(release, env)
+    hold = _wait_hold(f"nothing to do yet: the promotion of {current.stable_image.ref} settles", current, wait, now)
+    if hold is not None:
+        return hold
+    return _finish_promotion(release, env, current, now)
+
+
+def _settle(release: Release, env: Environment) -> int:
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return release.strategy.scale_down_delay
+    return env.settle_delay
+
+
+def _step(release: Release, env: Environment, current: EnvState, now: datetime, by_hand: bool) -> Transition:
+    assert current.canary_image is not None
+    step = current.step + 1
+    weight = env.steps[step - 1].weight
+    state = replace(current, step=step, weight=weight, since=format_time(now), failures=0, last_failure="")
+    n = len(env.steps)
+    summary = f"step {step}/{n}: {weight}% to {current.canary_image.ref}"
+    if by_hand:
+        summary += " (promoted by hand)"
+        details = f"`rollgen promote` passed the pause of step {current.step}/{n}."
+    else:
+        details = f"The pause of step {current.step}/{n} has elapsed."
+    return Transition("step", state, summary, step, n, weight, current.canary_image, details)
+
+
+# -- promote ------------------------------------------------------------------------------------------------
+
+
+def plan_promote(
+    release: Release, env: Environment, current: EnvState | None, now: datetime, full: bool = False
+) -> Plan:
+    stop = _nothing_in_flight(release, env, current, "promote")
+    if stop is not None:
+        return stop
+    assert current is not None
+    current = normalise(env, current)
+    if current.phase == "promoting":
+        # --full asks for what the first promotion commit already did: again (a re-run after a killed run that
+        # had landed, say), it waits out the settle delay like `advance` instead of cutting it short
+        if full:
+            return _advance_promoting(release, env, current, now)
+        return _finish_promotion(release, env, current, now)
+    if full or isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
+        reason = "`rollgen promote --full`" if full else "`rollgen promote`"
+        return _promote(release, env, current, now, reason)
+    return _step(release, env, current, now, by_hand=True)
+
+
+def _promote(release: Release, env: Environment, current: EnvState, now: datetime, why: str) -> Transition:
+    """The new image becomes stable: in one commit (Argo Rollouts), or the first of two (nginx, blue-green)."""
+    image = current.canary_image
+    assert image is not None
+    n = step_count(release, env)
+    since = format_time(now)
+    blue_green, two_commits = isinstance(release.strategy, BlueGreenStrategy), two_commit_promotion(release)
+    if blue_green and not two_commits:
+        state = _state("stable", image, None, 0, 0, since, _other(current.active_colour))
+        summary = f"promote {image.ref}"
+        details = f"After {why}, the {release.engine} controller switches live traffic to {image.ref}."
+    elif blue_green:
+        live = _other(current.active_colour)
+        state = _state("promoting", image, current.stable_image, n, 100, since, live)
+        summary = f"switch live traffic to {live} ({image.ref})"
+        details = (
+            f"After {why}, {live} serves {image.ref}; {current.active_colour} "
+            f"keeps {current.stable_image.ref} for {format_duration(_settle(release, env))}, then scales down."
+        )
+    elif two_commits:
+        state = _state("promoting", image, image, current.step, current.weight, since, current.active_colour)
+        summary = f"promote {image.ref}: stable takes it, canary holds {current.weight}%"
+        details = (
+            f"After {why}, the stable Deployment takes {image.ref}; the canary keeps {current.weight}% for "
+            f"the settle delay ({format_duration(env.settle_delay)}), then goes to 0 and scales down."
+        )
+    else:
+        state = _state("stable", image, None, 0, 0, since, current.active_colour)
+        summary = f"promote {image.ref} to 100%"
+        details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
+    return Transition("promote", state, summary, n, n, 100, image, details)
+
+
+def _finish_promotion(release: Release, env: Environment, current: EnvState, now: datetime) -> Transition:
+    n = step_count(release, env)
+    image = current.stable_image
+    state = _state("stable", image, None, 0, 0, format_time(now), current.active_colour)
+    if isinstance(release.strategy, BlueGreenStrategy):
+        old = _other(current.active_colour)
+        summary = f"promoted {image.ref}: {old} scaled down"
+        details = f"The scale-down delay has passed; {current.active_colour} serves {image.ref}."
+    else:
+        summary = f"promoted {image.ref}: canary down"
+        details = f"The settle delay has passed; all traffic on {image.ref}, the canary at 0 replicas."
+    return Transition("promote", state, summary, n, n, 100, image, details)
+
+
+# -- abort --------------------------------------------------------------------------------------------------
+
+
+def plan_abort(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
+    stop = _nothing_in_flight(release, env, current, "abort")
+    if stop is not None:
+        return stop
+    assert current is not None
+    if current.phase == "promoting":
+        if isinstance(release.strategy, BlueGreenStrategy):
+            return _abort_switch(release, env, current, now)
+        return Refusal(
+            f"{release.name}/{env.name}: the promotion of {current.stable_image.ref} is under way and the stable "
+            "Deployment already runs it; to roll back, release the previous image"
+        )
+    return _abort(release, env, normalise(env, current), now, "`rollgen abort`")
+
+
+def _abort(release: Release, env: Environment, current: EnvState, now: datetime, why: str) -> Transition:
+    image = current.canary_image
+    assert image is not None
+    state = _state("aborted", current.stable_image, image, 0, 0, format_time(now), current.active_colour)
+    summary = f"abort {_what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
+    details = f"Aborted by {why} at {_stage(release, env, current)}; stable is untouched."
+    return Transition("abort", state, summary, 0, step_count(release, env), 0, image, details)
+
+
+def _abort_switch(release: Release, env: Environment, current: EnvState, now: datetime) -> Transition:
+    """Blue-green between its two promotion commits: the old colour still runs, so switch back to it."""
+    new, old = current.stable_image, current.canary_image
+    assert old is not None
+    back = _other(current.active_colour)
+    state = _state("aborted", old, new, 0, 0, format_time(now), back)
+    summary = f"abort {new.ref}: live traffic back to {back} ({old.ref})"
+    details = f"Aborted by `rollgen abort` during the switch; {back} still ran {old.ref}."
+    return Transition("abort", state, summary, 0, step_count(release, env), 0, new, details)
+
+
+def _controller_hint(release: Release, env: Environment, verb: str) -> str:
+    if release.engine == "argo-rollouts":
+        how = f"`kubectl argo rollouts {verb} {release.name} -n {env.namespace}`"
+    else:
+        how = "Flagger's webhooks (confirm-promotion / rollback), or release the previous image"
+    return (
+        f"{release.name} uses progression: controller, so the {release.engine} controller steps it, not git; "
+        f"to {verb}, use {how}"
+    )

@@ -1,0 +1,179 @@
+"""Any change to what runs is a canary: the pod inputs (container, pod, security, config) in the progression.
+
+The state records the pod inputs that stable runs (`stable_pod`) and, while one is in flight, the canary's
+(`canary_pod`), as canonical JSON text. A render draws each side from them, so the stable side keeps the previous
+template exactly and an abort restores it. `with_pods` wraps each command's planner:
+
+- a `release` whose spec changed only the pod inputs (same image) starts a canary, as a new image would;
+- every transition carries the pod inputs forward (deploy and promotion make the canary's the stable's).
+
+"" stands for the default inputs (no container or pod fields, no config, security restricted), so state files
+of releases that use none of these fields stay as they were, and state files written before this existed read
+as the default: the first `release` of a spec that adds container fields starts a canary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from generator import workload
+from generator.model import EnvState, Environment, Release
+from generator.plan.progression import Hold, Plan, Transition, mode
+
+Planner = Callable[[Release, Environment, EnvState | None, datetime], Plan]
+
+
+pod_inputs = workload.pod_inputs
+
+
+def workload_from(text: str, base: workload.Workload) -> workload.Workload:
+    """The environment's workload with the recorded pod inputs in place of the spec's (the spec's own, in its
+    key order, when they are the same)."""
+    if text == pod_inputs(base):
+        return base
+    data: dict[str, Any] = json.loads(text) if text else {}
+    config = data.get("config", {})
+    return replace(
+        base,
+        container=data.get("container", {}),
+        pod=data.get("pod", {}),
+        security=data.get("security", workload.DEFAULT_SECURITY),
+        config=workload.Config(
+            tuple(sorted(config.get("files", {}).items())),
+            tuple(sorted(config.get("literals", {}).items())),
+            config.get("mountPath"),
+        ),
+    )
+
+
+def what_changed(old: str, new: str) -> list[str]:
+    """The names of what differs, for the commit subject: env, resources, config, security, pod, ..."""
+    before, after = json.loads(old or "{}"), json.loads(new or "{}")
+    out = [key for key in ("security", "config", "pod") if before.get(key) != after.get(key)]
+    old_c, new_c = before.get("container", {}), after.get("container", {})
+    out += sorted(key for key in old_c.keys() | new_c.keys() if old_c.get(key) != new_c.get(key))
+    return out
+
+
+# -- planning ------------------------------------------------------------------------------------------------
+
+
+def with_pods(planner: Planner, starts: bool = False) -> Planner:
+    """The planner, with the pod inputs recorded in every state it plans; with `starts`, a change of the pod
+    inputs alone (the `release` command) starts a canary."""
+
+    def plan(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
+        result = planner(release, env, current, now)
+        inputs = pod_inputs(env.workload)
+        if starts and isinstance(result, Hold) and current is not None:
+            started = start_for_pod_change(release, env, current, inputs, now)
+            if started is not None:
+                return started
+        if isinstance(result, Hold) and current is not None and current.stable_pod != inputs:
+            if mode(release) == "controller" or env.workload.rolling_update is not None:
+                return direct(release, env, current, inputs)
+        if isinstance(result, Transition):
+            return replace(result, state=carry(current, result, inputs))
+        return result
+
+    return plan
+
+
+def start_for_pod_change(
+    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime
+) -> Plan | None:
+    from generator.plan.progression import _start
+
+    if mode(release) not in ("canary", "blue-green") or env.workload.rolling_update is not None:
+        return None
+    if current.phase == "stable" and env.image == current.stable_image and current.stable_pod != inputs:
+        changed = ", ".join(what_changed(current.stable_pod, inputs))
+        summary = f"start canary of {changed} (image {env.image.ref} unchanged)"
+        started = _start(release, env, current, env.image, now, summary)
+        if isinstance(started, Transition):
+            state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
+            return replace(started, state=state)
+        return started
+    if current.phase == "progressing" and current.canary_pod != inputs and (
+        current.canary_image == env.image
+    ):
+        changed = ", ".join(what_changed(current.canary_pod, inputs))
+        summary = f"restart canary with new {changed}"
+        started = _start(release, env, current, env.image, now, summary, replaced=current.canary_image)
+        if isinstance(started, Transition):
+            state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
+            return replace(started, state=state)
+        return started
+    return None
+
+
+def direct(release: Release, env: Environment, current: EnvState, inputs: str) -> Transition:
+    """A controller (Flagger, Argo Rollouts' own steps) or a rolling update runs the change itself: the new
+    pod inputs go straight into the template."""
+    from generator.plan.progression import step_count
+
+    changed = ", ".join(what_changed(current.stable_pod, inputs))
+    return Transition(
+        action="start",
+        state=replace(current, stable_pod=inputs),
+        summary=f"release new {changed} (image {current.stable_image.ref} unchanged)",
+        step=0,
+        steps=step_count(release, env),
+        weight=0,
+        image=current.stable_image,
+        details=f"The pod template changes ({changed}); the {release.engine} controller or Kubernetes rolls it out.",
+    )
+
+
+def carry(current: EnvState | None, transition: Transition, inputs: str) -> EnvState:
+    """The pod inputs of the state after `transition`."""
+    state = transition.state
+    if state.stable_pod or state.canary_pod or current is None and state.phase != "stable":
+        return state  # set by start_for_pod_change or direct
+    before_stable = current.stable_pod if current else inputs
+    in_flight = current is not None and current.phase in ("progressing", "promoting", "aborted")
+    before_canary = current.canary_pod if current and in_flight else inputs
+    if state.phase == "stable":
+        promoted = current is not None and current.phase in ("progressing", "promoting")
+        return replace(state, stable_pod=before_canary if promoted else inputs, canary_pod="")
+    if state.phase == "promoting":
+        return replace(state, stable_pod=before_canary, canary_pod=before_canary)
+    if state.phase == "progressing":
+        fresh = transition.action == "start"
+        return replace(state, stable_pod=before_stable, canary_pod=inputs if fresh else before_canary)
+    return replace(state, stable_pod=before_stable, canary_pod=before_canary)  # aborted
+
+
+# -- rendering -----------------------------------------------------------------------------------------------
+
+
+def stable_environment(env: Environment, state: EnvState) -> Environment:
+    """The environment as stable runs it."""
+    return replace(env, workload=workload_from(state.stable_pod, env.workload))
+
+
+def canary_environment(env: Environment, state: EnvState) -> Environment:
+    """The environment as the canary runs it (the stable's when no canary is recorded)."""
+    if state.phase in ("progressing", "promoting", "aborted"):
+        return replace(env, workload=workload_from(state.canary_pod, env.workload))
+    return stable_environment(env, state)
+
+
+def template_environment(release: Release, env: Environment, state: EnvState) -> Environment:
+    """The environment whose pod inputs the engine's one template runs (Rollout, Flagger's target, a rolling
+    Deployment): the canary's while one progresses, the stable's otherwise (an abort restores it)."""
+    if state.phase == "progressing":
+        return canary_environment(env, state)
+    return stable_environment(env, state)
+
+
+def config_environment(release: Release, env: Environment, state: EnvState) -> Environment:
+    """The environment whose config the `N-config-*` generators hold: the nginx engine's canary track, or the
+    one template of the other engines. The nginx stable track reads `N-stable-config-*` when its config differs."""
+    if release.engine == "nginx" and env.workload.rolling_update is None:
+        return canary_environment(env, state)
+    return template_environment(release, env, state)

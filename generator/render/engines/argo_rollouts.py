@@ -1,0 +1,540 @@
+"""Argo Rollouts engine: a Rollout routed by ingress-nginx, its Services and Ingresses, an AnalysisTemplate.
+
+What each progression writes (DESIGN.md "State -> output"):
+
+Canary, git progression. The controller restarts the canary at step 0 whenever `steps` change during an
+update, so one commit per weight writes `steps: [{setWeight: W}, {pause: {}}]` and the controller moves traffic
+to W and holds it. Promotion writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
+back in the template, which the controller treats as a rollback and skips the steps. No analysis is written
+into the Rollout here: between commits `rollgen advance` is the gate (it can use generator.render.queries).
+
+Canary, controller progression. The environment's steps become `setWeight` / `analysis` / `pause` steps, see
+`_controller_steps` for how analysis and pauses share a step's time.
+
+Blue-green. The Rollout has no steps; the controller starts the new version behind `N-preview` and switches
+`N-active` when it promotes. Git can only express promotion through the spec, and it can: the controller keeps
+its blue-green pause only while `needsBlueGreenControllerPause` holds, i.e. `autoPromotionEnabled: false` or
+`autoPromotionSeconds > 0` (argo-rollouts rollout/bluegreen.go: reconcileBlueGreenPause removes the pause
+condition otherwise). So with git progression a release commit writes the new image with
+`autoPromotionEnabled: false` (the preview waits), and the promotion commit, whose template image is the same,
+flips it to `true` with no `autoPromotionSeconds`: the controller then drops the pause and switches, after a
+prePromotionAnalysis if there is one. That flag is the only change in that commit; it is the documented
+field, not a status patch. An abort commit puts the stable image back (a rollback: the old ReplicaSet is still
+active, so there is no pause to wait for). With controller progression `autoPromotion` maps to
+`autoPromotionEnabled: true` + `autoPromotionSeconds` (the seconds only work with the flag true or unset,
+argo-rollouts issue 2000); without it the controller waits for `kubectl argo rollouts promote`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from generator import durations
+from generator.render import queries
+from generator.render.engines import ImageSlot, Manifest, Rendered, common
+from generator.plan.gates import substitute
+from generator.render.routers import RolloutRouting, Split, Switch, router_for
+from generator.model import (
+    Analysis,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    Environment,
+    EnvState,
+    Image,
+    Metric,
+    Release,
+    Step,
+)
+
+API_VERSION = "argoproj.io/v1alpha1"
+CONFIG_FILE = "kustomizeconfig-rollout.yaml"
+STABLE_INGRESS_FIELD = "spec.strategy.canary.trafficRouting.nginx.stableIngress"
+
+JSON = dict[str, Any]
+
+
+def render(release: Release, env: Environment, state: EnvState) -> Rendered:
+    strategy = release.strategy
+    if isinstance(strategy, CanaryStrategy):
+        manifests = _canary(release, env, state, strategy)
+    elif isinstance(strategy, BlueGreenStrategy):
+        manifests = _blue_green(release, env, state, strategy)
+    else:
+        raise ValueError(f"argo-rollouts has no {strategy.kind} strategy (A/B tests are Flagger only)")
+    hpa = common.hpa(release.name, "Rollout", API_VERSION, release, env)
+    if hpa is not None:
+        manifests.append(hpa)
+    return Rendered(
+        manifests=tuple(manifests),
+        images=(ImageSlot(release.name, running_image(state)),),
+        kustomize_configurations=(
+            (CONFIG_FILE, kustomize_config()), *router_for(release.router).kustomize_configurations
+        ),
+    )
+
+
+def running_image(state: EnvState) -> Image:
+    """The image the pod template runs: the canary's while one is progressing, the stable one otherwise."""
+    if state.phase == "progressing" and state.canary_image is not None:
+        return state.canary_image
+    return state.stable_image
+
+
+# Names (DESIGN.md "Object names"). The controller itself creates Ingress `<rollout>-<stableIngress>-canary`.
+
+
+def stable_service(release: Release) -> str:
+    return f"{release.name}-stable"
+
+
+def canary_service(release: Release) -> str:
+    return f"{release.name}-canary"
+
+
+def active_service(release: Release) -> str:
+    return f"{release.name}-active"
+
+
+def preview_service(release: Release) -> str:
+    return f"{release.name}-preview"
+
+
+def preview_ingress(release: Release) -> str:
+    return f"{release.name}-preview"
+
+
+# Canary
+
+
+def _canary(release: Release, env: Environment, state: EnvState, strategy: CanaryStrategy) -> list[Manifest]:
+    # With git progression `rollgen advance` gates each commit; the Rollout itself runs no analysis.
+    analysis = release.analysis if release.progression == "controller" else None
+    count = measurements(analysis, tuple(s.pause for s in env.steps if s.pause)) if analysis else 0
+    pod_selector = common.selector(release)
+    stable = stable_service(release)
+    # what the router declares for the controller: the stable Ingress, or the HTTPRoute / VirtualService at 100/0
+    split = Split(stable, canary_service(release), 0)
+    routing = router_for(release.router).rollout_canary(release, env, strategy, split)
+    manifests = [
+        _rollout(release, env, {"canary": _canary_strategy(release, env, state, routing, analysis, count)}),
+        common.service(stable, release, env, pod_selector),
+        common.service(canary_service(release), release, env, pod_selector),
+        *routing.objects,
+    ]
+    if analysis:
+        manifests.append(analysis_template(release, env, analysis, count, _traffic(release, False)))
+    return manifests
+
+
+def _canary_strategy(
+    release: Release,
+    env: Environment,
+    state: EnvState,
+    routing: RolloutRouting,
+    analysis: Analysis | None,
+    count: int,
+) -> JSON:
+    if release.progression == "git":
+        steps = with_header_routes(git_steps(env, state), routing)
+    else:
+        steps = [*routing.header_routes, *_controller_steps(release, env.steps, analysis, count)]
+    return {
+        "canaryService": canary_service(release),
+        "stableService": stable_service(release),
+        # No maxSurge/maxUnavailable: the controller ignores both when trafficRouting is set (it sizes the canary
+        # ReplicaSet to the weight and keeps the stable one whole), so writing them would only mislead.
+        "trafficRouting": routing.traffic_routing,
+        "steps": steps,
+    }
+
+
+def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
+    """Header/cookie routing for the controller's canary Ingress; the controller adds the nginx prefix.
+
+    setHeaderRoute is not supported with nginx, so header routing lives here, for the whole update.
+    """
+    out: dict[str, str] = {}
+    if strategy.header:
+        out["canary-by-header"] = strategy.header
+        if strategy.header_value:
+            out["canary-by-header-value"] = strategy.header_value
+    if strategy.cookie:
+        out["canary-by-cookie"] = strategy.cookie
+    # sticky needs nothing here: ingress-nginx copies the stable Ingress's `affinity: cookie` onto the canary
+    # backend, and `affinity-canary-behavior: sticky` (a client the canary got stays there) is its default.
+    return dict(sorted(out.items()))
+
+
+def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
+    """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the first
+    setWeight (still the live weight, CONTRACT section 3), before the pause."""
+    if not routing.header_routes or len(steps) < 2:
+        return steps
+    return [steps[0], *(_copy(route) for route in routing.header_routes), *steps[1:]]
+
+
+def git_steps(env: Environment, state: EnvState) -> list[JSON]:
+    """One weight per commit: the first setWeight is the live weight (CONTRACT section 3)."""
+    if state.phase == "progressing":
+        return [{"setWeight": live_weight(env, state)}, {"pause": {}}]
+    if state.phase == "aborted":
+        return [{"setWeight": 0}, {"pause": {}}]
+    return [{"setWeight": 100}]  # stable (and nginx's promoting, which Rollouts do not have)
+
+
+def live_weight(env: Environment, state: EnvState) -> int:
+    """The weight the planner recorded, else the weight of the current step of this environment."""
+    if state.weight:
+        return state.weight
+    if 1 <= state.step <= len(env.steps):
+        return env.steps[state.step - 1].weight
+    raise ValueError(f"progressing at step {state.step} without a weight; the environment has {len(env.steps)} steps")
+
+
+def longest_step_seconds(release: Release, env: Environment) -> int:
+    """The longest the controller itself keeps the Rollout busy after a commit: a step's pause plus its analysis
+    (controller progression), a blue-green's auto-promotion wait plus its prePromotionAnalysis. Git progression
+    writes no timed pause and no step analysis: 0 there, except blue-green's prePromotionAnalysis."""
+    analysis, strategy = release.analysis, release.strategy
+    if isinstance(strategy, BlueGreenStrategy):
+        measured = measurements(analysis, ()) * analysis.interval if analysis else 0
+        wait = strategy.auto_promotion or 0 if release.progression == "controller" else 0
+        return wait + measured
+    if release.progression != "controller":
+        return 0
+    pauses = tuple(s.pause for s in env.steps if s.pause)
+    measured = measurements(analysis, pauses) * analysis.interval if analysis else 0
+    return max((step.pause or 0) + measured for step in env.steps) if env.steps else measured
+
+
+def _controller_steps(
+    release: Release, steps: tuple[Step, ...], analysis: Analysis | None, count: int
+) -> list[JSON]:
+    """setWeight, then (with analysis) a step analysis, then whatever is left of the pause.
+
+    The analysis blocks the Rollout while it measures, so it is the first part of the pause rather than an
+    addition to it: a step with `pause: P` holds its weight max(P, count * interval) and is measured for
+    count * interval (see `measurements`). A step without a pause is measured, then waits for a person.
+    """
+    covered = count * analysis.interval if analysis else 0
+    out: list[JSON] = []
+    for step in steps:
+        out.append({"setWeight": step.weight})
+        if analysis:
+            out.append({"analysis": analysis_ref(release, analysis, _traffic(release, False))})
+        out.extend(_pause(step.pause, covered))
+    return out
+
+
+def _pause(pause: int | None, covered: int) -> list[JSON]:
+    if pause is None:
+        return [{"pause": {}}]
+    remaining = pause - covered
+    return [{"pause": {"duration": durations.format_go(remaining)}}] if remaining > 0 else []
+
+
+# Blue-green
+
+
+def _blue_green(
+    release: Release, env: Environment, state: EnvState, strategy: BlueGreenStrategy
+) -> list[Manifest]:
+    pod_selector = common.selector(release)
+    switch = Switch(
+        active_service(release), preview_service(release), env.preview_host or strategy.preview_host,
+        preview_ingress(release),
+    )
+    manifests = [
+        _rollout(release, env, {"blueGreen": _blue_green_strategy(release, state, strategy)}),
+        common.service(active_service(release), release, env, pod_selector),
+        common.service(preview_service(release), release, env, pod_selector),
+        *router_for(release.router).rollout_blue_green(release, env, switch),
+    ]
+    if release.analysis:
+        count = measurements(release.analysis, ())
+        manifests.append(analysis_template(release, env, release.analysis, count, _traffic(release, True)))
+    return manifests
+
+
+def _blue_green_strategy(release: Release, state: EnvState, strategy: BlueGreenStrategy) -> JSON:
+    spec: JSON = {"activeService": active_service(release), "previewService": preview_service(release)}
+    if release.progression == "git":
+        # true only once the environment is promoted: see the module docstring.
+        spec["autoPromotionEnabled"] = state.phase in ("stable", "promoting")
+    else:
+        spec["autoPromotionEnabled"] = strategy.auto_promotion is not None
+        if strategy.auto_promotion is not None:
+            # An unfinished prePromotionAnalysis counts as passed once these seconds are up (Argo's rule).
+            spec["autoPromotionSeconds"] = strategy.auto_promotion
+    spec["scaleDownDelaySeconds"] = strategy.scale_down_delay
+    if release.analysis:
+        spec["prePromotionAnalysis"] = analysis_ref(release, release.analysis, _traffic(release, True))
+    return spec
+
+
+# The Rollout
+
+
+def _rollout(release: Release, env: Environment, strategy: JSON) -> Manifest:
+    spec: JSON = {}
+    if env.autoscaling is None:
+        spec["replicas"] = env.replicas  # the HPA owns the scale otherwise
+    spec["selector"] = {"matchLabels": common.selector(release)}
+    spec["template"] = common.pod_template(release, env, release.name)
+    spec["strategy"] = strategy
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Rollout",
+        "metadata": common.metadata(release.name, release, env),
+        "spec": spec,
+    }
+
+
+# Analysis
+#
+# The built-in metrics need the namespace and the Ingress whose traffic they judge. Both are passed by the
+# Rollout as arguments so that an overlay's `namespace`, `namePrefix` or `nameSuffix` cannot leave the query
+# pointing at the old names: the namespace and a canary's stable Ingress are read from the live Rollout
+# (`valueFrom.fieldRef`, any Rollout field since Argo Rollouts 1.2), the blue-green preview Ingress is a
+# literal that kustomizeconfig-rollout.yaml teaches kustomize to rename.
+#
+# A custom query may carry Flagger's placeholders (generator.plan.gates), so one query serves Flagger, the git gate
+# and Argo: `{{ namespace }}` and `{{ ingress }}` become these arguments, `{{ service }}` and `{{ target }}` the
+# name `N` (the Rollout; the apex of `N-canary`), `{{ interval }}` the analysis interval. Plain replacement of
+# exactly those tokens, as the gate does; Argo resolves only its own `{{args.*}}` afterwards.
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Where the built-in metrics find the new version's requests."""
+
+    ingress_arg: JSON  # the Rollout's argument naming what is measured (`ingress`; `service` for other routers)
+    canary_only: bool  # only the requests ingress-nginx routed to the canary backend (queries.py)
+    router: str = "ingress-nginx"
+
+
+_NAMESPACE_ARG: JSON = {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+
+
+def _traffic(release: Release, blue_green: bool) -> Traffic:
+    """What the router's built-in queries measure: the canary's requests, or a blue-green preview's."""
+    router = router_for(release.router)
+    return Traffic(
+        router.analysis_arg(release, blue_green), router.measured(release, blue_green).canary_only, router.name
+    )
+
+
+def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
+    """The finite `count` of every metric: enough to cover the shortest pause, and more than failureLimit.
+
+    One count for the whole template: per-step counts would need template arguments, which inline step
+    analysis does not honour (argo-rollouts issue 3243). Fewer measurements than failureLimit + 1 could
+    never fail.
+    """
+    interval = max(analysis.interval, 1)
+    cover = math.ceil(min(pauses) / interval) if pauses else 1
+    return max(1, analysis.failure_limit + 1, cover)
+
+
+def analysis_ref(release: Release, analysis: Analysis, traffic: Traffic) -> JSON:
+    ref: JSON = {"templates": [{"templateName": release.name}]}
+    if _needs_args(analysis):
+        ref["args"] = [_copy(_NAMESPACE_ARG), _copy(traffic.ingress_arg)]
+    return ref
+
+
+def analysis_template(
+    release: Release, env: Environment, analysis: Analysis, count: int, traffic: Traffic
+) -> Manifest:
+    spec: JSON = {}
+    if _needs_args(analysis):
+        spec["args"] = [{"name": "namespace"}, {"name": traffic.ingress_arg["name"]}]
+    spec["metrics"] = [_metric(release.name, metric, analysis, count, traffic) for metric in analysis.metrics]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "AnalysisTemplate",
+        # Argo CD applies templates before the Rollout that needs them.
+        "metadata": common.metadata(release.name, release, env, {common.SYNC_WAVE: "-1"}),
+        "spec": spec,
+    }
+
+
+def _metric(name: str, metric: Metric, analysis: Analysis, count: int, traffic: Traffic) -> JSON:
+    """One measurement per interval after an initial interval, so the first window already sees the new weight.
+
+    No data (an empty vector, or NaN from 0/0 when nobody reached the new version) is neither success nor
+    failure: Inconclusive. Up to count - 1 of those are tolerated; a run that saw no traffic at all is
+    Inconclusive and the Rollout pauses for a person instead of promoting or aborting on no evidence.
+    """
+    interval = durations.format_go(analysis.interval)
+    success, failure = conditions(metric)
+    return {
+        "name": metric.name,
+        "interval": interval,
+        "initialDelay": interval,
+        "count": count,
+        "failureLimit": analysis.failure_limit,
+        "inconclusiveLimit": count - 1,
+        "successCondition": success,
+        "failureCondition": failure,
+        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(name, metric, analysis, traffic)}},
+    }
+
+
+def _query(name: str, metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
+    # Measured every interval, over at least a minute (queries.rate_window): a 30s window returns no data.
+    window = durations.format_go(queries.rate_window(analysis.interval))
+    if metric.query is not None:
+        return substitute(metric.query, placeholder_values(name, window))
+    subject = "{{args." + traffic.ingress_arg["name"] + "}}"
+    return router_for(traffic.router).builtin_query(
+        metric.name, _ARGS["namespace"], subject, window, canary_only=traffic.canary_only
+    )
+
+
+_ARGS = {"namespace": "{{args.namespace}}", "ingress": "{{args.ingress}}"}
+
+
+def placeholder_values(name: str, window: str) -> dict[str, str]:
+    """What each of Flagger's placeholders becomes in the AnalysisTemplate (the gate's values, see above)."""
+    return {**_ARGS, "service": name, "target": name, "interval": window}
+
+
+def _uses_args(query: str) -> bool:
+    """Whether a custom query names a placeholder that becomes an argument."""
+    return substitute(query, _ARGS) != query
+
+
+def conditions(metric: Metric) -> tuple[str, str]:
+    """(successCondition, failureCondition) from the metric's bounds, both false when there is no data."""
+    bounds = []
+    if metric.max is not None:
+        bounds.append(f"result[0] <= {_number(metric.max)}")
+    if metric.min is not None:
+        bounds.append(f"result[0] >= {_number(metric.min)}")
+    within = " && ".join(bounds) or "true"
+    measured = "len(result) > 0 && !isNaN(result[0])"
+    return f"{measured} && {within}", f"{measured} && !({within})"
+
+
+def _number(value: float) -> str:
+    """A plain decimal the expression language reads: 1 -> "1", 0.5 -> "0.5", 1e-05 -> "0.00001"."""
+    number = float(value)
+    if number.is_integer():
+        return str(int(number))
+    return format(Decimal(repr(number)), "f")
+
+
+def _needs_args(analysis: Analysis) -> bool:
+    """The built-ins, and custom queries with `{{ namespace }}` or `{{ ingress }}`, read the arguments."""
+    return any(metric.builtin or _uses_args(metric.query or "") for metric in analysis.metrics)
+
+
+def _copy(data: JSON) -> JSON:
+    """A fresh dict tree: a YAML emitter would turn shared objects into anchors and aliases."""
+    return {key: _copy(value) if isinstance(value, dict) else value for key, value in data.items()}
+
+
+# Kustomize
+
+
+def kustomize_config() -> Manifest:
+    """Kustomize `configurations:` teaching it the Rollout's name references, labels and replicas.
+
+    Declared once in the base's kustomization; kustomize carries a base's configurations up into the overlays
+    that build it, so `namePrefix`, `nameSuffix`, `namespace` and `labels` in an overlay need nothing extra.
+    `images:` needs no entry: kustomize sets images in every `containers` list of any kind.
+    """
+    return {
+        "nameReference": _name_references(),
+        "commonLabels": _label_fields(selectors=True),
+        "templateLabels": _label_fields(selectors=False),
+        "commonAnnotations": [{"path": "spec/template/metadata/annotations", "create": True, "kind": "Rollout"}],
+        "replicas": [{"path": "spec/replicas", "create": True, "kind": "Rollout"}],
+    }
+
+
+_ROLLOUT_REFERENCES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    # (kind, group, version, paths in a Rollout)
+    ("Service", "", "v1", (
+        "spec/strategy/canary/canaryService",
+        "spec/strategy/canary/stableService",
+        "spec/strategy/blueGreen/activeService",
+        "spec/strategy/blueGreen/previewService",
+    )),
+    ("Ingress", "networking.k8s.io", "v1", (
+        "spec/strategy/canary/trafficRouting/nginx/stableIngress",
+        "spec/strategy/canary/trafficRouting/nginx/stableIngresses",
+        # the blue-green `ingress` analysis argument names the preview Ingress
+        "spec/strategy/blueGreen/prePromotionAnalysis/args/value",
+        "spec/strategy/blueGreen/postPromotionAnalysis/args/value",
+    )),
+    ("AnalysisTemplate", "argoproj.io", "v1alpha1", (
+        "spec/strategy/canary/analysis/templates/templateName",
+        "spec/strategy/canary/steps/analysis/templates/templateName",
+        "spec/strategy/blueGreen/prePromotionAnalysis/templates/templateName",
+        "spec/strategy/blueGreen/postPromotionAnalysis/templates/templateName",
+    )),
+    ("ConfigMap", "", "v1", (
+        "spec/template/spec/volumes/configMap/name",
+        "spec/template/spec/volumes/projected/sources/configMap/name",
+        "spec/template/spec/containers/env/valueFrom/configMapKeyRef/name",
+        "spec/template/spec/containers/envFrom/configMapRef/name",
+        "spec/template/spec/initContainers/env/valueFrom/configMapKeyRef/name",
+        "spec/template/spec/initContainers/envFrom/configMapRef/name",
+    )),
+    ("Secret", "", "v1", (
+        "spec/template/spec/volumes/secret/secretName",
+        "spec/template/spec/volumes/projected/sources/secret/name",
+        "spec/template/spec/containers/env/valueFrom/secretKeyRef/name",
+        "spec/template/spec/containers/envFrom/secretRef/name",
+        "spec/template/spec/initContainers/env/valueFrom/secretKeyRef/name",
+        "spec/template/spec/initContainers/envFrom/secretRef/name",
+        "spec/template/spec/imagePullSecrets/name",
+    )),
+    ("ServiceAccount", "", "v1", ("spec/template/spec/serviceAccountName",)),
+    ("PersistentVolumeClaim", "", "v1", ("spec/template/spec/volumes/persistentVolumeClaim/claimName",)),
+    ("PriorityClass", "scheduling.k8s.io", "v1", ("spec/template/spec/priorityClassName",)),
+)
+
+
+def _name_references() -> list[JSON]:
+    out = [_reference(*reference, "Rollout") for reference in _ROLLOUT_REFERENCES]
+    # kustomize's own scaleTargetRef entries list Deployment, ReplicaSet and StatefulSet, not Rollout.
+    out.append(
+        _reference("Rollout", "argoproj.io", "v1alpha1", ("spec/scaleTargetRef/name",), "HorizontalPodAutoscaler")
+    )
+    return out
+
+
+def _reference(kind: str, group: str, version: str, paths: tuple[str, ...], referrer: str) -> JSON:
+    ref: JSON = {"kind": kind}
+    if group:
+        ref["group"] = group
+    ref["version"] = version
+    ref["fieldSpecs"] = [{"path": path, "kind": referrer} for path in paths]
+    return ref
+
+
+_AFFINITY_SELECTORS = tuple(
+    f"spec/template/spec/affinity/{affinity}/{term}"
+    for affinity in ("podAffinity", "podAntiAffinity")
+    for term in (
+        "preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+        "requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+    )
+)
+
+
+def _label_fields(selectors: bool) -> list[JSON]:
+    """commonLabels (labels with includeSelectors) reach selectors and pod labels; templateLabels only pods."""
+    fields: list[JSON] = []
+    if selectors:
+        fields.append({"path": "spec/selector/matchLabels", "create": True, "kind": "Rollout"})
+    fields.append({"path": "spec/template/metadata/labels", "create": True, "kind": "Rollout"})
+    if selectors:
+        fields.extend({"path": path, "create": False, "kind": "Rollout"} for path in _AFFINITY_SELECTORS)
+    return fields

@@ -1,0 +1,312 @@
+"""Flagger with ingress-nginx: a Deployment, an HPA, an Ingress and a Canary that Flagger drives by itself.
+
+Flagger creates `N-primary` (Deployment and HPA), the Services `N`, `N-primary`, `N-canary` and the Ingress
+`N-canary`; none of them is written here. Progression is always the controller's: the Canary carries every
+step and git only changes the image.
+
+Replicas: Flagger scales the target Deployment to 0, so `spec.replicas` in git would make Argo CD or Flux
+fight it. The Deployment never carries `replicas`; an HPA `N` (the Canary's `autoscalerRef`) always does the
+sizing. Without autoscaling it is pinned (minReplicas = maxReplicas = the environment's replicas): the HPA
+controller moves any count below min or above max to that bound without reading a metric, and Flagger copies
+the HPA to `N-primary`, so the primary gets the same fixed size. A Deployment without replicas and without an
+HPA would run a single pod whatever the spec says (Flagger sizes the primary from the target's replicas).
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from typing import Any
+
+from generator import durations
+from generator.render import queries
+from generator.render.engines import ImageSlot, Manifest, Rendered
+from generator.render.engines import common
+from generator.model import (
+    ABTestStrategy,
+    Analysis,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    EnvState,
+    Environment,
+    LoadTest,
+    Metric,
+    Release,
+)
+from generator.render.routers import FlaggerRouting, cookie_pattern, router_for
+
+API = "flagger.app/v1beta1"
+HPA_API = "autoscaling/v2"
+PROGRESS_DEADLINE = 600  # seconds; Flagger's own default, written out so the output says what happens
+DEFAULT_INTERVAL = 60
+DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no analysis
+HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
+TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
+
+# Flagger's built-in nginx success rate, in percent, measured at the ingress. Its built-in `request-duration`
+# is not used: it averages the *response* (upstream) time, while `latency` means the request duration that
+# ingress-nginx records (upstream time included) in the git gates and the Argo template. `latency` is therefore a
+# MetricTemplate carrying generator.render.queries' own query, so one bound means the same on every engine.
+SUCCESS_RATE = "request-success-rate"
+
+
+# The time of the action whose commit this is, on the Canary: Flux's health check reads the Canary's phase only
+# once Flagger's status.lastTransitionTime has passed it (wiring.HEALTH_CHECK_EXPRS).
+APPLIED_AT = "rollgen.io/applied-at"
+
+
+def render(release: Release, env: Environment, state: EnvState) -> Rendered:
+    routing = router_for(release.router).flagger(release, env)
+    manifests: list[Manifest] = [
+        common.deployment(release.name, release, env, None, release.name),
+        autoscaler(release, env),
+        *routing.objects,  # ingress-nginx: the Ingress Flagger copies; other routers: Flagger writes the routes
+        *metric_templates(release, env, routing),
+        canary(release, env, routing, state.since),
+    ]
+    return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
+
+
+def autoscaler(release: Release, env: Environment) -> Manifest:
+    scaling = common.hpa(release.name, "Deployment", "apps/v1", release, env)
+    return scaling if scaling is not None else pinned_hpa(release, env)
+
+
+def pinned_hpa(release: Release, env: Environment) -> Manifest:
+    """An HPA that holds the environment's replica count: min = max, so no metric ever changes it."""
+    return {
+        "apiVersion": HPA_API,
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": common.metadata(release.name, release, env),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": release.name},
+            "minReplicas": env.replicas,
+            "maxReplicas": env.replicas,
+        },
+    }
+
+
+def ingresses(release: Release, env: Environment) -> list[Manifest]:
+    """The main Ingress routes to the apex Service `N` (Flagger copies it into `N-canary`)."""
+    out = [common.ingress(release.name, release, env, release.name, env.host)]
+    if isinstance(release.strategy, BlueGreenStrategy) and env.preview_host:
+        # Flagger's `N-canary` Service selects the new pods while the analysis runs: the preview host sees them.
+        preview = f"{release.name}-preview"
+        out.append(common.preview_ingress(preview, release, env, f"{release.name}-canary", env.preview_host))
+    return out
+
+
+def template_name(release: Release, metric: Metric) -> str:
+    return f"{release.name}-{metric.name}"
+
+
+def metric_templates(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> list[Manifest]:
+    """A MetricTemplate per custom metric; per built-in too where Flagger's own built-ins for the router do not
+    mean what ours do (they then carry the router's query, as the gates and Argo's AnalysisTemplates do)."""
+    analysis = release.analysis
+    if analysis is None:
+        return []
+    own_builtins = routing is None or routing.builtin_metrics
+    return [metric_template(release, env, analysis, m, routing) for m in analysis.metrics if has_template(m, own_builtins)]
+
+
+def has_template(metric: Metric, own_builtins: bool = True) -> bool:
+    """Custom metrics; `latency` (see SUCCESS_RATE); every built-in where Flagger's own do not fit the router."""
+    return not metric.builtin or not own_builtins or metric.name == "latency"
+
+
+# Flagger's placeholders, filled in with the Canary's namespace and the metric's interval (generator.plan.gates uses
+# the values of the same release).
+FLAGGER_NAMESPACE, FLAGGER_INTERVAL = "{{ namespace }}", "{{ interval }}"
+
+
+def builtin_template_query(release: Release, env: Environment, metric: Metric, routing: FlaggerRouting | None) -> str:
+    if routing is None:
+        routing = router_for(release.router).flagger(release, env)
+    return router_for(release.router).builtin_query(
+        metric.name, FLAGGER_NAMESPACE, routing.query_subject, FLAGGER_INTERVAL, canary_only=routing.query_canary_only
+    )
+
+
+def metric_template(
+    release: Release, env: Environment, analysis: Analysis, metric: Metric, routing: FlaggerRouting | None = None
+) -> Manifest:
+    # The query goes in as data, untouched: Flagger fills in {{ namespace }}, {{ target }}, {{ interval }}.
+    query = metric.query if metric.query is not None else builtin_template_query(release, env, metric, routing)
+    return {
+        "apiVersion": API,
+        "kind": "MetricTemplate",
+        "metadata": common.metadata(template_name(release, metric), release, env, {common.SYNC_WAVE: TEMPLATE_WAVE}),
+        "spec": {
+            "provider": {"type": "prometheus", "address": analysis.prometheus},
+            "query": query,
+        },
+    }
+
+
+def canary(release: Release, env: Environment, routing: FlaggerRouting | None = None, applied_at: str = "") -> Manifest:
+    if routing is None:
+        routing = router_for(release.router).flagger(release, env)
+    spec: dict[str, Any] = {"provider": routing.provider}
+    if release.analysis is not None:
+        # The built-in metrics query this Prometheus instead of the one Flagger was installed with.
+        spec["metricsServer"] = release.analysis.prometheus
+    spec["targetRef"] = {"apiVersion": "apps/v1", "kind": "Deployment", "name": release.name}
+    spec.update(routing.refs)  # ingress-nginx: ingressRef
+    spec["autoscalerRef"] = {"apiVersion": HPA_API, "kind": "HorizontalPodAutoscaler", "name": release.name}
+    spec["progressDeadlineSeconds"] = PROGRESS_DEADLINE
+    port = common.port_name(release)
+    spec["service"] = {"port": release.service_port, "targetPort": port, "portName": port, **routing.service}
+    spec["analysis"] = analysis_spec(release, env, routing.builtin_metrics)
+    return {
+        "apiVersion": API,
+        "kind": "Canary",
+        "metadata": common.metadata(release.name, release, env, {APPLIED_AT: applied_at} if applied_at else None),
+        "spec": spec,
+    }
+
+
+def run_seconds(release: Release, env: Environment) -> int:
+    """How long Flagger may take over one revision: an interval per step (or iteration), one per failed check it
+    tolerates, and two for promotion and finalising."""
+    strategy = release.strategy
+    seconds = interval(release, env)
+    if isinstance(strategy, CanaryStrategy):
+        checks = len(env.steps)
+    elif isinstance(strategy, ABTestStrategy):
+        checks = strategy.iterations
+    else:
+        checks = blue_green_iterations(strategy, seconds)
+    return seconds * (checks + threshold(release) + 2)
+
+
+def interval(release: Release, env: Environment) -> int:
+    """Flagger has one clock: the analysis interval, else the steps' common pause, else a minute."""
+    if release.analysis is not None:
+        return release.analysis.interval
+    pauses = [step.pause for step in env.steps if step.pause]
+    return pauses[0] if pauses else DEFAULT_INTERVAL
+
+
+def threshold(release: Release) -> int:
+    # failureLimit counts the failed checks tolerated (as in Argo Rollouts); Flagger rolls back when the
+    # failed checks reach `threshold`, so one more than the limit keeps the meaning the same on both engines.
+    limit = release.analysis.failure_limit if release.analysis is not None else DEFAULT_FAILURE_LIMIT
+    return limit + 1
+
+
+def analysis_spec(release: Release, env: Environment, own_builtins: bool = True) -> dict[str, Any]:
+    seconds = interval(release, env)
+    out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
+    out.update(progression(release, env, seconds))
+    if release.analysis is not None and release.analysis.metrics:
+        window = durations.format_flagger(queries.rate_window(seconds))
+        out["metrics"] = [canary_metric(release, m, window, own_builtins) for m in release.analysis.metrics]
+    if release.analysis is not None and release.analysis.load_test is not None:
+        out["webhooks"] = [load_test_webhook(release, env, release.analysis.load_test, seconds)]
+    return out
+
+
+LOAD_TEST_TIMEOUT = "15s"  # flagger-loadtester queues the command and answers at once
+
+
+def load_test_webhook(release: Release, env: Environment, test: LoadTest, seconds: int) -> dict[str, Any]:
+    """A `rollout` webhook: flagger-loadtester runs `hey` for one interval before every check, through the public
+    host so that ingress-nginx routes it (and the built-in metrics count it) like real traffic."""
+    return {
+        "name": "load-test",
+        "type": "rollout",
+        "url": test.url,
+        "timeout": LOAD_TEST_TIMEOUT,
+        "metadata": {"type": "cmd", "cmd": load_test_command(release, env, test, seconds)},
+    }
+
+
+def load_test_command(release: Release, env: Environment, test: LoadTest, seconds: int) -> str:
+    # flagger-loadtester runs the command through a shell: every argument is quoted.
+    args = ["hey", "-z", durations.format_flagger(seconds), "-q", str(test.rate), "-c", "1"]
+    for header in load_test_headers(release.strategy):
+        args += ["-H", header]
+    args.append(test.target or default_target(release, env))
+    return shlex.join(args)
+
+
+def load_test_headers(strategy: CanaryStrategy | BlueGreenStrategy | ABTestStrategy) -> list[str]:
+    """An A/B test reaches the canary only with its header or cookie; a weighted canary takes its share."""
+    if not isinstance(strategy, ABTestStrategy):
+        return []
+    if strategy.header:
+        return [f"{strategy.header}: {strategy.header_value or HEADER_ALWAYS}"]
+    return [f"Cookie: {strategy.cookie}=always"] if strategy.cookie else []
+
+
+def default_target(release: Release, env: Environment) -> str:
+    scheme = "https" if release.ingress.tls_secret else "http"
+    return f"{scheme}://{env.host}{release.ingress.path}"
+
+
+def progression(release: Release, env: Environment, seconds: int) -> dict[str, Any]:
+    """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with `match`, blue-green)."""
+    strategy = release.strategy
+    if isinstance(strategy, CanaryStrategy):
+        # header/cookie/sticky cannot be combined with weights in Flagger: the checks refuse them.
+        return {"stepWeights": [step.weight for step in env.steps]}
+    if isinstance(strategy, ABTestStrategy):
+        return {"iterations": strategy.iterations, "match": match(strategy, release.router)}
+    return {"iterations": blue_green_iterations(strategy, seconds)}
+
+
+def match(strategy: ABTestStrategy, router: str = "ingress-nginx") -> list[dict[str, Any]]:
+    """ingress-nginx takes one header and one cookie condition; Flagger reads the `cookie` key as the cookie
+    name (`canary-by-cookie`, routed when its value is `always`) and any other key as the header. Istio and the
+    Gateway API match the Cookie header itself: a regular expression for the cookie set to `always`."""
+    out: list[dict[str, Any]] = []
+    if strategy.header:
+        value = strategy.header_value or HEADER_ALWAYS
+        header = strategy.header.lower() if router == "istio" else strategy.header  # Istio: lower-case names
+        out.append({"headers": {header: {"exact": value}}})
+    if strategy.cookie and router == "ingress-nginx":
+        out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
+    elif strategy.cookie:
+        out.append({"headers": {"cookie": {"regex": cookie_pattern(strategy.cookie)}}})
+    return out
+
+
+def blue_green_iterations(strategy: BlueGreenStrategy, seconds: int) -> int:
+    """Checks to run before switching: as many intervals as the preview should last."""
+    if strategy.auto_promotion is None:
+        # Flagger has no indefinite pause without an external gate webhook: the checks refuse this.
+        raise ValueError("flagger blue-green needs autoPromotion: Flagger switches after its iterations")
+    return max(1, math.ceil(strategy.auto_promotion / seconds))
+
+
+def canary_metric(release: Release, metric: Metric, window: str, own_builtins: bool = True) -> dict[str, Any]:
+    if not own_builtins:  # every metric, built-ins included, through its MetricTemplate
+        return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
+    if metric.name == "error-rate":
+        # error percent <= max  <=>  success percent >= 100 - max
+        return metric_entry(SUCCESS_RATE, complement(metric.max), complement(metric.min), window)
+    return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
+
+
+def metric_entry(
+    name: str, low: float | None, high: float | None, window: str, template: str | None = None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name}
+    if template is not None:
+        entry["templateRef"] = {"name": template}
+    limits = {key: number(value) for key, value in (("min", low), ("max", high)) if value is not None}
+    if limits:
+        entry["thresholdRange"] = limits
+    entry["interval"] = window
+    return entry
+
+
+def complement(percent: float | None) -> float | None:
+    return None if percent is None else 100 - percent
+
+
+def number(value: float) -> int | float:
+    """Whole numbers as ints and no binary noise (100 - 0.1 is 99.9), so the output reads as written."""
+    rounded = round(float(value), 6)
+    return int(rounded) if rounded.is_integer() else rounded

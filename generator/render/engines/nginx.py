@@ -1,0 +1,166 @@
+"""The nginx engine: plain Deployments, and ingress-nginx canary annotations that git moves one step a commit.
+
+Canary: a stable and a canary track, each a Deployment and a Service; the canary Ingress repeats the stable
+Ingress's host, path, pathType, class and TLS and carries the weight. Blue-green: two colour Deployments, a live
+Service and a preview Service; promotion flips the live Service's selector.
+"""
+
+from __future__ import annotations
+
+import math
+
+from generator.render.engines import ImageSlot, Manifest, Rendered, common
+from generator.model import BlueGreenStrategy, CanaryStrategy, EnvState, Environment, Image, Release
+from generator.render.routers import Split, Switch, router_for
+
+TRACK = "rollgen.io/track"
+COLOUR = "rollgen.io/colour"
+COLOURS = ("blue", "green")
+
+
+def render(release: Release, env: Environment, state: EnvState) -> Rendered:
+    strategy = release.strategy
+    if isinstance(strategy, CanaryStrategy):
+        return _render_canary(release, env, state, strategy)
+    if isinstance(strategy, BlueGreenStrategy):
+        return _render_blue_green(release, env, state, strategy)
+    raise ValueError(f"the nginx engine has no {strategy.kind} strategy (use engine: flagger for A/B tests)")
+
+
+# -- canary -------------------------------------------------------------------------------------------------
+
+
+def canary_name(release: Release) -> str:
+    return f"{release.name}-canary"
+
+
+def live_weight(env: Environment, state: EnvState) -> int:
+    """The canary's share of traffic in percent, as written into `canary-weight`."""
+    if state.phase == "progressing":
+        if not 1 <= state.step <= len(env.steps):
+            raise ValueError(f"step {state.step} is outside the {len(env.steps)} steps of environment {env.name}")
+        return env.steps[state.step - 1].weight
+    if state.phase == "promoting":
+        return state.weight
+    return 0
+
+
+def canary_replicas(env: Environment, weight: int) -> int:
+    """Enough canary pods for its share of traffic, at least one while it takes any."""
+    if weight <= 0:
+        return 0
+    return max(1, math.ceil(env.replicas * weight / 100))
+
+
+def capacity_weight(env: Environment, state: EnvState) -> int:
+    """The share the canary Deployment is sized for: the live weight, or the next step's when it is larger.
+
+    Scale first, then shift. ingress-nginx splits traffic over ready endpoints only, and a commit that raised
+    replicas and `canary-weight` together would put the whole new share on the pods already up until the new
+    ones are Ready. So each step's commit already runs the pods the next step needs, and the next commit only
+    moves the weight onto pods that are up (DESIGN.md "Scale first, then shift"). The last step's next share is
+    its own: promotion keeps the weight while the stable Deployment takes the new image.
+    """
+    weight = live_weight(env, state)
+    if state.phase == "progressing" and state.step < len(env.steps):
+        return max(weight, env.steps[state.step].weight)
+    return weight
+
+
+def in_flight(state: EnvState) -> bool:
+    """Whether a canary takes traffic: only then is there a canary Ingress (an idle canary backend with no
+    endpoints makes ingress-nginx log "no alternative balancer" at ERROR for every request)."""
+    return state.phase in ("progressing", "promoting")
+
+
+def canary_image(state: EnvState) -> Image:
+    """What the canary Deployment runs: the canary image, else the stable one (so it is ready to scale)."""
+    return state.canary_image or state.stable_image
+
+
+def _render_canary(release: Release, env: Environment, state: EnvState, strategy: CanaryStrategy) -> Rendered:
+    name, canary = release.name, canary_name(release)
+    weight = live_weight(env, state)
+    pods = canary_replicas(env, capacity_weight(env, state))
+    manifests: tuple[Manifest, ...] = (
+        common.deployment(name, release, env, env.replicas, name, **{TRACK: "stable"}),
+        common.deployment(canary, release, env, pods, canary, **{TRACK: "canary"}),
+        common.service(name, release, env, common.selector(release, **{TRACK: "stable"})),
+        common.service(canary, release, env, common.selector(release, **{TRACK: "canary"})),
+        # the router writes the split: canary Ingresses, an HTTPRoute or a VirtualService
+        *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight, in_flight(state))),
+    )
+    images = (ImageSlot(name, state.stable_image), ImageSlot(canary, canary_image(state)))
+    configurations = router_for(release.router).kustomize_configurations
+    return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)
+
+
+def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
+    pairs = [common.nginx_annotation("canary", True), common.nginx_annotation("canary-weight", weight)]
+    if strategy.header:
+        pairs.append(common.nginx_annotation("canary-by-header", strategy.header))
+        if strategy.header_value:
+            pairs.append(common.nginx_annotation("canary-by-header-value", strategy.header_value))
+    if strategy.cookie:
+        pairs.append(common.nginx_annotation("canary-by-cookie", strategy.cookie))
+    # sticky: `affinity-canary-behavior: sticky` is ingress-nginx's default, so only the stable Ingress's
+    # `affinity: cookie` is written (common.stable_ingress_annotations).
+    return dict(pairs)
+
+
+# -- blue-green ---------------------------------------------------------------------------------------------
+
+
+def colour_name(release: Release, colour: str) -> str:
+    return f"{release.name}-{colour}"
+
+
+def preview_name(release: Release) -> str:
+    return f"{release.name}-preview"
+
+
+def idle_colour(state: EnvState) -> str:
+    return "green" if state.active_colour == "blue" else "blue"
+
+
+def colour_image(state: EnvState, colour: str) -> Image:
+    """The live colour serves the stable image; the idle one holds the new (or aborted) image, if any."""
+    return state.stable_image if colour == state.active_colour else canary_image(state)
+
+
+def colour_replicas(env: Environment, state: EnvState, colour: str) -> int:
+    """The idle colour runs at full size while it is previewed, and while a promotion's old colour drains."""
+    if colour == state.active_colour or state.phase in ("progressing", "promoting"):
+        return env.replicas
+    return 0
+
+
+def preview_host(env: Environment, strategy: BlueGreenStrategy) -> str | None:
+    return env.preview_host or strategy.preview_host
+
+
+def _render_blue_green(
+    release: Release, env: Environment, state: EnvState, strategy: BlueGreenStrategy
+) -> Rendered:
+    name, preview = release.name, preview_name(release)
+    deployments = tuple(
+        common.deployment(
+            colour_name(release, colour),
+            release,
+            env,
+            colour_replicas(env, state, colour),
+            colour_name(release, colour),
+            **{COLOUR: colour},
+        )
+        for colour in COLOURS
+    )
+    services = (
+        common.service(name, release, env, common.selector(release, **{COLOUR: state.active_colour})),
+        common.service(preview, release, env, common.selector(release, **{COLOUR: idle_colour(state)})),
+    )
+    switch = Switch(name, preview, preview_host(env, strategy), preview)
+    routes = router_for(release.router).switched(release, env, switch)
+    manifests: tuple[Manifest, ...] = (*deployments, *services, *routes)
+    images = tuple(ImageSlot(colour_name(release, c), colour_image(state, c)) for c in COLOURS)
+    configurations = router_for(release.router).kustomize_configurations
+    return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)

@@ -1,0 +1,72 @@
+"""The recipe in one place: states -> render -> layout -> emit. Writing is the caller's (writer.py).
+
+Which environments a tree holds (one rule, used by `rollgen render`, `rollgen init` and the committing
+commands): in a config repository an environment is rendered, with its wiring, only once `rollgen release`
+has deployed it (its state file exists), so releasing one environment never adds, changes or prunes
+another's files. Outside a config repository (`rollgen render spec --out DIR` to preview or to feed another
+tool) every environment is rendered, at its committed state where DIR holds one, else at its initial state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from generator.render import state as state_file
+from generator.render.emit import emit
+from generator.errors import RollgenError
+from generator.render.layout import layout
+from generator.model import EnvState, Release
+
+
+def app_root(release: Release) -> str:
+    """The folder of the output tree that belongs to one release (what the writer may prune)."""
+    return f"apps/{release.name}"
+
+
+def render_files(release: Release, states: Mapping[str, EnvState]) -> dict[str, bytes]:
+    return {path: emit(doc, release.source) for path, doc in layout(release, states).items()}
+
+
+def released(release: Release, states: Mapping[str, EnvState]) -> Release:
+    """The release narrowed to the environments that have a state, in spec order (none: nothing to render)."""
+    return replace(release, environments=tuple(env for env in release.environments if env.name in states))
+
+
+def read_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
+    """Each environment's committed progression state; an environment without a state file is initial."""
+    committed = committed_states(out_dir, release)
+    return {env.name: committed.get(env.name) or EnvState.initial(env) for env in release.environments}
+
+
+def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
+    """The state files that exist, by environment (what `rollgen release` has deployed)."""
+    app_dir = out_dir / app_root(release)
+    out = {}
+    for env in release.environments:
+        path = state_file.state_path(app_dir, env.name)
+        try:
+            found = state_file.load(path, _display(path))
+        except state_file.CorruptState as exc:
+            raise RollgenError(
+                f"{exc}\nthe progression state {path} is not what rollgen writes; restore it from git history "
+                f"(git checkout -- {path}, or git log -- {path} for an older version) or delete it to start "
+                "again from the spec's image"
+            ) from exc
+        except (OSError, ValueError) as exc:
+            raise RollgenError(
+                f"the progression state {path} is unreadable ({exc}); restore it from git history "
+                f"(git checkout -- {path}) or delete it to start again from the spec's image"
+            ) from exc
+        if found is not None:
+            out[env.name] = found
+    return out
+
+
+def _display(path: Path) -> str:
+    """The state file as messages name it: relative to the working directory when under it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)

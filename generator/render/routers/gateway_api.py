@@ -1,0 +1,241 @@
+"""Gateway API: an HTTPRoute (gateway.networking.k8s.io/v1) attached to the release's Gateway.
+
+Weights (REFERENCE.md "Routers"): `backendRefs[].weight` is a proportion, not a percent, and 0 means no
+traffic; rollgen always writes the two weights of a split as percents that add up to 100, so they read as
+percents. Header and cookie rules come first and point at the canary only; they exist only while the canary
+takes traffic (a rule to a Service without endpoints would fail those requests).
+
+- Plain Deployments: rollgen writes the weights, one commit per step.
+- Argo Rollouts: the plugin `argoproj-labs/gatewayAPI` edits the HTTPRoute git declares with stable and canary at
+  100 and 0; header routes are `managedRoutes` plus `setHeaderRoute` steps, which the plugin adds as rules.
+- Flagger (`provider: gatewayapi:v1`) writes the HTTPRoute itself: rollgen writes none.
+
+Metrics: the Gateway API defines none. The built-ins are answered only when the Gateway's implementation is
+named and known (`spec.gateway.implementation: istio`, whose gateway proxies report `istio_requests_total`);
+the checks refuse them otherwise, pointing at custom queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from generator.render.engines import common
+from generator.model import CanaryStrategy, Environment, Release
+from generator.render.routers import (
+    HEADER_ALWAYS,
+    JSON,
+    FlaggerRouting,
+    Manifest,
+    Measured,
+    RolloutRouting,
+    Router,
+    Split,
+    Switch,
+    canary_traffic_routing,
+    cookie_pattern,
+    find,
+    group_of,
+    name_reference,
+    rollouts,
+)
+from generator.render.routers import istio as istio_router
+
+API = "gateway.networking.k8s.io/v1"
+PLUGIN = "argoproj-labs/gatewayAPI"
+PATH_TYPES = {"Prefix": "PathPrefix", "Exact": "Exact"}  # ImplementationSpecific is refused by the checks
+HEADER_ROUTE = "canary-header"
+COOKIE_ROUTE = "canary-cookie"
+
+
+def parent_ref(release: Release) -> JSON:
+    gateway = release.gateway
+    if gateway is None:
+        raise ValueError("router gateway-api needs spec.gateway (the checks require it)")
+    ref: JSON = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway.name}
+    if gateway.namespace:
+        ref["namespace"] = gateway.namespace
+    if gateway.section_name:
+        ref["sectionName"] = gateway.section_name
+    return ref
+
+
+def path_match(release: Release) -> JSON:
+    return {"path": {"type": PATH_TYPES[release.ingress.path_type], "value": release.ingress.path}}
+
+
+def backend(release: Release, service: str, weight: int | None = None) -> JSON:
+    ref: JSON = {"name": service, "port": release.service_port}
+    if weight is not None:
+        ref["weight"] = weight
+    return ref
+
+
+def http_route(release: Release, env: Environment, name: str, host: str, rules: list[JSON]) -> Manifest:
+    return {
+        "apiVersion": API,
+        "kind": "HTTPRoute",
+        "metadata": common.metadata(name, release, env),
+        "spec": {"parentRefs": [parent_ref(release)], "hostnames": [host], "rules": rules},
+    }
+
+
+def header_match(release: Release, kind: str, name: str, value: str) -> JSON:
+    return {**path_match(release), "headers": [{"type": kind, "name": name, "value": value}]}
+
+
+def match_rules(release: Release, strategy: CanaryStrategy, split: Split) -> list[JSON]:
+    """Requests with the header (value, else "always") or the cookie set to "always" go to the canary; with
+    ingress-nginx's meaning, the header value "never" (when no value is set) and the cookie value "never" keep a
+    request on stable."""
+    rules: list[JSON] = []
+    if strategy.header:
+        value = strategy.header_value or HEADER_ALWAYS
+        rules.append(_rule(header_match(release, "Exact", strategy.header, value), backend(release, split.canary)))
+        if strategy.header_value is None:
+            never = header_match(release, "Exact", strategy.header, "never")
+            rules.append(_rule(never, backend(release, split.stable)))
+    if strategy.cookie:
+        cookie = header_match(release, "RegularExpression", "Cookie", cookie_pattern(strategy.cookie))
+        rules.append(_rule(cookie, backend(release, split.canary)))
+        never_cookie = cookie_pattern(strategy.cookie).replace("=always", "=never")
+        never = header_match(release, "RegularExpression", "Cookie", never_cookie)
+        rules.append(_rule(never, backend(release, split.stable)))
+    return rules
+
+
+def _rule(match: JSON, *backends: JSON) -> JSON:
+    return {"matches": [match], "backendRefs": list(backends)}
+
+
+def weighted_rule(release: Release, split: Split) -> JSON:
+    return _rule(
+        path_match(release),
+        backend(release, split.stable, 100 - split.weight),
+        backend(release, split.canary, split.weight),
+    )
+
+
+def weighted(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> tuple[Manifest, ...]:
+    rules = match_rules(release, strategy, split) if split.weight > 0 else []
+    rules.append(weighted_rule(release, split))
+    return (http_route(release, env, release.name, env.host, rules),)
+
+
+def switched(release: Release, env: Environment, switch: Switch) -> tuple[Manifest, ...]:
+    live = _rule(path_match(release), backend(release, switch.live))
+    out: tuple[Manifest, ...] = (http_route(release, env, release.name, env.host, [live]),)
+    if switch.preview_host:
+        preview = _rule(path_match(release), backend(release, switch.preview))
+        out += (http_route(release, env, switch.preview_route, switch.preview_host, [preview]),)
+    return out
+
+
+def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> RolloutRouting:
+    """The HTTPRoute at 100/0 for the plugin to edit, and the header routes it manages."""
+    at_rest = weighted_rule(release, Split(split.stable, split.canary, 0))
+    route = http_route(release, env, release.name, env.host, [at_rest])
+    header_routes = tuple(set_header_routes(strategy))
+    config: JSON = {}
+    if header_routes:
+        config["httpRoutes"] = [{"name": release.name, "useHeaderRoutes": True}]
+    else:
+        config["httpRoute"] = release.name
+    config["namespace"] = env.namespace
+    routing: JSON = {"plugins": {PLUGIN: config}}
+    if header_routes:
+        routing["managedRoutes"] = [{"name": step["setHeaderRoute"]["name"]} for step in header_routes]
+    return RolloutRouting(routing, (route,), header_routes)
+
+
+def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
+    """setHeaderRoute steps (Argo Rollouts), shared by the Gateway API plugin and Istio."""
+    if strategy.header:
+        value = strategy.header_value or HEADER_ALWAYS
+        match = [{"headerName": strategy.header, "headerValue": {"exact": value}}]
+        yield {"setHeaderRoute": {"name": HEADER_ROUTE, "match": match}}
+    if strategy.cookie:
+        match = [{"headerName": "Cookie", "headerValue": {"regex": cookie_pattern(strategy.cookie)}}]
+        yield {"setHeaderRoute": {"name": COOKIE_ROUTE, "match": match}}
+
+
+def flagger(release: Release, env: Environment) -> FlaggerRouting:
+    """Flagger generates the HTTPRoute `N` and the Services; git carries only the Gateway and the host."""
+    ref = {key: value for key, value in parent_ref(release).items() if key in ("name", "namespace", "sectionName")}
+    return FlaggerRouting("gatewayapi:v1", {}, {"gatewayRefs": [ref], "hosts": [env.host]}, (), False)
+
+
+def measured(release: Release, blue_green: bool) -> Measured:
+    return istio_router.measured(release, blue_green)
+
+
+def analysis_arg(release: Release, blue_green: bool) -> JSON:
+    return istio_router.analysis_arg(release, blue_green)
+
+
+def builtin_query(metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False) -> str:
+    """With Istio as the Gateway implementation, its gateway proxies report the requests (reporter="source")."""
+    return istio_router.query(metric, namespace, subject, window, reporter="source")
+
+
+def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
+    """The plugin rewrites the backendRef weights of the HTTPRoutes a Rollout names; with header routes it also
+    adds (and removes) whole rules, so then the rules are ignored altogether."""
+    for rollout in rollouts(objects):
+        routing = canary_traffic_routing(rollout)
+        config = routing.get("plugins", {}).get(PLUGIN)
+        if not config:
+            continue
+        names = [config["httpRoute"]] if "httpRoute" in config else [r["name"] for r in config.get("httpRoutes", [])]
+        for name in names:
+            route = find(objects, "HTTPRoute", name)
+            if route is None:
+                continue
+            rule: dict[str, Any] = {"group": group_of(route), "kind": "HTTPRoute", "name": name}
+            if routing.get("managedRoutes"):
+                rule["jsonPointers"] = ["/spec/rules"]
+            else:
+                rule["jqPathExpressions"] = [".spec.rules[].backendRefs[].weight"]
+            yield rule
+
+
+def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
+    """The canary backendRef's weight in the HTTPRoute's weighted rule (the one with two backendRefs)."""
+    route = find(objects, "HTTPRoute", name)
+    if route is None:
+        return None
+    for rule in route["spec"].get("rules", []):
+        refs = rule.get("backendRefs", [])
+        if len(refs) == 2:
+            total = sum(int(ref.get("weight", 1)) for ref in refs)
+            return round(100 * int(refs[1].get("weight", 1)) / total) if total else 0
+    return None
+
+
+# A '/' inside a key is escaped for kustomize's path splitter.
+_PLUGIN_PATH = "spec/strategy/canary/trafficRouting/plugins/argoproj-labs\\/gatewayAPI"
+KUSTOMIZE_CONFIG: JSON = {
+    "nameReference": [
+        name_reference("Service", "v1", (("HTTPRoute", "spec/rules/backendRefs/name"),)),
+        name_reference(
+            "HTTPRoute",
+            API,
+            (("Rollout", f"{_PLUGIN_PATH}/httpRoute"), ("Rollout", f"{_PLUGIN_PATH}/httpRoutes/name")),
+        ),
+    ],
+}
+
+ROUTER = Router(
+    name="gateway-api",
+    weighted=weighted,
+    switched=switched,
+    rollout_canary=rollout_canary,
+    rollout_blue_green=switched,
+    flagger=flagger,
+    measured=measured,
+    builtin_query=builtin_query,
+    ignore_rules=ignore_rules,
+    live_weight=live_weight,
+    analysis_arg=analysis_arg,
+    kustomize_configurations=(("kustomizeconfig-gateway-api.yaml", KUSTOMIZE_CONFIG),),
+)

@@ -1,0 +1,231 @@
+"""Istio: a VirtualService (networking.istio.io/v1, host-level: two Services, no subsets).
+
+- Plain Deployments: the header/cookie routes first, then the weighted `route[]` whose weights add up to 100;
+  rollgen writes the weights, one commit per step.
+- Argo Rollouts: `trafficRouting.istio.virtualService` names the VirtualService and its weighted route, which
+  git declares with stable and canary at 100 and 0; the controller edits the weights (Argo CD ignores them) and,
+  for header routes (`managedRoutes` + `setHeaderRoute`), adds routes of its own.
+- Flagger (`provider: istio`) generates the VirtualService and the DestinationRules itself: rollgen writes none.
+
+Metrics: `istio_requests_total` and `istio_request_duration_milliseconds` (its `_sum`/`_count`: the built-in
+`latency` is an average, as at the ingress), for the Service of the new version (`N-canary`, or the blue-green
+preview `N-preview`), as reported by that Service's own sidecars (reporter="destination").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from generator.render import queries
+from generator.render.engines import common
+from generator.model import CanaryStrategy, Environment, Release
+from generator.render.routers import (
+    HEADER_ALWAYS,
+    JSON,
+    FlaggerRouting,
+    Manifest,
+    Measured,
+    RolloutRouting,
+    Router,
+    Split,
+    Switch,
+    canary_traffic_routing,
+    cookie_pattern,
+    find,
+    group_of,
+    name_reference,
+    rollouts,
+)
+
+API = "networking.istio.io/v1"
+PRIMARY_ROUTE = "primary"  # the weighted route's name, which the Rollout names
+REQUESTS = "istio_requests_total"
+DURATION = "istio_request_duration_milliseconds"
+URI_MATCH = {"Prefix": "prefix", "Exact": "exact"}  # ImplementationSpecific is refused by the checks
+
+
+def uri_match(release: Release) -> JSON:
+    return {"uri": {URI_MATCH[release.ingress.path_type]: release.ingress.path}}
+
+
+def destination(release: Release, service: str, weight: int | None = None) -> JSON:
+    out: JSON = {"destination": {"host": service, "port": {"number": release.service_port}}}
+    if weight is not None:
+        out["weight"] = weight
+    return out
+
+
+def virtual_service(release: Release, env: Environment, name: str, host: str, http: list[JSON]) -> Manifest:
+    spec: JSON = {"hosts": [host]}
+    if release.istio_gateways:
+        spec["gateways"] = list(release.istio_gateways)
+    spec["http"] = http
+    return {"apiVersion": API, "kind": "VirtualService", "metadata": common.metadata(name, release, env), "spec": spec}
+
+
+def _route(name: str, match: JSON, *destinations: JSON) -> JSON:
+    return {"name": name, "match": [match], "route": list(destinations)}
+
+
+def match_routes(release: Release, strategy: CanaryStrategy, split: Split) -> list[JSON]:
+    """The same meaning as ingress-nginx: the header's value (else "always"), or the cookie set to "always",
+    reach the canary; "never" keeps a request on stable."""
+    routes: list[JSON] = []
+    if strategy.header:
+        header = strategy.header.lower()  # Istio matches header names in lower case
+        value = strategy.header_value or HEADER_ALWAYS
+        match = {**uri_match(release), "headers": {header: {"exact": value}}}
+        routes.append(_route("canary-header", match, destination(release, split.canary)))
+        if strategy.header_value is None:
+            never = {**uri_match(release), "headers": {header: {"exact": "never"}}}
+            routes.append(_route("stable-header", never, destination(release, split.stable)))
+    if strategy.cookie:
+        pattern = cookie_pattern(strategy.cookie)
+        match = {**uri_match(release), "headers": {"cookie": {"regex": pattern}}}
+        routes.append(_route("canary-cookie", match, destination(release, split.canary)))
+        never = {**uri_match(release), "headers": {"cookie": {"regex": pattern.replace("=always", "=never")}}}
+        routes.append(_route("stable-cookie", never, destination(release, split.stable)))
+    return routes
+
+
+def weighted_route(release: Release, split: Split) -> JSON:
+    return _route(
+        PRIMARY_ROUTE,
+        uri_match(release),
+        destination(release, split.stable, 100 - split.weight),
+        destination(release, split.canary, split.weight),
+    )
+
+
+def weighted(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> tuple[Manifest, ...]:
+    http = match_routes(release, strategy, split) if split.weight > 0 else []
+    http.append(weighted_route(release, split))
+    return (virtual_service(release, env, release.name, env.host, http),)
+
+
+def switched(release: Release, env: Environment, switch: Switch) -> tuple[Manifest, ...]:
+    live = _route(PRIMARY_ROUTE, uri_match(release), destination(release, switch.live))
+    out: tuple[Manifest, ...] = (virtual_service(release, env, release.name, env.host, [live]),)
+    if switch.preview_host:
+        preview = _route("preview", uri_match(release), destination(release, switch.preview))
+        out += (virtual_service(release, env, switch.preview_route, switch.preview_host, [preview]),)
+    return out
+
+
+def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> RolloutRouting:
+    from generator.render.routers.gateway_api import set_header_routes
+
+    service = virtual_service(
+        release, env, release.name, env.host, [weighted_route(release, Split(split.stable, split.canary, 0))]
+    )
+    header_routes = tuple(_lower_header_names(route) for route in set_header_routes(strategy))
+    routing: JSON = {"istio": {"virtualService": {"name": release.name, "routes": [PRIMARY_ROUTE]}}}
+    if header_routes:
+        routing["managedRoutes"] = [{"name": step["setHeaderRoute"]["name"]} for step in header_routes]
+    return RolloutRouting(routing, (service,), header_routes)
+
+
+def _lower_header_names(step: JSON) -> JSON:
+    """Istio matches header names in lower case (HTTP header names are case-insensitive, so nothing changes)."""
+    route = step["setHeaderRoute"]
+    match = [{**m, "headerName": str(m["headerName"]).lower()} for m in route["match"]]
+    return {"setHeaderRoute": {**route, "match": match}}
+
+
+def flagger(release: Release, env: Environment) -> FlaggerRouting:
+    """Flagger generates the VirtualService and DestinationRules; its built-in request-duration is a P99, not
+    the average our `latency` means, so the built-ins become MetricTemplates with this router's queries."""
+    service: JSON = {}
+    if release.istio_gateways:
+        service["gateways"] = list(release.istio_gateways)
+    service["hosts"] = [env.host]
+    return FlaggerRouting("istio", {}, service, (), False)
+
+
+def measured(release: Release, blue_green: bool) -> Measured:
+    return Measured(f"{release.name}-preview" if blue_green else f"{release.name}-canary", False)
+
+
+def analysis_arg(release: Release, blue_green: bool) -> JSON:
+    """The Service of the new version, read from the live Rollout so an overlay's renames follow."""
+    field = "spec.strategy.blueGreen.previewService" if blue_green else "spec.strategy.canary.canaryService"
+    return {"name": "service", "valueFrom": {"fieldRef": {"fieldPath": field}}}
+
+
+def query(metric: str, namespace: str, service: str, window: str, *, reporter: str = "destination") -> str:
+    """Percent of 5xx answers, or average milliseconds, of the requests to `service` (errors `or vector(0)`:
+    see queries.error_rate_query; no requests at all is still no data)."""
+    where = [("reporter", "=", reporter), ("destination_service_namespace", "=", namespace),
+             ("destination_service_name", "=", service)]  # fmt: skip
+    if metric == "error-rate":
+        errors = queries._rate(REQUESTS, _selector([*where, ("response_code", "=~", "5..")]), window)
+        total = queries._rate(REQUESTS, _selector(where), window)
+        return f"100 * ({errors} or vector(0)) / {total}"
+    if metric == "latency":
+        total_ms = queries._rate(f"{DURATION}_sum", _selector(where), window)
+        count = queries._rate(f"{DURATION}_count", _selector(where), window)
+        return f"{total_ms} / {count}"
+    raise KeyError(metric)
+
+
+def builtin_query(metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False) -> str:
+    return query(metric, namespace, subject, window)
+
+
+def _selector(matchers: list[tuple[str, str, str]]) -> str:
+    return "{" + ",".join(f"{label}{op}{queries._string(value)}" for label, op, value in matchers) + "}"
+
+
+def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
+    """Argo Rollouts rewrites the route weights of the VirtualService a Rollout names; with header routes it
+    also adds routes of its own, so then the routes are ignored altogether."""
+    for rollout in rollouts(objects):
+        routing = canary_traffic_routing(rollout)
+        name = routing.get("istio", {}).get("virtualService", {}).get("name")
+        service = find(objects, "VirtualService", name) if name else None
+        if service is None:
+            continue
+        rule: dict[str, Any] = {"group": group_of(service), "kind": "VirtualService", "name": name}
+        if routing.get("managedRoutes"):
+            rule["jsonPointers"] = ["/spec/http"]
+        else:
+            rule["jqPathExpressions"] = [".spec.http[].route[].weight"]
+        yield rule
+
+
+def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
+    """The canary destination's weight in the weighted route (the one with two destinations)."""
+    service = find(objects, "VirtualService", name)
+    if service is None:
+        return None
+    for route in service["spec"].get("http", []):
+        destinations = route.get("route", [])
+        if len(destinations) == 2:
+            return int(destinations[1].get("weight", 0))
+    return None
+
+
+KUSTOMIZE_CONFIG: JSON = {
+    "nameReference": [
+        name_reference("Service", "v1", (("VirtualService", "spec/http/route/destination/host"),)),
+        name_reference(
+            "VirtualService", API, (("Rollout", "spec/strategy/canary/trafficRouting/istio/virtualService/name"),)
+        ),
+    ],
+}
+
+ROUTER = Router(
+    name="istio",
+    weighted=weighted,
+    switched=switched,
+    rollout_canary=rollout_canary,
+    rollout_blue_green=switched,
+    flagger=flagger,
+    measured=measured,
+    builtin_query=builtin_query,
+    ignore_rules=ignore_rules,
+    live_weight=live_weight,
+    analysis_arg=analysis_arg,
+    kustomize_configurations=(("kustomizeconfig-istio.yaml", KUSTOMIZE_CONFIG),),
+)

@@ -1,0 +1,815 @@
+"""Meaning checks: what the schema cannot say. They run only on data the schema has accepted.
+
+Each check returns Problems located at the precise field; messages say what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+
+from generator import durations
+from generator.errors import Problem, json_path
+from generator.model import BUILTIN_METRICS, Engine, Progression
+from generator.spec.report import suggest
+
+if TYPE_CHECKING:
+    from generator.spec.profiles import Profile
+
+JsonPath = tuple[str | int, ...]
+Data = dict[str, Any]
+
+DNS_LABEL_MAX = 63  # Services, namespaces, label values: anything that becomes a DNS label
+OBJECT_NAME_MAX = 253  # other object names (DNS subdomains)
+RESERVED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/managed-by")
+RESERVED_PREFIX = "rollgen.io/"
+
+
+class Located(Protocol):
+    """What the checks need from a loaded document (generator.spec.loader.Document)."""
+
+    @property
+    def data(self) -> Any: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def locate(self, path: JsonPath) -> tuple[int, int]: ...
+
+    def locate_key(self, path: JsonPath) -> tuple[int, int]: ...
+
+
+class Finding(NamedTuple):
+    """A problem before it is located: the path, the message, and whether to point at the key itself."""
+
+    path: JsonPath
+    message: str
+    at_key: bool = False
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice `word` was probably meant to be, if one is close enough (and is not `word` itself)."""
+    match = suggest(word, choices)
+    return match if match != word else None
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`; did you mean 'X'?` when a choice is close to `word`, else ''."""
+    match = closest(word, choices)
+    return f"; did you mean {match!r}?" if match else ""
+
+
+def locate(doc: Located, finding: Finding) -> Problem:
+    line, column = doc.locate_key(finding.path) if finding.at_key else doc.locate(finding.path)
+    return Problem(doc.source, line, column, json_path(finding.path), finding.message)
+
+
+def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
+    """Every meaning problem of a schema-valid release spec, in document order."""
+    if profiles is None:
+        from generator.spec.profiles import load_profiles
+
+        profiles = load_profiles()
+    from generator.spec.routerchecks import check_router, with_engine_name
+
+    findings = list(check_router(data))
+    data = with_engine_name(data)  # the rules below know `deployments` by its internal name, nginx
+    findings += [finding for rule in RULES for finding in rule(data)]
+    findings += check_environments(data, profiles)
+    if uses_workload_rules(data["spec"]):
+        from generator import workload_checks  # container, pod, security and patch rules
+
+        findings += workload_checks.check(data, profiles)
+    problems = [locate(doc, finding) for finding in findings]
+    return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
+
+
+WORKLOAD_FIELDS = ("container", "pod", "security", "patches", "autoscaling", "config")
+
+
+def uses_workload_rules(spec: Data) -> bool:
+    """Whether any workload rule can apply (generator/workload_checks.py is imported only then)."""
+    entries = [spec, *spec.get("environments", [])]
+    return any(key in entry for entry in entries for key in WORKLOAD_FIELDS)
+
+
+# --- engine, progression and strategy -------------------------------------------------------------------------
+
+
+def strategy_kind(data: Data) -> str:
+    return str(next(iter(data["spec"]["strategy"])))
+
+
+def engine_name(data: Data) -> Engine:
+    """The engine as the model names it: `deployments` and `nginx` are one engine (plain Deployments, weights
+    from git), still called "nginx" inside rollgen until the layout issue renames it."""
+    engine = data["spec"]["engine"]
+    return "nginx" if engine == "deployments" else cast(Engine, engine)
+
+
+def progression(data: Data) -> Progression:
+    """spec.progression, or the engine's default (nginx: git; argo-rollouts and flagger: controller)."""
+    spec = data["spec"]
+    default = "git" if engine_name(data) == "nginx" else "controller"
+    return cast(Progression, spec.get("progression", default))
+
+
+def check_progression(data: Data) -> Iterator[Finding]:
+    spec = data["spec"]
+    engine, chosen = spec["engine"], progression(data)
+    if engine == "nginx" and chosen == "controller":
+        yield Finding(
+            ("spec", "progression"),
+            "the nginx engine has no controller to step the canary: use progression: git (or remove the field)",
+        )
+    if engine == "flagger" and chosen == "git":
+        yield Finding(
+            ("spec", "progression"),
+            "Flagger steps the canary by itself: use progression: controller (or remove the field), "
+            "or engine: argo-rollouts to step from git",
+        )
+
+
+def check_strategy_engine(data: Data) -> Iterator[Finding]:
+    engine, kind = data["spec"]["engine"], strategy_kind(data)
+    strategy = data["spec"]["strategy"][kind]
+    if kind == "abTest" and engine != "flagger":
+        yield Finding(
+            ("spec", "strategy", "abTest"),
+            f"A/B tests need engine: flagger; with {engine}, use strategy.canary with header or cookie "
+            "(matching requests reach the canary at every step)",
+            at_key=True,
+        )
+    if kind == "canary" and engine == "flagger":
+        yield from flagger_canary_routing(strategy)
+    if kind == "blueGreen" and engine == "flagger" and "autoPromotion" not in strategy:
+        yield Finding(
+            ("spec", "strategy", "blueGreen"),
+            "Flagger switches by itself once its analysis iterations pass and cannot wait for a person: "
+            "set autoPromotion (e.g. 10m), or use engine argo-rollouts or nginx for a manual switch",
+            at_key=True,
+        )
+
+
+def flagger_canary_routing(canary: Data) -> Iterator[Finding]:
+    for key in ("header", "cookie"):
+        if key in canary:
+            yield Finding(
+                ("spec", "strategy", "canary", key),
+                f"Flagger cannot combine {key} routing with weight steps: use strategy.abTest "
+                f"(iterations plus {key}) to route by {key}, or remove {key} to shift traffic by weight",
+                at_key=True,
+            )
+    if "sticky" in canary:
+        yield Finding(
+            ("spec", "strategy", "canary", "sticky"),
+            "Flagger with ingress-nginx has no sticky canary sessions: remove sticky, "
+            "or use engine argo-rollouts or nginx",
+            at_key=True,
+        )
+
+
+def check_sticky_routing(data: Data) -> Iterator[Finding]:
+    """ingress-nginx's balancer reads session affinity before any canary rule (balancer.lua): a client pinned to
+    stable by its affinity cookie never reaches the canary by header or cookie, and one pinned to the canary
+    stays there whatever it sends. So sticky and header/cookie routing cannot both hold."""
+    canary = data["spec"]["strategy"].get("canary")
+    if canary is None or not canary.get("sticky") or data["spec"]["engine"] == "flagger":
+        return
+    if data["spec"].get("router", "ingress-nginx") != "ingress-nginx":
+        return  # the other routers refuse sticky itself (routerchecks)
+    routes = [key for key in ("header", "cookie") if key in canary]
+    if routes:
+        named = " and ".join(routes)
+        yield Finding(
+            ("spec", "strategy", "canary", "sticky"),
+            f"sticky sessions switch off {named} routing: ingress-nginx sends a client with a session-affinity "
+            f"cookie to the backend it is pinned to before it reads any {named} rule, so returning browsers "
+            f"ignore them. Remove sticky, or remove {named}",
+            at_key=True,
+        )
+
+
+def check_header_values(data: Data) -> Iterator[Finding]:
+    kind = strategy_kind(data)
+    strategy = data["spec"]["strategy"][kind]
+    if strategy.get("headerValue") == "never":
+        yield Finding(
+            ("spec", "strategy", kind, "headerValue"),
+            "with headerValue set, ingress-nginx sends requests whose header equals it to the canary, so 'never' "
+            "would mean the opposite of its usual meaning: choose another value, or remove headerValue",
+        )
+
+
+def check_cookie_header(data: Data) -> Iterator[Finding]:
+    """A header named Cookie (any case) never routes as meant; Flagger even turns `cookie` into a cookie match."""
+    kind = strategy_kind(data)
+    header = data["spec"]["strategy"][kind].get("header")
+    if header is None or header.lower() != "cookie":
+        return
+    if data["spec"]["engine"] == "flagger" and header == "cookie":
+        why = (
+            "Flagger's nginx router reads a match on the header 'cookie' as the cookie condition "
+            "(canary-by-cookie: <header value>), so requests would be routed by a cookie named after the header "
+            "value, not by this header"
+        )
+    else:
+        why = "the Cookie header carries every cookie of a request, so it would have to equal the value exactly"
+    yield Finding(
+        ("spec", "strategy", kind, "header"),
+        f"{why}: to route by a cookie use cookie: <cookie name>, or route by another header",
+    )
+
+
+def check_blue_green_hosts(data: Data) -> Iterator[Finding]:
+    strategy = data["spec"]["strategy"].get("blueGreen")
+    if strategy is not None and strategy.get("previewHost") == data["spec"]["ingress"]["host"]:
+        yield Finding(
+            ("spec", "strategy", "blueGreen", "previewHost"),
+            "the preview host must differ from ingress.host: two Ingresses cannot own the same host and path",
+        )
+
+
+def check_preview_tls_secret(data: Data) -> Iterator[Finding]:
+    strategy = data["spec"]["strategy"].get("blueGreen")
+    if strategy is None or "previewTlsSecret" not in strategy or "previewHost" in strategy:
+        return
+    if not any("previewHost" in entry for entry in data["spec"].get("environments", [])):
+        yield Finding(
+            ("spec", "strategy", "blueGreen", "previewTlsSecret"),
+            "previewTlsSecret secures the preview Ingress, and without a previewHost (here or on an environment) "
+            "there is none: set previewHost, or remove previewTlsSecret",
+            at_key=True,
+        )
+
+
+def check_preview_tls_reuse(data: Data) -> Iterator[Finding]:
+    """A preview Ingress would reuse ingress.tlsSecret, whose certificate names the main host: a `*.example.com`
+    wildcard does not cover `preview.hello.example.com`, and ingress-nginx would then serve its default,
+    self-signed certificate. Only the user knows the certificate, so the secret must be named."""
+    spec = data["spec"]
+    strategy = spec["strategy"].get("blueGreen")
+    secret = spec["ingress"].get("tlsSecret")
+    if strategy is None or secret is None or "previewTlsSecret" in strategy:
+        return
+    places: list[tuple[JsonPath, str]] = []
+    if "previewHost" in strategy:
+        places.append((("spec", "strategy", "blueGreen", "previewHost"), strategy["previewHost"]))
+    for index, entry in enumerate(spec.get("environments", [])):
+        if "previewHost" in entry:
+            places.append((("spec", "environments", index, "previewHost"), entry["previewHost"]))
+    for at, host in places:
+        yield Finding(
+            at,
+            f"the preview Ingress for {host} would reuse ingress.tlsSecret {secret!r}, whose certificate may not "
+            f"name this host (a wildcard *.example.com does not cover preview.hello.example.com): set "
+            f"strategy.blueGreen.previewTlsSecret, to {secret!r} itself if its certificate covers {host}",
+        )
+
+
+# --- autoscaling ------------------------------------------------------------------------------------------------
+
+NGINX_AUTOSCALING = (
+    "the nginx engine writes every Deployment's replicas from git (the canary's follow its traffic weight, an idle "
+    "colour is scaled to 0), and an HPA would fight those replicas"
+)
+NGINX_AUTOSCALING_FIX = "remove autoscaling and set replicas, or use engine argo-rollouts or flagger"
+
+
+def check_nginx_autoscaling(data: Data) -> Iterator[Finding]:
+    """The nginx engine renders no HPA (it would fight the replicas git writes): autoscaling is refused."""
+    if data["spec"]["engine"] == "nginx" and "autoscaling" in data["spec"]:
+        yield Finding(("spec", "autoscaling"), f"{NGINX_AUTOSCALING}: {NGINX_AUTOSCALING_FIX}", at_key=True)
+
+
+def nginx_environment_autoscaling(entry: Data, at: JsonPath, profile: Profile | None) -> Iterator[Finding]:
+    if "autoscaling" in entry:
+        yield Finding((*at, "autoscaling"), f"{NGINX_AUTOSCALING}: {NGINX_AUTOSCALING_FIX}", at_key=True)
+    elif profile is not None and profile.autoscaling is not None:
+        yield Finding(
+            (*at, "profile"),
+            f"profile {profile.name!r} brings autoscaling, but {NGINX_AUTOSCALING}: use a profile without "
+            "autoscaling, or engine argo-rollouts or flagger",
+        )
+
+
+# --- steps ------------------------------------------------------------------------------------------------------
+
+
+def check_steps(steps: Sequence[Data], at: JsonPath) -> Iterator[Finding]:
+    """Weights strictly increasing (the schema already bounds each to 1..99)."""
+    for index in range(1, len(steps)):
+        weight, previous = steps[index]["weight"], steps[index - 1]["weight"]
+        if weight <= previous:
+            yield Finding(
+                (*at, index, "weight"),
+                f"weight {weight} does not increase on the previous step's {previous}: "
+                "weights must grow strictly from step to step",
+            )
+
+
+def check_spec_steps(data: Data) -> Iterator[Finding]:
+    canary = data["spec"]["strategy"].get("canary")
+    if canary is not None:
+        at: JsonPath = ("spec", "strategy", "canary", "steps")
+        yield from check_steps(canary["steps"], at)
+        if data["spec"]["engine"] == "flagger":
+            yield from flagger_steps(canary["steps"], at, explicit_interval(data))
+
+
+def explicit_interval(data: Data) -> int | None:
+    analysis = data["spec"].get("analysis")
+    if analysis is None or "interval" not in analysis:
+        return None
+    return durations.parse(analysis["interval"])
+
+
+def flagger_interval(data: Data) -> int | None:
+    """The interval every Flagger environment runs at when the release has analysis: the explicit one, else the
+    release's step pause (spec.build_release makes the same choice); None lets each environment's pause decide."""
+    if "analysis" not in data["spec"]:
+        return None
+    explicit = explicit_interval(data)
+    if explicit is not None:
+        return explicit
+    pauses = [step["pause"] for step in data["spec"]["strategy"]["canary"]["steps"] if "pause" in step]
+    return durations.parse(pauses[0]) if pauses else None
+
+
+def flagger_steps(steps: Sequence[Data], at: JsonPath, interval: int | None) -> Iterator[Finding]:
+    """Flagger moves one step per analysis interval: every step needs the same, finite pause."""
+    first: str | None = None
+    for index, step in enumerate(steps):
+        pause = step.get("pause")
+        if pause is None:
+            yield Finding(
+                (*at, index),
+                "Flagger cannot wait for a person between steps: give this step a pause equal to the others "
+                "(use engine argo-rollouts or nginx for manual gates)",
+            )
+        elif durations.parse(pause) == 0:
+            yield Finding(
+                (*at, index, "pause"), "Flagger needs a pause of at least 1s (it becomes the analysis interval)"
+            )
+        elif first is None:
+            first = pause
+            yield from interval_agrees(pause, (*at, index, "pause"), interval)
+        elif durations.parse(pause) != durations.parse(first):
+            yield Finding(
+                (*at, index, "pause"),
+                f"Flagger holds every step for one analysis interval: all pauses must be equal "
+                f"(the first is {first}, this one {pause})",
+            )
+
+
+def interval_agrees(pause: str, at: JsonPath, interval: int | None) -> Iterator[Finding]:
+    if interval is not None and durations.parse(pause) != interval:
+        yield Finding(
+            at,
+            f"Flagger advances one step per analysis interval, {durations.format_go(interval)} for this release: "
+            "make every pause equal to it, or change analysis.interval",
+        )
+
+
+# --- analysis ---------------------------------------------------------------------------------------------------
+
+
+def check_analysis(data: Data) -> Iterator[Finding]:
+    analysis = data["spec"].get("analysis")
+    if analysis is None:
+        return
+    if "interval" in analysis and durations.parse(analysis["interval"]) == 0:
+        yield Finding(("spec", "analysis", "interval"), "the analysis interval must be at least 1s")
+    seen: dict[str, int] = {}
+    for index, metric in enumerate(analysis["metrics"]):
+        at: JsonPath = ("spec", "analysis", "metrics", index)
+        if metric["name"] in seen:
+            yield Finding(
+                (*at, "name"),
+                f"metric {metric['name']!r} is already defined as metrics[{seen[metric['name']]}]: "
+                "metric names must be unique",
+            )
+        seen.setdefault(metric["name"], index)
+        yield from check_metric(metric, at)
+
+
+def check_load_test_engine(data: Data) -> Iterator[Finding]:
+    engine = data["spec"]["engine"]
+    if engine != "flagger" and "loadTest" in data["spec"].get("analysis", {}):
+        yield Finding(
+            ("spec", "analysis", "loadTest"),
+            f"loadTest is Flagger's rollout webhook; with {engine} a check without data holds the canary (the git "
+            "gate) or ends Inconclusive (Argo Rollouts) instead of failing it: remove loadTest",
+            at_key=True,
+        )
+
+
+def starving_analysis(data: Data) -> Iterator[Finding]:
+    """A warning: a Flagger A/B test reaches the canary only with its header or cookie. Flagger counts a
+    built-in metric with no data ("no values found") as a failed check, so quiet intervals roll back a healthy
+    release once failed checks reach `threshold`."""
+    spec = data["spec"]
+    analysis = spec.get("analysis", {})
+    if spec["engine"] != "flagger" or strategy_kind(data) != "abTest" or "loadTest" in analysis:
+        return
+    for index, name in builtin_metrics(data)[:1]:
+        yield Finding(
+            ("spec", "analysis", "metrics", index, "name"),
+            f"warning: the built-in {name!r} sees only requests that carry the A/B header or cookie, and Flagger "
+            "counts an interval without any as a failed check: with too few such clients it rolls back a healthy "
+            "release. Add analysis.loadTest (flagger-loadtester sends them), or make sure real clients do",
+        )
+
+
+WARNINGS: tuple[Callable[[Data], Iterator[Finding]], ...] = (starving_analysis,)
+
+
+def warnings(data: Data, doc: Located) -> list[Problem]:
+    """Located warnings of a spec that has no problems: nothing is refused, the message says the risk."""
+    return [locate(doc, finding) for rule in WARNINGS for finding in rule(data)]
+
+
+def check_unbuildable_text(data: Data) -> Iterator[Finding]:
+    """Free text (a query; the Prometheus URL's path) must not hold control characters: kustomize's YAML
+    writer cannot write some of them back (U+007F, U+FFFE), or changes them (U+0085 becomes a line break),
+    so the overlay would no longer build, or build something else, in Argo CD or Flux."""
+    analysis = data["spec"].get("analysis", {})
+    fields: list[tuple[JsonPath, str]] = [(("spec", "analysis", "prometheus"), analysis.get("prometheus", ""))]
+    for index, metric in enumerate(analysis.get("metrics", [])):
+        fields.append((("spec", "analysis", "metrics", index, "query"), metric.get("query", "")))
+    for at, text in fields:
+        bad = next((ch for ch in text if _unbuildable(ch)), None)
+        if bad is not None:
+            yield Finding(at, (
+                f"character U+{ord(bad):04X} at position {text.index(bad) + 1} is a control character, which "
+                "kustomize cannot always write back (U+007F fails the build, U+0085 turns into a line break): "
+                "remove it"
+            ))  # fmt: skip
+
+
+def _unbuildable(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 0x20 and ch not in "\t\n") or 0x7F <= code <= 0x9F or code in (0xFFFE, 0xFFFF)
+
+
+def builtin_metrics(data: Data) -> list[tuple[int, str]]:
+    """(index, name) of every built-in metric of the release's analysis."""
+    metrics = data["spec"].get("analysis", {}).get("metrics", [])
+    return [(index, m["name"]) for index, m in enumerate(metrics) if m["name"] in BUILTIN_METRICS]
+
+
+def check_flagger_blue_green_metrics(data: Data) -> Iterator[Finding]:
+    if data["spec"]["engine"] != "flagger" or strategy_kind(data) != "blueGreen":
+        return
+    for index, name in builtin_metrics(data):
+        yield Finding(
+            ("spec", "analysis", "metrics", index, "name"),
+            f"the built-in {name!r} measures the requests ingress-nginx routes to the canary, and during a Flagger "
+            "blue-green analysis the canary gets none: Flagger counts the missing data as failed checks and always "
+            "rolls back. Measure with a custom metric (a query on the new pods' own metrics), or use engine "
+            "argo-rollouts with a previewHost",
+        )
+
+
+class PreviewReader(NamedTuple):
+    """Who measures a blue-green preview with the release's metrics, and what happens when it sees nothing."""
+
+    who: str
+    without: str
+
+
+PREVIEW_READERS = {
+    "argo-rollouts": PreviewReader(
+        "of the prePromotionAnalysis",
+        "the analysis sees no requests and cannot judge the new version (it ends Inconclusive)",
+    ),
+    "nginx": PreviewReader(
+        "of the `rollgen advance` gate",
+        "the gate sees no requests and holds the preview for ever (no data)",
+    ),
+}
+INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
+
+
+def preview_metrics(data: Data) -> list[tuple[str, bool]]:
+    """(description, built in) of each metric that measures a blue-green preview Ingress: the built-ins, and
+    custom queries reading Flagger's `{{ ingress }}` placeholder (generator.plan.gates)."""
+    out = []
+    for metric in data["spec"].get("analysis", {}).get("metrics", []):
+        if metric["name"] in BUILTIN_METRICS:
+            out.append((f"the built-in {metric['name']!r}", True))
+        elif any(token in metric.get("query", "") for token in INGRESS_PLACEHOLDERS):
+            out.append((f"the metric {metric['name']!r} (its query reads {{{{ ingress }}}})", False))
+    return out
+
+
+def check_preview_metrics(data: Data) -> Iterator[Finding]:
+    """Blue-green on Argo Rollouts (its prePromotionAnalysis) or nginx (the git gate): the metrics measure the
+    preview Ingress, which exists only where a preview host does. One problem for the release when no
+    environment has a preview host, else one for each environment without one."""
+    spec = data["spec"]
+    strategy = spec["strategy"].get("blueGreen")
+    reader = PREVIEW_READERS.get(spec["engine"])
+    measured = preview_metrics(data)
+    if reader is None or strategy is None or "previewHost" in strategy or not measured:
+        return
+    metric, builtin = measured[0]
+    entries = spec.get("environments", [])
+    missing = [index for index, entry in enumerate(entries) if "previewHost" not in entry]
+    if not entries or len(missing) == len(entries):
+        yield release_without_preview(metric, builtin, reader)
+    else:
+        for index in missing:
+            yield environment_without_preview(metric, builtin, reader, entries[index]["name"], index)
+
+
+def preview_alternative(builtin: bool) -> str:
+    return "measure with a custom query" if builtin else "remove {{ ingress }} from its query"
+
+
+def release_without_preview(metric: str, builtin: bool, reader: PreviewReader) -> Finding:
+    return Finding(
+        ("spec", "strategy", "blueGreen", "previewHost"),
+        f"{metric} {reader.who} measures the preview Ingress, which only a previewHost creates: without one "
+        f"{reader.without}. Set previewHost (here or on every environment), or {preview_alternative(builtin)}",
+    )
+
+
+def environment_without_preview(metric: str, builtin: bool, reader: PreviewReader, env: str, index: int) -> Finding:
+    return Finding(
+        ("spec", "environments", index, "previewHost"),
+        f"environment {env!r} has no previewHost, and {metric} {reader.who} measures the preview Ingress, which "
+        f"only a previewHost creates: without one {reader.without}. Set previewHost here (or "
+        f"strategy.blueGreen.previewHost), or {preview_alternative(builtin)}",
+    )
+
+
+def check_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
+    name = metric["name"]
+    if name in BUILTIN_METRICS:
+        yield from check_builtin_metric(metric, at)
+    elif "query" not in metric:
+        yield Finding(
+            at,
+            f"custom metric {name!r} needs a query (PromQL returning one number); "
+            f"the built-in metrics are {', '.join(BUILTIN_METRICS)}{did_you_mean(name, BUILTIN_METRICS)}",
+        )
+    if "max" in metric and "min" in metric and metric["max"] < metric["min"]:
+        yield Finding((*at, "max"), f"max ({metric['max']}) is below min ({metric['min']}): no value could pass")
+
+
+def check_builtin_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
+    name = metric["name"]
+    if "query" in metric:
+        yield Finding(
+            (*at, "query"),
+            f"{name!r} is built in and takes no query: remove query, or give the metric another name",
+            at_key=True,
+        )
+    if "min" in metric:
+        yield Finding((*at, "min"), f"the built-in {name!r} takes only max: remove min", at_key=True)
+    if "max" not in metric:
+        unit = "percent of 5xx answers" if name == "error-rate" else "average milliseconds"
+        yield Finding(at, f"the built-in {name!r} needs max (the highest acceptable {unit})")
+    elif name == "error-rate" and not 0 <= metric["max"] <= 100:
+        yield Finding((*at, "max"), "error-rate is a percent: max must be between 0 and 100")
+    elif metric["max"] < 0:
+        yield Finding((*at, "max"), f"{name} max must not be negative")
+
+
+# --- names and labels -------------------------------------------------------------------------------------------
+
+
+def derived_names(data: Data) -> list[tuple[str, str, int]]:
+    """(object, name, limit) for every object the release creates or makes a controller create."""
+    name, engine, kind = data["metadata"]["name"], data["spec"]["engine"], strategy_kind(data)
+    services = SERVICE_SUFFIXES[(engine, "canary" if kind == "abTest" else kind)]
+    out = [("Service", name + suffix, DNS_LABEL_MAX) for suffix in services]
+    if engine == "argo-rollouts" and kind == "canary":
+        out.append(("Ingress (created by Argo Rollouts)", f"{name}-{name}-canary", OBJECT_NAME_MAX))
+    for metric in data["spec"].get("analysis", {}).get("metrics", []):
+        # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
+        if metric["name"] not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
+            out.append(("metric template", f"{name}-{metric['name']}", OBJECT_NAME_MAX))
+    return out
+
+
+SERVICE_SUFFIXES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("nginx", "canary"): ("", "-canary"),
+    ("nginx", "blueGreen"): ("", "-preview"),
+    ("argo-rollouts", "canary"): ("-stable", "-canary"),
+    ("argo-rollouts", "blueGreen"): ("-active", "-preview"),
+    ("flagger", "canary"): ("", "-primary", "-canary"),
+    ("flagger", "blueGreen"): ("", "-primary", "-canary"),
+}
+
+
+def check_derived_names(data: Data) -> Iterator[Finding]:
+    name = data["metadata"]["name"]
+    too_long = [(obj, derived, limit) for obj, derived, limit in derived_names(data) if len(derived) > limit]
+    if not too_long:
+        return
+    obj, derived, limit = max(too_long, key=lambda item: len(item[1]) - item[2])
+    allowed = len(name) - (len(derived) - limit)
+    yield Finding(
+        ("metadata", "name"),
+        f"the {obj} name {derived!r} would be {len(derived)} characters, over Kubernetes' limit of {limit}: "
+        f"shorten metadata.name to at most {allowed} characters",
+    )
+
+
+def check_label_keys(labels: Mapping[str, str], at: JsonPath) -> Iterator[Finding]:
+    for key in labels:
+        if key in RESERVED_LABELS or key.startswith(RESERVED_PREFIX):
+            yield Finding(
+                (*at, key),
+                f"label {key!r} is set by rollgen (it selects the pods and marks what rollgen manages): remove it",
+                at_key=True,
+            )
+        elif len(key.split("/")[0]) > OBJECT_NAME_MAX:
+            yield Finding((*at, key), "a label key prefix has at most 253 characters", at_key=True)
+
+
+def check_release_labels(data: Data) -> Iterator[Finding]:
+    yield from check_label_keys(data["metadata"].get("labels", {}), ("metadata", "labels"))
+
+
+def check_autoscaling(scaling: Data | None, at: JsonPath) -> Iterator[Finding]:
+    if scaling is not None and scaling["minReplicas"] > scaling["maxReplicas"]:
+        yield Finding(
+            (*at, "maxReplicas"),
+            f"maxReplicas ({scaling['maxReplicas']}) is below minReplicas ({scaling['minReplicas']})",
+        )
+
+
+def check_release_autoscaling(data: Data) -> Iterator[Finding]:
+    yield from check_autoscaling(data["spec"].get("autoscaling"), ("spec", "autoscaling"))
+
+
+def check_required_digests(data: Data) -> Iterator[Finding]:
+    """spec.requireDigest: a tag alone names whatever was pushed under it last; a digest names one image."""
+    spec = data["spec"]
+    if spec.get("requireDigest") is not True:
+        return
+    images: list[tuple[JsonPath, Any]] = [(("spec", "image"), spec.get("image"))]
+    for index, env in enumerate(spec.get("environments", [])):
+        if isinstance(env, dict) and "image" in env:
+            images.append((("spec", "environments", index, "image"), env["image"]))
+    for path, image in images:
+        if isinstance(image, str) and "@sha256:" not in image:
+            yield Finding(path, f"spec.requireDigest is true: {image!r} needs a digest (...@sha256:<64 hex digits>)")
+
+
+RULES: tuple[Callable[[Data], Iterator[Finding]], ...] = (
+    check_progression,
+    check_strategy_engine,
+    check_sticky_routing,
+    check_header_values,
+    check_cookie_header,
+    check_blue_green_hosts,
+    check_preview_tls_secret,
+    check_preview_tls_reuse,
+    check_nginx_autoscaling,
+    check_spec_steps,
+    check_analysis,
+    check_load_test_engine,
+    check_unbuildable_text,
+    check_flagger_blue_green_metrics,
+    check_preview_metrics,
+    check_derived_names,
+    check_release_labels,
+    check_release_autoscaling,
+    check_required_digests,
+)
+
+
+# --- environments -----------------------------------------------------------------------------------------------
+
+
+def check_environments(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]:
+    out: list[Finding] = []
+    first_index: dict[str, int] = {}
+    for index, entry in enumerate(data["spec"].get("environments", [])):
+        at: JsonPath = ("spec", "environments", index)
+        if entry["name"] in first_index:
+            out.append(
+                Finding(
+                    (*at, "name"),
+                    f"environment {entry['name']!r} is already defined as environments[{first_index[entry['name']]}]: "
+                    "environment names must be unique",
+                )
+            )
+        first_index.setdefault(entry["name"], index)
+        out += check_environment(data, entry, at, profiles)
+    out += check_environment_targets(data)
+    return out
+
+
+def check_environment_targets(data: Data) -> Iterator[Finding]:
+    """Every environment renders the same object names: two in one namespace of one cluster would be owned by two
+    Argo CD Applications (or Flux Kustomizations) at once. Replicas and hosts would flip on every sync, one
+    environment's canary step would move the other's traffic, and pruning one would delete the other's objects."""
+    release_namespace = data["metadata"]["namespace"]
+    seen: dict[tuple[str | None, str], str] = {}
+    for index, entry in enumerate(data["spec"].get("environments", [])):
+        target = (entry.get("cluster"), entry.get("namespace", release_namespace))
+        other = seen.setdefault(target, entry["name"])
+        if other == entry["name"]:
+            continue
+        where = "the default cluster" if target[0] is None else f"cluster {target[0]!r}"
+        key = "namespace" if "namespace" in entry else "name"
+        yield Finding(
+            ("spec", "environments", index, key),
+            f"environment {entry['name']!r} would deploy the same objects as environment {other!r} into namespace "
+            f"{target[1]!r} on {where}: both Argo CD Applications (or Flux Kustomizations) would own them, "
+            "overwrite each other on every sync, and pruning one would delete the other's. Give this environment "
+            "its own namespace (environments[].namespace) or cluster (environments[].cluster)",
+        )
+
+
+def check_wiring_name(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    """Argo CD Applications and Flux Kustomizations are named `N-E`, and both tools copy that name into a label
+    on every object they apply (app.kubernetes.io/instance, kustomize.toolkit.fluxcd.io/name)."""
+    name = f"{data['metadata']['name']}-{entry['name']}"
+    if entry["name"] != "default" and len(name) > DNS_LABEL_MAX:
+        allowed = len(entry["name"]) - (len(name) - DNS_LABEL_MAX)
+        yield Finding(
+            (*at, "name"),
+            f"the Argo CD Application and Flux Kustomization name {name!r} would be {len(name)} characters, and "
+            f"both tools copy it into a label of at most {DNS_LABEL_MAX}: shorten this environment name to at most "
+            f"{allowed} characters, or metadata.name",
+        )
+
+
+def check_environment(data: Data, entry: Data, at: JsonPath, profiles: Mapping[str, Profile]) -> list[Finding]:
+    out = list(check_profile_name(entry, at, profiles))
+    out += check_wiring_name(data, entry, at)
+    out += check_environment_fields(data, entry, at)
+    out += check_label_keys(entry.get("labels", {}), (*at, "labels"))
+    out += check_autoscaling(entry.get("autoscaling"), (*at, "autoscaling"))
+    profile = profiles.get(entry.get("profile", ""))
+    if data["spec"]["engine"] == "nginx":
+        out += nginx_environment_autoscaling(entry, at, profile)
+    if strategy_kind(data) == "canary" and data["spec"]["engine"] == "flagger":
+        out += flagger_environment_steps(data, entry, at, profile)
+    return out
+
+
+def check_profile_name(entry: Data, at: JsonPath, profiles: Mapping[str, Profile]) -> Iterator[Finding]:
+    name = entry.get("profile")
+    if name is not None and name not in profiles:
+        known = sorted(profiles)
+        yield Finding(
+            (*at, "profile"),
+            f"unknown profile {name!r}{did_you_mean(name, known)} (known profiles: {', '.join(known) or 'none'}; "
+            "a config repo adds its own in the folder its rollgen.yaml names under profiles:)",
+        )
+
+
+def check_environment_fields(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    kind = strategy_kind(data)
+    if "steps" in entry:
+        if kind != "canary":
+            yield Finding(
+                (*at, "steps"), f"steps apply only to a canary strategy, not {kind}: remove them", at_key=True
+            )
+        else:
+            yield from check_steps(entry["steps"], (*at, "steps"))
+    if "previewHost" in entry and kind != "blueGreen":
+        yield Finding(
+            (*at, "previewHost"),
+            f"previewHost applies only to a blueGreen strategy, not {kind}: remove it",
+            at_key=True,
+        )
+    if kind == "blueGreen":
+        yield from check_environment_preview(data, entry, at)
+
+
+def check_environment_preview(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    host = entry.get("host", data["spec"]["ingress"]["host"])
+    preview = entry.get("previewHost", data["spec"]["strategy"]["blueGreen"].get("previewHost"))
+    if preview is not None and preview == host:
+        where: JsonPath = (*at, "previewHost") if "previewHost" in entry else (*at, "host")
+        yield Finding(
+            where,
+            f"this environment's preview host and host are both {host!r}: two Ingresses cannot own the same host "
+            "and path; give the environment its own previewHost",
+        )
+
+
+def flagger_environment_steps(data: Data, entry: Data, at: JsonPath, profile: Profile | None) -> Iterator[Finding]:
+    """Steps an environment brings (its own, or its profile's) follow Flagger's one-interval-per-step rule."""
+    interval = flagger_interval(data)
+    if "steps" in entry:
+        yield from flagger_steps(entry["steps"], (*at, "steps"), interval)
+    elif profile is not None and profile.steps:
+        pauses = {step.pause for step in profile.steps}
+        agreed = interval is None or pauses == {interval}
+        if None in pauses or 0 in pauses or len(pauses) > 1 or not agreed:
+            shown = ", ".join("none" if p is None else durations.format_go(p) for p in sorted(pauses, key=str))
+            wanted = f" of {durations.format_go(interval)}, the analysis interval" if interval else ""
+            yield Finding(
+                (*at, "profile"),
+                f"profile {profile.name!r} brings steps paused {shown}, but Flagger needs every step paused for "
+                f"exactly one analysis interval: set steps on this environment with equal pauses{wanted}",
+            )

@@ -1,0 +1,67 @@
+"""Which files are release specs: files named on the command line are; folders are searched."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from generator.errors import Problem
+from generator.spec.loader import MAX_BYTES
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+# A top-level `kind: Release` line. Cheap enough to read every YAML file of a config repo (generated
+# manifests included) without parsing any; the real load that follows is the judge.
+_RELEASE_KIND = re.compile(rb"^kind:[ \t]*(['\"]?)Release\1[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
+
+
+def find_specs(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """Spec files in command-line order (each folder's sorted), once each, and the paths that are wrong."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for path in paths:
+        if path.is_dir():
+            specs = _search(path)
+            if not specs:
+                problems.append(Problem(str(path), 0, 0, "$", (
+                    "no release specs here: looked for .yaml/.yml files with a top-level `kind: Release`"
+                )))  # fmt: skip
+            found.extend(specs)
+        elif path.exists():
+            found.append(path)  # taken as given, so a file that is not a Release is reported, not skipped
+        else:
+            problems.append(Problem(str(path), 0, 0, "$", "no such file or folder; check the path"))
+    return _unique(found), problems
+
+
+def _search(folder: Path) -> list[Path]:
+    specs = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .venv, editor state
+        for name in files:
+            if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
+                candidate = Path(root, name)
+                # A symlink is never read (it may lead anywhere); os.walk already does not enter linked folders.
+                if not candidate.is_symlink() and _looks_like_release(candidate):
+                    specs.append(candidate)
+    return sorted(specs)
+
+
+def _looks_like_release(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(MAX_BYTES)
+    except OSError:
+        return True  # unreadable: let the loader say why
+    return _RELEASE_KIND.search(head) is not None
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    seen: set[Path] = set()
+    result = []
+    for path in paths:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            result.append(path)
+    return result

@@ -1,0 +1,147 @@
+"""Meaning checks for spec.router, spec.gateway and spec.istio: what a router cannot do is refused, located.
+
+Run by checks.check on schema-valid data, before the engine rules (which see `deployments` as "nginx").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from generator.spec.checks import Finding, engine_name, strategy_kind
+from generator.model import BUILTIN_METRICS
+
+Data = dict[str, Any]
+
+DEFAULT_ROUTER = "ingress-nginx"
+ROUTER_SECTIONS = {"gateway-api": "gateway", "istio": "istio"}  # router -> its own settings under spec
+INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
+
+
+def router(data: Data) -> str:
+    return str(data["spec"].get("router", DEFAULT_ROUTER))
+
+
+def with_engine_name(data: Data) -> Data:
+    """The document with spec.engine as the model names it (a shallow copy; paths stay the same)."""
+    name = engine_name(data)
+    if name == data["spec"]["engine"]:
+        return data
+    return {**data, "spec": {**data["spec"], "engine": name}}
+
+
+def check_router(data: Data) -> Iterator[Finding]:
+    yield from check_nginx_engine(data)
+    yield from check_sections(data)
+    if router(data) != DEFAULT_ROUTER:
+        yield from check_ingress_settings(data)
+        yield from check_sticky(data)
+        yield from check_metrics(data)
+        yield from check_flagger_preview(data)
+
+
+def check_nginx_engine(data: Data) -> Iterator[Finding]:
+    chosen = router(data)
+    if data["spec"]["engine"] == "nginx" and chosen != DEFAULT_ROUTER:
+        yield Finding(
+            ("spec", "router"),
+            f"engine nginx means plain Deployments routed by ingress-nginx, not {chosen}: "
+            f"use engine: deployments with router: {chosen}",
+        )
+
+
+def check_sections(data: Data) -> Iterator[Finding]:
+    spec, chosen = data["spec"], router(data)
+    for owner, section in ROUTER_SECTIONS.items():
+        if section in spec and chosen != owner:
+            yield Finding(
+                ("spec", section),
+                f"{section} configures router {owner}, and this release uses {chosen}: "
+                f"remove {section}, or set router: {owner}",
+                at_key=True,
+            )
+    if chosen == "gateway-api" and "gateway" not in spec:
+        yield Finding(
+            ("spec", "router"),
+            "router gateway-api attaches an HTTPRoute to a Gateway: add gateway: {name: ..., namespace: ...}",
+        )
+
+
+def check_ingress_settings(data: Data) -> Iterator[Finding]:
+    ingress, chosen = data["spec"]["ingress"], router(data)
+    for key, why in (
+        ("className", "the ingress class is an ingress-nginx setting"),
+        ("tlsSecret", "TLS is terminated by the Gateway's listener (or the Istio Gateway), not per route"),
+    ):
+        if key in ingress:
+            yield Finding(("spec", "ingress", key), f"{why}; with router {chosen}: remove {key}", at_key=True)
+    if ingress.get("pathType") == "ImplementationSpecific":
+        yield Finding(
+            ("spec", "ingress", "pathType"),
+            f"router {chosen} matches paths by Prefix or Exact only: use one of them",
+        )
+    blue_green = data["spec"]["strategy"].get("blueGreen", {})
+    if "previewTlsSecret" in blue_green:
+        yield Finding(
+            ("spec", "strategy", "blueGreen", "previewTlsSecret"),
+            f"with router {chosen} the Gateway terminates TLS for the preview host too: remove previewTlsSecret",
+            at_key=True,
+        )
+
+
+def check_sticky(data: Data) -> Iterator[Finding]:
+    canary = data["spec"]["strategy"].get("canary", {})
+    if not canary.get("sticky") or engine_name(data) == "flagger":  # Flagger's sticky is refused for every router
+        return
+    if router(data) == "gateway-api":
+        why = (
+            "HTTPRoute sessionPersistence is in the Gateway API's experimental channel only (GEP-1619, Extended "
+            "support, no conformance test), and the standard-channel HTTPRoute rollgen writes has no such field"
+        )
+    else:
+        why = "an Istio VirtualService weight split has no sticky canary sessions (consistent hashing ignores weights)"
+    yield Finding(("spec", "strategy", "canary", "sticky"), f"{why}: remove sticky, or use router ingress-nginx")
+
+
+def check_metrics(data: Data) -> Iterator[Finding]:
+    """Gateway API defines no metrics: the built-ins need the Gateway's implementation named. And no router
+    but ingress-nginx has an Ingress for `{{ ingress }}` to name."""
+    spec = data["spec"]
+    implementation = spec.get("gateway", {}).get("implementation")
+    for index, metric in enumerate(spec.get("analysis", {}).get("metrics", [])):
+        at = ("spec", "analysis", "metrics", index)
+        if metric["name"] in BUILTIN_METRICS and router(data) == "gateway-api" and implementation is None:
+            yield Finding(
+                (*at, "name"),
+                f"the Gateway API defines no metrics, so the built-in {metric['name']!r} needs to know what runs "
+                "the Gateway: set gateway.implementation: istio, or give this metric another name and a query "
+                "for your Gateway's metrics",
+            )
+        if any(token in metric.get("query", "") for token in INGRESS_PLACEHOLDERS):
+            yield Finding(
+                (*at, "query"),
+                f"{{{{ ingress }}}} names the Ingress the metrics read, and router {router(data)} writes none: "
+                "use {{ service }} (the apex Service) or {{ target }} instead",
+            )
+
+
+def check_flagger_preview(data: Data) -> Iterator[Finding]:
+    """Flagger's blue-green preview host is an extra Ingress, which only ingress-nginx has."""
+    if engine_name(data) != "flagger" or strategy_kind(data) != "blueGreen":
+        return
+    blue_green = data["spec"]["strategy"]["blueGreen"]
+    places: list[tuple[str | int, ...]] = []
+    if "previewHost" in blue_green:
+        places.append(("spec", "strategy", "blueGreen", "previewHost"))
+    places += [
+        ("spec", "environments", index, "previewHost")
+        for index, entry in enumerate(data["spec"].get("environments", []))
+        if "previewHost" in entry
+    ]
+    for at in places:
+        yield Finding(
+            at,
+            f"Flagger with router {router(data)} routes only the main host (it writes the routes itself): "
+            "remove previewHost, or use engine argo-rollouts or deployments for a preview host",
+            at_key=True,
+        )
