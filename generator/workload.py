@@ -390,3 +390,23 @@ def pod_template_fingerprint(template: Mapping[str, Any], config: Config) -> str
 
     text = json.dumps({"template": template, "config": [config.files, config.literals]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def workload_from(text: str, base: Workload) -> Workload:
+    """The environment's workload with the recorded pod inputs in place of the spec's (the spec's own, in its
+    key order, when they are the same)."""
+    if text == pod_inputs(base):
+        return base
+    data: dict[str, Any] = json.loads(text) if text else {}
+    config = data.get("config", {})
+    return dataclasses.replace(
+        base,
+        container=data.get("container", {}),
+        pod=data.get("pod", {}),
+        security=data.get("security", DEFAULT_SECURITY),
+        config=Config(
+            tuple(sorted(config.get("files", {}).items())),
+            tuple(sorted(config.get("literals", {}).items())),
+            config.get("mountPath"),
+        ),
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.spec import release as spec
+from generator.render import loading
 from generator.render.engines import renderer_for
 from generator.spec.loader import load_single
 from generator.model import CanaryStrategy, EnvState, Image
@@ -70,6 +70,6 @@ def test_routes_that_validation_accepts_reach_the_canary(engine: str, sticky: bo
 
 
 def test_validation_refuses_sticky_with_header_or_cookie() -> None:
-    problems = spec.check_document(load_single(EXAMPLES / "invalid" / "sticky-with-header.yaml"))
+    problems = loading.check_document(load_single(EXAMPLES / "invalid" / "sticky-with-header.yaml"))
     assert [p.path for p in problems] == ["$.spec.strategy.canary.sticky"]
     assert "header and cookie routing" in problems[0].message

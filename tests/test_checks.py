@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from generator.spec import checks
+from generator.render import loading
 from generator.spec import release as spec
-from generator.errors import Problem
+from generator.errors import Problem, json_path
 from generator.spec.loader import load_text
 from generator.model import Autoscaling, BlueGreenStrategy, Step
 from generator.spec.profiles import Profile, load_profiles
@@ -47,7 +48,7 @@ def canary(**fields: Any) -> dict[str, Any]:
 def problems(data: dict[str, Any], profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
     doc = load_text(yaml.safe_dump(data, sort_keys=False), "release.yaml")[0]
     assert spec.schema_problems(doc) == [], "the case must be schema-valid: it tests a meaning check"
-    return spec.check_document(doc, profiles)
+    return loading.check_document(doc, profiles)
 
 
 def found(data: dict[str, Any], profiles: Mapping[str, Profile] | None = None) -> list[tuple[str, str]]:
@@ -641,9 +642,9 @@ def test_problems_are_located_and_sorted() -> None:
 
 
 def test_json_path_quotes_unusual_keys() -> None:
-    assert checks.json_path(("spec", "steps", 1, "weight")) == "$.spec.steps[1].weight"
-    assert checks.json_path(("metadata", "labels", "app.kubernetes.io/x")) == "$.metadata.labels['app.kubernetes.io/x']"
-    assert checks.json_path(()) == "$"
+    assert json_path(("spec", "steps", 1, "weight")) == "$.spec.steps[1].weight"
+    assert json_path(("metadata", "labels", "app.kubernetes.io/x")) == "$.metadata.labels['app.kubernetes.io/x']"
+    assert json_path(()) == "$"
 
 
 # --- robustness -------------------------------------------------------------------------------------------------
@@ -697,7 +698,7 @@ def test_no_mutation_crashes_the_checks(example: Path) -> None:
     for path in paths_in(data):
         for value in (DELETE, *REPLACEMENTS):
             doc = Unlocated(mutated(data, path, value))
-            if not spec.check_document(doc, profiles):
+            if not loading.check_document(doc, profiles):
                 spec.build_release(doc, profiles)
 
 
@@ -768,7 +769,7 @@ def test_a_load_test_is_flaggers_only(engine: str) -> None:
 
 def _warnings(data: dict[str, Any]) -> list[tuple[str, str]]:
     doc = load_text(yaml.safe_dump(data, sort_keys=False), "release.yaml")[0]
-    assert spec.check_document(doc) == []
+    assert loading.check_document(doc) == []
     return [(p.path, p.message) for p in checks.warnings(doc.data, doc)]
 
 

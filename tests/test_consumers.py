@@ -103,7 +103,7 @@ def test_built_overlay_follows_the_rules(rendered: Renderer, example: Path, env:
 @pytest.mark.parametrize(("example", "env", "variant"), VARIANTS)
 def test_built_overlay_runs_real_images(rendered: Renderer, example: Path, env: str, variant: str) -> None:
     """Kustomize `images:` replaced every placeholder: each container runs a tagged or pinned image."""
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     docs = build(rendered, example, env, variant)
     expected = {load_release(example).environment(env).image.ref}
@@ -129,7 +129,7 @@ def test_overlays_are_local(rendered: Renderer, example: Path) -> None:
 
 @pytest.mark.parametrize("example", FLAGGER, ids=lambda e: e.stem)
 def test_flagger_metric_queries_reach_the_cluster_intact(rendered: Renderer, example: Path) -> None:
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     release = load_release(example)
     assert release.analysis is not None
@@ -144,7 +144,7 @@ def test_flagger_metric_queries_reach_the_cluster_intact(rendered: Renderer, exa
 
 def _state_of(example: Path, env: str, variant: str) -> Any:
     from generator.model import EnvState
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     if variant == "progressing":
         return progressing_state(example, env)
@@ -153,7 +153,7 @@ def _state_of(example: Path, env: str, variant: str) -> Any:
 
 @pytest.mark.parametrize(("example", "env", "variant"), GIT_VARIANTS)
 def test_live_weight_is_readable(rendered: Renderer, example: Path, env: str, variant: str) -> None:
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     docs = build(rendered, example, env, variant)
     replicas = load_release(example).environment(env).replicas
@@ -271,7 +271,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
 
     from generator.plan import progression
     from generator.model import Image
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
     from generator.plan.workload_progression import with_pods  # as the commands plan: pod inputs recorded
 
     release = load_release(example)
@@ -391,7 +391,7 @@ def test_gitops_wiring_points_at_buildable_overlays(rendered: Renderer, example:
     """The Argo CD Application and Flux Kustomization for an environment pass their CRDs and name an overlay of
     the rendered tree that builds; together with what it builds they pass every rule (health checks included)."""
     from generator import wiring
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     release = load_release(example)
     environment = release.environment(env)

@@ -154,7 +154,7 @@ _ReferenceDumper.add_representer(
 
 def test_the_lean_representer_matches_pyyamls() -> None:
     from generator.render.layout import layout
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     docs: list[Any] = [{"f": [1.5, 1e20, float("inf"), -0.0], "n": None, "b": [True, False], "e": {}, "l": []}]
     docs.append({value: [value, {"k": value}] for value in NASTY})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.render import loading
 from generator.spec import release as spec
 from generator.errors import InvalidInput, Problem
 from generator.spec.loader import load_single
@@ -22,7 +23,7 @@ EXPECT = re.compile(r"^# expect: (\d+):(\d+): (\$\S*): (.+)$")
 
 def problems_of(path: Path) -> list[Problem]:
     try:
-        return spec.check_document(load_single(path))
+        return loading.check_document(load_single(path))
     except InvalidInput as exc:
         return exc.problems
 
@@ -49,7 +50,7 @@ def test_valid_example_has_no_problems_and_builds(path: Path) -> None:
 
 @pytest.mark.parametrize("path", VALID, ids=[p.name for p in VALID])
 def test_valid_example_loads_through_load_release(path: Path) -> None:
-    assert spec.load_release(path) == spec.build_release(load_single(path))
+    assert loading.load_release(path) == spec.build_release(load_single(path))
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
@@ -68,12 +69,12 @@ def test_invalid_example_fails_as_expected(path: Path) -> None:
 @pytest.mark.parametrize("path", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_example_is_refused_by_load_release(path: Path) -> None:
     with pytest.raises(InvalidInput) as caught:
-        spec.load_release(path)
+        loading.load_release(path)
     assert len(caught.value.problems) == len(expectations(path))
 
 
 def test_readme_example_has_a_prod_environment() -> None:
-    release = spec.load_release(EXAMPLES / "hello-rollouts-canary.yaml")
+    release = loading.load_release(EXAMPLES / "hello-rollouts-canary.yaml")
     assert release.environment("prod").namespace == "test"
     assert release.engine == "argo-rollouts" and release.progression == "git"
 

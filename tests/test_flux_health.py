@@ -16,7 +16,7 @@ from generator import wiring
 from generator.render.engines import renderer_for
 from generator.render.engines.flagger import APPLIED_AT
 from generator.model import EnvState
-from generator.spec.release import load_release
+from generator.render.loading import load_release
 from tests.conftest import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))

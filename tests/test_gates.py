@@ -85,14 +85,14 @@ def progressing(step: int = 1, weight: int = 5, **overrides: Any) -> EnvState:
 
 def test_substitute_replaces_exactly_the_flagger_tokens() -> None:
     text = "{{ namespace }} {{namespace}} {{  namespace }} {{ name }} {{ variables.x }} {{args.namespace}} {{ ns }}"
-    assert gates.substitute(text, {"namespace": "prod", "ns": "x"}) == (
+    assert queries.substitute(text, {"namespace": "prod", "ns": "x"}) == (
         "prod prod {{  namespace }} {{ name }} {{ variables.x }} {{args.namespace}} x"
     )
 
 
 def test_substitute_is_plain_replacement_not_a_template_engine() -> None:
     text = '{% for x in y %}{{ namespace | upper }}{{ namespace.__class__ }}{% endfor %}{{ "{{ target }}" }}'
-    assert gates.substitute(text, {"namespace": "n", "target": "t"}) == (
+    assert queries.substitute(text, {"namespace": "n", "target": "t"}) == (
         '{% for x in y %}{{ namespace | upper }}{{ namespace.__class__ }}{% endfor %}{{ "t" }}'
     )
 
@@ -431,7 +431,7 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
     where = gates.traffic(nginx, nginx_env, progressing())
     assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello")
     values = {"namespace": where.namespace, "target": where.target, "interval": "1m"}
-    assert gates.query(custom, where, "1m") == gates.substitute(template["spec"]["query"], values)
+    assert gates.query(custom, where, "1m") == queries.substitute(template["spec"]["query"], values)
 
     # thresholds: the custom metric's range as is; error-rate <= max is request-success-rate >= 100 - max
     assert canary_metrics["pod-5xx"]["thresholdRange"] == {"min": 0, "max": 0.5}
@@ -451,7 +451,7 @@ def test_latency_means_the_same_request_duration_on_flagger_argo_and_the_gate() 
     values = {"namespace": env.namespace, "ingress": "hello", "interval": "1m"}
     nginx, nginx_env = release_of("nginx", metrics=(LATENCY,))
     where = gates.traffic(nginx, nginx_env, progressing())
-    assert gates.substitute(template["spec"]["query"], values) == gates.query(LATENCY, where, "1m")
+    assert queries.substitute(template["spec"]["query"], values) == gates.query(LATENCY, where, "1m")
     assert queries.DURATION in template["spec"]["query"]  # nginx_ingress_controller_request_duration_seconds
 
 

@@ -509,7 +509,7 @@ def crash_while_committing(repo: ConfigRepo, *args: str) -> int:
     """Run rollgen in a process that dies (no cleanup, no finally) the moment it would commit."""
     program = (
         "import os, sys\n"
-        "from generator import gitops\n"
+        "from generator.gitops import repo as gitops\n"
         "gitops.Repo.commit = lambda *a, **k: os._exit(9)\n"
         "from generator.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"

@@ -377,7 +377,7 @@ def test_pure_python_fallback_gives_the_same_results() -> None:
         "import sys\n"
         "sys.modules['yaml._yaml'] = None\n"
         "from pathlib import Path\n"
-        "from generator import loader\n"
+        "from generator.spec import loader\n"
         "from generator.errors import InvalidInput\n"
         "assert loader._BaseLoader.__name__ == 'SafeLoader'\n"
         "print(loader.load_file(Path('examples/hello-rollouts-canary.yaml'))[0].data['spec']['replicas'])\n"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from generator import clock
 from generator.plan import progression
 from generator.plan.gates import GateResult
 from generator.model import BlueGreenStrategy, Environment, EnvState, Image, Release
@@ -346,7 +347,7 @@ def test_blue_green_abort_during_switch_switches_back() -> None:
     ["2024-05-01T12:00:00Z", "2024-05-01T12:00:00+00:00", "2024-05-01T14:00:00+02:00", "2024-05-01T12:00:00"],
 )
 def test_parse_time(text: str) -> None:
-    assert progression.parse_time(text) == T0
+    assert clock.parse_time(text) == T0
 
 
 def test_format_duration() -> None:

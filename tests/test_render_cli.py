@@ -159,7 +159,7 @@ def _progressing(out: Path, env: str) -> EnvState:
 def _assert_at_first_step(overlay: Path, env: str) -> None:
     built = kustomize_build(overlay)
     [canary] = [d for d in built if d["kind"] == "Ingress" and d["metadata"]["name"] == "hello-canary"]
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     weight = load_release(NGINX).environment(env).steps[0].weight
     assert canary["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"] == str(weight)
@@ -200,7 +200,7 @@ def test_in_a_config_repo_only_released_environments_are_rendered(
     capsys.readouterr()
     assert main(["render", releases, "--out", str(repo)]) == 0
     assert not (repo / "apps").exists()
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     envs = [env.name for env in load_release(NGINX).environments]
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ from generator.cli import main
 from generator.errors import InvalidInput
 from generator.model import EnvState, Image
 from generator.render.routers import router_for
-from generator.spec.release import load_release
+from generator.render.loading import load_release
 from tests import rules
 from tests.validators import kustomize_build, validate_manifest, write_state
 

@@ -14,6 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from generator import durations
+from generator.render import loading
 from generator.spec import release as spec
 from generator.errors import Problem
 from generator.spec.loader import load_single, load_text
@@ -47,7 +48,7 @@ spec:
 
 
 def problems(text: str) -> list[Problem]:
-    return spec.check_document(load_text(text, "spec.yaml")[0])
+    return loading.check_document(load_text(text, "spec.yaml")[0])
 
 
 def formatted(text: str) -> list[str]:
@@ -251,10 +252,10 @@ def test_valid_examples_pass_check_jsonschema() -> None:
 
 def test_validation_is_fast() -> None:
     docs = [load_single(path) for path in EXAMPLES]
-    spec.check_document(docs[0])  # compile the validator, load profiles
+    loading.check_document(docs[0])  # compile the validator, load profiles
     start = time.perf_counter()
     for index in range(500):
-        spec.check_document(docs[index % len(docs)])
+        loading.check_document(docs[index % len(docs)])
     assert time.perf_counter() - start < 2.0  # about 0.3 s on a laptop; generous for loaded CI machines
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.render import loading
 from generator.spec import release as spec
 from generator.errors import InvalidInput
 from generator.spec.loader import load_text
@@ -46,7 +47,7 @@ CANARY = "    canary:\n      steps: [{weight: 10, pause: 90s}, {weight: 50}]"
 def build(engine: str = "argo-rollouts", strategy: str = CANARY, extra: str = "") -> Release:
     text = MINIMAL.replace("ENGINE", engine).replace("STRATEGY", strategy) + extra
     doc = load_text(text, "hello.yaml")[0]
-    assert spec.check_document(doc) == []
+    assert loading.check_document(doc) == []
     return spec.build_release(doc)
 
 
@@ -177,7 +178,7 @@ def test_environment_precedence_entry_then_profile_then_release() -> None:
     profiles = {"gold": GOLD}
     # The checks refuse replicas beside autoscaling (the HPA would own the count) and an HPA on CPU without a
     # CPU request; the model still builds with every field's precedence, which is what this test is about.
-    problems = [(p.path, p.message.split(":")[0]) for p in spec.check_document(doc, profiles)]
+    problems = [(p.path, p.message.split(":")[0]) for p in loading.check_document(doc, profiles)]
     assert problems == [
         ("$.spec.environments[2].replicas", "replicas"),
         ("$.spec.environments[2].autoscaling.cpu", "autoscaling.cpu targets 10% of the CPU request, but the container requests no CPU, so the HPA can never compute a utilisation"),
@@ -219,7 +220,7 @@ def test_profile_steps_do_not_apply_to_blue_green() -> None:
 
 
 def test_readme_example_model() -> None:
-    release = spec.load_release(EXAMPLES / "hello-rollouts-canary.yaml")
+    release = loading.load_release(EXAMPLES / "hello-rollouts-canary.yaml")
     assert release.name == "hello" and release.namespace == "test" and release.labels == (("team", "web"),)
     assert release.image == Image.parse("ghcr.io/kmaster8/hello:v2")
     assert (release.replicas, release.container_port, release.service_port) == (3, 5050, 5000)
@@ -235,8 +236,8 @@ def test_readme_example_model() -> None:
 
 
 def test_model_is_frozen_and_hashable() -> None:
-    release = spec.load_release(EXAMPLES / "hello-flagger-canary.yaml")
-    assert hash(release) == hash(spec.load_release(EXAMPLES / "hello-flagger-canary.yaml"))
+    release = loading.load_release(EXAMPLES / "hello-flagger-canary.yaml")
+    assert hash(release) == hash(loading.load_release(EXAMPLES / "hello-flagger-canary.yaml"))
     with pytest.raises(AttributeError):
         release.name = "other"  # type: ignore[misc]
 
@@ -247,7 +248,7 @@ def test_load_release_raises_every_problem(tmp_path: Path) -> None:
         MINIMAL.replace("ENGINE", "nginx").replace("STRATEGY", CANARY).replace("5050", "0").replace("5000", "0")
     )
     with pytest.raises(InvalidInput) as caught:
-        spec.load_release(path)
+        loading.load_release(path)
     assert [p.path for p in caught.value.problems] == ["$.spec.containerPort", "$.spec.service.port"]
 
 
@@ -262,8 +263,8 @@ def test_load_release_uses_extra_profile_folders(tmp_path: Path) -> None:
         MINIMAL.replace("ENGINE", "nginx").replace("STRATEGY", CANARY) + "  environments: [{name: a, profile: gold}]\n"
     )
     with pytest.raises(InvalidInput):
-        spec.load_release(path)
-    assert spec.load_release(path, [folder]).environments[0].replicas == 8
+        loading.load_release(path)
+    assert loading.load_release(path, [folder]).environments[0].replicas == 8
 
 
 def test_find_specs(tmp_path: Path) -> None:
@@ -288,7 +289,7 @@ def test_find_specs(tmp_path: Path) -> None:
 
 def test_every_example_builds_with_its_environments() -> None:
     for path in sorted(EXAMPLES.glob("*.yaml")):
-        release = spec.load_release(path)
+        release = loading.load_release(path)
         names = [env.name for env in release.environments]
         assert len(names) == len(set(names)) and names
         for env in release.environments:

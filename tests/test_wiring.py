@@ -20,7 +20,7 @@ from generator.spec.config import load as load_config
 from generator.render.engines import renderer_for
 from generator.errors import InvalidInput, RollgenError
 from generator.model import EnvState
-from generator.spec.release import load_release
+from generator.render.loading import load_release
 from tests import rules
 from tests.conftest import EXAMPLES, git, require_crd
 from tests.validators import example_environments, kustomize_build, validate_manifest

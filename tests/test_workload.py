@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from generator.render import loading
 from generator.spec import release as spec
 from generator.spec.loader import load_text
 from tests import rules
@@ -71,7 +72,7 @@ def test_pod_fields_and_environment_overrides_validate() -> None:
 
 def build(data: dict[str, Any]) -> Any:
     doc = load_text(yaml.safe_dump(data, sort_keys=False), "release.yaml")[0]
-    assert spec.check_document(doc) == []
+    assert loading.check_document(doc) == []
     return spec.build_release(doc)
 
 

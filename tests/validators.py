@@ -303,7 +303,7 @@ def render_example(example: Path, out: Path) -> Path:
 def progressing_state(example: Path, env_name: str, step: int = 2) -> Any:
     """An EnvState rolling a new image out in `env_name`, at `step` (clamped to the steps there are)."""
     from generator.model import CanaryStrategy, EnvState, Image
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     with _in_root():
         release = load_release(example.resolve().relative_to(ROOT))

@@ -13,7 +13,8 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from generator.gitops.workflow import Request, execute, named_release, now_from
+from generator.gitops.run import execute
+from generator.gitops.workflow import Request, named_release, now_from
 from generator.errors import UsageError
 from generator.plan.gates import evaluate
 from generator.plan.progression import plan_advance

@@ -182,13 +182,13 @@ def _attempts(
 
 
 def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only_env: str | None) -> list[Line]:
-    """Pull-request mode: each in-flight environment through its own branch (commands/_pullrequest.py)."""
-    from generator.commands import _pullrequest
+    """Pull-request mode: each in-flight environment through its own branch (gitops/pullrequest.py)."""
+    from generator.gitops import pullrequest
 
     lines: list[Line] = []
     for name, envs in in_flight(config, only_env):
         try:
-            lines.extend(_pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
+            lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
         except RollgenError as exc:
             lines.extend(Failure(name, env, str(exc)) for env in envs)
     return lines
@@ -294,8 +294,8 @@ def _read(repo: Repo, path: str) -> bytes | None:
 
 
 def _dry_run(repo: Repo, config: Config, request: Request, only_env: str | None, fmt: str) -> int:
-    """Every in-flight environment planned, nothing written (commands/plan.py)."""
-    from generator.commands.plan import dry_run
+    """Every in-flight environment planned, nothing written (gitops/dryrun.py)."""
+    from generator.gitops.dryrun import dry_run
 
     code = EXIT_OK
     for name, envs in in_flight(config, only_env):

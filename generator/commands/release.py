@@ -14,7 +14,8 @@ import argparse
 from functools import partial
 from pathlib import Path
 
-from generator.gitops.workflow import Request, execute, load_spec, now_from, spec_display
+from generator.gitops.run import execute
+from generator.gitops.workflow import Request, load_spec, now_from, spec_display
 from generator.spec.config import Config
 from generator.errors import RollgenError
 from generator.gitops.repo import Repo

@@ -44,10 +44,10 @@ def run(args: argparse.Namespace) -> int:
 
 def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
     """Every release, or every problem in every file (the problems win: nothing is rendered)."""
-    from generator.commands.validate import config_root
+    from generator.spec.config import config_root
     from generator.spec.discovery import find_specs
     from generator.errors import InvalidInput
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     specs, problems = find_specs(list(paths))
     loaded: list[tuple[Path, Release]] = []

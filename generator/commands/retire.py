@@ -147,7 +147,7 @@ def _already_gone(repo: Repo, prefix: str, name: str, env: str, found: list[str]
 
 def _removable(out: Path, rel: str) -> bool:
     """rollgen's own files only: generated ones, and the state files (never a person's file)."""
-    from generator.gitops.writer import starts_generated
+    from generator.render.files import starts_generated
 
     path = out / rel
     return starts_generated(path) or path.name == state_file.STATE_FILE

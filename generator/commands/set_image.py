@@ -92,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def check_image(text: str) -> str:
     """IMAGE as the spec's schema accepts it: a tag or digest, and no character that YAML would read apart."""
-    from generator.spec.release import load_schema
+    from generator.spec.schema import load_schema
 
     pattern = load_schema("release.schema.json")["$defs"]["image"]["pattern"]
     if len(text) > 512 or not re.match(pattern, text):
@@ -269,7 +269,8 @@ def validated_bytes(raw: bytes, config: Config, display: str) -> dict[str, Any]:
     from generator.errors import InvalidInput, Problem
     from generator.spec.loader import load_text
     from generator.spec.profiles import load_profiles
-    from generator.spec.release import build_release, check_document
+    from generator.render.loading import check_document
+    from generator.spec.release import build_release
 
     docs = [doc for doc in load_text(raw, display) if doc.data is not None]
     if len(docs) != 1:

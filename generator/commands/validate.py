@@ -14,16 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.spec import checks
+from generator.render import loading
 from generator.spec import release as spec
 from generator.spec.discovery import find_specs
+from generator.spec.findings import Located
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, Problem
 from generator.spec.loader import load_single
+from generator.spec.config import config_root
 from generator.spec.report import print_problems
 
 if TYPE_CHECKING:
     from generator.spec.profiles import Profile
 
-CONFIG_FILE = "rollgen.yaml"  # fixed by the contract; generator.spec.config is imported only when one exists
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: Path) -> list[Problem]:
     try:
         doc = load_single(path)
-        problems = spec.check_document(doc, repo_profiles(path.resolve().parent))
+        problems = loading.check_document(doc, repo_profiles(path.resolve().parent))
     except InvalidInput as exc:
         return exc.problems
     if not problems:
@@ -50,7 +52,7 @@ def check_file(path: Path) -> list[Problem]:
     return problems
 
 
-def print_warnings(doc: checks.Located) -> None:
+def print_warnings(doc: Located) -> None:
     """Risks in a valid spec (checks.WARNINGS), on stderr: they never change the exit code or the JSON report."""
     for warning in checks.warnings(doc.data, doc):
         print(warning.format(), file=sys.stderr)
@@ -98,11 +100,3 @@ def repo_profiles(folder: Path) -> Mapping[str, Profile] | None:
     return load_profiles([settings.profiles_dir])
 
 
-@functools.cache
-def config_root(folder: Path) -> Path | None:
-    # The nearest rollgen.yaml above the spec, without leaving the git repository it lives in.
-    if (folder / CONFIG_FILE).is_file():
-        return folder
-    if (folder / ".git").exists() or folder.parent == folder:
-        return None
-    return config_root(folder.parent)

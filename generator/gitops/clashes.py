@@ -184,7 +184,7 @@ def _routes(rules: Any) -> Iterator[tuple[str, str]]:
 def _read_yaml(path: Path) -> Any:
     import yaml
 
-    from generator.gitops.writer import starts_generated
+    from generator.render.files import starts_generated
 
     if path.is_symlink() or not starts_generated(path):
         return None
@@ -269,7 +269,8 @@ def _load(path: Path, display: str, config: Config) -> Loaded | None:
     from generator.errors import InvalidInput
     from generator.spec.loader import load_single
     from generator.spec.profiles import load_profiles
-    from generator.spec.release import build_release, check_document
+    from generator.render.loading import check_document
+    from generator.spec.release import build_release
 
     try:
         profiles = load_profiles([config.profiles_dir] if config.profiles_dir else [])

@@ -39,7 +39,8 @@ from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.gitops.repo import GitError, Repo, clean_env, redact
 from generator.model import Environment, EnvState, Release
-from generator.plan.progression import Plan, format_time
+from generator.clock import format_time
+from generator.plan.progression import Plan
 
 PREFIX = "rollgen"
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from generator.render import state as state_file
 from generator.spec.config import Config
-from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError, UsageError
+from generator.errors import RollgenError, UsageError
 from generator.gitops.repo import GitError, Journal, PushOutcome, Repo
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release
 from generator.plan.progression import (
@@ -32,10 +32,9 @@ from generator.plan.progression import (
     Plan,
     Refusal,
     Transition,
-    format_time,
-    parse_time,
     step_count,
 )
+from generator.clock import format_time, parse_time
 
 if TYPE_CHECKING:
     from generator.gitops.messages import Record
@@ -83,7 +82,7 @@ class Request:
     now: datetime
     push: bool
     render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
-    dry_run: bool = False  # plan only: nothing is written, committed or pushed (commands/plan.py)
+    dry_run: bool = False  # plan only: nothing is written, committed or pushed (gitops/dryrun.py)
     kind: str = ""  # the command ("advance", ...): pull-request mode holds `advance` while a step awaits merge
 
 
@@ -99,43 +98,6 @@ def now_from(text: str | None) -> datetime:
         return parse_rfc3339(text)
     except ValueError as exc:
         raise UsageError(f"--now: {exc}") from None
-
-
-def execute(request: Request, fmt: str) -> int:
-    try:
-        return _execute(request, fmt)
-    except InvalidInput as exc:
-        # A spec, profile or rollgen.yaml problem: the lines `rollgen validate` prints, one a problem (on stderr,
-        # where a scheduled job's failures go), or its JSON.
-        from generator.spec.report import format_json, format_text
-
-        if fmt == "json":
-            sys.stdout.write(format_json(exc.problems))
-        else:
-            sys.stderr.write(format_text(exc.problems))
-        return EXIT_USER
-
-
-def _execute(request: Request, fmt: str) -> int:
-    from generator.spec.config import load as load_config
-
-    repo = Repo.discover(request.repo)
-    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
-    _check_output(repo, config)
-    if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
-        from generator.commands.plan import dry_run
-
-        return dry_run(repo, config, request, fmt)
-    if config.mode == "pull-request":  # each action on its own branch, counted from its merge
-        from generator.commands import _pullrequest
-
-        return _pullrequest.execute(repo, config, _branch(repo, config), request, fmt)
-    with repo.lock():
-        tidy(repo, config)
-        branch = _branch(repo, config)
-        outcomes, pushed = _attempts(repo, config, branch, request)
-    report(outcomes, pushed, fmt)
-    return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
 
 
 def tidy(repo: Repo, config: Config) -> None:
@@ -447,7 +409,7 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
 
 def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
     """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
-    from generator.gitops.writer import starts_generated
+    from generator.render.files import starts_generated
 
     owned = [config.output_prefix() + root for root in owned_roots(release)]
     app = owned[0]  # apps/<name>
@@ -520,7 +482,7 @@ def load_spec(repo: Repo, config: Config, spec: Path) -> Release:
         hit = _cached(cache, key)
         if hit is not None:
             return hit
-    from generator.spec.release import load_release
+    from generator.render.loading import load_release
 
     release = load_release(spec, profiles, display=display)
     if key:

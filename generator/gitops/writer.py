@@ -16,12 +16,12 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from generator.render.emit import HEADER_PREFIX, is_generated
+from generator.render.emit import is_generated
+from generator.render.files import HEADER_LEN, starts_generated
 from generator.errors import RollgenError
 from generator.render.state import STATE_FILE
 
 _TMP_PREFIX = ".rollgen-tmp-"
-_HEADER_LEN = len(HEADER_PREFIX.encode())
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _plan(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[str])
         write.append(rel)
         if current is None:
             missing.add(rel)
-        elif not is_generated(current[:_HEADER_LEN]):
+        elif not is_generated(current[:HEADER_LEN]):
             foreign.append(rel)
     stale = sorted(_stale_files(guard, roots, files))
     return _Plan(tuple(write), tuple(unchanged), tuple(stale), frozenset(missing), tuple(foreign))
@@ -172,7 +172,7 @@ def _stale_files(guard: _Guard, roots: Collection[str], produced: Mapping[str, b
                 if name == STATE_FILE or rel in produced:
                     continue
                 path = Path(dirpath, name)
-                if not path.is_symlink() and _starts_with_header(path):
+                if not path.is_symlink() and starts_generated(path):
                     yield rel
 
 
@@ -180,19 +180,6 @@ def stale_files(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence
     """What write_tree would remove: generated files under owned_roots that `files` no longer holds."""
     roots = {_check_relative(r) for r in owned_roots}
     return sorted(_stale_files(_Guard(out_dir.resolve()), roots, files))
-
-
-def starts_generated(path: Path) -> bool:
-    """True when the file at path begins with rollgen's header (an unreadable file does not)."""
-    return _starts_with_header(path)
-
-
-def _starts_with_header(path: Path) -> bool:
-    try:
-        with path.open("rb") as fh:
-            return is_generated(fh.read(_HEADER_LEN))
-    except OSError:
-        return False
 
 
 def _foreign_message(paths: Sequence[str]) -> str:

@@ -34,12 +34,13 @@ Both commits name the failing metrics, values and thresholds in a `Rollgen-Gate:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from generator import durations
+from generator.render.queries import substitute
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
 
 if TYPE_CHECKING:
@@ -98,13 +99,6 @@ def query(metric: Metric, where: Traffic, window: str) -> str:
         "interval": window,
     }
     return substitute(metric.query, values)
-
-
-def substitute(text: str, values: Mapping[str, str]) -> str:
-    """Replace `{{ key }}` and `{{key}}` for exactly the given keys; everything else stays as written."""
-    for key, value in values.items():
-        text = text.replace("{{ " + key + " }}", value).replace("{{" + key + "}}", value)
-    return text
 
 
 # -- judging ------------------------------------------------------------------------------------------------
@@ -167,7 +161,7 @@ def verdict(measurements: list[Measurement], since: str) -> GateResult:
 
 def window_start(state: EnvState) -> datetime:
     """Where the measurement begins: the step's start, or the last failed check. ValueError without a time."""
-    from generator.plan.progression import parse_time  # progression imports this module
+    from generator.clock import parse_time
 
     start = parse_time(state.since)
     return max(start, parse_time(state.last_failure)) if state.last_failure else start
@@ -188,7 +182,7 @@ def evaluate(
     analysis = release.analysis
     if analysis is None:
         return GateResult(True, "no analysis configured")
-    from generator.plan.progression import format_time
+    from generator.clock import format_time
     from generator.plan.prometheus import PrometheusError, QueryError
 
     try:

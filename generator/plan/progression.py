@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Literal
 
+from generator.clock import format_time, parse_time
 from generator.plan.gates import GateResult
 from generator.model import (
     BlueGreenStrategy,
@@ -71,22 +72,6 @@ Plan = Transition | Hold | Refusal
 
 
 # -- time ---------------------------------------------------------------------------------------------------
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC to the second: what `since` holds in the state file."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime:
-    """RFC 3339 (`2024-05-01T12:00:00Z`, offsets allowed); a time without an offset is UTC."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def format_duration(seconds: int) -> str:

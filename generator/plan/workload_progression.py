@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from generator import workload
 from generator.model import EnvState, Environment, Release
@@ -28,26 +27,6 @@ Planner = Callable[[Release, Environment, EnvState | None, datetime], Plan]
 
 
 pod_inputs = workload.pod_inputs
-
-
-def workload_from(text: str, base: workload.Workload) -> workload.Workload:
-    """The environment's workload with the recorded pod inputs in place of the spec's (the spec's own, in its
-    key order, when they are the same)."""
-    if text == pod_inputs(base):
-        return base
-    data: dict[str, Any] = json.loads(text) if text else {}
-    config = data.get("config", {})
-    return replace(
-        base,
-        container=data.get("container", {}),
-        pod=data.get("pod", {}),
-        security=data.get("security", workload.DEFAULT_SECURITY),
-        config=workload.Config(
-            tuple(sorted(config.get("files", {}).items())),
-            tuple(sorted(config.get("literals", {}).items())),
-            config.get("mountPath"),
-        ),
-    )
 
 
 def what_changed(old: str, new: str) -> list[str]:
@@ -146,34 +125,3 @@ def carry(current: EnvState | None, transition: Transition, inputs: str) -> EnvS
         fresh = transition.action == "start"
         return replace(state, stable_pod=before_stable, canary_pod=inputs if fresh else before_canary)
     return replace(state, stable_pod=before_stable, canary_pod=before_canary)  # aborted
-
-
-# -- rendering -----------------------------------------------------------------------------------------------
-
-
-def stable_environment(env: Environment, state: EnvState) -> Environment:
-    """The environment as stable runs it."""
-    return replace(env, workload=workload_from(state.stable_pod, env.workload))
-
-
-def canary_environment(env: Environment, state: EnvState) -> Environment:
-    """The environment as the canary runs it (the stable's when no canary is recorded)."""
-    if state.phase in ("progressing", "promoting", "aborted"):
-        return replace(env, workload=workload_from(state.canary_pod, env.workload))
-    return stable_environment(env, state)
-
-
-def template_environment(release: Release, env: Environment, state: EnvState) -> Environment:
-    """The environment whose pod inputs the engine's one template runs (Rollout, Flagger's target, a rolling
-    Deployment): the canary's while one progresses, the stable's otherwise (an abort restores it)."""
-    if state.phase == "progressing":
-        return canary_environment(env, state)
-    return stable_environment(env, state)
-
-
-def config_environment(release: Release, env: Environment, state: EnvState) -> Environment:
-    """The environment whose config the `N-config-*` generators hold: the nginx engine's canary track, or the
-    one template of the other engines. The nginx stable track reads `N-stable-config-*` when its config differs."""
-    if release.engine == "nginx" and env.workload.rolling_update is None:
-        return canary_environment(env, state)
-    return template_environment(release, env, state)

@@ -16,7 +16,7 @@ Flagger's `{{ namespace }}` pass through intact for the engine to fill in; `wind
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 REQUESTS = "nginx_ingress_controller_requests"
 # The shortest `rate()` range an analysis writes: it must hold two scrapes, and with the common 30 s scrape
@@ -85,3 +85,10 @@ def _string(value: str) -> str:
     """A PromQL double-quoted string literal: a quote or backslash in a value cannot end it early."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Replace `{{ key }}` and `{{key}}` for exactly the given keys; everything else stays as written."""
+    for key, value in values.items():
+        text = text.replace("{{ " + key + " }}", value).replace("{{" + key + "}}", value)
+    return text

@@ -18,7 +18,7 @@ from generator.errors import Problem
 from generator.model import EnvState, Image
 
 if TYPE_CHECKING:
-    from generator.spec.checks import Finding
+    from generator.spec.findings import Finding
 
 STATE_FILE = "rollgen-state.yaml"
 STATE_SCHEMA = "state.schema.json"
@@ -147,10 +147,10 @@ def _quick_check() -> Callable[[Any], bool] | None:
 
 def _located_problems(data: bytes, display: str) -> list[Problem]:
     """Why the bytes are not a state file, each problem with its line and column (the slow path)."""
-    from generator.spec.checks import locate
+    from generator.spec.findings import locate
     from generator.errors import InvalidInput
     from generator.spec.loader import load_text
-    from generator.spec.release import schema_problems
+    from generator.spec.schema import schema_problems
 
     try:
         docs = load_text(data, display)
@@ -167,7 +167,7 @@ def _located_problems(data: bytes, display: str) -> list[Problem]:
 
 def _meaning(data: dict[str, Any]) -> list[Finding]:
     """What the schema cannot say: the fields that must agree with each other."""
-    from generator.spec.checks import Finding
+    from generator.spec.findings import Finding
     from generator.clock import parse_rfc3339
 
     out = []

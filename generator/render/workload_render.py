@@ -10,7 +10,6 @@ from dataclasses import replace
 from typing import Any
 
 from generator import workload
-from generator.plan import workload_progression as pods
 from generator.render.routers import Switch, router_for
 from generator.render.engines import ImageSlot, Manifest, Rendered, Renderer, common
 from generator.model import EnvState, Environment, Image, Release
@@ -21,7 +20,7 @@ JSON = dict[str, Any]
 def render_environment(render: Renderer, release: Release, env: Environment, state: EnvState) -> Rendered:
     """The engine's objects (or a plain rolling Deployment), plus the PDB. Each side runs the pod inputs the
     state records for it (workload_progression.py)."""
-    template_env = pods.template_environment(release, env, state)
+    template_env = template_environment(release, env, state)
     if env.workload.rolling_update is not None:
         rendered = render_rolling(release, template_env, state)
     elif release.engine == "nginx":
@@ -37,9 +36,9 @@ def render_environment(render: Renderer, release: Release, env: Environment, sta
 def render_two_tracks(render: Renderer, release: Release, env: Environment, state: EnvState) -> Rendered:
     """The nginx engine runs stable and canary side by side: the canary Deployment (or the idle colour) from the
     canary's pod inputs, the stable one (or the live colour) from the stable's."""
-    canary_env = pods.canary_environment(env, state)
+    canary_env = canary_environment(env, state)
     rendered = render(release, canary_env, state)
-    stable_env = pods.stable_environment(env, state)
+    stable_env = stable_environment(env, state)
     if stable_env.workload == canary_env.workload:
         return rendered
     stable = {(m["kind"], m["metadata"]["name"]): m for m in render(release, stable_env, state).manifests}
@@ -114,7 +113,7 @@ def with_stable_generators(release: Release, env: Environment, state: EnvState, 
     """The nginx engine mid-canary with a changed config: the stable track's own generators."""
     if release.engine != "nginx" or env.workload.rolling_update is not None:
         return kustomization
-    stable_env, canary_env = pods.stable_environment(env, state), pods.canary_environment(env, state)
+    stable_env, canary_env = stable_environment(env, state), canary_environment(env, state)
     if stable_env.workload.config == canary_env.workload.config:
         return kustomization
     entries = workload.kustomize_entries(release.name, release.namespace, stable_env.workload)
@@ -139,7 +138,7 @@ def overlay_kustomization(release: Release, env: Environment, kustomization: JSO
     """An overlay's kustomization with its own config (replacing the base's when it differs) and the spec's
     patches after rollgen's own, so a patch sees the environment's final objects."""
     out = dict(kustomization)
-    config_env = pods.config_environment(release, env, state)
+    config_env = config_environment(release, env, state)
     if config_env.workload.config != release.workload.config:
         entries = workload.kustomize_entries(release.name, release.namespace, config_env.workload)
         base_entries = workload.kustomize_entries(release.name, release.namespace, release.workload)
@@ -156,3 +155,31 @@ def overlay_kustomization(release: Release, env: Environment, kustomization: JSO
     if patches:
         out["patches"] = [*out.get("patches", []), *patches]
     return out
+
+
+def stable_environment(env: Environment, state: EnvState) -> Environment:
+    """The environment as stable runs it."""
+    return replace(env, workload=workload.workload_from(state.stable_pod, env.workload))
+
+
+def canary_environment(env: Environment, state: EnvState) -> Environment:
+    """The environment as the canary runs it (the stable's when no canary is recorded)."""
+    if state.phase in ("progressing", "promoting", "aborted"):
+        return replace(env, workload=workload.workload_from(state.canary_pod, env.workload))
+    return stable_environment(env, state)
+
+
+def template_environment(release: Release, env: Environment, state: EnvState) -> Environment:
+    """The environment whose pod inputs the engine's one template runs (Rollout, Flagger's target, a rolling
+    Deployment): the canary's while one progresses, the stable's otherwise (an abort restores it)."""
+    if state.phase == "progressing":
+        return canary_environment(env, state)
+    return stable_environment(env, state)
+
+
+def config_environment(release: Release, env: Environment, state: EnvState) -> Environment:
+    """The environment whose config the `N-config-*` generators hold: the nginx engine's canary track, or the
+    one template of the other engines. The nginx stable track reads `N-stable-config-*` when its config differs."""
+    if release.engine == "nginx" and env.workload.rolling_update is None:
+        return canary_environment(env, state)
+    return template_environment(release, env, state)

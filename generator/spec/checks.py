@@ -6,18 +6,26 @@ Each check returns Problems located at the precise field; messages say what is w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator import durations
-from generator.errors import Problem, json_path
-from generator.model import BUILTIN_METRICS, Engine, Progression
-from generator.spec.report import suggest
+from generator.errors import Problem
+from generator.model import BUILTIN_METRICS
+from generator.spec.findings import (
+    Data,
+    Finding,
+    Generated,
+    JsonPath,
+    Located,
+    did_you_mean,
+    locate,
+    progression,
+    strategy_kind,
+)
 
 if TYPE_CHECKING:
     from generator.spec.profiles import Profile
 
-JsonPath = tuple[str | int, ...]
-Data = dict[str, Any]
 
 DNS_LABEL_MAX = 63  # Services, namespaces, label values: anything that becomes a DNS label
 OBJECT_NAME_MAX = 253  # other object names (DNS subdomains)
@@ -25,51 +33,11 @@ RESERVED_LABELS = ("app.kubernetes.io/name", "app.kubernetes.io/managed-by")
 RESERVED_PREFIX = "rollgen.io/"
 
 
-class Located(Protocol):
-    """What the checks need from a loaded document (generator.spec.loader.Document)."""
-
-    @property
-    def data(self) -> Any: ...
-
-    @property
-    def source(self) -> str: ...
-
-    def locate(self, path: JsonPath) -> tuple[int, int]: ...
-
-    def locate_key(self, path: JsonPath) -> tuple[int, int]: ...
-
-
-class Finding(NamedTuple):
-    """A problem before it is located: the path, the message, and whether to point at the key itself."""
-
-    path: JsonPath
-    message: str
-    at_key: bool = False
-
-
-def closest(word: str, choices: Sequence[str]) -> str | None:
-    """The choice `word` was probably meant to be, if one is close enough (and is not `word` itself)."""
-    match = suggest(word, choices)
-    return match if match != word else None
-
-
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """`; did you mean 'X'?` when a choice is close to `word`, else ''."""
-    match = closest(word, choices)
-    return f"; did you mean {match!r}?" if match else ""
-
-
-def locate(doc: Located, finding: Finding) -> Problem:
-    line, column = doc.locate_key(finding.path) if finding.at_key else doc.locate(finding.path)
-    return Problem(doc.source, line, column, json_path(finding.path), finding.message)
-
-
-def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
-    """Every meaning problem of a schema-valid release spec, in document order."""
-    if profiles is None:
-        from generator.spec.profiles import load_profiles
-
-        profiles = load_profiles()
+def check(
+    data: Data, doc: Located, profiles: Mapping[str, Profile], generated: Generated | None = None
+) -> list[Problem]:
+    """Every meaning problem of a schema-valid release spec, in document order (patch targets only with
+    `generated`: see spec.findings.Generated)."""
     from generator.spec.routerchecks import check_router, with_engine_name
 
     findings = list(check_router(data))
@@ -77,9 +45,9 @@ def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = Non
     findings += [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
     if uses_workload_rules(data["spec"]):
-        from generator import workload_checks  # container, pod, security and patch rules
+        from generator.spec import workload_checks  # container, pod, security and patch rules
 
-        findings += workload_checks.check(data, profiles)
+        findings += workload_checks.check(data, profiles, generated)
     problems = [locate(doc, finding) for finding in findings]
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
 
@@ -94,24 +62,6 @@ def uses_workload_rules(spec: Data) -> bool:
 
 
 # --- engine, progression and strategy -------------------------------------------------------------------------
-
-
-def strategy_kind(data: Data) -> str:
-    return str(next(iter(data["spec"]["strategy"])))
-
-
-def engine_name(data: Data) -> Engine:
-    """The engine as the model names it: `deployments` and `nginx` are one engine (plain Deployments, weights
-    from git), still called "nginx" inside rollgen until the layout issue renames it."""
-    engine = data["spec"]["engine"]
-    return "nginx" if engine == "deployments" else cast(Engine, engine)
-
-
-def progression(data: Data) -> Progression:
-    """spec.progression, or the engine's default (nginx: git; argo-rollouts and flagger: controller)."""
-    spec = data["spec"]
-    default = "git" if engine_name(data) == "nginx" else "controller"
-    return cast(Progression, spec.get("progression", default))
 
 
 def check_progression(data: Data) -> Iterator[Finding]:

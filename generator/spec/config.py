@@ -5,6 +5,7 @@ with the defaults. Validated against schemas/config.schema.json, problems locate
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ class Config:
     argocd: Mapping[str, Any] | None = None
     flux: Mapping[str, Any] | None = None
     require_digest: bool = False  # images.requireDigest: `set-image` refuses a tag without @sha256:
-    mode: str = "direct"  # git.mode: direct | pull-request (commands/_pullrequest.py)
+    mode: str = "direct"  # git.mode: direct | pull-request (gitops/pullrequest.py)
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
@@ -111,8 +112,8 @@ def _write(path: Path, text: str) -> None:
 
 
 def _schema_problems(data: Any, doc: Any) -> list[Problem]:
-    from generator.spec.checks import locate
-    from generator.spec.release import explain_additional, load_schema, quick_check
+    from generator.spec.findings import locate
+    from generator.spec.schema import explain_additional, load_schema, quick_check
 
     # A valid rollgen.yaml never pays for importing jsonschema (the validate hook reads it on every run).
     check = quick_check(SCHEMA)
@@ -170,3 +171,13 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
         present=True,
     )
+
+
+@functools.cache
+def config_root(folder: Path) -> Path | None:
+    # The nearest rollgen.yaml above the spec, without leaving the git repository it lives in.
+    if (folder / CONFIG_FILE).is_file():
+        return folder
+    if (folder / ".git").exists() or folder.parent == folder:
+        return None
+    return config_root(folder.parent)

@@ -14,18 +14,12 @@ from typing import Any
 
 from generator.spec import checks
 from generator import resources
-from generator.spec.checks import Finding, Located
+from generator.spec.findings import Finding, Located, locate
 from generator.errors import InvalidInput, Problem
 from generator.spec.loader import load_single
 from generator.model import Autoscaling, Labels, Step
-from generator.spec.release import (
-    PROFILE_SCHEMA,
-    build_autoscaling,
-    build_steps,
-    optional_seconds,
-    schema_problems,
-    sorted_labels,
-)
+from generator.spec.build import build_autoscaling, build_steps, optional_seconds, sorted_labels
+from generator.spec.schema import PROFILE_SCHEMA, schema_problems
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 
@@ -89,7 +83,7 @@ def load_profile(path: Path) -> Profile:
     problems = schema_problems(doc, PROFILE_SCHEMA)
     if not problems:
         findings = list(meaning(doc.data, path))
-        problems = sorted({checks.locate(doc, finding) for finding in findings}, key=lambda p: (p.line, p.column))
+        problems = sorted({locate(doc, finding) for finding in findings}, key=lambda p: (p.line, p.column))
     if problems:
         raise InvalidInput(problems)
     return build_profile(doc)

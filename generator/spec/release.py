@@ -1,330 +1,61 @@
-"""Release specs: JSON Schema validation with located, fixable messages, meaning checks, and the frozen model."""
+"""Release specs, as the rest of rollgen asks for them: every problem of a document (schema, then meaning), the
+model built from it, the specs under a folder.
+
+The work is done below: spec/schema.py (the schema's messages), spec/checks.py and the rule modules it runs
+(meaning), spec/build.py (the model), spec/profiles.py. The patch-target rule needs to know what the overlays
+would hold, which only the render layer can say: generator.render.loading passes that in (`generated`), and is
+what commands use to load a spec.
+"""
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from generator.spec import checks
-from generator import durations
-from generator import redaction
-from generator import resources
-from generator.spec import schemacheck
-from generator.spec.checks import Finding, Located, closest, did_you_mean
 from generator.errors import InvalidInput, Problem
-from generator.spec.loader import load_single
-from generator.model import (
-    ABTestStrategy,
-    Analysis,
-    Autoscaling,
-    BlueGreenStrategy,
-    CanaryStrategy,
-    Environment,
-    GatewayRef,
-    Image,
-    IngressSpec,
-    Labels,
-    LoadTest,
-    Metric,
-    Release,
-    Step,
-    Strategy,
+from generator.model import Release
+from generator.spec import build, checks
+from generator.spec.build import build_environment as build_environment
+from generator.spec.findings import Generated, Located
+from generator.spec.schema import (
+    PROFILE_SCHEMA as PROFILE_SCHEMA,
+    RELEASE_SCHEMA as RELEASE_SCHEMA,
+    explain_additional as explain_additional,
+    inline_refs as inline_refs,
+    load_schema as load_schema,
+    quick_check as quick_check,
+    schema_problems,
+    validator as validator,
 )
 
 if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import ValidationError
-
     from generator.spec.profiles import Profile
 
-RELEASE_SCHEMA = "release.schema.json"
-PROFILE_SCHEMA = "profile.schema.json"
-DEFAULT_ENVIRONMENT = "default"
-DEFAULT_SETTLE_DELAY = 60
-DEFAULT_INTERVAL = 60
-DEFAULT_FAILURE_LIMIT = 1
-DEFAULT_SCALE_DOWN_DELAY = 30
-
-Data = dict[str, Any]
-T = TypeVar("T")
-
-
-# --- schema validation ------------------------------------------------------------------------------------------
-
-
-@functools.cache
-def load_schema(schema_name: str) -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(resources.schema_path(schema_name).read_text(encoding="utf-8"))
-    return schema
-
-
-@functools.cache
-def quick_check(schema_name: str) -> schemacheck.Check | None:
-    """The yes/no check that spares a valid document the import of jsonschema (generator/schemacheck.py);
-    None if the schema uses a keyword it does not implement, and then jsonschema decides every document."""
-    try:
-        return schemacheck.compile_schema(load_schema(schema_name), lazy_refs=True)
-    except schemacheck.Unsupported:
-        return None
-
-
-@functools.cache
-def validator(schema_name: str) -> Draft202012Validator:
-    """Compiled once per process; no format checker (the patterns in the schema do that work, faster).
-    Imported here, not at the top: only documents that quick_check rejects need it."""
-    from jsonschema import Draft202012Validator
-
-    schema = load_schema(schema_name)
-    return Draft202012Validator(inline_refs(schema, schema.get("$defs", {})))
-
-
-def inline_refs(node: Any, defs: Mapping[str, Any]) -> Any:
-    """The schema with every local `$ref` replaced by its target: validation runs three times faster without
-    reference lookups. Our schemas have no recursive definitions, and the keywords beside a `$ref` are only
-    annotations (title, description), so merging them into the target keeps the meaning."""
-    if isinstance(node, list):
-        return [inline_refs(item, defs) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        target = defs[str(node["$ref"]).removeprefix("#/$defs/")]
-        siblings = {key: value for key, value in node.items() if key != "$ref"}
-        return inline_refs({**target, **siblings}, defs)
-    return {key: inline_refs(value, defs) for key, value in node.items() if key != "$defs"}
-
-
-def schema_problems(doc: Located, schema_name: str = RELEASE_SCHEMA) -> list[Problem]:
-    """Every schema violation of the document, located and explained, in document order."""
-    check = quick_check(schema_name)
-    try:
-        if check is not None and check(doc.data):
-            return []
-    except schemacheck.Unsupported:
-        pass  # a part of the schema the quick check cannot compile: jsonschema decides
-    errors = list(validator(schema_name).iter_errors(doc.data))
-    typos = typo_targets(errors)
-    # A misspelt required field is one mistake: "unknown field 'stpes'; did you mean 'steps'?" says it all.
-    findings = [f for e in errors for f in explain(e) if not (e.validator == "required" and f.path in typos)]
-    problems = {checks.locate(doc, finding) for finding in findings}
-    return sorted(problems, key=lambda p: (p.line, p.column, p.path, p.message))
-
-
-def check_document(doc: Located, profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
+def check_document(
+    doc: Located, profiles: Mapping[str, Profile] | None = None, generated: Generated | None = None
+) -> list[Problem]:
     """Schema problems; only when there are none, the meaning checks (they rely on the schema's guarantees)."""
     problems = schema_problems(doc)
     if problems:
         return problems
-    return checks.check(doc.data, doc, profiles)
+    if profiles is None:
+        from generator.spec.profiles import load_profiles
+
+        profiles = load_profiles()
+    return checks.check(doc.data, doc, profiles, generated)
 
 
-def typo_targets(errors: Iterable[ValidationError]) -> set[tuple[str | int, ...]]:
-    """Paths of the fields that unknown fields in the same mapping were probably meant to be."""
-    targets: set[tuple[str | int, ...]] = set()
-    for error in errors:
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = list(error.schema.get("properties", {}))
-            for key in error.instance:
-                match = closest(key, allowed) if key not in allowed else None
-                if match is not None:
-                    targets.add((*error.absolute_path, match))
-    return targets
+def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -> Release:
+    """The frozen model of a document that check_document accepted (the built-in profiles unless given)."""
+    if profiles is None:
+        from generator.spec.profiles import load_profiles
 
-
-def explain(error: ValidationError) -> Iterator[Finding]:
-    path = tuple(error.absolute_path)
-    if "propertyNames" in error.relative_schema_path:
-        yield from explain_property_name(error, path)
-        return
-    handler = EXPLAINERS.get(str(error.validator))
-    if handler is not None:
-        yield from handler(error, path)
-    else:
-        yield Finding(path, error.message)
-
-
-def explain_additional(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    allowed = sorted(error.schema.get("properties", {}))
-    for key in error.instance:
-        if key not in allowed:
-            hint = did_you_mean(key, allowed) or f"; allowed here: {', '.join(allowed)}"
-            yield Finding((*path, key), f"unknown field {key!r}{hint}", at_key=True)
-
-
-def explain_required(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    properties = error.schema.get("properties", {})
-    for key in error.validator_value:
-        if key not in error.instance:
-            about = properties.get(key, {}).get("description", "")
-            yield Finding((*path, key), f"required field {key!r} is missing" + (f": {about}" if about else ""))
-
-
-def explain_type(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    expected = hint(error) or "a " + TYPE_NAMES.get(str(error.validator_value), str(error.validator_value))
-    if not path and "title" in error.schema:
-        expected += f" (a {error.schema['title']} with apiVersion, kind, metadata and spec)"
-        # The whole document is one value: not a spec at all (a token, /etc/passwd): say what, never show it.
-        yield Finding(path, f"expected {expected}, got {kind_of(error.instance)}")
-        return
-    yield Finding(path, f"expected {expected}, got {describe(error.instance)}")
-
-
-def explain_const(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    yield Finding(path, f"must be {error.validator_value!r}, got {describe(error.instance)}")
-
-
-def explain_enum(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    choices = [str(choice) for choice in error.validator_value]
-    suggestion = did_you_mean(error.instance, choices) if isinstance(error.instance, str) else ""
-    yield Finding(path, f"must be one of {', '.join(choices)}; got {describe(error.instance)}{suggestion}")
-
-
-def explain_text(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    """pattern, minLength, maxLength: the schema's errorMessage says what the value should look like."""
-    value = str(error.instance)
-    shown = describe(value)
-    if error.validator == "maxLength":
-        shown += f" ({len(value)} characters, at most {error.validator_value})"
-    expected = hint(error)
-    if not expected and error.validator == "maxLength":  # no pattern to describe: the length is the problem
-        yield Finding(path, f"{shown} is too long; shorten it")
-    elif not expected and error.validator == "minLength":
-        yield Finding(path, f"{shown} is too short: give at least {error.validator_value} character(s)")
-    else:
-        expected = expected or f"a string matching {error.schema.get('pattern', '')!r}"
-        yield Finding(path, f"{shown} is not {expected}")
-
-
-def explain_range(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    low, high = error.schema.get("minimum"), error.schema.get("maximum")
-    if low is not None and high is not None:
-        bounds = f"from {low} to {high}"
-    else:
-        bounds = f"at least {low}" if low is not None else f"at most {high}"
-    yield Finding(path, f"{error.instance} is out of range: must be {bounds}")
-
-
-def explain_items(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    if error.validator == "minItems":
-        yield Finding(
-            path, f"needs at least {error.validator_value} entr{'y' if error.validator_value == 1 else 'ies'}"
-        )
-    else:
-        yield Finding(path, f"has {len(error.instance)} entries; at most {error.validator_value} are allowed")
-
-
-def explain_properties(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    schema = error.schema
-    if schema.get("minProperties") == schema.get("maxProperties") == 1:
-        choices = " | ".join(schema.get("properties", {}))
-        found = ", ".join(error.instance) or "none"
-        yield Finding(path, f"give exactly one of {choices} (found: {found})")
-    elif error.validator == "maxProperties":
-        yield Finding(path, f"has {len(error.instance)} entries; at most {error.validator_value} are allowed")
-    else:
-        yield Finding(path, f"needs at least {error.validator_value} entries")
-
-
-def explain_dependent(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    for key, needed in error.validator_value.items():
-        missing = [name for name in needed if key in error.instance and name not in error.instance]
-        for name in missing:
-            yield Finding((*path, key), f"{key} needs {name}: add {name}, or remove {key}", at_key=True)
-
-
-def explain_alternatives(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    """anyOf/oneOf: the schema's own errorMessage, else the most relevant branch's error, never all of them."""
-    from jsonschema.exceptions import best_match
-
-    message = error.schema.get("errorMessage")
-    if message:
-        yield Finding(path, str(message))
-        return
-    best = best_match(error.context) if error.context else None
-    if best is None:
-        yield Finding(path, error.message)
-    else:
-        yield from explain(best)
-
-
-def explain_property_name(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
-    key = str(error.instance)
-    expected = hint(error) or "a valid name"
-    yield Finding((*path, key), f"key {key!r} is not {expected}", at_key=True)
-
-
-def hint(error: ValidationError) -> str:
-    return str(error.schema.get("errorMessage", "")) if isinstance(error.schema, dict) else ""
-
-
-TYPE_NAMES = {
-    "object": "mapping",
-    "array": "list",
-    "string": "string",
-    "integer": "whole number",
-    "number": "number",
-    "boolean": "boolean (true or false)",
-}
-
-EXPLAINERS = {
-    "additionalProperties": explain_additional,
-    "required": explain_required,
-    "type": explain_type,
-    "const": explain_const,
-    "enum": explain_enum,
-    "pattern": explain_text,
-    "minLength": explain_text,
-    "maxLength": explain_text,
-    "minimum": explain_range,
-    "maximum": explain_range,
-    "minItems": explain_items,
-    "maxItems": explain_items,
-    "minProperties": explain_properties,
-    "maxProperties": explain_properties,
-    "dependentRequired": explain_dependent,
-    "anyOf": explain_alternatives,
-    "oneOf": explain_alternatives,
-}
-
-
-def kind_of(value: Any) -> str:
-    """What a value is, without any of its content."""
-    if isinstance(value, str):
-        return f"a string of {len(value)} characters" if value else "an empty string"
-    return describe(value)
-
-
-def describe(value: Any) -> str:
-    """A value as a message shows it: strings quoted and cut short (a URL's credentials left out), other
-    types named."""
-    if isinstance(value, str):
-        value = redaction.userinfo(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
-        return repr(value if len(value) <= 60 else value[:57] + "...")
-    if value is None:
-        return "null (an empty value)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
-        return f"the number {value}"
-    return "a mapping" if isinstance(value, dict) else "a list"
+        profiles = load_profiles()
+    return build.build_release(doc, profiles)
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
-
-
-def load_release(path: Path, profiles_dirs: Sequence[Path] = (), display: str | None = None) -> Release:
-    """Load, validate and build one spec; every problem raises InvalidInput together."""
-    from generator.spec.profiles import load_profiles
-
-    doc = load_single(path, display)
-    profiles = load_profiles(profiles_dirs)
-    problems = check_document(doc, profiles)
-    if problems:
-        raise InvalidInput(problems)
-    return build_release(doc, profiles)
 
 
 def find_specs(paths: Iterable[Path]) -> list[Path]:
@@ -342,199 +73,3 @@ def release_files(folder: Path) -> list[Path]:
     from generator.spec.discovery import find_specs as discover
 
     return discover([folder])[0]
-
-
-# --- the model --------------------------------------------------------------------------------------------------
-
-
-def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -> Release:
-    """The frozen model of a document that check_document accepted."""
-    if profiles is None:
-        from generator.spec.profiles import load_profiles
-
-        profiles = load_profiles()
-    from generator import workload
-
-    data: Data = doc.data
-    meta, spec = data["metadata"], data["spec"]
-    strategy = build_strategy(spec["strategy"])
-    ingress = spec["ingress"]
-    release = Release(
-        name=meta["name"],
-        namespace=meta["namespace"],
-        labels=sorted_labels(meta.get("labels", {})),
-        engine=checks.engine_name(data),
-        progression=checks.progression(data),
-        image=Image.parse(spec["image"]),
-        replicas=spec.get("replicas", 1),
-        container_port=spec["containerPort"],
-        service_port=spec["service"]["port"],
-        ingress=IngressSpec(
-            host=ingress["host"],
-            path=ingress.get("path", "/"),
-            path_type=ingress.get("pathType", "Prefix"),
-            class_name=ingress.get("className", "nginx"),
-            tls_secret=ingress.get("tlsSecret"),
-        ),
-        strategy=strategy,
-        analysis=build_analysis(spec.get("analysis"), strategy, spec["engine"]),
-        environments=(),
-        autoscaling=build_autoscaling(spec.get("autoscaling")),
-        settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
-        source=doc.source,
-        service_port_name=spec["service"].get("portName", "http"),
-        router=spec.get("router", "ingress-nginx"),
-        gateway=build_gateway(spec.get("gateway")),
-        istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
-        workload=workload.build(spec),
-    )
-    entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
-    environments = tuple(build_environment(release, entry, profiles) for entry in entries)
-    return replace(release, environments=environments)
-
-
-def build_gateway(gateway: Data | None) -> GatewayRef | None:
-    if gateway is None:
-        return None
-    return GatewayRef(
-        name=gateway["name"],
-        namespace=gateway.get("namespace"),
-        section_name=gateway.get("sectionName"),
-        implementation=gateway.get("implementation"),
-    )
-
-
-def seconds(text: str | None, default: int) -> int:
-    return default if text is None else durations.parse(text)
-
-
-def optional_seconds(text: str | None) -> int | None:
-    return None if text is None else durations.parse(text)
-
-
-def sorted_labels(labels: Mapping[str, str]) -> Labels:
-    return tuple(sorted(labels.items()))
-
-
-def build_steps(steps: Sequence[Data]) -> tuple[Step, ...]:
-    return tuple(Step(weight=step["weight"], pause=optional_seconds(step.get("pause"))) for step in steps)
-
-
-def build_strategy(strategy: Data) -> Strategy:
-    if "canary" in strategy:
-        canary = strategy["canary"]
-        return CanaryStrategy(
-            steps=build_steps(canary["steps"]),
-            header=canary.get("header"),
-            header_value=canary.get("headerValue"),
-            cookie=canary.get("cookie"),
-            sticky=canary.get("sticky", False),
-        )
-    if "blueGreen" in strategy:
-        blue_green = strategy["blueGreen"]
-        return BlueGreenStrategy(
-            preview_host=blue_green.get("previewHost"),
-            auto_promotion=optional_seconds(blue_green.get("autoPromotion")),
-            scale_down_delay=seconds(blue_green.get("scaleDownDelay"), DEFAULT_SCALE_DOWN_DELAY),
-            preview_tls_secret=blue_green.get("previewTlsSecret"),
-        )
-    ab_test = strategy["abTest"]
-    return ABTestStrategy(
-        iterations=ab_test["iterations"],
-        header=ab_test.get("header"),
-        header_value=ab_test.get("headerValue"),
-        cookie=ab_test.get("cookie"),
-    )
-
-
-def build_analysis(analysis: Data | None, strategy: Strategy, engine: str) -> Analysis | None:
-    if analysis is None:
-        return None
-    return Analysis(
-        prometheus=analysis["prometheus"],
-        interval=seconds(analysis.get("interval"), default_interval(strategy, engine)),
-        failure_limit=analysis.get("failureLimit", DEFAULT_FAILURE_LIMIT),
-        metrics=tuple(
-            Metric(name=m["name"], query=m.get("query"), max=m.get("max"), min=m.get("min"))
-            for m in analysis["metrics"]
-        ),
-        load_test=build_load_test(analysis.get("loadTest")),
-    )
-
-
-def build_load_test(data: Data | None) -> LoadTest | None:
-    if data is None:
-        return None
-    default = LoadTest()
-    return LoadTest(url=data.get("url", default.url), rate=data.get("rate", default.rate), target=data.get("target"))
-
-
-def default_interval(strategy: Strategy, engine: str) -> int:
-    """Flagger moves one canary step per analysis interval, so there the step pause is the natural default."""
-    if engine == "flagger" and isinstance(strategy, CanaryStrategy):
-        pauses = [step.pause for step in strategy.steps if step.pause]
-        if pauses:
-            return pauses[0]
-    return DEFAULT_INTERVAL
-
-
-def build_autoscaling(scaling: Data | None) -> Autoscaling | None:
-    if scaling is None:
-        return None
-    return Autoscaling(
-        min_replicas=scaling["minReplicas"],
-        max_replicas=scaling["maxReplicas"],
-        cpu_utilization=scaling["cpu"],
-    )
-
-
-def build_environment(release: Release, entry: Data, profiles: Mapping[str, Profile]) -> Environment:
-    """Precedence: the entry's own fields, then its profile's, then the release-level ones."""
-    from generator import workload
-
-    base = release.base_environment()
-    profile = profiles[entry["profile"]] if "profile" in entry else None
-    labels = dict(profile.labels if profile else ())
-    labels.update(entry.get("labels", {}))
-    return Environment(
-        name=entry["name"],
-        profile=entry.get("profile"),
-        namespace=entry.get("namespace", base.namespace),
-        host=entry.get("host", base.host),
-        preview_host=entry.get("previewHost", base.preview_host),
-        replicas=first(entry.get("replicas"), profile.replicas if profile else None, _floored(base.replicas, profile)),
-        image=Image.parse(entry["image"]) if "image" in entry else base.image,
-        steps=environment_steps(release, entry, profile),
-        labels=sorted_labels(labels),
-        settle_delay=first(
-            optional_seconds(entry.get("settleDelay")), profile.settle_delay if profile else None, base.settle_delay
-        ),
-        autoscaling=build_autoscaling(entry.get("autoscaling"))
-        or (profile.autoscaling if profile else None)
-        or base.autoscaling,
-        cluster=entry.get("cluster"),
-        workload=workload.for_environment(release.workload, entry),
-    )
-
-
-def environment_steps(release: Release, entry: Data, profile: Profile | None) -> tuple[Step, ...]:
-    if not isinstance(release.strategy, CanaryStrategy):
-        return ()
-    if "steps" in entry:
-        return build_steps(entry["steps"])
-    if profile is not None and profile.steps:
-        return profile.steps
-    return release.strategy.steps
-
-
-def _floored(replicas: int, profile: Profile | None) -> int:
-    """The release's replicas, raised to the profile's minReplicas ("three pods at least": 4 stays 4, 1 is 3)."""
-    floor = profile.min_replicas if profile else None
-    return replicas if floor is None else max(replicas, floor)
-
-
-def first(entry: T | None, profile: T | None, release: T) -> T:
-    """The precedence chain of an environment field: the entry's value, the profile's, the release's."""
-    if entry is not None:
-        return entry
-    return profile if profile is not None else release

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from generator.spec.checks import Finding, engine_name, strategy_kind
+from generator.spec.findings import Finding, engine_name, strategy_kind
 from generator.model import BUILTIN_METRICS
 
 Data = dict[str, Any]

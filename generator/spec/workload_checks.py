@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from generator import workload
-from generator.spec.checks import Finding, closest
+from generator.spec.findings import Finding, Generated, closest
 
 if TYPE_CHECKING:
     from generator.spec.profiles import Profile
@@ -38,7 +38,7 @@ OWNED_PATHS = (
 OWNED_NOTE = "rollgen owns traffic weights and steps, the image and replicas (see README, spec.patches)"
 
 
-def check(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]:
+def check(data: Data, profiles: Mapping[str, Profile], generated: Generated | None = None) -> list[Finding]:
     spec = data["spec"]
     out: list[Finding] = []
     release_container = workload.drop_removed_env(dict(spec.get("container", {})))
@@ -47,7 +47,7 @@ def check(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]:
     out += replicas_with_autoscaling(spec, ("spec",), spec.get("autoscaling"))
     for index, entry in enumerate(spec.get("environments", [])):
         out += environment_findings(spec, entry, ("spec", "environments", index), release_findings)
-    out += patch_findings(data, profiles)
+    out += patch_findings(data, profiles, generated)
     return out
 
 
@@ -197,7 +197,9 @@ def replicas_with_autoscaling(entry: Data, at: JsonPath, scaling: Data | None) -
 # -- patches -------------------------------------------------------------------------------------------------
 
 
-def patch_findings(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]:
+def patch_findings(data: Data, profiles: Mapping[str, Profile], generated: Generated | None = None) -> list[Finding]:
+    """Every patch's own problems; with `generated` (what the overlays would hold: only the render layer can
+    say, generator.render.loading), also a target that matches no generated object."""
     spec = data["spec"]
     located: list[tuple[JsonPath, Data]] = [(("spec", "patches", i), p) for i, p in enumerate(spec.get("patches", []))]
     for e, entry in enumerate(spec.get("environments", [])):
@@ -205,7 +207,7 @@ def patch_findings(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]
     if not located:
         return []
     try:
-        objects = generated_objects(data, profiles)
+        objects = None if generated is None else generated(data, profiles)
     except (KeyError, ValueError):
         return []  # the spec has a problem another check reports (an unknown profile, ...): nothing to match
     out: list[Finding] = []
@@ -214,7 +216,7 @@ def patch_findings(data: Data, profiles: Mapping[str, Profile]) -> list[Finding]
     return out
 
 
-def one_patch(at: JsonPath, patch: Data, objects: Sequence[Mapping[str, Any]]) -> Iterator[Finding]:
+def one_patch(at: JsonPath, patch: Data, objects: Sequence[Mapping[str, Any]] | None) -> Iterator[Finding]:
     import yaml
 
     try:
@@ -237,7 +239,7 @@ def one_patch(at: JsonPath, patch: Data, objects: Sequence[Mapping[str, Any]]) -
     else:
         yield Finding((*at, "patch"), "a patch is a partial object (strategic merge) or a list of JSON 6902 operations")
         return
-    if not any(matches(target, obj) for obj in objects):
+    if objects is not None and not any(matches(target, obj) for obj in objects):
         shown = ", ".join(f"{k}={v}" for k, v in target.items() if v is not None)
         kinds = ", ".join(sorted({f"{o['kind']}/{o['metadata']['name']}" for o in objects}))
         where = (*at, "target") if "target" in patch else (*at, "patch")
@@ -283,64 +285,3 @@ def matches(target: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
     return True
 
 
-def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mapping[str, Any]]:
-    """Every object any environment's overlay generates, as rendered from the spec. Which objects there are does
-    not depend on the container, the pod or the patches, so specs that differ only there share one render."""
-    import json
-
-    shape = json.dumps(_shape(data), sort_keys=True, default=str) + repr(sorted(profiles.items()))
-    if shape not in _OBJECTS:
-        if len(_OBJECTS) > 256:
-            _OBJECTS.clear()
-        _OBJECTS[shape] = _render_objects(data, profiles)
-    return _OBJECTS[shape]
-
-
-_OBJECTS: dict[str, list[Mapping[str, Any]]] = {}
-_POD_ONLY = ("container", "pod", "patches", "security")
-
-
-def _shape(data: Data) -> Data:
-    """The spec without what changes pods only; config reduced to which generators exist."""
-
-    def strip(entry: Data) -> Data:
-        out = {k: v for k, v in entry.items() if k not in _POD_ONLY}
-        if "config" in out:
-            out["config"] = sorted(k for k in ("files", "literals") if out["config"].get(k))
-        return out
-
-    spec = strip(data["spec"])
-    spec["environments"] = [strip(entry) for entry in data["spec"].get("environments", [])]
-    return {**data, "spec": spec}
-
-
-def _render_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mapping[str, Any]]:
-    from generator.render.engines import renderer_for
-    from generator.model import EnvState
-    from generator.spec.release import build_release
-    from generator.render.workload_render import render_environment
-
-    release = build_release(_Doc(data), profiles)
-    render = renderer_for(release.engine)
-    out: list[Mapping[str, Any]] = []
-    for env in release.environments:
-        out += render_environment(render, release, env, EnvState.initial(env)).manifests
-        for generator in workload.kustomize_entries(release.name, env.namespace, env.workload).get(
-            "configMapGenerator", []
-        ):
-            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}})
-    return out
-
-
-class _Doc:
-    """Just enough of a loaded document for build_release."""
-
-    def __init__(self, data: Data) -> None:
-        self.data = data
-        self.source = "<spec>"
-
-    def locate(self, path: JsonPath) -> tuple[int, int]:
-        return (1, 1)
-
-    def locate_key(self, path: JsonPath) -> tuple[int, int]:
-        return (1, 1)

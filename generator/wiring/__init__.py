@@ -743,7 +743,7 @@ def other_mode_files(out_dir: Path, mode: Mode) -> list[str]:
         patterns = [f"{ARGOCD_DIR}/*/application_*.yaml"]  # argocd/application_<root>.yaml is both modes'
     else:
         patterns = [f"{ARGOCD_DIR}/applicationset_*.yaml", f"apps/*/overlays/*/{PARAMS_FILE}"]
-    from generator.gitops.writer import starts_generated
+    from generator.render.files import starts_generated
 
     found = {p for pattern in patterns for p in out_dir.glob(pattern)}
     return sorted(p.relative_to(out_dir).as_posix() for p in found if not p.is_symlink() and starts_generated(p))
@@ -837,10 +837,9 @@ def for_render(out_dir: Path, paths: Sequence[Path]) -> RenderWiring | None:
 
     Not None is also what makes DIR a config repo for the render: only released environments are rendered."""
     from generator.spec import config as config_module
-    from generator.commands.validate import config_root
 
     resolved = out_dir.resolve()
-    root = config_root(resolved)
+    root = config_module.config_root(resolved)
     if root is None:
         return None
     config = config_module.load(root)

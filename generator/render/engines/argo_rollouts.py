@@ -34,8 +34,8 @@ from typing import Any
 
 from generator import durations
 from generator.render import queries
+from generator.render.queries import substitute
 from generator.render.engines import ImageSlot, Manifest, Rendered, common
-from generator.plan.gates import substitute
 from generator.render.routers import RolloutRouting, Split, Switch, router_for
 from generator.model import (
     Analysis,
@@ -301,7 +301,7 @@ def _rollout(release: Release, env: Environment, strategy: JSON) -> Manifest:
 # (`valueFrom.fieldRef`, any Rollout field since Argo Rollouts 1.2), the blue-green preview Ingress is a
 # literal that kustomizeconfig-rollout.yaml teaches kustomize to rename.
 #
-# A custom query may carry Flagger's placeholders (generator.plan.gates), so one query serves Flagger, the git gate
+# A custom query may carry Flagger's placeholders (queries.substitute), so one query serves Flagger, the git gate
 # and Argo: `{{ namespace }}` and `{{ ingress }}` become these arguments, `{{ service }}` and `{{ target }}` the
 # name `N` (the Rollout; the apex of `N-canary`), `{{ interval }}` the analysis interval. Plain replacement of
 # exactly those tokens, as the gate does; Argo resolves only its own `{{args.*}}` afterwards.

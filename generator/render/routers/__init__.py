@@ -163,3 +163,20 @@ def name_reference(kind: str, api_version: str, fields: tuple[tuple[str, str], .
     ref["version"] = version
     ref["fieldSpecs"] = [{"path": path, "kind": referrer} for referrer, path in fields]
     return ref
+
+
+HEADER_ROUTE = "canary-header"
+
+
+COOKIE_ROUTE = "canary-cookie"
+
+
+def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
+    """setHeaderRoute steps (Argo Rollouts), shared by the Gateway API plugin and Istio."""
+    if strategy.header:
+        value = strategy.header_value or HEADER_ALWAYS
+        match = [{"headerName": strategy.header, "headerValue": {"exact": value}}]
+        yield {"setHeaderRoute": {"name": HEADER_ROUTE, "match": match}}
+    if strategy.cookie:
+        match = [{"headerName": "Cookie", "headerValue": {"regex": cookie_pattern(strategy.cookie)}}]
+        yield {"setHeaderRoute": {"name": COOKIE_ROUTE, "match": match}}

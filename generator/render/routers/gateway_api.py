@@ -38,16 +38,13 @@ from generator.render.routers import (
     group_of,
     name_reference,
     rollouts,
+    set_header_routes,
 )
 from generator.render.routers import istio as istio_router
 
 API = "gateway.networking.k8s.io/v1"
 PLUGIN = "argoproj-labs/gatewayAPI"
 PATH_TYPES = {"Prefix": "PathPrefix", "Exact": "Exact"}  # ImplementationSpecific is refused by the checks
-HEADER_ROUTE = "canary-header"
-COOKIE_ROUTE = "canary-cookie"
-
-
 def parent_ref(release: Release) -> JSON:
     gateway = release.gateway
     if gateway is None:
@@ -146,17 +143,6 @@ def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy,
     if header_routes:
         routing["managedRoutes"] = [{"name": step["setHeaderRoute"]["name"]} for step in header_routes]
     return RolloutRouting(routing, (route,), header_routes)
-
-
-def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
-    """setHeaderRoute steps (Argo Rollouts), shared by the Gateway API plugin and Istio."""
-    if strategy.header:
-        value = strategy.header_value or HEADER_ALWAYS
-        match = [{"headerName": strategy.header, "headerValue": {"exact": value}}]
-        yield {"setHeaderRoute": {"name": HEADER_ROUTE, "match": match}}
-    if strategy.cookie:
-        match = [{"headerName": "Cookie", "headerValue": {"regex": cookie_pattern(strategy.cookie)}}]
-        yield {"setHeaderRoute": {"name": COOKIE_ROUTE, "match": match}}
 
 
 def flagger(release: Release, env: Environment) -> FlaggerRouting:

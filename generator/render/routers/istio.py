@@ -36,6 +36,7 @@ from generator.render.routers import (
     group_of,
     name_reference,
     rollouts,
+    set_header_routes,
 )
 
 API = "networking.istio.io/v1"
@@ -114,8 +115,6 @@ def switched(release: Release, env: Environment, switch: Switch) -> tuple[Manife
 
 
 def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> RolloutRouting:
-    from generator.render.routers.gateway_api import set_header_routes
-
     service = virtual_service(
         release, env, release.name, env.host, [weighted_route(release, Split(split.stable, split.canary, 0))]
     )

@@ -1,0 +1,51 @@
+"""The entry point every committing command shares: load rollgen.yaml, then one of three ways to act.
+
+`--dry-run` and `rollgen plan` go to dryrun.py (reads only), pull-request mode to pullrequest.py (each action on
+its own branch), and the direct mode to workflow.py (lock, commit, push). The dispatch lives here, above the
+three, so that none of them imports another's caller.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from generator.errors import EXIT_OK, EXIT_USER, InvalidInput
+from generator.gitops.repo import Repo
+from generator.gitops.workflow import Request, _attempts, _branch, _check_output, report, tidy
+
+
+def execute(request: Request, fmt: str) -> int:
+    try:
+        return _execute(request, fmt)
+    except InvalidInput as exc:
+        # A spec, profile or rollgen.yaml problem: the lines `rollgen validate` prints, one a problem (on stderr,
+        # where a scheduled job's failures go), or its JSON.
+        from generator.spec.report import format_json, format_text
+
+        if fmt == "json":
+            sys.stdout.write(format_json(exc.problems))
+        else:
+            sys.stderr.write(format_text(exc.problems))
+        return EXIT_USER
+
+
+def _execute(request: Request, fmt: str) -> int:
+    from generator.spec.config import load as load_config
+
+    repo = Repo.discover(request.repo)
+    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    _check_output(repo, config)
+    if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
+        from generator.gitops.dryrun import dry_run
+
+        return dry_run(repo, config, request, fmt)
+    if config.mode == "pull-request":  # each action on its own branch, counted from its merge
+        from generator.gitops import pullrequest
+
+        return pullrequest.execute(repo, config, _branch(repo, config), request, fmt)
+    with repo.lock():
+        tidy(repo, config)
+        branch = _branch(repo, config)
+        outcomes, pushed = _attempts(repo, config, branch, request)
+    report(outcomes, pushed, fmt)
+    return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK

@@ -1,0 +1,229 @@
+"""The frozen model (generator.model) built from a release spec the schema and the checks accepted: defaults
+filled in, durations in seconds, profiles applied to each environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from generator import durations
+from generator.spec.findings import Located, engine_name, progression
+from generator.model import (
+    ABTestStrategy,
+    Analysis,
+    Autoscaling,
+    BlueGreenStrategy,
+    CanaryStrategy,
+    Environment,
+    GatewayRef,
+    Image,
+    IngressSpec,
+    Labels,
+    LoadTest,
+    Metric,
+    Release,
+    Step,
+    Strategy,
+)
+
+if TYPE_CHECKING:
+    from generator.spec.profiles import Profile
+
+DEFAULT_ENVIRONMENT = "default"
+DEFAULT_SETTLE_DELAY = 60
+DEFAULT_INTERVAL = 60
+DEFAULT_FAILURE_LIMIT = 1
+DEFAULT_SCALE_DOWN_DELAY = 30
+
+Data = dict[str, Any]
+T = TypeVar("T")
+
+
+def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
+    """The frozen model of a document that check_document accepted, with these profiles."""
+    from generator import workload
+
+    data: Data = doc.data
+    meta, spec = data["metadata"], data["spec"]
+    strategy = build_strategy(spec["strategy"])
+    ingress = spec["ingress"]
+    release = Release(
+        name=meta["name"],
+        namespace=meta["namespace"],
+        labels=sorted_labels(meta.get("labels", {})),
+        engine=engine_name(data),
+        progression=progression(data),
+        image=Image.parse(spec["image"]),
+        replicas=spec.get("replicas", 1),
+        container_port=spec["containerPort"],
+        service_port=spec["service"]["port"],
+        ingress=IngressSpec(
+            host=ingress["host"],
+            path=ingress.get("path", "/"),
+            path_type=ingress.get("pathType", "Prefix"),
+            class_name=ingress.get("className", "nginx"),
+            tls_secret=ingress.get("tlsSecret"),
+        ),
+        strategy=strategy,
+        analysis=build_analysis(spec.get("analysis"), strategy, spec["engine"]),
+        environments=(),
+        autoscaling=build_autoscaling(spec.get("autoscaling")),
+        settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
+        source=doc.source,
+        service_port_name=spec["service"].get("portName", "http"),
+        router=spec.get("router", "ingress-nginx"),
+        gateway=build_gateway(spec.get("gateway")),
+        istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
+        workload=workload.build(spec),
+    )
+    entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
+    environments = tuple(build_environment(release, entry, profiles) for entry in entries)
+    return replace(release, environments=environments)
+
+
+def build_gateway(gateway: Data | None) -> GatewayRef | None:
+    if gateway is None:
+        return None
+    return GatewayRef(
+        name=gateway["name"],
+        namespace=gateway.get("namespace"),
+        section_name=gateway.get("sectionName"),
+        implementation=gateway.get("implementation"),
+    )
+
+
+def seconds(text: str | None, default: int) -> int:
+    return default if text is None else durations.parse(text)
+
+
+def optional_seconds(text: str | None) -> int | None:
+    return None if text is None else durations.parse(text)
+
+
+def sorted_labels(labels: Mapping[str, str]) -> Labels:
+    return tuple(sorted(labels.items()))
+
+
+def build_steps(steps: Sequence[Data]) -> tuple[Step, ...]:
+    return tuple(Step(weight=step["weight"], pause=optional_seconds(step.get("pause"))) for step in steps)
+
+
+def build_strategy(strategy: Data) -> Strategy:
+    if "canary" in strategy:
+        canary = strategy["canary"]
+        return CanaryStrategy(
+            steps=build_steps(canary["steps"]),
+            header=canary.get("header"),
+            header_value=canary.get("headerValue"),
+            cookie=canary.get("cookie"),
+            sticky=canary.get("sticky", False),
+        )
+    if "blueGreen" in strategy:
+        blue_green = strategy["blueGreen"]
+        return BlueGreenStrategy(
+            preview_host=blue_green.get("previewHost"),
+            auto_promotion=optional_seconds(blue_green.get("autoPromotion")),
+            scale_down_delay=seconds(blue_green.get("scaleDownDelay"), DEFAULT_SCALE_DOWN_DELAY),
+            preview_tls_secret=blue_green.get("previewTlsSecret"),
+        )
+    ab_test = strategy["abTest"]
+    return ABTestStrategy(
+        iterations=ab_test["iterations"],
+        header=ab_test.get("header"),
+        header_value=ab_test.get("headerValue"),
+        cookie=ab_test.get("cookie"),
+    )
+
+
+def build_analysis(analysis: Data | None, strategy: Strategy, engine: str) -> Analysis | None:
+    if analysis is None:
+        return None
+    return Analysis(
+        prometheus=analysis["prometheus"],
+        interval=seconds(analysis.get("interval"), default_interval(strategy, engine)),
+        failure_limit=analysis.get("failureLimit", DEFAULT_FAILURE_LIMIT),
+        metrics=tuple(
+            Metric(name=m["name"], query=m.get("query"), max=m.get("max"), min=m.get("min"))
+            for m in analysis["metrics"]
+        ),
+        load_test=build_load_test(analysis.get("loadTest")),
+    )
+
+
+def build_load_test(data: Data | None) -> LoadTest | None:
+    if data is None:
+        return None
+    default = LoadTest()
+    return LoadTest(url=data.get("url", default.url), rate=data.get("rate", default.rate), target=data.get("target"))
+
+
+def default_interval(strategy: Strategy, engine: str) -> int:
+    """Flagger moves one canary step per analysis interval, so there the step pause is the natural default."""
+    if engine == "flagger" and isinstance(strategy, CanaryStrategy):
+        pauses = [step.pause for step in strategy.steps if step.pause]
+        if pauses:
+            return pauses[0]
+    return DEFAULT_INTERVAL
+
+
+def build_autoscaling(scaling: Data | None) -> Autoscaling | None:
+    if scaling is None:
+        return None
+    return Autoscaling(
+        min_replicas=scaling["minReplicas"],
+        max_replicas=scaling["maxReplicas"],
+        cpu_utilization=scaling["cpu"],
+    )
+
+
+def build_environment(release: Release, entry: Data, profiles: Mapping[str, Profile]) -> Environment:
+    """Precedence: the entry's own fields, then its profile's, then the release-level ones."""
+    from generator import workload
+
+    base = release.base_environment()
+    profile = profiles[entry["profile"]] if "profile" in entry else None
+    labels = dict(profile.labels if profile else ())
+    labels.update(entry.get("labels", {}))
+    return Environment(
+        name=entry["name"],
+        profile=entry.get("profile"),
+        namespace=entry.get("namespace", base.namespace),
+        host=entry.get("host", base.host),
+        preview_host=entry.get("previewHost", base.preview_host),
+        replicas=first(entry.get("replicas"), profile.replicas if profile else None, _floored(base.replicas, profile)),
+        image=Image.parse(entry["image"]) if "image" in entry else base.image,
+        steps=environment_steps(release, entry, profile),
+        labels=sorted_labels(labels),
+        settle_delay=first(
+            optional_seconds(entry.get("settleDelay")), profile.settle_delay if profile else None, base.settle_delay
+        ),
+        autoscaling=build_autoscaling(entry.get("autoscaling"))
+        or (profile.autoscaling if profile else None)
+        or base.autoscaling,
+        cluster=entry.get("cluster"),
+        workload=workload.for_environment(release.workload, entry),
+    )
+
+
+def environment_steps(release: Release, entry: Data, profile: Profile | None) -> tuple[Step, ...]:
+    if not isinstance(release.strategy, CanaryStrategy):
+        return ()
+    if "steps" in entry:
+        return build_steps(entry["steps"])
+    if profile is not None and profile.steps:
+        return profile.steps
+    return release.strategy.steps
+
+
+def _floored(replicas: int, profile: Profile | None) -> int:
+    """The release's replicas, raised to the profile's minReplicas ("three pods at least": 4 stays 4, 1 is 3)."""
+    floor = profile.min_replicas if profile else None
+    return replicas if floor is None else max(replicas, floor)
+
+
+def first(entry: T | None, profile: T | None, release: T) -> T:
+    """The precedence chain of an environment field: the entry's value, the profile's, the release's."""
+    if entry is not None:
+        return entry
+    return profile if profile is not None else release

@@ -1,0 +1,81 @@
+"""What every rule module of the spec layer shares: a problem before it is located (Finding), the document it is
+located in (Located), and the readings of the spec that several rule modules make (the engine, the strategy).
+
+The rule modules (checks, routerchecks, workload_checks, profiles, schema) import this one and never each other
+upward, so no two of them form an import cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+
+from generator.errors import Problem, json_path
+from generator.model import Engine, Progression
+from generator.spec.report import suggest
+
+if TYPE_CHECKING:
+    from generator.spec.profiles import Profile
+
+JsonPath = tuple[str | int, ...]
+Data = dict[str, Any]
+# What the overlays of a spec would hold (generator.render.loading.generated_objects), for the patch-target rule:
+# only the render layer can say, so it is passed down to the spec layer's rules.
+Generated = Callable[[Data, Mapping[str, "Profile"]], Sequence[Mapping[str, Any]]]
+
+
+class Located(Protocol):
+    """What the checks need from a loaded document (generator.spec.loader.Document)."""
+
+    @property
+    def data(self) -> Any: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def locate(self, path: JsonPath) -> tuple[int, int]: ...
+
+    def locate_key(self, path: JsonPath) -> tuple[int, int]: ...
+
+
+class Finding(NamedTuple):
+    """A problem before it is located: the path, the message, and whether to point at the key itself."""
+
+    path: JsonPath
+    message: str
+    at_key: bool = False
+
+
+def closest(word: str, choices: Sequence[str]) -> str | None:
+    """The choice `word` was probably meant to be, if one is close enough (and is not `word` itself)."""
+    match = suggest(word, choices)
+    return match if match != word else None
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`; did you mean 'X'?` when a choice is close to `word`, else ''."""
+    match = closest(word, choices)
+    return f"; did you mean {match!r}?" if match else ""
+
+
+def locate(doc: Located, finding: Finding) -> Problem:
+    line, column = doc.locate_key(finding.path) if finding.at_key else doc.locate(finding.path)
+    return Problem(doc.source, line, column, json_path(finding.path), finding.message)
+
+
+def strategy_kind(data: Data) -> str:
+    return str(next(iter(data["spec"]["strategy"])))
+
+
+def engine_name(data: Data) -> Engine:
+    """The engine as the model names it: `deployments` and `nginx` are one engine (plain Deployments, weights
+    from git), still called "nginx" inside rollgen until the layout issue renames it."""
+    engine = data["spec"]["engine"]
+    return "nginx" if engine == "deployments" else cast(Engine, engine)
+
+
+def progression(data: Data) -> Progression:
+    """spec.progression, or the engine's default (nginx: git; argo-rollouts and flagger: controller)."""
+    spec = data["spec"]
+    default = "git" if engine_name(data) == "nginx" else "controller"
+    return cast(Progression, spec.get("progression", default))
