@@ -10,7 +10,7 @@ import pytest
 
 from generator import clock
 from generator.plan import progression
-from generator.plan.gates import GateResult
+from generator.plan.gates import GateResult, Outcome
 from generator.model import BlueGreenStrategy, Environment, EnvState, Image, Release
 from generator.plan.progression import Hold, Plan, Refusal, Transition
 from tests.factories import make_release
@@ -27,11 +27,15 @@ def at(seconds: int) -> datetime:
 
 
 def passing(*_: Any) -> GateResult:
-    return GateResult(True, "fine")
+    return GateResult(Outcome.PASS, "fine")
 
 
 def failing(*_: Any) -> GateResult:
-    return GateResult(False, "error-rate 3.2 > 1")
+    return GateResult(Outcome.FAIL, "error-rate=3.2 > 1 since 2024-05-01T12:00:00Z", failed=("error-rate=3.2 > 1",))
+
+
+def cannot_judge(*_: Any) -> GateResult:
+    return GateResult(Outcome.CANNOT_JUDGE, "cannot evaluate metric error-rate: Prometheus did not answer")
 
 
 def release_of(engine: str = "nginx", image: Image = NEW, **overrides: Any) -> tuple[Release, Environment]:
@@ -182,10 +186,19 @@ def test_indefinite_pause_never_advances() -> None:
     assert isinstance(plan, Hold) and "rollgen promote" in plan.reason
 
 
-def test_failed_gate_refuses() -> None:
+def test_failed_gate_counts_a_failure_and_holds() -> None:
+    # A metric beyond its threshold is a counted failure: a `check` commit, the weight where it was.
     release, env = release_of()
-    plan = progression.plan_advance(release, env, progressing(1, 5), at(300), failing)
-    assert isinstance(plan, Refusal) and "error-rate" in plan.reason
+    plan = moved(progression.plan_advance(release, env, progressing(1, 5), at(300), failing))
+    assert (plan.action, plan.weight, plan.state.failures) == ("check", 5, 1)
+    assert plan.gate == "error-rate=3.2 > 1"
+
+
+def test_a_gate_that_cannot_judge_refuses() -> None:
+    # Prometheus down or a bad query: nothing moves and nothing is counted; `advance` exits 1.
+    release, env = release_of()
+    plan = progression.plan_advance(release, env, progressing(1, 5), at(300), cannot_judge)
+    assert isinstance(plan, Refusal) and "cannot evaluate metric error-rate" in plan.reason
 
 
 def test_gates_are_not_consulted_before_the_pause_ends() -> None:

@@ -33,6 +33,7 @@ Both commits name the failing metrics, values and thresholds in a `Rollgen-Gate:
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,13 +50,20 @@ if TYPE_CHECKING:
 PLACEHOLDERS = ("namespace", "target", "ingress", "service", "interval")
 
 
+class Outcome(enum.Enum):
+    """What a gate says; each leads `advance` a different way (progression.plan_advance)."""
+
+    PASS = "pass"  # every metric within bounds: traffic moves on
+    FAIL = "fail"  # a metric beyond its threshold: a counted failure (a `check` commit, or the abort)
+    NO_DATA = "no-data"  # nothing to judge yet: hold without counting
+    CANNOT_JUDGE = "cannot-judge"  # Prometheus down, a bad query: hold, exit 1, never abort on our own failure
+
+
 @dataclass(frozen=True)
 class GateResult:
-    passed: bool
+    outcome: Outcome
     reason: str  # one line: why it passed or failed, shown to the user and written into the commit body
-    failed: tuple[str, ...] = ()  # metrics beyond their thresholds ("error-rate=7.3 > 1"): a counted failure
-    no_data: bool = False  # nothing to judge yet: hold without counting
-    # passed=False with neither: the gate could not judge (Prometheus down, a bad query): hold, exit 1
+    failed: tuple[str, ...] = ()  # with FAIL: the metrics beyond their thresholds ("error-rate=7.3 > 1")
 
 
 @dataclass(frozen=True)
@@ -148,12 +156,12 @@ def verdict(measurements: list[Measurement], since: str) -> GateResult:
     failed = tuple(m.describe() for m in measurements if m.value is not None and not m.within)
     summary = ", ".join(m.describe() for m in measurements)
     if failed:
-        return GateResult(False, f"{summary} since {since}", failed=failed)
+        return GateResult(Outcome.FAIL, f"{summary} since {since}", failed=failed)
     missing = [m.metric.name for m in measurements if m.value is None]
     if missing:
         names = ", ".join(missing)
-        return GateResult(False, f"no data for metric {names} since {since}", no_data=True)
-    return GateResult(True, f"{summary} since {since}")
+        return GateResult(Outcome.NO_DATA, f"no data for metric {names} since {since}")
+    return GateResult(Outcome.PASS, f"{summary} since {since}")
 
 
 # -- evaluating ---------------------------------------------------------------------------------------------
@@ -181,7 +189,7 @@ def evaluate(
 ) -> GateResult:
     analysis = release.analysis
     if analysis is None:
-        return GateResult(True, "no analysis configured")
+        return GateResult(Outcome.PASS, "no analysis configured")
     from generator.clock import format_time
     from generator.plan.prometheus import PrometheusError, QueryError
 
@@ -189,10 +197,10 @@ def evaluate(
         start = window_start(state)
     except ValueError:
         why = f"the state has no valid 'since' to measure from ({state.since!r}); `rollgen promote` moves on"
-        return GateResult(False, why)
+        return GateResult(Outcome.CANNOT_JUDGE, why)
     seconds = int((now - start).total_seconds())
     if seconds < 1:
-        return GateResult(False, f"no data for any metric since {format_time(start)} yet", no_data=True)
+        return GateResult(Outcome.NO_DATA, f"no data for any metric since {format_time(start)} yet")
     window = durations.format_go(seconds)
     where = traffic(release, env, state)
     prometheus = client(analysis.prometheus)
@@ -221,4 +229,5 @@ def judgeable(metric: Metric, value: float) -> bool:
 
 
 def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
-    return GateResult(False, f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})")
+    why = f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})"
+    return GateResult(Outcome.CANNOT_JUDGE, why)
