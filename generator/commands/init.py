@@ -19,7 +19,6 @@ empty remote, say): then rollgen commits on its current branch and takes the wir
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,15 +149,29 @@ def release_template(choices: Choices) -> str:
 
 
 def config_text(choices: Choices) -> str:
-    """rollgen.yaml: the commented base plus the sections asked for. Values are inserted JSON-quoted (JSON is
-    YAML), so a URL or branch name cannot change the document's structure."""
+    """rollgen.yaml: the commented base plus the sections asked for, with the branch and URL set as data.
+
+    ruamel.yaml's round trip keeps the templates' comments (they are the file's documentation) and quotes a value
+    as YAML needs, so a URL or branch name cannot change the document's structure."""
+    import io
+
+    from ruamel.yaml import YAML
+
     sections = ["config.yaml"]
     if choices.gitops in ("argocd", "both"):
         sections.append("config-argocd.yaml")
     if choices.gitops in ("flux", "both"):
         sections.append("config-flux.yaml")
-    text = "".join(_template(name).decode() for name in sections)
-    return text.replace("__BRANCH__", json.dumps(choices.branch)).replace("__REPO_URL__", json.dumps(choices.repo_url))
+    yaml = YAML(typ="rt", pure=True)
+    yaml.width = 4096  # never fold a long URL onto a second line
+    data = yaml.load("".join(_template(name).decode() for name in sections))
+    data["git"]["branch"] = choices.branch
+    for section, key in (("argocd", "repoURL"), ("flux", "url")):
+        if section in data:
+            data[section][key] = choices.repo_url
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
 
 
 def _template(name: str) -> bytes:

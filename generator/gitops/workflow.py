@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from generator.render import state as state_file
 from generator.spec.config import Config
-from generator.errors import RollgenError, UsageError
+from generator.errors import InvalidInput, RollgenError, UsageError
 from generator.gitops.repo import GitError, Journal, PushOutcome, Repo
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release
 from generator.plan.progression import (
@@ -569,19 +569,32 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def _search(config: Config, name: str) -> Path:
-    import re
-
     from generator.spec.release import release_files
 
-    pattern = re.compile(rf"^\s+name:\s*['\"]?{re.escape(name)}['\"]?\s*(#.*)?$", re.MULTILINE)
     if config.releases_dir.is_dir():
         for path in sorted(release_files(config.releases_dir)):
-            if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
+            if _release_name(path) == name:
                 return path
     raise RollgenError(
         f"no spec for release {name!r}: not named by apps/{name}/, not {config.releases}/{name}.yaml, "
         f"and no spec under {config.releases}/ has metadata.name: {name}"
     )
+
+
+def _release_name(path: Path) -> str | None:
+    """The spec's metadata.name, parsed (any YAML style: flow mappings, quotes, anchors); None when the file is not
+    one readable Release (the load that follows reports why, if it is the one asked for)."""
+    from generator.spec.loader import load_file
+
+    try:
+        docs = load_file(path)
+    except InvalidInput:
+        return None
+    data = docs[0].data if len(docs) == 1 else None
+    if not isinstance(data, dict) or data.get("kind") != "Release" or not isinstance(data.get("metadata"), dict):
+        return None
+    found = data["metadata"].get("name")
+    return found if isinstance(found, str) else None
 
 
 def named_release(name: str) -> Loader:
