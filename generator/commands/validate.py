@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
+    repo_profiles.cache_clear()  # the cache lives for one run: a long-lived caller (tests, a hook) sees edits
     paths, problems = find_specs(list(args.paths))
     valid = []
     for path in paths:
@@ -86,7 +87,10 @@ def _across(paths: list[Path]) -> list[Problem]:
 
 @functools.cache
 def repo_profiles(folder: Path) -> Mapping[str, Profile] | None:
-    """The profiles of the config repo holding `folder` when its rollgen.yaml adds some; None: built-ins."""
+    """The profiles of the config repo holding `folder` when its rollgen.yaml adds some; None: built-ins.
+
+    Cached by folder so that 500 specs in one folder read its profiles once; `run` clears it first, so the
+    cache never outlives the command that filled it (nothing a run does writes profiles or rollgen.yaml)."""
     root = config_root(folder)
     if root is None:
         return None

@@ -5,7 +5,6 @@ with the defaults. Validated against schemas/config.schema.json, problems locate
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,9 +172,9 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
     )
 
 
-@functools.cache
 def config_root(folder: Path) -> Path | None:
-    # The nearest rollgen.yaml above the spec, without leaving the git repository it lives in.
+    # The nearest rollgen.yaml above the spec, without leaving the git repository it lives in. Not cached: a
+    # few stat calls per folder, and a process-wide cache would miss a rollgen.yaml created later (`init`).
     if (folder / CONFIG_FILE).is_file():
         return folder
     if (folder / ".git").exists() or folder.parent == folder:
