@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator import __version__
-from generator.spec.config import Config
+from generator.spec.config import CONFIG_FILE, Config
 from generator.spec.config import load as load_config
 from generator.errors import EXIT_OK, RollgenError
 from generator.gitops.repo import Repo
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 def _refuse_config_repo(target: Path) -> None:
     if target.exists() and not target.is_dir():
         raise RollgenError(f"{target} is a file; rollgen init needs a folder (new, empty, or a git clone)")
-    if (target / "rollgen.yaml").exists():
+    if (target / CONFIG_FILE).exists():
         raise RollgenError(
             f"{target} already has rollgen.yaml: it is a rollgen config repo already. Nothing was changed; "
             "to start over, pick a new folder"
@@ -130,7 +130,7 @@ def _repo_url(repo: Repo, flux: bool = False) -> str:
 
 def user_files(choices: Choices) -> dict[str, bytes]:
     """Every file init writes besides the generated tree, by repo-relative path."""
-    files = {"rollgen.yaml": config_text(choices).encode(), SPEC: _template(release_template(choices))}
+    files = {CONFIG_FILE: config_text(choices).encode(), SPEC: _template(release_template(choices))}
     for dest, name in USER_FILES.items():
         files[dest] = _template(name)
     workflow = ".github/workflows/rollgen-advance.yaml"

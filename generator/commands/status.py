@@ -13,6 +13,7 @@ from typing import Any
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
 from generator.render.state import Found, scan, to_dict
+from generator.spec.config import CONFIG_FILE
 
 # NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
 # Rollgen-Weight trailer of that commit says (a deploy or a promotion 100%, a canary step its weight, an abort 0%).
@@ -50,7 +51,7 @@ def _output_dir(repo: Path) -> Path:
 
     if not repo.is_dir():
         raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
-    root = repo if (repo / "rollgen.yaml").is_file() else _toplevel(repo)
+    root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
     return load(root).output_dir
 
 
@@ -58,13 +59,13 @@ def _orphans(repo: Path, out_dir: Path, found: Sequence[Found]) -> dict[tuple[st
     """Deployed environments their spec no longer lists (generator/retire.py), flagged, never hidden."""
     from generator.gitops.retire import orphan_notes
 
-    root = repo if (repo / "rollgen.yaml").is_file() else _toplevel(repo)
+    root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
     return orphan_notes(root, out_dir, {f.release for f in found})
 
 
 def _toplevel(path: Path) -> Path:
     for folder in (path.resolve(), *path.resolve().parents):
-        if (folder / "rollgen.yaml").is_file() or (folder / ".git").exists():
+        if (folder / CONFIG_FILE).is_file() or (folder / ".git").exists():
             return folder
     return path
 

@@ -146,21 +146,6 @@ def normalise(env: Environment, state: EnvState) -> EnvState:
     return state
 
 
-def _state(
-    phase: Phase,
-    stable: Image,
-    canary: Image | None,
-    step: int,
-    weight: int,
-    since: str,
-    colour: Literal["blue", "green"],
-) -> EnvState:
-    return EnvState(
-        phase=phase, stable_image=stable, canary_image=canary, step=step, weight=weight, since=since,
-        active_colour=colour,
-    )
-
-
 def _unsupported(release: Release) -> Refusal:
     return Refusal(
         f"{release.name}: a {release.strategy.kind} strategy cannot progress through git; "
@@ -459,26 +444,32 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
     since = format_time(now)
     blue_green, two_commits = isinstance(release.strategy, BlueGreenStrategy), two_commit_promotion(release)
     if blue_green and not two_commits:
-        state = _state("stable", image, None, 0, 0, since, _other(current.active_colour))
+        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=_other(current.active_colour))
         summary = f"promote {image.ref}"
         details = f"After {why}, the {release.engine} controller switches live traffic to {image.ref}."
     elif blue_green:
         live = _other(current.active_colour)
-        state = _state("promoting", image, current.stable_image, n, 100, since, live)
+        state = EnvState(
+            phase="promoting", stable_image=image, canary_image=current.stable_image, step=n, weight=100, since=since,
+            active_colour=live,
+        )
         summary = f"switch live traffic to {live} ({image.ref})"
         details = (
             f"After {why}, {live} serves {image.ref}; {current.active_colour} "
             f"keeps {current.stable_image.ref} for {format_duration(_settle(release, env))}, then scales down."
         )
     elif two_commits:
-        state = _state("promoting", image, image, current.step, current.weight, since, current.active_colour)
+        state = EnvState(
+            phase="promoting", stable_image=image, canary_image=image, step=current.step, weight=current.weight,
+            since=since, active_colour=current.active_colour,
+        )
         summary = f"promote {image.ref}: stable takes it, canary holds {current.weight}%"
         details = (
             f"After {why}, the stable Deployment takes {image.ref}; the canary keeps {current.weight}% for "
             f"the settle delay ({format_duration(env.settle_delay)}), then goes to 0 and scales down."
         )
     else:
-        state = _state("stable", image, None, 0, 0, since, current.active_colour)
+        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=current.active_colour)
         summary = f"promote {image.ref} to 100%"
         details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
     return Transition("promote", state, summary, n, n, 100, image, details)
@@ -487,7 +478,7 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
 def _finish_promotion(release: Release, env: Environment, current: EnvState, now: datetime) -> Transition:
     n = step_count(release, env)
     image = current.stable_image
-    state = _state("stable", image, None, 0, 0, format_time(now), current.active_colour)
+    state = EnvState(phase="stable", stable_image=image, since=format_time(now), active_colour=current.active_colour)
     if isinstance(release.strategy, BlueGreenStrategy):
         old = _other(current.active_colour)
         summary = f"promoted {image.ref}: {old} scaled down"
@@ -519,7 +510,10 @@ def plan_abort(release: Release, env: Environment, current: EnvState | None, now
 def _abort(release: Release, env: Environment, current: EnvState, now: datetime, why: str) -> Transition:
     image = current.canary_image
     assert image is not None
-    state = _state("aborted", current.stable_image, image, 0, 0, format_time(now), current.active_colour)
+    state = EnvState(
+        phase="aborted", stable_image=current.stable_image, canary_image=image, since=format_time(now),
+        active_colour=current.active_colour,
+    )
     summary = f"abort {_what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
     details = f"Aborted by {why} at {_stage(release, env, current)}; stable is untouched."
     return Transition("abort", state, summary, 0, step_count(release, env), 0, image, details)
@@ -530,7 +524,7 @@ def _abort_switch(release: Release, env: Environment, current: EnvState, now: da
     new, old = current.stable_image, current.canary_image
     assert old is not None
     back = _other(current.active_colour)
-    state = _state("aborted", old, new, 0, 0, format_time(now), back)
+    state = EnvState(phase="aborted", stable_image=old, canary_image=new, since=format_time(now), active_colour=back)
     summary = f"abort {new.ref}: live traffic back to {back} ({old.ref})"
     details = f"Aborted by `rollgen abort` during the switch; {back} still ran {old.ref}."
     return Transition("abort", state, summary, 0, step_count(release, env), 0, new, details)
