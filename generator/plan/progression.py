@@ -31,7 +31,6 @@ from generator.model import (
     Environment,
     EnvState,
     Image,
-    Phase,
     Release,
 )
 
