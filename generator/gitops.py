@@ -487,10 +487,10 @@ class Repo:
         repository. A held lock is waited for, up to `wait` seconds (ROLLGEN_GIT_LOCK_WAIT, default 30); one
         still held then, or one whose holders this system cannot tell (no /proc), is refused by name."""
         git_dir, refs = self.rollgen_dir.parent, self.common_dir / "refs"
+        # index.lock, HEAD.lock, ORIG_HEAD.lock, and what a rebase killed mid-pick leaves (CHERRY_PICK_HEAD.lock,
+        # MERGE_MSG.lock, ...: the catch-up's; repair_rebase then undoes the rebase itself)
         candidates = (
-            git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "ORIG_HEAD.lock",
-            # what a rebase killed mid-pick leaves (the catch-up's; repair_rebase then undoes the rebase itself)
-            git_dir / "CHERRY_PICK_HEAD.lock", git_dir / "REBASE_HEAD.lock", git_dir / "AUTO_MERGE.lock",
+            *sorted(git_dir.glob("*.lock")),
             self.common_dir / "packed-refs.lock", refs / "heads" / f"{branch}.lock",
             refs / "remotes" / remote / f"{branch}.lock",
         )  # fmt: skip
