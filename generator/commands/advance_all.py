@@ -38,6 +38,7 @@ from generator.commands._progress import (
     tidy,
 )
 from generator.config import Config
+from generator.workload_progression import with_pods
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops import GitError, Repo
 from generator.model import Release
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=_per_release,
         environments=None,
-        plan=partial(plan_advance, gate=evaluate),
+        plan=with_pods(partial(plan_advance, gate=evaluate)),  # as `advance`: the pod inputs carried along
         now=now_from(args.now),
         push=args.push,
     )
