@@ -38,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
             {"release": r, "environment": e, "branch": b, "subject": s} for (r, e), (b, s) in sorted(waiting.items())
         ]} if waiting else {"environments": envs}, indent=2))
     else:
-        _print_table(found)
+        if found or not waiting:  # "no releases here" would contradict the awaiting-merge lines below
+            _print_table(found)
         for (release, env), (branch, subject) in sorted(waiting.items()):
             print(f"{release}/{env}: awaiting merge: {branch}: {subject}")
         for note in orphans.values():
