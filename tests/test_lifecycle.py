@@ -185,6 +185,7 @@ def at(minutes: float) -> str:
 
 def assert_commit(repo: ConfigRepo, action: str, step: str, weight: int, image: str) -> None:
     trailers = repo.trailers()
+    change = {"Rollgen-Change": "image"} if action == "start" else {}  # a new image's canary says so
     assert trailers == {
         "Rollgen-Release": "hello",
         "Rollgen-Environment": "prod",
@@ -192,6 +193,7 @@ def assert_commit(repo: ConfigRepo, action: str, step: str, weight: int, image: 
         "Rollgen-Step": step,
         "Rollgen-Weight": str(weight),
         "Rollgen-Image": image,
+        **change,
     }
     assert all(path.startswith("apps/hello/") for path in repo.files_of()), repo.files_of()
     assert git(repo.path, "status", "--porcelain") == ""

@@ -115,8 +115,9 @@ def test_release_goes_to_its_branch_and_opens_the_pr_once(pr: Setup) -> None:
     assert call[7] == f"hello/prod: deploy {V1}"
     assert "Rollgen-Action: deploy" in call[9]
     # Not merged: status says so, and advance waits for the merge.
-    code, out, _ = repo.rollgen("status")
+    code, out, err = repo.rollgen("status")
     assert f"hello/prod: awaiting merge: {BRANCH}: hello/prod: deploy {V1}" in out
+    assert "no releases" not in err  # main has no state file yet, but the environment is on its way
     code, out, _ = repo.rollgen("status", "--format", "json")
     assert json.loads(out)["awaitingMerge"] == [
         {"release": "hello", "environment": "prod", "branch": BRANCH, "subject": f"hello/prod: deploy {V1}"}

@@ -73,10 +73,11 @@ def test_status_table_without_git(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "--repo", str(tmp_path))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", "SINCE"]
+    assert lines[0].split() == ["RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", "CHANGE", "SINCE"]
     # NEW-WEIGHT: the newest version's share, as the trailers say it (a deploy is 100, an abort 0)
-    assert lines[1].split() == ["hello", "prod", "progressing", "2", "20%", OLD.ref, NEW.ref, "2024-05-01T12:05:00Z"]
-    assert lines[2].split() == ["hello", "staging", "stable", "-", "100%", NEW.ref, "-", "2024-05-01T11:00:00Z"]
+    assert lines[1].split() == ["hello", "prod", "progressing", "2", "20%", OLD.ref, NEW.ref, "image",
+                                "2024-05-01T12:05:00Z"]
+    assert lines[2].split() == ["hello", "staging", "stable", "-", "100%", NEW.ref, "-", "-", "2024-05-01T11:00:00Z"]
     assert lines[3].split()[:5] == ["world", "prod", "aborted", "-", "0%"]
 
 
@@ -95,6 +96,7 @@ def test_status_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         "weight": 20,
         "since": "2024-05-01T12:05:00Z",
         "activeColour": "blue",
+        "change": ["image"],
     }
     assert [(r["release"], r["environment"]) for r in rows] == [("hello", "prod"), ("hello", "staging"), ("world", "prod")]
 

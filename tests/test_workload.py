@@ -3,6 +3,8 @@ validated, merged, and rendered into every engine's pod templates, held to the s
 
 from __future__ import annotations
 
+import json
+
 import copy
 import subprocess
 import sys
@@ -329,7 +331,7 @@ def test_release_to_a_rolling_environment_deploys_directly() -> None:
 
 # -- any change to what runs is a canary (git progression, real repo and CLI) --------------------------------
 
-from tests.test_lifecycle import V1, ConfigRepo, at, find, repo, spec_text  # noqa: E402,F401 - `repo` is a fixture
+from tests.test_lifecycle import V1, V2, ConfigRepo, at, find, repo, spec_text  # noqa: E402,F401 - `repo` is a fixture
 
 WORKLOAD_V1 = "  container: {env: [{name: LOG_LEVEL, value: info}]}\n  config: {literals: {FLAG: 'off'}}\n"
 WORKLOAD_V2 = "  container: {env: [{name: LOG_LEVEL, value: warn}]}\n  config: {literals: {FLAG: 'on'}}\n"
@@ -362,6 +364,9 @@ def test_env_and_config_change_starts_a_canary_and_abort_restores_it(repo: Confi
     assert trailers["Rollgen-Action"] == "start" and trailers["Rollgen-Weight"] == "10", trailers
     subject = git_subject(repo)
     assert "config" in subject and "env" in subject and "image" in subject, subject
+    assert trailers["Rollgen-Change"] == "config, env", trailers  # what the new version changes: not the image
+    code, out, _ = repo.rollgen("status", "--format", "json")
+    assert code == 0 and json.loads(out)["environments"][-1]["change"] == ["config", "env"], out
     objects = repo.build()
     if engine == "nginx":
         stable, canary = find(objects, "Deployment", "hello"), find(objects, "Deployment", "hello-canary")
@@ -395,6 +400,39 @@ def test_promotion_makes_the_new_pod_stable(repo: ConfigRepo) -> None:
     assert repo.state()["stablePod"]["container"]["env"] == [{"name": "LOG_LEVEL", "value": "warn"}]
     assert "canaryPod" not in repo.state()
     assert env_of(find(repo.build(), "Rollout", "hello")) == [{"name": "LOG_LEVEL", "value": "warn"}]
+
+
+@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+def test_advance_all_carries_the_new_pod_to_stable(repo: ConfigRepo, engine: str) -> None:
+    """`advance --all` plans as `advance` does: the canary's pod inputs become stable's when it is promoted
+    (was: --all dropped them, and stable went back to the old env after promotion)."""
+    repo.write_spec(with_workload(spec_text(V1, engine=engine), WORKLOAD_V1))
+    assert repo.release()[0] == 0
+    repo.write_spec(with_workload(spec_text(V1, engine=engine), WORKLOAD_V2), "env and config")
+    assert repo.release(now=at(1))[0] == 0
+    minute = 1
+    while repo.state()["phase"] != "stable" and minute < 600:
+        minute += 30
+        before = repo.state()
+        assert repo.rollgen("advance", "--all", "--now", at(minute))[0] == 0
+        if repo.state() == before:  # the last step waits for a person
+            assert repo.act("promote", now=at(minute))[0] == 0
+    assert repo.state()["phase"] == "stable"
+    assert repo.state()["stablePod"]["container"]["env"] == [{"name": "LOG_LEVEL", "value": "warn"}]
+    stable = find(repo.build(), "Deployment" if engine == "nginx" else "Rollout", "hello")
+    assert env_of(stable) == [{"name": "LOG_LEVEL", "value": "warn"}]
+    assert repo.render_check() == 0
+
+
+def test_an_image_change_says_image(repo: ConfigRepo) -> None:
+    repo.write_spec(with_workload(spec_text(V1), WORKLOAD_V1))
+    assert repo.release()[0] == 0
+    repo.write_spec(with_workload(spec_text(V2), WORKLOAD_V1), "v2")
+    assert repo.release(now=at(1))[0] == 0
+    assert repo.trailers()["Rollgen-Change"] == "image"
+    code, out, _ = repo.rollgen("status")
+    assert code == 0 and "CHANGE" in out.splitlines()[0], out
+    assert any(line.split()[1] == "prod" and " image " in f" {line} " for line in out.splitlines()[1:]), out
 
 
 def test_changes_outside_the_pod_still_deploy_directly(repo: ConfigRepo) -> None:

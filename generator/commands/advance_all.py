@@ -38,6 +38,7 @@ from generator.gitops.workflow import (
     tidy,
 )
 from generator.spec.config import Config
+from generator.plan.workload_progression import with_pods
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import GitError, Repo
 from generator.model import Release
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=_per_release,
         environments=None,
-        plan=partial(plan_advance, gate=evaluate),
+        plan=with_pods(partial(plan_advance, gate=evaluate)),  # as `advance`: the pod inputs carried along
         now=now_from(args.now),
         push=args.push,
     )

@@ -12,12 +12,14 @@ from typing import Any
 
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
+from generator.plan.workload_progression import in_flight_changes
 from generator.render.state import Found, scan, to_dict
 from generator.spec.config import CONFIG_FILE
 
 # NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
 # Rollgen-Weight trailer of that commit says (a deploy or a promotion 100%, a canary step its weight, an abort 0%).
-COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", "SINCE")
+# CHANGE is what the canary in flight changes against stable: image, and the pod inputs (env, config, ...).
+COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", "CHANGE", "SINCE")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
             {"release": r, "environment": e, "branch": b, "subject": s} for (r, e), (b, s) in sorted(waiting.items())
         ]} if waiting else {"environments": envs}, indent=2))
     else:
-        _print_table(found)
+        if found or not waiting:  # "no releases here" would contradict the awaiting-merge lines below
+            _print_table(found)
         for (release, env), (branch, subject) in sorted(waiting.items()):
             print(f"{release}/{env}: awaiting merge: {branch}: {subject}")
         for note in orphans.values():
@@ -77,6 +80,7 @@ def _as_json(found: Found) -> dict[str, Any]:
     else:
         out.update(to_dict(found.state))
         out["weight"] = new_weight(found.state)
+        out["change"] = in_flight_changes(found.state)  # what the canary in flight changes: image, env, config
         if not _blue_green(found):
             del out["activeColour"]  # a canary has no colours
     return out
@@ -97,11 +101,14 @@ def _blue_green(found: Found) -> bool:
 def _row(found: Found) -> tuple[str, ...]:
     state = found.state
     if state is None:
-        return (found.release, found.env, "unreadable", "-", "-", found.error, "-", "-")
+        return (found.release, found.env, "unreadable", "-", "-", found.error, "-", "-", "-")
     canary = state.canary_image.ref if state.canary_image else "-"
     step = _step(state) if state.phase in ("progressing", "promoting") else "-"
     weight = f"{new_weight(state)}%"
-    return (found.release, found.env, state.phase, step, weight, state.stable_image.ref, canary, state.since or "-")
+    change = ",".join(in_flight_changes(state)) or "-"
+    return (
+        found.release, found.env, state.phase, step, weight, state.stable_image.ref, canary, change, state.since or "-"
+    )
 
 
 def _step(state: EnvState) -> str:

@@ -48,6 +48,7 @@ class Record:
     details: str = ""
     extra: tuple[tuple[str, Any], ...] = ()  # further template variables (phase, engine, images, since)
     gate: str = ""  # metrics beyond their thresholds (gates.py): trailer Rollgen-Gate, only when set
+    change: str = ""  # what a start changes in the pod ("image", "config, env"): trailer Rollgen-Change
 
     def trailers(self) -> list[tuple[str, str]]:
         values = (
@@ -59,6 +60,8 @@ class Record:
             self.image,
         )
         out = list(zip(TRAILER_KEYS, values))
+        if self.change:
+            out.append(("Rollgen-Change", self.change))
         if self.gate:
             out.append(("Rollgen-Gate", " ".join(self.gate.split())))  # one line, whatever the metric said
         return out
@@ -76,6 +79,7 @@ class Record:
             summary=self.summary,
             details=self.details,
             gate=self.gate,
+            change=self.change,
         )
         return out
 

@@ -394,8 +394,29 @@ class Repo:
             return False
         if self.run("rebase", "--abort", check=False).returncode != 0:
             self._unwind_rebase(marker)
+        self._remove_checkout_leftovers(marker)
         marker.unlink(missing_ok=True)
         return True
+
+    def _remove_checkout_leftovers(self, marker: Path) -> None:
+        """A rebase killed while it checked out the upstream commit can leave that commit's new files behind,
+        untracked, and `rebase --abort` keeps them: the next catch-up would then refuse to overwrite them. Remove
+        an untracked file only when the upstream commit holds it byte for byte (the rebase puts it back); any
+        other untracked file may be a person's, and stays."""
+        try:
+            upstream = str(json.loads(marker.read_text())["upstream"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        untracked = self.run("ls-files", "-z", "--others", "--exclude-standard", check=False).stdout.split(b"\0")
+        for raw in filter(None, untracked):
+            name = os.fsdecode(raw)
+            path = self.root / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            theirs = self.run("rev-parse", "-q", "--verify", f"{upstream}:{name}", check=False)
+            ours = self.run("hash-object", "--", name, check=False)
+            if theirs.returncode == 0 and ours.returncode == 0 and theirs.stdout.strip() == ours.stdout.strip():
+                path.unlink()
 
     def _unwind_rebase(self, marker: Path) -> None:
         """A rebase killed before it wrote its orig-head cannot be aborted: put the branch, HEAD, index and
@@ -487,10 +508,10 @@ class Repo:
         repository. A held lock is waited for, up to `wait` seconds (ROLLGEN_GIT_LOCK_WAIT, default 30); one
         still held then, or one whose holders this system cannot tell (no /proc), is refused by name."""
         git_dir, refs = self.rollgen_dir.parent, self.common_dir / "refs"
+        # index.lock, HEAD.lock, ORIG_HEAD.lock, and what a rebase killed mid-pick leaves (CHERRY_PICK_HEAD.lock,
+        # MERGE_MSG.lock, ...: the catch-up's; repair_rebase then undoes the rebase itself)
         candidates = (
-            git_dir / "index.lock", git_dir / "HEAD.lock", git_dir / "ORIG_HEAD.lock",
-            # what a rebase killed mid-pick leaves (the catch-up's; repair_rebase then undoes the rebase itself)
-            git_dir / "CHERRY_PICK_HEAD.lock", git_dir / "REBASE_HEAD.lock", git_dir / "AUTO_MERGE.lock",
+            *sorted(git_dir.glob("*.lock")),
             self.common_dir / "packed-refs.lock", refs / "heads" / f"{branch}.lock",
             refs / "remotes" / remote / f"{branch}.lock",
         )  # fmt: skip

@@ -344,6 +344,7 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         details=plan.details,
         extra=_template_extras(release, plan.state),
         gate=plan.gate,
+        change=plan.change,
     )
     return _composed(record, config)
 

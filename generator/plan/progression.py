@@ -50,6 +50,7 @@ class Transition:
     image: Image  # trailer Rollgen-Image: the image this action is about
     details: str = ""  # the commit body: why, in a sentence or two
     gate: str = ""  # trailer Rollgen-Gate: the metrics beyond their thresholds, "error-rate=7.3 > 1"
+    change: str = ""  # trailer Rollgen-Change, on a start: what the new version changes ("image", "config, env")
 
     def __post_init__(self) -> None:
         """While a step is live the state file keeps the step count too, for `rollgen status` (k/n)."""

@@ -31,7 +31,9 @@ pod_inputs = workload.pod_inputs
 
 def what_changed(old: str, new: str) -> list[str]:
     """The names of what differs, for the commit subject: env, resources, config, security, pod, ..."""
-    before, after = json.loads(old or "{}"), json.loads(new or "{}")
+    from generator.workload import DEFAULT_POD_INPUTS
+
+    before, after = json.loads(old or DEFAULT_POD_INPUTS), json.loads(new or DEFAULT_POD_INPUTS)
     out = [key for key in ("security", "config", "pod") if before.get(key) != after.get(key)]
     old_c, new_c = before.get("container", {}), after.get("container", {})
     out += sorted(key for key in old_c.keys() | new_c.keys() if old_c.get(key) != new_c.get(key))
@@ -51,15 +53,39 @@ def with_pods(planner: Planner, starts: bool = False) -> Planner:
         if starts and isinstance(result, Hold) and current is not None:
             started = start_for_pod_change(release, env, current, inputs, now)
             if started is not None:
-                return started
+                return with_change(current, started)
         if isinstance(result, Hold) and current is not None and current.stable_pod != inputs:
             if mode(release) == "controller" or env.workload.rolling_update is not None:
-                return direct(release, env, current, inputs)
+                return with_change(current, direct(release, env, current, inputs))
         if isinstance(result, Transition):
-            return replace(result, state=carry(current, result, inputs))
-        return result
+            result = replace(result, state=carry(current, result, inputs))
+        return with_change(current, result)
 
     return plan
+
+
+def with_change(current: EnvState | None, plan: Plan) -> Plan:
+    """A start that names what it changes (trailer Rollgen-Change)."""
+    if not isinstance(plan, Transition) or plan.action != "start" or current is None or plan.change:
+        return plan
+    return replace(plan, change=", ".join(changes(current, plan.state)))
+
+
+def changes(before: EnvState, after: EnvState) -> list[str]:
+    """What the version `after` runs differs in from the stable one of `before`: "image", then the pod inputs
+    that differ (env, resources, config, security, pod, ...)."""
+    new_image = after.canary_image or after.stable_image
+    out = ["image"] if new_image != before.stable_image else []
+    new_pod = after.canary_pod if after.phase in ("progressing", "promoting") else after.stable_pod
+    return out + what_changed(before.stable_pod, new_pod)
+
+
+def in_flight_changes(state: EnvState) -> list[str]:
+    """What the canary in flight changes against stable (for `rollgen status`); [] when nothing is in flight."""
+    if state.phase not in ("progressing", "promoting"):
+        return []
+    out = ["image"] if state.canary_image and state.canary_image != state.stable_image else []
+    return out + what_changed(state.stable_pod, state.canary_pod)
 
 
 def start_for_pod_change(

@@ -3,6 +3,8 @@ with a bare remote, next to the fix that holds it."""
 
 from __future__ import annotations
 
+import os
+
 import subprocess
 import sys
 import time
@@ -222,6 +224,38 @@ def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
         assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
     assert hit >= 2, f"only {hit} kill(s) landed inside the rebase"
     assert_consistent(repo, capsys, "after the interrupted rebases")
+
+
+def test_a_rebase_killed_mid_checkout_leaves_no_file_in_the_next_runs_way(
+    tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: a kill while the catch-up rebase checked out the remote's commit left that commit's new file
+    # untracked; `rebase --abort` kept it, and every next catch-up refused ("would be overwritten by checkout")
+    import json
+
+    repo = in_canary(tmp_path, capsys, remote)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    _diverge(repo, other, 0, commits=1)
+    (repo / "mine.txt").write_text("a person's untracked file\n")
+    git(repo, "fetch", "-q", "origin")
+    upstream = git(repo, "rev-parse", "origin/main").strip()
+    head = git(repo, "rev-parse", "HEAD").strip()
+    # the moment of the kill: the rebase has checked out upstream's files, the index does not know one yet
+    env = {**os.environ, "GIT_SEQUENCE_EDITOR": "sed -i '1i break'"}
+    subprocess.run(["git", "rebase", "-q", "-i", upstream], cwd=repo, env=env, check=True, capture_output=True)
+    git(repo, "rm", "-q", "--cached", "other-0.md")
+    (repo / ".git" / "rollgen").mkdir(exist_ok=True)
+    (repo / ".git" / "rollgen" / "rebasing.json").write_text(
+        json.dumps({"head": head, "branch": "main", "upstream": upstream})
+    )
+    capsys.readouterr()
+    assert main(["advance", "hello", "--env", "prod", "--now", at(1, 10), "--push", "--repo", str(repo)]) == 0
+    said = "".join(capsys.readouterr())
+    assert "pushed" in said and "Traceback" not in said, said
+    assert (repo / "mine.txt").read_text() == "a person's untracked file\n"  # not rollgen's to remove
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == "?? mine.txt\n"
+    assert git(remote, "rev-parse", "main") == git(repo, "rev-parse", "HEAD")
 
 
 # -- 3. two specs with one name; 6. two releases on one host and path --------------------------------------
