@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 1
+_FORMAT = 2
 _RACY_NS = 2_000_000_000
 
 Snapshot = dict[str, list[int]]  # relative path -> [mode, size, inode, mtime_ns, ctime_ns]
@@ -62,7 +62,7 @@ def cache_file(out_dir: Path) -> Path | None:
 
 def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     """The hash of every input of a render, or None when the specs cannot be found cleanly."""
-    from generator.commands.render import profile_dirs, spec_display
+    from generator.commands.render import profile_dirs
     from generator.commands.validate import config_root
     from generator.spec.discovery import find_specs
 
@@ -75,10 +75,16 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     for path in paths:
         _add(digest, "arg", str(path))
     roots: dict[Path | None, None] = {config_root(out_dir.resolve()): None}
+    by_parent: dict[Path, tuple[Path | None, Path | None]] = {}  # folder -> (config root, git work tree)
     for spec in specs:
         resolved = spec.resolve()
-        roots.setdefault(config_root(resolved.parent), None)
-        _add(digest, "spec", str(spec), str(resolved), spec_display(spec))
+        found = by_parent.get(resolved.parent)
+        if found is None:
+            found = by_parent[resolved.parent] = (config_root(resolved.parent), _work_tree(resolved.parent))
+        roots.setdefault(found[0], None)
+        # what commands/render.py spec_display names the spec in headers, from the same rule
+        display = resolved.relative_to(found[1]).as_posix() if found[1] else spec.as_posix()
+        _add(digest, "spec", str(spec), str(resolved), display)
         digest.update(_read(resolved))
     for root in roots:
         if root is None:
@@ -91,6 +97,17 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
                 _add(digest, name)
                 digest.update(data)
     return digest.hexdigest()
+
+
+def _work_tree(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def digest_of(snap: Snapshot) -> str:
+    return hashlib.sha256(repr(sorted(snap.items())).encode()).hexdigest()
 
 
 def snapshot(out_dir: Path) -> Snapshot:
@@ -125,7 +142,7 @@ def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit
         return None
     if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != _FORMAT:
         return None
-    if (now if now is not None else snapshot(out_dir)) != entry["snapshot"]:
+    if digest_of(now if now is not None else snapshot(out_dir)) != entry["snapshot"]:
         return None
     for rel, expected in entry["racy"].items():
         try:
@@ -150,7 +167,7 @@ def store(out_dir: Path, key: str, before: Snapshot, taken_ns: int, files: Mappi
         if not stat.S_ISREG(mode) or rel not in files:
             return  # a folder or a file not ours changed just now: cannot vouch for it
         racy[rel] = hashlib.sha256(files[rel]).hexdigest()
-    entry = {"format": _FORMAT, "key": key, "snapshot": before, "racy": racy, "files": sorted(files),
+    entry = {"format": _FORMAT, "key": key, "snapshot": digest_of(before), "racy": racy, "files": sorted(files),
              "roots": list(roots), "unreleased": dict(unreleased)}
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
