@@ -33,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     # run that found the tree up to date left them; the snapshot is taken before anything is read.
     key = cache.run_key(args.paths, args.out) if cache.cache_file(args.out) else None
     taken = cache.now_ns()
-    before = cache.snapshot(args.out) if key else {}
+    try:
+        before = cache.snapshot(args.out) if key else {}
+    except OSError:  # an unreadable corner of the tree: the full run reports it
+        key, before = None, {}
     if key:
         hit = cache.lookup_snapshot(args.out, key, before)
         if hit is not None:

@@ -62,6 +62,13 @@ def cache_file(out_dir: Path) -> Path | None:
 
 def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     """The hash of every input of a render, or None when the specs cannot be found cleanly."""
+    try:
+        return _run_key(paths, out_dir)
+    except Exception:  # noqa: BLE001 - bad input (a broken rollgen.yaml...) is the full run's to report, in its words
+        return None
+
+
+def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     from generator.commands.render import profile_dirs
     from generator.commands.validate import config_root
     from generator.spec.discovery import find_specs
@@ -142,6 +149,13 @@ def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit
         return None
     if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != _FORMAT:
         return None
+    try:
+        return _check_entry(out_dir, entry, now)
+    except (KeyError, TypeError, AttributeError, ValueError):  # a damaged entry is a miss
+        return None
+
+
+def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> Hit | None:
     if digest_of(now if now is not None else snapshot(out_dir)) != entry["snapshot"]:
         return None
     for rel, expected in entry["racy"].items():
