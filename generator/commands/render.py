@@ -27,6 +27,20 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     _check_out(args.out)
+    from generator.render import cache
+
+    # The cache (generator/render/cache.py) answers only when every input and the whole output tree are as a
+    # run that found the tree up to date left them; the snapshot is taken before anything is read.
+    key = cache.run_key(args.paths, args.out) if cache.cache_file(args.out) else None
+    taken = cache.now_ns()
+    try:
+        before = cache.snapshot(args.out) if key else {}
+    except OSError:  # an unreadable corner of the tree: the full run reports it
+        key, before = None, {}
+    if key:
+        hit = cache.lookup_snapshot(args.out, key, before)
+        if hit is not None:
+            return _replay(args, hit)
     releases, problems = load_releases(args.paths)
     if problems:
         _report(problems, args.format)
@@ -35,8 +49,21 @@ def run(args: argparse.Namespace) -> int:
 
     tree = render_all(releases, args.out, for_render(args.out, args.paths))
     if args.check:
-        return _check(args.out, tree.files, tree.roots, args.format)
-    return _write(args.out, tree, args.format)
+        code = _check(args.out, tree.files, tree.roots, args.format)
+        if key and code == EXIT_OK and cache.run_key(args.paths, args.out) == key:  # no input changed meanwhile
+            cache.store(args.out, key, before, taken, tree.files, tree.roots, tree.unreleased)
+        return code
+    code, changed = _write_tree(args.out, tree, args.format)
+    if key and code == EXIT_OK and not changed and cache.run_key(args.paths, args.out) == key:
+        cache.store(args.out, key, before, taken, tree.files, tree.roots, tree.unreleased)
+    return code
+
+
+def _replay(args: argparse.Namespace, hit: Any) -> int:
+    """What a full run prints over a tree it finds up to date, from the cache."""
+    if args.check:
+        return _check(args.out, dict.fromkeys(hit.files, b""), hit.roots, args.format, diffs=[])
+    return _print_write(args.out, Tree({}, hit.roots, hit.unreleased), [], hit.files, [], args.format)
 
 
 # -- load ---------------------------------------------------------------------------------------------------
@@ -190,10 +217,21 @@ def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[R
 
 
 def _write(out_dir: Path, tree: Tree, fmt: str) -> int:
+    return _write_tree(out_dir, tree, fmt)[0]
+
+
+def _write_tree(out_dir: Path, tree: Tree, fmt: str) -> tuple[int, bool]:
+    """Write the tree and print the summary; also whether anything was written or removed."""
     from generator.gitops.writer import write_tree
 
     result = write_tree(out_dir, tree.files, tree.roots)
-    summary = _summary(tree.roots, result.written, result.unchanged, result.removed)
+    code = _print_write(out_dir, tree, result.written, result.unchanged, result.removed, fmt)
+    return code, bool(result.written or result.removed)
+
+
+def _print_write(out_dir: Path, tree: Tree, written: Sequence[str], unchanged: Sequence[str],
+                 removed: Sequence[str], fmt: str) -> int:
+    summary = _summary(tree.roots, written, unchanged, removed)
     for app in summary:
         if app["root"] in tree.unreleased:
             app["unreleased"] = tree.unreleased[app["root"]]
@@ -225,10 +263,11 @@ def _summary(
     return list(apps.values())
 
 
-def _check(out_dir: Path, files: dict[str, bytes], roots: list[str], fmt: str) -> int:
+def _check(out_dir: Path, files: dict[str, bytes], roots: list[str], fmt: str, diffs: list[str] | None = None) -> int:
     from generator.gitops.writer import check_tree
 
-    diffs = check_tree(out_dir, files, roots)
+    if diffs is None:
+        diffs = check_tree(out_dir, files, roots)
     if fmt == "json":
         print(json.dumps({"out": str(out_dir), "upToDate": not diffs, "differences": diffs}, indent=2))
     elif diffs:

@@ -69,6 +69,17 @@ class _Dumper(_BaseDumper):
             tag = _RESOLVED[key] = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         return tag
 
+    @classmethod
+    def resolve_plain(cls, value: str) -> str:
+        """The tag a plain scalar with this text reads back as (what the serializer asks LibYAML to keep)."""
+        key = (value, (True, False))
+        tag = _RESOLVED.get(key) or ""
+        if not tag:
+            if len(_RESOLVED) >= _RESOLVED_MAX:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))
+        return tag
+
     def _node(self, data: Any) -> yaml.Node:
         # Same nodes as SafeRepresenter builds with sort_keys=False and default_flow_style=False, built without
         # its per-node dispatch and alias bookkeeping; anything but plain data goes the usual way (floats) or
@@ -95,6 +106,8 @@ class _Dumper(_BaseDumper):
 # Any str matching this resolves to a non-str tag, so the emitter must quote it.
 _Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_NUMBER, list("-+.0123456789"))
 
+_RESOLVER = _Dumper.__new__(_Dumper)  # resolve() reads only class-level tables
+
 _OPTIONS: dict[str, Any] = {
     "Dumper": _Dumper,
     "sort_keys": False,
@@ -118,8 +131,166 @@ def is_generated(first_bytes: bytes) -> bool:
 def emit(doc: Any, source: str) -> bytes:
     """One document, or several as `Documents`, behind the header naming the spec they come from."""
     head = header(source).encode()
+    try:
+        body = _fast_body(doc)
+    except _Unusual:
+        body = libyaml_body(doc)
+    return head + body
+
+
+def libyaml_body(doc: Any) -> bytes:
+    """The document(s) through LibYAML's emitter: the reference the fast path must match byte for byte."""
     if isinstance(doc, Documents):
         body: bytes = yaml.dump_all(list(doc), explicit_start=True, **_OPTIONS)
     else:
         body = yaml.dump(doc, **_OPTIONS)
-    return head + body
+    return body
+
+
+# -- the fast path ------------------------------------------------------------------------------------------
+#
+# A render emits ~20 files per release, and LibYAML's emitter called from Python pays for one node object per
+# value and two Python `resolve` calls per scalar. Manifests are plain block mappings and sequences of short
+# strings, ints and bools, so the fast path writes that block layout itself (LibYAML's: two spaces per level,
+# sequences in a mapping not indented, empty collections as `{}` / `[]`) and asks LibYAML, once per distinct
+# string, how any string it cannot prove plain is written. Whatever it does not know (floats, other types,
+# long keys, a multi-line key, a scalar document) raises _Unusual and the whole document goes through LibYAML,
+# so the output is LibYAML's either way; tests/test_emit_fast.py holds the two equal on awkward data.
+
+
+class _Unusual(Exception):
+    """The fast path does not handle this document: emit it through LibYAML."""
+
+
+# Strings LibYAML writes plain in block context whatever their position, provided they resolve to str: no
+# indicator at the start, no `: ` or ` #`, no leading/trailing space, printable ASCII only.
+_PLAIN = re.compile(r"[A-Za-z0-9_./$(][A-Za-z0-9_./$()=+,@%~^ -]*(?::[A-Za-z0-9_./$()=+,@%~^-][A-Za-z0-9_./$()=+,@%~^ -]*)*")
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+_KEY_MAX = 100  # LibYAML writes keys over 128 characters as complex keys (`? key`): leave those to it
+_SCALARS: dict[str, tuple[str, tuple[str, ...]]] = {}  # value -> (first line after `key: ` / `- `, block lines)
+_SCALARS_MAX = 1 << 16
+
+
+def _fast_body(doc: Any) -> bytes:
+    out: list[str] = []
+    if isinstance(doc, Documents):
+        for item in doc:
+            out.append("---")
+            _root(item, out)
+    else:
+        _root(doc, out)
+    out.append("")
+    return "\n".join(out).encode()
+
+
+def _root(doc: Any, out: list[str]) -> None:
+    kind = type(doc)
+    if kind is dict and doc:
+        _mapping(doc, 0, "", out)
+    elif kind is list and doc:
+        _sequence(doc, 0, "", out)
+    else:
+        raise _Unusual
+
+
+def _mapping(data: dict[Any, Any], indent: int, first: str, out: list[str]) -> None:
+    """A block mapping whose keys sit at column `indent`; the first key follows `first` on its line."""
+    pad = " " * indent
+    lead = first
+    for key, value in data.items():
+        if type(key) is not str or len(key) > _KEY_MAX or "\n" in key or key == "":
+            raise _Unusual
+        text, block = _scalar(key)
+        if block:
+            raise _Unusual
+        line = f"{lead}{text}:"
+        lead = pad
+        kind = type(value)
+        if kind is dict:
+            if value:
+                out.append(line)
+                _mapping(value, indent + 2, " " * (indent + 2), out)
+            else:
+                out.append(line + " {}")
+        elif kind is list:
+            if value:
+                out.append(line)
+                _sequence(value, indent, pad, out)  # LibYAML does not indent a sequence in a mapping
+            else:
+                out.append(line + " []")
+        else:
+            _value(value, indent, line + " ", out)
+
+
+def _sequence(data: list[Any], indent: int, first: str, out: list[str]) -> None:
+    """A block sequence whose dashes sit at column `indent`; the first item follows `first` on its line."""
+    pad = " " * indent
+    lead = first
+    for value in data:
+        line = f"{lead}- "
+        lead = pad
+        kind = type(value)
+        if kind is dict:
+            if value:
+                _mapping(value, indent + 2, line, out)
+            else:
+                out.append(line + "{}")
+        elif kind is list:
+            if value:
+                _sequence(value, indent + 2, line, out)
+            else:
+                out.append(line + "[]")
+        else:
+            _value(value, indent, line, out)
+
+
+def _value(value: Any, indent: int, line: str, out: list[str]) -> None:
+    """A scalar after `key: ` or `- ` in a collection at column `indent`."""
+    kind = type(value)
+    if kind is str:
+        text, block = _scalar(value)
+        out.append(line + text)
+        if block:  # a literal block: its lines sit two columns in from the collection, empty lines stay empty
+            pad = " " * (indent + 2)
+            out.extend(pad + part if part else part for part in block)
+    elif kind is bool:
+        out.append(line + ("true" if value else "false"))
+    elif kind is int:
+        out.append(line + str(value))
+    elif value is None:
+        out.append(line + "null")
+    else:
+        raise _Unusual
+
+
+def _scalar(value: str) -> tuple[str, tuple[str, ...]]:
+    found = _SCALARS.get(value)
+    if found is None:
+        found = _written(value)
+        if len(_SCALARS) >= _SCALARS_MAX:
+            _SCALARS.clear()
+        _SCALARS[value] = found
+    return found
+
+
+def _written(value: str) -> tuple[str, tuple[str, ...]]:
+    """How LibYAML writes one string as a block mapping value (its text, and a literal block's lines)."""
+    if _PLAIN.fullmatch(value) and not value.endswith(" ") and not value.startswith("..."):  # `...` ends a document
+        tag = _Dumper.resolve_plain(value)
+        if tag == _STR:
+            return value, ()
+        return f"'{value}'", ()  # reads back as another type: LibYAML single-quotes it (no quote inside)
+    if len(value) > 4096 or any(brk in value for brk in _OTHER_BREAKS):
+        raise _Unusual  # LibYAML breaks and indents quoted text at these: not worth copying
+    text = yaml.dump({"k": value}, **_OPTIONS).decode()
+    head, _, rest = text.partition("\n")
+    if not head.startswith("k: "):
+        raise _Unusual
+    lines = rest.split("\n")
+    if lines[-1] != "":
+        raise _Unusual
+    if lines[:-1] and not head.startswith(("k: |", "k: >")):
+        raise _Unusual  # a quoted scalar over several lines
+    if any(line and not line.startswith("  ") for line in lines[:-1]):
+        raise _Unusual
+    return head[3:], tuple(line[2:] for line in lines[:-1])
