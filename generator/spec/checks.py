@@ -77,7 +77,7 @@ def check(data: Data, doc: Located, profiles: Mapping[str, Profile] | None = Non
     findings += [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
     if uses_workload_rules(data["spec"]):
-        from generator import workload_checks  # container, pod, security and patch rules
+        from generator.spec import workload_checks  # container, pod, security and patch rules
 
         findings += workload_checks.check(data, profiles)
     problems = [locate(doc, finding) for finding in findings]
