@@ -46,6 +46,11 @@ _SCHEMA_KEYS = {
 
 def merge(target: Manifest, patch: Manifest) -> Manifest:
     """`target` with the strategic-merge `patch` applied (neither is changed)."""
+    meta = patch.get("metadata")
+    for field in ("labels", "annotations"):
+        values = meta.get(field) if isinstance(meta, dict) else None
+        if isinstance(values, dict) and any(value is None for value in values.values()):
+            raise MergeError(f"a null in /metadata/{field}")
     out = copy.deepcopy(target)
     _merge_map(out, patch, schema=target.get("kind") in SCHEMA_KINDS, path=(), kind=str(target.get("kind")))
     return out
@@ -56,8 +61,6 @@ def _merge_map(dest: dict[str, Any], patch: dict[str, Any], schema: bool, path: 
         if key.startswith("$"):
             raise MergeError(f"strategic-merge directive {key} at /{'/'.join(path)}")
         if value is None:
-            if path in (("metadata", "labels"), ("metadata", "annotations")):
-                raise MergeError(f"a null in /{'/'.join(path)}")
             dest.pop(key, None)
         elif isinstance(value, dict) and isinstance(dest.get(key), dict):
             _merge_map(dest[key], value, schema, (*path, key), kind)
