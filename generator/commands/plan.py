@@ -71,29 +71,33 @@ def _loader(name: str) -> Any:
 
 
 def planner(action: str) -> Any:
+    """The planner of the command `action` stands for, wrapped as that command wraps it (with_pods: a change of
+    the pod inputs alone starts a canary on `release`), so the plan is the commit the command makes."""
     from generator.plan import progression
     from generator.plan.gates import evaluate
+    from generator.plan.workload_progression import with_pods
 
     if action == "release":
-        return progression.plan_release
+        return with_pods(progression.plan_release, starts=True)
     if action == "advance":
-        return partial(progression.plan_advance, gate=evaluate)
+        return with_pods(partial(progression.plan_advance, gate=evaluate))
     if action == "promote":
-        return partial(progression.plan_promote, full=False)
+        return with_pods(partial(progression.plan_promote, full=False))
     if action == "abort":
-        return progression.plan_abort
+        return with_pods(progression.plan_abort)
     return plan_next
 
 
 def plan_next(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
     """What `release` would commit; when it holds, what the scheduled `advance` would."""
-    from generator.plan.gates import evaluate
-    from generator.plan.progression import plan_advance, plan_release
+    from generator.plan.workload_progression import Planner
 
-    first = plan_release(release, env, current, now)
+    release_planner: Planner = planner("release")
+    advance_planner: Planner = planner("advance")
+    first = release_planner(release, env, current, now)
     if not isinstance(first, Hold) or current is None:
         return first
-    then = plan_advance(release, env, current, now, gate=evaluate)
+    then = advance_planner(release, env, current, now)
     return then if isinstance(then, Transition) else first
 
 
