@@ -71,7 +71,7 @@ def _replay(args: argparse.Namespace, hit: Any) -> int:
 
 def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
     """Every release, or every problem in every file (the problems win: nothing is rendered)."""
-    from generator.spec.config import config_root
+    from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
     from generator.errors import InvalidInput
     from generator.render.loading import load_release
@@ -89,16 +89,6 @@ def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
             problems.extend(exc.problems)
     problems.extend(duplicate_names(loaded))
     return [release for _, release in loaded], problems
-
-
-def profile_dirs(root: Path | None) -> list[Path]:
-    """The profiles folder that a config repo (its rollgen.yaml, at `root`) adds to the built-in ones."""
-    from generator.spec import config
-
-    if root is None:
-        return []
-    folder = config.load(root).profiles_dir
-    return [folder] if folder else []
 
 
 def spec_display(spec: Path) -> str:

@@ -1,27 +1,36 @@
 """The objects an overlay builds to, computed in-process from rendered files: what `kubectl kustomize` gives.
 
 `rollgen plan` diffs the built objects before and after an action, like `kubectl diff`, without kubectl. Only
-the Kustomize features rollgen itself writes are implemented (resources, namespace, images, JSON6902 patches
-with a target, `$patch: delete` patches; `configurations` only matter for name prefixes, which rollgen never
-uses); anything else is refused with BuildError rather than built wrongly. tests/test_plan.py holds the result
-equal to `kubectl kustomize` on every golden tree.
+the Kustomize features rollgen itself writes are implemented (resources, namespace, images, configMapGenerator
+with literals and generatorOptions (generator/render/build_config.py: the hashed names and the references to
+them), patches from files or inline: JSON6902 with a target, strategic merge (generator/render/build_merge.py),
+`$patch: delete`; of `configurations` only the ConfigMap name references, the rest only matter for name
+prefixes, which rollgen never uses); anything else is refused with BuildError rather than built wrongly.
+tests/test_plan.py holds the result equal to `kubectl kustomize` on every golden tree, tests/test_build.py on
+the generator and patch cases one by one.
 """
 
 from __future__ import annotations
 
 import copy
 import posixpath
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
 from generator.errors import RollgenError
+from generator.render import build_config, build_merge
 
 Manifest = dict[str, Any]
 ObjectKey = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 
-_KNOWN = frozenset({"apiVersion", "kind", "resources", "namespace", "images", "patches", "configurations"})
+_KNOWN = frozenset({
+    "apiVersion", "kind", "resources", "namespace", "images", "patches", "configurations", "configMapGenerator",
+    "generatorOptions",
+})  # fmt: skip
+_TARGET_FIELDS = frozenset({"group", "version", "kind", "name"})
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -35,7 +44,10 @@ class BuildError(RollgenError):
 
 def build(files: Mapping[str, bytes], folder: str) -> dict[ObjectKey, Manifest]:
     """The objects of the kustomization in `folder` (a key prefix of `files`), by identity, in build order."""
-    objects = _build(files, folder.rstrip("/"), depth=0)
+    references: list[build_config.FieldSpec] = []
+    objects = _build(files, folder.rstrip("/"), depth=0, references=references)
+    # kustomize hashes generated names once, at the top, after every transformation
+    build_config.add_hashes(objects, references)
     return {key_of(obj): obj for obj in objects}
 
 
@@ -44,7 +56,9 @@ def key_of(obj: Manifest) -> ObjectKey:
     return (str(obj.get("apiVersion", "")), str(obj.get("kind", "")), str(meta.get("namespace", "")), str(meta.get("name", "")))
 
 
-def _build(files: Mapping[str, bytes], folder: str, depth: int) -> list[Manifest]:
+def _build(
+    files: Mapping[str, bytes], folder: str, depth: int, references: list[build_config.FieldSpec]
+) -> list[Manifest]:
     if depth > 5:
         raise BuildError(f"{folder}: kustomizations nested too deep")
     kustomization = _load_one(files, f"{folder}/kustomization.yaml")
@@ -55,9 +69,13 @@ def _build(files: Mapping[str, bytes], folder: str, depth: int) -> list[Manifest
     for resource in kustomization.get("resources", []):
         path = posixpath.normpath(posixpath.join(folder, resource))
         if f"{path}/kustomization.yaml" in files:
-            objects.extend(_build(files, path, depth + 1))
+            objects.extend(_build(files, path, depth + 1, references))
         else:
             objects.extend(copy.deepcopy(doc) for doc in _load_all(files, path))
+    for configuration in kustomization.get("configurations", []):
+        for doc in _load_all(files, posixpath.normpath(posixpath.join(folder, configuration))):
+            references.extend(build_config.references_in(doc))
+    objects = _generate(folder, kustomization, objects)
     for patch in kustomization.get("patches", []):
         objects = _apply_patch(files, folder, patch, objects)
     namespace = kustomization.get("namespace")
@@ -68,6 +86,16 @@ def _build(files: Mapping[str, bytes], folder: str, depth: int) -> list[Manifest
         for obj in objects:
             _set_images(obj, image)
     return objects
+
+
+def _generate(folder: str, kustomization: Manifest, objects: list[Manifest]) -> list[Manifest]:
+    generators = kustomization.get("configMapGenerator") or []
+    if not generators:
+        return objects
+    try:
+        return build_config.generate(generators, kustomization.get("generatorOptions"), objects)
+    except build_config.GeneratorError as exc:
+        raise BuildError(f"{folder}/kustomization.yaml: {exc}: only literals are built in-process") from None
 
 
 def _load_one(files: Mapping[str, bytes], path: str) -> Manifest:
@@ -87,28 +115,76 @@ def _load_all(files: Mapping[str, bytes], path: str) -> list[Any]:
 
 
 def _apply_patch(files: Mapping[str, bytes], folder: str, patch: Any, objects: list[Manifest]) -> list[Manifest]:
-    if not isinstance(patch, dict) or set(patch) - {"path", "target"} or "path" not in patch:
-        raise BuildError(f"{folder}/kustomization.yaml: only `patches` entries with a path (and a target) are built")
-    body = _load_all(files, posixpath.normpath(posixpath.join(folder, patch["path"])))
-    if len(body) == 1 and isinstance(body[0], list):
-        target = patch.get("target")
-        if not isinstance(target, dict):
-            raise BuildError(f"{folder}/{patch['path']}: a JSON6902 patch needs a target")
-        matches = [obj for obj in objects if _matches(obj, target)]
-        for obj in matches:
-            for op in body[0]:
-                _json_op(obj, op)
+    where = f"{folder}/kustomization.yaml"
+    if not isinstance(patch, dict) or set(patch) - {"path", "patch", "target"} or len({"path", "patch"} & set(patch)) != 1:
+        raise BuildError(f"{where}: only `patches` entries with a path or an inline patch (and a target) are built")
+    if "path" in patch:
+        where = posixpath.normpath(posixpath.join(folder, patch["path"]))
+        body = _load_all(files, where)
+    elif isinstance(patch["patch"], str):
+        body = [doc for doc in yaml.load_all(patch["patch"], Loader=_Loader) if doc is not None]
+    else:
+        raise BuildError(f"{where}: an inline patch is a string")
+    target = patch.get("target")
+    if target is not None and (not isinstance(target, dict) or set(target) - _TARGET_FIELDS):
+        raise BuildError(f"{where}: only targets by group, version, kind and name are built in-process")
+    if len(body) != 1:
+        raise BuildError(f"{where}: a patch of {len(body)} documents is not built in-process")
+    if isinstance(body[0], list):
+        if target is None:
+            raise BuildError(f"{where}: a JSON6902 patch needs a target")
+        for obj in objects:
+            if _matches(obj, target):
+                for op in body[0]:
+                    _json_op_checked(where, obj, op)
         return objects
-    if len(body) == 1 and isinstance(body[0], dict) and body[0].get("$patch") == "delete":
+    if not isinstance(body[0], dict):
+        raise BuildError(f"{where}: a patch is a list of JSON6902 operations or a strategic-merge mapping")
+    if body[0].get("$patch") == "delete":
         gone = body[0]
+        if target is not None:
+            return [obj for obj in objects if not _matches(obj, target)]
         return [obj for obj in objects if not _same_object(obj, gone)]
-    raise BuildError(f"{folder}/{patch['path']}: only JSON6902 and `$patch: delete` patches are built in-process")
+    if target is None:
+        raise BuildError(f"{where}: only strategic-merge patches with a target are built in-process")
+    if not isinstance(body[0].get("kind"), str):
+        # kustomize reads a strategic-merge patch as a resource and fails on one without a kind
+        raise BuildError(f"{where}: a strategic-merge patch without a kind")
+    return [_strategic(where, obj, body[0]) if _matches(obj, target) else obj for obj in objects]
+
+
+def _strategic(where: str, obj: Manifest, patch: Manifest) -> Manifest:
+    """kustomize gives a targeted patch the target's identity before merging, so its own never renames."""
+    patch = dict(patch)
+    for field in ("apiVersion", "kind"):
+        patch.pop(field, None)
+    meta = patch.get("metadata")
+    if isinstance(meta, dict):
+        patch["metadata"] = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
+    try:
+        return build_merge.merge(obj, patch)
+    except build_merge.MergeError as exc:
+        raise BuildError(f"{where}: {exc} is not built in-process") from None
+
+
+def _json_op_checked(where: str, obj: Manifest, op: Any) -> None:
+    if not isinstance(op, dict):
+        raise BuildError(f"{where}: a JSON6902 operation is a mapping")
+    try:
+        _json_op(obj, op)
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        # kubectl fails on these too; say where rather than crash
+        raise BuildError(f"{where}: JSON6902 {op.get('op')} {op.get('path')}: {exc!r}") from None
 
 
 def _matches(obj: Manifest, target: Mapping[str, str]) -> bool:
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
-    wanted = {"group": group, "version": version, "kind": obj.get("kind"), "name": (obj.get("metadata") or {}).get("name")}
-    return all(wanted.get(field) == value for field, value in target.items())
+    wanted = {"group": group, "version": version, "kind": obj.get("kind")}
+    name = str((obj.get("metadata") or {}).get("name", ""))
+    # kustomize reads a target's name as a regular expression anchored at both ends
+    if "name" in target and re.fullmatch(str(target["name"]), name) is None:
+        return False
+    return all(wanted.get(field) == value for field, value in target.items() if field != "name")
 
 
 def _same_object(obj: Manifest, other: Manifest) -> bool:

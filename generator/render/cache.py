@@ -69,8 +69,7 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
 
 
 def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
-    from generator.commands.render import profile_dirs
-    from generator.commands.validate import config_root
+    from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
 
     specs, problems = find_specs(list(paths))

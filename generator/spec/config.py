@@ -180,3 +180,11 @@ def config_root(folder: Path) -> Path | None:
     if (folder / ".git").exists() or folder.parent == folder:
         return None
     return config_root(folder.parent)
+
+
+def profile_dirs(root: Path | None) -> list[Path]:
+    """The profiles folder that a config repo (its rollgen.yaml, at `root`) adds to the built-in ones."""
+    if root is None:
+        return []
+    folder = load(root).profiles_dir
+    return [folder] if folder else []
