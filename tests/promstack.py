@@ -21,6 +21,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -252,3 +254,17 @@ def no_proxy_for_loopback() -> dict[str, str]:
     current = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
     value = f"{current},{hosts}" if current else hosts
     return {"no_proxy": value, "NO_PROXY": value}
+
+
+@contextmanager
+def scraping(binary: str, exporter: Exporter, workdir: Path) -> Iterator[Prometheus]:
+    """A real Prometheus scraping the exporter, with 5 s of samples in it; both stopped on the way out."""
+    exporter.start()
+    server = Prometheus(binary, workdir, f"127.0.0.1:{exporter.port}")
+    try:
+        server.start()
+        server.wait_for_samples(5)
+        yield server
+    finally:
+        server.stop()
+        exporter.stop()

@@ -19,7 +19,7 @@ import pytest
 
 from generator.plan.prometheus import Client, QueryError
 from tests.conftest import REFUSED_PORT, git, require_tool
-from tests.promstack import Exporter, Prometheus, no_proxy_for_loopback
+from tests.promstack import Exporter, Prometheus, no_proxy_for_loopback, scraping
 from tests.test_lifecycle import ConfigRepo, config_repo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
@@ -46,15 +46,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
     exporter = Exporter()
     for namespace, canary in SCENARIOS.items():
         exporter.release(namespace, "hello", canary)
-    exporter.start()
-    server = Prometheus(binary, tmp_path_factory.mktemp("prometheus"), f"127.0.0.1:{exporter.port}")
-    try:
-        server.start()
-        server.wait_for_samples(5)
+    with scraping(binary, exporter, tmp_path_factory.mktemp("prometheus")) as server:
         yield server
-    finally:
-        server.stop()
-        exporter.stop()
 
 
 @pytest.fixture(autouse=True)

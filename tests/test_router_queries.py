@@ -13,7 +13,7 @@ from generator.plan.gates import substitute
 from generator.plan.prometheus import Client
 from generator.render.routers import router_for
 from tests.conftest import require_tool
-from tests.promstack import Exporter, IstioBackend, Prometheus, no_proxy_for_loopback
+from tests.promstack import Exporter, IstioBackend, Prometheus, no_proxy_for_loopback, scraping
 
 WINDOW = "2s"
 SCENARIOS = {  # namespace -> the new version's behaviour
@@ -32,15 +32,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
             # stable traffic that must not count, and the new version's Service
             exporter.add(IstioBackend(namespace, "", "hello", "", rps=20, reporter=reporter))
             exporter.add(IstioBackend(namespace, "", "hello-canary", "", reporter=reporter, **canary))
-    exporter.start()
-    server = Prometheus(binary, tmp_path_factory.mktemp("prometheus"), f"127.0.0.1:{exporter.port}")
-    try:
-        server.start()
-        server.wait_for_samples(5)
+    with scraping(binary, exporter, tmp_path_factory.mktemp("prometheus")) as server:
         yield server
-    finally:
-        server.stop()
-        exporter.stop()
 
 
 @pytest.fixture(autouse=True)
