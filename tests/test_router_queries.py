@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from generator.plan.gates import substitute
+from generator.render.queries import substitute
 from generator.plan.prometheus import Client
 from generator.render.routers import router_for
 from tests.conftest import require_tool
