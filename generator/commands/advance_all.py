@@ -26,16 +26,13 @@ from generator.gitops.workflow import (
     _catch_up,
     _check_output,
     _drop_our_commits,
-    _message,
     _one,
     _sleep,
-    decide,
     ensure_clean,
     named_release,
     now_from,
-    read_states,
-    write,
     tidy,
+    write_one,
 )
 from generator.spec.config import Config
 from generator.plan.workload_progression import with_pods
@@ -270,21 +267,16 @@ def _tick_release(
 
 def _written(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Line | Pending:
     """_progress._one for `advance`, up to writing the files: the commit is made with the others."""
-    states = read_states(config, release)
-    current = states.get(env_name)
-    decided = decide(release, env_name, states, replace(request, render_on_hold=False))
-    if isinstance(decided, Outcome):
-        return decided
-    _, plan = decided
-    states[env_name] = plan.state
-    message = _message(config, release, env_name, plan)  # before writing: a bad template leaves no trace
-    paths = write(repo, config, release, states)
-    if not paths:
-        return Outcome(release.name, env_name, "nothing-to-do", "nothing to do: the generated files are unchanged", state=current)
-    files = {path: _read(repo, path) for path in paths}
-    subject = message.split("\n", 1)[0]
+    written = write_one(repo, config, release, env_name, replace(request, render_on_hold=False))
+    if isinstance(written, Outcome):
+        return written
+    if not written.paths:  # the journal stays: it also covers this release's other environments, pending
+        return written.unchanged
+    files = {path: _read(repo, path) for path in written.paths}
+    subject = written.message.split("\n", 1)[0]
+    plan = written.transition
     outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state)
-    return Pending(outcome, files, message)
+    return Pending(outcome, files, written.message)
 
 
 def _read(repo: Repo, path: str) -> bytes | None:

@@ -17,7 +17,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -226,7 +226,23 @@ def decide(
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
 
 
-def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
+@dataclass(frozen=True)
+class Written:
+    """One environment's files written for its transition, not committed yet (`paths` empty: nothing changed)."""
+
+    transition: Transition
+    message: str
+    paths: list[str]
+    unchanged: Outcome  # what to report when `paths` is empty
+
+
+
+
+def write_one(
+    repo: Repo, config: Config, release: Release, env_name: str, request: Request
+) -> Outcome | Written:
+    """Decide, then write the files: what `_one` and `advance --all` share before they commit. An Outcome when
+    the request is refused or holds."""
     states = read_states(config, release)
     current = states.get(env_name)
     decided = decide(release, env_name, states, request)
@@ -236,13 +252,23 @@ def _one(repo: Repo, config: Config, release: Release, env_name: str, request: R
     states[env_name] = transition.state
     message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     paths = write(repo, config, release, states)
-    if not paths:
+    reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
+    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
+    return Written(transition, message, paths, unchanged)
+
+
+def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
+    written = write_one(repo, config, release, env_name, request)
+    if isinstance(written, Outcome):
+        return written
+    if not written.paths:
         repo.journal(release.name).clear()
-        reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
-        return Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
-    commit = _commit(repo, config, release, paths, message)
+        return written.unchanged
+    transition, message = written.transition, written.message
+    commit = _commit(repo, config, release, written.paths, message)
     if commit is None:  # the files were rewritten to what HEAD already holds
-        return Outcome(release.name, env_name, "nothing-to-do", "nothing to do: HEAD already holds this", state=current)
+        reason = "nothing to do: HEAD already holds this"
+        return replace(written.unchanged, text=reason)
     subject = message.split("\n", 1)[0]
     return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
 
