@@ -245,10 +245,21 @@ def test_config_values_with_quotes_and_spaces_arrive_exactly(
         assert maps["orders-api-config-files"] == {f"{k.lower()}.txt": v for k, v in EXACT.items()}
 
 
+def test_quoted_values_round_trip_in_the_in_process_build_too(tmp_path: Path) -> None:
+    # `rollgen plan` builds overlays in process (generator/render/build.py): it must read them back as kubectl does.
+    from generator import workload
+    from tests.test_build import same_as_kubectl
+
+    literals = [workload.kustomize_literal(key, value) for key, value in EXACT.items()]
+    kustomization = {"configMapGenerator": [{"name": "c", "literals": literals}]}
+    (obj,) = same_as_kubectl(tmp_path, {"k/kustomization.yaml": kustomization}, "k").values()
+    assert obj["data"] == EXACT
+
+
 @pytest.mark.parametrize(
     "char, fragment",
-    [("\\x85", "U+0085, a control character kustomize cannot put into a ConfigMap (it turns it into a space)"),
-     ("\\x80", "U+0080, a control character kustomize cannot put into a ConfigMap (it fails the build on it)"),
+    [("\\x85", "U+0085, a control character kustomize cannot carry into a manifest (it turns it into a space)"),
+     ("\\x80", "U+0080, a control character kustomize cannot carry into a manifest (it fails the build on it)"),
      ("\\x7f", "U+007F, a control character"), ("\\uffff", "U+FFFF, a control character")],
 )
 def test_config_values_kustomize_cannot_carry_are_refused(
@@ -260,6 +271,19 @@ def test_config_values_kustomize_cannot_carry_are_refused(
     prod = f'      config: {{files: {{motd.txt: "hi{char}"}}}}\n'
     refused(tmp_path, capsys, spec_text(prod=prod), "$.spec.environments[1].config.files['motd.txt']",
             f'"hi{char}"', fragment)
+
+
+def test_the_same_characters_elsewhere_in_the_workload_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Not only config: kustomize fails the build on any manifest string holding them (an env value here).
+    release = '    env: [{name: GREETING, value: "hi\\x80"}]\n'
+    refused(tmp_path, capsys, spec_text(release=release), "$.spec.container.env[0].value", '"hi\\x80"',
+            "the value holds U+0080, a control character kustomize cannot carry into a manifest")
+    prod = '      pod: {annotations: {"note\\x85": x}}\n'
+    refused(tmp_path, capsys, spec_text(prod=prod), "$.spec.environments[1].pod.annotations['note\\x85']",
+            '"note\\x85"', "the key holds U+0085, a control character kustomize cannot carry into a manifest (it "
+            "turns it into a space): remove it, or encode the key")
 
 
 # -- the five container rules and replicas beside autoscaling (issue 13, item 6) ---------------------------------

@@ -53,7 +53,7 @@ def check(data: Data, profiles: Mapping[str, Profile], generated: Generated | No
     out += replicas_with_autoscaling(spec, ("spec",), spec.get("autoscaling"))
     for index, entry in enumerate(spec.get("environments", [])):
         out += environment_findings(spec, entry, ("spec", "environments", index), already)
-    out += config_findings(spec)
+    out += uncarried_findings(spec)
     out += patch_findings(data, profiles, generated)
     return out
 
@@ -261,31 +261,46 @@ def replicas_with_autoscaling(entry: Data, at: JsonPath, scaling: Data | None) -
         )
 
 
-# -- config --------------------------------------------------------------------------------------------------
+# -- characters kustomize cannot carry -------------------------------------------------------------------------
 
-# Characters kustomize cannot carry into a generated ConfigMap, whether from a literal or a file (measured with
-# kubectl kustomize, Kustomize v5.5): U+0085 comes out as a space; DEL, the other C1 controls and the
-# noncharacters U+FFFE/U+FFFF fail the build ("control characters are not allowed"). Other controls, tabs,
-# newlines, leading and trailing spaces, `=` and quotes all arrive exactly (quotes: workload.kustomize_literal).
+# Characters kustomize cannot carry into a built manifest, measured with kubectl kustomize (Kustomize v5.5): U+0085
+# comes out as a space; DEL, the other C1 controls and the noncharacters U+FFFE/U+FFFF fail the build ("control
+# characters are not allowed"). Other controls, tabs, newlines, leading and trailing spaces, `=` and quotes arrive
+# exactly (a config literal's quotes: workload.kustomize_literal). The free-text fields are the workload's.
 UNCARRIED = re.compile(r"[\x7f-\x9f\ufffe\uffff]")
+FREE_TEXT_FIELDS = ("container", "pod", "config", "patches")
 
 
-def config_findings(spec: Data) -> Iterator[Finding]:
+def uncarried_findings(spec: Data) -> Iterator[Finding]:
     entries: list[tuple[JsonPath, Data]] = [(("spec",), spec)]
     entries += [(("spec", "environments", i), entry) for i, entry in enumerate(spec.get("environments", []))]
     for at, entry in entries:
-        for kind in ("files", "literals"):
-            for key, value in (entry.get("config") or {}).get(kind, {}).items():
-                bad = UNCARRIED.search(value)
-                if bad:
-                    yield Finding((*at, "config", kind, key), uncarried(bad.group()))
+        for key in FREE_TEXT_FIELDS:
+            if key in entry:
+                yield from uncarried_in((*at, key), entry[key])
 
 
-def uncarried(char: str) -> str:
+def uncarried_in(at: JsonPath, value: Any) -> Iterator[Finding]:
+    if isinstance(value, str):
+        bad = UNCARRIED.search(value)
+        if bad:
+            yield Finding(at, uncarried(bad.group()))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            bad = UNCARRIED.search(str(key))
+            if bad:
+                yield Finding((*at, key), uncarried(bad.group(), "key"), at_key=True)
+            yield from uncarried_in((*at, key), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from uncarried_in((*at, index), item)
+
+
+def uncarried(char: str, holder: str = "value") -> str:
     what = "turns it into a space" if char == "\x85" else "fails the build on it"
     return (
-        f"the value holds U+{ord(char):04X}, a control character kustomize cannot put into a ConfigMap (it {what}): "
-        "remove it, or encode the value (base64, an escape sequence) and decode it in the application"
+        f"the {holder} holds U+{ord(char):04X}, a control character kustomize cannot carry into a manifest "
+        f"(it {what}): remove it, or encode the {holder} (base64, an escape sequence) and decode it in the application"
     )
 
 
