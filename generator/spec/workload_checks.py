@@ -314,7 +314,8 @@ def uncarried(char: str, holder: str = "value") -> str:
     what = "turns it into a space" if char == "\x85" else "fails the build on it"
     return (
         f"the {holder} holds U+{ord(char):04X}, a control character kustomize cannot carry into a manifest "
-        f"(it {what}): remove it, or encode the {holder} (base64, an escape sequence) and decode it in the application"
+        f"(it {what}): remove it, or encode the {holder} (base64, an escape sequence) and decode it in the "
+        "application"
     )
 
 
