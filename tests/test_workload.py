@@ -157,6 +157,29 @@ def test_patch_of_an_owned_field_is_refused() -> None:
     only(release(patches=[patch]), "$.spec.patches[0].patch", "rollgen owns")
 
 
+@pytest.mark.parametrize(
+    "selector, expected",
+    [("a=1", True), ("a==1", True), ("a=2", False), ("a!=2", True), ("a!=1", False), ("c!=1", True),
+     ("a in (1, 2)", True), ("a in (2,3)", False), ("a notin (2,3)", True), ("a notin (1)", False),
+     ("c notin (1)", True), ("a", True), ("c", False), ("!c", True), ("!a", False), ("a=1,b=x", True),
+     ("a=1,b=y", False), ("a in (1,2), !b", False), ("(unreadable", True)],
+)
+def test_patch_target_selectors_read_as_kubernetes_does(selector: str, expected: bool) -> None:
+    from generator.spec.workload_checks import selected
+
+    assert selected(selector, {"a": "1", "b": "x"}) is expected
+
+
+def test_patch_target_selectors_are_matched() -> None:
+    none = {"target": {"kind": "Service", "labelSelector": "app.kubernetes.io/name notin (hello)"},
+            "patch": "- {op: add, path: /metadata/labels/x, value: y}"}
+    only(release(patches=[none]), "$.spec.patches[0].target", "targets no generated object")
+    some = {**none, "target": {"kind": "Service", "labelSelector": "rollgen.io/release in (hello), !nothing"}}
+    assert found(release(patches=[some])) == []
+    annotated = {**none, "target": {"kind": "Service", "annotationSelector": "example.com/x=y"}}
+    only(release(patches=[annotated]), "$.spec.patches[0].target", "targets no generated object")
+
+
 def test_json6902_patch_needs_a_target() -> None:
     only(release(environments=[{"name": "prod", "patches": [{"patch": "- {op: remove, path: /spec/x}"}]}]),
          "$.spec.environments[0].patches[0]", "needs a target")

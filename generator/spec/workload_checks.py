@@ -456,11 +456,46 @@ def matches(target: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
                 return False
         except re.error:
             return bool(name == obj["metadata"]["name"])
-    selector = target.get("labelSelector")
-    labels = obj["metadata"].get("labels", {})
-    if selector and all("=" in term and "!" not in term for term in str(selector).split(",")):
-        pairs = [term.split("=", 1) for term in str(selector).replace("==", "=").split(",")]
-        return all(labels.get(k.strip()) == v.strip() for k, v in pairs)
+    metadata = obj["metadata"]
+    for field, values in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
+        selector = target.get(field)
+        if selector and not selected(str(selector), metadata.get(values) or {}):
+            return False
     return True
+
+
+# One requirement of a Kubernetes label selector: `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`.
+_REQUIREMENT = re.compile(
+    r"\s*(?:(?P<absent>!)\s*(?P<key1>[^\s,!=()]+)"
+    r"|(?P<key2>[^\s,!=()]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[^\s,!=()]*)"
+    r"|\s(?P<set>in|notin)\s*\((?P<values>[^()]*)\))?)\s*(?:,|$)"
+)
+
+
+def selected(selector: str, labels: Mapping[str, Any]) -> bool:
+    """Whether `labels` satisfy the selector, as kustomize's labelSelector/annotationSelector read it. A selector
+    this cannot read counts as matching: the check must never refuse a patch kustomize would apply."""
+    position, verdict = 0, True
+    while position < len(selector):
+        found = _REQUIREMENT.match(selector, position)
+        if not found or found.end() == position:
+            return True
+        position = found.end()
+        verdict = verdict and requirement_holds(found, labels)
+    return verdict
+
+
+def requirement_holds(found: re.Match[str], labels: Mapping[str, Any]) -> bool:
+    if found["absent"]:
+        return found["key1"] not in labels
+    key, actual = found["key2"], labels.get(found["key2"])
+    if found["op"]:
+        equal = actual is not None and str(actual) == found["value"]
+        return not equal if found["op"] == "!=" else equal
+    if found["set"]:
+        values = {value.strip() for value in found["values"].split(",")}
+        inside = actual is not None and str(actual) in values
+        return inside if found["set"] == "in" else not inside
+    return key in labels
 
 
