@@ -130,6 +130,19 @@ def test_env_from_a_secret_one_slip_from_the_mounted_one() -> None:
          "$.spec.container.envFrom[0].secretRef.name", "one name has a typo")
 
 
+@pytest.mark.parametrize(
+    "read, mounted, slip",
+    [("orders-secret", "orders-secrets", True), ("orders-bd", "orders-db", True), ("ordersdb", "orders-db", True),
+     ("orders.db", "orders-db", True), ("orderz-db", "orders-db", True), ("orders-db-ro", "orders-db", False),
+     ("orders-db-ro", "orders-db-prod", False), ("orders-mq", "orders-db", False), ("db-orders", "orders", False)],
+)
+def test_a_slip_stays_within_one_part_of_the_name(read: str, mounted: str, slip: bool) -> None:
+    volumes = {"volumes": [{"name": "s", "secret": {"secretName": mounted}}]}
+    for container in ({"envFrom": [{"secretRef": {"name": read}}]},
+                      {"env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": read, "key": "k"}}}]}):
+        assert bool(found(release(container=container, pod=volumes))) is slip
+
+
 def test_restricted_refuses_root() -> None:
     only(release(pod={"securityContext": {"runAsUser": 0}}), "$.spec.pod.securityContext.runAsUser", "root")
     assert found(release(security="baseline", pod={"securityContext": {"runAsUser": 0}})) == []

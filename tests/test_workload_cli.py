@@ -196,10 +196,13 @@ def test_an_environment_mount_one_slip_from_the_release_variable_is_located_at_i
 
 
 def test_different_secrets_stay_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The same name mounted and read, a Secret nothing mounts (no mounted name is close), and prod's own
-    # Secret, read and mounted under one name, beside the release's.
+    # The same name mounted and read, a Secret nothing mounts (no mounted name is close), one whose name adds a
+    # whole part to the mounted one's (orders-db-ro: three letters, but a convention, not a slip), one with
+    # another part in its place (orders-mq beside orders-db), and prod's own Secret, read and mounted under one
+    # name, beside the release's (and beside orders-db-ro: orders-db-prod swaps a whole part).
     release = (env_secret("orders-db") + "      - name: API_KEY\n        valueFrom: {secretKeyRef: {name: payments-api,"
-               " key: k}}\n    envFrom: [{secretRef: {name: feature-flags}}]\n" + MOUNT)
+               " key: k}}\n      - name: DB_READER\n        valueFrom: {secretKeyRef: {name: orders-db-ro, key: pw}}\n"
+               "    envFrom: [{secretRef: {name: feature-flags}}, {secretRef: {name: orders-mq}}]\n" + MOUNT)
     prod = ("      container:\n" + env_secret("orders-db-prod", indent="        ")
             + "      pod: {volumes: [{name: db, secret: {secretName: orders-db-prod}}]}\n")
     app = accepted(tmp_path, capsys, spec_text(release=release, prod=prod))

@@ -165,12 +165,26 @@ def secret_name_mismatch(spec: Data, container: Data, pod: Data, security: Any) 
         return
     for path, what, name in secret_references(container):
         match = closest(name, mounted_names) if name not in mounted_names else None
-        if match:
+        if match and looks_like_a_slip(name, match):
             yield (
                 path,
                 f"{what} reads Secret {name!r}, but the pod mounts Secret {match!r}: one name has a typo "
                 "(two Secrets this alike are almost always meant to be one)",
             )
+
+
+def looks_like_a_slip(a: str, b: str) -> bool:
+    """Of two names a few letters apart, whether one is a slip of the other: a slip stays within one part of the
+    name (`orders-secret`/`orders-secrets`, `orders-db`/`orders-bd`) or a separator (`ordersdb`, `orders.db`). A whole
+    part added or swapped is a naming convention (`orders-db` and `orders-db-ro`, `orders-db-ro` and
+    `orders-db-prod`, `orders-db` and `orders-mq`): two Secrets, however few letters apart."""
+    parts_a, parts_b = re.split(r"[-.]", a), re.split(r"[-.]", b)
+    if len(parts_a) != len(parts_b):
+        return "".join(parts_a) == "".join(parts_b)
+    differing = [(x, y) for x, y in zip(parts_a, parts_b) if x != y]
+    if not differing:
+        return True  # only a separator differs: orders.db, orders-db
+    return len(differing) == 1 and closest(differing[0][0], [differing[0][1]]) is not None
 
 
 def mounted_secrets(pod: Data) -> set[str]:
