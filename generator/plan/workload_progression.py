@@ -56,7 +56,7 @@ def with_pods(planner: Planner, starts: bool = False) -> Planner:
                 return with_change(current, started)
         if isinstance(result, Hold) and current is not None and current.stable_pod != inputs:
             if mode(release) == "controller" or env.workload.rolling_update is not None:
-                return with_change(current, direct(release, env, current, inputs))
+                return with_change(current, direct(release, env, current, inputs, now))
         if isinstance(result, Transition):
             result = replace(result, state=carry(current, result, inputs))
         return with_change(current, result)
@@ -116,21 +116,36 @@ def start_for_pod_change(
     return None
 
 
-def direct(release: Release, env: Environment, current: EnvState, inputs: str) -> Transition:
+def direct(release: Release, env: Environment, current: EnvState, inputs: str, now: datetime) -> Transition:
     """A controller (Flagger, Argo Rollouts' own steps) or a rolling update runs the change itself: the new
-    pod inputs go straight into the template."""
+    pod inputs go straight into the template, at `now` (the time `status` and `history` show)."""
+    from generator.clock import format_time
     from generator.plan.progression import step_count
 
     changed = ", ".join(what_changed(current.stable_pod, inputs))
+    state = replace(current, stable_pod=inputs, since=format_time(now))
+    if env.workload.rolling_update is not None:
+        # as for a new image there (progression._release_rolling): a deploy, all traffic on the new template
+        return Transition(
+            action="deploy",
+            state=state,
+            summary=f"release new {changed} (image {current.stable_image.ref} unchanged; a rolling update, no canary)",
+            step=0,
+            steps=step_count(release, env),
+            weight=100,
+            image=current.stable_image,
+            details=f"The pod template changes ({changed}); Kubernetes rolls the Deployment out by itself.",
+            change=changed,
+        )
     return Transition(
         action="start",
-        state=replace(current, stable_pod=inputs),
+        state=state,
         summary=f"release new {changed} (image {current.stable_image.ref} unchanged)",
         step=0,
         steps=step_count(release, env),
         weight=0,
         image=current.stable_image,
-        details=f"The pod template changes ({changed}); the {engine_label(release.engine)} controller or Kubernetes rolls it out.",
+        details=f"The pod template changes ({changed}); the {engine_label(release.engine)} controller rolls it out.",
     )
 
 
