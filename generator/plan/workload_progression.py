@@ -43,15 +43,15 @@ def what_changed(old: str, new: str) -> list[str]:
 # -- planning ------------------------------------------------------------------------------------------------
 
 
-def with_pods(planner: Planner, starts: bool = False) -> Planner:
+def with_pods(planner: Planner, starts: bool = False, retry: bool = False) -> Planner:
     """The planner, with the pod inputs recorded in every state it plans; with `starts`, a change of the pod
-    inputs alone (the `release` command) starts a canary."""
+    inputs alone (the `release` command) starts a canary (`retry`: `release --retry`, one that was aborted)."""
 
     def plan(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
         result = planner(release, env, current, now)
         inputs = pod_inputs(env.workload)
         if starts and isinstance(result, Hold) and current is not None:
-            started = start_for_pod_change(release, env, current, inputs, now)
+            started = start_for_pod_change(release, env, current, inputs, now, retry)
             if started is not None:
                 return with_change(current, started)
         if isinstance(result, Hold) and current is not None and current.stable_pod != inputs:
@@ -89,7 +89,7 @@ def in_flight_changes(state: EnvState) -> list[str]:
 
 
 def start_for_pod_change(
-    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime
+    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool = False
 ) -> Plan | None:
     from generator.plan.progression import _start
 
@@ -103,6 +103,8 @@ def start_for_pod_change(
             state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
             return replace(started, state=state)
         return started
+    if current.phase == "aborted" and env.image == current.stable_image and current.stable_pod != inputs:
+        return _after_abort(release, env, current, inputs, now, retry)
     if current.phase == "progressing" and current.canary_pod != inputs and (
         current.canary_image == env.image
     ):
@@ -114,6 +116,25 @@ def start_for_pod_change(
             return replace(started, state=state)
         return started
     return None
+
+
+def _after_abort(
+    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool
+) -> Plan:
+    """A pod change after an abort, the image unchanged: as for a new image there (progression._release_aborted),
+    the aborted change again waits for `--retry`, and any other starts a canary."""
+    from generator.plan.progression import _start
+
+    changed = ", ".join(what_changed(current.stable_pod, inputs))
+    if inputs == current.canary_pod and not retry:
+        return Hold(f"nothing to do: the canary of {changed} was aborted; `rollgen release --retry` starts it again")
+    verb = "retry" if inputs == current.canary_pod else "start"
+    summary = f"{verb} canary of {changed} (image {env.image.ref} unchanged)"
+    started = _start(release, env, current, env.image, now, summary)
+    if isinstance(started, Transition):
+        state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
+        return replace(started, state=state)
+    return started
 
 
 def direct(release: Release, env: Environment, current: EnvState, inputs: str, now: datetime) -> Transition:
