@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from tests.test_lifecycle import V1, ConfigRepo, at, find, spec_text
+from tests.test_lifecycle import BLUE_GREEN, CANARY, V1, ConfigRepo, at, find, spec_text
 from tests.test_lifecycle import repo  # noqa: F401 - the fixture
 
 
-def spec(level: str, engine: str) -> str:
+def spec(level: str, engine: str, strategy: str = CANARY) -> str:
     workload = f"  container: {{env: [{{name: LOG_LEVEL, value: {level}}}]}}\n"
-    return spec_text(V1, engine=engine).replace("  environments:\n", workload + "  environments:\n")
+    return spec_text(V1, engine=engine, strategy=strategy).replace("  environments:\n", workload + "  environments:\n")
 
 
 def levels(repo: ConfigRepo, engine: str) -> tuple[str, str | None]:
@@ -74,3 +74,17 @@ def test_a_pod_change_after_an_abort_is_a_canary_and_retry_restarts_the_aborted_
 
     assert repo.act("promote", "--full", now=at(7))[0] == 0
     assert repo.state()["stablePod"]["container"]["env"] == [{"name": "LOG_LEVEL", "value": "error"}]
+
+
+def test_a_blue_green_pod_change_is_called_a_preview(repo: ConfigRepo) -> None:
+    repo.write_spec(spec("info", "nginx", strategy=BLUE_GREEN))
+    assert repo.release()[0] == 0
+    repo.write_spec(spec("warn", "nginx", strategy=BLUE_GREEN), "warn")
+    code, out, _ = repo.release(now=at(1))
+    assert code == 0 and "start preview of env (image" in out, out
+    assert repo.act("abort", now=at(2))[0] == 0
+    code, out, _ = repo.release(now=at(3))
+    assert code == 0 and "the preview of env was aborted" in out, out
+    repo.write_spec(spec("error", "nginx", strategy=BLUE_GREEN), "error")
+    code, out, _ = repo.release(now=at(4))
+    assert code == 0 and "start preview of env (image" in out, out

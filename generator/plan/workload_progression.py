@@ -91,13 +91,13 @@ def in_flight_changes(state: EnvState) -> list[str]:
 def start_for_pod_change(
     release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool = False
 ) -> Plan | None:
-    from generator.plan.progression import _start
+    from generator.plan.progression import _start, _what_starts
 
     if mode(release) not in ("canary", "blue-green") or env.workload.rolling_update is not None:
         return None
     if current.phase == "stable" and env.image == current.stable_image and current.stable_pod != inputs:
         changed = ", ".join(what_changed(current.stable_pod, inputs))
-        summary = f"start canary of {changed} (image {env.image.ref} unchanged)"
+        summary = f"start {_what_starts(release)} of {changed} (image {env.image.ref} unchanged)"
         started = _start(release, env, current, env.image, now, summary)
         if isinstance(started, Transition):
             state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
@@ -109,7 +109,7 @@ def start_for_pod_change(
         current.canary_image == env.image
     ):
         changed = ", ".join(what_changed(current.canary_pod, inputs))
-        summary = f"restart canary with new {changed}"
+        summary = f"restart {_what_starts(release)} with new {changed}"
         started = _start(release, env, current, env.image, now, summary, replaced=current.canary_image)
         if isinstance(started, Transition):
             state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
@@ -123,13 +123,13 @@ def _after_abort(
 ) -> Plan:
     """A pod change after an abort, the image unchanged: as for a new image there (progression._release_aborted),
     the aborted change again waits for `--retry`, and any other starts a canary."""
-    from generator.plan.progression import _start
+    from generator.plan.progression import _start, _what_starts
 
-    changed = ", ".join(what_changed(current.stable_pod, inputs))
+    changed, what = ", ".join(what_changed(current.stable_pod, inputs)), _what_starts(release)
     if inputs == current.canary_pod and not retry:
-        return Hold(f"nothing to do: the canary of {changed} was aborted; `rollgen release --retry` starts it again")
+        return Hold(f"nothing to do: the {what} of {changed} was aborted; `rollgen release --retry` starts it again")
     verb = "retry" if inputs == current.canary_pod else "start"
-    summary = f"{verb} canary of {changed} (image {env.image.ref} unchanged)"
+    summary = f"{verb} {what} of {changed} (image {env.image.ref} unchanged)"
     started = _start(release, env, current, env.image, now, summary)
     if isinstance(started, Transition):
         state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
