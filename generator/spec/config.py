@@ -5,7 +5,7 @@ with the defaults. Validated against schemas/config.schema.json, problems locate
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,21 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
         line, column = doc.locate(where)
         problems.append(Problem(CONFIG_FILE, line, column, json_path(where), _message(error)))
     return problems
+
+
+JsonPath = tuple[str | int, ...]
+
+
+def located(root: Path, found: Sequence[tuple[JsonPath, str]]) -> list[Problem]:
+    """Problems of the rollgen.yaml at `root`, (path, message) each, located like the schema's: the one place
+    every rule about rollgen.yaml (the schema here, the argocd/flux sections in generator.wiring, the commit
+    template in generator.gitops.messages) turns its findings into FILE:LINE:COL problems."""
+    if not found:
+        return []
+    from generator.spec.loader import load_single
+
+    doc = load_single(root / CONFIG_FILE, CONFIG_FILE)
+    return [Problem(CONFIG_FILE, *doc.locate(path), json_path(path), message) for path, message in found]
 
 
 def _message(error: Any) -> str:

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from generator import durations
-from generator.spec.config import CONFIG_FILE
+from generator import durations, names
+from generator.spec.config import CONFIG_FILE, located
 from generator.render.engines import Manifest, renderer_for
-from generator.errors import InvalidInput, Problem, RollgenError, json_path
+from generator.errors import InvalidInput, Problem, RollgenError
 from generator.model import Environment, EnvState, Release, engine_label
 
 if TYPE_CHECKING:
@@ -213,7 +213,7 @@ def _section_problems(config: Config, key: str, fields: Fields, url_key: str) ->
         found.append(((key, "destinationName"), "set destinationServer or destinationName, not both"))
     if not found and data.get("enabled", True):
         found.extend(_url_problems(data, key, url_key))
-    return _located(config, found)
+    return located(config.root, found)
 
 
 def _field_problem(name: str, value: Any, fields: Fields) -> str | None:
@@ -256,19 +256,6 @@ def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[t
         safe_url(str(url), f"{key}.{url_key}")
     except RollgenError as exc:
         yield (key, url_key), str(exc)
-
-
-def _located(config: Config, found: Sequence[tuple[tuple[str | int, ...], str]]) -> list[Problem]:
-    if not found:
-        return []
-    from generator.spec.loader import load_single
-
-    doc = load_single(config.root / CONFIG_FILE, CONFIG_FILE)
-    problems = []
-    for path, message in found:
-        line, column = doc.locate(path)
-        problems.append(Problem(CONFIG_FILE, line, column, json_path(path), message))
-    return problems
 
 
 # -- credentials never reach a generated file -----------------------------------------------------------------
@@ -343,7 +330,7 @@ def overlay_path(release: Release, env: Environment, prefix: str = "") -> str:
 
 
 def app_name(release: Release, env: Environment) -> str:
-    return release.name if env.name == "default" else f"{release.name}-{env.name}"
+    return names.app(release.name, env.name)
 
 
 def _labels(release: Release | None = None, env: Environment | None = None) -> dict[str, str]:

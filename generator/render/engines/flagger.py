@@ -18,11 +18,13 @@ import math
 import shlex
 from typing import Any
 
-from generator import durations
+from generator import durations, names
 from generator.render import queries
 from generator.render.engines import ImageSlot, Manifest, Rendered
 from generator.render.engines import common
 from generator.model import (
+    DEFAULT_FAILURE_LIMIT,
+    DEFAULT_INTERVAL,
     ABTestStrategy,
     Analysis,
     BlueGreenStrategy,
@@ -32,15 +34,13 @@ from generator.model import (
     LoadTest,
     Metric,
     Release,
+    flagger_interval,
 )
-from generator.render.routers import FlaggerRouting, cookie_pattern, router_for
+from generator.render.routers import HEADER_ALWAYS, FlaggerRouting, cookie_pattern, router_for
 
 API = "flagger.app/v1beta1"
 HPA_API = "autoscaling/v2"
 PROGRESS_DEADLINE = 600  # seconds; Flagger's own default, written out so the output says what happens
-DEFAULT_INTERVAL = 60
-DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no analysis
-HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
 TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
 
 # Flagger's built-in nginx success rate, in percent, measured at the ingress. Its built-in `request-duration`
@@ -91,13 +91,13 @@ def ingresses(release: Release, env: Environment) -> list[Manifest]:
     out = [common.ingress(release.name, release, env, release.name, env.host)]
     if isinstance(release.strategy, BlueGreenStrategy) and env.preview_host:
         # Flagger's `N-canary` Service selects the new pods while the analysis runs: the preview host sees them.
-        preview = f"{release.name}-preview"
-        out.append(common.preview_ingress(preview, release, env, f"{release.name}-canary", env.preview_host))
+        preview = names.preview(release.name)
+        out.append(common.preview_ingress(preview, release, env, names.canary(release.name), env.preview_host))
     return out
 
 
 def template_name(release: Release, metric: Metric) -> str:
-    return f"{release.name}-{metric.name}"
+    return names.metric_template(release.name, metric.name)
 
 
 def metric_templates(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> list[Manifest]:
@@ -181,11 +181,11 @@ def run_seconds(release: Release, env: Environment) -> int:
 
 
 def interval(release: Release, env: Environment) -> int:
-    """Flagger has one clock: the analysis interval, else the steps' common pause, else a minute."""
-    if release.analysis is not None:
-        return release.analysis.interval
-    pauses = [step.pause for step in env.steps if step.pause]
-    return pauses[0] if pauses else DEFAULT_INTERVAL
+    """Flagger has one clock (model.flagger_interval): the analysis interval, else the steps' common pause, else a
+    minute."""
+    explicit = release.analysis.interval if release.analysis is not None else None
+    found = flagger_interval(explicit, (step.pause for step in env.steps))
+    return DEFAULT_INTERVAL if found is None else found
 
 
 def threshold(release: Release) -> int:
