@@ -36,7 +36,7 @@ from generator.model import (
     Release,
     flagger_interval,
 )
-from generator.render.routers import HEADER_ALWAYS, FlaggerRouting, cookie_pattern, router_for
+from generator.render.routers import HEADER_ALWAYS, JSON, FlaggerRouting, router_for
 
 API = "flagger.app/v1beta1"
 HPA_API = "autoscaling/v2"
@@ -157,7 +157,7 @@ def canary(release: Release, env: Environment, routing: FlaggerRouting | None = 
     spec["progressDeadlineSeconds"] = PROGRESS_DEADLINE
     port = common.port_name(release)
     spec["service"] = {"port": release.service_port, "targetPort": port, "portName": port, **routing.service}
-    spec["analysis"] = analysis_spec(release, env, routing.builtin_metrics)
+    spec["analysis"] = analysis_spec(release, env, routing)
     return {
         "apiVersion": API,
         "kind": "Canary",
@@ -195,10 +195,11 @@ def threshold(release: Release) -> int:
     return limit + 1
 
 
-def analysis_spec(release: Release, env: Environment, own_builtins: bool = True) -> dict[str, Any]:
+def analysis_spec(release: Release, env: Environment, routing: FlaggerRouting) -> dict[str, Any]:
+    own_builtins = routing.builtin_metrics
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
-    out.update(progression(release, env, seconds))
+    out.update(progression(release, env, seconds, routing.match))
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(queries.rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window, own_builtins) for m in release.analysis.metrics]
@@ -245,31 +246,15 @@ def default_target(release: Release, env: Environment) -> str:
     return f"{scheme}://{env.host}{release.ingress.path}"
 
 
-def progression(release: Release, env: Environment, seconds: int) -> dict[str, Any]:
-    """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with `match`, blue-green)."""
+def progression(release: Release, env: Environment, seconds: int, match: tuple[JSON, ...]) -> dict[str, Any]:
+    """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with the router's `match`, blue-green)."""
     strategy = release.strategy
     if isinstance(strategy, CanaryStrategy):
         # header/cookie/sticky cannot be combined with weights in Flagger: the checks refuse them.
         return {"stepWeights": [step.weight for step in env.steps]}
     if isinstance(strategy, ABTestStrategy):
-        return {"iterations": strategy.iterations, "match": match(strategy, release.router)}
+        return {"iterations": strategy.iterations, "match": list(match)}
     return {"iterations": blue_green_iterations(strategy, seconds)}
-
-
-def match(strategy: ABTestStrategy, router: str = "ingress-nginx") -> list[dict[str, Any]]:
-    """ingress-nginx takes one header and one cookie condition; Flagger reads the `cookie` key as the cookie
-    name (`canary-by-cookie`, routed when its value is `always`) and any other key as the header. Istio and the
-    Gateway API match the Cookie header itself: a regular expression for the cookie set to `always`."""
-    out: list[dict[str, Any]] = []
-    if strategy.header:
-        value = strategy.header_value or HEADER_ALWAYS
-        header = strategy.header.lower() if router == "istio" else strategy.header  # Istio: lower-case names
-        out.append({"headers": {header: {"exact": value}}})
-    if strategy.cookie and router == "ingress-nginx":
-        out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
-    elif strategy.cookie:
-        out.append({"headers": {"cookie": {"regex": cookie_pattern(strategy.cookie)}}})
-    return out
 
 
 def blue_green_iterations(strategy: BlueGreenStrategy, seconds: int) -> int:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from generator.model import CanaryStrategy, Environment, Metric, Release, RouterName
+from generator.model import ABTestStrategy, CanaryStrategy, Environment, Metric, Release, RouterName
 
 Manifest = dict[str, Any]
 JSON = dict[str, Any]
@@ -75,6 +75,8 @@ class FlaggerRouting:
     # Service Flagger names `<target>-canary`, or (ingress-nginx) the canary-labelled requests of the ingressRef.
     query_subject: str = "{{ target }}-canary"
     query_canary_only: bool = False
+    # An A/B test's `analysis.match` (flagger_match), in the router's terms; () for the other strategies.
+    match: tuple[JSON, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,3 +274,22 @@ def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
     if strategy.cookie:
         match = [{"headerName": "Cookie", "headerValue": {"regex": cookie_pattern(strategy.cookie)}}]
         yield {"setHeaderRoute": {"name": COOKIE_ROUTE, "match": match}}
+
+
+def flagger_match(release: Release, *, lower_case: bool = False, cookie_key: bool = False) -> tuple[JSON, ...]:
+    """A Flagger A/B test's `match`: the header with its value (else "always"), and the cookie set to "always".
+    ingress-nginx takes one header and one cookie condition, and Flagger reads its `cookie` key as the cookie's
+    name (canary-by-cookie: `cookie_key`); Istio and the Gateway API match the Cookie header itself, by a regular
+    expression; Istio matches header names in lower case (`lower_case`)."""
+    strategy = release.strategy
+    if not isinstance(strategy, ABTestStrategy):
+        return ()
+    out: list[JSON] = []
+    if strategy.header:
+        header = strategy.header.lower() if lower_case else strategy.header
+        out.append({"headers": {header: {"exact": strategy.header_value or HEADER_ALWAYS}}})
+    if strategy.cookie and cookie_key:
+        out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
+    elif strategy.cookie:
+        out.append({"headers": {"cookie": {"regex": cookie_pattern(strategy.cookie)}}})
+    return tuple(out)

@@ -34,6 +34,7 @@ from generator.render.routers import (
     ignore_route,
     name_reference,
     rollouts,
+    flagger_match,
     header_matches,
     set_header_routes,
     weighted_backends,
@@ -136,7 +137,8 @@ def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy,
 def flagger(release: Release, env: Environment) -> FlaggerRouting:
     """Flagger generates the HTTPRoute `N` and the Services; git carries only the Gateway and the host."""
     ref = {key: value for key, value in parent_ref(release).items() if key in ("name", "namespace", "sectionName")}
-    return FlaggerRouting("gatewayapi:v1", {}, {"gatewayRefs": [ref], "hosts": [env.host]}, (), False)
+    service = {"gatewayRefs": [ref], "hosts": [env.host]}
+    return FlaggerRouting("gatewayapi:v1", {}, service, (), False, match=flagger_match(release))
 
 
 def measured(release: Release, blue_green: bool) -> Measured:

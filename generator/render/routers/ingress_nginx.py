@@ -19,6 +19,7 @@ from generator.render.routers import (
     Split,
     Switch,
     find,
+    flagger_match,
 )
 
 CANARY_WEIGHT = common.NGINX + "canary-weight"
@@ -68,7 +69,8 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
 
     ref = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": release.name}
     return FlaggerRouting(
-        "nginx", {"ingressRef": ref}, {}, tuple(ingresses(release, env)), True, "{{ ingress }}", query_canary_only=True
+        "nginx", {"ingressRef": ref}, {}, tuple(ingresses(release, env)), True, "{{ ingress }}", query_canary_only=True,
+        match=flagger_match(release, cookie_key=True),
     )
 
 

@@ -33,6 +33,7 @@ from generator.render.routers import (
     ignore_route,
     name_reference,
     rollouts,
+    flagger_match,
     header_matches,
     set_header_routes,
     weighted_backends,
@@ -129,7 +130,7 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
     if release.istio_gateways:
         service["gateways"] = list(release.istio_gateways)
     service["hosts"] = [env.host]
-    return FlaggerRouting("istio", {}, service, (), False)
+    return FlaggerRouting("istio", {}, service, (), False, match=flagger_match(release, lower_case=True))
 
 
 def measured(release: Release, blue_green: bool) -> Measured:
