@@ -76,13 +76,13 @@ def changes(before: EnvState, after: EnvState) -> list[str]:
     that differ (env, resources, config, security, pod, ...)."""
     new_image = after.canary_image or after.stable_image
     out = ["image"] if new_image != before.stable_image else []
-    new_pod = after.canary_pod if after.phase in ("progressing", "promoting") else after.stable_pod
+    new_pod = after.canary_pod if after.in_flight else after.stable_pod
     return out + what_changed(before.stable_pod, new_pod)
 
 
 def in_flight_changes(state: EnvState) -> list[str]:
     """What the canary in flight changes against stable (for `rollgen status`); [] when nothing is in flight."""
-    if state.phase not in ("progressing", "promoting"):
+    if not state.in_flight:
         return []
     out = ["image"] if state.canary_image and state.canary_image != state.stable_image else []
     return out + what_changed(state.stable_pod, state.canary_pod)
@@ -179,7 +179,7 @@ def carry(current: EnvState | None, transition: Transition, inputs: str) -> EnvS
     in_flight = current is not None and current.phase in ("progressing", "promoting", "aborted")
     before_canary = current.canary_pod if current and in_flight else inputs
     if state.phase == "stable":
-        promoted = current is not None and current.phase in ("progressing", "promoting")
+        promoted = current is not None and current.in_flight
         return replace(state, stable_pod=before_canary if promoted else inputs, canary_pod="")
     if state.phase == "promoting":
         return replace(state, stable_pod=before_canary, canary_pod=before_canary)
