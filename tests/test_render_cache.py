@@ -173,7 +173,9 @@ def test_racy_entries(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert render("--check") == 0 and seen[-1]
     data = path.read_bytes()
     path.write_bytes(data[:-2] + (b"y\n" if data[-2:] != b"y\n" else b"z\n"))
-    monkeypatch.setattr(cache, "digest_of", lambda snap: entry["snapshot"])  # a stat that did not move
+    real_snapshot = cache.snapshot
+    monkeypatch.setattr(cache, "snapshot", lambda out, taken: cache.Snapshot(  # a stat that did not move
+        entry["snapshot"], {}, real_snapshot(out, taken).vouchable))
     assert render("--check") == 1
     assert not seen[-1]
 

@@ -32,18 +32,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 2
+_FORMAT = 3
 _RACY_NS = 2_000_000_000
 
-Snapshot = dict[str, list[int]]  # relative path -> [mode, size, inode, mtime_ns, ctime_ns]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The output folder as stat sees it: one hash of every entry, and the racy regular files."""
+
+    digest: str
+    recent: dict[str, bool]  # racy regular files (a dict for its order)
+    vouchable: bool = True  # False: a racy folder or special file; nothing can be stored (recent is left empty)
 
 
 @dataclass(frozen=True)
 class Hit:
     """What the cached run produced: enough to print what a full run over the same tree prints."""
 
-    files: list[str]
+    files: int  # how many files the tree holds
     roots: list[str]
+    unchanged: list[int]  # files under each root
     unreleased: dict[str, list[str]]
 
 
@@ -112,32 +121,46 @@ def _work_tree(folder: Path) -> Path | None:
     return None
 
 
-def digest_of(snap: Snapshot) -> str:
-    return hashlib.sha256(repr(sorted(snap.items())).encode()).hexdigest()
-
-
-def snapshot(out_dir: Path) -> Snapshot:
-    """Every entry under out_dir (not `.git`, not following symlinks), with what a change would alter."""
-    found: Snapshot = {}
+def snapshot(out_dir: Path, taken_ns: int) -> Snapshot:
+    """Every entry under out_dir (not `.git`, not following symlinks), with what a change would alter, hashed as
+    it is walked (folders in name order) so that a tree of any size costs no memory; and the entries changed
+    within _RACY_NS of taken_ns (racy): regular files by name, or `vouchable` False for anything else."""
+    digest = hashlib.sha256()
+    recent: dict[str, bool] = {}
+    vouchable = True
+    settled = taken_ns - _RACY_NS
     pending = [("", str(out_dir))]
     while pending:
         rel, path = pending.pop()
         try:
-            entries = list(os.scandir(path))
+            with os.scandir(path) as found:
+                entries = sorted(found, key=_name)
         except FileNotFoundError:
             continue
+        lines = []
         for entry in entries:
             if not rel and entry.name == ".git":
                 continue
             st = entry.stat(follow_symlinks=False)
             sub = f"{rel}{entry.name}"
-            found[sub] = [st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+            lines.append(f"{sub}\0{st.st_mode} {st.st_size} {st.st_ino} {st.st_mtime_ns} {st.st_ctime_ns}\n")
+            if vouchable and (st.st_mtime_ns >= settled or st.st_ctime_ns >= settled):
+                # A tree written just now has racy folders: then nothing is kept (memory stays flat)
+                vouchable = stat.S_ISREG(st.st_mode)
+                recent[sub] = True
+                if not vouchable:
+                    recent.clear()
             if stat.S_ISDIR(st.st_mode):
                 pending.append((sub + "/", entry.path))
-    return found
+        digest.update("".join(lines).encode("utf-8", "surrogateescape"))
+    return Snapshot(digest.hexdigest(), recent, vouchable)
 
 
-def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit | None:
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
+
+
+def lookup_snapshot(out_dir: Path, key: str, now: Snapshot) -> Hit | None:
     """The cached result when the inputs and the tree are what they were; None on any doubt."""
     where = cache_file(out_dir)
     if where is None:
@@ -154,8 +177,8 @@ def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit
         return None
 
 
-def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> Hit | None:
-    if digest_of(now if now is not None else snapshot(out_dir)) != entry["snapshot"]:
+def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot) -> Hit | None:
+    if now.digest != entry["snapshot"]:
         return None
     for rel, expected in entry["racy"].items():
         try:
@@ -164,24 +187,27 @@ def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> 
             return None
         if hashlib.sha256(data).hexdigest() != expected:
             return None
-    return Hit(entry["files"], entry["roots"], entry["unreleased"])
+    return Hit(int(entry["files"]), list(entry["roots"]), [int(n) for n in entry["unchanged"]],
+               dict(entry["unreleased"]))
 
 
-def store(out_dir: Path, key: str, before: Snapshot, taken_ns: int, files: Mapping[str, bytes],
-          roots: Sequence[str], unreleased: Mapping[str, list[str]]) -> None:
-    """Record an up-to-date run (its snapshot taken before it read the tree); skipped when in doubt."""
+def store(out_dir: Path, key: str, before: Snapshot, produced: Mapping[str, bytes], files: int,
+          roots: Sequence[str], unchanged: Sequence[int], unreleased: Mapping[str, list[str]]) -> None:
+    """Record an up-to-date run (its snapshot taken before it read the tree); skipped when in doubt.
+
+    `produced`: the sha256 of what the run produced at each of the snapshot's racy paths it produced."""
     where = cache_file(out_dir)
     if where is None:
         return
+    if not before.vouchable:
+        return  # a folder changed just now: cannot vouch for it
     racy: dict[str, str] = {}
-    for rel, (mode, _, _, mtime, ctime) in before.items():
-        if max(mtime, ctime) < taken_ns - _RACY_NS:
-            continue
-        if not stat.S_ISREG(mode) or rel not in files:
-            return  # a folder or a file not ours changed just now: cannot vouch for it
-        racy[rel] = hashlib.sha256(files[rel]).hexdigest()
-    entry = {"format": _FORMAT, "key": key, "snapshot": digest_of(before), "racy": racy, "files": sorted(files),
-             "roots": list(roots), "unreleased": dict(unreleased)}
+    for rel in before.recent:
+        if rel not in produced:
+            return  # a file not ours changed just now: cannot vouch for it
+        racy[rel] = produced[rel].hex()
+    entry = {"format": _FORMAT, "key": key, "snapshot": before.digest, "racy": racy, "files": files,
+             "roots": list(roots), "unchanged": list(unchanged), "unreleased": dict(unreleased)}
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
