@@ -14,7 +14,11 @@ nothing". It is used only when both halves still hold:
 
 A timestamp can be too coarse to see an edit made just after it was read (git calls this "racy"): a file whose
 mtime or ctime is within _RACY_NS of the snapshot keeps the hash of the bytes rollgen expects there, and is read
-and compared on every hit; a racy folder or a racy file rollgen did not produce means no entry is stored.
+and compared on every hit; a racy folder, a racy file rollgen did not produce or more than _RACY_MAX racy files
+mean no entry is stored.
+
+The snapshot is hashed as it is walked and the entry holds counts, not paths: a hit costs a stat per entry of the
+tree and reading the specs, and neither a hit nor a store holds the tree's listing in memory.
 An entry is stored only by a run that found the tree up to date (nothing written or removed, or `--check` clean),
 from a snapshot taken before that run read anything, so nothing that happened during the run can be vouched for.
 """
@@ -34,6 +38,7 @@ from typing import Any
 
 _FORMAT = 3
 _RACY_NS = 2_000_000_000
+_RACY_MAX = 256  # more racy files than this (a tree just written in place): store nothing rather than hash them all
 
 
 
@@ -79,7 +84,7 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
 
 def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     from generator.spec.config import config_root, profile_dirs
-    from generator.spec.discovery import find_specs
+    from generator.spec.discovery import find_specs, resolved as resolve
 
     specs, problems = find_specs(list(paths))
     if problems:
@@ -90,16 +95,21 @@ def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     for path in paths:
         _add(digest, "arg", str(path))
     roots: dict[Path | None, None] = {config_root(out_dir.resolve()): None}
-    by_parent: dict[Path, tuple[Path | None, Path | None]] = {}  # folder -> (config root, git work tree)
+    # folder -> (config root, git work tree as a string); strings, not pathlib, in this loop: it runs per spec on
+    # every cached run
+    by_parent: dict[str, tuple[Path | None, str | None]] = {}
+    folders: dict[Path, Path] = {}
     for spec in specs:
-        resolved = spec.resolve()
-        found = by_parent.get(resolved.parent)
+        resolved = str(resolve(spec, folders))
+        parent = os.path.dirname(resolved)
+        found = by_parent.get(parent)
         if found is None:
-            found = by_parent[resolved.parent] = (config_root(resolved.parent), _work_tree(resolved.parent))
+            tree = _work_tree(Path(parent))
+            found = by_parent[parent] = (config_root(Path(parent)), str(tree) if tree else None)
         roots.setdefault(found[0], None)
         # what commands/render.py spec_display names the spec in headers, from the same rule
-        display = resolved.relative_to(found[1]).as_posix() if found[1] else spec.as_posix()
-        _add(digest, "spec", str(spec), str(resolved), display)
+        display = resolved[len(found[1]):].lstrip("/") if found[1] else spec.as_posix()
+        _add(digest, "spec", str(spec), resolved, display)
         digest.update(_read(resolved))
     for root in roots:
         if root is None:
@@ -123,41 +133,45 @@ def _work_tree(folder: Path) -> Path | None:
 
 def snapshot(out_dir: Path, taken_ns: int) -> Snapshot:
     """Every entry under out_dir (not `.git`, not following symlinks), with what a change would alter, hashed as
-    it is walked (folders in name order) so that a tree of any size costs no memory; and the entries changed
-    within _RACY_NS of taken_ns (racy): regular files by name, or `vouchable` False for anything else."""
+    it is walked (each folder's entries in name order) so that a tree of any size costs no memory; and the
+    entries changed within _RACY_NS of taken_ns (racy): regular files by name, or `vouchable` False for
+    anything else. This runs on every cached run: one stat per entry and as little Python as possible."""
     digest = hashlib.sha256()
     recent: dict[str, bool] = {}
     vouchable = True
     settled = taken_ns - _RACY_NS
     pending = [("", str(out_dir))]
+    is_dir = stat.S_ISDIR
     while pending:
         rel, path = pending.pop()
         try:
-            with os.scandir(path) as found:
-                entries = sorted(found, key=_name)
+            found = os.scandir(path)
         except FileNotFoundError:
             continue
         lines = []
-        for entry in entries:
-            if not rel and entry.name == ".git":
-                continue
-            st = entry.stat(follow_symlinks=False)
-            sub = f"{rel}{entry.name}"
-            lines.append(f"{sub}\0{st.st_mode} {st.st_size} {st.st_ino} {st.st_mtime_ns} {st.st_ctime_ns}\n")
-            if vouchable and (st.st_mtime_ns >= settled or st.st_ctime_ns >= settled):
-                # A tree written just now has racy folders: then nothing is kept (memory stays flat)
-                vouchable = stat.S_ISREG(st.st_mode)
-                recent[sub] = True
-                if not vouchable:
-                    recent.clear()
-            if stat.S_ISDIR(st.st_mode):
-                pending.append((sub + "/", entry.path))
+        folders = []
+        with found:
+            for entry in found:
+                name = entry.name
+                if not rel and name == ".git":
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                mode, mtime, ctime = st.st_mode, st.st_mtime_ns, st.st_ctime_ns
+                lines.append(f"{rel}{name}\0{mode} {st.st_size} {st.st_ino} {mtime} {ctime}\n")
+                if is_dir(mode):
+                    folders.append((f"{rel}{name}/", entry.path))
+                if (mtime >= settled or ctime >= settled) and vouchable:
+                    # A tree written just now has racy folders or many racy files: then nothing is kept (memory
+                    # stays flat, and an entry never makes every hit read the whole tree)
+                    recent[rel + name] = True
+                    vouchable = stat.S_ISREG(mode) and len(recent) <= _RACY_MAX
+                    if not vouchable:
+                        recent.clear()
+        lines.sort()  # a name is unique in its folder: the lines sort by it
         digest.update("".join(lines).encode("utf-8", "surrogateescape"))
+        folders.sort(reverse=True)
+        pending.extend(folders)
     return Snapshot(digest.hexdigest(), recent, vouchable)
-
-
-def _name(entry: os.DirEntry[str]) -> str:
-    return entry.name
 
 
 def lookup_snapshot(out_dir: Path, key: str, now: Snapshot) -> Hit | None:
@@ -228,9 +242,10 @@ def _add(digest: Any, *parts: str) -> None:
         digest.update(data)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path | str) -> bytes:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         return f"unreadable: {type(exc).__name__}".encode()
     return len(data).to_bytes(8, "big") + data
