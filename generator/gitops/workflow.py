@@ -388,7 +388,6 @@ def _composed(record: Record, config: Config) -> str:
 def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
     """Commit what was written; if that fails, put the files back so the tree is as it was."""
     journal = repo.journal(release.name)
-    before = repo.head()
     try:
         commit = repo.commit(paths, message, config.author)
     except Exception:
@@ -396,8 +395,8 @@ def _commit(repo: Repo, config: Config, release: Release, paths: list[str], mess
         journal.clear()
         raise
     journal.clear()
-    if commit is not None:
-        _check_recorded(repo, commit, before, message)
+    if commit is not None and not repo.verbatim:  # made by plumbing, no hook: the message is ours as written
+        _check_recorded(repo, commit, repo.parent, message)
     return commit
 
 
