@@ -189,8 +189,8 @@ class Repo:
 
         Whatever else is staged stays staged and out of the commit. When the repository has commit hooks or
         signs commits, `git commit --only` does the work, hooks and all. Otherwise the commit is built from
-        HEAD's trees with plumbing (update-index, mktree for the folders on the way to the paths, commit-tree,
-        update-ref against the HEAD we started from), the index entries of the paths updated first: the same
+        HEAD's trees with plumbing (hash-object, mktree for the folders on the way to the paths, commit-tree,
+        update-ref against the HEAD we started from) and the index entries of the paths are updated: the same
         commit `git commit` makes, without its refresh of the whole index, which in a 40,000-file config repo
         is most of the cost of a step (bench/advance).
         """
@@ -203,13 +203,9 @@ class Repo:
             self.run("add", "-A", "--", *paths)
             return self._porcelain_commit(paths, message, author)
         commit, tree = head
-        # The index first, as `git add` does: update-index stores the files' blobs and records them with their
-        # stat data, and the one cat-file that reads HEAD's trees reads those blob ids back from the index (one
-        # git process fewer than hash-object before it). Until update-ref moves HEAD the paths are staged; a
-        # failure in between is undone like any other (commit_or_restore's restore() checks them out of HEAD,
-        # index entries too), a crash by the journal's repair, which does the same.
-        self.run("update-index", "--add", "--remove", "--", *paths)
-        new_tree = self._tree_with(tree, paths)
+        present = [p for p in paths if (self.root / p).is_file()]
+        blobs = self._hash_files(present)
+        new_tree = self._tree_with(tree, {p: blobs.get(p) for p in paths})
         if new_tree == tree:
             return None
         made = self.run("commit-tree", new_tree, "-p", commit, "-F", "-", input=message.encode(),
@@ -220,12 +216,19 @@ class Repo:
         subject = message.split("\n", 1)[0][:200]  # an argument: the kernel refuses one over 128 KiB
         self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, commit)
         self.verbatim = True  # no hook ran: the commit holds exactly `message`
+        self.run("update-index", "--add", "--remove", "--", *paths)
         return new
 
-    def _tree_with(self, base: str, paths: Sequence[str]) -> str:
-        """The tree `base` with `paths` as the index has them (absent there: removed), folders made as needed."""
-        folders = {""} | {parent for path in paths for parent in _parents(path)}
-        entries, changes = self._read_trees(base, sorted(folders), paths)
+    def _hash_files(self, paths: Sequence[str]) -> dict[str, str]:
+        if not paths:
+            return {}
+        out = self.text("hash-object", "-w", "--stdin-paths", input="\n".join(paths).encode())
+        return dict(zip(paths, out.split()))
+
+    def _tree_with(self, base: str, changes: Mapping[str, str | None]) -> str:
+        """The tree `base` with the files in `changes` set to blobs (None: removed), folders made as needed."""
+        folders = {""} | {parent for path in changes for parent in _parents(path)}
+        entries = self._read_trees(base, sorted(folders))
         for path, blob in changes.items():
             folder, _, name = path.rpartition("/")
             if blob is None:
@@ -260,14 +263,10 @@ class Repo:
             at += size + 1
         return out
 
-    def _read_trees(
-        self, base: str, folders: Sequence[str], staged: Sequence[str] = ()
-    ) -> tuple[dict[str, dict[str, tuple[str, str, str]]], dict[str, str | None]]:
-        """Each folder's entries in `base` (a folder base lacks is empty), and the blob id the index holds for each
-        of `staged` (None: not in the index), with one `git cat-file --batch`."""
+    def _read_trees(self, base: str, folders: Sequence[str]) -> dict[str, dict[str, tuple[str, str, str]]]:
+        """Each folder's entries in `base` (a folder base lacks is empty), with one `git cat-file --batch`."""
         request = "".join(f"{base}:{folder}\n" if folder else f"{base}\n" for folder in folders)
-        request += "".join(f":{path}\n" for path in staged)  # `:path`: the index's (stage 0) entry
-        data = self.run("cat-file", "--batch", input=request.encode("utf-8", "surrogateescape")).stdout
+        data = self.run("cat-file", "--batch", input=request.encode()).stdout
         out: dict[str, dict[str, tuple[str, str, str]]] = {}
         at = 0
         for folder in folders:
@@ -282,19 +281,7 @@ class Repo:
             size = int(header[2])
             out[folder] = _parse_tree(data[at : at + size], len(base) // 2)
             at += size + 1
-        blobs: dict[str, str | None] = {}
-        for path in staged:
-            end = data.index(b"\n", at)
-            header = data[at:end].decode(errors="replace").split()
-            at = end + 1
-            if header[-1] == "missing":
-                blobs[path] = None
-                continue
-            if header[1] != "blob":
-                raise GitError(f"{path} is a {header[1]} in the index, not a file; move it out of rollgen's way")
-            blobs[path] = header[0]
-            at += int(header[2]) + 1
-        return out, blobs
+        return out
 
     def _head_and_tree(self) -> tuple[str, str] | None:
         out = self.run("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False)
