@@ -11,10 +11,9 @@ a release nobody has released yet has no files. Anywhere else every environment 
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,8 @@ from generator.errors import EXIT_OK, EXIT_USER, Problem, RollgenError
 from generator.model import EnvState, Release
 
 if TYPE_CHECKING:
+    import argparse
+
     from generator.wiring import RenderWiring
 
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path, PurePosixPath
 
 from generator.render.emit import is_generated

@@ -21,14 +21,13 @@ from a snapshot taken before that run read anything, so nothing that happened du
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,8 @@ def cache_file(out_dir: Path) -> Path | None:
     for folder in (resolved, *resolved.parents):
         git = folder / ".git"
         if git.is_dir() and not git.is_symlink():
+            import hashlib  # imported where used: a render outside any git repository never loads it (~2 ms)
+
             name = hashlib.sha256(str(resolved).encode()).hexdigest()[:32]
             return git / "rollgen" / "cache" / f"render-{name}.json"
         if git.exists():
@@ -69,6 +70,7 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
 
 
 def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
+    import hashlib
     from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
 
@@ -113,6 +115,7 @@ def _work_tree(folder: Path) -> Path | None:
 
 
 def digest_of(snap: Snapshot) -> str:
+    import hashlib
     return hashlib.sha256(repr(sorted(snap.items())).encode()).hexdigest()
 
 
@@ -155,6 +158,7 @@ def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit
 
 
 def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> Hit | None:
+    import hashlib
     if digest_of(now if now is not None else snapshot(out_dir)) != entry["snapshot"]:
         return None
     for rel, expected in entry["racy"].items():
@@ -170,6 +174,7 @@ def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> 
 def store(out_dir: Path, key: str, before: Snapshot, taken_ns: int, files: Mapping[str, bytes],
           roots: Sequence[str], unreleased: Mapping[str, list[str]]) -> None:
     """Record an up-to-date run (its snapshot taken before it read the tree); skipped when in doubt."""
+    import hashlib
     where = cache_file(out_dir)
     if where is None:
         return
@@ -225,6 +230,7 @@ _CODE: list[str] = []
 
 def _code_fingerprint() -> str:
     """rollgen's version and every file of the package, with the versions of what shapes its output."""
+    import hashlib
     if not _CODE:
         import yaml
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

@@ -6,7 +6,7 @@ with the defaults. Validated against schemas/config.schema.json, problems locate
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from pathlib import Path
 from typing import Any
 

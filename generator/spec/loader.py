@@ -20,7 +20,7 @@ import errno
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 

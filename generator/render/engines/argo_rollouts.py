@@ -28,7 +28,7 @@ argo-rollouts issue 2000); without it the controller waits for `kubectl argo rol
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from generator.records import dataclass
 from decimal import Decimal
 from typing import Any
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from typing import Any
 
 from generator.model import CanaryStrategy, Environment, Release, RouterName
