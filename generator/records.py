@@ -12,7 +12,9 @@ records exactly as dataclasses: frozen fields, constructor arguments, `replace`'
 records behave as the dataclasses they replace: same constructor signatures and defaults, same equality (same
 class, fields with compare=True, in order), same hash (frozen ones: the tuple of compared fields), same repr,
 and assigning to or deleting a field of a frozen record raises FrozenInstanceError (an AttributeError).
-`replace` also accepts standard dataclass instances, so either kind can be passed to it.
+`replace` also accepts standard dataclass instances, so either kind can be passed to it; and the standard
+module's own functions (dataclasses.replace, fields, asdict, is_dataclass) accept records: a record class
+answers `__dataclass_fields__` with the standard Field objects, made (and dataclasses imported) on first use.
 """
 
 from __future__ import annotations
@@ -69,6 +71,32 @@ else:
                 changes[f.name] = obj.__dict__[f.name]
         return type(obj)(**changes)
 
+    class _StandardFields:
+        """A record class's `__dataclass_fields__`, for the dataclasses module's functions: built on first use.
+
+        It sets the standard Field's `_field_type` as the decorator does (a private name of dataclasses, stable
+        since Python 3.7); nothing in rollgen asks for it, only code that applies dataclasses' own functions."""
+
+        def __get__(self, instance: Any, owner: Any) -> dict[str, Any]:
+            import dataclasses
+
+            out = {}
+            annotations: dict[str, Any] = {}
+            for klass in reversed(owner.__mro__):
+                annotations.update(klass.__dict__.get("__annotations__", {}))
+            for f in getattr(owner, _FIELDS):
+                kwargs: dict[str, Any] = {"compare": f.compare, "repr": f.repr}
+                if f.default is not MISSING:
+                    kwargs["default"] = f.default
+                if f.default_factory is not MISSING:
+                    kwargs["default_factory"] = f.default_factory
+                standard = dataclasses.field(**kwargs)
+                standard.name = f.name
+                standard.type = annotations.get(f.name)
+                standard._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+                out[f.name] = standard
+            return out
+
     def _is_classvar(annotation: Any) -> bool:
         text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
         return text.startswith(("ClassVar", "typing.ClassVar"))
@@ -107,6 +135,7 @@ else:
                 raise TypeError(f"non-default argument {f.name!r} follows default argument")
             seen_default = seen_default or has_default
         setattr(cls, _FIELDS, ordered)
+        cls.__dataclass_fields__ = _StandardFields()
         cls.__match_args__ = tuple(f.name for f in ordered)
         _set(cls, "__init__", _init(cls.__qualname__, ordered, hasattr(cls, "__post_init__")))
         if repr_:

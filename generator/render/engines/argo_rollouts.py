@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from generator.records import dataclass
-from decimal import Decimal
 from typing import Any
 
 from generator import durations
@@ -425,6 +424,8 @@ def _number(value: float) -> str:
     number = float(value)
     if number.is_integer():
         return str(int(number))
+    from decimal import Decimal  # here: only a fractional bound needs it, and it costs ~1 ms at start-up
+
     return format(Decimal(repr(number)), "f")
 
 
