@@ -41,7 +41,7 @@ def _deferring(pattern: Any, flags: int = 0) -> Any:
 
 
 if "yaml" not in sys.modules:
-    re.compile = _deferring  # type: ignore[assignment]
+    re.compile = _deferring
     try:
         import yaml  # noqa: F401 - imported here, with the patterns deferred
     finally:
