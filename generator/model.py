@@ -16,10 +16,20 @@ def _default_workload() -> Workload:
 
     return Workload()
 
-Engine = Literal["argo-rollouts", "flagger", "nginx"]
+# "deployments" is plain Deployments whose weights git writes; a spec may still say "nginx" for it (the spec layer
+# reads that as deployments once: generator.spec.findings.engine_name).
+Engine = Literal["argo-rollouts", "flagger", "deployments"]
 Progression = Literal["git", "controller"]
-# What carries the traffic split (generator/routers). The engine "nginx" is plain Deployments whose weights git
-# writes ("deployments" in a spec is the same engine; its old name stays internal until the layout issue).
+
+
+def engine_label(engine: Engine) -> str:
+    """The engine's name where it reaches output: Argo CD ApplicationSet params, the commit-message template's
+    `engine`, and message text. Plain Deployments kept the name "nginx" there when the engine was renamed inside
+    (users' ApplicationSet and message templates may read it), so output stays byte-identical."""
+    return "nginx" if engine == "deployments" else engine
+
+
+# What carries the traffic split (generator/render/routers).
 RouterName = Literal["ingress-nginx", "gateway-api", "istio"]
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
 

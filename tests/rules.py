@@ -879,7 +879,7 @@ GENERAL_RULES: tuple[Rule, ...] = (
 )
 
 ENGINE_RULES: dict[str, tuple[Rule, ...]] = {
-    "nginx": NGINX_ENGINE_RULES,
+    "deployments": NGINX_ENGINE_RULES,
     "argo-rollouts": ARGO_ROLLOUTS_RULES,
     "flagger": FLAGGER_RULES,
 }
@@ -1033,7 +1033,7 @@ ROUTER_RULES: dict[str, tuple[Rule, ...]] = {
 def check_all(docs: list[Doc], engine: str, router: str = "ingress-nginx") -> list[str]:
     """Every rule that applies to `engine`'s output routed by `router`."""
     out: list[str] = []
-    engine = "nginx" if engine == "deployments" else engine
+    engine = "deployments" if engine == "nginx" else engine  # a spec may still say nginx
     for rule in (*GENERAL_RULES, *WIRING_RULES, *ROUTER_RULES[router], *ENGINE_RULES[engine]):
         out.extend(f"[{rule.__name__}] {line}" for line in rule(docs))
     return out

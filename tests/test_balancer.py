@@ -53,7 +53,7 @@ def _rendered(engine: str, strategy: CanaryStrategy) -> list[dict[str, object]]:
     return list(renderer_for(engine)(release, release.environments[0], STEP).manifests)
 
 
-@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts"])
 def test_sticky_with_header_routing_is_what_the_rule_catches(engine: str) -> None:
     """The combination issue 17 found in hello-nginx-canary: the renderer would write it if the checks let it."""
     docs = _rendered(engine, CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", cookie="canary", sticky=True))
@@ -61,7 +61,7 @@ def test_sticky_with_header_routing_is_what_the_rule_catches(engine: str) -> Non
     assert len(found) == 2 and "pinned to stable" in found[0]
 
 
-@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts"])
 @pytest.mark.parametrize("sticky", [False, True])
 def test_routes_that_validation_accepts_reach_the_canary(engine: str, sticky: bool) -> None:
     routes = {} if sticky else {"header": "X-Canary", "header_value": "beta", "cookie": "canary"}

@@ -50,7 +50,7 @@ FLAGGER = [e for e in EXAMPLES if example_engine(e) == "flagger"]
 
 def test_examples_exist() -> None:
     engines = {example_engine(e) for e in EXAMPLES}
-    assert engines == {"argo-rollouts", "flagger", "nginx"}, [e.name for e in EXAMPLES]
+    assert engines == {"argo-rollouts", "flagger", "deployments"}, [e.name for e in EXAMPLES]
     assert any(is_git_progression(e) for e in ROLLOUTS), "no argo-rollouts example with progression: git"
 
 
@@ -164,11 +164,11 @@ def check_live_state(docs: list[Doc], example: Path, state: Any, replicas: int) 
     """What CONTRACT §3 and DESIGN's "State -> output" promise for `state`, read from the built overlay."""
     name = example_spec(example)["metadata"]["name"]
     strategy = example_spec(example)["spec"]["strategy"]
-    if example_engine(example) == "nginx" and "canary" in strategy and example_router(example) != "ingress-nginx":
+    if example_engine(example) == "deployments" and "canary" in strategy and example_router(example) != "ingress-nginx":
         _check_routed_canary(docs, name, state, replicas, example_router(example))
-    elif example_engine(example) == "nginx" and "canary" in strategy:
+    elif example_engine(example) == "deployments" and "canary" in strategy:
         _check_nginx_canary(docs, name, state, replicas)
-    elif example_engine(example) == "nginx":
+    elif example_engine(example) == "deployments":
         _check_nginx_blue_green(docs, name, state, replicas)
     else:
         _check_rollout_git(docs, name, state)

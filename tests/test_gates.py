@@ -66,7 +66,7 @@ def at(seconds: int) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def release_of(engine: str = "nginx", metrics: tuple[Metric, ...] = (ERROR_RATE, LATENCY), limit: int = 1,
+def release_of(engine: str = "deployments", metrics: tuple[Metric, ...] = (ERROR_RATE, LATENCY), limit: int = 1,
                **overrides: Any) -> tuple[Release, Environment]:
     analysis = Analysis("http://prometheus.monitoring:9090", interval=60, failure_limit=limit, metrics=metrics)
     release = make_release(engine=engine, analysis=analysis, **overrides)
@@ -97,7 +97,7 @@ def test_substitute_is_plain_replacement_not_a_template_engine() -> None:
     )
 
 
-@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts"])
 @pytest.mark.parametrize("metric", [ERROR_RATE, LATENCY])
 def test_builtins_measure_the_canary_backend_of_the_main_ingress(engine: str, metric: Metric) -> None:
     release, env = release_of(engine)
@@ -106,7 +106,7 @@ def test_builtins_measure_the_canary_backend_of_the_main_ingress(engine: str, me
     assert gates.query(metric, where, "5m") == queries.builtin_query(metric.name, env.namespace, "hello", "5m")
 
 
-@pytest.mark.parametrize("engine", ["nginx", "argo-rollouts"])
+@pytest.mark.parametrize("engine", ["deployments", "argo-rollouts"])
 def test_blue_green_builtins_measure_everything_at_the_preview_ingress(engine: str) -> None:
     release, env = release_of(engine, strategy=BlueGreenStrategy(preview_host="p.example.com"))
     where = gates.traffic(release, env, progressing())
@@ -118,9 +118,9 @@ def test_blue_green_builtins_measure_everything_at_the_preview_ingress(engine: s
 @pytest.mark.parametrize(
     ("engine", "strategy", "colour", "target"),
     [
-        ("nginx", None, "blue", "hello-canary"),  # the canary Deployment's pods: hello-canary-<hash>-<id>
-        ("nginx", BlueGreenStrategy(), "blue", "hello-green"),  # the idle colour runs the new version
-        ("nginx", BlueGreenStrategy(), "green", "hello-blue"),
+        ("deployments", None, "blue", "hello-canary"),  # the canary Deployment's pods: hello-canary-<hash>-<id>
+        ("deployments", BlueGreenStrategy(), "blue", "hello-green"),  # the idle colour runs the new version
+        ("deployments", BlueGreenStrategy(), "green", "hello-blue"),
         ("argo-rollouts", None, "blue", "hello"),  # the Rollout
         ("argo-rollouts", BlueGreenStrategy(), "blue", "hello"),
     ],
@@ -221,7 +221,7 @@ def test_after_a_failed_check_the_window_starts_at_that_check() -> None:
 
 
 def test_no_analysis_passes_without_asking_anyone() -> None:
-    release = make_release(engine="nginx", analysis=None)
+    release = make_release(engine="deployments", analysis=None)
     env = release.environments[0]
     assert gates.evaluate(release, env, progressing(), at(300)) == GateResult(Outcome.PASS, "no analysis configured")
 
@@ -425,9 +425,9 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
     assert template["spec"]["query"] == CUSTOM.query  # Flagger's placeholders reach Flagger intact
     canary_metrics = {m["name"]: m for m in by_kind(rendered, "Canary")["spec"]["analysis"]["metrics"]}
 
-    # The same query under git progression (here the nginx engine): only Flagger's tokens are filled in, with
+    # The same query under git progression (here the deployments engine): only Flagger's tokens are filled in, with
     # the values Flagger would give them for the same release.
-    nginx, nginx_env = release_of("nginx", metrics=(custom,))
+    nginx, nginx_env = release_of("deployments", metrics=(custom,))
     where = gates.traffic(nginx, nginx_env, progressing())
     assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello")
     values = {"namespace": where.namespace, "target": where.target, "interval": "1m"}
@@ -449,7 +449,7 @@ def test_latency_means_the_same_request_duration_on_flagger_argo_and_the_gate() 
     rendered = flagger.render(release, env, EnvState.initial(env)).manifests
     template = next(m for m in rendered if m["kind"] == "MetricTemplate" and m["metadata"]["name"] == "hello-latency")
     values = {"namespace": env.namespace, "ingress": "hello", "interval": "1m"}
-    nginx, nginx_env = release_of("nginx", metrics=(LATENCY,))
+    nginx, nginx_env = release_of("deployments", metrics=(LATENCY,))
     where = gates.traffic(nginx, nginx_env, progressing())
     assert queries.substitute(template["spec"]["query"], values) == gates.query(LATENCY, where, "1m")
     assert queries.DURATION in template["spec"]["query"]  # nginx_ingress_controller_request_duration_seconds

@@ -63,3 +63,10 @@ def test_the_config_schema_names_every_commit_template_variable() -> None:
     record = replace(START, extra=_template_extras(make_release(), state))
     for variable in record.variables():
         assert f" {variable}" in described, variable
+
+
+def test_the_commit_template_names_the_deployments_engine_as_it_always_has() -> None:
+    """The engine is `deployments` inside (issue 12); a commit template reading {{ engine }} still gets nginx."""
+    state = EnvState(phase="stable", stable_image=Image.parse(V1))
+    assert dict(_template_extras(make_release(engine="deployments"), state))["engine"] == "nginx"
+    assert dict(_template_extras(make_release(engine="flagger"), state))["engine"] == "flagger"

@@ -289,7 +289,7 @@ def test_pointer_escaping_order() -> None:
 
 # -- the real renderers through kubectl kustomize -----------------------------------------------------------
 
-ENGINES = ("nginx", "argo-rollouts", "flagger")
+ENGINES = ("deployments", "argo-rollouts", "flagger")
 
 
 def _expected(release: Release, env: Environment, state: EnvState) -> dict[tuple[str, str], Any]:
@@ -334,7 +334,7 @@ def _states(release: Release) -> dict[str, EnvState]:
 
     if isinstance(release.strategy, CanaryStrategy) and release.progression == "git":
         return {"prod": EnvState(phase="progressing", stable_image=IMAGE_V2, canary_image=IMAGE_V3, step=2, weight=20)}
-    if release.engine == "nginx":
+    if release.engine == "deployments":
         return {"prod": EnvState(phase="progressing", stable_image=IMAGE_V2, canary_image=IMAGE_V3, step=1)}
     return {}
 

@@ -38,7 +38,7 @@ def cannot_judge(*_: Any) -> GateResult:
     return GateResult(Outcome.CANNOT_JUDGE, "cannot evaluate metric error-rate: Prometheus did not answer")
 
 
-def release_of(engine: str = "nginx", image: Image = NEW, **overrides: Any) -> tuple[Release, Environment]:
+def release_of(engine: str = "deployments", image: Image = NEW, **overrides: Any) -> tuple[Release, Environment]:
     release = make_release(engine=engine, progression="git", image=image, **overrides)
     release = replace(release, environments=(replace(release.environments[0], image=image),))
     return release, release.environments[0]

@@ -155,7 +155,7 @@ def moved(plan: progression.Plan) -> Transition:
 
 
 def test_progression_writes_the_step_count_while_a_step_is_live() -> None:
-    release = make_release(engine="nginx", progression="git", image=NEW)
+    release = make_release(engine="deployments", progression="git", image=NEW)
     env = replace(release.environments[0], image=NEW)
     n = len(env.steps)
     start = moved(progression.plan_release(release, env, EnvState(phase="stable", stable_image=OLD), T0))
@@ -178,7 +178,7 @@ def test_progression_writes_the_step_count_while_a_step_is_live() -> None:
 
 
 def test_a_blue_green_preview_is_step_one_of_one() -> None:
-    release = make_release(engine="nginx", progression="git", image=NEW,
+    release = make_release(engine="deployments", progression="git", image=NEW,
                            strategy=BlueGreenStrategy(preview_host="p.example.com"))
     env = replace(release.environments[0], image=NEW, steps=())
     start = moved(progression.plan_release(release, env, EnvState(phase="stable", stable_image=OLD), T0))

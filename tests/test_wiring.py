@@ -178,7 +178,7 @@ def test_flux_health_checks_only_when_waiting_and_only_for_the_engines_kind() ->
         waiting = wiring.kustomization(release, env, FLUX)["spec"]
         kinds = [e["kind"] for e in waiting.get("healthCheckExprs", [])]
         assert waiting["wait"] is True
-        assert kinds == {"argo-rollouts": ["Rollout"], "flagger": ["Canary"], "nginx": []}[release.engine]
+        assert kinds == {"argo-rollouts": ["Rollout"], "flagger": ["Canary"], "deployments": []}[release.engine]
         lazy = wiring.kustomization(release, env, wiring.flux_settings({"url": URL, "wait": False}))["spec"]
         assert "wait" not in lazy and "healthCheckExprs" not in lazy  # Flux would never evaluate them
 
@@ -502,6 +502,15 @@ def test_the_applicationset_takes_each_environments_destination_from_its_params(
                 .replace("{{ .destinationName }}", prod["destinationName"])
                 .replace("{{ .namespace }}", prod["namespace"]) for k, v in template.items()}
     assert {k: v for k, v in rendered.items() if v} == {"name": "prod-eu-1", "namespace": "test"}
+
+
+@pytest.mark.parametrize("example", ["hello-nginx-canary.yaml", "hello-deployments-istio.yaml"])
+def test_the_params_name_the_deployments_engine_as_they_always_have(example: str) -> None:
+    """Inside, the plain-Deployments engine is `deployments` (issue 12); an ApplicationSet template may read
+    `.engine`, so the params keep the name they had (model.engine_label), whichever name the spec used."""
+    release = release_of(EXAMPLES / example)
+    assert release.engine == "deployments"
+    assert wiring.overlay_params(release, release.environments[0])["engine"] == "nginx"
 
 
 # -- switching argocd.mode (issue 17 item 10) -------------------------------------------------------------------

@@ -262,9 +262,9 @@ def canary_environments(example: Path) -> list[str]:
 
 
 def example_engine(example: Path) -> str:
-    """The engine as rollgen names it inside: `deployments` is the engine still called "nginx" there."""
+    """The engine as the model names it: a spec's `nginx` is the deployments engine."""
     engine = str(example_spec(example)["spec"]["engine"])
-    return "nginx" if engine == "deployments" else engine
+    return "deployments" if engine == "nginx" else engine
 
 
 def example_router(example: Path) -> str:
@@ -273,7 +273,7 @@ def example_router(example: Path) -> str:
 
 def is_git_progression(example: Path) -> bool:
     spec = example_spec(example)["spec"]
-    default = "git" if example_engine(example) == "nginx" else "controller"
+    default = "git" if example_engine(example) == "deployments" else "controller"
     return bool(spec.get("progression", default) == "git")
 
 

@@ -140,11 +140,13 @@ def user_files(choices: Choices) -> dict[str, bytes]:
 
 def release_template(choices: Choices) -> str:
     """releases/hello-<engine>.yaml for ingress-nginx (deployments' is still named after nginx, the engine's old
-    name), releases/hello-<engine>-<router>.yaml for the other routers."""
+    name: model.engine_label), releases/hello-<engine>-<router>.yaml for the other routers."""
+    from generator.model import engine_label
+    from generator.spec.findings import model_engine
+
+    engine = model_engine(choices.engine)  # --engine takes both names, as a spec does
     if choices.router == "ingress-nginx":
-        engine = "nginx" if choices.engine == "deployments" else choices.engine
-        return f"releases/hello-{engine}.yaml"
-    engine = "deployments" if choices.engine == "nginx" else choices.engine
+        return f"releases/hello-{engine_label(engine)}.yaml"
     return f"releases/hello-{engine}-{choices.router}.yaml"
 
 

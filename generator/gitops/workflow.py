@@ -26,7 +26,7 @@ from generator.render import state as state_file
 from generator.spec.config import Config
 from generator.errors import InvalidInput, RollgenError, UsageError
 from generator.gitops.repo import GitError, Journal, PushOutcome, Repo
-from generator.model import BlueGreenStrategy, Environment, EnvState, Release
+from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
     Hold,
     Plan,
@@ -422,7 +422,7 @@ def _check_recorded(repo: Repo, commit: str, parent: str | None, message: str) -
 
 def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
     return (
-        ("engine", release.engine),
+        ("engine", engine_label(release.engine)),
         ("source", release.source),
         ("phase", state.phase),
         ("stable_image", state.stable_image.ref),

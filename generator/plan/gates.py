@@ -86,9 +86,9 @@ def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
     measured = router.measured(release, blue_green)
     if blue_green:
         idle = "green" if state.active_colour == "blue" else "blue"
-        target = f"{name}-{idle}" if release.engine == "nginx" else name
+        target = f"{name}-{idle}" if release.engine == "deployments" else name
     else:
-        target = f"{name}-canary" if release.engine == "nginx" else name
+        target = f"{name}-canary" if release.engine == "deployments" else name
     return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name)
 
 

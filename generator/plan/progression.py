@@ -124,7 +124,7 @@ def mode(release: Release) -> Mode:
 def two_commit_promotion(release: Release) -> bool:
     """The nginx engine holds traffic (canary) or the old colour (blue-green) while the new stable pods roll
     out; Argo Rollouts does both itself (its own scale-down delay), so one commit promotes."""
-    return release.engine == "nginx"
+    return release.engine == "deployments"
 
 
 def step_count(release: Release, env: Environment) -> int:

@@ -20,7 +20,7 @@ from generator.records import replace
 from datetime import datetime
 
 from generator import workload
-from generator.model import EnvState, Environment, Release
+from generator.model import EnvState, Environment, Release, engine_label
 from generator.plan.progression import Hold, Plan, Transition, mode
 
 Planner = Callable[[Release, Environment, EnvState | None, datetime], Plan]
@@ -130,7 +130,7 @@ def direct(release: Release, env: Environment, current: EnvState, inputs: str) -
         steps=step_count(release, env),
         weight=0,
         image=current.stable_image,
-        details=f"The pod template changes ({changed}); the {release.engine} controller or Kubernetes rolls it out.",
+        details=f"The pod template changes ({changed}); the {engine_label(release.engine)} controller or Kubernetes rolls it out.",
     )
 
 

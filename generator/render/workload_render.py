@@ -23,7 +23,7 @@ def render_environment(render: Renderer, release: Release, env: Environment, sta
     template_env = template_environment(release, env, state)
     if env.workload.rolling_update is not None:
         rendered = render_rolling(release, template_env, state)
-    elif release.engine == "nginx":
+    elif release.engine == "deployments":
         rendered = render_two_tracks(render, release, env, state)
     else:
         rendered = render(release, template_env, state)
@@ -111,7 +111,7 @@ def render_rolling(release: Release, env: Environment, state: EnvState) -> Rende
 
 def with_stable_generators(release: Release, env: Environment, state: EnvState, kustomization: JSON) -> JSON:
     """The nginx engine mid-canary with a changed config: the stable track's own generators."""
-    if release.engine != "nginx" or env.workload.rolling_update is not None:
+    if release.engine != "deployments" or env.workload.rolling_update is not None:
         return kustomization
     stable_env, canary_env = stable_environment(env, state), canary_environment(env, state)
     if stable_env.workload.config == canary_env.workload.config:
@@ -180,6 +180,6 @@ def template_environment(release: Release, env: Environment, state: EnvState) ->
 def config_environment(release: Release, env: Environment, state: EnvState) -> Environment:
     """The environment whose config the `N-config-*` generators hold: the nginx engine's canary track, or the
     one template of the other engines. The nginx stable track reads `N-stable-config-*` when its config differs."""
-    if release.engine == "nginx" and env.workload.rolling_update is None:
+    if release.engine == "deployments" and env.workload.rolling_update is None:
         return canary_environment(env, state)
     return template_environment(release, env, state)

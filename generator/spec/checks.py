@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator import durations
 from generator.errors import Problem
-from generator.model import BUILTIN_METRICS
+from generator.model import BUILTIN_METRICS, engine_label
 from generator.spec.findings import (
     Data,
     Finding,
@@ -21,6 +21,7 @@ from generator.spec.findings import (
     locate,
     progression,
     strategy_kind,
+    with_engine_name,
 )
 
 if TYPE_CHECKING:
@@ -38,10 +39,10 @@ def check(
 ) -> list[Problem]:
     """Every meaning problem of a schema-valid release spec, in document order (patch targets only with
     `generated`: see spec.findings.Generated)."""
-    from generator.spec.routerchecks import check_router, with_engine_name
+    from generator.spec.routerchecks import check_router
 
     findings = list(check_router(data))
-    data = with_engine_name(data)  # the rules below know `deployments` by its internal name, nginx
+    data = with_engine_name(data)  # the rules below know the spec's `nginx` by the model's name, deployments
     findings += [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
     if uses_workload_rules(data["spec"]):
@@ -67,7 +68,7 @@ def uses_workload_rules(spec: Data) -> bool:
 def check_progression(data: Data) -> Iterator[Finding]:
     spec = data["spec"]
     engine, chosen = spec["engine"], progression(data)
-    if engine == "nginx" and chosen == "controller":
+    if engine == "deployments" and chosen == "controller":
         yield Finding(
             ("spec", "progression"),
             "the nginx engine has no controller to step the canary: use progression: git (or remove the field)",
@@ -86,7 +87,7 @@ def check_strategy_engine(data: Data) -> Iterator[Finding]:
     if kind == "abTest" and engine != "flagger":
         yield Finding(
             ("spec", "strategy", "abTest"),
-            f"A/B tests need engine: flagger; with {engine}, use strategy.canary with header or cookie "
+            f"A/B tests need engine: flagger; with {engine_label(engine)}, use strategy.canary with header or cookie "
             "(matching requests reach the canary at every step)",
             at_key=True,
         )
@@ -228,7 +229,7 @@ NGINX_AUTOSCALING_FIX = "remove autoscaling and set replicas, or use engine argo
 
 def check_nginx_autoscaling(data: Data) -> Iterator[Finding]:
     """The nginx engine renders no HPA (it would fight the replicas git writes): autoscaling is refused."""
-    if data["spec"]["engine"] == "nginx" and "autoscaling" in data["spec"]:
+    if data["spec"]["engine"] == "deployments" and "autoscaling" in data["spec"]:
         yield Finding(("spec", "autoscaling"), f"{NGINX_AUTOSCALING}: {NGINX_AUTOSCALING_FIX}", at_key=True)
 
 
@@ -348,7 +349,7 @@ def check_load_test_engine(data: Data) -> Iterator[Finding]:
     if engine != "flagger" and "loadTest" in data["spec"].get("analysis", {}):
         yield Finding(
             ("spec", "analysis", "loadTest"),
-            f"loadTest is Flagger's rollout webhook; with {engine} a check without data holds the canary (the git "
+            f"loadTest is Flagger's rollout webhook; with {engine_label(engine)} a check without data holds the canary (the git "
             "gate) or ends Inconclusive (Argo Rollouts) instead of failing it: remove loadTest",
             at_key=True,
         )
@@ -433,7 +434,7 @@ PREVIEW_READERS = {
         "of the prePromotionAnalysis",
         "the analysis sees no requests and cannot judge the new version (it ends Inconclusive)",
     ),
-    "nginx": PreviewReader(
+    "deployments": PreviewReader(
         "of the `rollgen advance` gate",
         "the gate sees no requests and holds the preview for ever (no data)",
     ),
@@ -545,8 +546,8 @@ def derived_names(data: Data) -> list[tuple[str, str, int]]:
 
 
 SERVICE_SUFFIXES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("nginx", "canary"): ("", "-canary"),
-    ("nginx", "blueGreen"): ("", "-preview"),
+    ("deployments", "canary"): ("", "-canary"),
+    ("deployments", "blueGreen"): ("", "-preview"),
     ("argo-rollouts", "canary"): ("-stable", "-canary"),
     ("argo-rollouts", "blueGreen"): ("-active", "-preview"),
     ("flagger", "canary"): ("", "-primary", "-canary"),
@@ -698,7 +699,7 @@ def check_environment(data: Data, entry: Data, at: JsonPath, profiles: Mapping[s
     out += check_label_keys(entry.get("labels", {}), (*at, "labels"))
     out += check_autoscaling(entry.get("autoscaling"), (*at, "autoscaling"))
     profile = profiles.get(entry.get("profile", ""))
-    if data["spec"]["engine"] == "nginx":
+    if data["spec"]["engine"] == "deployments":
         out += nginx_environment_autoscaling(entry, at, profile)
     if strategy_kind(data) == "canary" and data["spec"]["engine"] == "flagger":
         out += flagger_environment_steps(data, entry, at, profile)

@@ -67,15 +67,28 @@ def strategy_kind(data: Data) -> str:
     return str(next(iter(data["spec"]["strategy"])))
 
 
+def model_engine(word: str) -> Engine:
+    """The engine as the model names it. The one place a spec's (or `rollgen init --engine`'s) `nginx` becomes
+    `deployments`: they are one engine (plain Deployments, weights from git); in a spec, `nginx` also fixes the
+    router (spec.routerchecks)."""
+    return "deployments" if word == "nginx" else cast(Engine, word)
+
+
 def engine_name(data: Data) -> Engine:
-    """The engine as the model names it: `deployments` and `nginx` are one engine (plain Deployments, weights
-    from git), still called "nginx" inside rollgen until the layout issue renames it."""
-    engine = data["spec"]["engine"]
-    return "nginx" if engine == "deployments" else cast(Engine, engine)
+    """spec.engine as the model names it."""
+    return model_engine(data["spec"]["engine"])
+
+
+def with_engine_name(data: Data) -> Data:
+    """The document with spec.engine as the model names it (a shallow copy; paths stay the same)."""
+    name = engine_name(data)
+    if name == data["spec"]["engine"]:
+        return data
+    return {**data, "spec": {**data["spec"], "engine": name}}
 
 
 def progression(data: Data) -> Progression:
-    """spec.progression, or the engine's default (nginx: git; argo-rollouts and flagger: controller)."""
+    """spec.progression, or the engine's default (deployments: git; argo-rollouts and flagger: controller)."""
     spec = data["spec"]
-    default = "git" if engine_name(data) == "nginx" else "controller"
+    default = "git" if engine_name(data) == "deployments" else "controller"
     return cast(Progression, spec.get("progression", default))

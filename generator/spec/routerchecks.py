@@ -1,6 +1,7 @@
 """Meaning checks for spec.router, spec.gateway and spec.istio: what a router cannot do is refused, located.
 
-Run by checks.check on schema-valid data, before the engine rules (which see `deployments` as "nginx").
+Run by checks.check on the spec as written (`engine: nginx` is a choice of router too), before the engine rules
+(which see it as `deployments`: spec.findings.with_engine_name).
 """
 
 from __future__ import annotations
@@ -20,14 +21,6 @@ INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
 
 def router(data: Data) -> str:
     return str(data["spec"].get("router", DEFAULT_ROUTER))
-
-
-def with_engine_name(data: Data) -> Data:
-    """The document with spec.engine as the model names it (a shallow copy; paths stay the same)."""
-    name = engine_name(data)
-    if name == data["spec"]["engine"]:
-        return data
-    return {**data, "spec": {**data["spec"], "engine": name}}
 
 
 def check_router(data: Data) -> Iterator[Finding]:

@@ -89,7 +89,7 @@ def container_findings(spec: Data, container: Data, pod: Data, security: Any) ->
 
 def cpu_request_for_autoscaling(spec: Data, container: Data, pod: Data, security: Any) -> Iterator[tuple[JsonPath, str]]:
     scaling = spec.get("autoscaling")
-    if spec["engine"] == "nginx":
+    if spec["engine"] == "deployments":
         return  # autoscaling is refused on that engine anyway (checks.check_nginx_autoscaling)
     if scaling and "cpu" not in container.get("resources", {}).get("requests", {}):
         yield (

@@ -36,7 +36,7 @@ from generator import durations
 from generator.spec.config import CONFIG_FILE
 from generator.render.engines import Manifest, renderer_for
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
-from generator.model import Environment, EnvState, Release
+from generator.model import Environment, EnvState, Release, engine_label
 
 if TYPE_CHECKING:
     from generator.spec.config import Config
@@ -477,7 +477,7 @@ def overlay_params(release: Release, env: Environment, argo: ArgoCD | None = Non
         "namespace": env.namespace,
         "destinationServer": destination.get("server", ""),
         "destinationName": destination.get("name", ""),
-        "engine": release.engine,
+        "engine": engine_label(release.engine),
         "ignoreDifferences": ignore_differences(release, env),
     }
 

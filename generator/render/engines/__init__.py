@@ -39,7 +39,7 @@ class Rendered:
 Renderer = Callable[[Release, Environment, EnvState], Rendered]
 
 RENDERERS: dict[Engine, str] = {
-    "nginx": "generator.render.engines.nginx",
+    "deployments": "generator.render.engines.deployments",
     "argo-rollouts": "generator.render.engines.argo_rollouts",
     "flagger": "generator.render.engines.flagger",
 }

@@ -1,5 +1,5 @@
 """ingress-nginx: canary Ingresses and annotations. Delegates to the builders the engines have always used
-(engines/common.py, engines/nginx.py, queries.py), so its output is today's, byte for byte."""
+(engines/common.py, engines/deployments.py, queries.py), so its output is today's, byte for byte."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ STABLE_INGRESS_FIELD = "spec.strategy.canary.trafficRouting.nginx.stableIngress"
 def weighted(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> tuple[Manifest, ...]:
     """The main Ingress to the stable Service; the canary Ingress (named like the canary Service) repeats its
     host, path, pathType, class and TLS and carries the weight."""
-    from generator.render.engines.nginx import canary_annotations
+    from generator.render.engines.deployments import canary_annotations
 
     stable = common.ingress(
         release.name, release, env, split.stable, env.host, common.stable_ingress_annotations(strategy)

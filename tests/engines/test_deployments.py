@@ -1,4 +1,4 @@
-"""The nginx engine against every state, the ingress-nginx rules (REFERENCE.md) and the core Kubernetes schemas."""
+"""The deployments engine (routed by ingress-nginx) against every state, the ingress-nginx rules (REFERENCE.md) and the core Kubernetes schemas."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 
 from generator.render.engines import Manifest, Rendered, renderer_for
-from generator.render.engines.nginx import render
+from generator.render.engines.deployments import render
 from generator.model import (
     ABTestStrategy,
     BlueGreenStrategy,
@@ -65,14 +65,14 @@ BG_STATES = {
 
 
 def canary_release(strategy: str = "header", **overrides: Any) -> Release:
-    return make_release(engine="nginx", progression="git", strategy=STRATEGIES[strategy], **overrides)
+    return make_release(engine="deployments", progression="git", strategy=STRATEGIES[strategy], **overrides)
 
 
 def blue_green_release(
     preview_host: str | None = "preview.hello.example.com", preview_tls_secret: str | None = None, **overrides: Any
 ) -> Release:
     strategy = BlueGreenStrategy(preview_host=preview_host, preview_tls_secret=preview_tls_secret)
-    return make_release(engine="nginx", progression="git", strategy=strategy, **overrides)
+    return make_release(engine="deployments", progression="git", strategy=strategy, **overrides)
 
 
 def default_env(release: Release) -> Environment:
@@ -232,8 +232,8 @@ def test_render_is_deterministic(case: str, release: Release, state: EnvState) -
 # -- canary ---------------------------------------------------------------------------------------------------
 
 
-def test_registered_under_nginx() -> None:
-    assert renderer_for("nginx") is render
+def test_registered_under_deployments() -> None:
+    assert renderer_for("deployments") is render
 
 
 def test_canary_objects_and_names() -> None:
@@ -416,7 +416,7 @@ def test_path_and_class_are_repeated(path_type: Any) -> None:
 
 
 def test_ab_test_is_refused() -> None:
-    release = make_release(engine="nginx", strategy=ABTestStrategy(iterations=10, header="X-Canary"))
+    release = make_release(engine="deployments", strategy=ABTestStrategy(iterations=10, header="X-Canary"))
     with pytest.raises(ValueError, match="abTest"):
         render(release, default_env(release), CANARY_STATES["stable"])
 

@@ -1,7 +1,7 @@
-"""The nginx engine: plain Deployments, and ingress-nginx canary annotations that git moves one step a commit.
+"""The deployments engine: plain Deployments, whose traffic weights git moves one step a commit through the router.
 
-Canary: a stable and a canary track, each a Deployment and a Service; the canary Ingress repeats the stable
-Ingress's host, path, pathType, class and TLS and carries the weight. Blue-green: two colour Deployments, a live
+Canary: a stable and a canary track, each a Deployment and a Service; the router writes the split (ingress-nginx:
+a canary Ingress repeating the stable Ingress's host, path, pathType, class and TLS carries the weight). Blue-green: two colour Deployments, a live
 Service and a preview Service; promotion flips the live Service's selector.
 """
 
@@ -24,7 +24,7 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
         return _render_canary(release, env, state, strategy)
     if isinstance(strategy, BlueGreenStrategy):
         return _render_blue_green(release, env, state, strategy)
-    raise ValueError(f"the nginx engine has no {strategy.kind} strategy (use engine: flagger for A/B tests)")
+    raise ValueError(f"the deployments engine has no {strategy.kind} strategy (use engine: flagger for A/B tests)")
 
 
 # -- canary -------------------------------------------------------------------------------------------------
