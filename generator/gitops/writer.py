@@ -10,8 +10,6 @@ is never overwritten or removed; progression state files are never removed.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from generator.records import dataclass
 from pathlib import Path, PurePosixPath
@@ -194,6 +192,9 @@ def _foreign_message(paths: Sequence[str]) -> str:
 
 
 def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
+    import shutil  # here, not at the top: `render --check` writes nothing and need not load them (~4 ms)
+    import tempfile
+
     tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=root)
     try:
         staged = []
@@ -219,6 +220,8 @@ def _remove_leftovers(root: Path) -> None:
         leftovers = [e.path for e in entries if e.name.startswith(_TMP_PREFIX) and e.is_dir(follow_symlinks=False)
                      and not _writer_alive(e.name)]
     for path in leftovers:
+        import shutil  # only a killed run's folder needs it
+
         shutil.rmtree(path, ignore_errors=True)
 
 
