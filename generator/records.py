@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from dataclasses import field as field
     from dataclasses import replace as replace
 else:
+    import operator
+
     _FIELDS = "__record_fields__"
 
     class FrozenInstanceError(AttributeError):
@@ -207,19 +209,28 @@ else:
 
         return __repr__
 
+    def _values(names: tuple[str, ...]) -> Any:
+        """The tuple of the named fields of an instance, built in C (attrgetter) as equality and hashing need."""
+        if len(names) == 1:
+            one = operator.attrgetter(names[0])
+            return lambda self: (one(self),)
+        return operator.attrgetter(*names) if names else lambda self: ()
+
     def _eq(names: tuple[str, ...]) -> Any:
+        values = _values(names)
+
         def __eq__(self: Any, other: Any) -> Any:
             if other.__class__ is not self.__class__:
                 return NotImplemented
-            mine, theirs = self.__dict__, other.__dict__
-            return tuple(mine[n] for n in names) == tuple(theirs[n] for n in names)
+            return values(self) == values(other)
 
         return __eq__
 
     def _hash(names: tuple[str, ...]) -> Any:
+        values = _values(names)
+
         def __hash__(self: Any) -> int:
-            values = self.__dict__
-            return hash(tuple(values[n] for n in names))
+            return hash(values(self))
 
         return __hash__
 
