@@ -319,13 +319,13 @@ def kustomize_entries(release_name: str, namespace: str, work: Workload) -> JSON
         generators.append({
             "name": config_env_name(release_name),
             "namespace": namespace,
-            "literals": [f"{k}={v}" for k, v in work.config.literals],
+            "literals": [kustomize_literal(k, v) for k, v in work.config.literals],
         })
     if work.config.files:
         generators.append({
             "name": config_files_name(release_name),
             "namespace": namespace,
-            "literals": [f"{k}={v}" for k, v in work.config.files],
+            "literals": [kustomize_literal(k, v) for k, v in work.config.files],
         })
     if not generators:
         return {}
@@ -333,6 +333,15 @@ def kustomize_entries(release_name: str, namespace: str, work: Workload) -> JSON
         "configMapGenerator": generators,
         "generatorOptions": {"annotations": dict(sorted(GENERATED_CONFIG_ANNOTATIONS.items()))},
     }
+
+
+def kustomize_literal(key: str, value: str) -> str:
+    """`key=value`, written so that kustomize reads the value back exactly. kustomize strips one pair of matching
+    quotes around a literal's value (`'x'` and `"x"` both become `x`), so a value that starts and ends with the
+    same quote gets one more pair for it to strip; every other value is written as it is."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return f'{key}="{value}"'
+    return f"{key}={value}"
 
 
 def kustomize_patches(work: Workload) -> list[JSON]:

@@ -130,6 +130,19 @@ def test_env_from_a_secret_one_slip_from_the_mounted_one() -> None:
          "$.spec.container.envFrom[0].secretRef.name", "one name has a typo")
 
 
+@pytest.mark.parametrize(
+    "read, mounted, slip",
+    [("orders-secret", "orders-secrets", True), ("orders-bd", "orders-db", True), ("ordersdb", "orders-db", True),
+     ("orders.db", "orders-db", True), ("orderz-db", "orders-db", True), ("orders-db-ro", "orders-db", False),
+     ("orders-db-ro", "orders-db-prod", False), ("orders-mq", "orders-db", False), ("db-orders", "orders", False)],
+)
+def test_a_slip_stays_within_one_part_of_the_name(read: str, mounted: str, slip: bool) -> None:
+    volumes = {"volumes": [{"name": "s", "secret": {"secretName": mounted}}]}
+    for container in ({"envFrom": [{"secretRef": {"name": read}}]},
+                      {"env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": read, "key": "k"}}}]}):
+        assert bool(found(release(container=container, pod=volumes))) is slip
+
+
 def test_restricted_refuses_root() -> None:
     only(release(pod={"securityContext": {"runAsUser": 0}}), "$.spec.pod.securityContext.runAsUser", "root")
     assert found(release(security="baseline", pod={"securityContext": {"runAsUser": 0}})) == []
@@ -155,6 +168,29 @@ def test_patch_that_targets_nothing_is_refused() -> None:
 def test_patch_of_an_owned_field_is_refused() -> None:
     patch = {"target": {"kind": "Rollout"}, "patch": "- {op: replace, path: /spec/replicas, value: 9}"}
     only(release(patches=[patch]), "$.spec.patches[0].patch", "rollgen owns")
+
+
+@pytest.mark.parametrize(
+    "selector, expected",
+    [("a=1", True), ("a==1", True), ("a=2", False), ("a!=2", True), ("a!=1", False), ("c!=1", True),
+     ("a in (1, 2)", True), ("a in (2,3)", False), ("a notin (2,3)", True), ("a notin (1)", False),
+     ("c notin (1)", True), ("a", True), ("c", False), ("!c", True), ("!a", False), ("a=1,b=x", True),
+     ("a=1,b=y", False), ("a in (1,2), !b", False), ("(unreadable", True)],
+)
+def test_patch_target_selectors_read_as_kubernetes_does(selector: str, expected: bool) -> None:
+    from generator.spec.workload_checks import selected
+
+    assert selected(selector, {"a": "1", "b": "x"}) is expected
+
+
+def test_patch_target_selectors_are_matched() -> None:
+    none = {"target": {"kind": "Service", "labelSelector": "app.kubernetes.io/name notin (hello)"},
+            "patch": "- {op: add, path: /metadata/labels/x, value: y}"}
+    only(release(patches=[none]), "$.spec.patches[0].target", "targets no generated object")
+    some = {**none, "target": {"kind": "Service", "labelSelector": "rollgen.io/release in (hello), !nothing"}}
+    assert found(release(patches=[some])) == []
+    annotated = {**none, "target": {"kind": "Service", "annotationSelector": "example.com/x=y"}}
+    only(release(patches=[annotated]), "$.spec.patches[0].target", "targets no generated object")
 
 
 def test_json6902_patch_needs_a_target() -> None:

@@ -41,8 +41,9 @@ def load_release(path: Path, profiles_dirs: Sequence[Path] = (), display: str | 
     return spec.build_release(doc, profiles)
 
 
-def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mapping[str, Any]]:
-    """Every object any environment's overlay generates, as rendered from the spec. Which objects there are does
+def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> dict[str, list[Mapping[str, Any]]]:
+    """Environment name -> every object its overlay generates, as rendered from the spec (patches are checked per
+    environment: an environment may lack an object another has, an HPA, a Rollout). Which objects there are does
     not depend on the container, the pod or the patches, so specs that differ only there share one render."""
     shape = json.dumps(_shape(data), sort_keys=True, default=str) + repr(sorted(profiles.items()))
     if shape not in _OBJECTS:
@@ -54,7 +55,7 @@ def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mappi
 
 # Process-wide, and safe so: the key is everything the value depends on (the spec's shape and the profiles'
 # content, never a path or a time), renderers are pure functions of it, and it is bounded (cleared past 256).
-_OBJECTS: dict[str, list[Mapping[str, Any]]] = {}
+_OBJECTS: dict[str, dict[str, list[Mapping[str, Any]]]] = {}
 _POD_ONLY = ("container", "pod", "patches", "security")
 
 
@@ -72,20 +73,20 @@ def _shape(data: Data) -> Data:
     return {**data, "spec": stripped}
 
 
-def _render_objects(data: Data, profiles: Mapping[str, Profile]) -> list[Mapping[str, Any]]:
+def _render_objects(data: Data, profiles: Mapping[str, Profile]) -> dict[str, list[Mapping[str, Any]]]:
     from generator.model import EnvState
     from generator.render.engines import renderer_for
     from generator.render.workload_render import render_environment
 
     release = spec.build_release(_Doc(data), profiles)
     render = renderer_for(release.engine)
-    out: list[Mapping[str, Any]] = []
+    out: dict[str, list[Mapping[str, Any]]] = {}
     for env in release.environments:
-        out += render_environment(render, release, env, EnvState.initial(env)).manifests
+        objects = out[env.name] = list(render_environment(render, release, env, EnvState.initial(env)).manifests)
         for generator in workload.kustomize_entries(release.name, env.namespace, env.workload).get(
             "configMapGenerator", []
         ):
-            out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}})
+            objects.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": generator["name"]}})
     return out
 
 

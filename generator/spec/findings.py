@@ -19,9 +19,9 @@ if TYPE_CHECKING:
 
 JsonPath = tuple[str | int, ...]
 Data = dict[str, Any]
-# What the overlays of a spec would hold (generator.render.loading.generated_objects), for the patch-target rule:
-# only the render layer can say, so it is passed down to the spec layer's rules.
-Generated = Callable[[Data, Mapping[str, "Profile"]], Sequence[Mapping[str, Any]]]
+# What the overlays of a spec would hold, environment name -> objects (generator.render.loading.generated_objects),
+# for the patch-target rule: only the render layer can say, so it is passed down to the spec layer's rules.
+Generated = Callable[[Data, Mapping[str, "Profile"]], Mapping[str, Sequence[Mapping[str, Any]]]]
 
 
 class Located(Protocol):

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 JsonPath = tuple[str | int, ...]
 Data = dict[str, Any]
+Objects = Mapping[str, Sequence[Mapping[str, Any]]]  # environment name -> what its overlay generates
 
 _SUFFIXES: dict[str, Decimal | int] = {
     "": 1, "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6, "G": 10**9,
@@ -28,13 +29,17 @@ _SUFFIXES: dict[str, Decimal | int] = {
 }  # fmt: skip
 _QUANTITY = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))((?:[KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$")
 # Fields a patch must not change: rollgen owns them (weights and steps, the image, replicas during a canary).
+# rollgen's container is the first (a sidecar a patch adds comes after it, and its image is the patch's own).
 OWNED_PATHS = (
     re.compile(r"^/spec/replicas$"),
     re.compile(r"^/spec/strategy(/|$)"),
     re.compile(r"^/spec/analysis(/|$)"),
-    re.compile(r"^/spec/template/spec/containers/[^/]+/image$"),
+    re.compile(r"^/spec/template/spec/containers/0/image$"),
     re.compile(r"^/metadata/annotations/nginx\.ingress\.kubernetes\.io~1canary"),
+    re.compile(r"^/spec/rules/[^/]+/backendRefs(/|$)"),  # an HTTPRoute's weighted backends
+    re.compile(r"^/spec/http/[^/]+/route(/|$)"),  # a VirtualService's weighted destinations
 )
+CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 OWNED_NOTE = "rollgen owns traffic weights and steps, the image and replicas (see README, spec.patches)"
 
 
@@ -44,14 +49,16 @@ def check(data: Data, profiles: Mapping[str, Profile], generated: Generated | No
     release_container = workload.drop_removed_env(dict(spec.get("container", {})))
     release_findings = container_findings(spec, release_container, spec.get("pod", {}), spec.get("security"))
     out += [Finding(("spec", *path), message) for path, message in release_findings]
+    already = {(by_name(path, release_container), message) for path, message in release_findings}
     out += replicas_with_autoscaling(spec, ("spec",), spec.get("autoscaling"))
     for index, entry in enumerate(spec.get("environments", [])):
-        out += environment_findings(spec, entry, ("spec", "environments", index), release_findings)
+        out += environment_findings(spec, entry, ("spec", "environments", index), already)
+    out += uncarried_findings(spec)
     out += patch_findings(data, profiles, generated)
     return out
 
 
-def environment_findings(spec: Data, entry: Data, at: JsonPath, already: list[tuple[JsonPath, str]]) -> list[Finding]:
+def environment_findings(spec: Data, entry: Data, at: JsonPath, already: set[tuple[JsonPath, str]]) -> list[Finding]:
     if not any(key in entry for key in ("container", "pod", "security", "autoscaling")):
         return list(replicas_with_autoscaling(entry, at, entry.get("autoscaling") or spec.get("autoscaling")))
     container = workload.merge_container(spec.get("container", {}), entry.get("container", {}))
@@ -60,22 +67,58 @@ def environment_findings(spec: Data, entry: Data, at: JsonPath, already: list[tu
     merged_spec = {**spec, "autoscaling": scaling}
     out: list[Finding] = []
     for path, message in container_findings(merged_spec, container, pod, entry.get("security", spec.get("security"))):
-        if (path, message) in already:
+        if (by_name(path, container), message) in already:
             continue
-        out.append(Finding(env_path(entry, at, path), message))
+        out.append(Finding(env_path(entry, at, by_name(path, container)), message))
     out += replicas_with_autoscaling(entry, at, scaling)
     return out
 
 
+def by_name(path: JsonPath, container: Data) -> JsonPath:
+    """A path into the container's `env` with the variable's name in place of its index: env merges by name, so
+    the same variable sits at different indices in the release's, an environment's and the merged list."""
+    if path[:2] == ("container", "env") and isinstance(path[2], int):
+        return (*path[:2], container["env"][path[2]]["name"], *path[3:])
+    return path
+
+
 def env_path(entry: Data, at: JsonPath, path: JsonPath) -> JsonPath:
-    """Where an environment's merged-container problem shows: at the entry's own field when it wrote one."""
+    """Where an environment's merged-container problem shows: at the entry's own field when it wrote one.
+
+    A Secret slip the entry did not write the reference of comes from the Secret volumes the entry mounts."""
+    path = own_env_index(entry, path)
     node: Any = entry
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return (*at, *path[:1]) if path and path[0] in entry else at
+        node = child(node, part)
+        if node is not ABSENT:
+            continue
+        if path[-2:] in SECRET_NAME_TAILS and "volumes" in entry.get("pod", {}):
+            return (*at, "pod", "volumes")
+        return (*at, *path[:1]) if path and path[0] in entry else at
     return (*at, *path)
+
+
+SECRET_NAME_TAILS = (("secretRef", "name"), ("secretKeyRef", "name"))
+
+
+def own_env_index(entry: Data, path: JsonPath) -> JsonPath:
+    """A by-name path (see by_name) with the entry's own index of that variable; unchanged if it has none."""
+    if path[:2] != ("container", "env") or not isinstance(path[2], str):
+        return path
+    names = [variable["name"] for variable in entry.get("container", {}).get("env", [])]
+    return (*path[:2], names.index(path[2]), *path[3:]) if path[2] in names else path
+
+
+ABSENT = object()
+
+
+def child(node: Any, part: str | int) -> Any:
+    """node[part] of JSON data, or ABSENT."""
+    if isinstance(node, dict):
+        return node.get(part, ABSENT)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return ABSENT
 
 
 # -- container rules: each yields (path relative to spec, message) ---------------------------------------------
@@ -115,18 +158,56 @@ def probe_ports(spec: Data, container: Data, pod: Data, security: Any) -> Iterat
 
 
 def secret_name_mismatch(spec: Data, container: Data, pod: Data, security: Any) -> Iterator[tuple[JsonPath, str]]:
-    """envFrom/env of a Secret whose name is one slip away from a Secret the pod mounts: one of them is a typo."""
-    mounted = [v.get("secret", {}).get("secretName") for v in pod.get("volumes", [])]
-    mounted_names = sorted({name for name in mounted if name})
-    for index, source in enumerate(container.get("envFrom", [])):
-        name = source.get("secretRef", {}).get("name")
-        match = closest(name, mounted_names) if name and name not in mounted_names else None
-        if match:
+    """A Secret read (envFrom, env secretKeyRef) under a name one slip away from a Secret the pod mounts: one of
+    them is a typo. A name the pod mounts exactly, or one no mounted name is close to, is a Secret of its own."""
+    mounted_names = sorted(mounted_secrets(pod))
+    if not mounted_names:
+        return
+    for path, what, name in secret_references(container):
+        match = closest(name, mounted_names) if name not in mounted_names else None
+        if match and looks_like_a_slip(name, match):
             yield (
-                ("container", "envFrom", index, "secretRef", "name"),
-                f"envFrom reads Secret {name!r}, but the pod mounts Secret {match!r}: one name has a typo "
+                path,
+                f"{what} reads Secret {name!r}, but the pod mounts Secret {match!r}: one name has a typo "
                 "(two Secrets this alike are almost always meant to be one)",
             )
+
+
+def looks_like_a_slip(a: str, b: str) -> bool:
+    """Of two names a few letters apart, whether one is a slip of the other: a slip stays within one part of the
+    name (`orders-secret`/`orders-secrets`, `orders-db`/`orders-bd`) or a separator (`ordersdb`, `orders.db`). A whole
+    part added or swapped is a naming convention (`orders-db` and `orders-db-ro`, `orders-db-ro` and
+    `orders-db-prod`, `orders-db` and `orders-mq`): two Secrets, however few letters apart."""
+    parts_a, parts_b = re.split(r"[-.]", a), re.split(r"[-.]", b)
+    if len(parts_a) != len(parts_b):
+        return "".join(parts_a) == "".join(parts_b)
+    differing = [(x, y) for x, y in zip(parts_a, parts_b) if x != y]
+    if not differing:
+        return True  # only a separator differs: orders.db, orders-db
+    return len(differing) == 1 and closest(differing[0][0], [differing[0][1]]) is not None
+
+
+def mounted_secrets(pod: Data) -> set[str]:
+    """The Secrets the pod's volumes mount, projected volumes' sources included."""
+    names: set[str] = set()
+    for volume in pod.get("volumes", []):
+        names.add(volume.get("secret", {}).get("secretName") or "")
+        for source in volume.get("projected", {}).get("sources", []):
+            names.add(source.get("secret", {}).get("name") or "")
+    return names - {""}
+
+
+def secret_references(container: Data) -> Iterator[tuple[JsonPath, str, str]]:
+    """(path, what reads it, Secret name) of every Secret the container reads into its environment."""
+    for index, source in enumerate(container.get("envFrom", [])):
+        name = source.get("secretRef", {}).get("name")
+        if name:
+            yield ("container", "envFrom", index, "secretRef", "name"), "envFrom", name
+    for index, entry in enumerate(container.get("env", [])):
+        name = (entry.get("valueFrom") or {}).get("secretKeyRef", {}).get("name")
+        if name:
+            path: JsonPath = ("container", "env", index, "valueFrom", "secretKeyRef", "name")
+            yield path, f"env {entry['name']} (secretKeyRef)", name
 
 
 def restricted_root(spec: Data, container: Data, pod: Data, security: Any) -> Iterator[tuple[JsonPath, str]]:
@@ -194,16 +275,78 @@ def replicas_with_autoscaling(entry: Data, at: JsonPath, scaling: Data | None) -
         )
 
 
+# -- characters kustomize cannot carry -------------------------------------------------------------------------
+
+# Characters kustomize cannot carry into a built manifest, measured with kubectl kustomize (Kustomize v5.5): U+0085
+# comes out as a space; DEL, the other C1 controls and the noncharacters U+FFFE/U+FFFF fail the build ("control
+# characters are not allowed"). Other controls, tabs, newlines, leading and trailing spaces, `=` and quotes arrive
+# exactly (a config literal's quotes: workload.kustomize_literal). The free-text fields are the workload's.
+UNCARRIED = re.compile(r"[\x7f-\x9f\ufffe\uffff]")
+FREE_TEXT_FIELDS = ("container", "pod", "config", "patches")
+
+
+def uncarried_findings(spec: Data) -> Iterator[Finding]:
+    entries: list[tuple[JsonPath, Data]] = [(("spec",), spec)]
+    entries += [(("spec", "environments", i), entry) for i, entry in enumerate(spec.get("environments", []))]
+    for at, entry in entries:
+        for key in FREE_TEXT_FIELDS:
+            if key in entry and may_hold_uncarried(entry[key]):
+                yield from uncarried_in((*at, key), entry[key])
+
+
+def may_hold_uncarried(value: Any) -> bool:
+    """A quick gate before the walk (which costs several times more): repr escapes every character UNCARRIED
+    matches as \\xNN or \\uffNN, so text without those escapes cannot hold one."""
+    text = repr(value)
+    return "\\x" in text or "\\uff" in text
+
+
+def uncarried_in(at: JsonPath, value: Any) -> Iterator[Finding]:
+    if isinstance(value, str):
+        bad = first_uncarried(value)
+        if bad:
+            yield Finding(at, uncarried(bad))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            bad = first_uncarried(str(key))
+            if bad:
+                yield Finding((*at, key), uncarried(bad, "key"), at_key=True)
+            yield from uncarried_in((*at, key), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from uncarried_in((*at, index), item)
+
+
+def first_uncarried(text: str) -> str | None:
+    if text.isascii() and "\x7f" not in text:  # nearly every string: two scans in C, no regex
+        return None
+    match = UNCARRIED.search(text)
+    return match.group() if match else None
+
+
+def uncarried(char: str, holder: str = "value") -> str:
+    what = "turns it into a space" if char == "\x85" else "fails the build on it"
+    return (
+        f"the {holder} holds U+{ord(char):04X}, a control character kustomize cannot carry into a manifest "
+        f"(it {what}): remove it, or encode the {holder} (base64, an escape sequence) and decode it in the "
+        "application"
+    )
+
+
 # -- patches -------------------------------------------------------------------------------------------------
 
 
 def patch_findings(data: Data, profiles: Mapping[str, Profile], generated: Generated | None = None) -> list[Finding]:
-    """Every patch's own problems; with `generated` (what the overlays would hold: only the render layer can
-    say, generator.render.loading), also a target that matches no generated object."""
+    """Every patch's own problems; with `generated` (what each environment's overlay would hold: only the render
+    layer can say, generator.render.loading), also a target that matches no generated object: a release-level
+    patch in any environment (it applies to all of them), an environment's patch in its own."""
     spec = data["spec"]
-    located: list[tuple[JsonPath, Data]] = [(("spec", "patches", i), p) for i, p in enumerate(spec.get("patches", []))]
+    located: list[tuple[JsonPath, Data, str | None]] = [
+        (("spec", "patches", i), p, None) for i, p in enumerate(spec.get("patches", []))
+    ]
     for e, entry in enumerate(spec.get("environments", [])):
-        located += [(("spec", "environments", e, "patches", i), p) for i, p in enumerate(entry.get("patches", []))]
+        at: JsonPath = ("spec", "environments", e, "patches")
+        located += [((*at, i), p, entry["name"]) for i, p in enumerate(entry.get("patches", []))]
     if not located:
         return []
     try:
@@ -211,12 +354,13 @@ def patch_findings(data: Data, profiles: Mapping[str, Profile], generated: Gener
     except (KeyError, ValueError):
         return []  # the spec has a problem another check reports (an unknown profile, ...): nothing to match
     out: list[Finding] = []
-    for at, patch in located:
-        out += one_patch(at, patch, objects)
+    for where, patch, env_name in located:
+        scope = objects if objects is None or env_name is None else {env_name: objects.get(env_name, ())}
+        out += one_patch(where, patch, scope, data["metadata"]["name"])
     return out
 
 
-def one_patch(at: JsonPath, patch: Data, objects: Sequence[Mapping[str, Any]] | None) -> Iterator[Finding]:
+def one_patch(at: JsonPath, patch: Data, objects: Objects | None, container_name: str) -> Iterator[Finding]:
     import yaml
 
     try:
@@ -231,19 +375,47 @@ def one_patch(at: JsonPath, patch: Data, objects: Sequence[Mapping[str, Any]] | 
         yield from owned_operations(at, body)
         target: Mapping[str, Any] = patch["target"]
     elif isinstance(body, dict):
-        target = patch.get("target") or {
-            "kind": body.get("kind"),
-            "name": (body.get("metadata") or {}).get("name"),
-        }
-        yield from owned_fields(at, body)
+        metadata = body.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if not isinstance(body.get("kind"), str) or not isinstance(name, str):
+            yield Finding((*at, "patch"), (
+                "kustomize reads a strategic-merge patch as an object and cannot build one without kind and "
+                "metadata.name: add both (with a target, the target selects the objects and any name will do)"
+            ))
+            return
+        target = patch.get("target") or {"kind": body["kind"], "name": name}
+        yield from owned_fields(at, body, container_name, target.get("kind") or body["kind"])
     else:
         yield Finding((*at, "patch"), "a patch is a partial object (strategic merge) or a list of JSON 6902 operations")
         return
-    if objects is not None and not any(matches(target, obj) for obj in objects):
-        shown = ", ".join(f"{k}={v}" for k, v in target.items() if v is not None)
-        kinds = ", ".join(sorted({f"{o['kind']}/{o['metadata']['name']}" for o in objects}))
+    if objects is not None:
         where = (*at, "target") if "target" in patch else (*at, "patch")
-        yield Finding(where, f"the patch targets no generated object ({shown}); generated here: {kinds}")
+        yield from unmatched(where, target, objects)
+
+
+def unmatched(where: JsonPath, target: Mapping[str, Any], objects: Objects) -> Iterator[Finding]:
+    """A target that some environment the patch applies to does not generate. kustomize skips a patch whose
+    target matches nothing without a word, so the patch would silently not be there: refused, naming where."""
+    missing = [env for env, generated in objects.items() if not any(matches(target, obj) for obj in generated)]
+    if not missing:
+        return
+    shown = ", ".join(f"{k}={v}" for k, v in target.items() if v is not None)
+    if len(missing) < len(objects):
+        present = [env for env in objects if env not in missing]
+        yield Finding(where, (
+            f"a release-level patch applies to every environment, but its target ({shown}) is generated in "
+            f"{quoted(present)} only, not in {quoted(missing)}, where kustomize would skip it silently: move the "
+            f"patch to environments[].patches of {quoted(present)}"
+        ))
+        return
+    everything = [obj for env in missing for obj in objects[env]]
+    kinds = ", ".join(sorted({f"{o['kind']}/{o['metadata']['name']}" for o in everything}))
+    scope = f" in environment {missing[0]!r}" if len(missing) == 1 else ""
+    yield Finding(where, f"the patch targets no generated object{scope} ({shown}); generated here: {kinds}")
+
+
+def quoted(names: Sequence[str]) -> str:
+    return ", ".join(repr(name) for name in names)
 
 
 def owned_operations(at: JsonPath, ops: list[Any]) -> Iterator[Finding]:
@@ -253,7 +425,10 @@ def owned_operations(at: JsonPath, ops: list[Any]) -> Iterator[Finding]:
             yield Finding((*at, "patch"), f"the patch changes {path}: {OWNED_NOTE}")
 
 
-def owned_fields(at: JsonPath, body: Mapping[str, Any]) -> Iterator[Finding]:
+def owned_fields(at: JsonPath, body: Mapping[str, Any], container_name: str, kind: str) -> Iterator[Finding]:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    if isinstance(annotations, dict) and any(str(key).startswith(CANARY_ANNOTATION) for key in annotations):
+        yield Finding((*at, "patch"), f"the patch sets an ingress-nginx canary annotation: {OWNED_NOTE}")
     spec = body.get("spec") or {}
     if not isinstance(spec, dict):
         return
@@ -261,8 +436,26 @@ def owned_fields(at: JsonPath, body: Mapping[str, Any]) -> Iterator[Finding]:
         if key in spec:
             yield Finding((*at, "patch"), f"the patch sets spec.{key}: {OWNED_NOTE}")
     containers = (((spec.get("template") or {}).get("spec") or {}).get("containers")) or []
-    if isinstance(containers, list) and any(isinstance(c, dict) and "image" in c for c in containers):
-        yield Finding((*at, "patch"), f"the patch sets a container image: {OWNED_NOTE}")
+    if isinstance(containers, list) and containers and not kind == body.get("kind") == "Deployment":
+        # Only a built-in kind's containers merge by name; a custom resource's (a Rollout's) list is replaced.
+        yield Finding((*at, "patch"), (
+            f"a strategic merge replaces the whole containers list of a {kind} (kustomize knows no merge key for "
+            "it), dropping rollgen's container: add a container with a JSON 6902 patch instead "
+            "(op: add, path: /spec/template/spec/containers/-)"
+        ))
+    elif isinstance(containers, list) and any(
+        isinstance(c, dict) and "image" in c and c.get("name") == container_name for c in containers
+    ):
+        yield Finding((*at, "patch"), f"the patch sets the image of container {container_name!r}: {OWNED_NOTE}")
+    if any(routes(spec, key, inner) for key, inner in (("rules", "backendRefs"), ("http", "route"))):
+        yield Finding((*at, "patch"), f"the patch sets the weighted routes: {OWNED_NOTE}")
+
+
+def routes(spec: Mapping[str, Any], key: str, inner: str) -> bool:
+    """Whether spec.<key>[] (HTTPRoute rules, VirtualService http) sets <inner>: a CRD's lists are replaced whole
+    by a strategic merge, weights included."""
+    entries = spec.get(key)
+    return isinstance(entries, list) and any(isinstance(entry, dict) and inner in entry for entry in entries)
 
 
 def matches(target: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
@@ -277,11 +470,46 @@ def matches(target: Mapping[str, Any], obj: Mapping[str, Any]) -> bool:
                 return False
         except re.error:
             return bool(name == obj["metadata"]["name"])
-    selector = target.get("labelSelector")
-    labels = obj["metadata"].get("labels", {})
-    if selector and all("=" in term and "!" not in term for term in str(selector).split(",")):
-        pairs = [term.split("=", 1) for term in str(selector).replace("==", "=").split(",")]
-        return all(labels.get(k.strip()) == v.strip() for k, v in pairs)
+    metadata = obj["metadata"]
+    for field, values in (("labelSelector", "labels"), ("annotationSelector", "annotations")):
+        selector = target.get(field)
+        if selector and not selected(str(selector), metadata.get(values) or {}):
+            return False
     return True
+
+
+# One requirement of a Kubernetes label selector: `k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`.
+_REQUIREMENT = re.compile(
+    r"\s*(?:(?P<absent>!)\s*(?P<key1>[^\s,!=()]+)"
+    r"|(?P<key2>[^\s,!=()]+)\s*(?:(?P<op>==|!=|=)\s*(?P<value>[^\s,!=()]*)"
+    r"|\s(?P<set>in|notin)\s*\((?P<values>[^()]*)\))?)\s*(?:,|$)"
+)
+
+
+def selected(selector: str, labels: Mapping[str, Any]) -> bool:
+    """Whether `labels` satisfy the selector, as kustomize's labelSelector/annotationSelector read it. A selector
+    this cannot read counts as matching: the check must never refuse a patch kustomize would apply."""
+    position, verdict = 0, True
+    while position < len(selector):
+        found = _REQUIREMENT.match(selector, position)
+        if not found or found.end() == position:
+            return True
+        position = found.end()
+        verdict = verdict and requirement_holds(found, labels)
+    return verdict
+
+
+def requirement_holds(found: re.Match[str], labels: Mapping[str, Any]) -> bool:
+    if found["absent"]:
+        return found["key1"] not in labels
+    key, actual = found["key2"], labels.get(found["key2"])
+    if found["op"]:
+        equal = actual is not None and str(actual) == found["value"]
+        return not equal if found["op"] == "!=" else equal
+    if found["set"]:
+        values = {value.strip() for value in found["values"].split(",")}
+        inside = actual is not None and str(actual) in values
+        return inside if found["set"] == "in" else not inside
+    return key in labels
 
 
