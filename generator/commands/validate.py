@@ -53,7 +53,7 @@ def check_file(path: Path) -> list[Problem]:
     return problems
 
 
-def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> Sequence[Mapping[str, Any]]:
+def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> Mapping[str, Sequence[Mapping[str, Any]]]:
     """generator.render.loading's, imported only for a spec with patches: a spec without any never imports a
     renderer (loading.check_document does the same check with it imported up front)."""
     from generator.render import loading
