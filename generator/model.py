@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from generator.records import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal, Union
 
 if TYPE_CHECKING:
@@ -31,6 +32,25 @@ def engine_label(engine: Engine) -> str:
 
 # What carries the traffic split (generator/render/routers).
 RouterName = Literal["ingress-nginx", "gateway-api", "istio"]
+Colour = Literal["blue", "green"]  # blue-green: the two sides; EnvState.active_colour serves stable
+
+
+def other_colour(colour: Colour) -> Colour:
+    """The other side of a blue-green pair: the idle one, or the one a promotion switches to."""
+    return "green" if colour == "blue" else "blue"
+
+
+DEFAULT_INTERVAL = 60  # analysis.interval, in seconds, when neither the spec nor (Flagger) a step pause sets it
+DEFAULT_FAILURE_LIMIT = 1  # analysis.failureLimit, and the failed checks Flagger tolerates without analysis
+
+
+def flagger_interval(explicit: int | None, pauses: Iterable[int | None]) -> int | None:
+    """Flagger has one clock, its analysis interval: `analysis.interval` when set, else the steps' pause (the
+    first one set: the checks hold them all equal); None when neither says, for the caller's default. Shared by
+    the model (spec.build), the Canary (render/engines/flagger.py) and the checks (spec.checks.flagger_interval)."""
+    if explicit is not None:
+        return explicit
+    return next((pause for pause in pauses if pause), None)
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
 
 _IMAGE = re.compile(r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$")
@@ -167,6 +187,8 @@ class Environment:
     profile: str | None
     namespace: str
     host: str
+    # The environment's previewHost, else the release's strategy.blueGreen.previewHost: the one place that
+    # fallback is made (spec.build.build_environment over base_environment); renderers read only this.
     preview_host: str | None
     replicas: int
     image: Image
@@ -232,6 +254,9 @@ class Release:
 
 
 Phase = Literal["stable", "progressing", "promoting", "aborted"]
+# The phases in which a canary (or the new colour) is in flight: its step and weight are live, `rollgen status`
+# shows the step, advance --all ticks the environment.
+IN_FLIGHT: tuple[Phase, ...] = ("progressing", "promoting")
 
 
 @dataclass(frozen=True)
@@ -251,7 +276,7 @@ class EnvState:
     step: int = 0
     since: str = ""  # RFC 3339 UTC time the phase/step began; "" when unknown (plain `render`)
     weight: int = 0  # live canary weight, kept for status and for the promoting phase
-    active_colour: Literal["blue", "green"] = "blue"  # blue-green: the colour serving stable_image
+    active_colour: Colour = "blue"  # blue-green: the colour serving stable_image
     failures: int = 0  # failed gate checks at this step (gates.py); beyond analysis.failureLimit: abort
     last_failure: str = ""  # RFC 3339 UTC time of the last failed check: the next one measures from there
     # How many steps the progression has (Rollgen-Step's n), kept while a step is live so `rollgen status` can
@@ -263,6 +288,27 @@ class EnvState:
     # (older state files, plain `render`): the spec's inputs then. Not part of equality, as `steps`.
     stable_pod: str = field(default="", compare=False)
     canary_pod: str = field(default="", compare=False)
+
+    @property
+    def in_flight(self) -> bool:
+        return self.phase in IN_FLIGHT
+
+    @property
+    def idle_colour(self) -> Colour:
+        """Blue-green: the colour not serving stable_image (it runs the new version while one is previewed)."""
+        return other_colour(self.active_colour)
+
+    def live_weight(self, env: Environment) -> int:
+        """The canary's share of traffic in percent, as the overlay routes it: the weight the planner recorded
+        (the commit's Rollgen-Weight), else, in a state file written without one, the current step's weight in
+        `env`; 0 when no canary is in flight. The one reading for every engine and router."""
+        if not self.in_flight:
+            return 0
+        if self.weight or self.phase == "promoting":
+            return self.weight
+        if not 1 <= self.step <= len(env.steps):
+            raise ValueError(f"step {self.step} is outside the {len(env.steps)} steps of environment {env.name}")
+        return env.steps[self.step - 1].weight
 
     @classmethod
     def initial(cls, env: Environment) -> EnvState:

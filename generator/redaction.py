@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from generator.errors import RollgenError
+
 _SCHEME = r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)"
 _TEXT_USERINFO = re.compile(_SCHEME + r"[^/@\s]+@")
 _BYTES_USERINFO = re.compile((_SCHEME + r"[^/@\s'\"]+@").encode())
@@ -36,3 +38,58 @@ def credentials_bytes(text: bytes) -> bytes:
     if b"@" in text:
         text = _SCP_TOKEN.sub(b"***@", userinfo_bytes(text))
     return _QUERY_TOKEN.sub(rb"\1***", text) if b"=" in text else text
+
+
+# -- a clone URL fit to be written into the repository (rollgen.yaml's argocd.repoURL and flux.url, init's remote) --
+
+
+def safe_url(url: str, where: str) -> str:
+    """The clone URL as it may be written into the repository: without a password (an error: the message says
+    where credentials belong, and never repeats the URL) and, for http(s), without a user name either (a user
+    name there is often a token). The ssh login name (`ssh://git@host/...`, `git@host:org/repo`) is kept: it
+    is not a secret, and ssh needs it."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if "://" not in url:  # scp-like [user@]host:path
+        user, at, _ = url.partition("@")
+        if at and (":" in user or looks_like_token(user)):
+            raise RollgenError(_password_message(where))
+        return url
+    parts = urlsplit(url)
+    if _CREDENTIAL_QUERY.search(parts.query):  # ?token=..., ?private_token=...: a credential all the same
+        raise RollgenError(_password_message(where))
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    if ":" in userinfo:
+        raise RollgenError(_password_message(where))
+    if parts.scheme.lower() in ("ssh", "git+ssh"):
+        if looks_like_token(userinfo):
+            raise RollgenError(_password_message(where))
+        return url
+    return urlunsplit(parts._replace(netloc=hostport))
+
+
+# A query parameter that carries a credential (GitLab's private_token, a token=, access_token=, password=...).
+_CREDENTIAL_QUERY = re.compile(r"(?:^|[&;])[^=&;]*(?:token|password|passwd|secret|key|auth)[^=&;]*=", re.IGNORECASE)
+# What a forge's access token looks like where an ssh login name (`git`) belongs: GitHub's and GitLab's
+# prefixes, or a long run of letters and digits no one picks as a login name.
+_TOKEN_USER = re.compile(r"^(?:gh[pousr]_|github_pat_|glpat-|x-access-token|oauth2)|^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{20,}$")
+
+
+def looks_like_token(user: str) -> bool:
+    """Whether the user part of an ssh or scp-like URL is an access token rather than a login name."""
+    return bool(_TOKEN_USER.search(user))
+
+
+def _password_message(where: str) -> str:
+    secret = (
+        "give Argo CD the credentials in a repository Secret (argocd repo add, or a Secret labelled "
+        "argocd.argoproj.io/secret-type: repository)"
+        if where.startswith("argocd")
+        else "give Flux the credentials in a Secret and name it in flux.secretRef"
+    )
+    return (
+        f"{where} holds a password: rollgen would write it into every wiring file it generates. Remove the "
+        f"credentials from the URL and {secret}"
+    )

@@ -25,6 +25,7 @@ from generator.plan import progression
 from generator.render import queries
 from generator.render import state
 from generator.render.engines import argo_rollouts, flagger
+from generator.render.routers import ingress_nginx
 from generator.plan.gates import GateResult, Outcome, Measurement, Traffic
 from generator.gitops.messages import Record, compose, parse_trailers
 from generator.model import (
@@ -102,7 +103,7 @@ def test_substitute_is_plain_replacement_not_a_template_engine() -> None:
 def test_builtins_measure_the_canary_backend_of_the_main_ingress(engine: str, metric: Metric) -> None:
     release, env = release_of(engine)
     where = gates.traffic(release, env, progressing())
-    assert (where.ingress, where.canary_only, where.namespace) == ("hello", True, env.namespace)
+    assert (where.subject, where.canary_only, where.namespace) == ("hello", True, env.namespace)
     assert gates.query(metric, where, "5m") == queries.builtin_query(metric.name, env.namespace, "hello", "5m")
 
 
@@ -110,7 +111,7 @@ def test_builtins_measure_the_canary_backend_of_the_main_ingress(engine: str, me
 def test_blue_green_builtins_measure_everything_at_the_preview_ingress(engine: str) -> None:
     release, env = release_of(engine, strategy=BlueGreenStrategy(preview_host="p.example.com"))
     where = gates.traffic(release, env, progressing())
-    assert (where.ingress, where.canary_only) == ("hello-preview", False)
+    assert (where.subject, where.canary_only) == ("hello-preview", False)
     expected = queries.builtin_query("latency", env.namespace, "hello-preview", "2m", canary_only=False)
     assert gates.query(LATENCY, where, "2m") == expected
 
@@ -386,9 +387,9 @@ def test_argo_analysis_template_has_the_gates_queries_and_thresholds(strategy: B
     rendered = argo_rollouts.render(release, env, current).manifests
     template, rollout = by_kind(rendered, "AnalysisTemplate"), by_kind(rendered, "Rollout")
     where = gates.traffic(release, env, current)
-    assert resolve_ingress_arg(rollout) == where.ingress  # the Rollout hands the template the gate's Ingress
+    assert resolve_ingress_arg(rollout) == where.subject  # the Rollout hands the template the gate's Ingress
     window = durations.format_go(queries.rate_window(release.analysis.interval))  # type: ignore[union-attr]
-    args = {"{{args.namespace}}": env.namespace, "{{args.ingress}}": where.ingress}
+    args = {"{{args.namespace}}": env.namespace, "{{args.ingress}}": where.subject}
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
     for metric in (ERROR_RATE, LATENCY, P99):
         rendered_query = metrics[metric.name]["provider"]["prometheus"]["query"]
@@ -409,7 +410,7 @@ def resolve_ingress_arg(rollout: dict[str, Any]) -> str:
         steps = strategy["canary"]["steps"]
         args = next(s["analysis"]["args"] for s in steps if "analysis" in s)
         arg = next(a for a in args if a["name"] == "ingress")
-        assert arg["valueFrom"]["fieldRef"]["fieldPath"] == argo_rollouts.STABLE_INGRESS_FIELD
+        assert arg["valueFrom"]["fieldRef"]["fieldPath"] == ingress_nginx.STABLE_INGRESS_FIELD
         ingress: str = strategy["canary"]["trafficRouting"]["nginx"]["stableIngress"]
         return ingress
     arg = next(a for a in strategy["blueGreen"]["prePromotionAnalysis"]["args"] if a["name"] == "ingress")

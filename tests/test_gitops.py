@@ -270,13 +270,15 @@ def test_config_full(tmp_path: Path) -> None:
         "apiVersion: rollgen.io/v1alpha1\nkind: Config\nreleases: specs\noutput: deploy/\nprofiles: profiles\n"
         "git: {remote: upstream, branch: prod-config, pushAttempts: 3, pushBackoff: 2s}\n"
         "commit:\n  author: {name: bot, email: bot@example.com}\n  template: '{{ summary }}'\n"
-        "argocd: {project: default}\nflux: {interval: 1m}\n"
+        "argocd: {project: default, repoURL: 'https://git.example.com/c.git'}\n"
+        "flux: {interval: 1m, url: 'https://git.example.com/c.git'}\n"
     )
     config = config_module.load(tmp_path)
     assert config.releases_dir == tmp_path / "specs" and config.output_prefix() == "deploy/"
     assert (config.remote, config.branch, config.push_attempts, config.push_backoff) == ("upstream", "prod-config", 3, 2.0)
     assert config.author == Author("bot", "bot@example.com") and config.commit_template == "{{ summary }}"
-    assert config.argocd == {"project": "default"} and config.flux == {"interval": "1m"}
+    assert config.argocd == {"project": "default", "repoURL": "https://git.example.com/c.git"}
+    assert config.flux == {"interval": "1m", "url": "https://git.example.com/c.git"}
 
 
 def test_config_problems_are_located(tmp_path: Path) -> None:

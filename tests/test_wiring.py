@@ -225,8 +225,9 @@ def test_a_password_in_rollgen_yaml_stops_render_and_is_never_printed(
     write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", released=False)
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
     captured = capsys.readouterr()
-    assert "s3cr3t" not in captured.out + captured.err
-    assert "rollgen.yaml:" in captured.err and "$.argocd.repoURL" in captured.err and "repository Secret" in captured.err
+    said = captured.out + captured.err  # render lists rollgen.yaml's problems with the specs' (stdout)
+    assert "s3cr3t" not in said
+    assert "rollgen.yaml:" in said and "$.argocd.repoURL" in said and "repository Secret" in said
     assert not (repo / "apps").exists() and not (repo / "argocd").exists()
 
 
@@ -242,14 +243,15 @@ def test_user_names_never_reach_the_wiring(tmp_path: Path) -> None:
 # -- settings -------------------------------------------------------------------------------------------------
 
 
-def test_every_settings_mistake_is_located_at_once(tmp_path: Path) -> None:
+def test_every_settings_mistake_is_located_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """rollgen.yaml has one validator: reading it checks the argocd/flux sections too, for every command."""
     repo = config_repo(tmp_path, {
         "argocd": {"repoURL": URL, "mode": "appset", "prune": "yes", "projet": "x",
                    "destinationServer": "https://a", "destinationName": "b"},
         "flux": {"url": "git@github.com:a/b.git", "interval": "1 minute", "rootKustomization": "Root"},
     })
     with pytest.raises(InvalidInput) as caught:
-        wiring.from_config(load_config(repo))
+        load_config(repo)
     text = str(caught.value)
     lines = text.splitlines()
     assert all(re.match(r"rollgen\.yaml:\d+:\d+: \$\.(argocd|flux)\.\w+: ", line) for line in lines), text
@@ -262,12 +264,15 @@ def test_every_settings_mistake_is_located_at_once(tmp_path: Path) -> None:
     assert "$.flux.rootKustomization: must be a Kubernetes name" in text
     mode_line = next(i for i, line in enumerate((repo / "rollgen.yaml").read_text().splitlines(), 1) if "mode:" in line)
     assert f"rollgen.yaml:{mode_line}:" in text
+    capsys.readouterr()
+    assert main(["status", "--repo", str(repo)]) == 1  # not only the commands that write wiring
+    assert "$.argocd.mode: must be one of: applications, applicationset" in capsys.readouterr().err
 
 
 def test_a_missing_repo_url_says_what_it_is_for(tmp_path: Path) -> None:
     repo = config_repo(tmp_path, {"flux": {"interval": "5m"}})
     with pytest.raises(InvalidInput, match=r"\$\.flux: url is required: the URL Flux clones"):
-        wiring.from_config(load_config(repo))
+        load_config(repo)
 
 
 def test_settings_defaults_and_disabling() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from generator.gitops.workflow import (
     Outcome,
+    print_outcome,
     Request,
     _branch,
     _catch_up,
@@ -40,7 +41,6 @@ from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import GitError, Repo
 from generator.model import Release
 
-IN_FLIGHT = ("progressing", "promoting")
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
             state = load(Path(path))
         except (OSError, ValueError):
             state = None  # unreadable: reported as a failure of that environment when its release is loaded
-        if state is None or state.phase in IN_FLIGHT:
+        if state is None or state.in_flight:
             by_release.setdefault(release, []).append(env)
     return sorted(by_release.items())
 
@@ -314,15 +314,10 @@ def report(lines: Sequence[Line], pushed: bool, fmt: str) -> None:
         print(json.dumps({"results": [line.as_json() for line in lines], "pushed": pushed, "summary": summary}, indent=2))
         return
     for line in lines:
-        where = f"{line.release}/{line.environment}"
         if isinstance(line, Failure):
-            print(f"rollgen: {where}: failed: {line.reason}", file=sys.stderr)
-        elif line.result == "committed":
-            print(f"{line.text} [{(line.commit or '')[:12]}]")
-        elif line.result == "refused":
-            print(f"rollgen: {where}: {line.text}", file=sys.stderr)
+            print(f"rollgen: {line.release}/{line.environment}: failed: {line.reason}", file=sys.stderr)
         else:
-            print(f"{where}: holds: {line.text}")
+            print_outcome(line, held="holds: ")
     if not lines:
         print("nothing in flight: no environment is progressing or promoting")
     tail = ", pushed" if pushed else ""

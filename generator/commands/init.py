@@ -107,7 +107,8 @@ def _repo_url(repo: Repo, flux: bool = False) -> str:
     """The `origin` URL as the wiring may carry it; the placeholder when there is none (or it holds a password
     or token: then the user is told, and nothing secret is written, not even in the message). Flux clones
     ssh:// URLs only, so for Flux a scp-like `git@host:org/repo` becomes `ssh://git@host/org/repo`, said aloud."""
-    from generator.wiring import safe_url, scp_to_ssh
+    from generator.redaction import safe_url
+    from generator.wiring import scp_to_ssh
 
     out = repo.run("remote", "get-url", "origin", check=False)
     url = out.stdout.decode().strip() if out.returncode == 0 else ""

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=partial(_load, args.spec),
         environments=[args.env] if args.env else None,
-        plan=with_pods(partial(plan_release, retry=args.retry), starts=True),
+        plan=with_pods(partial(plan_release, retry=args.retry), starts=True, retry=args.retry),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

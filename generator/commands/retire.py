@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator import names
 from generator.render import state as state_file
 from generator.gitops.workflow import (
     Outcome,
@@ -22,6 +23,7 @@ from generator.gitops.workflow import (
     _drop_our_commits,
     _push_or_drop,
     _sleep,
+    commit_or_restore,
     find_spec,
     load_spec,
     report,
@@ -111,13 +113,7 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
         (repo.root / rel).unlink(missing_ok=True)
     _prune_folders(out, files)
     message = _message(config, name, env, image, source)
-    try:
-        commit = repo.commit(paths, message, config.author)
-    except Exception:
-        repo.restore(paths)
-        journal.clear()
-        raise
-    journal.clear()
+    commit = commit_or_restore(repo, config, name, paths, message)
     if commit is None:
         return Outcome(name, env, "nothing-to-do", "nothing to retire: HEAD already lacks these files")
     return Outcome(name, env, "committed", message.split("\n", 1)[0], "retire", commit)
@@ -139,7 +135,7 @@ def _already_gone(repo: Repo, prefix: str, name: str, env: str, found: list[str]
     """Files of the environment that HEAD holds but the work tree lacks (an interrupted retire's deletions)."""
     from generator.wiring import ARGOCD_DIR, FLUX_DIR
 
-    app = name if env == "default" else f"{name}-{env}"
+    app = names.app(name, env)
     specs = [f"{prefix}apps/{name}/overlays/{env}", f"{prefix}{ARGOCD_DIR}/{name}/application_{app}.yaml",
              f"{prefix}{FLUX_DIR}/{name}/kustomization_{app}.yaml"]
     return sorted(p for p in repo.tracked(specs) if p not in found and not (repo.root / p).exists())

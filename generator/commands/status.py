@@ -88,7 +88,7 @@ def _as_json(found: Found) -> dict[str, Any]:
 
 def new_weight(state: EnvState) -> int:
     """The traffic share of the newest version, in percent (see COLUMNS)."""
-    if state.phase in ("progressing", "promoting"):
+    if state.in_flight:
         return state.weight
     return 100 if state.phase == "stable" else 0
 
@@ -103,7 +103,7 @@ def _row(found: Found) -> tuple[str, ...]:
     if state is None:
         return (found.release, found.env, "unreadable", "-", "-", found.error, "-", "-", "-")
     canary = state.canary_image.ref if state.canary_image else "-"
-    step = _step(state) if state.phase in ("progressing", "promoting") else "-"
+    step = _step(state) if state.in_flight else "-"  # the phases whose step is live (model.IN_FLIGHT)
     weight = f"{new_weight(state)}%"
     change = ",".join(in_flight_changes(state)) or "-"
     return (

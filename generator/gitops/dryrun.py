@@ -31,7 +31,7 @@ from generator.gitops.workflow import (
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.gitops.repo import Repo
-from generator.model import EnvState, Release
+from generator.model import Environment, EnvState, Release
 from generator.plan.progression import Hold
 
 
@@ -96,6 +96,7 @@ def _preview(
     if isinstance(decided, Outcome):
         return decided, states, tree
     plan, transition = decided
+    env = release.environment(env_name)
     new_states = {**states, env_name: transition.state}
     message = _message(config, release, env_name, transition)
     files = release_tree(config, release, new_states)
@@ -107,7 +108,7 @@ def _preview(
     preview = {
         "message": message,
         "trailers": _trailers(message),
-        "weight": {"before": live_weight(current), "after": live_weight(transition.state)},
+        "weight": {"before": live_weight(current, env), "after": live_weight(transition.state, env)},
         "images": {"before": _images(current), "after": _images(transition.state)},
         "files": [config.output_prefix() + path for path in changed],
         "diff": _diffs(release, tree, new_tree),
@@ -134,11 +135,9 @@ def _next_tree(tree: Mapping[str, bytes], files: Mapping[str, bytes], roots: Seq
     return out
 
 
-def live_weight(state: EnvState | None) -> int | None:
-    """The canary's share of traffic the overlay routes; None before the first deploy."""
-    if state is None:
-        return None
-    return state.weight if state.phase in ("progressing", "promoting") else 0
+def live_weight(state: EnvState | None, env: Environment) -> int | None:
+    """The canary's share of traffic the overlay routes (EnvState.live_weight); None before the first deploy."""
+    return None if state is None else state.live_weight(env)
 
 
 def _images(state: EnvState | None) -> dict[str, str | None] | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import RollgenError
+from generator.spec.config import CONFIG_FILE
 
 DEFAULT_TEMPLATE = """\
 {{ release }}/{{ environment }}: {{ summary }}
@@ -108,22 +109,20 @@ class TemplateFailure(RollgenError):
 
     def __init__(self, line: int, why: str) -> None:
         at = f"line {line} of the template: " if line else ""
-        super().__init__(f"rollgen.yaml: $.commit.template: {at}{why}; fix the template")
+        super().__init__(f"{CONFIG_FILE}: $.commit.template: {at}{why}; fix the template")
         self.line = line
         self.why = why
 
     def located(self, root: Path) -> str:
         """The message as FILE:LINE:COL: $.commit.template: ..., pointing at the template in rollgen.yaml."""
-        from generator.spec.config import CONFIG_FILE
-        from generator.spec.loader import load_single
+        from generator.spec.config import located
 
-        try:
-            doc = load_single(root / CONFIG_FILE, CONFIG_FILE)
-            line, column = doc.locate(("commit", "template"))
-        except Exception:  # noqa: BLE001 - the location is a courtesy; the message stands without it
-            line, column = 0, 0
         at = f"line {self.line} of the template: " if self.line else ""
-        return f"{CONFIG_FILE}:{line}:{column}: $.commit.template: {at}{self.why}; fix the template"
+        why = f"{at}{self.why}; fix the template"
+        try:
+            return located(root, [(("commit", "template"), why)])[0].format()
+        except Exception:  # noqa: BLE001 - the location is a courtesy; the message stands without it
+            return f"{CONFIG_FILE}:0:0: $.commit.template: {why}"
 
 
 def render_text(template: str, variables: Mapping[str, Any]) -> str:
@@ -299,7 +298,7 @@ def _tidy(text: str) -> str:
     while lines and not lines[0]:
         lines.pop(0)
     if not lines:
-        raise RollgenError("rollgen.yaml: commit.template produced an empty message; its first line is the subject")
+        raise RollgenError(f"{CONFIG_FILE}: commit.template produced an empty message; its first line is the subject")
     # A template must not forge trailers: they are rollgen's record, appended after the text.
     lines = [line for line in lines if not _TRAILER_LINE.match(line)]
     body = "\n".join(lines).strip("\n")

@@ -14,6 +14,7 @@ import os
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from generator import names
 from generator.render.state import STATE_FILE, state_path
 
 
@@ -37,7 +38,7 @@ def environment_files(out_dir: Path, name: str, env: str) -> list[str]:
 
     overlay = f"apps/{name}/overlays/{env}"
     out = list(_files(out_dir, overlay))
-    app = name if env == "default" else f"{name}-{env}"
+    app = names.app(name, env)
     for wired in (f"{ARGOCD_DIR}/{name}/application_{app}.yaml", f"{FLUX_DIR}/{name}/kustomization_{app}.yaml"):
         path = out_dir / wired
         if path.is_file() and not path.is_symlink():
@@ -79,9 +80,9 @@ def _files(out_dir: Path, root: str) -> Iterator[str]:
     top = out_dir / root
     if top.is_symlink() or not top.is_dir():
         return
-    for folder, dirs, names in os.walk(top):
+    for folder, dirs, file_names in os.walk(top):
         dirs[:] = sorted(d for d in dirs if not Path(folder, d).is_symlink())
-        for file in sorted(names):
+        for file in sorted(file_names):
             path = Path(folder, file)
             if path.is_file() and not path.is_symlink():
                 yield path.relative_to(out_dir).as_posix()
@@ -90,18 +91,13 @@ def _files(out_dir: Path, root: str) -> Iterator[str]:
 def spec_environments(root: Path, app_dir: Path) -> tuple[str, list[str]] | None:
     """The spec a deployed release's files name (their header), and the environments it lists now; no
     environments when that spec is gone or names another release. None when the files name no spec."""
-    from generator.render.emit import HEADER_PREFIX, HEADER_SUFFIX
     from generator.errors import InvalidInput
+    from generator.render.files import header_source
     from generator.spec.loader import load_single
 
-    try:
-        with (app_dir / "base" / "kustomization.yaml").open(encoding="utf-8") as fh:
-            first = fh.readline().rstrip("\n")
-    except OSError:
+    source = header_source(app_dir / "base" / "kustomization.yaml")
+    if source is None:
         return None
-    if not (first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX)):
-        return None
-    source = first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
     spec = root / source
     if spec.is_symlink() or not spec.is_file():
         return source, []
@@ -115,7 +111,7 @@ def spec_environments(root: Path, app_dir: Path) -> tuple[str, list[str]] | None
         return source, []
     entries = data["spec"].get("environments")
     if not isinstance(entries, list) or not entries:
-        return source, ["default"]
+        return source, [names.DEFAULT_ENVIRONMENT]
     return source, [e["name"] for e in entries if isinstance(e, dict) and isinstance(e.get("name"), str)]
 
 

@@ -386,9 +386,18 @@ def _composed(record: Record, config: Config) -> str:
 
 
 def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
-    """Commit what was written; if that fails, put the files back so the tree is as it was."""
-    journal = repo.journal(release.name)
+    """Commit what was written (commit_or_restore), and hold the commit to the trailers rollgen wrote."""
     before = repo.head()
+    commit = commit_or_restore(repo, config, release.name, paths, message)
+    if commit is not None:
+        _check_recorded(repo, commit, before, message)
+    return commit
+
+
+def commit_or_restore(repo: Repo, config: Config, name: str, paths: list[str], message: str) -> str | None:
+    """Commit the paths of release `name` whose change its journal records; if that fails, put the files back
+    so the tree is as it was. Either way the journal is done with."""
+    journal = repo.journal(name)
     try:
         commit = repo.commit(paths, message, config.author)
     except Exception:
@@ -396,8 +405,6 @@ def _commit(repo: Repo, config: Config, release: Release, paths: list[str], mess
         journal.clear()
         raise
     journal.clear()
-    if commit is not None:
-        _check_recorded(repo, commit, before, message)
     return commit
 
 
@@ -469,18 +476,24 @@ def _leftovers(repo: Repo, journal: Journal, dirty: list[str]) -> list[str] | No
 # -- output -------------------------------------------------------------------------------------------------
 
 
+def print_outcome(outcome: Outcome, held: str = "") -> None:
+    """An environment's outcome as one line of text: the commit's subject and id, a refusal on stderr, or what
+    holds it (after `held`: advance --all says "holds: ")."""
+    where = f"{outcome.release}/{outcome.environment}"
+    if outcome.result == "committed":
+        print(f"{outcome.text} [{(outcome.commit or '')[:12]}]")
+    elif outcome.result == "refused":
+        print(f"rollgen: {where}: {outcome.text}", file=sys.stderr)
+    else:
+        print(f"{where}: {held}{outcome.text}")
+
+
 def report(outcomes: Sequence[Outcome], pushed: bool, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps({"results": [o.as_json() for o in outcomes], "pushed": pushed}, indent=2))
         return
     for outcome in outcomes:
-        where = f"{outcome.release}/{outcome.environment}"
-        if outcome.result == "committed":
-            print(f"{outcome.text} [{(outcome.commit or '')[:12]}]")
-        elif outcome.result == "refused":
-            print(f"rollgen: {where}: {outcome.text}", file=sys.stderr)
-        else:
-            print(f"{where}: {outcome.text}")
+        print_outcome(outcome)
     if pushed:
         print("pushed")
 
@@ -565,17 +578,13 @@ def _store(path: Path, key: str, release: Release) -> None:
 
 def find_spec(repo: Repo, config: Config, name: str) -> Path:
     """NAME's spec: the one its generated files name, else releases/NAME.yaml(.yml), else a search."""
-    from generator.render.emit import HEADER_PREFIX, HEADER_SUFFIX
+    from generator.render.files import header_source
 
     app = config.output_dir / "apps" / name
     for candidate in sorted(app.glob(f"overlays/*/{state_file.STATE_FILE}"))[:1] + [app / "base/kustomization.yaml"]:
-        try:
-            with candidate.open(encoding="utf-8") as fh:
-                first = fh.readline().rstrip("\n")
-        except OSError:
-            continue
-        if first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX):
-            path = repo.root / first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
+        source = header_source(candidate)
+        if source is not None:
+            path = repo.root / source
             if path.is_file() and _inside(repo.root, path):
                 return path
     for suffix in (".yaml", ".yml"):

@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from generator import durations
-from generator.render.queries import substitute
+from generator import durations, names
+from generator.render.routers import PLACEHOLDERS as PLACEHOLDERS
+from generator.render.routers import Traffic as Traffic
+from generator.render.routers import query as query
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
 
 if TYPE_CHECKING:
     from generator.plan.prometheus import Client
-
-PLACEHOLDERS = ("namespace", "target", "ingress", "service", "interval")
 
 
 class Outcome(enum.Enum):
@@ -66,47 +66,15 @@ class GateResult:
     failed: tuple[str, ...] = ()  # with FAIL: the metrics beyond their thresholds ("error-rate=7.3 > 1")
 
 
-@dataclass(frozen=True)
-class Traffic:
-    """Where the new version's requests and pods are, for the built-in queries and the placeholders."""
-
-    namespace: str
-    ingress: str  # what the router's built-ins measure: ingress-nginx the Ingress, others the new version's Service
-    canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `ingress`
-    target: str
-    service: str
-    router: str = "ingress-nginx"
-
-
 def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
+    """What the gate measures (`query` sends it): the environment's namespace and the real object names."""
     from generator.render.routers import router_for
 
     name, router = release.name, router_for(release.router)
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     measured = router.measured(release, blue_green)
-    if blue_green:
-        idle = "green" if state.active_colour == "blue" else "blue"
-        target = f"{name}-{idle}" if release.engine == "deployments" else name
-    else:
-        target = f"{name}-canary" if release.engine == "deployments" else name
+    target = names.new_version(release.engine, name, blue_green, state.active_colour)
     return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name)
-
-
-def query(metric: Metric, where: Traffic, window: str) -> str:
-    """The PromQL a gate sends for `metric` over `window` (a PromQL range such as `5m`)."""
-    if metric.query is None:
-        from generator.render.routers import router_for
-
-        builtin = router_for(where.router).builtin_query
-        return builtin(metric.name, where.namespace, where.ingress, window, canary_only=where.canary_only)
-    values = {
-        "namespace": where.namespace,
-        "target": where.target,
-        "ingress": where.ingress,
-        "service": where.service,
-        "interval": window,
-    }
-    return substitute(metric.query, values)
 
 
 # -- judging ------------------------------------------------------------------------------------------------

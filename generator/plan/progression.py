@@ -34,7 +34,6 @@ from generator.model import (
     Release,
 )
 
-LIVE_STEP = ("progressing", "promoting")  # the phases whose step `rollgen status` shows
 Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
 Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
 
@@ -54,7 +53,7 @@ class Transition:
 
     def __post_init__(self) -> None:
         """While a step is live the state file keeps the step count too, for `rollgen status` (k/n)."""
-        if self.state.phase in LIVE_STEP and self.state.steps != self.steps:
+        if self.state.in_flight and self.state.steps != self.steps:
             object.__setattr__(self, "state", replace(self.state, steps=self.steps))
 
 
@@ -132,10 +131,6 @@ def step_count(release: Release, env: Environment) -> int:
     if isinstance(release.strategy, BlueGreenStrategy):
         return 1
     return len(env.steps)
-
-
-def _other(colour: str) -> Literal["blue", "green"]:
-    return "green" if colour == "blue" else "blue"
 
 
 def normalise(env: Environment, state: EnvState) -> EnvState:
@@ -245,7 +240,7 @@ def _release_aborted(
 
 def _stage(release: Release, env: Environment, state: EnvState) -> str:
     if isinstance(release.strategy, BlueGreenStrategy):
-        return f"in preview on {_other(state.active_colour)}"
+        return f"in preview on {state.idle_colour}"
     return f"the canary at step {state.step}/{len(env.steps)} ({state.weight}%)"
 
 
@@ -272,7 +267,7 @@ def _start(
         active_colour=current.active_colour,
     )
     where = (
-        f"{_other(current.active_colour)} runs it behind the preview; {current.active_colour} stays live"
+        f"{current.idle_colour} runs it behind the preview; {current.active_colour} stays live"
         if blue_green
         else f"step 1/{len(env.steps)}: {weight}% of traffic"
     )
@@ -350,7 +345,7 @@ def _gate_failed(release: Release, env: Environment, current: EnvState, now: dat
 
 def _holder(release: Release, env: Environment, state: EnvState) -> str:
     if isinstance(release.strategy, BlueGreenStrategy):
-        return f"the preview on {_other(state.active_colour)}"
+        return f"the preview on {state.idle_colour}"
     return _stage(release, env, state)
 
 
@@ -444,11 +439,11 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
     since = format_time(now)
     blue_green, two_commits = isinstance(release.strategy, BlueGreenStrategy), two_commit_promotion(release)
     if blue_green and not two_commits:
-        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=_other(current.active_colour))
+        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=current.idle_colour)
         summary = f"promote {image.ref}"
         details = f"After {why}, the {release.engine} controller switches live traffic to {image.ref}."
     elif blue_green:
-        live = _other(current.active_colour)
+        live = current.idle_colour
         state = EnvState(
             phase="promoting", stable_image=image, canary_image=current.stable_image, step=n, weight=100, since=since,
             active_colour=live,
@@ -480,7 +475,7 @@ def _finish_promotion(release: Release, env: Environment, current: EnvState, now
     image = current.stable_image
     state = EnvState(phase="stable", stable_image=image, since=format_time(now), active_colour=current.active_colour)
     if isinstance(release.strategy, BlueGreenStrategy):
-        old = _other(current.active_colour)
+        old = current.idle_colour
         summary = f"promoted {image.ref}: {old} scaled down"
         details = f"The scale-down delay has passed; {current.active_colour} serves {image.ref}."
     else:
@@ -523,7 +518,7 @@ def _abort_switch(release: Release, env: Environment, current: EnvState, now: da
     """Blue-green between its two promotion commits: the old colour still runs, so switch back to it."""
     new, old = current.stable_image, current.canary_image
     assert old is not None
-    back = _other(current.active_colour)
+    back = current.idle_colour
     state = EnvState(phase="aborted", stable_image=old, canary_image=new, since=format_time(now), active_colour=back)
     summary = f"abort {new.ref}: live traffic back to {back} ({old.ref})"
     details = f"Aborted by `rollgen abort` during the switch; {back} still ran {old.ref}."

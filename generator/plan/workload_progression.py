@@ -43,20 +43,20 @@ def what_changed(old: str, new: str) -> list[str]:
 # -- planning ------------------------------------------------------------------------------------------------
 
 
-def with_pods(planner: Planner, starts: bool = False) -> Planner:
+def with_pods(planner: Planner, starts: bool = False, retry: bool = False) -> Planner:
     """The planner, with the pod inputs recorded in every state it plans; with `starts`, a change of the pod
-    inputs alone (the `release` command) starts a canary."""
+    inputs alone (the `release` command) starts a canary (`retry`: `release --retry`, one that was aborted)."""
 
     def plan(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
         result = planner(release, env, current, now)
         inputs = pod_inputs(env.workload)
         if starts and isinstance(result, Hold) and current is not None:
-            started = start_for_pod_change(release, env, current, inputs, now)
+            started = start_for_pod_change(release, env, current, inputs, now, retry)
             if started is not None:
                 return with_change(current, started)
         if isinstance(result, Hold) and current is not None and current.stable_pod != inputs:
             if mode(release) == "controller" or env.workload.rolling_update is not None:
-                return with_change(current, direct(release, env, current, inputs))
+                return with_change(current, direct(release, env, current, inputs, now))
         if isinstance(result, Transition):
             result = replace(result, state=carry(current, result, inputs))
         return with_change(current, result)
@@ -76,38 +76,40 @@ def changes(before: EnvState, after: EnvState) -> list[str]:
     that differ (env, resources, config, security, pod, ...)."""
     new_image = after.canary_image or after.stable_image
     out = ["image"] if new_image != before.stable_image else []
-    new_pod = after.canary_pod if after.phase in ("progressing", "promoting") else after.stable_pod
+    new_pod = after.canary_pod if after.in_flight else after.stable_pod
     return out + what_changed(before.stable_pod, new_pod)
 
 
 def in_flight_changes(state: EnvState) -> list[str]:
     """What the canary in flight changes against stable (for `rollgen status`); [] when nothing is in flight."""
-    if state.phase not in ("progressing", "promoting"):
+    if not state.in_flight:
         return []
     out = ["image"] if state.canary_image and state.canary_image != state.stable_image else []
     return out + what_changed(state.stable_pod, state.canary_pod)
 
 
 def start_for_pod_change(
-    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime
+    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool = False
 ) -> Plan | None:
-    from generator.plan.progression import _start
+    from generator.plan.progression import _start, _what_starts
 
     if mode(release) not in ("canary", "blue-green") or env.workload.rolling_update is not None:
         return None
     if current.phase == "stable" and env.image == current.stable_image and current.stable_pod != inputs:
         changed = ", ".join(what_changed(current.stable_pod, inputs))
-        summary = f"start canary of {changed} (image {env.image.ref} unchanged)"
+        summary = f"start {_what_starts(release)} of {changed} (image {env.image.ref} unchanged)"
         started = _start(release, env, current, env.image, now, summary)
         if isinstance(started, Transition):
             state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
             return replace(started, state=state)
         return started
+    if current.phase == "aborted" and env.image == current.stable_image and current.stable_pod != inputs:
+        return _after_abort(release, env, current, inputs, now, retry)
     if current.phase == "progressing" and current.canary_pod != inputs and (
         current.canary_image == env.image
     ):
         changed = ", ".join(what_changed(current.canary_pod, inputs))
-        summary = f"restart canary with new {changed}"
+        summary = f"restart {_what_starts(release)} with new {changed}"
         started = _start(release, env, current, env.image, now, summary, replaced=current.canary_image)
         if isinstance(started, Transition):
             state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
@@ -116,21 +118,55 @@ def start_for_pod_change(
     return None
 
 
-def direct(release: Release, env: Environment, current: EnvState, inputs: str) -> Transition:
+def _after_abort(
+    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool
+) -> Plan:
+    """A pod change after an abort, the image unchanged: as for a new image there (progression._release_aborted),
+    the aborted change again waits for `--retry`, and any other starts a canary."""
+    from generator.plan.progression import _start, _what_starts
+
+    changed, what = ", ".join(what_changed(current.stable_pod, inputs)), _what_starts(release)
+    if inputs == current.canary_pod and not retry:
+        return Hold(f"nothing to do: the {what} of {changed} was aborted; `rollgen release --retry` starts it again")
+    verb = "retry" if inputs == current.canary_pod else "start"
+    summary = f"{verb} {what} of {changed} (image {env.image.ref} unchanged)"
+    started = _start(release, env, current, env.image, now, summary)
+    if isinstance(started, Transition):
+        state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
+        return replace(started, state=state)
+    return started
+
+
+def direct(release: Release, env: Environment, current: EnvState, inputs: str, now: datetime) -> Transition:
     """A controller (Flagger, Argo Rollouts' own steps) or a rolling update runs the change itself: the new
-    pod inputs go straight into the template."""
+    pod inputs go straight into the template, at `now` (the time `status` and `history` show)."""
+    from generator.clock import format_time
     from generator.plan.progression import step_count
 
     changed = ", ".join(what_changed(current.stable_pod, inputs))
+    state = replace(current, stable_pod=inputs, since=format_time(now))
+    if env.workload.rolling_update is not None:
+        # as for a new image there (progression._release_rolling): a deploy, all traffic on the new template
+        return Transition(
+            action="deploy",
+            state=state,
+            summary=f"release new {changed} (image {current.stable_image.ref} unchanged; a rolling update, no canary)",
+            step=0,
+            steps=step_count(release, env),
+            weight=100,
+            image=current.stable_image,
+            details=f"The pod template changes ({changed}); Kubernetes rolls the Deployment out by itself.",
+            change=changed,
+        )
     return Transition(
         action="start",
-        state=replace(current, stable_pod=inputs),
+        state=state,
         summary=f"release new {changed} (image {current.stable_image.ref} unchanged)",
         step=0,
         steps=step_count(release, env),
         weight=0,
         image=current.stable_image,
-        details=f"The pod template changes ({changed}); the {engine_label(release.engine)} controller or Kubernetes rolls it out.",
+        details=f"The pod template changes ({changed}); the {engine_label(release.engine)} controller rolls it out.",
     )
 
 
@@ -143,7 +179,7 @@ def carry(current: EnvState | None, transition: Transition, inputs: str) -> EnvS
     in_flight = current is not None and current.phase in ("progressing", "promoting", "aborted")
     before_canary = current.canary_pod if current and in_flight else inputs
     if state.phase == "stable":
-        promoted = current is not None and current.phase in ("progressing", "promoting")
+        promoted = current is not None and current.in_flight
         return replace(state, stable_pod=before_canary if promoted else inputs, canary_pod="")
     if state.phase == "promoting":
         return replace(state, stable_pod=before_canary, canary_pod=before_canary)

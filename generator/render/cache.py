@@ -71,7 +71,7 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
 
 def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     import hashlib
-    from generator.spec.config import config_root, profile_dirs
+    from generator.spec.config import CONFIG_FILE, config_root, profile_dirs
     from generator.spec.discovery import find_specs
 
     specs, problems = find_specs(list(paths))
@@ -98,7 +98,7 @@ def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
         if root is None:
             continue
         _add(digest, "root", str(root))
-        digest.update(_read(root / "rollgen.yaml"))
+        digest.update(_read(root / CONFIG_FILE))
         for folder in profile_dirs(root):
             _add(digest, "profiles", str(folder))
             for name, data in _folder_files(folder):

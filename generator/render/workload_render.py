@@ -9,7 +9,7 @@ from __future__ import annotations
 from generator.records import replace
 from typing import Any
 
-from generator import workload
+from generator import names, workload
 from generator.render.routers import Switch, router_for
 from generator.render.engines import ImageSlot, Manifest, Rendered, Renderer, common
 from generator.model import EnvState, Environment, Image, Release
@@ -53,8 +53,8 @@ def render_two_tracks(render: Renderer, release: Release, env: Environment, stat
 
 
 def stable_workload_names(release: Release, state: EnvState) -> set[str]:
-    """The nginx engine's Deployments that serve stable: `N` (canary), the live colour (blue-green)."""
-    return {release.name, f"{release.name}-{state.active_colour}"}
+    """The deployments engine's Deployments that serve stable: `N` (canary), the live colour (blue-green)."""
+    return {release.name, names.colour(release.name, state.active_colour)}
 
 
 def with_stable_config(release: Release, deployment: Manifest, rename: bool) -> Manifest:

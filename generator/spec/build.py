@@ -8,8 +8,11 @@ from generator.records import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from generator import durations
+from generator.names import DEFAULT_ENVIRONMENT
 from generator.spec.findings import Located, engine_name, progression
 from generator.model import (
+    DEFAULT_FAILURE_LIMIT,
+    DEFAULT_INTERVAL,
     ABTestStrategy,
     Analysis,
     Autoscaling,
@@ -25,15 +28,13 @@ from generator.model import (
     Release,
     Step,
     Strategy,
+    flagger_interval,
 )
 
 if TYPE_CHECKING:
     from generator.spec.profiles import Profile
 
-DEFAULT_ENVIRONMENT = "default"
 DEFAULT_SETTLE_DELAY = 60
-DEFAULT_INTERVAL = 60
-DEFAULT_FAILURE_LIMIT = 1
 DEFAULT_SCALE_DOWN_DELAY = 30
 
 Data = dict[str, Any]
@@ -66,7 +67,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
             tls_secret=ingress.get("tlsSecret"),
         ),
         strategy=strategy,
-        analysis=build_analysis(spec.get("analysis"), strategy, spec["engine"]),
+        analysis=build_analysis(spec.get("analysis"), strategy, engine_name(data)),
         environments=(),
         autoscaling=build_autoscaling(spec.get("autoscaling")),
         settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
@@ -141,7 +142,7 @@ def build_analysis(analysis: Data | None, strategy: Strategy, engine: str) -> An
         return None
     return Analysis(
         prometheus=analysis["prometheus"],
-        interval=seconds(analysis.get("interval"), default_interval(strategy, engine)),
+        interval=analysis_interval(optional_seconds(analysis.get("interval")), strategy, engine),
         failure_limit=analysis.get("failureLimit", DEFAULT_FAILURE_LIMIT),
         metrics=tuple(
             Metric(name=m["name"], query=m.get("query"), max=m.get("max"), min=m.get("min"))
@@ -158,13 +159,12 @@ def build_load_test(data: Data | None) -> LoadTest | None:
     return LoadTest(url=data.get("url", default.url), rate=data.get("rate", default.rate), target=data.get("target"))
 
 
-def default_interval(strategy: Strategy, engine: str) -> int:
-    """Flagger moves one canary step per analysis interval, so there the step pause is the natural default."""
+def analysis_interval(explicit: int | None, strategy: Strategy, engine: str) -> int:
+    """Flagger moves one canary step per analysis interval, so there the step pause is the natural default
+    (model.flagger_interval)."""
     if engine == "flagger" and isinstance(strategy, CanaryStrategy):
-        pauses = [step.pause for step in strategy.steps if step.pause]
-        if pauses:
-            return pauses[0]
-    return DEFAULT_INTERVAL
+        explicit = flagger_interval(explicit, (step.pause for step in strategy.steps))
+    return DEFAULT_INTERVAL if explicit is None else explicit
 
 
 def build_autoscaling(scaling: Data | None) -> Autoscaling | None:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from generator import durations
 from generator.errors import Problem
+from generator import names
 from generator.model import BUILTIN_METRICS, engine_label
+from generator.model import flagger_interval as flagger_clock
 from generator.spec.findings import (
     Data,
     Finding,
@@ -276,15 +278,12 @@ def explicit_interval(data: Data) -> int | None:
 
 
 def flagger_interval(data: Data) -> int | None:
-    """The interval every Flagger environment runs at when the release has analysis: the explicit one, else the
-    release's step pause (spec.build_release makes the same choice); None lets each environment's pause decide."""
+    """The interval every Flagger environment runs at when the release has analysis (model.flagger_interval
+    over the release's steps, as spec.build_release chooses it); None lets each environment's pause decide."""
     if "analysis" not in data["spec"]:
         return None
-    explicit = explicit_interval(data)
-    if explicit is not None:
-        return explicit
-    pauses = [step["pause"] for step in data["spec"]["strategy"]["canary"]["steps"] if "pause" in step]
-    return durations.parse(pauses[0]) if pauses else None
+    steps = data["spec"]["strategy"]["canary"]["steps"]
+    return flagger_clock(explicit_interval(data), (durations.parse(s["pause"]) for s in steps if "pause" in s))
 
 
 def flagger_steps(steps: Sequence[Data], at: JsonPath, interval: int | None) -> Iterator[Finding]:
@@ -534,25 +533,14 @@ def check_builtin_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
 def derived_names(data: Data) -> list[tuple[str, str, int]]:
     """(object, name, limit) for every object the release creates or makes a controller create."""
     name, engine, kind = data["metadata"]["name"], data["spec"]["engine"], strategy_kind(data)
-    services = SERVICE_SUFFIXES[(engine, "canary" if kind == "abTest" else kind)]
-    out = [("Service", name + suffix, DNS_LABEL_MAX) for suffix in services]
+    out = [("Service", service, DNS_LABEL_MAX) for service in names.services(engine, kind, name)]
     if engine == "argo-rollouts" and kind == "canary":
-        out.append(("Ingress (created by Argo Rollouts)", f"{name}-{name}-canary", OBJECT_NAME_MAX))
+        out.append(("Ingress (created by Argo Rollouts)", names.rollout_canary_ingress(name), OBJECT_NAME_MAX))
     for metric in data["spec"].get("analysis", {}).get("metrics", []):
         # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
         if metric["name"] not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
-            out.append(("metric template", f"{name}-{metric['name']}", OBJECT_NAME_MAX))
+            out.append(("metric template", names.metric_template(name, metric["name"]), OBJECT_NAME_MAX))
     return out
-
-
-SERVICE_SUFFIXES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("deployments", "canary"): ("", "-canary"),
-    ("deployments", "blueGreen"): ("", "-preview"),
-    ("argo-rollouts", "canary"): ("-stable", "-canary"),
-    ("argo-rollouts", "blueGreen"): ("-active", "-preview"),
-    ("flagger", "canary"): ("", "-primary", "-canary"),
-    ("flagger", "blueGreen"): ("", "-primary", "-canary"),
-}
 
 
 def check_derived_names(data: Data) -> Iterator[Finding]:
@@ -681,8 +669,8 @@ def check_environment_targets(data: Data) -> Iterator[Finding]:
 def check_wiring_name(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
     """Argo CD Applications and Flux Kustomizations are named `N-E`, and both tools copy that name into a label
     on every object they apply (app.kubernetes.io/instance, kustomize.toolkit.fluxcd.io/name)."""
-    name = f"{data['metadata']['name']}-{entry['name']}"
-    if entry["name"] != "default" and len(name) > DNS_LABEL_MAX:
+    name = names.app(data["metadata"]["name"], entry["name"])
+    if entry["name"] != names.DEFAULT_ENVIRONMENT and len(name) > DNS_LABEL_MAX:
         allowed = len(entry["name"]) - (len(name) - DNS_LABEL_MAX)
         yield Finding(
             (*at, "name"),

@@ -5,15 +5,17 @@ with the defaults. Validated against schemas/config.schema.json, problems locate
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.errors import InvalidInput, Problem, json_path
+from generator.errors import InvalidInput, Problem, RollgenError, json_path
 
 CONFIG_FILE = "rollgen.yaml"
 SCHEMA = "config.schema.json"
+JsonPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Config:
 
 
 def load(root: Path, validated: Path | None = None) -> Config:
-    """The config of the repository at `root`; defaults when it has no rollgen.yaml.
+    """The config of the repository at `root`, validated whole (the schema, then the `argocd:`/`flux:` sections),
+    every problem located; defaults when it has no rollgen.yaml.
 
     `validated` names a marker file holding the digest of the last rollgen.yaml that passed the schema: when
     the file is unchanged, the schema check (and the ~60 ms import of jsonschema) is skipped.
@@ -81,8 +84,12 @@ def load(root: Path, validated: Path | None = None) -> Config:
         problems = _schema_problems(data, doc)
         if problems:
             raise InvalidInput(problems)
-        if validated is not None:
-            _write(validated, digest)
+    # The sections the schema leaves open, by hand: cheap, and never behind the marker (one validator for all).
+    found = section_findings(data)
+    if found:
+        raise InvalidInput(_at(doc, found))
+    if validated is not None and not _read(validated) == digest:
+        _write(validated, digest)
     return from_dict(root, data)
 
 
@@ -132,6 +139,136 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
         line, column = doc.locate(where)
         problems.append(Problem(CONFIG_FILE, line, column, json_path(where), _message(error)))
     return problems
+
+
+def located(root: Path, found: Sequence[tuple[JsonPath, str]]) -> list[Problem]:
+    """Problems of the rollgen.yaml at `root`, (path, message) each, located like load's own: for the one rule
+    checked later than load, the commit template (Jinja2 is imported only to compose a message,
+    generator.gitops.messages)."""
+    if not found:
+        return []
+    from generator.spec.loader import load_single
+
+    return _at(load_single(root / CONFIG_FILE, CONFIG_FILE), found)
+
+
+def _at(doc: Any, found: Sequence[tuple[JsonPath, str]]) -> list[Problem]:
+    problems = []
+    for path, message in found:
+        line, column = doc.locate(path)
+        problems.append(Problem(CONFIG_FILE, line, column, json_path(path), message))
+    return problems
+
+
+# -- the `argocd:` and `flux:` sections (the schema leaves them open; generator.wiring reads them) --------------
+
+# Each key: (kind, detail). Checked by hand (_field_problem) so the hot path of `rollgen advance` never imports
+# jsonschema for two flat sections. Kinds: bool, text, texts (list of text), choice (detail: the choices),
+# name (a DNS label), name-or-false, duration (Go: 30s, 5m, 1h30m), url (detail: allowed schemes or None).
+Fields = Mapping[str, tuple[str, Any]]
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+_FLUX_SCHEMES = ("http", "https", "ssh")
+
+ARGOCD_FIELDS: Fields = {
+    "enabled": ("bool", None),
+    "mode": ("choice", ("applications", "applicationset")),
+    "repoURL": ("url", None),
+    "targetRevision": ("text", None),
+    "namespace": ("name", None),
+    "project": ("text", None),
+    "destinationServer": ("text", None),
+    "destinationName": ("text", None),
+    "automated": ("bool", None),
+    "prune": ("bool", None),
+    "selfHeal": ("bool", None),
+    "syncOptions": ("texts", None),
+    "applicationSetName": ("name", None),
+    "rootApplication": ("name-or-false", None),
+}
+
+FLUX_FIELDS: Fields = {
+    "enabled": ("bool", None),
+    "url": ("url", _FLUX_SCHEMES),
+    "branch": ("text", None),
+    "namespace": ("name", None),
+    "sourceName": ("name", None),
+    "sourceInterval": ("duration", None),
+    "secretRef": ("name", None),
+    "interval": ("duration", None),
+    "timeout": ("duration", None),
+    "prune": ("bool", None),
+    "wait": ("bool", None),
+    "rootKustomization": ("name-or-false", None),
+}
+
+_SECTIONS = (("argocd", ARGOCD_FIELDS, "repoURL"), ("flux", FLUX_FIELDS, "url"))
+
+
+def section_findings(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """Every mistake in the `argocd:` and `flux:` sections of schema-valid rollgen.yaml data, (path, message)."""
+    return [finding for section in _SECTIONS for finding in _section_findings(data.get(section[0]), *section)]
+
+
+def _section_findings(
+    data: Mapping[str, Any] | None, key: str, fields: Fields, url_key: str
+) -> list[tuple[JsonPath, str]]:
+    if data is None:
+        return []
+    found: list[tuple[JsonPath, str]] = []
+    for name, value in data.items():
+        message = _field_problem(name, value, fields)
+        if message:
+            found.append(((key, name), message))
+    if key == "argocd" and "destinationServer" in data and "destinationName" in data:
+        found.append(((key, "destinationName"), "set destinationServer or destinationName, not both"))
+    if not found and data.get("enabled", True):
+        found.extend(_url_problems(data, key, url_key))
+    return found
+
+
+def _field_problem(name: str, value: Any, fields: Fields) -> str | None:
+    if name not in fields:
+        from generator.spec.report import did_you_mean
+
+        return f"unknown setting {name!r}{did_you_mean(name, fields)}; known: {', '.join(fields)}"
+    kind, detail = fields[name]
+    if kind == "bool":
+        return None if isinstance(value, bool) else "must be true or false"
+    if kind == "texts":
+        ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+        return None if ok else "must be a list of non-empty strings"
+    if kind == "name-or-false" and value is False:
+        return None
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    return _string_problem(kind, detail, value)
+
+
+def _string_problem(kind: str, detail: Any, value: str) -> str | None:
+    if kind == "choice" and value not in detail:
+        return f"must be one of: {', '.join(detail)}"
+    if kind in ("name", "name-or-false") and not (_DNS_LABEL.match(value) and len(value) <= 63):
+        return "must be a Kubernetes name: lower-case letters, digits and '-', at most 63 characters"
+    if kind == "duration" and not _GO_DURATION.match(value):
+        return "must be a duration such as 30s, 5m or 1h30m"
+    if kind == "url" and detail and value.partition("://")[0] not in detail:
+        return "Flux clones over http://, https:// or ssh:// only (ssh://git@host/org/repo.git, not git@host:org/repo)"
+    return None
+
+
+def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[tuple[JsonPath, str]]:
+    url = data.get(url_key)
+    if not url:
+        what = "Argo CD" if key == "argocd" else "Flux"
+        yield (key,), f"{url_key} is required: the URL {what} clones this config repository from"
+        return
+    from generator.redaction import safe_url
+
+    try:
+        safe_url(str(url), f"{key}.{url_key}")
+    except RollgenError as exc:
+        yield (key, url_key), str(exc)
 
 
 def _message(error: Any) -> str:

@@ -30,12 +30,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from generator.records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
-from generator import durations
+from generator import durations, names
+from generator.redaction import looks_like_token as looks_like_token
+from generator.redaction import safe_url as safe_url
 from generator.spec.config import CONFIG_FILE
 from generator.render.engines import Manifest, renderer_for
-from generator.errors import InvalidInput, Problem, RollgenError, json_path
+from generator.errors import RollgenError
 from generator.model import Environment, EnvState, Release, engine_label
 
 if TYPE_CHECKING:
@@ -52,50 +53,7 @@ RESPECT_IGNORES = "RespectIgnoreDifferences=true"
 
 Mode = Literal["applications", "applicationset"]
 
-# -- settings (rollgen.yaml `argocd:` and `flux:`) ----------------------------------------------------------
-
-# Each key: (kind, detail). Checked by hand (_field_problem) so the hot path of `rollgen advance` never imports
-# jsonschema for two flat sections. Kinds: bool, text, texts (list of text), choice (detail: the choices),
-# name (a DNS label), name-or-false, duration (Go: 30s, 5m, 1h30m), url (detail: allowed schemes or None).
-Fields = Mapping[str, tuple[str, Any]]
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_GO_DURATION = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
-_FLUX_SCHEMES = ("http", "https", "ssh")
-
-ARGOCD_FIELDS: Fields = {
-    "enabled": ("bool", None),
-    "mode": ("choice", ("applications", "applicationset")),
-    "repoURL": ("url", None),
-    "targetRevision": ("text", None),
-    "namespace": ("name", None),
-    "project": ("text", None),
-    "destinationServer": ("text", None),
-    "destinationName": ("text", None),
-    "automated": ("bool", None),
-    "prune": ("bool", None),
-    "selfHeal": ("bool", None),
-    "syncOptions": ("texts", None),
-    "applicationSetName": ("name", None),
-    "rootApplication": ("name-or-false", None),
-}
-
-FLUX_FIELDS: Fields = {
-    "enabled": ("bool", None),
-    "url": ("url", _FLUX_SCHEMES),
-    "branch": ("text", None),
-    "namespace": ("name", None),
-    "sourceName": ("name", None),
-    "sourceInterval": ("duration", None),
-    "secretRef": ("name", None),
-    "interval": ("duration", None),
-    "timeout": ("duration", None),
-    "prune": ("bool", None),
-    "wait": ("bool", None),
-    "rootKustomization": ("name-or-false", None),
-}
-
-_SECTIONS = (("argocd", ARGOCD_FIELDS, "repoURL"), ("flux", FLUX_FIELDS, "url"))
-
+# -- settings (rollgen.yaml `argocd:` and `flux:`, validated with the rest of it by generator.spec.config) ------
 
 @dataclass(frozen=True)
 class ArgoCD:
@@ -187,10 +145,7 @@ def _root_name(value: Any) -> str | None:
 
 
 def from_config(config: Config) -> Wiring:
-    """The wiring rollgen.yaml asks for; every mistake in its `argocd:`/`flux:` sections located, together."""
-    problems = [problem for section in _SECTIONS for problem in _section_problems(config, *section)]
-    if problems:
-        raise InvalidInput(problems)
+    """The wiring rollgen.yaml asks for (spec.config.load has validated its `argocd:`/`flux:` sections)."""
     revision = config.branch or DEFAULT_REVISION
     argocd, flux = config.argocd, config.flux
     return Wiring(
@@ -200,115 +155,7 @@ def from_config(config: Config) -> Wiring:
     )
 
 
-def _section_problems(config: Config, key: str, fields: Fields, url_key: str) -> list[Problem]:
-    data = getattr(config, key)
-    if data is None:
-        return []
-    found: list[tuple[tuple[str | int, ...], str]] = []
-    for name, value in data.items():
-        message = _field_problem(name, value, fields)
-        if message:
-            found.append(((key, name), message))
-    if key == "argocd" and "destinationServer" in data and "destinationName" in data:
-        found.append(((key, "destinationName"), "set destinationServer or destinationName, not both"))
-    if not found and data.get("enabled", True):
-        found.extend(_url_problems(data, key, url_key))
-    return _located(config, found)
-
-
-def _field_problem(name: str, value: Any, fields: Fields) -> str | None:
-    if name not in fields:
-        from generator.spec.report import did_you_mean
-
-        return f"unknown setting {name!r}{did_you_mean(name, fields)}; known: {', '.join(fields)}"
-    kind, detail = fields[name]
-    if kind == "bool":
-        return None if isinstance(value, bool) else "must be true or false"
-    if kind == "texts":
-        ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-        return None if ok else "must be a list of non-empty strings"
-    if kind == "name-or-false" and value is False:
-        return None
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty string"
-    return _string_problem(kind, detail, value)
-
-
-def _string_problem(kind: str, detail: Any, value: str) -> str | None:
-    if kind == "choice" and value not in detail:
-        return f"must be one of: {', '.join(detail)}"
-    if kind in ("name", "name-or-false") and not (_DNS_LABEL.match(value) and len(value) <= 63):
-        return "must be a Kubernetes name: lower-case letters, digits and '-', at most 63 characters"
-    if kind == "duration" and not _GO_DURATION.match(value):
-        return "must be a duration such as 30s, 5m or 1h30m"
-    if kind == "url" and detail and value.partition("://")[0] not in detail:
-        return "Flux clones over http://, https:// or ssh:// only (ssh://git@host/org/repo.git, not git@host:org/repo)"
-    return None
-
-
-def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    url = data.get(url_key)
-    if not url:
-        what = "Argo CD" if key == "argocd" else "Flux"
-        yield (key,), f"{url_key} is required: the URL {what} clones this config repository from"
-        return
-    try:
-        safe_url(str(url), f"{key}.{url_key}")
-    except RollgenError as exc:
-        yield (key, url_key), str(exc)
-
-
-def _located(config: Config, found: Sequence[tuple[tuple[str | int, ...], str]]) -> list[Problem]:
-    if not found:
-        return []
-    from generator.spec.loader import load_single
-
-    doc = load_single(config.root / CONFIG_FILE, CONFIG_FILE)
-    problems = []
-    for path, message in found:
-        line, column = doc.locate(path)
-        problems.append(Problem(CONFIG_FILE, line, column, json_path(path), message))
-    return problems
-
-
-# -- credentials never reach a generated file -----------------------------------------------------------------
-
-
-def safe_url(url: str, where: str) -> str:
-    """The clone URL as it may be written into the repository: without a password (an error: the message says
-    where credentials belong, and never repeats the URL) and, for http(s), without a user name either (a user
-    name there is often a token). The ssh login name (`ssh://git@host/...`, `git@host:org/repo`) is kept: it
-    is not a secret, and ssh needs it."""
-    if "://" not in url:  # scp-like [user@]host:path
-        user, at, _ = url.partition("@")
-        if at and (":" in user or looks_like_token(user)):
-            raise RollgenError(_password_message(where))
-        return url
-    parts = urlsplit(url)
-    if _CREDENTIAL_QUERY.search(parts.query):  # ?token=..., ?private_token=...: a credential all the same
-        raise RollgenError(_password_message(where))
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at:
-        return url
-    if ":" in userinfo:
-        raise RollgenError(_password_message(where))
-    if parts.scheme.lower() in ("ssh", "git+ssh"):
-        if looks_like_token(userinfo):
-            raise RollgenError(_password_message(where))
-        return url
-    return urlunsplit(parts._replace(netloc=hostport))
-
-
-# A query parameter that carries a credential (GitLab's private_token, a token=, access_token=, password=...).
-_CREDENTIAL_QUERY = re.compile(r"(?:^|[&;])[^=&;]*(?:token|password|passwd|secret|key|auth)[^=&;]*=", re.IGNORECASE)
-# What a forge's access token looks like where an ssh login name (`git`) belongs: GitHub's and GitLab's
-# prefixes, or a long run of letters and digits no one picks as a login name.
-_TOKEN_USER = re.compile(r"^(?:gh[pousr]_|github_pat_|glpat-|x-access-token|oauth2)|^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{20,}$")
-
-
-def looks_like_token(user: str) -> bool:
-    """Whether the user part of an ssh or scp-like URL is an access token rather than a login name."""
-    return bool(_TOKEN_USER.search(user))
+# -- credentials never reach a generated file (generator.redaction.safe_url) -----------------------------------
 
 
 def scp_to_ssh(url: str) -> str | None:
@@ -322,19 +169,6 @@ def scp_to_ssh(url: str) -> str | None:
     return f"ssh://{host}/{path.lstrip('/')}"
 
 
-def _password_message(where: str) -> str:
-    secret = (
-        "give Argo CD the credentials in a repository Secret (argocd repo add, or a Secret labelled "
-        "argocd.argoproj.io/secret-type: repository)"
-        if where.startswith("argocd")
-        else "give Flux the credentials in a Secret and name it in flux.secretRef"
-    )
-    return (
-        f"{where} holds a password: rollgen would write it into every wiring file it generates. Remove the "
-        f"credentials from the URL and {secret}"
-    )
-
-
 # -- where the controllers look ------------------------------------------------------------------------------
 
 
@@ -343,7 +177,7 @@ def overlay_path(release: Release, env: Environment, prefix: str = "") -> str:
 
 
 def app_name(release: Release, env: Environment) -> str:
-    return release.name if env.name == "default" else f"{release.name}-{env.name}"
+    return names.app(release.name, env.name)
 
 
 def _labels(release: Release | None = None, env: Environment | None = None) -> dict[str, str]:

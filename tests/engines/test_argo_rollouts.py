@@ -21,7 +21,6 @@ from generator.render.engines.argo_rollouts import (
     git_steps,
     kustomize_config,
     measurements,
-    placeholder_values,
     render,
 )
 from generator.model import (
@@ -556,10 +555,6 @@ def test_rate_window_is_at_least_a_minute_as_for_flagger(interval: int, window: 
     assert metric["interval"] == durations.format_go(interval)  # measured as often as asked
     assert window in metric["provider"]["prometheus"]["query"]
     assert "[30s]" not in metric["provider"]["prometheus"]["query"] and "[10s]" not in metric["provider"]["prometheus"]["query"]
-
-
-def test_placeholder_values_cover_exactly_the_gates_placeholders() -> None:
-    assert sorted(placeholder_values("hello", "1m")) == sorted(gates.PLACEHOLDERS)
 
 
 @pytest.mark.parametrize("release", [canary("controller", analysis=PLACEHOLDERS_ONLY),

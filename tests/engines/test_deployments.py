@@ -478,8 +478,11 @@ def test_preview_host_of_the_environment_wins() -> None:
 
 
 def test_preview_host_falls_back_to_the_strategy() -> None:
+    """The fallback is made once, where the model is built (Environment.preview_host; tests/test_spec_model.py
+    for a spec's environments): the renderers read only the environment's."""
     release = blue_green_release()
-    env = make_environment(release, preview_host=None)
+    env = release.base_environment()
+    assert env.preview_host == "preview.hello.example.com"
     rendered = render(release, env, BG_STATES["stable-blue"])
     assert the_path(find(rendered, "Ingress", "hello-preview"))[0] == "preview.hello.example.com"
 

@@ -31,11 +31,11 @@ import math
 from generator.records import dataclass
 from typing import Any
 
-from generator import durations
+from generator import durations, names
 from generator.render import queries
 from generator.render.queries import substitute
 from generator.render.engines import ImageSlot, Manifest, Rendered, common
-from generator.render.routers import RolloutRouting, Split, Switch, router_for
+from generator.render.routers import RolloutRouting, Split, Switch, Traffic, name_reference, query, router_for
 from generator.model import (
     Analysis,
     BlueGreenStrategy,
@@ -50,7 +50,6 @@ from generator.model import (
 
 API_VERSION = "argoproj.io/v1alpha1"
 CONFIG_FILE = "kustomizeconfig-rollout.yaml"
-STABLE_INGRESS_FIELD = "spec.strategy.canary.trafficRouting.nginx.stableIngress"
 
 JSON = dict[str, Any]
 
@@ -82,29 +81,6 @@ def running_image(state: EnvState) -> Image:
     return state.stable_image
 
 
-# Names (DESIGN.md "Object names"). The controller itself creates Ingress `<rollout>-<stableIngress>-canary`.
-
-
-def stable_service(release: Release) -> str:
-    return f"{release.name}-stable"
-
-
-def canary_service(release: Release) -> str:
-    return f"{release.name}-canary"
-
-
-def active_service(release: Release) -> str:
-    return f"{release.name}-active"
-
-
-def preview_service(release: Release) -> str:
-    return f"{release.name}-preview"
-
-
-def preview_ingress(release: Release) -> str:
-    return f"{release.name}-preview"
-
-
 # Canary
 
 
@@ -113,18 +89,18 @@ def _canary(release: Release, env: Environment, state: EnvState, strategy: Canar
     analysis = release.analysis if release.progression == "controller" else None
     count = measurements(analysis, tuple(s.pause for s in env.steps if s.pause)) if analysis else 0
     pod_selector = common.selector(release)
-    stable = stable_service(release)
+    stable = names.stable(release.name)
     # what the router declares for the controller: the stable Ingress, or the HTTPRoute / VirtualService at 100/0
-    split = Split(stable, canary_service(release), 0)
+    split = Split(stable, names.canary(release.name), 0)
     routing = router_for(release.router).rollout_canary(release, env, strategy, split)
     manifests = [
         _rollout(release, env, {"canary": _canary_strategy(release, env, state, routing, analysis, count)}),
         common.service(stable, release, env, pod_selector),
-        common.service(canary_service(release), release, env, pod_selector),
+        common.service(names.canary(release.name), release, env, pod_selector),
         *routing.objects,
     ]
     if analysis:
-        manifests.append(analysis_template(release, env, analysis, count, _traffic(release, False)))
+        manifests.append(analysis_template(release, env, analysis, count, blue_green=False))
     return manifests
 
 
@@ -141,8 +117,8 @@ def _canary_strategy(
     else:
         steps = [*routing.header_routes, *_controller_steps(release, env.steps, analysis, count)]
     return {
-        "canaryService": canary_service(release),
-        "stableService": stable_service(release),
+        "canaryService": names.canary(release.name),
+        "stableService": names.stable(release.name),
         # No maxSurge/maxUnavailable: the controller ignores both when trafficRouting is set (it sizes the canary
         # ReplicaSet to the weight and keeps the stable one whole), so writing them would only mislead.
         "trafficRouting": routing.traffic_routing,
@@ -178,19 +154,10 @@ def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]
 def git_steps(env: Environment, state: EnvState) -> list[JSON]:
     """One weight per commit: the first setWeight is the live weight (CONTRACT section 3)."""
     if state.phase == "progressing":
-        return [{"setWeight": live_weight(env, state)}, {"pause": {}}]
+        return [{"setWeight": state.live_weight(env)}, {"pause": {}}]
     if state.phase == "aborted":
         return [{"setWeight": 0}, {"pause": {}}]
     return [{"setWeight": 100}]  # stable (and nginx's promoting, which Rollouts do not have)
-
-
-def live_weight(env: Environment, state: EnvState) -> int:
-    """The weight the planner recorded, else the weight of the current step of this environment."""
-    if state.weight:
-        return state.weight
-    if 1 <= state.step <= len(env.steps):
-        return env.steps[state.step - 1].weight
-    raise ValueError(f"progressing at step {state.step} without a weight; the environment has {len(env.steps)} steps")
 
 
 def longest_step_seconds(release: Release, env: Environment) -> int:
@@ -223,7 +190,7 @@ def _controller_steps(
     for step in steps:
         out.append({"setWeight": step.weight})
         if analysis:
-            out.append({"analysis": analysis_ref(release, analysis, _traffic(release, False))})
+            out.append({"analysis": analysis_ref(release, analysis, blue_green=False)})
         out.extend(_pause(step.pause, covered))
     return out
 
@@ -242,24 +209,22 @@ def _blue_green(
     release: Release, env: Environment, state: EnvState, strategy: BlueGreenStrategy
 ) -> list[Manifest]:
     pod_selector = common.selector(release)
-    switch = Switch(
-        active_service(release), preview_service(release), env.preview_host or strategy.preview_host,
-        preview_ingress(release),
-    )
+    preview = names.preview(release.name)  # the preview Service, and the route of the preview host
+    switch = Switch(names.active(release.name), preview, env.preview_host, preview)
     manifests = [
         _rollout(release, env, {"blueGreen": _blue_green_strategy(release, state, strategy)}),
-        common.service(active_service(release), release, env, pod_selector),
-        common.service(preview_service(release), release, env, pod_selector),
+        common.service(names.active(release.name), release, env, pod_selector),
+        common.service(names.preview(release.name), release, env, pod_selector),
         *router_for(release.router).rollout_blue_green(release, env, switch),
     ]
     if release.analysis:
         count = measurements(release.analysis, ())
-        manifests.append(analysis_template(release, env, release.analysis, count, _traffic(release, True)))
+        manifests.append(analysis_template(release, env, release.analysis, count, blue_green=True))
     return manifests
 
 
 def _blue_green_strategy(release: Release, state: EnvState, strategy: BlueGreenStrategy) -> JSON:
-    spec: JSON = {"activeService": active_service(release), "previewService": preview_service(release)}
+    spec: JSON = {"activeService": names.active(release.name), "previewService": names.preview(release.name)}
     if release.progression == "git":
         # true only once the environment is promoted: see the module docstring.
         spec["autoPromotionEnabled"] = state.phase in ("stable", "promoting")
@@ -270,7 +235,7 @@ def _blue_green_strategy(release: Release, state: EnvState, strategy: BlueGreenS
             spec["autoPromotionSeconds"] = strategy.auto_promotion
     spec["scaleDownDelaySeconds"] = strategy.scale_down_delay
     if release.analysis:
-        spec["prePromotionAnalysis"] = analysis_ref(release, release.analysis, _traffic(release, True))
+        spec["prePromotionAnalysis"] = analysis_ref(release, release.analysis, blue_green=True)
     return spec
 
 
@@ -306,24 +271,21 @@ def _rollout(release: Release, env: Environment, strategy: JSON) -> Manifest:
 # exactly those tokens, as the gate does; Argo resolves only its own `{{args.*}}` afterwards.
 
 
-@dataclass(frozen=True)
-class Traffic:
-    """Where the built-in metrics find the new version's requests."""
-
-    ingress_arg: JSON  # the Rollout's argument naming what is measured (`ingress`; `service` for other routers)
-    canary_only: bool  # only the requests ingress-nginx routed to the canary backend (queries.py)
-    router: str = "ingress-nginx"
-
-
 _NAMESPACE_ARG: JSON = {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
 
 
+def _measured_arg(release: Release, blue_green: bool) -> JSON:
+    """The Rollout's argument naming what is measured (`ingress`; `service` for other routers)."""
+    return router_for(release.router).analysis_arg(release, blue_green)
+
+
 def _traffic(release: Release, blue_green: bool) -> Traffic:
-    """What the router's built-in queries measure: the canary's requests, or a blue-green preview's."""
+    """The gate's Traffic as the AnalysisTemplate reads it: the namespace and what the built-ins measure are the
+    Rollout's arguments; `{{ service }}` and `{{ target }}` are N (its canary pods share the Rollout's name)."""
     router = router_for(release.router)
-    return Traffic(
-        router.analysis_arg(release, blue_green), router.measured(release, blue_green).canary_only, router.name
-    )
+    subject = "{{args." + _measured_arg(release, blue_green)["name"] + "}}"
+    measured = router.measured(release, blue_green)
+    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name)
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -338,20 +300,21 @@ def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
     return max(1, analysis.failure_limit + 1, cover)
 
 
-def analysis_ref(release: Release, analysis: Analysis, traffic: Traffic) -> JSON:
+def analysis_ref(release: Release, analysis: Analysis, *, blue_green: bool) -> JSON:
     ref: JSON = {"templates": [{"templateName": release.name}]}
     if _needs_args(analysis):
-        ref["args"] = [_copy(_NAMESPACE_ARG), _copy(traffic.ingress_arg)]
+        ref["args"] = [_copy(_NAMESPACE_ARG), _copy(_measured_arg(release, blue_green))]
     return ref
 
 
 def analysis_template(
-    release: Release, env: Environment, analysis: Analysis, count: int, traffic: Traffic
+    release: Release, env: Environment, analysis: Analysis, count: int, *, blue_green: bool
 ) -> Manifest:
     spec: JSON = {}
     if _needs_args(analysis):
-        spec["args"] = [{"name": "namespace"}, {"name": traffic.ingress_arg["name"]}]
-    spec["metrics"] = [_metric(release.name, metric, analysis, count, traffic) for metric in analysis.metrics]
+        spec["args"] = [{"name": "namespace"}, {"name": _measured_arg(release, blue_green)["name"]}]
+    traffic = _traffic(release, blue_green)
+    spec["metrics"] = [_metric(metric, analysis, count, traffic) for metric in analysis.metrics]
     return {
         "apiVersion": API_VERSION,
         "kind": "AnalysisTemplate",
@@ -361,7 +324,7 @@ def analysis_template(
     }
 
 
-def _metric(name: str, metric: Metric, analysis: Analysis, count: int, traffic: Traffic) -> JSON:
+def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) -> JSON:
     """One measurement per interval after an initial interval, so the first window already sees the new weight.
 
     No data (an empty vector, or NaN from 0/0 when nobody reached the new version) is neither success nor
@@ -379,27 +342,17 @@ def _metric(name: str, metric: Metric, analysis: Analysis, count: int, traffic: 
         "inconclusiveLimit": count - 1,
         "successCondition": success,
         "failureCondition": failure,
-        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(name, metric, analysis, traffic)}},
+        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(metric, analysis, traffic)}},
     }
 
 
-def _query(name: str, metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
+def _query(metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
     # Measured every interval, over at least a minute (queries.rate_window): a 30s window returns no data.
-    window = durations.format_go(queries.rate_window(analysis.interval))
-    if metric.query is not None:
-        return substitute(metric.query, placeholder_values(name, window))
-    subject = "{{args." + traffic.ingress_arg["name"] + "}}"
-    return router_for(traffic.router).builtin_query(
-        metric.name, _ARGS["namespace"], subject, window, canary_only=traffic.canary_only
-    )
+    return query(metric, traffic, durations.format_go(queries.rate_window(analysis.interval)))
 
 
+# The placeholders that become the Rollout's arguments (the others are N and the window).
 _ARGS = {"namespace": "{{args.namespace}}", "ingress": "{{args.ingress}}"}
-
-
-def placeholder_values(name: str, window: str) -> dict[str, str]:
-    """What each of Flagger's placeholders becomes in the AnalysisTemplate (the gate's values, see above)."""
-    return {**_ARGS, "service": name, "target": name, "interval": window}
 
 
 def _uses_args(query: str) -> bool:
@@ -512,12 +465,8 @@ def _name_references() -> list[JSON]:
 
 
 def _reference(kind: str, group: str, version: str, paths: tuple[str, ...], referrer: str) -> JSON:
-    ref: JSON = {"kind": kind}
-    if group:
-        ref["group"] = group
-    ref["version"] = version
-    ref["fieldSpecs"] = [{"path": path, "kind": referrer} for path in paths]
-    return ref
+    api_version = f"{group}/{version}" if group else version
+    return name_reference(kind, api_version, tuple((referrer, path) for path in paths))
 
 
 _AFFINITY_SELECTORS = tuple(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 
+from generator import names
 from generator.render.engines import ImageSlot, Manifest, Rendered, common
-from generator.model import BlueGreenStrategy, CanaryStrategy, EnvState, Environment, Image, Release
+from generator.model import BlueGreenStrategy, CanaryStrategy, Colour, EnvState, Environment, Image, Release
 from generator.render.routers import Split, Switch, router_for
 
 TRACK = "rollgen.io/track"
 COLOUR = "rollgen.io/colour"
-COLOURS = ("blue", "green")
+COLOURS: tuple[Colour, ...] = ("blue", "green")
 
 
 def render(release: Release, env: Environment, state: EnvState) -> Rendered:
@@ -28,21 +29,6 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
 
 
 # -- canary -------------------------------------------------------------------------------------------------
-
-
-def canary_name(release: Release) -> str:
-    return f"{release.name}-canary"
-
-
-def live_weight(env: Environment, state: EnvState) -> int:
-    """The canary's share of traffic in percent, as written into `canary-weight`."""
-    if state.phase == "progressing":
-        if not 1 <= state.step <= len(env.steps):
-            raise ValueError(f"step {state.step} is outside the {len(env.steps)} steps of environment {env.name}")
-        return env.steps[state.step - 1].weight
-    if state.phase == "promoting":
-        return state.weight
-    return 0
 
 
 def canary_replicas(env: Environment, weight: int) -> int:
@@ -61,16 +47,10 @@ def capacity_weight(env: Environment, state: EnvState) -> int:
     moves the weight onto pods that are up (DESIGN.md "Scale first, then shift"). The last step's next share is
     its own: promotion keeps the weight while the stable Deployment takes the new image.
     """
-    weight = live_weight(env, state)
+    weight = state.live_weight(env)
     if state.phase == "progressing" and state.step < len(env.steps):
         return max(weight, env.steps[state.step].weight)
     return weight
-
-
-def in_flight(state: EnvState) -> bool:
-    """Whether a canary takes traffic: only then is there a canary Ingress (an idle canary backend with no
-    endpoints makes ingress-nginx log "no alternative balancer" at ERROR for every request)."""
-    return state.phase in ("progressing", "promoting")
 
 
 def canary_image(state: EnvState) -> Image:
@@ -79,16 +59,18 @@ def canary_image(state: EnvState) -> Image:
 
 
 def _render_canary(release: Release, env: Environment, state: EnvState, strategy: CanaryStrategy) -> Rendered:
-    name, canary = release.name, canary_name(release)
-    weight = live_weight(env, state)
+    name, canary = release.name, names.canary(release.name)
+    weight = state.live_weight(env)
     pods = canary_replicas(env, capacity_weight(env, state))
     manifests: tuple[Manifest, ...] = (
         common.deployment(name, release, env, env.replicas, name, **{TRACK: "stable"}),
         common.deployment(canary, release, env, pods, canary, **{TRACK: "canary"}),
         common.service(name, release, env, common.selector(release, **{TRACK: "stable"})),
         common.service(canary, release, env, common.selector(release, **{TRACK: "canary"})),
-        # the router writes the split: canary Ingresses, an HTTPRoute or a VirtualService
-        *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight, in_flight(state))),
+        # the router writes the split: canary Ingresses, an HTTPRoute or a VirtualService. Only while a canary is
+        # in flight does it route to the canary (an idle canary backend with no endpoints makes ingress-nginx log
+        # "no alternative balancer" at ERROR for every request).
+        *router_for(release.router).weighted(release, env, strategy, Split(name, canary, weight, state.in_flight)),
     )
     images = (ImageSlot(name, state.stable_image), ImageSlot(canary, canary_image(state)))
     configurations = router_for(release.router).kustomize_configurations
@@ -111,18 +93,6 @@ def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
 # -- blue-green ---------------------------------------------------------------------------------------------
 
 
-def colour_name(release: Release, colour: str) -> str:
-    return f"{release.name}-{colour}"
-
-
-def preview_name(release: Release) -> str:
-    return f"{release.name}-preview"
-
-
-def idle_colour(state: EnvState) -> str:
-    return "green" if state.active_colour == "blue" else "blue"
-
-
 def colour_image(state: EnvState, colour: str) -> Image:
     """The live colour serves the stable image; the idle one holds the new (or aborted) image, if any."""
     return state.stable_image if colour == state.active_colour else canary_image(state)
@@ -130,37 +100,33 @@ def colour_image(state: EnvState, colour: str) -> Image:
 
 def colour_replicas(env: Environment, state: EnvState, colour: str) -> int:
     """The idle colour runs at full size while it is previewed, and while a promotion's old colour drains."""
-    if colour == state.active_colour or state.phase in ("progressing", "promoting"):
+    if colour == state.active_colour or state.in_flight:
         return env.replicas
     return 0
-
-
-def preview_host(env: Environment, strategy: BlueGreenStrategy) -> str | None:
-    return env.preview_host or strategy.preview_host
 
 
 def _render_blue_green(
     release: Release, env: Environment, state: EnvState, strategy: BlueGreenStrategy
 ) -> Rendered:
-    name, preview = release.name, preview_name(release)
+    name, preview = release.name, names.preview(release.name)
     deployments = tuple(
         common.deployment(
-            colour_name(release, colour),
+            names.colour(name, colour),
             release,
             env,
             colour_replicas(env, state, colour),
-            colour_name(release, colour),
+            names.colour(name, colour),
             **{COLOUR: colour},
         )
         for colour in COLOURS
     )
     services = (
         common.service(name, release, env, common.selector(release, **{COLOUR: state.active_colour})),
-        common.service(preview, release, env, common.selector(release, **{COLOUR: idle_colour(state)})),
+        common.service(preview, release, env, common.selector(release, **{COLOUR: state.idle_colour})),
     )
-    switch = Switch(name, preview, preview_host(env, strategy), preview)
+    switch = Switch(name, preview, env.preview_host, preview)
     routes = router_for(release.router).switched(release, env, switch)
     manifests: tuple[Manifest, ...] = (*deployments, *services, *routes)
-    images = tuple(ImageSlot(colour_name(release, c), colour_image(state, c)) for c in COLOURS)
+    images = tuple(ImageSlot(names.colour(name, c), colour_image(state, c)) for c in COLOURS)
     configurations = router_for(release.router).kustomize_configurations
     return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)

@@ -18,11 +18,13 @@ import math
 import shlex
 from typing import Any
 
-from generator import durations
+from generator import durations, names
 from generator.render import queries
 from generator.render.engines import ImageSlot, Manifest, Rendered
 from generator.render.engines import common
 from generator.model import (
+    DEFAULT_FAILURE_LIMIT,
+    DEFAULT_INTERVAL,
     ABTestStrategy,
     Analysis,
     BlueGreenStrategy,
@@ -32,15 +34,13 @@ from generator.model import (
     LoadTest,
     Metric,
     Release,
+    flagger_interval,
 )
-from generator.render.routers import FlaggerRouting, cookie_pattern, router_for
+from generator.render.routers import HEADER_ALWAYS, JSON, FlaggerRouting, router_for
 
 API = "flagger.app/v1beta1"
 HPA_API = "autoscaling/v2"
 PROGRESS_DEADLINE = 600  # seconds; Flagger's own default, written out so the output says what happens
-DEFAULT_INTERVAL = 60
-DEFAULT_FAILURE_LIMIT = 1  # failed checks tolerated when the release has no analysis
-HEADER_ALWAYS = "always"  # the header value that routes to the canary when the spec names no value
 TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (Argo CD sync waves)
 
 # Flagger's built-in nginx success rate, in percent, measured at the ingress. Its built-in `request-duration`
@@ -91,13 +91,13 @@ def ingresses(release: Release, env: Environment) -> list[Manifest]:
     out = [common.ingress(release.name, release, env, release.name, env.host)]
     if isinstance(release.strategy, BlueGreenStrategy) and env.preview_host:
         # Flagger's `N-canary` Service selects the new pods while the analysis runs: the preview host sees them.
-        preview = f"{release.name}-preview"
-        out.append(common.preview_ingress(preview, release, env, f"{release.name}-canary", env.preview_host))
+        preview = names.preview(release.name)
+        out.append(common.preview_ingress(preview, release, env, names.canary(release.name), env.preview_host))
     return out
 
 
 def template_name(release: Release, metric: Metric) -> str:
-    return f"{release.name}-{metric.name}"
+    return names.metric_template(release.name, metric.name)
 
 
 def metric_templates(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> list[Manifest]:
@@ -157,7 +157,7 @@ def canary(release: Release, env: Environment, routing: FlaggerRouting | None = 
     spec["progressDeadlineSeconds"] = PROGRESS_DEADLINE
     port = common.port_name(release)
     spec["service"] = {"port": release.service_port, "targetPort": port, "portName": port, **routing.service}
-    spec["analysis"] = analysis_spec(release, env, routing.builtin_metrics)
+    spec["analysis"] = analysis_spec(release, env, routing)
     return {
         "apiVersion": API,
         "kind": "Canary",
@@ -181,11 +181,11 @@ def run_seconds(release: Release, env: Environment) -> int:
 
 
 def interval(release: Release, env: Environment) -> int:
-    """Flagger has one clock: the analysis interval, else the steps' common pause, else a minute."""
-    if release.analysis is not None:
-        return release.analysis.interval
-    pauses = [step.pause for step in env.steps if step.pause]
-    return pauses[0] if pauses else DEFAULT_INTERVAL
+    """Flagger has one clock (model.flagger_interval): the analysis interval, else the steps' common pause, else a
+    minute."""
+    explicit = release.analysis.interval if release.analysis is not None else None
+    found = flagger_interval(explicit, (step.pause for step in env.steps))
+    return DEFAULT_INTERVAL if found is None else found
 
 
 def threshold(release: Release) -> int:
@@ -195,10 +195,11 @@ def threshold(release: Release) -> int:
     return limit + 1
 
 
-def analysis_spec(release: Release, env: Environment, own_builtins: bool = True) -> dict[str, Any]:
+def analysis_spec(release: Release, env: Environment, routing: FlaggerRouting) -> dict[str, Any]:
+    own_builtins = routing.builtin_metrics
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
-    out.update(progression(release, env, seconds))
+    out.update(progression(release, env, seconds, routing.match))
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(queries.rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window, own_builtins) for m in release.analysis.metrics]
@@ -245,31 +246,15 @@ def default_target(release: Release, env: Environment) -> str:
     return f"{scheme}://{env.host}{release.ingress.path}"
 
 
-def progression(release: Release, env: Environment, seconds: int) -> dict[str, Any]:
-    """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with `match`, blue-green)."""
+def progression(release: Release, env: Environment, seconds: int, match: tuple[JSON, ...]) -> dict[str, Any]:
+    """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with the router's `match`, blue-green)."""
     strategy = release.strategy
     if isinstance(strategy, CanaryStrategy):
         # header/cookie/sticky cannot be combined with weights in Flagger: the checks refuse them.
         return {"stepWeights": [step.weight for step in env.steps]}
     if isinstance(strategy, ABTestStrategy):
-        return {"iterations": strategy.iterations, "match": match(strategy, release.router)}
+        return {"iterations": strategy.iterations, "match": list(match)}
     return {"iterations": blue_green_iterations(strategy, seconds)}
-
-
-def match(strategy: ABTestStrategy, router: str = "ingress-nginx") -> list[dict[str, Any]]:
-    """ingress-nginx takes one header and one cookie condition; Flagger reads the `cookie` key as the cookie
-    name (`canary-by-cookie`, routed when its value is `always`) and any other key as the header. Istio and the
-    Gateway API match the Cookie header itself: a regular expression for the cookie set to `always`."""
-    out: list[dict[str, Any]] = []
-    if strategy.header:
-        value = strategy.header_value or HEADER_ALWAYS
-        header = strategy.header.lower() if router == "istio" else strategy.header  # Istio: lower-case names
-        out.append({"headers": {header: {"exact": value}}})
-    if strategy.cookie and router == "ingress-nginx":
-        out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
-    elif strategy.cookie:
-        out.append({"headers": {"cookie": {"regex": cookie_pattern(strategy.cookie)}}})
-    return out
 
 
 def blue_green_iterations(strategy: BlueGreenStrategy, seconds: int) -> int:

@@ -21,9 +21,9 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Sequence
 from generator.records import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from generator.model import CanaryStrategy, Environment, Release, RouterName
+from generator.model import ABTestStrategy, CanaryStrategy, Environment, Metric, Release, RouterName
 
 Manifest = dict[str, Any]
 JSON = dict[str, Any]
@@ -75,6 +75,8 @@ class FlaggerRouting:
     # Service Flagger names `<target>-canary`, or (ingress-nginx) the canary-labelled requests of the ingressRef.
     query_subject: str = "{{ target }}-canary"
     query_canary_only: bool = False
+    # An A/B test's `analysis.match` (flagger_match), in the router's terms; () for the other strategies.
+    match: tuple[JSON, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,40 @@ class Measured:
 
 
 QueryBuilder = Callable[..., str]  # (metric, namespace, subject, window, *, canary_only) -> PromQL
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """Where the new version's requests and pods are, for the router's built-in queries and Flagger's
+    placeholders in a custom query. The one record for the git gate (plan.gates.traffic: the real names) and
+    Argo Rollouts' AnalysisTemplate (engines/argo_rollouts.py: the Rollout's `{{args.*}}`)."""
+
+    namespace: str
+    subject: str  # what the built-ins measure (Measured.subject): ingress-nginx the Ingress, others the Service
+    canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `subject`
+    target: str  # the workload running the new version (names.new_version)
+    service: str  # the apex name N, so `{{ service }}-canary` is the canary Service
+    router: str = DEFAULT
+
+
+PLACEHOLDERS = ("namespace", "target", "ingress", "service", "interval")  # Flagger's, in a custom query
+
+
+def placeholder_values(where: Traffic, window: str) -> dict[str, str]:
+    """What each of Flagger's placeholders becomes: `ingress` names what the built-ins measure."""
+    values = (where.namespace, where.target, where.subject, where.service, window)
+    return dict(zip(PLACEHOLDERS, values))
+
+
+def query(metric: Metric, where: Traffic, window: str) -> str:
+    """The PromQL for `metric` over `window` (a PromQL range such as `5m`): the router's built-in, or the custom
+    query with exactly Flagger's placeholders replaced as plain text (queries.substitute)."""
+    from generator.render.queries import substitute
+
+    if metric.query is None:
+        builtin = router_for(where.router).builtin_query
+        return builtin(metric.name, where.namespace, where.subject, window, canary_only=where.canary_only)
+    return substitute(metric.query, placeholder_values(where, window))
 
 
 @dataclass(frozen=True)
@@ -144,6 +180,38 @@ def group_of(obj: Manifest) -> str:
     return str(obj["apiVersion"]).rpartition("/")[0]
 
 
+def ignore_route(
+    objects: Sequence[Manifest], kind: str, name: str, routing: JSON, paths: tuple[str, str]
+) -> JSON | None:
+    """The Argo CD ignore rule for the route object `kind`/`name` a Rollout's controller edits: its weights
+    (paths[1], a jq expression), or with managed header routes (setHeaderRoute), which add and remove whole
+    routes, all its routes (paths[0], a JSON pointer). None when the overlay holds no such object."""
+    route = find(objects, kind, name)
+    if route is None:
+        return None
+    rule: JSON = {"group": group_of(route), "kind": kind, "name": name}
+    if routing.get("managedRoutes"):
+        rule["jsonPointers"] = [paths[0]]
+    else:
+        rule["jqPathExpressions"] = [paths[1]]
+    return rule
+
+
+def weighted_backends(
+    objects: Sequence[Manifest], kind: str, name: str, routes: str, backends: str
+) -> list[JSON] | None:
+    """The stable and canary backends of the route object's weighted route: the one route (under spec.`routes`)
+    with two backends (under `backends`); None when there is no such object or route. For `live_weight`."""
+    route_object = find(objects, kind, name)
+    if route_object is None:
+        return None
+    for route in route_object["spec"].get(routes, []):
+        pair: list[JSON] = route.get(backends, [])
+        if len(pair) == 2:
+            return pair
+    return None
+
+
 HEADER_ALWAYS = "always"  # the header value (and cookie value) that routes to the canary, as ingress-nginx has it
 
 
@@ -171,6 +239,32 @@ HEADER_ROUTE = "canary-header"
 COOKIE_ROUTE = "canary-cookie"
 
 
+class Match(NamedTuple):
+    """One header condition of a canary's routing, as a route of gateway-api or istio carries it."""
+
+    name: str  # the route's name where routes are named (istio): canary-header, stable-header, ...
+    header: str  # the header's name (`Cookie` for the cookie)
+    value: str  # the exact value, or with `regex` a regular expression
+    regex: bool
+    canary: bool  # matching requests go to the canary, else to stable
+
+
+def header_matches(strategy: CanaryStrategy) -> list[Match]:
+    """ingress-nginx's meaning, for the routers that spell it out as routes: the header with its value (else
+    "always") or the cookie set to "always" reach the canary; the header value "never" (when no value is set)
+    and the cookie value "never" keep a request on stable. In this order, before the weighted route."""
+    out: list[Match] = []
+    if strategy.header:
+        out.append(Match(HEADER_ROUTE, strategy.header, strategy.header_value or HEADER_ALWAYS, False, True))
+        if strategy.header_value is None:
+            out.append(Match("stable-header", strategy.header, "never", False, False))
+    if strategy.cookie:
+        pattern = cookie_pattern(strategy.cookie)
+        out.append(Match(COOKIE_ROUTE, "Cookie", pattern, True, True))
+        out.append(Match("stable-cookie", "Cookie", pattern.replace("=always", "=never"), True, False))
+    return out
+
+
 def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
     """setHeaderRoute steps (Argo Rollouts), shared by the Gateway API plugin and Istio."""
     if strategy.header:
@@ -180,3 +274,22 @@ def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
     if strategy.cookie:
         match = [{"headerName": "Cookie", "headerValue": {"regex": cookie_pattern(strategy.cookie)}}]
         yield {"setHeaderRoute": {"name": COOKIE_ROUTE, "match": match}}
+
+
+def flagger_match(release: Release, *, lower_case: bool = False, cookie_key: bool = False) -> tuple[JSON, ...]:
+    """A Flagger A/B test's `match`: the header with its value (else "always"), and the cookie set to "always".
+    ingress-nginx takes one header and one cookie condition, and Flagger reads its `cookie` key as the cookie's
+    name (canary-by-cookie: `cookie_key`); Istio and the Gateway API match the Cookie header itself, by a regular
+    expression; Istio matches header names in lower case (`lower_case`)."""
+    strategy = release.strategy
+    if not isinstance(strategy, ABTestStrategy):
+        return ()
+    out: list[JSON] = []
+    if strategy.header:
+        header = strategy.header.lower() if lower_case else strategy.header
+        out.append({"headers": {header: {"exact": strategy.header_value or HEADER_ALWAYS}}})
+    if strategy.cookie and cookie_key:
+        out.append({"headers": {"cookie": {"exact": strategy.cookie}}})
+    elif strategy.cookie:
+        out.append({"headers": {"cookie": {"regex": cookie_pattern(strategy.cookie)}}})
+    return tuple(out)

@@ -18,12 +18,10 @@ the checks refuse them otherwise, pointing at custom queries.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from generator.render.engines import common
 from generator.model import CanaryStrategy, Environment, Release
 from generator.render.routers import (
-    HEADER_ALWAYS,
     JSON,
     FlaggerRouting,
     Manifest,
@@ -33,12 +31,13 @@ from generator.render.routers import (
     Split,
     Switch,
     canary_traffic_routing,
-    cookie_pattern,
-    find,
-    group_of,
+    ignore_route,
     name_reference,
     rollouts,
+    flagger_match,
+    header_matches,
     set_header_routes,
+    weighted_backends,
 )
 from generator.render.routers import istio as istio_router
 
@@ -82,22 +81,12 @@ def header_match(release: Release, kind: str, name: str, value: str) -> JSON:
 
 
 def match_rules(release: Release, strategy: CanaryStrategy, split: Split) -> list[JSON]:
-    """Requests with the header (value, else "always") or the cookie set to "always" go to the canary; with
-    ingress-nginx's meaning, the header value "never" (when no value is set) and the cookie value "never" keep a
-    request on stable."""
+    """The header and cookie rules (routers.header_matches: ingress-nginx's meaning), one rule each."""
     rules: list[JSON] = []
-    if strategy.header:
-        value = strategy.header_value or HEADER_ALWAYS
-        rules.append(_rule(header_match(release, "Exact", strategy.header, value), backend(release, split.canary)))
-        if strategy.header_value is None:
-            never = header_match(release, "Exact", strategy.header, "never")
-            rules.append(_rule(never, backend(release, split.stable)))
-    if strategy.cookie:
-        cookie = header_match(release, "RegularExpression", "Cookie", cookie_pattern(strategy.cookie))
-        rules.append(_rule(cookie, backend(release, split.canary)))
-        never_cookie = cookie_pattern(strategy.cookie).replace("=always", "=never")
-        never = header_match(release, "RegularExpression", "Cookie", never_cookie)
-        rules.append(_rule(never, backend(release, split.stable)))
+    for match in header_matches(strategy):
+        kind = "RegularExpression" if match.regex else "Exact"
+        service = split.canary if match.canary else split.stable
+        rules.append(_rule(header_match(release, kind, match.header, match.value), backend(release, service)))
     return rules
 
 
@@ -148,7 +137,8 @@ def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy,
 def flagger(release: Release, env: Environment) -> FlaggerRouting:
     """Flagger generates the HTTPRoute `N` and the Services; git carries only the Gateway and the host."""
     ref = {key: value for key, value in parent_ref(release).items() if key in ("name", "namespace", "sectionName")}
-    return FlaggerRouting("gatewayapi:v1", {}, {"gatewayRefs": [ref], "hosts": [env.host]}, (), False)
+    service = {"gatewayRefs": [ref], "hosts": [env.host]}
+    return FlaggerRouting("gatewayapi:v1", {}, service, (), False, match=flagger_match(release))
 
 
 def measured(release: Release, blue_green: bool) -> Measured:
@@ -174,28 +164,19 @@ def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
             continue
         names = [config["httpRoute"]] if "httpRoute" in config else [r["name"] for r in config.get("httpRoutes", [])]
         for name in names:
-            route = find(objects, "HTTPRoute", name)
-            if route is None:
-                continue
-            rule: dict[str, Any] = {"group": group_of(route), "kind": "HTTPRoute", "name": name}
-            if routing.get("managedRoutes"):
-                rule["jsonPointers"] = ["/spec/rules"]
-            else:
-                rule["jqPathExpressions"] = [".spec.rules[].backendRefs[].weight"]
-            yield rule
+            paths = ("/spec/rules", ".spec.rules[].backendRefs[].weight")
+            rule = ignore_route(objects, "HTTPRoute", name, routing, paths)
+            if rule is not None:
+                yield rule
 
 
 def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
-    """The canary backendRef's weight in the HTTPRoute's weighted rule (the one with two backendRefs)."""
-    route = find(objects, "HTTPRoute", name)
-    if route is None:
+    """The canary backendRef's weight in the HTTPRoute's weighted rule, as a percent (weights are proportions)."""
+    refs = weighted_backends(objects, "HTTPRoute", name, "rules", "backendRefs")
+    if refs is None:
         return None
-    for rule in route["spec"].get("rules", []):
-        refs = rule.get("backendRefs", [])
-        if len(refs) == 2:
-            total = sum(int(ref.get("weight", 1)) for ref in refs)
-            return round(100 * int(refs[1].get("weight", 1)) / total) if total else 0
-    return None
+    total = sum(int(ref.get("weight", 1)) for ref in refs)
+    return round(100 * int(refs[1].get("weight", 1)) / total) if total else 0
 
 
 # A '/' inside a key is escaped for kustomize's path splitter.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from generator import names
 from generator.render import queries
 from generator.render.engines import common
 from generator.model import CanaryStrategy, Environment, Release
@@ -18,6 +19,7 @@ from generator.render.routers import (
     Split,
     Switch,
     find,
+    flagger_match,
 )
 
 CANARY_WEIGHT = common.NGINX + "canary-weight"
@@ -67,7 +69,8 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
 
     ref = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": release.name}
     return FlaggerRouting(
-        "nginx", {"ingressRef": ref}, {}, tuple(ingresses(release, env)), True, "{{ ingress }}", query_canary_only=True
+        "nginx", {"ingressRef": ref}, {}, tuple(ingresses(release, env)), True, "{{ ingress }}", query_canary_only=True,
+        match=flagger_match(release, cookie_key=True),
     )
 
 
@@ -75,13 +78,13 @@ def measured(release: Release, blue_green: bool) -> Measured:
     """Canary requests are counted under the main Ingress with a non-empty `canary` label (queries.py); a
     blue-green preview Ingress's requests all reach the new version."""
     if blue_green:
-        return Measured(f"{release.name}-preview", False)
+        return Measured(names.preview(release.name), False)
     return Measured(release.name, True)
 
 
 def analysis_arg(release: Release, blue_green: bool) -> JSON:
     if blue_green:
-        return {"name": "ingress", "value": f"{release.name}-preview"}
+        return {"name": "ingress", "value": names.preview(release.name)}
     return {"name": "ingress", "valueFrom": {"fieldRef": {"fieldPath": STABLE_INGRESS_FIELD}}}
 
 
@@ -91,7 +94,7 @@ def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
 
 
 def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
-    canary = find(objects, "Ingress", f"{name}-canary")
+    canary = find(objects, "Ingress", names.canary(name))
     if canary is None:  # no canary in flight: all traffic on the main Ingress
         return 0 if find(objects, "Ingress", name) is not None else None
     value = canary.get("metadata", {}).get("annotations", {}).get(CANARY_WEIGHT)

@@ -15,13 +15,12 @@ preview `N-preview`), as reported by that Service's own sidecars (reporter="dest
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
 
+from generator import names
 from generator.render import queries
 from generator.render.engines import common
 from generator.model import CanaryStrategy, Environment, Release
 from generator.render.routers import (
-    HEADER_ALWAYS,
     JSON,
     FlaggerRouting,
     Manifest,
@@ -31,12 +30,13 @@ from generator.render.routers import (
     Split,
     Switch,
     canary_traffic_routing,
-    cookie_pattern,
-    find,
-    group_of,
+    ignore_route,
     name_reference,
     rollouts,
+    flagger_match,
+    header_matches,
     set_header_routes,
+    weighted_backends,
 )
 
 API = "networking.istio.io/v1"
@@ -70,23 +70,14 @@ def _route(name: str, match: JSON, *destinations: JSON) -> JSON:
 
 
 def match_routes(release: Release, strategy: CanaryStrategy, split: Split) -> list[JSON]:
-    """The same meaning as ingress-nginx: the header's value (else "always"), or the cookie set to "always",
-    reach the canary; "never" keeps a request on stable."""
+    """The header and cookie routes (routers.header_matches: ingress-nginx's meaning), one named route each.
+    Istio matches header names in lower case."""
     routes: list[JSON] = []
-    if strategy.header:
-        header = strategy.header.lower()  # Istio matches header names in lower case
-        value = strategy.header_value or HEADER_ALWAYS
-        match = {**uri_match(release), "headers": {header: {"exact": value}}}
-        routes.append(_route("canary-header", match, destination(release, split.canary)))
-        if strategy.header_value is None:
-            never = {**uri_match(release), "headers": {header: {"exact": "never"}}}
-            routes.append(_route("stable-header", never, destination(release, split.stable)))
-    if strategy.cookie:
-        pattern = cookie_pattern(strategy.cookie)
-        match = {**uri_match(release), "headers": {"cookie": {"regex": pattern}}}
-        routes.append(_route("canary-cookie", match, destination(release, split.canary)))
-        never = {**uri_match(release), "headers": {"cookie": {"regex": pattern.replace("=always", "=never")}}}
-        routes.append(_route("stable-cookie", never, destination(release, split.stable)))
+    for found in header_matches(strategy):
+        condition = {"regex" if found.regex else "exact": found.value}
+        match = {**uri_match(release), "headers": {found.header.lower(): condition}}
+        service = split.canary if found.canary else split.stable
+        routes.append(_route(found.name, match, destination(release, service)))
     return routes
 
 
@@ -139,11 +130,11 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
     if release.istio_gateways:
         service["gateways"] = list(release.istio_gateways)
     service["hosts"] = [env.host]
-    return FlaggerRouting("istio", {}, service, (), False)
+    return FlaggerRouting("istio", {}, service, (), False, match=flagger_match(release, lower_case=True))
 
 
 def measured(release: Release, blue_green: bool) -> Measured:
-    return Measured(f"{release.name}-preview" if blue_green else f"{release.name}-canary", False)
+    return Measured(names.preview(release.name) if blue_green else names.canary(release.name), False)
 
 
 def analysis_arg(release: Release, blue_green: bool) -> JSON:
@@ -182,27 +173,15 @@ def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
     for rollout in rollouts(objects):
         routing = canary_traffic_routing(rollout)
         name = routing.get("istio", {}).get("virtualService", {}).get("name")
-        service = find(objects, "VirtualService", name) if name else None
-        if service is None:
-            continue
-        rule: dict[str, Any] = {"group": group_of(service), "kind": "VirtualService", "name": name}
-        if routing.get("managedRoutes"):
-            rule["jsonPointers"] = ["/spec/http"]
-        else:
-            rule["jqPathExpressions"] = [".spec.http[].route[].weight"]
-        yield rule
+        rule = ignore_route(objects, "VirtualService", name, routing, ("/spec/http", ".spec.http[].route[].weight"))
+        if name and rule is not None:
+            yield rule
 
 
 def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     """The canary destination's weight in the weighted route (the one with two destinations)."""
-    service = find(objects, "VirtualService", name)
-    if service is None:
-        return None
-    for route in service["spec"].get("http", []):
-        destinations = route.get("route", [])
-        if len(destinations) == 2:
-            return int(destinations[1].get("weight", 0))
-    return None
+    destinations = weighted_backends(objects, "VirtualService", name, "http", "route")
+    return None if destinations is None else int(destinations[1].get("weight", 0))
 
 
 KUSTOMIZE_CONFIG: JSON = {
