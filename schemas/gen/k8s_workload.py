@@ -21,7 +21,20 @@ What the conversion does, and why:
 - turns IntOrString's and Quantity's `oneOf` into a type list (the branches are disjoint, so the meaning is
   the same, and generator/schemacheck.py implements it) and gives Quantity the apimachinery syntax as a
   pattern, so `memory: 256MB` is refused at the field instead of by the cluster;
-- keeps `additionalProperties: false` everywhere, so an unknown field is refused with "did you mean".
+- keeps `additionalProperties: false` everywhere, so an unknown field is refused with "did you mean";
+- adds the `enum`s of ENUMS below. The source schemas carry none (the OpenAPI v2 they come from has no enums),
+  so `imagePullPolicy: Sometimes` would pass here and be refused by the API server. Each list is the set of
+  values the API server accepts for that field in Kubernetes 1.32, as the API reference lists them
+  (https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/, "Possible enum values" of
+  Container, PodSpec, SecurityContext, PodSecurityContext, Toleration, TopologySpreadConstraint, ...) and as
+  pkg/apis/core/validation/validation.go (release-1.32) enforces them (supportedPullPolicies,
+  supportedPortProtocols, validateTaintEffect, ...). Only closed sets are listed: fields whose values are open
+  (emptyDir.medium takes HugePages-<size>, resourceFieldRef.resource hugepages-<size>, fieldRef.fieldPath
+  metadata.labels['<key>']) stay plain strings. An empty string, which the API server reads as "unset" for a
+  toleration's operator and effect, is refused: leave the field out instead. Two values narrower than the
+  Pod API's, because rollgen renders pod templates of Deployments and Rollouts: the pod's restartPolicy (a
+  Deployment takes Always only) and an init container's restartPolicy (Always, i.e. a sidecar, is the only
+  value a container may set).
 """
 
 from __future__ import annotations
@@ -41,6 +54,51 @@ CONTAINER_OWNED = ("name", "image", "ports", "restartPolicy")
 POD_OWNED = ("containers", "ephemeralContainers", "serviceAccount", "nodeName")
 QUANTITY_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
 DROPPED = ("description", "format")
+# Closed sets of values the API server accepts (sources in the docstring), by definition and field.
+ENUMS: dict[str, dict[str, list[str]]] = {
+    "Container": {
+        "imagePullPolicy": ["Always", "IfNotPresent", "Never"],
+        "terminationMessagePolicy": ["File", "FallbackToLogsOnError"],
+        "restartPolicy": ["Always"],
+    },
+    "ContainerPort": {"protocol": ["TCP", "UDP", "SCTP"]},
+    "HTTPGetAction": {"scheme": ["HTTP", "HTTPS"]},
+    "ContainerResizePolicy": {
+        "resourceName": ["cpu", "memory"],
+        "restartPolicy": ["NotRequired", "RestartContainer"],
+    },
+    "SecurityContext": {"procMount": ["Default", "Unmasked"]},
+    "SeccompProfile": {"type": ["RuntimeDefault", "Localhost", "Unconfined"]},
+    "AppArmorProfile": {"type": ["RuntimeDefault", "Localhost", "Unconfined"]},
+    "VolumeMount": {
+        "mountPropagation": ["None", "HostToContainer", "Bidirectional"],
+        "recursiveReadOnly": ["Disabled", "IfPossible", "Enabled"],
+    },
+    "ImageVolumeSource": {"pullPolicy": ["Always", "IfNotPresent", "Never"]},
+    "PersistentVolumeClaimSpec": {"volumeMode": ["Filesystem", "Block"]},
+    "NodeSelectorRequirement": {"operator": ["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]},
+    "LabelSelectorRequirement": {"operator": ["In", "NotIn", "Exists", "DoesNotExist"]},
+    "Toleration": {
+        "operator": ["Exists", "Equal"],
+        "effect": ["NoSchedule", "PreferNoSchedule", "NoExecute"],
+    },
+    "TopologySpreadConstraint": {
+        "whenUnsatisfiable": ["DoNotSchedule", "ScheduleAnyway"],
+        "nodeAffinityPolicy": ["Honor", "Ignore"],
+        "nodeTaintsPolicy": ["Honor", "Ignore"],
+    },
+    "PodSecurityContext": {
+        "fsGroupChangePolicy": ["OnRootMismatch", "Always"],
+        "seLinuxChangePolicy": ["MountOption", "Recursive"],
+        "supplementalGroupsPolicy": ["Merge", "Strict"],
+    },
+    "PodOS": {"name": ["linux", "windows"]},
+    "PodSpec": {
+        "dnsPolicy": ["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"],
+        "preemptionPolicy": ["PreemptLowerPriority", "Never"],
+        "restartPolicy": ["Always"],
+    },
+}
 # ObjectMeta (of an ephemeral volume's claim template): what the API server sets is no spec's business.
 SERVER_SET_META = ("managedFields", "ownerReferences", "creationTimestamp", "deletionTimestamp",
                    "deletionGracePeriodSeconds", "generation", "resourceVersion", "selfLink", "uid")
@@ -123,6 +181,7 @@ def generate() -> dict[str, Any]:
         out[action]["required"] = [r for r in out[action].get("required", []) if r != "port"]
         if not out[action]["required"]:
             del out[action]["required"]
+    add_enums(out, {"Container": container, "PodSpec": pod})
     # EnvVar.value: null removes the variable (environment overrides).
     out["k8s.EnvVar"]["properties"]["value"]["type"] = ["string", "null"]
     comment = f"generated by schemas/gen/k8s_workload.py from Kubernetes {KUBERNETES} (kubernetes-validate)"
@@ -157,6 +216,23 @@ def generate() -> dict[str, Any]:
         generated[name] = out[name]
         generated[name].setdefault("$comment", comment)
     return generated
+
+
+def add_enums(out: dict[str, Any], inline: dict[str, dict[str, Any]]) -> None:
+    """Put ENUMS on their fields. Container and PodSpec are also inlined as spec.container and spec.pod."""
+    for definition, fields in ENUMS.items():
+        targets = [out[short(definition)]] if short(definition) in out else []
+        if definition in inline:
+            targets.append(inline[definition])
+        if not targets:
+            raise SystemExit(f"ENUMS names {definition}, which is not reachable from Container or PodSpec")
+        for field, values in fields.items():
+            # spec.container has no restartPolicy (rollgen owns it); the init containers' k8s.Container has.
+            props = [t["properties"][field] for t in targets if field in t["properties"]]
+            if not props or any(prop.get("type") != "string" for prop in props):
+                raise SystemExit(f"{definition}.{field} is not a string field in Kubernetes {KUBERNETES}")
+            for prop in props:
+                prop["enum"] = values
 
 
 def merged_schema(generated: dict[str, Any]) -> dict[str, Any]:
