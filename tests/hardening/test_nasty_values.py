@@ -201,7 +201,7 @@ def test_nasty_values_render_exactly(engine: str, tmp_path: Path, capsys: pytest
         want_old, want_new = read_both(text)
         assert old == substitute(want_old, values), rel
         assert new == substitute(want_new, values), rel
-    everything = "\n".join(nasty.values())
+    everything = "\n".join(nasty.values()).replace(str(tmp_path), "")  # headers name the spec: pytest-49x/...
     assert "49" not in everything.replace("0x1F", "")  # no {{ 7*7 }} was evaluated anywhere
 
 
