@@ -42,3 +42,18 @@ def test_advance_all_bench_runs() -> None:
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "separate / --all:" in proc.stdout
+
+
+def test_memory_bench_runs() -> None:
+    """bench/memory: peak RSS from /usr/bin/time -v at two toy sizes, and their ratio."""
+    from pathlib import Path
+
+    from tests.conftest import require_path
+
+    require_path(Path("/usr/bin/time"))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "memory"), "--releases", "2", "4"],
+        cwd=ROOT, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "render" in proc.stdout and "MiB" in proc.stdout and "4/2:" in proc.stdout and "exit 0" in proc.stdout

@@ -173,7 +173,9 @@ def test_racy_entries(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert render("--check") == 0 and seen[-1]
     data = path.read_bytes()
     path.write_bytes(data[:-2] + (b"y\n" if data[-2:] != b"y\n" else b"z\n"))
-    monkeypatch.setattr(cache, "digest_of", lambda snap: entry["snapshot"])  # a stat that did not move
+    real_snapshot = cache.snapshot
+    monkeypatch.setattr(cache, "snapshot", lambda out, taken: cache.Snapshot(  # a stat that did not move
+        entry["snapshot"], {}, real_snapshot(out, taken).vouchable))
     assert render("--check") == 1
     assert not seen[-1]
 
@@ -182,3 +184,26 @@ def test_no_git_directory_no_cache(tmp_path: Path) -> None:
     if not any((folder / ".git").exists() for folder in (tmp_path, *tmp_path.parents)):
         assert cache.cache_file(tmp_path / "out") is None
     assert main(["render", str(NGINX), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_too_many_racy_files_store_nothing(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A racy file is read on every hit: past _RACY_MAX of them (a tree rewritten in place just now) no entry is
+    stored, so neither the entry nor a hit grows with the tree."""
+    import json
+
+    assert render() == 0
+    future = 2**62  # ns: racy whatever the clock says
+    path = first_generated(repo)
+    os.utime(path, ns=(future, future))
+    seen = hits(monkeypatch)
+    monkeypatch.setattr(cache, "_RACY_MAX", 0)
+    assert render("--check") == 0
+    assert render("--check") == 0
+    assert seen == [False, False]
+    monkeypatch.setattr(cache, "_RACY_MAX", 1)
+    assert render("--check") == 0
+    assert render("--check") == 0
+    assert seen[-1]
+    where = cache.cache_file(Path("out"))
+    assert where is not None
+    assert list(json.loads(where.read_bytes())["racy"]) == [path.relative_to(repo / "out").as_posix()]

@@ -12,7 +12,7 @@ a release nobody has released yet has no files. Anywhere else every environment 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,48 +23,57 @@ from generator.model import EnvState, Release
 if TYPE_CHECKING:
     import argparse
 
+    from generator.gitops.writer import StreamedTree
     from generator.wiring import RenderWiring
 
 
 def run(args: argparse.Namespace) -> int:
     _check_out(args.out)
+    from generator.gitops.writer import StreamedTree
     from generator.render import cache
 
     # The cache (generator/render/cache.py) answers only when every input and the whole output tree are as a
     # run that found the tree up to date left them; the snapshot is taken before anything is read.
     key = cache.run_key(args.paths, args.out) if cache.cache_file(args.out) else None
-    taken = cache.now_ns()
-    try:
-        before = cache.snapshot(args.out) if key else {}
-    except OSError:  # an unreadable corner of the tree: the full run reports it
-        key, before = None, {}
+    before = None
     if key:
+        try:
+            before = cache.snapshot(args.out, cache.now_ns())
+        except OSError:  # an unreadable corner of the tree: the full run reports it
+            key = None
+    if key and before is not None:
         hit = cache.lookup_snapshot(args.out, key, before)
         if hit is not None:
             return _replay(args, hit)
-    releases, problems = load_releases(args.paths)
-    if problems:
-        _report(problems, args.format)
-        return EXIT_USER
-    from generator.wiring import for_render
-
-    tree = render_all(releases, args.out, for_render(args.out, args.paths))
-    if args.check:
-        code = _check(args.out, tree.files, tree.roots, args.format)
-        if key and code == EXIT_OK and cache.run_key(args.paths, args.out) == key:  # no input changed meanwhile
-            cache.store(args.out, key, before, taken, tree.files, tree.roots, tree.unreleased)
-        return code
-    code, changed = _write_tree(args.out, tree, args.format)
-    if key and code == EXIT_OK and not changed and cache.run_key(args.paths, args.out) == key:
-        cache.store(args.out, key, before, taken, tree.files, tree.roots, tree.unreleased)
+    # Release by release (render_stream): one release's files in memory at a time, whatever the fleet's size.
+    watch = before.recent if before is not None else ()
+    with StreamedTree(args.out, check=args.check, keep_paths=args.format == "json", watch=watch) as sink:
+        problems, unreleased = render_stream(args.paths, args.out, sink)
+        if problems:
+            _report(problems, args.format)
+            return EXIT_USER
+        if args.check:
+            code = _check(args.out, sink.files, sink.check_lines(), args.format)
+            up_to_date = code == EXIT_OK
+        else:
+            sink.finish()
+            code = _print_summary(args.out, sink.summary(), unreleased, args.format)
+            up_to_date = not sink.changed
+    if key and before is not None and up_to_date and cache.run_key(args.paths, args.out) == key:  # no input changed meanwhile
+        counts = sink.summary()
+        cache.store(args.out, key, before, sink.hashes, sink.files, [app["root"] for app in counts],
+                    [app["unchanged"] for app in counts], unreleased)
     return code
 
 
 def _replay(args: argparse.Namespace, hit: Any) -> int:
     """What a full run prints over a tree it finds up to date, from the cache."""
     if args.check:
-        return _check(args.out, dict.fromkeys(hit.files, b""), hit.roots, args.format, diffs=[])
-    return _print_write(args.out, Tree({}, hit.roots, hit.unreleased), [], hit.files, [], args.format)
+        return _check(args.out, hit.files, [], args.format)
+    empty: list[str] | int = [] if args.format == "json" else 0
+    summary = [{"root": root, "written": empty, "unchanged": unchanged, "removed": empty}
+               for root, unchanged in zip(hit.roots, hit.unchanged)]
+    return _print_summary(args.out, summary, hit.unreleased, args.format)
 
 
 # -- load ---------------------------------------------------------------------------------------------------
@@ -104,21 +113,24 @@ def spec_display(spec: Path) -> str:
 
 def duplicate_names(loaded: Sequence[tuple[Path, Release]]) -> list[Problem]:
     """Two specs naming the same release would write the same apps/<name>/: one problem per later spec."""
-    from generator.spec.loader import load_single
-
     first: dict[str, Release] = {}
     problems = []
     for spec, release in loaded:
         other = first.setdefault(release.name, release)
-        if other is release:
-            continue
-        line, column = load_single(spec, release.source).locate(("metadata", "name"))
-        message = (
-            f"release {release.name!r} is also defined in {other.source}: both would write apps/{release.name}/; "
-            "rename one of them (metadata.name)"
-        )
-        problems.append(Problem(release.source, line, column, "$.metadata.name", message))
+        if other is not release:
+            problems.append(_duplicate(spec, release, other.source))
     return problems
+
+
+def _duplicate(spec: Path, release: Release, other: str) -> Problem:
+    from generator.spec.loader import load_single
+
+    line, column = load_single(spec, release.source).locate(("metadata", "name"))
+    message = (
+        f"release {release.name!r} is also defined in {other}: both would write apps/{release.name}/; "
+        "rename one of them (metadata.name)"
+    )
+    return Problem(release.source, line, column, "$.metadata.name", message)
 
 
 def _report(problems: list[Problem], fmt: str) -> None:
@@ -190,6 +202,95 @@ def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring |
     return tree
 
 
+def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> tuple[list[Problem],
+                                                                                   dict[str, list[str]]]:
+    """load_releases and render_all, one release at a time into `sink`: what `rollgen render` writes or checks.
+
+    Nothing is held from one release to the next but its name, so memory stays flat with the fleet. The rules
+    are the whole-tree ones: every spec is loaded and checked, and the problems of all of them win (the caller
+    writes nothing); without problems, the first error met rendering is raised, as render_all raises it.
+    """
+    from generator.errors import InvalidInput
+    from generator.gitops.retire import kept_files
+    from generator.render.loading import load_release
+    from generator.render.pipeline import app_root, render_files
+    from generator.spec.config import config_root, profile_dirs
+    from generator.spec.discovery import find_specs
+    from generator.wiring import for_render
+
+    specs, problems = find_specs(list(paths))
+    first: dict[str, str] = {}  # release name -> the spec that defines it
+    duplicates: list[Problem] = []
+    dirs_by_root: dict[Path | None, list[Path]] = {}
+    unreleased: dict[str, list[str]] = {}
+    failed: RollgenError | None = None  # raised once every spec has been checked, if none has a problem
+    wired: RenderWiring | None = None
+    started = False
+    for spec in specs:
+        root = config_root(spec.resolve().parent)
+        try:
+            if root not in dirs_by_root:
+                dirs_by_root[root] = profile_dirs(root)
+            release = load_release(spec, dirs_by_root[root], display=spec_display(spec))
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+            continue
+        if release.name in first:
+            duplicates.append(_duplicate(spec, release, first[release.name]))
+            continue
+        first[release.name] = release.source
+        if problems or duplicates or failed is not None:
+            continue  # nothing will be written: only the checking goes on
+        try:
+            if not started:
+                started = True
+                wired = for_render(out_dir, paths)
+                sink.share(wired.shared_roots() if wired is not None else [])
+            _render_one(release, out_dir, wired, sink, unreleased)
+        except RollgenError as exc:
+            failed = exc
+    if problems or duplicates:
+        return problems + duplicates, unreleased
+    if failed is not None:
+        raise failed
+    if not started:
+        wired = for_render(out_dir, paths)
+    if wired is not None:
+        shared = wired.shared_roots()
+        sink.add(wired.repo_files(), shared)
+        for gone in wired.repo_roots(first):
+            if gone not in shared:  # a release whose spec is gone still runs: its deployed files stay until retired
+                sink.add(kept_files(out_dir, gone.removeprefix("apps/"), (), base=True), [gone])
+    sink.shared_done()
+    return [], unreleased
+
+
+def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sink: StreamedTree,
+                unreleased: dict[str, list[str]]) -> None:
+    """One release of render_all, into the sink."""
+    from generator.gitops.retire import kept_files
+    from generator.render.pipeline import app_root, render_files
+
+    roots = [app_root(release)]
+    if wired is not None:
+        wired.check(release)
+        roots.extend(wired.release_roots(release.name))
+    rendered, states = with_states(out_dir, release, released_only=wired is not None)
+    kept = {env.name for env in rendered.environments}
+    left_out = [env.name for env in release.environments if env.name not in kept]
+    if left_out:
+        unreleased[app_root(release)] = left_out
+    files: dict[str, bytes] = {}
+    if wired is not None:
+        names = [env.name for env in release.environments]
+        files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
+    if rendered.environments:
+        files.update(render_files(rendered, states))
+        if wired is not None:
+            files.update(wired.release_files(rendered))
+    sink.add(files, roots)
+
+
 def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[Release, dict[str, EnvState]]:
     """The release, narrowed to the environments to render, and their states.
 
@@ -207,58 +308,29 @@ def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[R
 # -- write or check -----------------------------------------------------------------------------------------
 
 
-def _write(out_dir: Path, tree: Tree, fmt: str) -> int:
-    return _write_tree(out_dir, tree, fmt)[0]
-
-
-def _write_tree(out_dir: Path, tree: Tree, fmt: str) -> tuple[int, bool]:
-    """Write the tree and print the summary; also whether anything was written or removed."""
-    from generator.gitops.writer import write_tree
-
-    result = write_tree(out_dir, tree.files, tree.roots)
-    code = _print_write(out_dir, tree, result.written, result.unchanged, result.removed, fmt)
-    return code, bool(result.written or result.removed)
-
-
-def _print_write(out_dir: Path, tree: Tree, written: Sequence[str], unchanged: Sequence[str],
-                 removed: Sequence[str], fmt: str) -> int:
-    summary = _summary(tree.roots, written, unchanged, removed)
+def _print_summary(out_dir: Path, summary: list[dict[str, Any]], unreleased: Mapping[str, list[str]],
+                   fmt: str) -> int:
+    """What a write prints: per owned root, written and removed (paths in JSON, counts in text) and unchanged."""
     for app in summary:
-        if app["root"] in tree.unreleased:
-            app["unreleased"] = tree.unreleased[app["root"]]
+        if app["root"] in unreleased:
+            app["unreleased"] = unreleased[app["root"]]
     if fmt == "json":
         print(json.dumps({"out": str(out_dir), "apps": summary}, indent=2))
         return EXIT_OK
     for app in summary:
-        print(
-            f"{app['root']}: {len(app['written'])} written, {app['unchanged']} unchanged, "
-            f"{len(app['removed'])} removed"
-        )
+        print(f"{app['root']}: {_count(app['written'])} written, {app['unchanged']} unchanged, "
+              f"{_count(app['removed'])} removed")
         if app.get("unreleased"):
             print(f"{app['root']}: not released yet, so not rendered: {', '.join(app['unreleased'])} "
                   "(rollgen release renders and commits each environment)")
     return EXIT_OK
 
 
-def _summary(
-    roots: Sequence[str], written: Sequence[str], unchanged: Sequence[str], removed: Sequence[str]
-) -> list[dict[str, Any]]:
-    from generator.gitops.writer import owning_root
-
-    apps: dict[str, dict[str, Any]] = {root: {"root": root, "written": [], "unchanged": 0, "removed": []} for root in roots}
-    for kind, paths in (("written", written), ("removed", removed)):
-        for path in paths:
-            apps[owning_root(path, apps) or ""][kind].append(path)
-    for path in unchanged:
-        apps[owning_root(path, apps) or ""]["unchanged"] += 1
-    return list(apps.values())
+def _count(paths: Sequence[str] | int) -> int:
+    return paths if isinstance(paths, int) else len(paths)
 
 
-def _check(out_dir: Path, files: dict[str, bytes], roots: list[str], fmt: str, diffs: list[str] | None = None) -> int:
-    from generator.gitops.writer import check_tree
-
-    if diffs is None:
-        diffs = check_tree(out_dir, files, roots)
+def _check(out_dir: Path, files: int, diffs: list[str], fmt: str) -> int:
     if fmt == "json":
         print(json.dumps({"out": str(out_dir), "upToDate": not diffs, "differences": diffs}, indent=2))
     elif diffs:
@@ -266,5 +338,5 @@ def _check(out_dir: Path, files: dict[str, bytes], roots: list[str], fmt: str, d
             print(line)
         print(f"rollgen: {out_dir} is out of date ({len(diffs)} file(s)); run rollgen render without --check")
     else:
-        print(f"{out_dir}: up to date ({len(files)} files)")
+        print(f"{out_dir}: up to date ({files} files)")
     return EXIT_USER if diffs else EXIT_OK

@@ -103,6 +103,10 @@ class Repo:
         self.hooks_dir = hooks_dir or rollgen_dir.parent / "hooks"  # core.hooksPath honoured by discover
         self.common_dir = common_dir or rollgen_dir.parent  # refs live here (shared by linked worktrees)
         self._env = clean_env()
+        # Of the last commit(): the HEAD it was made on, and whether plumbing made it (no hook could have changed
+        # its message); so that the caller needs no git process to learn either.
+        self.parent: str | None = None
+        self.verbatim = False
 
     @classmethod
     def discover(cls, path: Path) -> Repo:
@@ -190,9 +194,11 @@ class Repo:
         commit `git commit` makes, without its refresh of the whole index, which in a 40,000-file config repo
         is most of the cost of a step (bench/advance).
         """
+        self.verbatim = False
         if not paths:
             return None
         head = self._head_and_tree()
+        self.parent = head[0] if head else None
         if head is None or not self._plumbing_ok():
             self.run("add", "-A", "--", *paths)
             return self._porcelain_commit(paths, message, author)
@@ -209,6 +215,7 @@ class Repo:
         new = made.stdout.decode().strip()
         subject = message.split("\n", 1)[0][:200]  # an argument: the kernel refuses one over 128 KiB
         self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, commit)
+        self.verbatim = True  # no hook ran: the commit holds exactly `message`
         self.run("update-index", "--add", "--remove", "--", *paths)
         return new
 
@@ -228,13 +235,14 @@ class Repo:
                 entries[folder].pop(name, None)
             else:
                 entries[folder][name] = ("100644", "blob", blob)
-        for folder in sorted(folders - {""}, key=lambda f: -f.count("/")):
-            parent, _, name = folder.rpartition("/")
-            if entries[folder]:
-                entries[parent][name] = ("040000", "tree", self._mktree(entries[folder]))
-            else:
-                entries[parent].pop(name, None)
-        return self._mktree(entries[""])
+        with _TreeMaker(self) as mktree:  # one git process for every folder on the way, not one each
+            for folder in sorted(folders - {""}, key=lambda f: -f.count("/")):
+                parent, _, name = folder.rpartition("/")
+                if entries[folder]:
+                    entries[parent][name] = ("040000", "tree", mktree(entries[folder]))
+                else:
+                    entries[parent].pop(name, None)
+            return mktree(entries[""])
 
     def read_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
         """The contents of `<commit>:<path>` for each spec (None where missing), with one `git cat-file --batch`."""
@@ -274,10 +282,6 @@ class Repo:
             out[folder] = _parse_tree(data[at : at + size], len(base) // 2)
             at += size + 1
         return out
-
-    def _mktree(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
-        body = "".join(f"{mode} {kind} {sha}\t{name}\0" for name, (mode, kind, sha) in sorted(entries.items()))
-        return self.text("mktree", "-z", input=body.encode()).strip()
 
     def _head_and_tree(self) -> tuple[str, str] | None:
         out = self.run("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False)
@@ -777,6 +781,56 @@ def _stderr(out: subprocess.CompletedProcess[bytes]) -> str:
 def _parents(path: str) -> list[str]:
     parts = path.split("/")[:-1]
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+class _TreeMaker:
+    """`git mktree --batch` as one process that makes tree after tree: each tree's id is read back before the
+    next is written, so a folder's tree can name the ones made for its subfolders."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> _TreeMaker:
+        try:
+            self._proc = subprocess.Popen(["git", "mktree", "-z", "--batch"], cwd=self._repo.root, env=self._repo._env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed (rollgen needs the git command line)") from exc
+        return self
+
+    def __call__(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(_tree_body(entries) + b"\0")  # an empty entry ends the tree
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # git died: its message is read below
+        line = proc.stdout.readline().decode().strip()
+        if not line:
+            raise GitError(f"git mktree failed: {self._finish()}")
+        return line
+
+    def _finish(self) -> str:
+        proc = self._proc
+        assert proc is not None
+        self._proc = None
+        _, err = proc.communicate()
+        return redact(err).decode(errors="replace").strip()[-2000:]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            proc = self._proc
+            message = self._finish()
+            if proc.returncode != 0 and exc[0] is None:
+                raise GitError(f"git mktree failed: {message}")
+
+
+def _tree_body(entries: Mapping[str, tuple[str, str, str]]) -> bytes:
+    """mktree -z input: one `mode type id<TAB>name` entry each, NUL-terminated."""
+    text = "".join(f"{mode} {kind} {sha}\t{name}\0" for name, (mode, kind, sha) in sorted(entries.items()))
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _parse_tree(raw: bytes, hash_len: int) -> dict[str, tuple[str, str, str]]:

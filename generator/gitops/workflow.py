@@ -387,10 +387,9 @@ def _composed(record: Record, config: Config) -> str:
 
 def _commit(repo: Repo, config: Config, release: Release, paths: list[str], message: str) -> str | None:
     """Commit what was written (commit_or_restore), and hold the commit to the trailers rollgen wrote."""
-    before = repo.head()
     commit = commit_or_restore(repo, config, release.name, paths, message)
-    if commit is not None:
-        _check_recorded(repo, commit, before, message)
+    if commit is not None and not repo.verbatim:  # made by plumbing, no hook: the message is ours as written
+        _check_recorded(repo, commit, repo.parent, message)
     return commit
 
 

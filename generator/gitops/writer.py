@@ -9,10 +9,15 @@ is never overwritten or removed; progression state files are never removed.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
+from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from generator.records import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any, TextIO
 
 from generator.render.emit import is_generated
 from generator.render.files import HEADER_LEN, starts_generated
@@ -155,7 +160,7 @@ def _read(path: str, rel: str) -> bytes | None:
         raise RollgenError(f"cannot write {rel}: {exc.strerror}; move what is in the way and render again") from exc
 
 
-def _stale_files(guard: _Guard, roots: Collection[str], produced: Mapping[str, bytes]) -> Iterator[str]:
+def _stale_files(guard: _Guard, roots: Collection[str], produced: Collection[str]) -> Iterator[str]:
     """Generated files under the owned roots that are no longer produced; state files, foreign files and
     symlinks are neither followed nor touched."""
     for owned in sorted(roots):
@@ -192,9 +197,6 @@ def _foreign_message(paths: Sequence[str]) -> str:
 
 
 def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
-    import shutil  # here, not at the top: `render --check` writes nothing and need not load them (~4 ms)
-    import tempfile
-
     tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=root)
     try:
         staged = []
@@ -220,8 +222,6 @@ def _remove_leftovers(root: Path) -> None:
         leftovers = [e.path for e in entries if e.name.startswith(_TMP_PREFIX) and e.is_dir(follow_symlinks=False)
                      and not _writer_alive(e.name)]
     for path in leftovers:
-        import shutil  # only a killed run's folder needs it
-
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -247,3 +247,202 @@ def _remove_empty_dirs(root: Path, removed: Sequence[str], roots: Collection[str
             (root / folder).rmdir()
         except OSError:
             pass  # not empty: a state file or a person's file lives there
+
+
+# -- streamed: the same, one part of the tree at a time -----------------------------------------------------
+
+
+class StreamedTree:
+    """write_tree / check_tree for a tree produced one part at a time (`rollgen render`: a part per release), so
+    that no more than one part is ever held in memory.
+
+    Nothing is written in out_dir until finish(): in write mode each new or changed file goes to a staging folder
+    inside out_dir (same filesystem) as soon as its part is planned, and finish() moves them all in with
+    os.replace, then prunes, as write_tree does; abort() (or leaving the `with` block on an error) removes the
+    staging folder and out_dir is as it was. A part's `roots` are owned by that part alone: its files are all
+    there is under them, so their stale files are found with the part. `shared` roots (argocd/, flux/ of a whole
+    config repo) take files from many parts: their paths are kept until finish() scans those roots.
+    """
+
+    def __init__(self, out_dir: Path, check: bool = False, shared: Sequence[str] = (), keep_paths: bool = False,
+                 watch: Collection[str] = ()) -> None:
+        self.out_dir = out_dir
+        self.check = check
+        self.roots: list[str] = []  # every owned root, in the order the parts gave them
+        self.files = 0  # files produced
+        self.diffs: list[str] = []  # check mode: check_tree's lines
+        self.hashes: dict[str, bytes] = {}  # sha256 of the produced bytes of each watched path
+        self._watch = frozenset(watch)
+        self._guard = _Guard(out_dir.resolve())
+        self._shared: set[str] = {_check_relative(r) for r in shared}
+        self._shared_produced: set[str] = set()
+        self._listed: set[str] = set()
+        self._counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # root -> [written, unchanged, removed]
+        self._paths: dict[str, tuple[list[str], list[str]]] | None = {} if keep_paths else None  # written, removed
+        self._stale: list[str] = []
+        self._foreign: list[str] = []
+        self._staging: str | None = None
+        self._list_file: TextIO | None = None
+        self._staged = 0
+        self._made_out = False
+
+    def __enter__(self) -> StreamedTree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    # -- parts
+
+    def share(self, roots: Sequence[str]) -> None:
+        """Name the shared roots, before the first part that has files under them."""
+        self._shared = {_check_relative(r) for r in roots}
+
+    def add(self, files: Mapping[str, bytes], roots: Sequence[str]) -> None:
+        """One part: its files (each under one of its roots or a shared root) and the roots it owns alone (a
+        shared root among them is only listed, at that place, in the summary)."""
+        own = {_check_relative(r) for r in roots} - self._shared
+        self._list(roots)
+        # what was cached for the last part's folders is of no use to this one: memory stays flat
+        self._guard = _Guard(self._guard.root)
+        for rel in sorted(files):
+            _check_relative(rel)
+            root = owning_root(rel, own)
+            if root is None:
+                shared = owning_root(rel, self._shared)
+                if shared is None:
+                    raise ValueError(f"{rel} is outside the owned roots {sorted(own | self._shared)}")
+                self._shared_produced.add(rel)
+                root = shared
+            self._one(rel, files[rel], root)
+        for rel in _stale_files(self._guard, own, files):
+            self._stale_one(rel, own)
+
+    def shared_done(self) -> None:
+        """Every part is in: the shared roots' stale files (what no part produced under them)."""
+        self._list(sorted(self._shared))
+        for rel in _stale_files(self._guard, self._shared, self._shared_produced):
+            self._stale_one(rel, self._shared)
+        self._shared_produced = set()
+
+    def _list(self, roots: Sequence[str]) -> None:
+        for root in roots:
+            if root not in self._listed:
+                self._listed.add(root)
+                self.roots.append(root)
+
+    def _one(self, rel: str, data: bytes, root: str) -> None:
+        self.files += 1
+        if rel in self._watch:
+            self.hashes[rel] = hashlib.sha256(data).digest()
+        current = _read(self._guard.file(rel), rel)
+        if current == data:
+            self._counts[root][1] += 1
+            return
+        foreign = current is not None and not is_generated(current[:HEADER_LEN])
+        if foreign:
+            self._foreign.append(rel)
+        if self.check:
+            if foreign:
+                self.diffs.append(f"foreign: {rel} (not generated by rollgen; render would refuse to overwrite it)")
+            else:
+                self.diffs.append(f"{'missing' if current is None else 'changed'}: {rel}")
+            return
+        self._counts[root][0] += 1
+        if self._paths is not None:
+            self._paths.setdefault(root, ([], []))[0].append(rel)
+        if not self._foreign:  # once refused, nothing more is worth staging
+            self._stage(rel, data)
+
+    def _stale_one(self, rel: str, roots: Collection[str]) -> None:
+        root = owning_root(rel, roots) or ""
+        self._counts[root][2] += 1
+        if self.check:
+            self.diffs.append(f"stale: {rel}")
+            return
+        self._stale.append(rel)
+        if self._paths is not None:
+            self._paths.setdefault(root, ([], []))[1].append(rel)
+
+    def _stage(self, rel: str, data: bytes) -> None:
+        """The new bytes to a numbered file of the staging folder, its destination to the folder's list (a list
+        on disk, not in memory: a first render of a large fleet stages every file)."""
+        if self._staging is None:
+            if not self.out_dir.exists():
+                self._made_out = True
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            _remove_leftovers(self.out_dir)
+            self._staging = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=self.out_dir)
+            self._list_file = open(os.path.join(self._staging, "list"), "w", encoding="utf-8",  # noqa: SIM115
+                                   errors="surrogateescape")
+        self._staged += 1
+        with open(os.path.join(self._staging, str(self._staged)), "wb") as fh:
+            fh.write(data)
+        self._list_file.write(rel + "\n")  # type: ignore[union-attr]
+
+    # -- the end
+
+    def check_lines(self) -> list[str]:
+        """check_tree's answer for the whole tree (call after every part and shared_done)."""
+        return sorted(self.diffs, key=lambda line: line.split(": ", 1)[1])
+
+    def finish(self) -> None:
+        """Move every staged file in, then prune; refuses (writing nothing) when a foreign file is in the way."""
+        if self.check:
+            return
+        if self._foreign:
+            raise RollgenError(_foreign_message(self._foreign))
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self._staging is not None:
+            self._close_list()
+            made = ""
+            with open(os.path.join(self._staging, "list"), encoding="utf-8", errors="surrogateescape") as listing:
+                for index, line in enumerate(listing, 1):
+                    dest = os.path.join(self.out_dir, line[:-1])
+                    parent = os.path.dirname(dest)
+                    if parent != made:  # a release's files come together, folder by folder
+                        os.makedirs(parent, exist_ok=True)
+                        made = parent
+                    os.replace(os.path.join(self._staging, str(index)), dest)
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+        _remove_leftovers(self.out_dir)
+        for rel in self._stale:
+            (self.out_dir / rel).unlink()
+        _remove_empty_dirs(self.out_dir, self._stale, set(self.roots))
+        self._made_out = False
+
+    def abort(self) -> None:
+        """Leave out_dir as it was: the staging folder goes (and out_dir, when this made it and it is empty)."""
+        if self._staging is not None:
+            self._close_list()
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+        if self._made_out:
+            try:
+                self.out_dir.rmdir()
+            except OSError:
+                pass
+            self._made_out = False
+
+    def _close_list(self) -> None:
+        if self._list_file is not None:
+            self._list_file.close()
+            self._list_file = None
+
+    def summary(self) -> list[dict[str, Any]]:
+        """Per owned root, in order: written and removed (sorted paths with keep_paths, else counts), unchanged."""
+        out = []
+        for root in self.roots:
+            written, unchanged, removed = self._counts[root]
+            if self._paths is not None:
+                paths = self._paths.get(root, ([], []))
+                out.append({"root": root, "written": sorted(paths[0]), "unchanged": unchanged,
+                            "removed": sorted(paths[1])})
+            else:
+                out.append({"root": root, "written": written, "unchanged": unchanged, "removed": removed})
+        return out
+
+    @property
+    def changed(self) -> bool:
+        return any(counts[0] or counts[2] for counts in self._counts.values())

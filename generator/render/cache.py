@@ -14,13 +14,18 @@ nothing". It is used only when both halves still hold:
 
 A timestamp can be too coarse to see an edit made just after it was read (git calls this "racy"): a file whose
 mtime or ctime is within _RACY_NS of the snapshot keeps the hash of the bytes rollgen expects there, and is read
-and compared on every hit; a racy folder or a racy file rollgen did not produce means no entry is stored.
+and compared on every hit; a racy folder, a racy file rollgen did not produce or more than _RACY_MAX racy files
+mean no entry is stored.
+
+The snapshot is hashed as it is walked and the entry holds counts, not paths: a hit costs a stat per entry of the
+tree and reading the specs, and neither a hit nor a store holds the tree's listing in memory.
 An entry is stored only by a run that found the tree up to date (nothing written or removed, or `--check` clean),
 from a snapshot taken before that run read anything, so nothing that happened during the run can be vouched for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -31,18 +36,28 @@ from generator.records import dataclass
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 2
+_FORMAT = 3
 _RACY_NS = 2_000_000_000
+_RACY_MAX = 256  # more racy files than this (a tree just written in place): store nothing rather than hash them all
 
-Snapshot = dict[str, list[int]]  # relative path -> [mode, size, inode, mtime_ns, ctime_ns]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The output folder as stat sees it: one hash of every entry, and the racy regular files."""
+
+    digest: str
+    recent: dict[str, bool]  # racy regular files (a dict for its order)
+    vouchable: bool = True  # False: a racy folder or special file; nothing can be stored (recent is left empty)
 
 
 @dataclass(frozen=True)
 class Hit:
     """What the cached run produced: enough to print what a full run over the same tree prints."""
 
-    files: list[str]
+    files: int  # how many files the tree holds
     roots: list[str]
+    unchanged: list[int]  # files under each root
     unreleased: dict[str, list[str]]
 
 
@@ -52,8 +67,6 @@ def cache_file(out_dir: Path) -> Path | None:
     for folder in (resolved, *resolved.parents):
         git = folder / ".git"
         if git.is_dir() and not git.is_symlink():
-            import hashlib  # imported where used: a render outside any git repository never loads it (~2 ms)
-
             name = hashlib.sha256(str(resolved).encode()).hexdigest()[:32]
             return git / "rollgen" / "cache" / f"render-{name}.json"
         if git.exists():
@@ -70,9 +83,8 @@ def run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
 
 
 def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
-    import hashlib
     from generator.spec.config import CONFIG_FILE, config_root, profile_dirs
-    from generator.spec.discovery import find_specs
+    from generator.spec.discovery import find_specs, resolved as resolve
 
     specs, problems = find_specs(list(paths))
     if problems:
@@ -83,16 +95,21 @@ def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     for path in paths:
         _add(digest, "arg", str(path))
     roots: dict[Path | None, None] = {config_root(out_dir.resolve()): None}
-    by_parent: dict[Path, tuple[Path | None, Path | None]] = {}  # folder -> (config root, git work tree)
+    # folder -> (config root, git work tree as a string); strings, not pathlib, in this loop: it runs per spec on
+    # every cached run
+    by_parent: dict[str, tuple[Path | None, str | None]] = {}
+    folders: dict[Path, Path] = {}
     for spec in specs:
-        resolved = spec.resolve()
-        found = by_parent.get(resolved.parent)
+        resolved = str(resolve(spec, folders))
+        parent = os.path.dirname(resolved)
+        found = by_parent.get(parent)
         if found is None:
-            found = by_parent[resolved.parent] = (config_root(resolved.parent), _work_tree(resolved.parent))
+            tree = _work_tree(Path(parent))
+            found = by_parent[parent] = (config_root(Path(parent)), str(tree) if tree else None)
         roots.setdefault(found[0], None)
         # what commands/render.py spec_display names the spec in headers, from the same rule
-        display = resolved.relative_to(found[1]).as_posix() if found[1] else spec.as_posix()
-        _add(digest, "spec", str(spec), str(resolved), display)
+        display = resolved[len(found[1]):].lstrip("/") if found[1] else spec.as_posix()
+        _add(digest, "spec", str(spec), resolved, display)
         digest.update(_read(resolved))
     for root in roots:
         if root is None:
@@ -114,33 +131,50 @@ def _work_tree(folder: Path) -> Path | None:
     return None
 
 
-def digest_of(snap: Snapshot) -> str:
-    import hashlib
-    return hashlib.sha256(repr(sorted(snap.items())).encode()).hexdigest()
-
-
-def snapshot(out_dir: Path) -> Snapshot:
-    """Every entry under out_dir (not `.git`, not following symlinks), with what a change would alter."""
-    found: Snapshot = {}
+def snapshot(out_dir: Path, taken_ns: int) -> Snapshot:
+    """Every entry under out_dir (not `.git`, not following symlinks), with what a change would alter, hashed as
+    it is walked (each folder's entries in name order) so that a tree of any size costs no memory; and the
+    entries changed within _RACY_NS of taken_ns (racy): regular files by name, or `vouchable` False for
+    anything else. This runs on every cached run: one stat per entry and as little Python as possible."""
+    digest = hashlib.sha256()
+    recent: dict[str, bool] = {}
+    vouchable = True
+    settled = taken_ns - _RACY_NS
     pending = [("", str(out_dir))]
+    is_dir = stat.S_ISDIR
     while pending:
         rel, path = pending.pop()
         try:
-            entries = list(os.scandir(path))
+            found = os.scandir(path)
         except FileNotFoundError:
             continue
-        for entry in entries:
-            if not rel and entry.name == ".git":
-                continue
-            st = entry.stat(follow_symlinks=False)
-            sub = f"{rel}{entry.name}"
-            found[sub] = [st.st_mode, st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
-            if stat.S_ISDIR(st.st_mode):
-                pending.append((sub + "/", entry.path))
-    return found
+        lines = []
+        folders = []
+        with found:
+            for entry in found:
+                name = entry.name
+                if not rel and name == ".git":
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                mode, mtime, ctime = st.st_mode, st.st_mtime_ns, st.st_ctime_ns
+                lines.append(f"{rel}{name}\0{mode} {st.st_size} {st.st_ino} {mtime} {ctime}\n")
+                if is_dir(mode):
+                    folders.append((f"{rel}{name}/", entry.path))
+                if (mtime >= settled or ctime >= settled) and vouchable:
+                    # A tree written just now has racy folders or many racy files: then nothing is kept (memory
+                    # stays flat, and an entry never makes every hit read the whole tree)
+                    recent[rel + name] = True
+                    vouchable = stat.S_ISREG(mode) and len(recent) <= _RACY_MAX
+                    if not vouchable:
+                        recent.clear()
+        lines.sort()  # a name is unique in its folder: the lines sort by it
+        digest.update("".join(lines).encode("utf-8", "surrogateescape"))
+        folders.sort(reverse=True)
+        pending.extend(folders)
+    return Snapshot(digest.hexdigest(), recent, vouchable)
 
 
-def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit | None:
+def lookup_snapshot(out_dir: Path, key: str, now: Snapshot) -> Hit | None:
     """The cached result when the inputs and the tree are what they were; None on any doubt."""
     where = cache_file(out_dir)
     if where is None:
@@ -157,9 +191,8 @@ def lookup_snapshot(out_dir: Path, key: str, now: Snapshot | None = None) -> Hit
         return None
 
 
-def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> Hit | None:
-    import hashlib
-    if digest_of(now if now is not None else snapshot(out_dir)) != entry["snapshot"]:
+def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot) -> Hit | None:
+    if now.digest != entry["snapshot"]:
         return None
     for rel, expected in entry["racy"].items():
         try:
@@ -168,25 +201,27 @@ def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot | None) -> 
             return None
         if hashlib.sha256(data).hexdigest() != expected:
             return None
-    return Hit(entry["files"], entry["roots"], entry["unreleased"])
+    return Hit(int(entry["files"]), list(entry["roots"]), [int(n) for n in entry["unchanged"]],
+               dict(entry["unreleased"]))
 
 
-def store(out_dir: Path, key: str, before: Snapshot, taken_ns: int, files: Mapping[str, bytes],
-          roots: Sequence[str], unreleased: Mapping[str, list[str]]) -> None:
-    """Record an up-to-date run (its snapshot taken before it read the tree); skipped when in doubt."""
-    import hashlib
+def store(out_dir: Path, key: str, before: Snapshot, produced: Mapping[str, bytes], files: int,
+          roots: Sequence[str], unchanged: Sequence[int], unreleased: Mapping[str, list[str]]) -> None:
+    """Record an up-to-date run (its snapshot taken before it read the tree); skipped when in doubt.
+
+    `produced`: the sha256 of what the run produced at each of the snapshot's racy paths it produced."""
     where = cache_file(out_dir)
     if where is None:
         return
+    if not before.vouchable:
+        return  # a folder changed just now: cannot vouch for it
     racy: dict[str, str] = {}
-    for rel, (mode, _, _, mtime, ctime) in before.items():
-        if max(mtime, ctime) < taken_ns - _RACY_NS:
-            continue
-        if not stat.S_ISREG(mode) or rel not in files:
-            return  # a folder or a file not ours changed just now: cannot vouch for it
-        racy[rel] = hashlib.sha256(files[rel]).hexdigest()
-    entry = {"format": _FORMAT, "key": key, "snapshot": digest_of(before), "racy": racy, "files": sorted(files),
-             "roots": list(roots), "unreleased": dict(unreleased)}
+    for rel in before.recent:
+        if rel not in produced:
+            return  # a file not ours changed just now: cannot vouch for it
+        racy[rel] = produced[rel].hex()
+    entry = {"format": _FORMAT, "key": key, "snapshot": before.digest, "racy": racy, "files": files,
+             "roots": list(roots), "unchanged": list(unchanged), "unreleased": dict(unreleased)}
     try:
         where.parent.mkdir(parents=True, exist_ok=True)
         tmp = where.with_name(f"{where.name}.{os.getpid()}.tmp")
@@ -207,9 +242,10 @@ def _add(digest: Any, *parts: str) -> None:
         digest.update(data)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path | str) -> bytes:
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         return f"unreadable: {type(exc).__name__}".encode()
     return len(data).to_bytes(8, "big") + data
@@ -230,7 +266,6 @@ _CODE: list[str] = []
 
 def _code_fingerprint() -> str:
     """rollgen's version and every file of the package, with the versions of what shapes its output."""
-    import hashlib
     if not _CODE:
         import yaml
 

@@ -43,7 +43,7 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 
 _RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
-_RESOLVED_MAX = 1 << 16
+_RESOLVED_MAX = 1 << 13  # bounded so that memory stays flat with the fleet (issue 16 item 2): ~2 MiB
 
 
 class _Dumper(_BaseDumper):
@@ -168,7 +168,7 @@ _PLAIN = re.compile(r"[A-Za-z0-9_./$(][A-Za-z0-9_./$()=+,@%~^ -]*(?::[A-Za-z0-9_
 _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _KEY_MAX = 100  # LibYAML writes keys over 128 characters as complex keys (`? key`): leave those to it
 _SCALARS: dict[str, tuple[str, tuple[str, ...]]] = {}  # value -> (first line after `key: ` / `- `, block lines)
-_SCALARS_MAX = 1 << 16
+_SCALARS_MAX = 1 << 13  # as _RESOLVED_MAX; a release repeats its own strings across its ~24 files
 
 
 def _fast_body(doc: Any) -> bytes:

@@ -40,16 +40,16 @@ def _search(folder: Path) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # .git, .venv, editor state
         for name in files:
             if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
-                candidate = Path(root, name)
+                candidate = os.path.join(root, name)  # a string until it is one: this runs for every YAML file
                 # A symlink is never read (it may lead anywhere); os.walk already does not enter linked folders.
-                if not candidate.is_symlink() and _looks_like_release(candidate):
-                    specs.append(candidate)
+                if not os.path.islink(candidate) and _looks_like_release(candidate):
+                    specs.append(Path(candidate))
     return sorted(specs)
 
 
-def _looks_like_release(path: Path) -> bool:
+def _looks_like_release(path: Path | str) -> bool:
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             head = fh.read(MAX_BYTES)
     except OSError:
         return True  # unreadable: let the loader say why
@@ -59,9 +59,22 @@ def _looks_like_release(path: Path) -> bool:
 def _unique(paths: list[Path]) -> list[Path]:
     seen: set[Path] = set()
     result = []
+    folders: dict[Path, Path] = {}
     for path in paths:
-        key = path.resolve()
+        key = resolved(path, folders)
         if key not in seen:
             seen.add(key)
             result.append(path)
     return result
+
+
+def resolved(path: Path, folders: dict[Path, Path]) -> Path:
+    """path.resolve(), with each folder resolved once (`folders` caches them): only a symlink at the end is
+    resolved whole. Thousands of specs share a few folders, and resolving a path stats every part of it."""
+    if os.path.islink(path):
+        return path.resolve()
+    parent = path.parent
+    folder = folders.get(parent)
+    if folder is None:
+        folder = folders[parent] = parent.resolve()
+    return folder / path.name

@@ -646,10 +646,14 @@ class RenderWiring:
     def repo_files(self) -> dict[str, bytes]:
         return repo_files(self.wiring) if self.whole_repo else {}
 
+    def shared_roots(self) -> list[str]:
+        """The roots every release has files under (argocd/, flux/ of a whole repo), as repo_roots lists them."""
+        return [d for d in (ARGOCD_DIR, FLUX_DIR) if self._wanted(d)] if self.whole_repo else []
+
     def repo_roots(self, rendered: Iterable[str]) -> list[str]:
         if not self.whole_repo:
             return []
-        roots = [d for d in (ARGOCD_DIR, FLUX_DIR) if self._wanted(d)]
+        roots = self.shared_roots()
         apps = self.out_dir / "apps"
         keep = set(rendered)
         gone = sorted(p.name for p in apps.iterdir() if p.is_dir() and p.name not in keep) if apps.is_dir() else []
