@@ -213,7 +213,6 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
     from generator.errors import InvalidInput
     from generator.gitops.retire import kept_files
     from generator.render.loading import load_release
-    from generator.render.pipeline import app_root, render_files
     from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
     from generator.wiring import for_render

@@ -28,7 +28,6 @@ argo-rollouts issue 2000); without it the controller waits for `kubectl argo rol
 from __future__ import annotations
 
 import math
-from generator.records import dataclass
 from typing import Any
 
 from generator import durations, names
