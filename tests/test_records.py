@@ -183,3 +183,26 @@ def test_the_standard_functions_accept_records() -> None:
     assert dataclasses.asdict(o) == dataclasses.asdict(s)
     moved = dataclasses.replace(o, a=5)
     assert type(moved) is ours and repr(moved) == repr(dataclasses.replace(s, a=5))
+
+
+def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_nothing_heavy(tmp_path: Path) -> None:
+    """`rollgen render` reaches yaml through the emitter, not the loader: it too must import it through
+    generator.yaml_import (a render that imported yaml first paid its reader's regular expressions, ~70 M
+    instructions), and `render --check` of an up-to-date folder outside a git repository (the hook's case)
+    loads none of what only writing or the render cache needs."""
+    out = tmp_path / "out"
+    probe = (
+        "import sys\n"
+        "from generator.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "import yaml.reader\n"
+        "print(code, type(yaml.reader.Reader.NON_PRINTABLE).__name__,"
+        " sorted({'shutil', 'tempfile', 'hashlib'} & set(sys.modules)))\n"
+    )
+    spec = "examples/hello-rollouts-canary.yaml"
+    first = subprocess.run([sys.executable, "-c", probe, "render", spec, "--out", str(out)], cwd=ROOT,
+                           capture_output=True, text=True, check=True)
+    assert first.stdout.splitlines()[-1].split(" ", 2)[:2] == ["0", "DeferredPattern"]
+    check = subprocess.run([sys.executable, "-c", probe, "render", spec, "--out", str(out), "--check"], cwd=ROOT,
+                           capture_output=True, text=True, check=True)
+    assert check.stdout.splitlines()[-1] == "0 DeferredPattern []"
