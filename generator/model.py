@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal, Union
 

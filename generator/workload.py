@@ -8,10 +8,9 @@ probe's port, the config mounts) and applies the security profile.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from generator.records import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -61,7 +60,22 @@ class Workload:
 
     def __hash__(self) -> int:
         # The model is hashable (and frozen); the Kubernetes fields are plain JSON data, hashed as text.
-        return hash(json.dumps(dataclasses.asdict(self), sort_keys=True))
+        return hash(json.dumps(self._fields(), sort_keys=True))
+
+    def _fields(self) -> JSON:
+        """Every field as JSON data, the config's too (as dataclasses.asdict gave it)."""
+        config = self.config
+        return {
+            "container": self.container,
+            "pod": self.pod,
+            "security": self.security,
+            "config": {"files": config.files, "literals": config.literals, "mount_path": config.mount_path},
+            "disruption_budget": self.disruption_budget,
+            "patches": self.patches,
+            "rolling_update": self.rolling_update,
+            "session_affinity": self.session_affinity,
+            "session_affinity_config": self.session_affinity_config,
+        }
 
 
 # -- building from the spec ----------------------------------------------------------------------------------
@@ -348,6 +362,7 @@ def kustomize_patches(work: Workload) -> list[JSON]:
 
 
 def implied_target(text: str) -> JSON | None:
+    from generator import yaml_import  # noqa: F401 - before yaml (see there)
     import yaml
 
     try:
@@ -408,7 +423,7 @@ def workload_from(text: str, base: Workload) -> Workload:
         return base
     data: dict[str, Any] = json.loads(text) if text else {}
     config = data.get("config", {})
-    return dataclasses.replace(
+    return replace(
         base,
         container=data.get("container", {}),
         pod=data.get("pod", {}),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Hashable, Iterator, Mapping
@@ -318,17 +319,42 @@ def test_what_it_does_not_implement_is_refused(schema: dict[str, Any]) -> None:
         schemacheck.compile_schema(schema)
 
 
-def test_a_valid_spec_is_validated_without_importing_jsonschema() -> None:
+# Validating a valid spec (the pre-commit hook, on every commit) loads none of these: third-party packages only
+# an invalid document (jsonschema and its dependencies) or other commands need, the layers above the spec layer,
+# and the standard modules the cold start cut (dataclasses with inspect, argparse with shutil and locale).
+NOT_ON_THE_VALIDATE_PATH = (
+    "jsonschema", "referencing", "attrs", "attr", "rpds", "git", "jinja2", "ruamel",
+    "generator.render", "generator.plan", "generator.wiring", "generator.gitops", "generator.workload",
+    "dataclasses", "inspect", "argparse", "shutil", "locale", "hashlib", "tempfile", "subprocess",
+)
+
+
+def _imported_by_validate(cwd: Path, spec: str) -> tuple[str, list[str]]:
     script = (
         "import sys\n"
         "from generator.cli import main\n"
-        "code = main(['validate', 'examples/hello-rollouts-canary.yaml'])\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'jsonschema', 'referencing', 'attrs', 'attr', "
-        "'rpds', 'git', 'jinja2', 'ruamel'})\n"
-        "print(code, heavy)\n"
+        f"code = main(['validate', {spec!r}])\n"
+        f"heavy = sorted(m for m in sys.modules if m.startswith({NOT_ON_THE_VALIDATE_PATH!r}))\n"
+        "print(code, ' '.join(heavy))\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines()[-1] == "0 []"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    code, _, heavy = done.stdout.splitlines()[-1].partition(" ")
+    return code, heavy.split()
+
+
+def test_a_valid_spec_is_validated_without_importing_jsonschema() -> None:
+    assert _imported_by_validate(ROOT, "examples/hello-rollouts-canary.yaml") == ("0", [])
+
+
+def test_in_a_config_repo_rollgen_yaml_is_read_without_importing_jsonschema(tmp_path: Path) -> None:
+    """The real pre-commit setting: `rollgen validate releases/hello.yaml` in a repo `rollgen init` made, which
+    also loads and checks rollgen.yaml (config.schema.json through the quick check)."""
+    repo = tmp_path / "repo"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "generator", "init", str(repo)], env=env, capture_output=True, check=True)
+    assert (repo / "rollgen.yaml").is_file()
+    assert _imported_by_validate(repo, "releases/hello.yaml") == ("0", [])
 
 
 def test_an_invalid_spec_still_gets_jsonschema_messages(tmp_path: Path) -> None:

@@ -11,10 +11,9 @@ a release nobody has released yet has no files. Anywhere else every environment 
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,8 @@ from generator.errors import EXIT_OK, EXIT_USER, Problem, RollgenError
 from generator.model import EnvState, Release
 
 if TYPE_CHECKING:
+    import argparse
+
     from generator.gitops.writer import StreamedTree
     from generator.wiring import RenderWiring
 
@@ -212,7 +213,6 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
     from generator.errors import InvalidInput
     from generator.gitops.retire import kept_files
     from generator.render.loading import load_release
-    from generator.render.pipeline import app_root, render_files
     from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
     from generator.wiring import for_render

@@ -6,24 +6,24 @@ reporter, and nothing that renders or touches git (`python -X importtime -m gene
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.spec import checks
-from generator.render import loading
 from generator.spec import release as spec
 from generator.spec.discovery import find_specs
-from generator.spec.findings import Located
+from generator.spec.findings import Data, Located
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, Problem
 from generator.spec.loader import load_single
 from generator.spec.config import config_root
 from generator.spec.report import print_problems
 
 if TYPE_CHECKING:
+    import argparse
+
     from generator.spec.profiles import Profile
 
 
@@ -45,12 +45,20 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: Path) -> list[Problem]:
     try:
         doc = load_single(path)
-        problems = loading.check_document(doc, repo_profiles(path.resolve().parent))
+        problems = spec.check_document(doc, repo_profiles(path.resolve().parent), generated_objects)
     except InvalidInput as exc:
         return exc.problems
     if not problems:
         print_warnings(doc)
     return problems
+
+
+def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+    """generator.render.loading's, imported only for a spec with patches: a spec without any never imports a
+    renderer (loading.check_document does the same check with it imported up front)."""
+    from generator.render import loading
+
+    return loading.generated_objects(data, profiles)
 
 
 def print_warnings(doc: Located) -> None:

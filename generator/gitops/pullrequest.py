@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import replace
+from generator.records import replace
 from datetime import datetime, timezone
 from typing import Any
 

@@ -9,13 +9,10 @@ is never overwritten or removed; progression state files are never removed.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
@@ -197,6 +194,9 @@ def _foreign_message(paths: Sequence[str]) -> str:
 
 
 def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
+    import shutil  # here and below, only where a tree is written: `render --check` (the hook) never loads them
+    import tempfile
+
     tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=root)
     try:
         staged = []
@@ -221,6 +221,9 @@ def _remove_leftovers(root: Path) -> None:
     with os.scandir(root) as entries:
         leftovers = [e.path for e in entries if e.name.startswith(_TMP_PREFIX) and e.is_dir(follow_symlinks=False)
                      and not _writer_alive(e.name)]
+    if leftovers:
+        import shutil
+
     for path in leftovers:
         shutil.rmtree(path, ignore_errors=True)
 
@@ -334,6 +337,8 @@ class StreamedTree:
     def _one(self, rel: str, data: bytes, root: str) -> None:
         self.files += 1
         if rel in self._watch:
+            import hashlib  # only for files too recent to trust their stat (render cache): most runs have none
+
             self.hashes[rel] = hashlib.sha256(data).digest()
         current = _read(self._guard.file(rel), rel)
         if current == data:
@@ -372,6 +377,8 @@ class StreamedTree:
                 self._made_out = True
             self.out_dir.mkdir(parents=True, exist_ok=True)
             _remove_leftovers(self.out_dir)
+            import tempfile
+
             self._staging = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=self.out_dir)
             self._list_file = open(os.path.join(self._staging, "list"), "w", encoding="utf-8",  # noqa: SIM115
                                    errors="surrogateescape")
@@ -404,6 +411,8 @@ class StreamedTree:
                         os.makedirs(parent, exist_ok=True)
                         made = parent
                     os.replace(os.path.join(self._staging, str(index)), dest)
+            import shutil
+
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         _remove_leftovers(self.out_dir)
@@ -416,6 +425,8 @@ class StreamedTree:
         """Leave out_dir as it was: the staging folder goes (and out_dir, when this made it and it is empty)."""
         if self._staging is not None:
             self._close_list()
+            import shutil
+
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         if self._made_out:

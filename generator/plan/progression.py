@@ -19,7 +19,7 @@ Who steps what:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from generator.records import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from generator.records import replace
 from datetime import datetime
 
 from generator import workload

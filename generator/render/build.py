@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
 import yaml
 
 from generator.errors import RollgenError

@@ -25,16 +25,18 @@ from a snapshot taken before that run read anything, so nothing that happened du
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import hashlib
 
 _FORMAT = 3
 _RACY_NS = 2_000_000_000
@@ -61,13 +63,20 @@ class Hit:
     unreleased: dict[str, list[str]]
 
 
+
+def _sha256(data: bytes = b"") -> hashlib._Hash:
+    """hashlib imported on first use: a render outside a git repository (no cache) never loads it."""
+    import hashlib
+
+    return hashlib.sha256(data)
+
 def cache_file(out_dir: Path) -> Path | None:
     """Where the entry for this output folder lives: the git directory at or above it, or None."""
     resolved = out_dir.resolve()
     for folder in (resolved, *resolved.parents):
         git = folder / ".git"
         if git.is_dir() and not git.is_symlink():
-            name = hashlib.sha256(str(resolved).encode()).hexdigest()[:32]
+            name = _sha256(str(resolved).encode()).hexdigest()[:32]
             return git / "rollgen" / "cache" / f"render-{name}.json"
         if git.exists():
             return None  # a worktree's .git file: not worth following
@@ -89,7 +98,7 @@ def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
     specs, problems = find_specs(list(paths))
     if problems:
         return None
-    digest = hashlib.sha256()
+    digest = _sha256()
     _add(digest, "format", str(_FORMAT), "code", _code_fingerprint(), "cwd", os.getcwd(), "out", str(out_dir),
          "out-resolved", str(out_dir.resolve()))
     for path in paths:
@@ -136,7 +145,7 @@ def snapshot(out_dir: Path, taken_ns: int) -> Snapshot:
     it is walked (each folder's entries in name order) so that a tree of any size costs no memory; and the
     entries changed within _RACY_NS of taken_ns (racy): regular files by name, or `vouchable` False for
     anything else. This runs on every cached run: one stat per entry and as little Python as possible."""
-    digest = hashlib.sha256()
+    digest = _sha256()
     recent: dict[str, bool] = {}
     vouchable = True
     settled = taken_ns - _RACY_NS
@@ -199,7 +208,7 @@ def _check_entry(out_dir: Path, entry: dict[str, Any], now: Snapshot) -> Hit | N
             data = (out_dir / rel).read_bytes()
         except OSError:
             return None
-        if hashlib.sha256(data).hexdigest() != expected:
+        if _sha256(data).hexdigest() != expected:
             return None
     return Hit(int(entry["files"]), list(entry["roots"]), [int(n) for n in entry["unchanged"]],
                dict(entry["unreleased"]))
@@ -271,7 +280,7 @@ def _code_fingerprint() -> str:
 
         import generator
 
-        digest = hashlib.sha256()
+        digest = _sha256()
         _add(digest, generator.__version__, sys.version, yaml.__version__, str(hasattr(yaml, "CSafeDumper")))
         from generator import resources
 

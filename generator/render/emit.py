@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
 import yaml
 
 try:

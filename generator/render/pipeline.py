@@ -10,7 +10,7 @@ tool) every environment is rendered, at its committed state where DIR holds one,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from generator.records import replace
 from pathlib import Path
 
 from generator.render import state as state_file

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,6 +117,7 @@ def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
     Checked against schemas/state.schema.json on every read (a hand edit or a bad merge must be refused, not
     stepped on: `step: -7` or a progressing phase without a canary image would crash or misroute). A step
     beyond the spec's steps is fine: the spec may have lost steps since (progression.normalise)."""
+    from generator import yaml_import  # noqa: F401 - before yaml (see there)
     import yaml
 
     try:

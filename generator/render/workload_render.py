@@ -6,7 +6,7 @@ generator/layout.py calls these around each engine's renderer, so no engine need
 
 from __future__ import annotations
 
-from dataclasses import replace
+from generator.records import replace
 from typing import Any
 
 from generator import names, workload

@@ -4,7 +4,7 @@ filled in, durations in seconds, profiles applied to each environment."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from generator.records import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from generator import durations

@@ -421,11 +421,11 @@ def check_flagger_blue_green_metrics(data: Data) -> Iterator[Finding]:
         )
 
 
-class PreviewReader(NamedTuple):
+# Declared by a call, the field types as objects (see generator.errors.Problem).
+class PreviewReader(NamedTuple("PreviewReader", [("who", str), ("without", str)])):
     """Who measures a blue-green preview with the release's metrics, and what happens when it sees nothing."""
 
-    who: str
-    without: str
+    __slots__ = ()
 
 
 PREVIEW_READERS = {

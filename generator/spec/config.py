@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from pathlib import Path
 from typing import Any
 

@@ -38,12 +38,14 @@ class Located(Protocol):
     def locate_key(self, path: JsonPath) -> tuple[int, int]: ...
 
 
-class Finding(NamedTuple):
+# Declared by a call, the field types as objects (see generator.errors.Problem); at_key's default comes from __new__.
+class Finding(NamedTuple("Finding", [("path", JsonPath), ("message", str), ("at_key", bool)])):
     """A problem before it is located: the path, the message, and whether to point at the key itself."""
 
-    path: JsonPath
-    message: str
-    at_key: bool = False
+    __slots__ = ()
+
+    def __new__(cls, path: JsonPath, message: str, at_key: bool = False) -> Finding:
+        return super().__new__(cls, path, message, at_key)
 
 
 def closest(word: str, choices: Sequence[str]) -> str | None:

@@ -20,10 +20,11 @@ import errno
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from generator.records import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from generator import redaction, resources
+from generator import resources
 from generator.errors import Problem
 from generator.spec import schemacheck
 from generator.spec.findings import Finding, Located, closest, did_you_mean, locate
@@ -261,6 +261,8 @@ def describe(value: Any) -> str:
     """A value as a message shows it: strings quoted and cut short (a URL's credentials left out), other
     types named."""
     if isinstance(value, str):
+        from generator import redaction  # here: only a problem's message needs it (its patterns cost ~1 ms to compile)
+
         value = redaction.userinfo(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if value is None:

@@ -361,6 +361,7 @@ def patch_findings(data: Data, profiles: Mapping[str, Profile], generated: Gener
 
 
 def one_patch(at: JsonPath, patch: Data, objects: Objects | None, container_name: str) -> Iterator[Finding]:
+    from generator import yaml_import  # noqa: F401 - before yaml (see there)
     import yaml
 
     try:

@@ -27,7 +27,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from generator.records import dataclass
 from typing import Any
 
 from generator.model import Engine, EnvState, Environment, Image, Release

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from generator.records import dataclass
 from typing import Any, NamedTuple
 
 from generator.model import ABTestStrategy, CanaryStrategy, Environment, Metric, Release, RouterName
@@ -239,14 +239,16 @@ HEADER_ROUTE = "canary-header"
 COOKIE_ROUTE = "canary-cookie"
 
 
-class Match(NamedTuple):
-    """One header condition of a canary's routing, as a route of gateway-api or istio carries it."""
+# Declared by a call, the field types as objects (see generator.errors.Problem).
+class Match(NamedTuple("Match", [("name", str), ("header", str), ("value", str), ("regex", bool), ("canary", bool)])):
+    """One header condition of a canary's routing, as a route of gateway-api or istio carries it.
 
-    name: str  # the route's name where routes are named (istio): canary-header, stable-header, ...
-    header: str  # the header's name (`Cookie` for the cookie)
-    value: str  # the exact value, or with `regex` a regular expression
-    regex: bool
-    canary: bool  # matching requests go to the canary, else to stable
+    name: the route's name where routes are named (istio): canary-header, stable-header, ...; header: the header's
+    name (`Cookie` for the cookie); value: the exact value, or with `regex` a regular expression; canary: matching
+    requests go to the canary, else to stable.
+    """
+
+    __slots__ = ()
 
 
 def header_matches(strategy: CanaryStrategy) -> list[Match]:
