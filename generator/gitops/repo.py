@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import Literal
 
