@@ -190,6 +190,20 @@ def test_the_local_hooks_are_the_shipped_hooks() -> None:
             assert hook.get(key, default) == shipped[hook_id].get(key, default), (hook_id, key)
 
 
+def test_the_workflow_is_the_template_with_only_the_version_pinned(tmp_path: Path) -> None:
+    """init sets ROLLGEN_PACKAGE as data (ruamel round trip), and every other byte of the shipped workflow, its
+    comments included, arrives as written."""
+    from generator import __version__
+    from generator.commands.init import pinned_workflow
+
+    template = (Path(__file__).resolve().parents[1] / "generator/init_templates/github/workflows/rollgen-advance.yaml")
+    before = template.read_text(encoding="utf-8").splitlines()
+    after = pinned_workflow(template.read_bytes()).decode().splitlines()
+    changed = [(old, new) for old, new in zip(before, after) if old != new]
+    assert len(before) == len(after)
+    assert changed == [("      ROLLGEN_PACKAGE: rollgen", f"      ROLLGEN_PACKAGE: rollgen=={__version__}")]
+
+
 def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """The example CI job: scheduled, allowed to push, and its one rollgen invocation, `advance --all --push`,

@@ -135,8 +135,26 @@ def user_files(choices: Choices) -> dict[str, bytes]:
     for dest, name in USER_FILES.items():
         files[dest] = _template(name)
     workflow = ".github/workflows/rollgen-advance.yaml"
-    files[workflow] = files[workflow].replace(b"__VERSION__", __version__.encode())
+    files[workflow] = pinned_workflow(files[workflow])
     return files
+
+
+def pinned_workflow(template: bytes) -> bytes:
+    """The advance workflow with ROLLGEN_PACKAGE pinned to this rollgen: set as data in the parsed file (ruamel's
+    round trip keeps the comments and the layout a person will edit), not by replacing text."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    doc = yaml.load(template)
+    doc["jobs"]["advance"]["env"]["ROLLGEN_PACKAGE"] = f"rollgen=={__version__}"
+    out = io.BytesIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
 
 
 def release_template(choices: Choices) -> str:
