@@ -389,8 +389,10 @@ class Repo:
     def _remove_checkout_leftovers(self, marker: Path) -> None:
         """A rebase killed while it checked out the upstream commit can leave that commit's new files behind,
         untracked, and `rebase --abort` keeps them: the next catch-up would then refuse to overwrite them. Remove
-        an untracked file only when the upstream commit holds it byte for byte (the rebase puts it back); any
-        other untracked file may be a person's, and stays."""
+        an untracked file only when the upstream commit holds its bytes at its start: the whole file, or the part
+        of it a checkout killed mid-write had written (git writes a file in place, so the kill can leave it empty
+        or short). The rebase puts the whole file back; nothing in the removed one was not upstream's. Any other
+        untracked file may be a person's, and stays."""
         try:
             upstream = str(json.loads(marker.read_text())["upstream"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -401,9 +403,14 @@ class Repo:
             path = self.root / name
             if path.is_symlink() or not path.is_file():
                 continue
-            theirs = self.run("rev-parse", "-q", "--verify", f"{upstream}:{name}", check=False)
-            ours = self.run("hash-object", "--", name, check=False)
-            if theirs.returncode == 0 and ours.returncode == 0 and theirs.stdout.strip() == ours.stdout.strip():
+            theirs = self.run("cat-file", "blob", f"{upstream}:{name}", check=False)
+            if theirs.returncode != 0:
+                continue  # not upstream's file
+            try:
+                ours = path.read_bytes()
+            except OSError:
+                continue
+            if theirs.stdout.startswith(ours):
                 path.unlink()
 
     def _unwind_rebase(self, marker: Path) -> None:
