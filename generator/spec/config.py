@@ -80,7 +80,8 @@ def load(root: Path, validated: Path | None = None) -> Config:
     doc = load_single(path, CONFIG_FILE)
     data = {} if doc.data is None else doc.data
     digest = _digest(path) if validated is not None else ""
-    if not (digest and _read(validated) == digest):
+    marked = bool(digest) and _read(validated) == digest  # the marker read once
+    if not marked:
         problems = _schema_problems(data, doc)
         if problems:
             raise InvalidInput(problems)
@@ -88,7 +89,7 @@ def load(root: Path, validated: Path | None = None) -> Config:
     found = section_findings(data)
     if found:
         raise InvalidInput(_at(doc, found))
-    if validated is not None and not _read(validated) == digest:
+    if validated is not None and not marked:
         _write(validated, digest)
     return from_dict(root, data)
 
