@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import Any
 

@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from generator.records import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -197,15 +197,19 @@ class Repo:
         self.verbatim = False
         if not paths:
             return None
-        head = self._head_and_tree()
-        self.parent = head[0] if head else None
-        if head is None or not self._plumbing_ok():
-            self.run("add", "-A", "--", *paths)
-            return self._porcelain_commit(paths, message, author)
-        commit, tree = head
-        present = [p for p in paths if (self.root / p).is_file()]
-        blobs = self._hash_files(present)
-        new_tree = self._tree_with(tree, {p: blobs.get(p) for p in paths})
+        if not self._plumbing_ok():
+            return self._porcelain(paths, message, author)
+        # One cat-file process answers what HEAD is and then reads its trees (no rev-parse before it): HEAD is
+        # read once, and the trees are read by the id found, so a HEAD moving meanwhile cannot mix two commits.
+        with _ObjectReader(self) as read:
+            head = read("HEAD")
+            if head is None or head[0] != "commit":  # a branch with no commit yet
+                return self._porcelain(paths, message, author)
+            commit, tree = head[1], _commit_tree(head[2])
+            self.parent = commit
+            present = [p for p in paths if (self.root / p).is_file()]
+            blobs = self._hash_files(present)
+            new_tree = self._tree_with(read, tree, {p: blobs.get(p) for p in paths})
         if new_tree == tree:
             return None
         made = self.run("commit-tree", new_tree, "-p", commit, "-F", "-", input=message.encode(),
@@ -225,10 +229,15 @@ class Repo:
         out = self.text("hash-object", "-w", "--stdin-paths", input="\n".join(paths).encode())
         return dict(zip(paths, out.split()))
 
-    def _tree_with(self, base: str, changes: Mapping[str, str | None]) -> str:
+    def _porcelain(self, paths: Sequence[str], message: str, author: Author | None) -> str | None:
+        self.parent = self.head()
+        self.run("add", "-A", "--", *paths)
+        return self._porcelain_commit(paths, message, author)
+
+    def _tree_with(self, read: _ObjectReader, base: str, changes: Mapping[str, str | None]) -> str:
         """The tree `base` with the files in `changes` set to blobs (None: removed), folders made as needed."""
         folders = {""} | {parent for path in changes for parent in _parents(path)}
-        entries = self._read_trees(base, sorted(folders))
+        entries = _read_trees(read, base, sorted(folders))
         for path, blob in changes.items():
             folder, _, name = path.rpartition("/")
             if blob is None:
@@ -262,31 +271,6 @@ class Repo:
             out.append(data[at : at + size])
             at += size + 1
         return out
-
-    def _read_trees(self, base: str, folders: Sequence[str]) -> dict[str, dict[str, tuple[str, str, str]]]:
-        """Each folder's entries in `base` (a folder base lacks is empty), with one `git cat-file --batch`."""
-        request = "".join(f"{base}:{folder}\n" if folder else f"{base}\n" for folder in folders)
-        data = self.run("cat-file", "--batch", input=request.encode()).stdout
-        out: dict[str, dict[str, tuple[str, str, str]]] = {}
-        at = 0
-        for folder in folders:
-            end = data.index(b"\n", at)
-            header = data[at:end].decode().split()
-            at = end + 1
-            if header[-1] == "missing":
-                out[folder] = {}
-                continue
-            if header[1] != "tree":
-                raise GitError(f"{folder} is a {header[1]} in HEAD, not a folder; move it out of rollgen's way")
-            size = int(header[2])
-            out[folder] = _parse_tree(data[at : at + size], len(base) // 2)
-            at += size + 1
-        return out
-
-    def _head_and_tree(self) -> tuple[str, str] | None:
-        out = self.run("rev-parse", "HEAD^{commit}", "HEAD^{tree}", check=False)
-        lines = out.stdout.decode().split()
-        return (lines[0], lines[1]) if out.returncode == 0 and len(lines) == 2 else None
 
     def _plumbing_ok(self) -> bool:
         """No hook would run and no signature is wanted: plumbing makes the very commit `git commit` would."""
@@ -825,6 +809,77 @@ class _TreeMaker:
             message = self._finish()
             if proc.returncode != 0 and exc[0] is None:
                 raise GitError(f"git mktree failed: {message}")
+
+
+class _ObjectReader:
+    """`git cat-file --batch` as one process answering object after object: the next name asked may depend on
+    the last answer (HEAD's commit, then trees by the id it names)."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> _ObjectReader:
+        try:
+            self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self._repo.root, env=self._repo._env,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed (rollgen needs the git command line)") from exc
+        return self
+
+    def __call__(self, name: str) -> tuple[str, str, bytes] | None:
+        """(type, id, content) of the object `name`; None when there is no such object."""
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # git died: its message is read below
+        header = proc.stdout.readline().decode(errors="replace").split()
+        if not header:
+            raise GitError(f"git cat-file failed: {self._finish()}")
+        if header[-1] in ("missing", "ambiguous"):
+            return None
+        size = int(header[2])
+        body = proc.stdout.read(size + 1)[:size]  # the content, then a newline
+        return header[1], header[0], body
+
+    def _finish(self) -> str:
+        proc = self._proc
+        assert proc is not None
+        self._proc = None
+        _, err = proc.communicate()
+        return redact(err).decode(errors="replace").strip()[-2000:]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            proc = self._proc
+            message = self._finish()
+            if proc.returncode != 0 and exc[0] is None:
+                raise GitError(f"git cat-file failed: {message}")
+
+
+def _commit_tree(body: bytes) -> str:
+    """The tree a commit object names (its first line: `tree <id>`)."""
+    first = body.split(b"\n", 1)[0].split()
+    if len(first) != 2 or first[0] != b"tree":
+        raise GitError("HEAD's commit names no tree; check the repository with `git fsck`")
+    return first[1].decode()
+
+
+def _read_trees(read: _ObjectReader, base: str, folders: Sequence[str]) -> dict[str, dict[str, tuple[str, str, str]]]:
+    """Each folder's entries in tree `base` (a folder base lacks is empty)."""
+    out: dict[str, dict[str, tuple[str, str, str]]] = {}
+    for folder in folders:
+        found = read(f"{base}:{folder}" if folder else base)
+        if found is None:
+            out[folder] = {}
+            continue
+        if found[0] != "tree":
+            raise GitError(f"{folder} is a {found[0]} in HEAD, not a folder; move it out of rollgen's way")
+        out[folder] = _parse_tree(found[2], len(base) // 2)
+    return out
 
 
 def _tree_body(entries: Mapping[str, tuple[str, str, str]]) -> bytes:

@@ -36,7 +36,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from generator.records import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 

@@ -1,0 +1,51 @@
+"""`rollgen advance` imports only what a step uses (issue 16 item 3: one advance within 1.2x raw git).
+
+A scheduled tick runs `advance` for every in-flight environment, so its start-up is paid on every one: no
+dataclasses (inspect, ast, dis, tokenize: records come from generator.records), no jsonschema for a valid
+rollgen.yaml and spec, no Jinja2 without a commit-message template. The step itself is checked too, so the test
+cannot pass by failing early.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, git
+from tests.test_lifecycle import V2, ConfigRepo, at, config_repo, spec_text
+
+NOT_ON_THE_PATH = ("dataclasses", "jsonschema", "jinja2", "inspect", "ast")
+
+
+def _advance_in_a_fresh_process(repo: ConfigRepo) -> list[str]:
+    code = (
+        "import sys\n"
+        "from generator.cli import main\n"
+        f"code = main(['advance', 'hello', '--env', 'prod', '--repo', {str(repo.path)!r}, '--now', {at(6)!r}])\n"
+        "assert code == 0, code\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_advance_imports_nothing_a_step_does_not_use(
+    git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = config_repo(git_remote[1], capsys)
+    repo.write_spec(spec_text())
+    assert repo.release()[0] == 0
+    repo.write_spec(spec_text(V2), "v2")
+    assert repo.release(now=at(0))[0] == 0  # step 1 of 3: 10%, its 5m pause elapsed at at(6)
+    before = repo.head()
+    loaded = _advance_in_a_fresh_process(repo)
+    assert git(repo.path, "rev-parse", "HEAD^").strip() == before  # one step, committed
+    assert repo.trailers()["Rollgen-Step"] == "2/3"
+    assert [m for m in loaded if m.split(".")[0] in NOT_ON_THE_PATH] == []
