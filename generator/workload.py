@@ -408,14 +408,6 @@ DEFAULT_POD_INPUTS = json.dumps(
 )
 
 
-def pod_template_fingerprint(template: Mapping[str, Any], config: Config) -> str:
-    """A short hash of what runs: the rendered pod template and the config content kustomize hashes in."""
-    import hashlib
-
-    text = json.dumps({"template": template, "config": [config.files, config.literals]}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 def workload_from(text: str, base: Workload) -> Workload:
     """The environment's workload with the recorded pod inputs in place of the spec's (the spec's own, in its
     key order, when they are the same)."""

@@ -81,24 +81,30 @@ def _replay(args: argparse.Namespace, hit: Any) -> int:
 
 def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
     """Every release, or every problem in every file (the problems win: nothing is rendered)."""
-    from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
     from generator.errors import InvalidInput
-    from generator.render.loading import load_release
 
     specs, problems = find_specs(list(paths))
     loaded: list[tuple[Path, Release]] = []
     dirs_by_root: dict[Path | None, list[Path]] = {}  # each config repo's rollgen.yaml read once, not once a spec
     for spec in specs:
-        root = config_root(spec.resolve().parent)
         try:
-            if root not in dirs_by_root:
-                dirs_by_root[root] = profile_dirs(root)
-            loaded.append((spec, load_release(spec, dirs_by_root[root], display=spec_display(spec))))
+            loaded.append((spec, _load_one(spec, dirs_by_root)))
         except InvalidInput as exc:
             problems.extend(exc.problems)
     problems.extend(duplicate_names(loaded))
     return [release for _, release in loaded], problems
+
+
+def _load_one(spec: Path, dirs_by_root: dict[Path | None, list[Path]]) -> Release:
+    """One spec, with the profiles of its config repo (`dirs_by_root` caches them by repo); InvalidInput."""
+    from generator.spec.config import config_root, profile_dirs
+    from generator.render.loading import load_release
+
+    root = config_root(spec.resolve().parent)
+    if root not in dirs_by_root:
+        dirs_by_root[root] = profile_dirs(root)
+    return load_release(spec, dirs_by_root[root], display=spec_display(spec))
 
 
 def spec_display(spec: Path) -> str:
@@ -151,6 +157,11 @@ class Tree:
     roots: list[str]
     unreleased: dict[str, list[str]] = field(default_factory=dict)
 
+    def add(self, files: Mapping[str, bytes], roots: Sequence[str]) -> None:
+        """One release's part, as _render_one gives it to a StreamedTree."""
+        self.files.update(files)
+        self.roots.extend(roots)
+
 
 def _check_out(out: Path) -> None:
     """--out is a folder, or does not exist yet (it is created): a file there is a mistake in the command."""
@@ -170,28 +181,11 @@ def render_all(releases: Sequence[Release], out_dir: Path, wired: RenderWiring |
     for, so the tree is byte for byte what the committing commands wrote; a release not deployed anywhere yet
     has no files at all. Otherwise every environment is rendered (see generator/pipeline.py).
     """
-    from generator.render.pipeline import app_root, render_files
     from generator.gitops.retire import kept_files
 
     tree = Tree({}, [])
     for release in releases:
-        tree.roots.append(app_root(release))  # owned either way: what is no longer rendered is pruned
-        if wired is not None:
-            wired.check(release)
-            tree.roots.extend(wired.release_roots(release.name))
-        rendered, states = with_states(out_dir, release, released_only=wired is not None)
-        kept = {env.name for env in rendered.environments}
-        left_out = [env.name for env in release.environments if env.name not in kept]
-        if left_out:
-            tree.unreleased[app_root(release)] = left_out
-        if wired is not None:  # environments gone from the spec stay as they are until `rollgen retire`
-            names = [env.name for env in release.environments]
-            tree.files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
-        if not rendered.environments:
-            continue
-        tree.files.update(render_files(rendered, states))
-        if wired is not None:
-            tree.files.update(wired.release_files(rendered))
+        _render_one(release, out_dir, wired, tree, tree.unreleased)
     if wired is not None:
         tree.files.update(wired.repo_files())
         gone = wired.repo_roots(release.name for release in releases)
@@ -212,8 +206,6 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
     """
     from generator.errors import InvalidInput
     from generator.gitops.retire import kept_files
-    from generator.render.loading import load_release
-    from generator.spec.config import config_root, profile_dirs
     from generator.spec.discovery import find_specs
     from generator.wiring import for_render
 
@@ -226,11 +218,8 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
     wired: RenderWiring | None = None
     started = False
     for spec in specs:
-        root = config_root(spec.resolve().parent)
         try:
-            if root not in dirs_by_root:
-                dirs_by_root[root] = profile_dirs(root)
-            release = load_release(spec, dirs_by_root[root], display=spec_display(spec))
+            release = _load_one(spec, dirs_by_root)
         except InvalidInput as exc:
             problems.extend(exc.problems)
             continue
@@ -264,13 +253,13 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
     return [], unreleased
 
 
-def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sink: StreamedTree,
+def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sink: StreamedTree | Tree,
                 unreleased: dict[str, list[str]]) -> None:
-    """One release of render_all, into the sink."""
+    """One release's files and the roots it owns, into the sink (render_all's Tree, render_stream's StreamedTree)."""
     from generator.gitops.retire import kept_files
     from generator.render.pipeline import app_root, render_files
 
-    roots = [app_root(release)]
+    roots = [app_root(release)]  # owned either way: what is no longer rendered is pruned
     if wired is not None:
         wired.check(release)
         roots.extend(wired.release_roots(release.name))
@@ -280,7 +269,7 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
     if left_out:
         unreleased[app_root(release)] = left_out
     files: dict[str, bytes] = {}
-    if wired is not None:
+    if wired is not None:  # environments gone from the spec stay as they are until `rollgen retire`
         names = [env.name for env in release.environments]
         files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
     if rendered.environments:

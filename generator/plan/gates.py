@@ -41,7 +41,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from generator import durations, names
-from generator.render.routers import PLACEHOLDERS as PLACEHOLDERS
 from generator.render.routers import Traffic as Traffic
 from generator.render.routers import query as query
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release

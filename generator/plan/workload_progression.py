@@ -20,7 +20,7 @@ from generator.records import replace
 from datetime import datetime
 
 from generator import workload
-from generator.model import EnvState, Environment, Release, engine_label
+from generator.model import EnvState, Environment, Image, Release, engine_label
 from generator.plan.progression import Hold, Plan, Transition, mode
 
 Planner = Callable[[Release, Environment, EnvState | None, datetime], Plan]
@@ -91,18 +91,14 @@ def in_flight_changes(state: EnvState) -> list[str]:
 def start_for_pod_change(
     release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool = False
 ) -> Plan | None:
-    from generator.plan.progression import _start, _what_starts
+    from generator.plan.progression import _what_starts
 
     if mode(release) not in ("canary", "blue-green") or env.workload.rolling_update is not None:
         return None
     if current.phase == "stable" and env.image == current.stable_image and current.stable_pod != inputs:
         changed = ", ".join(what_changed(current.stable_pod, inputs))
         summary = f"start {_what_starts(release)} of {changed} (image {env.image.ref} unchanged)"
-        started = _start(release, env, current, env.image, now, summary)
-        if isinstance(started, Transition):
-            state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
-            return replace(started, state=state)
-        return started
+        return _start_pods(release, env, current, inputs, now, summary)
     if current.phase == "aborted" and env.image == current.stable_image and current.stable_pod != inputs:
         return _after_abort(release, env, current, inputs, now, retry)
     if current.phase == "progressing" and current.canary_pod != inputs and (
@@ -110,11 +106,7 @@ def start_for_pod_change(
     ):
         changed = ", ".join(what_changed(current.canary_pod, inputs))
         summary = f"restart {_what_starts(release)} with new {changed}"
-        started = _start(release, env, current, env.image, now, summary, replaced=current.canary_image)
-        if isinstance(started, Transition):
-            state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
-            return replace(started, state=state)
-        return started
+        return _start_pods(release, env, current, inputs, now, summary, replaced=current.canary_image)
     return None
 
 
@@ -123,14 +115,25 @@ def _after_abort(
 ) -> Plan:
     """A pod change after an abort, the image unchanged: as for a new image there (progression._release_aborted),
     the aborted change again waits for `--retry`, and any other starts a canary."""
-    from generator.plan.progression import _start, _what_starts
+    from generator.plan.progression import _what_starts
 
     changed, what = ", ".join(what_changed(current.stable_pod, inputs)), _what_starts(release)
     if inputs == current.canary_pod and not retry:
         return Hold(f"nothing to do: the {what} of {changed} was aborted; `rollgen release --retry` starts it again")
     verb = "retry" if inputs == current.canary_pod else "start"
     summary = f"{verb} {what} of {changed} (image {env.image.ref} unchanged)"
-    started = _start(release, env, current, env.image, now, summary)
+    return _start_pods(release, env, current, inputs, now, summary)
+
+
+def _start_pods(
+    release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, summary: str,
+    replaced: Image | None = None,
+) -> Plan:
+    """progression._start of the environment's image for a pod change: stable keeps its pod inputs, the canary
+    takes `inputs`."""
+    from generator.plan.progression import _start
+
+    started = _start(release, env, current, env.image, now, summary, replaced=replaced)
     if isinstance(started, Transition):
         state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
         return replace(started, state=state)
@@ -145,28 +148,23 @@ def direct(release: Release, env: Environment, current: EnvState, inputs: str, n
 
     changed = ", ".join(what_changed(current.stable_pod, inputs))
     state = replace(current, stable_pod=inputs, since=format_time(now))
-    if env.workload.rolling_update is not None:
-        # as for a new image there (progression._release_rolling): a deploy, all traffic on the new template
-        return Transition(
-            action="deploy",
-            state=state,
-            summary=f"release new {changed} (image {current.stable_image.ref} unchanged; a rolling update, no canary)",
-            step=0,
-            steps=step_count(release, env),
-            weight=100,
-            image=current.stable_image,
-            details=f"The pod template changes ({changed}); Kubernetes rolls the Deployment out by itself.",
-            change=changed,
-        )
+    # A rolling update, as for a new image there (progression._release_rolling): a deploy, all traffic on the new
+    # template, its Rollgen-Change given here (with_change fills in only a start's).
+    rolling = env.workload.rolling_update is not None
+    how = "; a rolling update, no canary" if rolling else ""
+    who = "Kubernetes rolls the Deployment out by itself" if rolling else (
+        f"the {engine_label(release.engine)} controller rolls it out"
+    )
     return Transition(
-        action="start",
+        action="deploy" if rolling else "start",
         state=state,
-        summary=f"release new {changed} (image {current.stable_image.ref} unchanged)",
+        summary=f"release new {changed} (image {current.stable_image.ref} unchanged{how})",
         step=0,
         steps=step_count(release, env),
-        weight=0,
+        weight=100 if rolling else 0,
         image=current.stable_image,
-        details=f"The pod template changes ({changed}); the {engine_label(release.engine)} controller rolls it out.",
+        details=f"The pod template changes ({changed}); {who}.",
+        change=changed if rolling else "",
     )
 
 

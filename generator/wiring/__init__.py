@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from generator import durations, names
-from generator.redaction import looks_like_token as looks_like_token
 from generator.redaction import safe_url as safe_url
 from generator.spec.config import CONFIG_FILE
 from generator.render.engines import Manifest, renderer_for

@@ -268,14 +268,13 @@ def header_matches(strategy: CanaryStrategy) -> list[Match]:
 
 
 def set_header_routes(strategy: CanaryStrategy) -> Iterator[JSON]:
-    """setHeaderRoute steps (Argo Rollouts), shared by the Gateway API plugin and Istio."""
-    if strategy.header:
-        value = strategy.header_value or HEADER_ALWAYS
-        match = [{"headerName": strategy.header, "headerValue": {"exact": value}}]
-        yield {"setHeaderRoute": {"name": HEADER_ROUTE, "match": match}}
-    if strategy.cookie:
-        match = [{"headerName": "Cookie", "headerValue": {"regex": cookie_pattern(strategy.cookie)}}]
-        yield {"setHeaderRoute": {"name": COOKIE_ROUTE, "match": match}}
+    """setHeaderRoute steps (Argo Rollouts), shared by the Gateway API plugin and Istio: the header_matches that
+    reach the canary (the controller's routes lead only there)."""
+    for found in header_matches(strategy):
+        if found.canary:
+            value = {"regex" if found.regex else "exact": found.value}
+            match = [{"headerName": found.header, "headerValue": value}]
+            yield {"setHeaderRoute": {"name": found.name, "match": match}}
 
 
 def flagger_match(release: Release, *, lower_case: bool = False, cookie_key: bool = False) -> tuple[JSON, ...]:

@@ -173,8 +173,10 @@ def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
     for rollout in rollouts(objects):
         routing = canary_traffic_routing(rollout)
         name = routing.get("istio", {}).get("virtualService", {}).get("name")
+        if not name:  # before the lookup: find() would take None for a name
+            continue
         rule = ignore_route(objects, "VirtualService", name, routing, ("/spec/http", ".spec.http[].route[].weight"))
-        if name and rule is not None:
+        if rule is not None:
             yield rule
 
 
