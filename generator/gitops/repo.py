@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from generator.records import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from generator.spec.config import Author
 from generator.errors import RollgenError
@@ -774,34 +774,29 @@ def _parents(path: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-class _TreeMaker:
-    """`git mktree --batch` as one process that makes tree after tree: each tree's id is read back before the
-    next is written, so a folder's tree can name the ones made for its subfolders."""
+_Batch = TypeVar("_Batch", bound="_BatchGit")
+
+
+class _BatchGit:
+    """One git process fed request after request on its stdin (`--batch`), each answer read before the next is
+    written; the command, its failure message and the process's end are the same for every kind."""
+
+    COMMAND: tuple[str, ...] = ()
 
     def __init__(self, repo: Repo) -> None:
         self._repo = repo
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> _TreeMaker:
+    def __enter__(self: _Batch) -> _Batch:
         try:
-            self._proc = subprocess.Popen(["git", "mktree", "-z", "--batch"], cwd=self._repo.root, env=self._repo._env,
+            self._proc = subprocess.Popen(["git", *self.COMMAND], cwd=self._repo.root, env=self._repo._env,
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except FileNotFoundError as exc:
             raise GitError("git is not installed (rollgen needs the git command line)") from exc
         return self
 
-    def __call__(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
-        proc = self._proc
-        assert proc is not None and proc.stdin is not None and proc.stdout is not None
-        try:
-            proc.stdin.write(_tree_body(entries) + b"\0")  # an empty entry ends the tree
-            proc.stdin.flush()
-        except BrokenPipeError:
-            pass  # git died: its message is read below
-        line = proc.stdout.readline().decode().strip()
-        if not line:
-            raise GitError(f"git mktree failed: {self._finish()}")
-        return line
+    def _failed(self) -> GitError:
+        return GitError(f"git {self.COMMAND[0]} failed: {self._finish()}")
 
     def _finish(self) -> str:
         proc = self._proc
@@ -815,24 +810,34 @@ class _TreeMaker:
             proc = self._proc
             message = self._finish()
             if proc.returncode != 0 and exc[0] is None:
-                raise GitError(f"git mktree failed: {message}")
+                raise GitError(f"git {self.COMMAND[0]} failed: {message}")
 
 
-class _ObjectReader:
+class _TreeMaker(_BatchGit):
+    """`git mktree --batch` as one process that makes tree after tree: each tree's id is read back before the
+    next is written, so a folder's tree can name the ones made for its subfolders."""
+
+    COMMAND = ("mktree", "-z", "--batch")
+
+    def __call__(self, entries: Mapping[str, tuple[str, str, str]]) -> str:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(_tree_body(entries) + b"\0")  # an empty entry ends the tree
+            proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # git died: its message is read below
+        line = proc.stdout.readline().decode().strip()
+        if not line:
+            raise self._failed()
+        return line
+
+
+class _ObjectReader(_BatchGit):
     """`git cat-file --batch` as one process answering object after object: the next name asked may depend on
     the last answer (HEAD's commit, then trees by the id it names)."""
 
-    def __init__(self, repo: Repo) -> None:
-        self._repo = repo
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> _ObjectReader:
-        try:
-            self._proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self._repo.root, env=self._repo._env,
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except FileNotFoundError as exc:
-            raise GitError("git is not installed (rollgen needs the git command line)") from exc
-        return self
+    COMMAND = ("cat-file", "--batch")
 
     def __call__(self, name: str) -> tuple[str, str, bytes] | None:
         """(type, id, content) of the object `name`; None when there is no such object."""
@@ -845,26 +850,12 @@ class _ObjectReader:
             pass  # git died: its message is read below
         header = proc.stdout.readline().decode(errors="replace").split()
         if not header:
-            raise GitError(f"git cat-file failed: {self._finish()}")
+            raise self._failed()
         if header[-1] in ("missing", "ambiguous"):
             return None
         size = int(header[2])
         body = proc.stdout.read(size + 1)[:size]  # the content, then a newline
         return header[1], header[0], body
-
-    def _finish(self) -> str:
-        proc = self._proc
-        assert proc is not None
-        self._proc = None
-        _, err = proc.communicate()
-        return redact(err).decode(errors="replace").strip()[-2000:]
-
-    def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            proc = self._proc
-            message = self._finish()
-            if proc.returncode != 0 and exc[0] is None:
-                raise GitError(f"git cat-file failed: {message}")
 
 
 def _commit_tree(body: bytes) -> str:
