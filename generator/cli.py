@@ -6,16 +6,17 @@ Command implementations live in generator/commands/<name>.py and are imported on
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
 
 from generator import __version__
 from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RollgenError
+from generator.hints import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import argparse
@@ -273,15 +274,16 @@ def _freeze_imports() -> None:
     the process ends, so the garbage collector need not walk them again, at each full collection during the run
     and at exit (~8% of a cold `rollgen validate`). An in-process caller (tests) passes argv and is left alone:
     freezing there would keep whatever garbage the caller had at that moment."""
-    import gc
-
     gc.freeze()
+    gc.enable()  # off while the modules were imported (see __main__.py and main)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = _quick(words) or build_parser(_command(words)).parse_args(words)
     try:
+        if argv is None:
+            gc.disable()  # the command's modules are imported, then frozen: no collection walks them meanwhile
         module = importlib.import_module(f"generator.commands.{args.command.replace('-', '_')}")
         if argv is None:
             _freeze_imports()

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
-from typing import Any
+from generator.hints import Any
 
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from generator.hints import TYPE_CHECKING, Any
 
 from generator import resources
 from generator.errors import Problem

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from generator.hints import Any
 
 Check = Callable[[Any], bool]
 TYPED_GROUPS = ("object", "string", "array", "number")
