@@ -13,7 +13,8 @@ pyright treat any `if TYPE_CHECKING:` as true, whatever module the name comes fr
 - `cast` returns its value, as typing's does;
 - `NamedTuple("Name", [(field, type), ...])` is `collections.namedtuple("Name", fields)`, which is what typing
   builds too (typing adds only `__annotations__`).
-tests/test_records.py holds that validate and render import no typing, and that these stand-ins behave so.
+tests/test_schemacheck.py holds that a valid `rollgen validate` imports no typing; tests/test_records.py that
+these stand-ins behave so. Other paths (render, advance) still import typing through their own modules.
 """
 
 from __future__ import annotations
