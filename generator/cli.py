@@ -181,55 +181,68 @@ def _command(argv: Sequence[str]) -> str | None:
     return argv[0] if argv and argv[0] in COMMANDS else None
 
 
-# What `_quick` reads without argparse, per command: its options' defaults, and per option what it takes: a value
-# from these choices, any value (None), or none (a flag: False). Kept equal to _validate and _render by
-# tests/test_cli_quick.py, which holds `_quick` to argparse's reading of many command lines.
-_QUICK: dict[str, tuple[dict[str, object], dict[str, tuple[str, ...] | None | bool]]] = {
-    "validate": ({"format": "text"}, {"--format": ("text", "json")}),
-    "render": ({"format": "text", "check": False}, {"--format": ("text", "json"), "--out": None, "--check": False}),
+# What `_quick` reads without argparse, per command: what its positional words are ("paths": one or more paths,
+# "name": at most one word), its options' defaults, and per option what it takes: a value from these choices, any
+# value (None), or none (a flag: False). Kept equal to the parsers by tests/test_cli_quick.py, which holds `_quick`
+# to argparse's reading of many command lines.
+_QUICK: dict[str, tuple[str, dict[str, object], dict[str, tuple[str, ...] | None | bool]]] = {
+    "validate": ("paths", {"format": "text"}, {"--format": ("text", "json")}),
+    "render": ("paths", {"format": "text", "check": False},
+               {"--format": ("text", "json"), "--out": None, "--check": False}),
+    "advance": ("name", {"name": None, "repo": Path("."), "env": None, "push": False, "now": None, "dry_run": False,
+                         "format": "text", "all": False},
+                {"--repo": None, "--env": None, "--push": False, "--now": None, "--dry-run": False,
+                 "--format": ("text", "json"), "--all": False}),
 }
+_PATH_OPTIONS = ("out", "repo")  # read as paths (argparse's type=Path)
 
 
 def _quick(words: Sequence[str]) -> argparse.Namespace | None:
-    """The arguments of `rollgen validate PATH...` or `rollgen render PATH... --out DIR [--check]` (how the
-    pre-commit hooks and CI run them), read without argparse; None for anything that is not plainly such a line
-    (an abbreviated, repeated or unknown option, `-h`, `--`, a value starting with `-`, paths split by an
-    option, a missing --out), which argparse then reads, or refuses, as ever."""
+    """The arguments of `rollgen validate PATH...`, `rollgen render PATH... --out DIR [--check]` (how the
+    pre-commit hooks and CI run them) and `rollgen advance [NAME] [--env E] ...` (the scheduled tick), read
+    without argparse; None for anything that is not plainly such a line (an abbreviated, repeated or unknown
+    option, `-h`, `--`, a value starting with `-`, paths split by an option, a second name, a missing --out),
+    which argparse then reads, or refuses, as ever."""
     if not words or words[0] not in _QUICK:
         return None
-    defaults, options = _QUICK[words[0]]
+    positional, defaults, options = _QUICK[words[0]]
     given: dict[str, object] = {}
-    paths: list[str] = []
+    plain: list[str] = []
     closed = False  # an option came after the paths: argparse takes no more paths
     rest = iter(words[1:])
     for word in rest:
         if not word.startswith("-"):
-            if closed:
+            if closed or (positional == "name" and plain):
                 return None
-            paths.append(word)
+            plain.append(word)
             continue
-        closed = bool(paths)
+        closed = bool(plain)
         name, equals, value = word.partition("=")
-        if name not in options or name[2:] in given:
+        key = name[2:].replace("-", "_")
+        if name not in options or key in given:
             return None
         takes = options[name]
         if takes is False:  # a flag
             if equals:
                 return None
-            given[name[2:]] = True
+            given[key] = True
             continue
         if not equals:
             value = next(rest, "")
         if not value or value.startswith("-") or (takes is not None and value not in cast("tuple[str, ...]", takes)):
             return None
-        given[name[2:]] = value
-    if not paths or ("--out" in options and "out" not in given):
+        given[key] = value
+    if positional == "paths" and (not plain or ("--out" in options and "out" not in given)):
         return None
     values = {**defaults, **given}
-    if "out" in values:
-        values["out"] = Path(cast(str, values["out"]))
-    namespace = SimpleNamespace(command=words[0], paths=[Path(path) for path in paths], **values)
-    return cast("argparse.Namespace", namespace)
+    for key in _PATH_OPTIONS:
+        if key in given:
+            values[key] = Path(cast(str, given[key]))
+    if positional == "paths":
+        values["paths"] = [Path(path) for path in plain]
+    elif plain:
+        values["name"] = plain[0]
+    return cast("argparse.Namespace", SimpleNamespace(command=words[0], **values))
 
 
 def _bug_log(exc: BaseException) -> Path | None:

@@ -97,6 +97,33 @@ def test_commit_handles_deletions_and_is_never_empty(git_remote: tuple[Path, Pat
     assert "a.yaml" not in git(clone, "ls-files")
 
 
+def test_commit_refused_when_head_moved_meanwhile_restores_to_the_new_head(
+    git_remote: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index entries are brought up to date while the commit is made (update-index runs alongside): when
+    update-ref then refuses because another process committed meanwhile, nothing of ours is committed and
+    restore() leaves index and work tree as the new HEAD has them, nothing staged."""
+    _, clone = git_remote
+    repo = Repo.discover(clone)
+    (clone / "README.md").write_text("ours\n")
+    made = Repo._tree_with
+
+    def someone_commits(self: Repo, *args: object) -> str:
+        tree = made(self, *args)  # type: ignore[arg-type]
+        theirs = git(clone, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "someone else").strip()
+        git(clone, "update-ref", "HEAD", theirs)  # no index lock taken: update-index may hold it now
+        return tree
+
+    monkeypatch.setattr(Repo, "_tree_with", someone_commits)
+    with pytest.raises(GitError, match="update-ref"):
+        repo.commit(["README.md"], "ours\n", BOT)
+    assert git(clone, "log", "-1", "--format=%s").strip() == "someone else"
+    assert git(clone, "diff", "--cached", "--name-only") == "README.md\n"  # update-index ran
+    repo.restore(["README.md"])
+    assert git(clone, "status", "--porcelain") == ""
+    assert (clone / "README.md").read_text() == "config repo\n"
+
+
 def test_commit_without_identity_explains(git_remote: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     _, clone = git_remote
     for var in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):

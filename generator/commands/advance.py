@@ -10,8 +10,8 @@ cannot be evaluated (Prometheus unreachable or refusing a query) nothing is comm
 
 from __future__ import annotations
 
-import argparse
 from functools import partial
+from typing import TYPE_CHECKING
 
 from generator.gitops.run import execute
 from generator.gitops.workflow import Request, named_release, now_from
@@ -19,6 +19,9 @@ from generator.errors import UsageError
 from generator.plan.gates import evaluate
 from generator.plan.progression import plan_advance
 from generator.plan.workload_progression import with_pods
+
+if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
+    import argparse
 
 
 def run(args: argparse.Namespace) -> int:

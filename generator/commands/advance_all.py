@@ -11,13 +11,12 @@ up to git.pushAttempts times.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.gitops.workflow import (
     Outcome,
@@ -40,6 +39,9 @@ from generator.plan.workload_progression import with_pods
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import GitError, Repo
 from generator.model import Release
+
+if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
+    import argparse
 
 
 

@@ -170,10 +170,13 @@ class Repo:
 
     def changes(self, pathspecs: Sequence[str]) -> list[Change]:
         """Uncommitted changes (staged, unstaged, untracked) under the given paths only."""
-        out = self.run("--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
-                       "--no-renames", "--", *pathspecs)
-        entries = out.stdout.decode("utf-8", "surrogateescape").split("\0")
-        return [Change(e[3:], e[0], e[1]) for e in entries if len(e) > 3]
+        with self.start_changes(pathspecs) as status:
+            return status.changes()
+
+    def start_changes(self, pathspecs: Sequence[str]) -> Status:
+        """changes(), started now and read later: `git status` runs while the caller works."""
+        return Status(self, ["--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all",
+                             "--no-renames", "--", *pathspecs])
 
     def tracked(self, pathspecs: Sequence[str], rev: str = "HEAD") -> set[str]:
         """Files under pathspecs in `rev` (empty when there is no such commit yet)."""
@@ -207,20 +210,29 @@ class Repo:
                 return self._porcelain(paths, message, author)
             commit, tree = head[1], _commit_tree(head[2])
             self.parent = commit
-            present = [p for p in paths if (self.root / p).is_file()]
-            blobs = self._hash_files(present)
-            new_tree = self._tree_with(read, tree, {p: blobs.get(p) for p in paths})
-        if new_tree == tree:
-            return None
-        made = self.run("commit-tree", new_tree, "-p", commit, "-F", "-", input=message.encode(),
+            # The index entries of the paths are brought up to date while the commit is made: update-index reads
+            # and rewrites the whole index (the bulk of a step's git time in a big repo) and needs nothing the
+            # commit makes, nor the commit anything of it. If the commit then fails, the caller's restore() puts
+            # index and work tree back as HEAD has them, as it did when update-index came last.
+            with _Started(self, ["update-index", "--add", "--remove", "--", *paths]) as staged:
+                present = [p for p in paths if (self.root / p).is_file()]
+                blobs = self._hash_files(present)
+                new_tree = self._tree_with(read, tree, {p: blobs.get(p) for p in paths})
+                new = None if new_tree == tree else self._commit_tree(new_tree, commit, message, author)
+                staged.result()
+        if new is not None:
+            self.verbatim = True  # no hook ran: the commit holds exactly `message`
+        return new
+
+    def _commit_tree(self, tree: str, parent: str, message: str, author: Author | None) -> str:
+        """A commit of `tree` on `parent`, and HEAD moved to it from `parent` (refused if HEAD moved meanwhile)."""
+        made = self.run("commit-tree", tree, "-p", parent, "-F", "-", input=message.encode(),
                         env=_identity_env(author), check=False)
         if made.returncode != 0:
             raise GitError(_commit_failure(made))
         new = made.stdout.decode().strip()
         subject = message.split("\n", 1)[0][:200]  # an argument: the kernel refuses one over 128 KiB
-        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, commit)
-        self.verbatim = True  # no hook ran: the commit holds exactly `message`
-        self.run("update-index", "--add", "--remove", "--", *paths)
+        self.run("update-ref", "-m", f"commit: {subject}", "HEAD", new, parent)
         return new
 
     def _hash_files(self, paths: Sequence[str]) -> dict[str, str]:
@@ -775,6 +787,47 @@ def _parents(path: str) -> list[str]:
 
 
 _Batch = TypeVar("_Batch", bound="_BatchGit")
+
+
+class _Started:
+    """A git command started now and read later, so that it runs while rollgen does other work. Left before its
+    result() is read (an exception on the way), it is waited for, never killed: a git killed while it holds
+    index.lock leaves the lock behind."""
+
+    def __init__(self, repo: Repo, args: list[str]) -> None:
+        self._args = args
+        try:
+            self._proc = subprocess.Popen(["git", *args], cwd=repo.root, env=repo._env, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed (rollgen needs the git command line)") from exc
+        self._out: subprocess.CompletedProcess[bytes] | None = None
+
+    def __enter__(self: _S) -> _S:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.result(check=False)
+
+    def result(self, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """What Repo.run would have returned (a GitError when the command failed and `check`)."""
+        if self._out is None:
+            stdout, stderr = self._proc.communicate()
+            self._out = subprocess.CompletedProcess(["git", *self._args], self._proc.returncode, stdout, redact(stderr))
+        if check and self._out.returncode != 0:
+            raise GitError(f"git {self._args[0]} failed: {_stderr(self._out)}")
+        return self._out
+
+
+class Status(_Started):
+    """`git status` of some paths, started by Repo.start_changes."""
+
+    def changes(self) -> list[Change]:
+        entries = self.result().stdout.decode("utf-8", "surrogateescape").split("\0")
+        return [Change(e[3:], e[0], e[1]) for e in entries if len(e) > 3]
+
+
+_S = TypeVar("_S", bound=_Started)
 
 
 class _BatchGit:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from generator.render import state as state_file
 from generator.spec.config import Config
 from generator.errors import InvalidInput, RollgenError, UsageError
-from generator.gitops.repo import GitError, Journal, PushOutcome, Repo
+from generator.gitops.repo import Change, GitError, Journal, PushOutcome, Repo
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
     Hold,
@@ -135,16 +135,16 @@ def _branch(repo: Repo, config: Config) -> str:
 def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
     for attempt in range(config.push_attempts):
         release = request.load(repo, config)
+        if not request.push:
+            return _overlapped(repo, config, release, request), False
         ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
-        upstream = start = None
-        if request.push:
-            before = repo.head()
-            upstream = _catch_up(repo, config, branch)
-            start = repo.head()
-            if start != before:  # the remote may have changed the spec too: decide from its version
-                release = request.load(repo, config)
+        before = repo.head()
+        upstream = _catch_up(repo, config, branch)
+        start = repo.head()
+        if start != before:  # the remote may have changed the spec too: decide from its version
+            release = request.load(repo, config)
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
-        if not request.push or not repo.ahead_of(upstream):
+        if not repo.ahead_of(upstream):
             return outcomes, False
         if _push_or_drop(repo, config, branch, outcomes, start) != "rejected":
             return outcomes, True
@@ -154,6 +154,28 @@ def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tupl
         f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
         "nothing of this run was pushed, run it again"
     )
+
+
+def _overlapped(repo: Repo, config: Config, release: Release, request: Request) -> list[Outcome]:
+    """The environments' outcomes, with ensure_clean's `git status` running while they are planned and rendered
+    (in a 40,000-file repository it takes as long as the planning): it is waited for before the first file is
+    written. If it finds anything (a crashed run's leftovers to put back, a person's edits to refuse), what was
+    decided meanwhile may rest on those files: it is dropped, and ensure_clean runs and the environments are
+    decided again, as without the overlap."""
+    environments = _environments(release, request)
+    with CleanGate(repo, config, release) as gate:
+        try:
+            outcomes = [_one(repo, config, release, env, request, gate) for env in environments]
+            gate()  # nothing written: dirty files are refused all the same
+            return outcomes
+        except _Dirty:
+            pass
+        except Exception:
+            if not gate.dirty():  # a clean tree: what went wrong was not a leftover's doing
+                raise
+        changes = gate.changes
+    ensure_clean(repo, config, release, changes)
+    return [_one(repo, config, release, env, request) for env in environments]
 
 
 def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
@@ -239,10 +261,11 @@ class Written:
 
 
 def write_one(
-    repo: Repo, config: Config, release: Release, env_name: str, request: Request
+    repo: Repo, config: Config, release: Release, env_name: str, request: Request,
+    gate: Callable[[], None] | None = None,
 ) -> Outcome | Written:
     """Decide, then write the files: what `_one` and `advance --all` share before they commit. An Outcome when
-    the request is refused or holds."""
+    the request is refused or holds. `gate`, when given, is called before anything is written (CleanGate)."""
     states = read_states(config, release)
     current = states.get(env_name)
     decided = decide(release, env_name, states, request)
@@ -251,14 +274,19 @@ def write_one(
     plan, transition = decided
     states[env_name] = transition.state
     message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
+    if gate is not None:
+        gate()
     paths = write(repo, config, release, states)
     reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
     unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
     return Written(transition, message, paths, unchanged)
 
 
-def _one(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Outcome:
-    written = write_one(repo, config, release, env_name, request)
+def _one(
+    repo: Repo, config: Config, release: Release, env_name: str, request: Request,
+    gate: Callable[[], None] | None = None,
+) -> Outcome:
+    written = write_one(repo, config, release, env_name, request, gate)
     if isinstance(written, Outcome):
         return written
     if not written.paths:
@@ -440,14 +468,13 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
 # -- a clean tree, or the leftovers of a crash ----------------------------------------------------------------
 
 
-def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
-    """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them."""
-    from generator.render.files import starts_generated
-
-    owned = [config.output_prefix() + root for root in owned_roots(release)]
+def ensure_clean(repo: Repo, config: Config, release: Release, changes: Sequence[Change] | None = None) -> None:
+    """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them.
+    `changes`: the `git status` of the release's folders, when the caller already has it (CleanGate)."""
+    owned = _owned(config, release)
     app = owned[0]  # apps/<name>
     journal = repo.journal(release.name)
-    dirty = [c.path for c in repo.changes(owned) if not c.untracked or starts_generated(repo.root / c.path)]
+    dirty = _dirty(repo, repo.changes(owned) if changes is None else changes)
     if not dirty:
         journal.clear()
         return
@@ -461,6 +488,51 @@ def ensure_clean(repo: Repo, config: Config, release: Release) -> None:
     repo.restore(leftovers)
     journal.clear()
     print(f"rollgen: {release.name}: put back {len(leftovers)} file(s) an interrupted run had written", file=sys.stderr)
+
+
+def _owned(config: Config, release: Release) -> list[str]:
+    return [config.output_prefix() + root for root in owned_roots(release)]
+
+
+def _dirty(repo: Repo, changes: Sequence[Change]) -> list[str]:
+    """The changes rollgen must not write over: all but untracked files it did not generate (a person's own)."""
+    from generator.render.files import starts_generated
+
+    return [c.path for c in changes if not c.untracked or starts_generated(repo.root / c.path)]
+
+
+class _Dirty(Exception):
+    """CleanGate found uncommitted changes in the release's folders (raised before anything was written)."""
+
+
+class CleanGate:
+    """ensure_clean's `git status`, started now and waited for when called, before the first file is written.
+    Called on a clean tree it clears the release's journal, as ensure_clean does, and returns; otherwise it raises
+    _Dirty and `changes` holds what the status found, for ensure_clean."""
+
+    def __init__(self, repo: Repo, config: Config, release: Release) -> None:
+        self._repo = repo
+        self._journal = repo.journal(release.name)
+        self._status = repo.start_changes(_owned(config, release))
+        self.changes: list[Change] | None = None
+
+    def __enter__(self) -> CleanGate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._status.result(check=False)
+
+    def dirty(self) -> bool:
+        if self.changes is None:
+            self.changes = self._status.changes()
+        return bool(_dirty(self._repo, self.changes))
+
+    def __call__(self) -> None:
+        settled = self.changes is not None
+        if self.dirty():
+            raise _Dirty
+        if not settled:
+            self._journal.clear()
 
 
 def _leftovers(repo: Repo, journal: Journal, dirty: list[str]) -> list[str] | None:

@@ -194,10 +194,7 @@ def _foreign_message(paths: Sequence[str]) -> str:
 
 
 def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
-    import shutil  # here and below, only where a tree is written: `render --check` (the hook) never loads them
-    import tempfile
-
-    tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=root)
+    tmp = _new_staging(root)
     try:
         staged = []
         for index, (rel, data) in enumerate(files.items()):
@@ -213,7 +210,37 @@ def _swap_in(root: Path, files: Mapping[str, bytes]) -> None:
                 made.add(parent)
             os.replace(source, dest)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        _drop_staging(tmp)
+
+
+def _new_staging(parent: Path) -> str:
+    """A new private folder for staged files, as tempfile.mkdtemp makes one (tempfile, shutil and random are ~4 ms
+    of a scheduled `advance`), named for this process so that _remove_leftovers knows a killed run's."""
+    prefix = os.path.join(parent, f"{_TMP_PREFIX}{os.getpid()}-")
+    for _ in range(100):
+        path = prefix + os.urandom(6).hex()
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no new staging folder could be made in {parent}")
+
+
+def _drop_staging(path: str) -> None:
+    """The staging folder, gone: it holds only files (the staged ones a failure left, a list), so shutil is
+    imported only when something unexpected is in it."""
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                os.unlink(entry.path)  # a folder raises, and rmtree below takes it; a symlink itself goes
+        os.rmdir(path)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_leftovers(root: Path) -> None:
@@ -377,9 +404,7 @@ class StreamedTree:
                 self._made_out = True
             self.out_dir.mkdir(parents=True, exist_ok=True)
             _remove_leftovers(self.out_dir)
-            import tempfile
-
-            self._staging = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{os.getpid()}-", dir=self.out_dir)
+            self._staging = _new_staging(self.out_dir)
             self._list_file = open(os.path.join(self._staging, "list"), "w", encoding="utf-8",  # noqa: SIM115
                                    errors="surrogateescape")
         self._staged += 1
@@ -411,9 +436,7 @@ class StreamedTree:
                         os.makedirs(parent, exist_ok=True)
                         made = parent
                     os.replace(os.path.join(self._staging, str(index)), dest)
-            import shutil
-
-            shutil.rmtree(self._staging, ignore_errors=True)
+            _drop_staging(self._staging)
             self._staging = None
         _remove_leftovers(self.out_dir)
         for rel in self._stale:
@@ -425,9 +448,7 @@ class StreamedTree:
         """Leave out_dir as it was: the staging folder goes (and out_dir, when this made it and it is empty)."""
         if self._staging is not None:
             self._close_list()
-            import shutil
-
-            shutil.rmtree(self._staging, ignore_errors=True)
+            _drop_staging(self._staging)
             self._staging = None
         if self._made_out:
             try:

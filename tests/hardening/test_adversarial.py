@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from generator.gitops import repo as gitops
-from generator.cli import main
 from tests.conftest import ROOT, git
 from tests.hardening.test_faults import SPEC
 from tests.hardening.test_security import make_repo, run

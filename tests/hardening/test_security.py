@@ -14,7 +14,6 @@ import pytest
 
 from generator.gitops import repo as gitops
 from generator.cli import main
-from generator.gitops.messages import parse_trailers
 from tests.conftest import REFUSED_PORT, git
 from tests.hardening.corpus import sub
 from tests.hardening.test_faults import SPEC
