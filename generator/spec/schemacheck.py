@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from generator.hints import Any
+from generator.spec.patterns import MATCHERS
 
 Check = Callable[[Any], bool]
 TYPED_GROUPS = ("object", "string", "array", "number")
@@ -241,6 +242,9 @@ def _string_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Bui
 
 
 def _pattern(text: str) -> Check:
+    known = MATCHERS.get(text)  # the schemas' usual patterns, answered without compiling them (see there)
+    if known is not None:
+        return known
     compiled: list[re.Pattern[str]] = []  # on first use: most specs never reach most of the patterns
 
     def check(x: str) -> bool:
