@@ -397,3 +397,28 @@ def test_an_unreadable_preparsed_copy_is_ignored(
         finally:
             preparsed._entries.cache_clear()
             schema.load_schema.cache_clear()
+
+
+def test_durations_parse_as_the_patterns_it_replaced() -> None:
+    """durations.parse reads without regular expressions (a cold validate's cost); every answer must be what
+    `re.match(r"^(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?$")` and `re.findall(r"(\\d+)(h|m|s)")` gave, errors included."""
+    import itertools
+    import random
+
+    def by_patterns(text: str) -> int | str:
+        if not text or not re.match(r"^(?:\d+h)?(?:\d+m)?(?:\d+s)?$", text):
+            return "ValueError"
+        return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in re.findall(r"(\d+)(h|m|s)", text))
+
+    def parsed(text: str) -> int | str:
+        try:
+            return durations.parse(text)
+        except ValueError:
+            return "ValueError"
+
+    alphabet = "019hms\n ٣²x"
+    texts = ["".join(chars) for size in range(6) for chars in itertools.product(alphabet, repeat=size)]
+    rng = random.Random(16)
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(6, 12))) for _ in range(20_000)]
+    texts += ["1h30m", "90s", "1h2m3s\n", "10m\n\n", "٣m", "0s"]
+    assert [text for text in texts if parsed(text) != by_patterns(text)] == []

@@ -58,8 +58,10 @@ _INT_RE = r"[-+]?(?:0b[01_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)\Z"
 _FLOAT_RE = (
     r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+][0-9]+)?)\Z"
 )
-# Every character either pattern can match: a scalar with any other (`30s`, `.inf`, `1.2.3-rc`) is neither.
+# Every character either pattern can match: a scalar with any other (`30s`, `.inf`, `1.2.3-rc`) is neither; nor is
+# one without a digit or `_` (`.`, `-`), as every branch of both needs one.
 _NUMBER_CHARS = frozenset("-+0123456789_.boxabcdefABCDEF")
+_NUMBER_NEEDS = frozenset("0123456789_")
 _SPECIAL_FLOATS = {
     ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
     "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
@@ -432,7 +434,7 @@ def _resolve_number(value: str) -> Any:
     whole, point, fraction = value.partition(".")
     if point and whole.isdigit() and whole.isascii() and (fraction.isdigit() or not fraction) and fraction.isascii():
         return float(value)
-    if not _NUMBER_CHARS.issuperset(value):
+    if not _NUMBER_CHARS.issuperset(value) or _NUMBER_NEEDS.isdisjoint(value):
         return _SPECIAL_FLOATS.get(value, value)
     if re.match(_INT_RE, value) and value.strip("-+_"):
         return _to_int(value)
