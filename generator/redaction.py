@@ -12,32 +12,34 @@ import re
 
 from generator.errors import RollgenError
 
+# The patterns are compiled on first use (re caches them): most text, and nearly all git prints, has no `@` or
+# `=` and never needs one, and compiling all six is ~1 ms of every command's start.
 _SCHEME = r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*://)"
-_TEXT_USERINFO = re.compile(_SCHEME + r"[^/@\s]+@")
-_BYTES_USERINFO = re.compile((_SCHEME + r"[^/@\s'\"]+@").encode())
+_TEXT_USERINFO = _SCHEME + r"[^/@\s]+@"
+_BYTES_USERINFO = (_SCHEME + r"[^/@\s'\"]+@").encode()
 
 
 def userinfo(text: str) -> str:
     """`scheme://user:token@host` -> `scheme://***@host`."""
-    return _TEXT_USERINFO.sub(r"\1***@", text) if "@" in text else text
+    return re.sub(_TEXT_USERINFO, r"\1***@", text) if "@" in text else text
 
 
 def userinfo_bytes(text: bytes) -> bytes:
     """The same for what git prints (quotes end the user part there: git quotes URLs in its messages)."""
-    return _BYTES_USERINFO.sub(rb"\1***@", text) if b"@" in text else text
+    return re.sub(_BYTES_USERINFO, rb"\1***@", text) if b"@" in text else text
 
 
 # `ghp_xxx@github.com:org/repo` (a token as the scp-like login) and `?token=xxx` / `&private_token=xxx`. Linear
 # too: a token match starts only after a character that cannot continue it, and its run stops at one.
-_SCP_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.:/-])(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]+@")
-_QUERY_TOKEN = re.compile(rb"([?&;][A-Za-z_]*(?:token|password|secret|key)=)[^&;#\s'\"]+", re.IGNORECASE)
+_SCP_TOKEN = rb"(?<![A-Za-z0-9_.:/-])(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]+@"
+_QUERY_TOKEN = rb"(?i)([?&;][A-Za-z_]*(?:token|password|secret|key)=)[^&;#\s'\"]+"
 
 
 def credentials_bytes(text: bytes) -> bytes:
     """userinfo_bytes, and a token as an scp-like login or in a query -> ***."""
     if b"@" in text:
-        text = _SCP_TOKEN.sub(b"***@", userinfo_bytes(text))
-    return _QUERY_TOKEN.sub(rb"\1***", text) if b"=" in text else text
+        text = re.sub(_SCP_TOKEN, b"***@", userinfo_bytes(text))
+    return re.sub(_QUERY_TOKEN, rb"\1***", text) if b"=" in text else text
 
 
 # -- a clone URL fit to be written into the repository (rollgen.yaml's argocd.repoURL and flux.url, init's remote) --
@@ -56,7 +58,7 @@ def safe_url(url: str, where: str) -> str:
             raise RollgenError(_password_message(where))
         return url
     parts = urlsplit(url)
-    if _CREDENTIAL_QUERY.search(parts.query):  # ?token=..., ?private_token=...: a credential all the same
+    if re.search(_CREDENTIAL_QUERY, parts.query):  # ?token=..., ?private_token=...: a credential all the same
         raise RollgenError(_password_message(where))
     userinfo, at, hostport = parts.netloc.rpartition("@")
     if not at:
@@ -71,15 +73,15 @@ def safe_url(url: str, where: str) -> str:
 
 
 # A query parameter that carries a credential (GitLab's private_token, a token=, access_token=, password=...).
-_CREDENTIAL_QUERY = re.compile(r"(?:^|[&;])[^=&;]*(?:token|password|passwd|secret|key|auth)[^=&;]*=", re.IGNORECASE)
+_CREDENTIAL_QUERY = r"(?i)(?:^|[&;])[^=&;]*(?:token|password|passwd|secret|key|auth)[^=&;]*="
 # What a forge's access token looks like where an ssh login name (`git`) belongs: GitHub's and GitLab's
 # prefixes, or a long run of letters and digits no one picks as a login name.
-_TOKEN_USER = re.compile(r"^(?:gh[pousr]_|github_pat_|glpat-|x-access-token|oauth2)|^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{20,}$")
+_TOKEN_USER = r"^(?:gh[pousr]_|github_pat_|glpat-|x-access-token|oauth2)|^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{20,}$"
 
 
 def looks_like_token(user: str) -> bool:
     """Whether the user part of an ssh or scp-like URL is an access token rather than a login name."""
-    return bool(_TOKEN_USER.search(user))
+    return bool(re.search(_TOKEN_USER, user))
 
 
 def _password_message(where: str) -> str:
