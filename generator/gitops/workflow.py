@@ -624,13 +624,29 @@ def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
         for folder in (profiles_dir(), *profiles):
             for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
                 digest.update(f"\0{path}\0".encode() + path.read_bytes())
-        package = Path(generator.__file__).parent
-        for path in sorted([*package.rglob("*.py"), *schema_path("x").parent.glob("*.json")]):
-            stat = path.stat()
-            digest.update(f"\0{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        for top, suffix in ((os.path.dirname(generator.__file__), ".py"), (str(schema_path("x").parent), ".json")):
+            for entry in _files(top, suffix):
+                stat = entry.stat()
+                digest.update(f"\0{entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     except OSError:
         return ""
     return digest.hexdigest()
+
+
+def _files(top: str, suffix: str) -> list[os.DirEntry[str]]:
+    """The files under `top` whose names end in `suffix`, by path, __pycache__ left out: with os.scandir, as
+    pathlib's rglob costs ~1 ms of every tick."""
+    found: list[os.DirEntry[str]] = []
+    folders = [top]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        folders.append(entry.path)
+                elif entry.name.endswith(suffix):
+                    found.append(entry)
+    return sorted(found, key=lambda entry: entry.path)
 
 
 def _cached(path: Path, key: str) -> Release | None:
