@@ -6,13 +6,12 @@ Command implementations live in generator/commands/<name>.py and are imported on
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 from generator import __version__
 from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RollgenError
@@ -282,24 +281,29 @@ def _write_log(fd: int, text: str) -> None:
         fh.write(text)
 
 
-def _freeze_imports() -> None:
-    """As the process's entry point (argv from sys.argv), once the command's modules are imported: they live until
-    the process ends, so the garbage collector need not walk them again, at each full collection during the run
-    and at exit (~8% of a cold `rollgen validate`). An in-process caller (tests) passes argv and is left alone:
-    freezing there would keep whatever garbage the caller had at that moment."""
-    gc.freeze()
-    gc.enable()  # off while the modules were imported (see __main__.py and main)
+def _import_command(name: str, entry: bool) -> ModuleType:
+    """The command's module. As the process's entry point (argv from sys.argv), with the garbage collector off
+    while it and what it needs are imported (imports make objects that live until the process ends, and 30-odd
+    collections walked them again: ~6 ms of a ~120 ms `advance`), then frozen: those objects are left out of every
+    later collection and the one at exit too (~8% of a cold `rollgen validate`). An in-process caller (tests)
+    passes argv and is left alone: freezing there would keep whatever garbage the caller had at that moment."""
+    if not entry:
+        return importlib.import_module(name)
+    import gc
+
+    gc.disable()
+    try:
+        return importlib.import_module(name)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = _quick(words) or build_parser(_command(words)).parse_args(words)
     try:
-        if argv is None:
-            gc.disable()  # the command's modules are imported, then frozen: no collection walks them meanwhile
-        module = importlib.import_module(f"generator.commands.{args.command.replace('-', '_')}")
-        if argv is None:
-            _freeze_imports()
+        module = _import_command(f"generator.commands.{args.command.replace('-', '_')}", entry=argv is None)
         code: int = module.run(args)
         return code
     except RollgenError as exc:

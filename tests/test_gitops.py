@@ -3,6 +3,8 @@ commit message template and trailers; rollgen.yaml."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 import time
@@ -221,6 +223,22 @@ def test_journal_tells_our_leftovers_from_edits(git_remote: tuple[Path, Path]) -
     assert journal.path.parent == clone / ".git" / "rollgen"
     journal.clear()
     assert journal.load() is None
+
+
+def test_a_journal_an_older_rollgen_left_still_explains_its_files(git_remote: tuple[Path, Path]) -> None:
+    """Journals held sha256 digests before generator/fingerprint.py: one left by a crash of an older rollgen still
+    lets the new one put its files back, and still refuses an edit."""
+    _, clone = git_remote
+    repo = Repo.discover(clone)
+    journal = repo.journal("hello")
+    journal.path.parent.mkdir(parents=True, exist_ok=True)
+    journal.path.write_text(json.dumps({"a.yaml": hashlib.sha256(b"ours\n").hexdigest(), "gone.yaml": None}))
+    (clone / "a.yaml").write_bytes(b"ours\n")
+    assert journal.explains(clone, "a.yaml") and journal.explains(clone, "gone.yaml")
+    (clone / "a.yaml").write_bytes(b"edited\n")
+    assert not journal.explains(clone, "a.yaml")
+    (clone / "gone.yaml").write_bytes(b"ours\n")
+    assert not journal.explains(clone, "gone.yaml")  # meant to be gone, and it is there
 
 
 def test_lock_serialises_runs_in_one_work_tree(git_remote: tuple[Path, Path]) -> None:

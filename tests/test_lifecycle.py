@@ -761,3 +761,29 @@ def test_a_spec_broken_after_a_good_run_is_validated_again(repo: ConfigRepo) -> 
     repo.write_spec(spec_text(V2).replace("weight: 25", "weight: 250"), "typo")
     code, _, err = repo.act("advance", now=at(10))
     assert code == 1 and "releases/hello.yaml:" in err and "250" in err
+
+
+def test_the_model_cache_key_follows_rollgens_code_and_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key of the model cache covers every module of the package (in subfolders too, __pycache__ left out)
+    and every schema: a changed one is a miss, never a stale model."""
+    import generator
+    from generator import resources
+    from generator.gitops.workflow import _release_key
+
+    package, schemas = tmp_path / "generator", tmp_path / "schemas"
+    (package / "sub" / "__pycache__").mkdir(parents=True)
+    schemas.mkdir()
+    for path in (package / "__init__.py", package / "sub" / "mod.py", schemas / "release.schema.json"):
+        path.write_text("x\n")
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(spec_text(V1))
+    monkeypatch.setattr(generator, "__file__", str(package / "__init__.py"))
+    monkeypatch.setattr(resources, "schema_path", lambda name: schemas / name)
+    keys = [_release_key(spec, "hello.yaml", [])]
+    (package / "sub" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"bytecode")
+    keys.append(_release_key(spec, "hello.yaml", []))
+    assert keys[1] == keys[0]  # bytecode is not code
+    for path in (package / "sub" / "mod.py", schemas / "release.schema.json", package / "sub" / "new.py"):
+        path.write_text("changed, longer\n")
+        keys.append(_release_key(spec, "hello.yaml", []))
+    assert len(set(keys)) == 4 and "" not in keys

@@ -24,6 +24,7 @@ from generator.gitops.workflow import (
     _environments,
     _message,
     decide,
+    owned_paths,
     owned_roots,
     read_states,
     release_tree,
@@ -52,7 +53,7 @@ def _refuse_dirty(repo: Repo, config: Config, release: Release) -> None:
     """A plan of uncommitted generated files would not be the plan of the commit; never repaired here."""
     from generator.render.files import starts_generated
 
-    owned = [config.output_prefix() + root for root in owned_roots(release)]
+    owned = owned_paths(config, release.name)
     # As ensure_clean: an untracked file rollgen did not generate is the user's, and no business of the plan.
     dirty = [c.path for c in repo.changes(owned) if not c.untracked or starts_generated(repo.root / c.path)]
     if dirty:

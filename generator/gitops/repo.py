@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import subprocess
@@ -28,6 +27,7 @@ from typing import Literal, TypeVar
 
 from generator.spec.config import Author
 from generator.errors import RollgenError
+from generator.fingerprint import fingerprint
 from generator.redaction import credentials_bytes
 
 # Kept from the caller's environment: identity, transport, and config injection (pre-commit keeps the same
@@ -585,10 +585,10 @@ class Journal:
             return False
         expected = entries[rel]
         try:
-            actual: str | None = _digest((root / rel).read_bytes())
+            data = (root / rel).read_bytes()
         except FileNotFoundError:
-            actual = None
-        return actual == expected
+            return expected is None
+        return expected is not None and expected in (_digest(data), _sha256(data))
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -981,6 +981,13 @@ def _commit_failure(out: subprocess.CompletedProcess[bytes]) -> str:
 
 
 def _digest(data: bytes) -> str:
+    return fingerprint(data).hexdigest()
+
+
+def _sha256(data: bytes) -> str:
+    """How journals were written before generator/fingerprint.py: one a crashed older rollgen left still counts."""
+    import hashlib
+
     return hashlib.sha256(data).hexdigest()
 
 

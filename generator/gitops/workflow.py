@@ -10,21 +10,20 @@ The recipe for one attempt:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import random
 import sys
 import time
 from collections.abc import Callable, Sequence
 from generator.records import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from generator.render import state as state_file
 from generator.spec.config import Config
 from generator.errors import InvalidInput, RollgenError, UsageError
+from generator.fingerprint import fingerprint
 from generator.gitops.repo import Change, GitError, Journal, PushOutcome, Repo
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
@@ -134,9 +133,9 @@ def _branch(repo: Repo, config: Config) -> str:
 
 def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
     for attempt in range(config.push_attempts):
-        release = request.load(repo, config)
         if not request.push:
-            return _overlapped(repo, config, release, request), False
+            return _overlapped(repo, config, request), False
+        release = request.load(repo, config)
         ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
         before = repo.head()
         upstream = _catch_up(repo, config, branch)
@@ -156,16 +155,19 @@ def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tupl
     )
 
 
-def _overlapped(repo: Repo, config: Config, release: Release, request: Request) -> list[Outcome]:
-    """The environments' outcomes, with ensure_clean's `git status` running while they are planned and rendered
-    (in a 40,000-file repository it takes as long as the planning): it is waited for before the first file is
-    written. If it finds anything (a crashed run's leftovers to put back, a person's edits to refuse), what was
-    decided meanwhile may rest on those files: it is dropped, and ensure_clean runs and the environments are
-    decided again, as without the overlap."""
-    environments = _environments(release, request)
-    with CleanGate(repo, config, release) as gate:
+def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
+    """The environments' outcomes, with ensure_clean's `git status` running while the release is loaded, planned
+    and rendered (in a 40,000-file repository it takes as long as all of that): it is waited for before the first
+    file is written. If it finds anything (a crashed run's leftovers to put back, a person's edits to refuse), what
+    was decided meanwhile may rest on those files: it is dropped, and ensure_clean runs and the release is loaded
+    and decided again, as without the overlap. The release's own errors are reported as ever."""
+    name = request.load.name if isinstance(request.load, NamedRelease) else None
+    release = request.load(repo, config) if name is None else None  # a spec path: named once it is read
+    with CleanGate(repo, config, name or cast(Release, release).name) as gate:
+        if release is None:
+            release = request.load(repo, config)
         try:
-            outcomes = [_one(repo, config, release, env, request, gate) for env in environments]
+            outcomes = [_one(repo, config, release, env, request, gate) for env in _environments(release, request)]
             gate()  # nothing written: dirty files are refused all the same
             return outcomes
         except _Dirty:
@@ -175,7 +177,8 @@ def _overlapped(repo: Repo, config: Config, release: Release, request: Request) 
                 raise
         changes = gate.changes
     ensure_clean(repo, config, release, changes)
-    return [_one(repo, config, release, env, request) for env in environments]
+    release = request.load(repo, config)
+    return [_one(repo, config, release, env, request) for env in _environments(release, request)]
 
 
 def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
@@ -211,6 +214,8 @@ def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None
 
 
 def _sleep(config: Config, attempt: int) -> None:
+    import random  # only when a push was rejected
+
     delay = min(30.0, config.push_backoff * 2**attempt) * random.uniform(0.5, 1.5)
     time.sleep(delay)
 
@@ -377,10 +382,14 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
 
 def owned_roots(release: Release) -> list[str]:
     """What a command writing this release owns in the output folder: apps/<name> and its wiring folders."""
-    from generator.render.pipeline import app_root
+    return owned_roots_of(release.name)
+
+
+def owned_roots_of(name: str) -> list[str]:
+    from generator.render.pipeline import app_root_of
     from generator.wiring import release_roots
 
-    return [app_root(release), *release_roots(release.name)]
+    return [app_root_of(name), *release_roots(name)]
 
 
 def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
@@ -471,7 +480,7 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
 def ensure_clean(repo: Repo, config: Config, release: Release, changes: Sequence[Change] | None = None) -> None:
     """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them.
     `changes`: the `git status` of the release's folders, when the caller already has it (CleanGate)."""
-    owned = _owned(config, release)
+    owned = owned_paths(config, release.name)
     app = owned[0]  # apps/<name>
     journal = repo.journal(release.name)
     dirty = _dirty(repo, repo.changes(owned) if changes is None else changes)
@@ -490,8 +499,9 @@ def ensure_clean(repo: Repo, config: Config, release: Release, changes: Sequence
     print(f"rollgen: {release.name}: put back {len(leftovers)} file(s) an interrupted run had written", file=sys.stderr)
 
 
-def _owned(config: Config, release: Release) -> list[str]:
-    return [config.output_prefix() + root for root in owned_roots(release)]
+def owned_paths(config: Config, name: str) -> list[str]:
+    """owned_roots as repository paths."""
+    return [config.output_prefix() + root for root in owned_roots_of(name)]
 
 
 def _dirty(repo: Repo, changes: Sequence[Change]) -> list[str]:
@@ -510,10 +520,10 @@ class CleanGate:
     Called on a clean tree it clears the release's journal, as ensure_clean does, and returns; otherwise it raises
     _Dirty and `changes` holds what the status found, for ensure_clean."""
 
-    def __init__(self, repo: Repo, config: Config, release: Release) -> None:
+    def __init__(self, repo: Repo, config: Config, name: str) -> None:
         self._repo = repo
-        self._journal = repo.journal(release.name)
-        self._status = repo.start_changes(_owned(config, release))
+        self._journal = repo.journal(name)
+        self._status = repo.start_changes(owned_paths(config, name))
         self.changes: list[Change] | None = None
 
     def __enter__(self) -> CleanGate:
@@ -587,7 +597,7 @@ def load_spec(repo: Repo, config: Config, spec: Path) -> Release:
     """
     display = spec_display(repo, spec)
     profiles = [config.profiles_dir] if config.profiles_dir else []
-    cache = repo.rollgen_dir / "cache" / f"release-{hashlib.sha256(display.encode()).hexdigest()[:16]}.pickle"
+    cache = repo.rollgen_dir / "cache" / f"release-{fingerprint(display.encode()).hexdigest()[:16]}.pickle"
     key = _release_key(spec, display, profiles)
     if key:
         hit = _cached(cache, key)
@@ -606,7 +616,7 @@ def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
     import generator
     from generator.resources import profiles_dir, schema_path
 
-    digest = hashlib.sha256(f"{generator.__version__}\0{display}\0".encode())
+    digest = fingerprint(f"{generator.__version__}\0{display}\0".encode())
     if spec.is_symlink():
         return ""  # never read through one: the loader refuses it
     try:
@@ -614,13 +624,29 @@ def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
         for folder in (profiles_dir(), *profiles):
             for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
                 digest.update(f"\0{path}\0".encode() + path.read_bytes())
-        package = Path(generator.__file__).parent
-        for path in sorted([*package.rglob("*.py"), *schema_path("x").parent.glob("*.json")]):
-            stat = path.stat()
-            digest.update(f"\0{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        for top, suffix in ((os.path.dirname(generator.__file__), ".py"), (str(schema_path("x").parent), ".json")):
+            for entry in _files(top, suffix):
+                stat = entry.stat()
+                digest.update(f"\0{entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     except OSError:
         return ""
     return digest.hexdigest()
+
+
+def _files(top: str, suffix: str) -> list[os.DirEntry[str]]:
+    """The files under `top` whose names end in `suffix`, by path, __pycache__ left out: with os.scandir, as
+    pathlib's rglob costs ~1 ms of every tick."""
+    found: list[os.DirEntry[str]] = []
+    folders = [top]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        folders.append(entry.path)
+                elif entry.name.endswith(suffix):
+                    found.append(entry)
+    return sorted(found, key=lambda entry: entry.path)
 
 
 def _cached(path: Path, key: str) -> Release | None:
@@ -704,13 +730,17 @@ def _release_name(path: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def named_release(name: str) -> Loader:
-    """A loader for the release called `name`, wherever its spec is."""
+class NamedRelease:
+    """A loader for the release called `name`, wherever its spec is (the name known before it is loaded)."""
 
-    def load(repo: Repo, config: Config) -> Release:
-        release = load_spec(repo, config, find_spec(repo, config, name))
-        if release.name != name:
-            raise RollgenError(f"{release.source} is release {release.name!r}, not {name!r}")
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, repo: Repo, config: Config) -> Release:
+        release = load_spec(repo, config, find_spec(repo, config, self.name))
+        if release.name != self.name:
+            raise RollgenError(f"{release.source} is release {release.name!r}, not {self.name!r}")
         return release
 
-    return load
+
+named_release = NamedRelease

@@ -22,7 +22,11 @@ from generator.model import EnvState, Release
 
 def app_root(release: Release) -> str:
     """The folder of the output tree that belongs to one release (what the writer may prune)."""
-    return f"apps/{release.name}"
+    return app_root_of(release.name)
+
+
+def app_root_of(name: str) -> str:
+    return f"apps/{name}"
 
 
 def render_files(release: Release, states: Mapping[str, EnvState]) -> dict[str, bytes]:

@@ -95,12 +95,11 @@ def load(root: Path, validated: Path | None = None) -> Config:
 
 
 def _digest(path: Path) -> str:
-    import hashlib
-
     from generator import __version__
+    from generator.fingerprint import fingerprint
     from generator.resources import schema_path
 
-    return hashlib.sha256(__version__.encode() + schema_path(SCHEMA).read_bytes() + path.read_bytes()).hexdigest()
+    return fingerprint(__version__.encode() + schema_path(SCHEMA).read_bytes() + path.read_bytes()).hexdigest()
 
 
 def _read(path: Path | None) -> str:
