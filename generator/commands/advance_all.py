@@ -68,14 +68,13 @@ Line = Outcome | Failure
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.spec.config import load as load_config
     from generator.plan.gates import evaluate
     from generator.plan.progression import plan_advance
 
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
     repo = Repo.discover(args.repo)
-    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    config = repo.config()
     _check_output(repo, config)
     branch = _branch(repo, config)
     request = Request(

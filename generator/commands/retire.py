@@ -47,10 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from generator.spec.config import load as load_config
 
     repo = Repo.discover(args.repo)
-    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    config = repo.config()
     _check_output(repo, config)
     with repo.lock():
         where = config.branch or repo.branch() or repo.rebase_branch() or ""

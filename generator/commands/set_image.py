@@ -54,11 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from generator.spec.config import load as load_config
 
     image = check_image(args.image)
     repo = Repo.discover(args.repo)
-    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    config = repo.config()
     with repo.lock():
         spec = find_spec(repo, config, args.name)
         rel = plain_file(repo, spec)

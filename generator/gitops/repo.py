@@ -25,7 +25,7 @@ from generator.records import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from generator.spec.config import Author
+from generator.spec.config import Author, Config
 from generator.errors import RollgenError
 from generator.fingerprint import fingerprint
 from generator.redaction import credentials_bytes
@@ -549,6 +549,13 @@ class Repo:
 
     def journal(self, release: str) -> Journal:
         return Journal(self.rollgen_dir / f"pending-{release}.json")
+
+    def config(self) -> Config:
+        """The repository's rollgen.yaml, validated; the schema check is skipped while the file is as it was when
+        it last passed (the marker in .git/rollgen/cache)."""
+        from generator.spec.config import load
+
+        return load(self.root, validated=self.rollgen_dir / "cache" / "config-validated")
 
 
 class Journal:

@@ -30,10 +30,9 @@ def execute(request: Request, fmt: str) -> int:
 
 
 def _execute(request: Request, fmt: str) -> int:
-    from generator.spec.config import load as load_config
 
     repo = Repo.discover(request.repo)
-    config = load_config(repo.root, validated=repo.rollgen_dir / "cache" / "config-validated")
+    config = repo.config()
     _check_output(repo, config)
     if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
         from generator.gitops.dryrun import dry_run
