@@ -6,6 +6,6 @@ import gc
 # (cli._import_command, which turns the collector back on): ~3 M instructions of a cold `rollgen validate`.
 gc.disable()
 
-from generator.cli import main  # noqa: E402 - after gc.disable()
+from generator.cli import main  # after gc.disable()
 
 raise SystemExit(main())

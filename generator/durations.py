@@ -18,7 +18,7 @@ def _parts(text: str) -> list[tuple[str, str]] | None:
     `re.findall(r"(\d+)(h|m|s)", text)`), None where that does not match: written out, as compiling those two
     patterns cost ~1 M instructions of every cold `rollgen validate`. `\d` is any Unicode decimal digit, as
     str.isdecimal; `$` also matches before a final newline. tests/test_schema.py holds it to the patterns."""
-    rest = text[:-1] if text.endswith("\n") else text
+    rest = text.removesuffix("\n")
     parts = []
     for unit in "hms":
         number, found, after = rest.partition(unit)

@@ -22,15 +22,12 @@ from __future__ import annotations
 import sys
 from collections import namedtuple
 
+__all__ = ["TYPE_CHECKING", "Any", "Literal", "NamedTuple", "Protocol", "Union", "cast"]
+
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from typing import Any as Any
-    from typing import Literal as Literal
-    from typing import NamedTuple as NamedTuple
-    from typing import Protocol as Protocol
-    from typing import Union as Union
-    from typing import cast as cast
+    from typing import Any, Literal, NamedTuple, Protocol, Union, cast
 else:
 
     class _Hint:
@@ -50,6 +47,6 @@ else:
     def cast(_type, value):
         return value
 
-    def NamedTuple(typename, fields):  # noqa: N802 - typing's name
+    def NamedTuple(typename, fields):  # typing's name
         module = sys._getframe(1).f_globals.get("__name__", "__main__")
         return namedtuple(typename, [name for name, _type in fields], module=module)
