@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import TYPE_CHECKING, cast
 
 from generator import __version__
 from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RollgenError
+from generator.hints import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import argparse

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from generator.records import dataclass, field
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Literal, Union
+from generator.hints import TYPE_CHECKING, Literal, Union
 
 if TYPE_CHECKING:
     from generator.workload import Workload
@@ -53,7 +53,8 @@ def flagger_interval(explicit: int | None, pauses: Iterable[int | None]) -> int 
     return next((pause for pause in pauses if pause), None)
 Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
 
-_IMAGE = re.compile(r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$")
+# Compiled (through re's cache) when an image is first parsed: `rollgen validate` builds no model.
+_IMAGE = r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Image:
 
     @classmethod
     def parse(cls, ref: str) -> Image:
-        match = _IMAGE.match(ref)
+        match = re.match(_IMAGE, ref)
         if not match or not (match["tag"] or match["digest"]):
             raise ValueError(f"not an image reference with a tag or digest: {ref!r}")
         return cls(match["repo"], match["tag"], match["digest"])

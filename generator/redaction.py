@@ -58,7 +58,8 @@ def safe_url(url: str, where: str) -> str:
             raise RollgenError(_password_message(where))
         return url
     parts = urlsplit(url)
-    if re.search(_CREDENTIAL_QUERY, parts.query):  # ?token=..., ?private_token=...: a credential all the same
+    # ?token=..., ?private_token=...: a credential all the same (an empty query holds no `=`: nothing to compile)
+    if parts.query and re.search(_CREDENTIAL_QUERY, parts.query):
         raise RollgenError(_password_message(where))
     userinfo, at, hostport = parts.netloc.rpartition("@")
     if not at:

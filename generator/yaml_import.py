@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any
+from generator.hints import Any
 
 _compile = re.compile
 

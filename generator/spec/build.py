@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from generator.records import replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from generator.hints import TYPE_CHECKING, Any
 
 from generator import durations
 from generator.names import DEFAULT_ENVIRONMENT
@@ -32,13 +32,16 @@ from generator.model import (
 )
 
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from generator.spec.profiles import Profile
+
+    T = TypeVar("T")
 
 DEFAULT_SETTLE_DELAY = 60
 DEFAULT_SCALE_DOWN_DELAY = 30
 
 Data = dict[str, Any]
-T = TypeVar("T")
 
 
 def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:

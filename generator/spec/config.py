@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
-from typing import Any
+from generator.hints import Any
 
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
 
@@ -120,11 +120,15 @@ def _write(path: Path, text: str) -> None:
 def _schema_problems(data: Any, doc: Any) -> list[Problem]:
     from generator.spec.findings import locate
     from generator.spec.schema import explain_additional, load_schema, quick_check
+    from generator.spec.schemacheck import Unsupported
 
     # A valid rollgen.yaml never pays for importing jsonschema (the validate hook reads it on every run).
     check = quick_check(SCHEMA)
-    if check is not None and check(data):
-        return []
+    try:
+        if check is not None and check(data):
+            return []
+    except Unsupported:
+        pass  # a part of the schema the quick check cannot compile (found on first use): jsonschema decides
 
     import jsonschema
 

@@ -12,7 +12,8 @@ from generator.spec.loader import MAX_BYTES
 SPEC_SUFFIXES = (".yaml", ".yml")
 # A top-level `kind: Release` line. Cheap enough to read every YAML file of a config repo (generated
 # manifests included) without parsing any; the real load that follows is the judge.
-_RELEASE_KIND = re.compile(rb"^kind:[ \t]*(['\"]?)Release\1[ \t]*(?:#[^\n]*)?\r?$", re.MULTILINE)
+# Compiled (through re's cache) when a folder is first searched: a spec named on the command line never needs it.
+_RELEASE_KIND = rb"^kind:[ \t]*(['\"]?)Release\1[ \t]*(?:#[^\n]*)?\r?$"
 
 
 def find_specs(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
@@ -53,7 +54,7 @@ def _looks_like_release(path: Path | str) -> bool:
             head = fh.read(MAX_BYTES)
     except OSError:
         return True  # unreadable: let the loader say why
-    return _RELEASE_KIND.search(head) is not None
+    return re.search(_RELEASE_KIND, head, re.MULTILINE) is not None
 
 
 def _unique(paths: list[Path]) -> list[Path]:

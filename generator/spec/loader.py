@@ -22,7 +22,7 @@ import os
 import re
 from generator.records import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from generator.hints import Any, cast
 
 from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
 import yaml
@@ -52,11 +52,16 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "b
 _MAP, _SEQ = _TAG + "map", _TAG + "seq"
 _PLAIN = "rollgen:plain"  # an untagged plain scalar: resolved by _resolve_plain below
 
-# ruamel.yaml's YAML 1.2 implicit types (ruamel/yaml/resolver.py), timestamps left as strings.
-_INT_RE = re.compile(r"[-+]?(?:0b[01_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)\Z")
-_FLOAT_RE = re.compile(
+# ruamel.yaml's YAML 1.2 implicit types (ruamel/yaml/resolver.py), timestamps left as strings. Kept as text and
+# matched through re's own cache: compiled on first use only, as most specs' numbers are plain digits (below).
+_INT_RE = r"[-+]?(?:0b[01_]+|0o?[0-7_]+|[0-9_]+|0x[0-9a-fA-F_]+)\Z"
+_FLOAT_RE = (
     r"[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+][0-9]+)?)\Z"
 )
+# Every character either pattern can match: a scalar with any other (`30s`, `.inf`, `1.2.3-rc`) is neither; nor is
+# one without a digit or `_` (`.`, `-`), as every branch of both needs one.
+_NUMBER_CHARS = frozenset("-+0123456789_.boxabcdefABCDEF")
+_NUMBER_NEEDS = frozenset("0123456789_")
 _SPECIAL_FLOATS = {
     ".inf": math.inf, ".Inf": math.inf, ".INF": math.inf,
     "+.inf": math.inf, "+.Inf": math.inf, "+.INF": math.inf,
@@ -278,8 +283,9 @@ def _compose(text: str, source: str) -> list[Node]:
         raise InvalidInput([Problem(source, 1, 1, "$", _too_deep())]) from None
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(r"\\(?:u|U0000)(?=[dD][89a-fA-F][0-9a-fA-F]{2})")
+# Only the pure-Python fallback needs these: matched through re's cache, compiled on first use (~3 M instructions).
+_SURROGATE = "[\ud800-\udfff]"
+_SURROGATE_ESCAPE = r"\\(?:u|U0000)(?=[dD][89a-fA-F][0-9a-fA-F]{2})"
 
 
 def _refuse_surrogate_escapes(roots: list[Node], text: str, source: str) -> None:
@@ -292,8 +298,8 @@ def _refuse_surrogate_escapes(roots: list[Node], text: str, source: str) -> None
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, ScalarNode) and _SURROGATE.search(node.value):
-            found = _SURROGATE_ESCAPE.search(text, node.start_mark.index, node.end_mark.index)
+        if isinstance(node, ScalarNode) and re.search(_SURROGATE, node.value):
+            found = re.compile(_SURROGATE_ESCAPE).search(text, node.start_mark.index, node.end_mark.index)
             offset = found.end() if found else node.start_mark.index
             line = text.count("\n", 0, offset) + 1
             column = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -419,11 +425,22 @@ def _resolve_plain(value: str) -> Any:
 
 
 def _resolve_number(value: str) -> Any:
-    if _INT_RE.match(value) and value.strip("-+_"):
+    # The shapes almost every spec's numbers and durations have, answered without the patterns (each costs
+    # ~1 M instructions to compile): ASCII digits alone are what _INT_RE's `[0-9_]+` matches; digits, a point
+    # and maybe more digits (`0.5`) what _FLOAT_RE's first branch matches and _INT_RE cannot; a character no
+    # pattern can match leaves a special float or the text. tests/test_loader.py holds this equal to the patterns.
+    if value.isdigit() and value.isascii():
+        return _to_int(value)
+    whole, point, fraction = value.partition(".")
+    if point and whole.isdigit() and whole.isascii() and (fraction.isdigit() or not fraction) and fraction.isascii():
+        return float(value)
+    if not _NUMBER_CHARS.issuperset(value) or _NUMBER_NEEDS.isdisjoint(value):
+        return _SPECIAL_FLOATS.get(value, value)
+    if re.match(_INT_RE, value) and value.strip("-+_"):
         return _to_int(value)
     if value in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[value]
-    if _FLOAT_RE.match(value):
+    if re.match(_FLOAT_RE, value):
         return float(value.replace("_", ""))
     return value
 

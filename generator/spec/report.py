@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 
@@ -19,6 +18,8 @@ def format_text(problems: Iterable[Problem]) -> str:
 
 
 def format_json(problems: Iterable[Problem], files: int | None = None) -> str:
+    import json  # here: the text report (a hook's) never needs it, and json costs ~6 M instructions to import
+
     ordered = sort_problems(problems)
     counts: dict[str, object] = {} if files is None else {"files": files}
     document = {

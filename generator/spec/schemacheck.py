@@ -6,7 +6,8 @@ needed; spec.py asks jsonschema only about a document this rejects, for the erro
 
 The answers must be jsonschema's: `Draft202012Validator(schema).is_valid(data)` without a format checker, on
 the data generator.spec.loader builds (dict, list, str, int, float, bool, None). So the same type rules (1.0 is an
-integer, True is not a number), Python's `re.search` for `pattern`, code points for lengths, and jsonschema's
+integer, True is not a number), Python's `re.search` for `pattern` (generator/spec/patterns.py answers the
+usual ones as it does, without compiling them), code points for lengths, and jsonschema's
 equality for `const` and `enum` (1 == 1.0, True != 1). Only the keywords our schemas use are implemented: a
 schema with any other keyword, a `$ref` outside the document, or a recursive `$ref` raises Unsupported, and the
 caller then uses jsonschema for everything. tests/test_schemacheck.py holds the answers equal to jsonschema's
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from generator.hints import Any
+from generator.spec.patterns import MATCHERS
 
 Check = Callable[[Any], bool]
 TYPED_GROUPS = ("object", "string", "array", "number")
@@ -218,6 +220,8 @@ def _object_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Bui
 
 def _properties(c: _Compiler, schema: Mapping[str, Any], where: str) -> Check:
     """properties and additionalProperties together: one pass over the document's keys."""
+    if c.lazy_refs:
+        return _lazy_properties(c, schema, where)
     known = {key: c.compile(sub, f"{where}/properties/{key}") for key, sub in schema.get("properties", {}).items()}
     extra = c.compile(schema["additionalProperties"], f"{where}/additionalProperties") if (
         "additionalProperties" in schema
@@ -233,6 +237,33 @@ def _properties(c: _Compiler, schema: Mapping[str, Any], where: str) -> Check:
     return check
 
 
+def _lazy_properties(c: _Compiler, schema: Mapping[str, Any], where: str) -> Check:
+    """The same, each property's schema compiled when a document first holds the property, as with lazy_refs a
+    `$ref` is: a spec sets a few of the dozens of fields the release schema allows, and compiling the others cost
+    a cold `rollgen validate` ~2 M instructions. The same answers; Unsupported may come at that first use."""
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    known: dict[str, Check] = {}
+    extra = c.compile(schema["additionalProperties"], f"{where}/additionalProperties") if (
+        "additionalProperties" in schema
+    ) else None
+
+    def check(x: dict[str, Any]) -> bool:
+        for key, value in x.items():
+            sub = known.get(key)
+            if sub is None:
+                if key in properties:
+                    sub = known[key] = c.compile(properties[key], f"{where}/properties/{key}")
+                elif extra is None:
+                    continue
+                else:
+                    sub = extra
+            if not sub(value):
+                return False
+        return True
+
+    return check
+
+
 def _string_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Built:
     out = _sizes(schema, "string", "minLength", "maxLength")
     if "pattern" in schema:
@@ -241,6 +272,9 @@ def _string_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Bui
 
 
 def _pattern(text: str) -> Check:
+    known = MATCHERS.get(text) if isinstance(text, str) else None  # the usual ones, without compiling (see there)
+    if known is not None:
+        return known
     compiled: list[re.Pattern[str]] = []  # on first use: most specs never reach most of the patterns
 
     def check(x: str) -> bool:
