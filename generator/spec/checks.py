@@ -14,6 +14,7 @@ from generator import names
 from generator.model import BUILTIN_METRICS, engine_label
 from generator.model import flagger_interval as flagger_clock
 from generator.spec.findings import (
+    INGRESS_PLACEHOLDERS,
     Data,
     Finding,
     Generated,
@@ -438,7 +439,6 @@ PREVIEW_READERS = {
         "the gate sees no requests and holds the preview for ever (no data)",
     ),
 }
-INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
 
 
 def preview_metrics(data: Data) -> list[tuple[str, bool]]:

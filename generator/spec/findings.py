@@ -65,6 +65,10 @@ def locate(doc: Located, finding: Finding) -> Problem:
     return Problem(doc.source, line, column, json_path(finding.path), finding.message)
 
 
+# A custom query's Flagger-style `{{ ingress }}`: only an ingress-nginx Ingress gives it a value (checks, routerchecks).
+INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
+
+
 def strategy_kind(data: Data) -> str:
     return str(next(iter(data["spec"]["strategy"])))
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from generator.hints import Any
 
-from generator.spec.findings import Finding, engine_name, strategy_kind
+from generator.spec.findings import INGRESS_PLACEHOLDERS, Finding, engine_name, strategy_kind
 from generator.model import BUILTIN_METRICS
 
 Data = dict[str, Any]
 
 DEFAULT_ROUTER = "ingress-nginx"
 ROUTER_SECTIONS = {"gateway-api": "gateway", "istio": "istio"}  # router -> its own settings under spec
-INGRESS_PLACEHOLDERS = ("{{ ingress }}", "{{ingress}}")
 
 
 def router(data: Data) -> str:
