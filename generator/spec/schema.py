@@ -143,7 +143,8 @@ def explain_const(error: ValidationError, path: tuple[str | int, ...]) -> Iterat
 def explain_enum(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
     choices = [str(choice) for choice in error.validator_value]
     suggestion = did_you_mean(error.instance, choices) if isinstance(error.instance, str) else ""
-    yield Finding(path, f"must be one of {', '.join(choices)}; got {describe(error.instance)}{suggestion}")
+    allowed = f"must be {choices[0]}" if len(choices) == 1 else f"must be one of {', '.join(choices)}"
+    yield Finding(path, f"{allowed}; got {describe(error.instance)}{suggestion}")
 
 
 def explain_text(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
