@@ -403,7 +403,10 @@ def _number_by_patterns(value: str) -> Any:
     if value in loader._SPECIAL_FLOATS:
         return loader._SPECIAL_FLOATS[value]
     if re.match(loader._FLOAT_RE, value):
-        return float(value.replace("_", ""))
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:  # `._` (it crashed with exit 3 before: now text)
+            return value
     return value
 
 
@@ -432,8 +435,21 @@ def test_number_fast_paths_answer_as_the_patterns() -> None:
 
 
 def _answer(resolve: Any, value: str) -> Any:
-    # `._` matches _FLOAT_RE and then float(".") raises: a crash today (exit 3), kept the same by the fast paths
     try:
         return resolve(value)
     except ValueError as exc:
         return f"ValueError: {exc}"
+
+
+def test_a_float_shape_without_a_digit_is_text_not_a_crash(tmp_path: Path) -> None:
+    """`._` matches _FLOAT_RE but float(".") raises: it made `rollgen validate` exit 3 (a crash); it is text."""
+    from generator.spec.loader import _resolve_number
+
+    for value in ("._", "-._", "+.__"):
+        assert _resolve_number(value) == value
+    spec = tmp_path / "hello.yaml"
+    spec.write_text((ROOT / "examples" / "hello-rollouts-canary.yaml").read_text().replace("  replicas: 3", "  replicas: ._"))
+    out = subprocess.run([sys.executable, "-m", "generator", "validate", str(spec)], cwd=ROOT, capture_output=True,
+                         text=True, check=False)
+    assert out.returncode == 1 and "hello.yaml:13:13: $.spec.replicas: expected a whole number, got '._'" in out.stdout
+    assert "Traceback" not in out.stderr and "internal error" not in out.stderr

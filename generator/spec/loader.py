@@ -441,7 +441,10 @@ def _resolve_number(value: str) -> Any:
     if value in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[value]
     if re.match(_FLOAT_RE, value):
-        return float(value.replace("_", ""))
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:  # `._`, `-._`: the pattern's shape, but no digit: text, as YAML 1.2 reads it
+            return value
     return value
 
 
