@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,22 @@ def git_remote(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     git(clone, "commit", "-m", "initial")
     git(clone, "push", "origin", "main")
     yield remote, clone
+
+
+@contextmanager
+def disk_full_at_replace(monkeypatch: pytest.MonkeyPatch, nth: int) -> Iterator[None]:
+    """Inside: os.replace moves files as ever until its nth call, which raises OSError("disk full") (a crash
+    part-way through moving files in). After: the real os.replace again."""
+    real_replace, calls = os.replace, []
+
+    def replace(src: str, dst: str) -> None:
+        calls.append(dst)
+        if len(calls) == nth:
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(os, "replace", real_replace)

@@ -18,6 +18,17 @@ from generator.model import (
 
 HELLO_STEPS = (Step(5, 300), Step(20, 600), Step(50, None))
 
+# The canary's routing variants every engine is rendered with
+CANARY_STRATEGIES = {
+    "plain": CanaryStrategy(steps=HELLO_STEPS),
+    "header": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary"),
+    "header-value": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="beta-users"),
+    "cookie": CanaryStrategy(steps=HELLO_STEPS, cookie="canary"),
+    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary"),
+    # sticky goes without header/cookie routing: ingress-nginx reads affinity first (checks.check_sticky_routing)
+    "sticky": CanaryStrategy(steps=HELLO_STEPS, sticky=True),
+}
+
 
 def make_release(**overrides: Any) -> Release:
     """The blog's hello app as an Argo Rollouts canary; override any field, environments included."""

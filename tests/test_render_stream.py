@@ -3,7 +3,6 @@ whole-tree writer, nothing written when a later release fails, and a bounded amo
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -16,7 +15,7 @@ from generator.errors import RollgenError
 from generator.gitops.writer import StreamedTree, check_tree, write_tree
 from generator.render import state as state_file
 from generator.render.emit import emit
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, disk_full_at_replace
 
 NGINX = EXAMPLES / "hello-nginx-canary.yaml"
 
@@ -91,17 +90,8 @@ def test_a_crash_while_moving_in_leaves_each_file_old_or_new(tmp_path: Path, mon
     before = listing(out)
     for spec in specs.iterdir():
         spec.write_text(spec.read_text().replace("  replicas: 4\n", "  replicas: 5\n", 1))
-    real_replace, calls = os.replace, []
-
-    def crash_on_second(src: str, dst: str) -> None:
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", crash_on_second)
-    assert main(["render", str(specs), "--out", str(out)]) != 0  # an internal error, as before streaming
-    monkeypatch.setattr(os, "replace", real_replace)
+    with disk_full_at_replace(monkeypatch, 2):
+        assert main(["render", str(specs), "--out", str(out)]) != 0  # an internal error, as before streaming
     after = listing(out)
     assert after.keys() == before.keys()
     assert sum(after[rel] != before[rel] for rel in before) == 1  # the one file moved in before the crash

@@ -10,6 +10,7 @@ import pytest
 from generator.render.emit import emit
 from generator.errors import RollgenError
 from generator.gitops.writer import WriteResult, check_tree, write_tree
+from tests.conftest import disk_full_at_replace
 
 ROOTS = ["apps/hello"]
 
@@ -61,22 +62,11 @@ def test_changed_files_are_swapped_in_not_written_in_place(tmp_path: Path) -> No
 def test_a_crash_while_writing_leaves_each_file_old_or_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tree(tmp_path, tree(a="old a", b="old b", c="old c"), ROOTS)
     new = tree(a="new a", b="new b", c="new c")
-    real_replace = os.replace
-    calls = []
-
-    def crash_on_second(src: str, dst: str) -> None:
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError("disk full")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", crash_on_second)
-    with pytest.raises(OSError):
+    with disk_full_at_replace(monkeypatch, 2), pytest.raises(OSError):
         write_tree(tmp_path, new, ROOTS)
     contents = [(tmp_path / rel).read_bytes() for rel in sorted(new)]
     assert contents == [gen("new a"), gen("old b"), gen("old c")]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rollgen-tmp-")]
-    monkeypatch.setattr(os, "replace", real_replace)
     assert write_tree(tmp_path, new, ROOTS).written == ("apps/hello/b", "apps/hello/c")
 
 

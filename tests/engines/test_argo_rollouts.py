@@ -28,7 +28,6 @@ from generator.model import (
     Analysis,
     Autoscaling,
     BlueGreenStrategy,
-    CanaryStrategy,
     Environment,
     EnvState,
     Image,
@@ -38,7 +37,7 @@ from generator.model import (
 )
 from tests import rules
 from tests.engines import assert_ports_named
-from tests.factories import HELLO_STEPS, make_environment, make_release
+from tests.factories import CANARY_STRATEGIES, make_environment, make_release
 from tests.validators import kustomize_build, validate_manifest
 
 OLD = Image.parse("ghcr.io/kmaster8/hello:v1")
@@ -59,15 +58,6 @@ BLUE_GREEN_STATES = {
     "preview": EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=1),
     "promoted": EnvState(phase="stable", stable_image=NEW, active_colour="green"),
     "aborted": EnvState(phase="aborted", stable_image=OLD, canary_image=NEW),
-}
-CANARY_STRATEGIES = {
-    "plain": CanaryStrategy(steps=HELLO_STEPS),
-    "header": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary"),
-    "header-value": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="beta-users"),
-    "cookie": CanaryStrategy(steps=HELLO_STEPS, cookie="canary"),
-    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary"),
-    # sticky goes without header/cookie routing: ingress-nginx reads affinity first (checks.check_sticky_routing)
-    "sticky": CanaryStrategy(steps=HELLO_STEPS, sticky=True),
 }
 PREVIEW_HOST = "preview.hello.example.com"
 SCALING = Autoscaling(min_replicas=2, max_replicas=6, cpu_utilization=70)

@@ -16,14 +16,13 @@ from generator.render.engines.deployments import render
 from generator.model import (
     ABTestStrategy,
     BlueGreenStrategy,
-    CanaryStrategy,
     Environment,
     EnvState,
     Image,
     Release,
 )
 from tests.engines import assert_ports_named
-from tests.factories import HELLO_STEPS, make_environment, make_release
+from tests.factories import CANARY_STRATEGIES, HELLO_STEPS, make_environment, make_release
 from tests.rules import NGINX
 from tests.rules import NGINX_CANARY_ANNOTATIONS as CANARY_ANNOTATIONS
 
@@ -34,15 +33,7 @@ SAFE_VALUE = re.compile(r"^[A-Za-z0-9\-._~/:]+$")
 OLD = Image.parse("ghcr.io/kmaster8/hello:v1")
 NEW = Image.parse("ghcr.io/kmaster8/hello:v2")
 
-STRATEGIES = {
-    "plain": CanaryStrategy(steps=HELLO_STEPS),
-    "header": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary"),
-    "header-value": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="beta-users"),
-    "cookie": CanaryStrategy(steps=HELLO_STEPS, cookie="canary"),
-    "all": CanaryStrategy(steps=HELLO_STEPS, header="X-Canary", header_value="on", cookie="canary"),
-    # sticky goes without header/cookie routing: ingress-nginx reads affinity first (checks.check_sticky_routing)
-    "sticky": CanaryStrategy(steps=HELLO_STEPS, sticky=True),
-}
+STRATEGIES = CANARY_STRATEGIES
 
 CANARY_STATES = {
     "stable": EnvState(phase="stable", stable_image=OLD),
