@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from generator.records import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from generator.spec.config import Author, Config
 from generator.errors import RollgenError
@@ -625,11 +625,7 @@ def _run_git_bounded(
     """git in its own process group, killed with its helpers (git-remote-https, ssh) after `seconds`."""
     import signal
 
-    try:
-        proc = subprocess.Popen(["git", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed (rollgen needs the git command line)") from exc
+    proc = _spawn(args, cwd, env, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         stdout, stderr = proc.communicate(timeout=seconds)
     except BaseException as exc:
@@ -656,13 +652,25 @@ def _run_git(
     try:
         out = subprocess.run(["git", *args], cwd=cwd, env=env, input=input, capture_output=True, check=False)
     except FileNotFoundError as exc:
-        raise GitError("git is not installed (rollgen needs the git command line)") from exc
+        raise GitError(_NO_GIT) from exc
     # What git writes for people ends up in rollgen's messages, exceptions and crash log: never with the
     # credentials of a remote URL, whichever git version, transport or server printed them.
     out.stderr = redact(out.stderr)
     if check and out.returncode != 0:
         raise GitError(f"git {args[0]} failed: {_stderr(out)}")
     return out
+
+
+_NO_GIT = "git is not installed (rollgen needs the git command line)"
+
+
+def _spawn(args: list[str], cwd: Path, env: Mapping[str, str], **options: Any) -> subprocess.Popen[bytes]:
+    """git started, its output and messages piped back to rollgen."""
+    try:
+        return subprocess.Popen(["git", *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                **options)
+    except FileNotFoundError as exc:
+        raise GitError(_NO_GIT) from exc
 
 
 def redact(text: bytes) -> bytes:
@@ -803,11 +811,7 @@ class _Started:
 
     def __init__(self, repo: Repo, args: list[str]) -> None:
         self._args = args
-        try:
-            self._proc = subprocess.Popen(["git", *args], cwd=repo.root, env=repo._env, stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except FileNotFoundError as exc:
-            raise GitError("git is not installed (rollgen needs the git command line)") from exc
+        self._proc = _spawn(args, repo.root, repo._env, stdin=subprocess.DEVNULL)
         self._out: subprocess.CompletedProcess[bytes] | None = None
 
     def __enter__(self: _S) -> _S:
@@ -848,11 +852,7 @@ class _BatchGit:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self: _Batch) -> _Batch:
-        try:
-            self._proc = subprocess.Popen(["git", *self.COMMAND], cwd=self._repo.root, env=self._repo._env,
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except FileNotFoundError as exc:
-            raise GitError("git is not installed (rollgen needs the git command line)") from exc
+        self._proc = _spawn(list(self.COMMAND), self._repo.root, self._repo._env, stdin=subprocess.PIPE)
         return self
 
     def _failed(self) -> GitError:
