@@ -568,7 +568,7 @@ def test_switching_argocd_mode_under_released_environments_is_refused_until_the_
     assert wiring.other_mode_files(repo, before) != []  # type: ignore[arg-type]  # the new mode's wiring
 
 
-def test_the_readme_documents_the_orphaning_migration() -> None:
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Switching argocd.mode", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_document_the_orphaning_migration() -> None:
+    guide = (EXAMPLES.parent / "docs" / "live-cluster.md").read_text(encoding="utf-8")
+    section = guide.split("## Switching argocd.mode", 1)[1].split("\n## ", 1)[0]
     assert "--cascade=false" in section and "--cascade=orphan" in section

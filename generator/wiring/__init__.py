@@ -544,7 +544,7 @@ def _refuse_root_clash(release: Release, env: Environment, app: str, roots: set[
 
 # -- switching argocd.mode ------------------------------------------------------------------------------------
 
-MODE_SWITCH_DOC = 'README.md "Switching argocd.mode"'
+MODE_SWITCH_DOC = 'docs/live-cluster.md "Switching argocd.mode"'
 
 
 def refuse_mode_switch(out_dir: Path, wiring: Wiring) -> None:
