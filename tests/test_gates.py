@@ -183,9 +183,11 @@ class FakePrometheus:
     error: Exception | None = None
     asked: list[tuple[str, datetime]] = field(default_factory=list)
     url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
-    def __call__(self, url: str) -> FakePrometheus:
+    def __call__(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> FakePrometheus:
         self.url = url
+        self.headers = headers
         return self
 
     def query(self, promql: str, at: datetime) -> float | None:

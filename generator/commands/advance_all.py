@@ -68,7 +68,7 @@ Line = Outcome | Failure
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.plan.gates import evaluate
+    from generator.plan.gates import clients, evaluate
     from generator.plan.progression import plan_advance
 
     if args.name is not None:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=_per_release,
         environments=None,
-        plan=with_pods(partial(plan_advance, gate=evaluate)),  # as `advance`: the pod inputs carried along
+        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=clients(config.prometheus)))),  # as `advance`: the pod inputs carried along
         now=now_from(args.now),
         push=args.push,
     )

@@ -47,6 +47,7 @@ from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Re
 
 if TYPE_CHECKING:
     from generator.plan.prometheus import Client
+    from generator.spec.config import PrometheusAccess
 
 
 class Outcome(enum.Enum):
@@ -90,8 +91,10 @@ class Measurement:
 
     def describe(self) -> str:
         if self.value is None:
-            return f"{self.metric.name}: no data"
+            return f"{self.metric.key}: no data"
         value = number(self.value)
+        if self.metric.max_increase is not None:  # the trailer's shape: name=value > bound
+            return f"{self.metric.key}={value} {'<=' if self.value <= 0 else '>'} 0"
         if self.metric.max is not None and self.value > self.metric.max:
             return f"{self.metric.name}={value} > {number(self.metric.max)}"
         if self.metric.min is not None and self.value < self.metric.min:
@@ -101,11 +104,30 @@ class Measurement:
         return f"{self.metric.name}={value} {' and '.join(bounds)}".rstrip()
 
 
+    def explain(self) -> str:
+        """describe(), and for maxIncrease what the value measures (the commit body, the hold message)."""
+        if self.metric.max_increase is None or self.value is None:
+            return self.describe()
+        return f"{self.describe()} ({increase_terms(self.metric)})"
+
+
 def within(metric: Metric, value: float) -> bool:
-    """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange."""
+    """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange.
+    maxIncrease: the query measures the canary's excess over what stable allows, so at most 0."""
+    if metric.max_increase is not None:
+        return value <= 0
     if metric.max is not None and not value <= metric.max:
         return False
     return metric.min is None or value >= metric.min
+
+
+def increase_terms(metric: Metric) -> str:
+    """What a maxIncrease value measures, for messages: `canary - 1.25 x stable`, `canary - stable - 0.5`."""
+    more = metric.max_increase
+    assert more is not None
+    if more.ratio is not None:
+        return f"canary - {number(more.ratio)} x stable"
+    return f"canary - stable - {number(more.delta or 0)}"
 
 
 def number(value: float) -> str:
@@ -121,10 +143,10 @@ def number(value: float) -> str:
 
 def verdict(measurements: list[Measurement], since: str) -> GateResult:
     failed = tuple(m.describe() for m in measurements if m.value is not None and not m.within)
-    summary = ", ".join(m.describe() for m in measurements)
+    summary = ", ".join(m.explain() for m in measurements)
     if failed:
         return GateResult(Outcome.FAIL, f"{summary} since {since}", failed=failed)
-    missing = [m.metric.name for m in measurements if m.value is None]
+    missing = [m.metric.key for m in measurements if m.value is None]
     if missing:
         names = ", ".join(missing)
         return GateResult(Outcome.NO_DATA, f"no data for metric {names} since {since}")
@@ -142,19 +164,49 @@ def window_start(state: EnvState) -> datetime:
     return max(start, parse_time(state.last_failure)) if state.last_failure else start
 
 
-ClientFactory = Callable[[str], "Client"]
+Headers = tuple[tuple[str, str], ...]
+ClientFactory = Callable[[str, Headers], "Client"]  # (URL, the analysis' headers)
 
 
-def _client(url: str) -> Client:
+def _client(url: str, headers: Headers = ()) -> Client:
     from generator.plan.prometheus import Client
 
-    return Client(url)
+    return Client(url, headers=headers)
+
+
+def clients(access: PrometheusAccess | None) -> ClientFactory:
+    """Clients that reach Prometheus as rollgen.yaml's `prometheus:` says (credentials read on the first query)."""
+
+    def make(url: str, headers: Headers = ()) -> Client:
+        from generator.plan.prometheus import Client
+
+        return Client(url, access=access, headers=headers)
+
+    return make
+
+
+def repo_clients(folder: str | None) -> ClientFactory:
+    """clients() of the rollgen.yaml of the config repo at `folder` (None: the working directory), read when the
+    first gate asks: a tick whose releases have no analysis never reads it again."""
+    found: list[ClientFactory] = []
+
+    def make(url: str, headers: Headers = ()) -> Client:
+        if not found:
+            from pathlib import Path
+
+            from generator.spec import config
+
+            root = config.config_root(Path(folder or ".").resolve())
+            found.append(clients(config.load(root).prometheus if root is not None else None))
+        return found[0](url, headers)
+
+    return make
 
 
 def evaluate(
     release: Release, env: Environment, state: EnvState, now: datetime, client: ClientFactory = _client
 ) -> GateResult:
-    analysis = release.analysis
+    analysis = release.analysis_for(env)
     if analysis is None:
         return GateResult(Outcome.PASS, "no analysis configured")
     from generator.clock import format_time
@@ -170,7 +222,7 @@ def evaluate(
         return GateResult(Outcome.NO_DATA, f"no data for any metric since {format_time(start)} yet")
     window = durations.format_go(seconds)
     where = traffic(release, env, state)
-    prometheus = client(analysis.prometheus)
+    prometheus = client(analysis.prometheus, analysis.headers)
     measured = []
     for metric in analysis.metrics:
         try:
@@ -192,9 +244,10 @@ def judgeable(metric: Metric, value: float) -> bool:
     top bucket). -Inf under a max, or +Inf over a min, would pass a gate on a value that measured nothing."""
     if not math.isinf(value):
         return True
-    return (value > 0 and metric.max is not None) or (value < 0 and metric.min is not None)
+    upper = metric.max is not None or metric.max_increase is not None
+    return (value > 0 and upper) or (value < 0 and metric.min is not None)
 
 
 def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
-    why = f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})"
+    why = f"cannot evaluate metric {metric.key}: {error}; nothing changes until it can ({fix})"
     return GateResult(Outcome.CANNOT_JUDGE, why)

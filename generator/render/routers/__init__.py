@@ -116,8 +116,14 @@ def placeholder_values(where: Traffic, window: str) -> dict[str, str]:
 def query(metric: Metric, where: Traffic, window: str) -> str:
     """The PromQL for `metric` over `window` (a PromQL range such as `5m`): the router's built-in, or the custom
     query with exactly Flagger's placeholders replaced as plain text (queries.substitute)."""
-    from generator.render.queries import substitute
+    from generator.render.queries import increase_query, substitute
 
+    if metric.max_increase is not None:  # built-ins at ingress-nginx only (spec.checks.check_increase)
+        more = metric.max_increase
+        return increase_query(
+            metric.name, where.namespace, where.subject, window, ratio=more.ratio, delta=more.delta,
+            min_requests=more.min_requests,
+        )
     if metric.query is None:
         builtin = router_for(where.router).builtin_query
         return builtin(metric.name, where.namespace, where.subject, window, canary_only=where.canary_only)

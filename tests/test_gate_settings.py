@@ -1,0 +1,224 @@
+"""Issue 25 items 1-3 without a Prometheus: what the controllers get (AnalysisTemplate headers and secret
+arguments, MetricTemplate secretRef and headers), environments[].analysis merged over the release's (in the
+overlays and in the git gate), maxIncrease's one query on every engine, and the refusals, located."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.cli import main
+from generator.errors import InvalidInput
+from generator.model import EnvState, Image
+from generator.plan import gates
+from generator.render.loading import load_release
+from generator.spec import config
+from tests.conftest import ROOT
+from tests.test_gates import FakePrometheus
+from tests.validators import kustomize_build, render_example, validate_manifest
+
+ROLLOUTS = ROOT / "examples" / "hello-rollouts-gates.yaml"
+FLAGGER = ROOT / "examples" / "hello-flagger-gates.yaml"
+
+
+def built(example: Path, env: str, tmp_path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    app = render_example(example, tmp_path)
+    objects = kustomize_build(app / "overlays" / env)
+    for obj in objects:
+        assert validate_manifest(obj) == [], obj["kind"]  # the upstream CRDs accept every field written
+    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
+
+
+def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in items}
+
+
+def test_analysis_template_carries_headers_and_the_secret_as_an_argument(tmp_path: Path) -> None:
+    template = built(ROLLOUTS, "staging", tmp_path)[("AnalysisTemplate", "hello")]["spec"]
+    assert by_name(template["args"])["prometheus-basic"] == {
+        "name": "prometheus-basic", "valueFrom": {"secretKeyRef": {"name": "prometheus-auth", "key": "basic"}}}
+    metrics = by_name(template["metrics"])
+    assert list(metrics) == ["error-rate", "error-rate-increase", "latency-increase"]
+    for metric in metrics.values():
+        prometheus = metric["provider"]["prometheus"]
+        assert prometheus["address"] == "https://mimir.monitoring:8080/prometheus"
+        assert prometheus["headers"] == [
+            {"key": "X-Scope-OrgID", "value": "web"}, {"key": "Authorization", "value": "Basic {{args.prometheus-basic}}"}]
+    assert metrics["error-rate"]["successCondition"].endswith("result[0] <= 2")
+    assert metrics["latency-increase"]["successCondition"].endswith("result[0] <= 0")
+
+
+def test_prod_gets_its_own_prometheus_secret_and_bounds(tmp_path: Path) -> None:
+    template = built(ROLLOUTS, "prod", tmp_path)[("AnalysisTemplate", "hello")]["spec"]
+    assert by_name(template["args"])["prometheus-token"]["valueFrom"] == {
+        "secretKeyRef": {"name": "prometheus-prod", "key": "token"}}
+    assert "prometheus-basic" not in by_name(template["args"])
+    metrics = by_name(template["metrics"])
+    assert list(metrics) == ["error-rate", "error-rate-increase", "latency-increase"]  # the release's kept
+    assert metrics["error-rate"]["successCondition"].endswith("result[0] <= 1")  # prod's stricter bound
+    for metric in metrics.values():
+        prometheus = metric["provider"]["prometheus"]
+        assert prometheus["address"] == "https://prometheus.prod.internal:9090"
+        assert {"key": "Authorization", "value": "Bearer {{args.prometheus-token}}"} in prometheus["headers"]
+
+
+def test_flagger_templates_carry_the_secret_ref_and_every_metric_goes_through_one(tmp_path: Path) -> None:
+    objects = built(FLAGGER, "prod", tmp_path)
+    canary = objects[("Canary", "hello")]["spec"]["analysis"]["metrics"]
+    # Flagger's own request-success-rate queries metricsServer, which takes no credentials: not used here
+    assert [(m["name"], m["templateRef"]["name"], m["thresholdRange"]) for m in canary] == [
+        ("error-rate", "hello-error-rate", {"max": 1}), ("latency-increase", "hello-latency-increase", {"max": 0})]
+    for name in ("hello-error-rate", "hello-latency-increase"):
+        provider = objects[("MetricTemplate", name)]["spec"]["provider"]
+        assert provider["secretRef"] == {"name": "prometheus-auth"}
+        assert provider["headers"] == {"X-Scope-OrgID": ["web"]}
+    query = objects[("MetricTemplate", "hello-latency-increase")]["spec"]["query"]
+    assert ") - 1.1 * (" in query  # prod's ratio merged over the release's 1.5
+
+
+def test_the_git_gate_queries_each_environments_prometheus_with_its_headers() -> None:
+    release = load_release(ROLLOUTS)
+    now = datetime(2024, 5, 1, 12, 10, tzinfo=timezone.utc)
+    for env_name, url, bound in (("staging", "https://mimir.monitoring:8080/prometheus", 2),
+                                 ("prod", "https://prometheus.prod.internal:9090", 1)):
+        env = release.environment(env_name)
+        state = replace(EnvState.initial(env), phase="progressing", step=1, weight=10, since="2024-05-01T12:00:00Z",
+                        canary_image=Image.parse("ghcr.io/kmaster8/hello:v3"))
+        # the comparisons (they read stable's requests, canary="") pass; the plain error-rate measures 1.5
+        fake = FakePrometheus({'canary=""': 0.0, "status=~": 1.5, "duration": 0.0})
+        result = gates.evaluate(release, env, state, now, client=fake)  # type: ignore[arg-type]
+        assert fake.url == url and fake.headers == (("X-Scope-OrgID", "web"),)
+        assert [q for q, _ in fake.asked][1].count('canary=""') == 3  # stable's errors, requests and traffic
+        expected = "error-rate=1.5 <= 2" if bound == 2 else "error-rate=1.5 > 1"
+        assert expected in result.reason
+
+
+def test_the_comparison_is_the_same_query_on_every_engine(tmp_path: Path) -> None:
+    """The git gate, Argo's AnalysisTemplate and Flagger's MetricTemplate send one query, placeholders aside."""
+    from generator.plan.gates import traffic
+    from generator.render.routers import query
+
+    release = load_release(FLAGGER)
+    env = release.environment("staging")
+    metric = next(m for m in release.analysis_for(env).metrics if m.max_increase)  # type: ignore[union-attr]
+    gate = query(metric, traffic(release, env, EnvState.initial(env)), "1m")
+    flagger = built(FLAGGER, "staging", tmp_path / "f")[("MetricTemplate", "hello-latency-increase")]["spec"]["query"]
+    filled = flagger.replace("{{ namespace }}", "test-staging").replace("{{ ingress }}", "hello").replace("{{ interval }}", "1m")
+    assert filled == gate
+    argo_release = load_release(ROLLOUTS)
+    argo_metric = next(m for m in argo_release.analysis_for(argo_release.environment("staging")).metrics  # type: ignore[union-attr]
+                       if m.key == "latency-increase")
+    argo = by_name(built(ROLLOUTS, "staging", tmp_path / "a")[("AnalysisTemplate", "hello")]["spec"]["metrics"])
+    argo_query = argo["latency-increase"]["provider"]["prometheus"]["query"]
+    gate_argo = query(argo_metric, traffic(argo_release, argo_release.environment("staging"), EnvState.initial(
+        argo_release.environment("staging"))), "1m")
+    assert argo_query.replace("{{args.namespace}}", "test-staging").replace("{{args.ingress}}", "hello") == gate_argo
+
+
+# -- refusals --------------------------------------------------------------------------------------------------
+
+
+SPEC = """\
+apiVersion: rollgen.io/v1alpha1
+kind: Release
+metadata: {name: hello, namespace: test}
+spec:
+  engine: nginx
+  image: ghcr.io/kmaster8/hello:v2
+  containerPort: 5050
+  service: {port: 5000}
+  ingress: {host: hello.example.com}
+  strategy:
+    canary:
+      steps: [{weight: 10, pause: 1m}]
+"""
+
+
+def problems(tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]) -> str:
+    path = tmp_path / "hello.yaml"
+    path.write_text(SPEC + text)
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 1
+    return capsys.readouterr().out
+
+
+def test_max_increase_on_a_custom_query_is_refused_at_its_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = problems(tmp_path, (
+        "  analysis:\n"
+        "    prometheus: http://prometheus:9090\n"
+        "    metrics:\n"
+        "      - {name: p99, query: 'sum(x)', maxIncrease: {ratio: 2}}\n"), capsys)
+    assert "hello.yaml:16:38: $.spec.analysis.metrics[0].maxIncrease: maxIncrease compares the canary with stable" in out
+
+
+def test_max_and_max_increase_in_one_entry_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = problems(tmp_path, (
+        "  analysis:\n"
+        "    prometheus: http://prometheus:9090\n"
+        "    metrics:\n"
+        "      - {name: latency, max: 500, maxIncrease: {ratio: 2}}\n"), capsys)
+    assert "$.spec.analysis.metrics[0].maxIncrease: maxIncrease goes in a metric entry of its own" in out
+
+
+def test_an_environment_analysis_without_the_releases_needs_a_prometheus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = problems(tmp_path, (
+        "  environments:\n"
+        "    - name: prod\n"
+        "      analysis:\n"
+        "        metrics: [{name: error-rate, max: 1}]\n"), capsys)
+    assert "hello.yaml:16:9: $.spec.environments[0].analysis: without spec.analysis, an environment's analysis needs prometheus" in out
+
+
+def test_an_environment_metric_is_checked_as_merged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = problems(tmp_path, (
+        "  analysis:\n"
+        "    prometheus: http://prometheus:9090\n"
+        "    metrics: [{name: error-rate, max: 1}]\n"
+        "  environments:\n"
+        "    - name: prod\n"
+        "      analysis:\n"
+        "        metrics: [{name: error-rate, max: 101}]\n"), capsys)
+    assert "$.spec.environments[0].analysis.metrics[0].max: error-rate is a percent" in out
+
+
+def test_an_environment_without_analysis_keeps_the_releases() -> None:
+    release = load_release(ROLLOUTS)
+    staging = release.environment("staging")
+    assert staging.analysis is None and release.analysis_for(staging) is release.analysis
+
+
+def test_rollgen_yaml_prometheus_refusals_are_located(tmp_path: Path) -> None:
+    (tmp_path / "rollgen.yaml").write_text(
+        "prometheus:\n"
+        "  bearerTokenFile: token\n"
+        "  headers: {Authorization: Bearer abc}\n")
+    with pytest.raises(InvalidInput) as caught:
+        config.load(tmp_path)
+    text = "\n".join(p.format() for p in caught.value.problems)
+    assert "rollgen.yaml:2:20: $.prometheus.bearerTokenFile: an absolute path such as" in text
+    assert "$.prometheus.headers" in text
+    (tmp_path / "rollgen.yaml").write_text(
+        "prometheus:\n"
+        "  bearerTokenFile: /run/token\n"
+        "  basicAuth: {usernameFile: /run/user, passwordFile: /run/password}\n")
+    with pytest.raises(InvalidInput) as caught:
+        config.load(tmp_path)
+    assert "$.prometheus: give bearerTokenFile or basicAuth, not both" in caught.value.problems[0].format()
+
+
+def test_rollgen_yaml_prometheus_is_read_as_file_names_only(tmp_path: Path) -> None:
+    (tmp_path / "rollgen.yaml").write_text(
+        "prometheus:\n"
+        "  basicAuth: {usernameFile: /run/user, passwordFile: /run/password}\n"
+        "  caFile: /etc/ca.crt\n"
+        "  headers: {X-Scope-OrgID: platform}\n")
+    access = config.load(tmp_path).prometheus
+    assert access == config.PrometheusAccess(
+        username_file="/run/user", password_file="/run/password", ca_file="/etc/ca.crt",
+        headers=(("X-Scope-OrgID", "platform"),))
