@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None) is not None and not args.all:
+        raise UsageError("--cluster picks the environments of `advance --all`: add --all, or give NAME --env E")
     if args.all:
         from generator.commands import advance_all
 

@@ -85,16 +85,44 @@ def run(args: argparse.Namespace) -> int:
         now=now_from(args.now),
         push=args.push,
     )
+    only = Only(args.env, getattr(args, "cluster", None))
     if args.dry_run:
-        return _dry_run(repo, config, request, args.env, args.format)
+        return _dry_run(repo, config, request, only, args.format)
     with repo.lock():
         tidy(repo, config)
         if config.mode == "pull-request":
-            lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), args.env), False
+            lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), only), False
         else:
-            lines, pushed = _attempts(repo, config, branch, request, args.env)
+            lines, pushed = _attempts(repo, config, branch, request, only)
     report(lines, pushed, args.format)
     return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Only:
+    """Which in-flight environments this tick takes: by name (--env) and by cluster (--cluster)."""
+
+    env: str | None = None
+    cluster: str | None = None
+
+    def on_cluster(self, config: Config, release: Release, env_name: str) -> bool:
+        """Whether the environment is on --cluster. One without `cluster` is on rollgen.yaml's Argo CD
+        destinationName, else on `in-cluster` (Argo CD's name for its own cluster). An environment the spec no
+        longer has is on no cluster: `rollgen retire` takes it down."""
+        if self.cluster is None:
+            return True
+        env = next((e for e in release.environments if e.name == env_name), None)
+        if env is None:
+            return False
+        return (env.cluster or default_cluster(config)) == self.cluster
+
+
+def default_cluster(config: Config) -> str:
+    name = (config.argocd or {}).get("destinationName")
+    return str(name) if name else IN_CLUSTER
+
+
+IN_CLUSTER = "in-cluster"
 
 
 def _state_files(apps: str) -> list[tuple[str, str, str]]:
@@ -132,7 +160,7 @@ def raise_usage(message: str) -> None:
     raise UsageError(message)
 
 
-def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]]]:
+def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
     """(release, its in-flight environments), sorted; an unreadable state file is an in-flight failure too."""
     import os
     import re
@@ -143,7 +171,7 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
     quiet = re.compile(rb"^phase: (?:stable|aborted)\r?$", re.MULTILINE)
     by_release: dict[str, list[str]] = {}
     for release, env, path in _state_files(os.path.join(config.output_dir, "apps")):
-        if only_env is not None and env != only_env:
+        if only.env is not None and env != only.env:
             continue
         try:
             # Most environments are at rest: skip them without parsing YAML (6,000 state files in bench/advance).
@@ -160,14 +188,14 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
 
 
 def _attempts(
-    repo: Repo, config: Config, branch: str, request: Request, only_env: str | None
+    repo: Repo, config: Config, branch: str, request: Request, only: Only
 ) -> tuple[list[Line], bool]:
     for attempt in range(config.push_attempts):
         upstream = start = None
         if request.push:
             upstream = _catch_up(repo, config, branch)
             start = repo.head()
-        lines = _tick_all(repo, config, request, only_env)
+        lines = _tick_all(repo, config, request, only)
         if not request.push or not repo.ahead_of(upstream):
             return lines, False
         if repo.push(config.remote, branch) != "rejected":
@@ -180,20 +208,29 @@ def _attempts(
     )
 
 
-def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only_env: str | None) -> list[Line]:
+def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only: Only) -> list[Line]:
     """Pull-request mode: each in-flight environment through its own branch (gitops/pullrequest.py)."""
     from generator.gitops import pullrequest
 
     lines: list[Line] = []
-    for name, envs in in_flight(config, only_env):
+    for name, envs in in_flight(config, only):
         try:
-            lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
+            envs = _on_cluster(repo, config, name, envs, only)
+            if envs:
+                lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
         except RollgenError as exc:
             lines.extend(Failure(name, env, str(exc)) for env in envs)
     return lines
 
 
-def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None) -> list[Line]:
+def _on_cluster(repo: Repo, config: Config, name: str, envs: list[str], only: Only) -> list[str]:
+    if only.cluster is None:
+        return envs
+    release = named_release(name)(repo, config)
+    return [env for env in envs if only.on_cluster(config, release, env)]
+
+
+def _tick_all(repo: Repo, config: Config, request: Request, only: Only) -> list[Line]:
     """Every in-flight environment, in release then environment order. Without commit hooks or signing, the
     files of every moving environment are written first and committed together by one `git fast-import`
     (one commit each still); otherwise each is committed as `advance` commits it."""
@@ -202,11 +239,11 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
     batched = batchcommit.usable(repo)
     lines: list[Line | Pending] = []
     pending: list[Pending] = []
-    flying = in_flight(config, only_env)
+    flying = in_flight(config, only)
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
     try:
         for name, envs in flying:
-            lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty))
+            lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty, only))
             pending = [line for line in lines if isinstance(line, Pending)]
         changes = [batchcommit.Change(p.message, p.files) for p in pending]
         commits = batchcommit.commit_all(repo, changes, config.author)
@@ -242,14 +279,16 @@ def _clear_journals(repo: Repo, pending: Sequence[Pending]) -> None:
 
 
 def _tick_release(
-    repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True
+    repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True,
+    only: Only = Only(),
 ) -> list[Line | Pending]:
     """Every in-flight environment of one release; whatever goes wrong stays with this release. `dirty`: the
     release's folders have uncommitted changes (refused, or repaired when a crashed run's journal explains them)."""
     lines: list[Line | Pending] = []
     try:
         release = named_release(name)(repo, config)
-        if dirty:
+        envs = [env for env in envs if only.on_cluster(config, release, env)]  # another cluster's tick takes the rest
+        if dirty and envs:
             ensure_clean(repo, config, release)
     except InvalidInput as exc:
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -287,14 +326,17 @@ def _read(repo: Repo, path: str) -> bytes | None:
         return None
 
 
-def _dry_run(repo: Repo, config: Config, request: Request, only_env: str | None, fmt: str) -> int:
+def _dry_run(repo: Repo, config: Config, request: Request, only: Only, fmt: str) -> int:
     """Every in-flight environment planned, nothing written (gitops/dryrun.py)."""
     from generator.gitops.dryrun import dry_run
 
     code = EXIT_OK
-    for name, envs in in_flight(config, only_env):
-        single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
+    for name, envs in in_flight(config, only):
         try:
+            envs = _on_cluster(repo, config, name, envs, only)
+            if not envs:
+                continue
+            single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
             code = max(code, dry_run(repo, config, single, fmt))
         except RollgenError as exc:
             print(f"rollgen: {name}: failed: {exc}", file=sys.stderr)

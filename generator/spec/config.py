@@ -58,6 +58,7 @@ class Config:
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
     prometheus: PrometheusAccess | None = None  # `prometheus:`, for the gates
+    tick: str | None = None  # tick.path: the in-cluster tick's Kustomize package (wired like the releases)
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
 
     @property
@@ -329,6 +330,7 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
         prometheus=prometheus_access(data.get("prometheus")),
+        tick=data["tick"]["path"] if "tick" in data else None,
         present=True,
     )
 
