@@ -89,3 +89,12 @@ def test_too_little_traffic_on_either_side_holds(prometheus: Prometheus, repo: C
     code, out, err = repo.act("advance", now=clock(-2))
     assert (code, repo.count(), err) == (0, before, "")
     assert "nothing to do yet: no data for metric latency-increase" in out
+
+
+def test_advance_all_judges_from_the_queries_it_sent_ahead(prometheus: Prometheus, repo: ConfigRepo) -> None:
+    clock = started(repo, "slower", prometheus.url, LATENCY + ERRORS)
+    code, out, err = repo.rollgen("advance", "--all", "--now", clock(-2))
+    assert code == 0, out + err
+    trailers = repo.trailers()
+    assert trailers["Rollgen-Action"] == "abort"
+    assert gate_value(trailers["Rollgen-Gate"], "latency-increase", "0") == pytest.approx(137.5, abs=3)

@@ -222,3 +222,78 @@ def test_rollgen_yaml_prometheus_is_read_as_file_names_only(tmp_path: Path) -> N
     assert access == config.PrometheusAccess(
         username_file="/run/user", password_file="/run/password", ca_file="/etc/ca.crt",
         headers=(("X-Scope-OrgID", "platform"),))
+
+
+# -- advance --all: the gates' queries sent ahead, concurrently, a bounded number at a time ------------------------
+
+
+class SlowServer:
+    """A client factory whose queries take a while and count how many run at once."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.running = self.most = self.calls = 0
+
+    def __call__(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> SlowServer:
+        return self
+
+    def credentials(self) -> None:
+        pass
+
+    def query(self, promql: str, at: datetime) -> float | None:
+        import time
+
+        with self.lock:
+            self.running += 1
+            self.calls += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        return float(len(promql))
+
+
+def test_prefetched_answers_are_bounded_and_used_by_the_gate() -> None:
+    server = SlowServer()
+    answers = gates.Answers(server)  # type: ignore[arg-type]
+    now = datetime(2024, 5, 1, 12, 10, tzinfo=timezone.utc)
+    asks = [("http://p:9090", (), f"query_{i}", now) for i in range(24)] * 2  # the same query twice: sent once
+    started = __import__("time").perf_counter()
+    answers.prefetch(asks, limit=4)
+    elapsed = __import__("time").perf_counter() - started
+    assert server.calls == 24 and server.most == 4
+    assert elapsed < 24 * 0.05 / 2  # concurrent: about 6 rounds of 50 ms, not 24
+    assert answers("http://p:9090").query("query_3", now) == float(len("query_3"))
+    assert server.calls == 24  # answered from what was fetched
+    answers("http://p:9090").query("not asked ahead", now)
+    assert server.calls == 25  # a query not asked ahead still reaches Prometheus
+
+
+def test_a_prefetched_error_is_raised_where_the_gate_asks() -> None:
+    from generator.plan.prometheus import PrometheusError
+
+    class Down(SlowServer):
+        def query(self, promql: str, at: datetime) -> float | None:
+            raise PrometheusError("Prometheus at http://p:9090 did not answer")
+
+    answers = gates.Answers(Down())  # type: ignore[arg-type]
+    now = datetime(2024, 5, 1, 12, 10, tzinfo=timezone.utc)
+    answers.prefetch([("http://p:9090", (), "up", now)])
+    with pytest.raises(PrometheusError):
+        answers("http://p:9090").query("up", now)
+
+
+def test_the_recorder_notes_exactly_what_the_gate_asks() -> None:
+    release = load_release(ROLLOUTS)
+    env = release.environment("prod")
+    state = replace(EnvState.initial(env), phase="progressing", step=1, weight=10, since="2024-05-01T12:00:00Z",
+                    canary_image=Image.parse("ghcr.io/kmaster8/hello:v3"))
+    now = datetime(2024, 5, 1, 12, 10, tzinfo=timezone.utc)
+    recorder = gates.Recorder()
+    gates.evaluate(release, env, state, now, client=recorder)
+    fake = FakePrometheus({"": 0.0})
+    gates.evaluate(release, env, state, now, client=fake)  # type: ignore[arg-type]
+    assert [ask[2] for ask in recorder.asks] == [q for q, _ in fake.asked]
+    assert {ask[0] for ask in recorder.asks} == {"https://prometheus.prod.internal:9090"}

@@ -43,6 +43,8 @@ from generator.model import Release
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
     import argparse
 
+    from generator.plan.gates import Answers
+
 
 
 @dataclass(frozen=True)
@@ -68,20 +70,23 @@ Line = Outcome | Failure
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.plan.gates import clients, evaluate
+    from generator.plan.gates import Answers, clients, evaluate
     from generator.plan.progression import plan_advance
 
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
     repo = Repo.discover(args.repo)
     config = repo.config()
+    answers = Answers(clients(config.prometheus))
     _check_output(repo, config)
     branch = _branch(repo, config)
     request = Request(
         repo=args.repo,
         load=_per_release,
         environments=None,
-        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=clients(config.prometheus)))),  # as `advance`: the pod inputs carried along
+        # as `advance` (the pod inputs carried along); the gates' queries are sent ahead, concurrently
+        # (_prefetch), and answered from there
+        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=answers))),
         now=now_from(args.now),
         push=args.push,
     )
@@ -93,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         if config.mode == "pull-request":
             lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), only), False
         else:
-            lines, pushed = _attempts(repo, config, branch, request, only)
+            lines, pushed = _attempts(repo, config, branch, request, only, answers)
     report(lines, pushed, args.format)
     return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
 
@@ -188,14 +193,14 @@ def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
 
 
 def _attempts(
-    repo: Repo, config: Config, branch: str, request: Request, only: Only
+    repo: Repo, config: Config, branch: str, request: Request, only: Only, answers: Answers | None = None
 ) -> tuple[list[Line], bool]:
     for attempt in range(config.push_attempts):
         upstream = start = None
         if request.push:
             upstream = _catch_up(repo, config, branch)
             start = repo.head()
-        lines = _tick_all(repo, config, request, only)
+        lines = _tick_all(repo, config, request, only, answers)
         if not request.push or not repo.ahead_of(upstream):
             return lines, False
         if repo.push(config.remote, branch) != "rejected":
@@ -230,7 +235,37 @@ def _on_cluster(repo: Repo, config: Config, name: str, envs: list[str], only: On
     return [env for env in envs if only.on_cluster(config, release, env)]
 
 
-def _tick_all(repo: Repo, config: Config, request: Request, only: Only) -> list[Line]:
+def _prefetch(repo: Repo, config: Config, request: Request, flying: Sequence[tuple[str, list[str]]], only: Only,
+              answers: Answers) -> None:
+    """Every query the gates of this tick will send, sent first, concurrently (a bounded number at a time):
+    each in-flight environment planned as `advance` plans it, with a client that only notes its queries.
+    Planning is pure, so this decides nothing; what it misses (a release that fails to load here) is asked
+    when its gate runs, as before."""
+    from pathlib import Path
+
+    from generator.plan.gates import Recorder, evaluate
+    from generator.plan.progression import plan_advance
+    from generator.render.state import load, state_path
+
+    recorder = Recorder()
+    planner = with_pods(partial(plan_advance, gate=partial(evaluate, client=recorder)))
+    for name, envs in flying:
+        try:
+            release = named_release(name)(repo, config)
+        except RollgenError:
+            continue
+        for env_name in envs:
+            env = next((e for e in release.environments if e.name == env_name), None)
+            if env is None or release.analysis_for(env) is None or not only.on_cluster(config, release, env_name):
+                continue
+            try:
+                planner(release, env, load(state_path(Path(config.output_dir, "apps", name), env_name)), request.now)
+            except (RollgenError, ValueError):
+                continue
+    answers.prefetch(recorder.asks)
+
+
+def _tick_all(repo: Repo, config: Config, request: Request, only: Only, answers: Answers | None = None) -> list[Line]:
     """Every in-flight environment, in release then environment order. Without commit hooks or signing, the
     files of every moving environment are written first and committed together by one `git fast-import`
     (one commit each still); otherwise each is committed as `advance` commits it."""
@@ -240,6 +275,8 @@ def _tick_all(repo: Repo, config: Config, request: Request, only: Only) -> list[
     lines: list[Line | Pending] = []
     pending: list[Pending] = []
     flying = in_flight(config, only)
+    if answers is not None:
+        _prefetch(repo, config, request, flying, only, answers)
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
     try:
         for name, envs in flying:

@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable
 from generator.records import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from generator import durations, names
 from generator.render.routers import Traffic as Traffic
@@ -165,7 +165,14 @@ def window_start(state: EnvState) -> datetime:
 
 
 Headers = tuple[tuple[str, str], ...]
-ClientFactory = Callable[[str, Headers], "Client"]  # (URL, the analysis' headers)
+
+
+class Querier(Protocol):
+    def query(self, promql: str, at: datetime) -> float | None: ...
+
+
+ClientFactory = Callable[[str, Headers], Querier]  # (URL, the analysis' headers)
+Clients = Callable[[str, Headers], "Client"]  # real ones (prometheus.Client)
 
 
 def _client(url: str, headers: Headers = ()) -> Client:
@@ -174,7 +181,7 @@ def _client(url: str, headers: Headers = ()) -> Client:
     return Client(url, headers=headers)
 
 
-def clients(access: PrometheusAccess | None) -> ClientFactory:
+def clients(access: PrometheusAccess | None) -> Clients:
     """Clients that reach Prometheus as rollgen.yaml's `prometheus:` says (credentials read on the first query)."""
 
     def make(url: str, headers: Headers = ()) -> Client:
@@ -188,7 +195,7 @@ def clients(access: PrometheusAccess | None) -> ClientFactory:
 def repo_clients(folder: str | None) -> ClientFactory:
     """clients() of the rollgen.yaml of the config repo at `folder` (None: the working directory), read when the
     first gate asks: a tick whose releases have no analysis never reads it again."""
-    found: list[ClientFactory] = []
+    found: list[Clients] = []
 
     def make(url: str, headers: Headers = ()) -> Client:
         if not found:
@@ -251,3 +258,91 @@ def judgeable(metric: Metric, value: float) -> bool:
 def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
     why = f"cannot evaluate metric {metric.key}: {error}; nothing changes until it can ({fix})"
     return GateResult(Outcome.CANNOT_JUDGE, why)
+
+
+# -- many gates at once (advance --all) ---------------------------------------------------------------------
+
+# At most this many queries in flight at once (ROLLGEN_PROMETHEUS_CONCURRENCY overrides): enough to hide the
+# round trips of a fleet's tick, few enough not to load a Prometheus that also serves dashboards and alerts.
+CONCURRENCY = 8
+
+Ask = tuple[str, Headers, str, datetime]  # (URL, headers, PromQL, at): one instant query
+
+
+class Recorder:
+    """A client factory whose clients answer nothing and note what they were asked: planning with it (pure)
+    tells which queries the real planning will send."""
+
+    def __init__(self) -> None:
+        self.asks: list[Ask] = []
+
+    def __call__(self, url: str, headers: Headers = ()) -> Recorder:
+        self._where = (url, headers)
+        return self
+
+    def query(self, promql: str, at: datetime) -> float | None:
+        self.asks.append((*self._where, promql, at))
+        return None
+
+
+class Answers:
+    """A client factory answering from queries sent ahead, concurrently and at most `limit` at a time; a query
+    not asked ahead goes to Prometheus as ever. An error is kept as the answer, so the gate that needs it reports
+    it as if it had asked itself."""
+
+    def __init__(self, factory: Clients) -> None:
+        self.factory = factory
+        self.known: dict[Ask, float | None | Exception] = {}
+
+    def __call__(self, url: str, headers: Headers = ()) -> _Answering:
+        return _Answering(self, url, headers)
+
+    def prefetch(self, asks: list[Ask], limit: int | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = sorted(set(asks) - set(self.known), key=lambda ask: (ask[0], ask[1], ask[2], ask[3].timestamp()))
+        if not todo:
+            return
+        servers = {(url, headers): self.factory(url, headers) for url, headers, _, _ in todo}
+        failed: dict[tuple[str, Headers], Exception] = {}
+        for where, client in servers.items():
+            try:
+                client.credentials()  # once, before the threads: the files are read and redactions set up
+            except Exception as exc:  # noqa: BLE001 - a PrometheusError, kept for every query of that server
+                failed[where] = exc
+
+        def ask(one: Ask) -> float | None | Exception:
+            url, headers, promql, at = one
+            if (url, headers) in failed:
+                return failed[(url, headers)]
+            try:
+                return servers[(url, headers)].query(promql, at)
+            except Exception as exc:  # noqa: BLE001 - handed to the gate that asks, as its own query would raise
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, min(limit or concurrency(), len(todo)))) as pool:
+            self.known.update(zip(todo, pool.map(ask, todo)))
+
+
+class _Answering:
+    def __init__(self, answers: Answers, url: str, headers: Headers) -> None:
+        self.answers, self.url, self.headers = answers, url, headers
+
+    def query(self, promql: str, at: datetime) -> float | None:
+        key = (self.url, self.headers, promql, at)
+        if key not in self.answers.known:
+            return self.answers.factory(self.url, self.headers).query(promql, at)
+        known = self.answers.known[key]
+        if isinstance(known, Exception):
+            raise known
+        return known
+
+
+def concurrency() -> int:
+    import os
+
+    try:
+        value = int(os.environ.get("ROLLGEN_PROMETHEUS_CONCURRENCY", ""))
+    except ValueError:
+        return CONCURRENCY
+    return value if 1 <= value <= 256 else CONCURRENCY
