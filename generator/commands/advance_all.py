@@ -72,6 +72,7 @@ Line = Outcome | Failure
 def run(args: argparse.Namespace) -> int:
     from generator.plan.gates import Answers, clients, evaluate
     from generator.plan.progression import plan_advance
+    from generator.wiring import for_config, whole_fleet
 
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     only = Only(args.env, getattr(args, "cluster", None))
     if args.dry_run:
         return _dry_run(repo, config, request, only, args.format)
-    with repo.lock():
+    with repo.lock(), whole_fleet(config.output_dir, for_config(config)):
         tidy(repo, config)
         if config.mode == "pull-request":
             lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), only), False
