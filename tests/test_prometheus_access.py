@@ -101,7 +101,12 @@ def test_a_wrong_password_holds_with_exit_1_and_is_never_shown(
     code, out, err = repo.act("advance", now=clock(-2))
     assert (code, repo.count()) == (1, before)
     assert "HTTP 401" in out + err and "prometheus:" in out + err
-    assert wrong not in everything(repo, out, err)
+    # plan (the diff of what advance would commit) and advance --all say the same, and never the password
+    plan = repo.rollgen("plan", "hello", "--env", "prod", "--action", "advance", "--now", clock(-2))
+    tick = repo.rollgen("advance", "--all", "--now", clock(-2))
+    assert plan[0] == 1 and tick[0] == 1 and "HTTP 401" in plan[1] + plan[2] + tick[1] + tick[2]
+    assert repo.count() == before
+    assert wrong not in everything(repo, out, err, *plan[1:], *tick[1:])
 
 
 def test_an_untrusted_certificate_is_refused_with_the_setting_to_fix(

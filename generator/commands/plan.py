@@ -56,7 +56,7 @@ def planner(action: str, repo: Path | None = None) -> Any:
     from generator.plan.gates import evaluate, repo_clients
     from generator.plan.workload_progression import with_pods
 
-    gate = partial(evaluate, client=repo_clients(None if repo is None else str(repo)))
+    gate = partial(evaluate, client=repo_clients(repo))
     if action == "release":
         return with_pods(progression.plan_release, starts=True)
     if action == "advance":

@@ -46,6 +46,8 @@ from generator.render.routers import query as query
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from generator.plan.prometheus import Client
     from generator.spec.config import PrometheusAccess
 
@@ -192,7 +194,7 @@ def clients(access: PrometheusAccess | None) -> Clients:
     return make
 
 
-def repo_clients(folder: str | None) -> ClientFactory:
+def repo_clients(folder: str | PathLike[str] | None) -> ClientFactory:
     """clients() of the rollgen.yaml of the config repo at `folder` (None: the working directory), read when the
     first gate asks: a tick whose releases have no analysis never reads it again."""
     found: list[Clients] = []
