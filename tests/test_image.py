@@ -42,3 +42,12 @@ def test_the_workflow_publishes_on_a_tag_the_image_the_tick_names() -> None:
     build = next(step for step in steps if step.get("uses", "").startswith("docker/build-push-action"))
     assert build["with"]["file"] == "Containerfile"
     assert TICK_IMAGE.rsplit("/", 1)[1] == "rollgen" and "/rollgen" in str(steps)
+
+
+def test_the_workflows_match_githubs_workflow_schema() -> None:
+    """actionlint runs in .ci/run where it can be installed; GitHub's schema (vendored by check-jsonschema) always."""
+    tool = require_tool("check-jsonschema")
+    workflows = [str(WORKFLOW), str(ROOT / "generator" / "init_templates" / "github" / "workflows" / "rollgen-advance.yaml")]
+    done = subprocess.run([tool, "--builtin-schema", "vendor.github-workflows", *workflows],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
