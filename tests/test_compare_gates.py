@@ -98,3 +98,35 @@ def test_advance_all_judges_from_the_queries_it_sent_ahead(prometheus: Prometheu
     trailers = repo.trailers()
     assert trailers["Rollgen-Action"] == "abort"
     assert gate_value(trailers["Rollgen-Gate"], "latency-increase", "0") == pytest.approx(137.5, abs=3)
+
+
+# -- Service-based routers: the canary's and stable's Services as Istio's proxies report them --------------------
+
+
+ISTIO_SPEC_ROUTER = "  router: istio\n  istio: {gateways: [istio-system/public-gateway]}\n"
+
+
+def istio_spec(image: str, url: str) -> str:
+    text = spec("istio-slow", image, url, "deployments", LATENCY, failure_limit=0)
+    return text.replace("  strategy:\n", ISTIO_SPEC_ROUTER + "  strategy:\n", 1)
+
+
+@pytest.fixture(scope="module")
+def istio_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    from tests.promstack import IstioBackend
+
+    binary = require_tool("prometheus")
+    exporter = Exporter()
+    exporter.add(IstioBackend("istio-slow", "", "hello", "", rps=20, latency=0.05))  # stable: Service hello
+    exporter.add(IstioBackend("istio-slow", "", "hello-canary", "", rps=10, latency=0.2))
+    with scraping(binary, exporter, tmp_path_factory.mktemp("prometheus-istio")) as server:
+        yield server
+
+
+def test_istio_compares_the_canary_service_with_the_stable_one(istio_prometheus: Prometheus, repo: ConfigRepo) -> None:
+    clock = Clock()
+    start_canary(repo, istio_spec(V1, istio_prometheus.url), istio_spec(V2, istio_prometheus.url), clock, -4)
+    assert repo.act("advance", now=clock(-2))[0] == 0
+    trailers = repo.trailers()
+    assert trailers["Rollgen-Action"] == "abort"
+    assert gate_value(trailers["Rollgen-Gate"], "latency-increase", "0") == pytest.approx(137.5, abs=3)

@@ -297,3 +297,60 @@ def test_the_recorder_notes_exactly_what_the_gate_asks() -> None:
     gates.evaluate(release, env, state, now, client=fake)  # type: ignore[arg-type]
     assert [ask[2] for ask in recorder.asks] == [q for q, _ in fake.asked]
     assert {ask[0] for ask in recorder.asks} == {"https://prometheus.prod.internal:9090"}
+
+
+ISTIO = """\
+apiVersion: rollgen.io/v1alpha1
+kind: Release
+metadata: {{name: hello, namespace: test}}
+spec:
+  engine: {engine}
+  progression: controller
+  image: ghcr.io/kmaster8/hello:v2
+  container: {{resources: {{requests: {{cpu: 100m}}}}}}
+  containerPort: 5050
+  service: {{port: 5000}}
+  ingress: {{host: hello.example.com}}
+  router: istio
+  istio: {{gateways: [istio-system/public-gateway]}}
+  strategy:
+    canary:
+      steps: [{{weight: 10, pause: 1m}}, {{weight: 50, pause: 1m}}]
+  analysis:
+    prometheus: http://prometheus:9090
+    metrics:
+      - {{name: latency, maxIncrease: {{ratio: 1.25}}}}
+"""
+
+
+def test_with_istio_argo_reads_the_stable_service_from_the_rollout(tmp_path: Path) -> None:
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(ISTIO.format(engine="argo-rollouts"))
+    app = render_example_at(spec, tmp_path / "out")
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in kustomize_build(app / "overlays" / "default")}
+    for obj in objects.values():
+        assert validate_manifest(obj) == [], obj["kind"]
+    template = objects[("AnalysisTemplate", "hello")]["spec"]
+    assert [arg["name"] for arg in template["args"]] == ["namespace", "service", "stable-service"]
+    query = template["metrics"][0]["provider"]["prometheus"]["query"]
+    assert 'destination_service_name="{{args.stable-service}}"' in query
+    assert 'destination_service_name="{{args.service}}"' in query
+    steps = objects[("Rollout", "hello")]["spec"]["strategy"]["canary"]["steps"]
+    args = next(s["analysis"]["args"] for s in steps if "analysis" in s)
+    assert {"name": "stable-service", "valueFrom": {"fieldRef": {"fieldPath": "spec.strategy.canary.stableService"}}} in args
+
+
+def test_with_istio_flagger_compares_canary_and_primary(tmp_path: Path) -> None:
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(ISTIO.format(engine="flagger").replace("progression: controller\n", "progression: controller\n"
+                                                           "  autoscaling: {minReplicas: 1, maxReplicas: 2, cpu: 80}\n"))
+    app = render_example_at(spec, tmp_path / "out")
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in kustomize_build(app / "overlays" / "default")}
+    query = objects[("MetricTemplate", "hello-latency-increase")]["spec"]["query"]
+    assert 'destination_service_name="{{ target }}-primary"' in query
+    assert 'destination_service_name="{{ target }}-canary"' in query
+
+
+def render_example_at(spec: Path, out: Path) -> Path:
+    assert main(["render", str(spec), "--out", str(out)]) == 0
+    return out / "apps" / "hello"

@@ -432,7 +432,7 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
     # the values Flagger would give them for the same release.
     nginx, nginx_env = release_of("deployments", metrics=(custom,))
     where = gates.traffic(nginx, nginx_env, progressing())
-    assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello")
+    assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello", stable="hello")
     values = {"namespace": where.namespace, "target": where.target, "interval": "1m"}
     assert gates.query(custom, where, "1m") == queries.substitute(template["spec"]["query"], values)
 

@@ -76,7 +76,8 @@ def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     measured = router.measured(release, blue_green)
     target = names.new_version(release.engine, name, blue_green, state.active_colour)
-    return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name)
+    stable = names.stable_version(release.engine, name)
+    return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name, stable)
 
 
 # -- judging ------------------------------------------------------------------------------------------------

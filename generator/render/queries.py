@@ -90,12 +90,21 @@ def increase_query(
     builder = BUILTIN_QUERIES[metric]
     canary = builder(namespace, ingress, window, canary_only=True)
     stable = builder(namespace, ingress, window, canary_only=False, stable_only=True)
-    excess = f"({canary}) - {_literal(ratio)} * ({stable})" if ratio is not None else f"({canary}) - ({stable}) - {_literal(delta or 0)}"
-    enough = [
-        f"sum(increase({REQUESTS}{_selector(namespace, ingress, canary_only, None, not canary_only)}[{window}])) >= {min_requests}"
+    counts = [
+        f"sum(increase({REQUESTS}{_selector(namespace, ingress, canary_only, None, not canary_only)}[{window}]))"
         for canary_only in (True, False)
     ]
-    return f"({excess}) and on() ({enough[0]}) and on() ({enough[1]})"
+    return compare(canary, stable, counts[0], counts[1], ratio=ratio, delta=delta, min_requests=min_requests)
+
+
+def compare(
+    canary: str, stable: str, canary_requests: str, stable_requests: str, *, ratio: float | None,
+    delta: float | None, min_requests: int,
+) -> str:
+    """increase_query's shape for any router: the canary's excess over what stable allows, where both tracks'
+    request counts over the window reach `min_requests`."""
+    excess = f"({canary}) - {_literal(ratio)} * ({stable})" if ratio is not None else f"({canary}) - ({stable}) - {_literal(delta or 0)}"
+    return f"({excess}) and on() ({canary_requests} >= {min_requests}) and on() ({stable_requests} >= {min_requests})"
 
 
 def _literal(value: float) -> str:

@@ -385,13 +385,6 @@ def check_increase(data: Data, metric: Data, at: JsonPath) -> Iterator[Finding]:
             f"metrics ({', '.join(BUILTIN_METRICS)}): use max or min on a custom query",
             at_key=True,
         )
-    elif data["spec"].get("router", "ingress-nginx") != "ingress-nginx":
-        yield Finding(
-            (*at, "maxIncrease"),
-            "maxIncrease is measured at ingress-nginx for now (stable and canary requests of one Ingress): use max "
-            "with this router",
-            at_key=True,
-        )
     elif strategy_kind(data) == "blueGreen":
         yield Finding(
             (*at, "maxIncrease"),

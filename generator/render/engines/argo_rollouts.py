@@ -285,7 +285,16 @@ def _traffic(release: Release, blue_green: bool) -> Traffic:
     router = router_for(release.router)
     subject = "{{args." + _measured_arg(release, blue_green)["name"] + "}}"
     measured = router.measured(release, blue_green)
-    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name)
+    stable = "{{args." + _STABLE_ARG["name"] + "}}"
+    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name, stable)
+
+
+# maxIncrease with a router that measures Services: stable's Service, read from the live Rollout like the canary's.
+_STABLE_ARG: JSON = {"name": "stable-service", "valueFrom": {"fieldRef": {"fieldPath": "spec.strategy.canary.stableService"}}}
+
+
+def _needs_stable(release: Release, analysis: Analysis) -> bool:
+    return release.router != "ingress-nginx" and any(metric.max_increase for metric in analysis.metrics)
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -304,6 +313,8 @@ def analysis_ref(release: Release, analysis: Analysis, *, blue_green: bool) -> J
     ref: JSON = {"templates": [{"templateName": release.name}]}
     if _needs_args(analysis):
         ref["args"] = [_copy(_NAMESPACE_ARG), _copy(_measured_arg(release, blue_green))]
+    if _needs_stable(release, analysis):
+        ref.setdefault("args", []).append(_copy(_STABLE_ARG))
     return ref
 
 
@@ -313,6 +324,8 @@ def analysis_template(
     spec: JSON = {}
     if _needs_args(analysis):
         spec["args"] = [{"name": "namespace"}, {"name": _measured_arg(release, blue_green)["name"]}]
+    if _needs_stable(release, analysis):
+        spec.setdefault("args", []).append({"name": _STABLE_ARG["name"]})
     if analysis.secret is not None:
         spec.setdefault("args", []).append(_secret_arg(analysis.secret))
     traffic = _traffic(release, blue_green)

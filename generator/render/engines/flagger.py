@@ -135,7 +135,7 @@ def builtin_template_query(release: Release, env: Environment, metric: Metric, r
         from generator.render.routers import Traffic, query
 
         where = Traffic(FLAGGER_NAMESPACE, routing.query_subject, routing.query_canary_only, "{{ target }}",
-                        "{{ service }}", release.router)  # fmt: skip
+                        "{{ service }}", release.router, "{{ target }}-primary")  # fmt: skip
         return query(metric, where, FLAGGER_INTERVAL)
     return router_for(release.router).builtin_query(
         metric.name, FLAGGER_NAMESPACE, routing.query_subject, FLAGGER_INTERVAL, canary_only=routing.query_canary_only
