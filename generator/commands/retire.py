@@ -18,11 +18,7 @@ from generator.render import state as state_file
 from generator.gitops.workflow import (
     Outcome,
     _branch,
-    _catch_up,
     _check_output,
-    _drop_our_commits,
-    _push_or_drop,
-    _sleep,
     commit_or_restore,
     find_spec,
     load_spec,
@@ -30,7 +26,7 @@ from generator.gitops.workflow import (
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
-from generator.gitops.repo import GitError, Journal, Repo
+from generator.gitops.repo import Journal, Repo
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,22 +60,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _attempts(repo: Repo, config: Config, branch: str, args: argparse.Namespace) -> tuple[Outcome, bool]:
-    for attempt in range(config.push_attempts):
-        upstream = start = None
-        if args.push:
-            upstream = _catch_up(repo, config, branch)
-            start = repo.head()
+    if not args.push:
+        return retire(repo, config, args.name, args.env), False
+    from generator.gitops import push
+
+    def work() -> tuple[Outcome, list[str]]:
         outcome = retire(repo, config, args.name, args.env)
-        if not args.push or not repo.ahead_of(upstream):
-            return outcome, False
-        if _push_or_drop(repo, config, branch, [outcome], start) != "rejected":
-            return outcome, True
-        _drop_our_commits(repo, [outcome], start)
-        _sleep(config, attempt)
-    raise GitError(
-        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
-        "nothing of this run was pushed, run it again"
-    )
+        return outcome, [outcome.commit] if outcome.commit else []
+
+    return push.with_retries(repo, config, branch, work)
 
 
 def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:

@@ -1,0 +1,157 @@
+"""Issue 23, the git-safety half (items 1-5, 10, 12, 17): nothing lost, nothing wrongly committed. Each through the
+CLI on real git repositories: a bare remote, a pre-receive hook that refuses, a person committing mid-run, a
+stand-in `gh` for pull-request mode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator.cli import main
+from tests.conftest import git
+from tests.hardening.test_faults import actions, at, finish, set_image
+from tests.hardening.test_reliability import in_canary
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(bare))
+    return bare
+
+
+def refuse(remote: Path) -> Path:
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'rejected by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    return hook
+
+
+def call(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def head(repo: Path, rev: str = "HEAD") -> str:
+    return git(repo, "rev-parse", rev).strip()
+
+
+def clean(repo: Path) -> bool:
+    return git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+
+
+# -- 2 and 3. one push loop: every pushing command drops its commits when the remote refuses ------------------
+
+
+def _retire_ready(repo: Path) -> None:
+    spec = repo / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace("    - {name: prod}\n", ""))
+    git(repo, "commit", "-q", "-am", "prod goes")
+    git(repo, "push", "-q", "origin", "main")
+
+
+PUSHING: dict[str, tuple[Callable[[Path], None] | None, list[str]]] = {
+    "release": (lambda repo: (set_image(repo, "v3"), git(repo, "push", "-q", "origin", "main")) and None,
+                ["release", "releases/hello.yaml", "--now", at(1, 11)]),
+    "advance": (None, ["advance", "hello", "--env", "prod", "--now", at(1, 10)]),
+    "advance --all": (None, ["advance", "--all", "--now", at(1, 10)]),
+    "promote": (None, ["promote", "hello", "--env", "prod", "--now", at(1, 2)]),
+    "abort": (None, ["abort", "hello", "--env", "prod", "--now", at(1, 2)]),
+    "retire": (_retire_ready, ["retire", "hello", "--env", "prod"]),
+}
+
+
+@pytest.mark.parametrize("command", list(PUSHING))
+def test_every_pushing_command_drops_its_commits_when_the_remote_refuses(
+    tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str], command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was: `advance --all --push` kept its commits; a second tick stacked more on them, and once the remote
+    # accepted again the cluster jumped several steps with no pause between them
+    repo = in_canary(tmp_path, capsys, remote)
+    before, args = PUSHING[command]
+    if before is not None:
+        before(repo)
+    monkeypatch.chdir(repo)
+    hook = refuse(remote)
+    pushed = head(remote, "main")
+    assert head(repo) == pushed
+    for _ in range(2):  # the second run (a scheduled tick) finds the same and stacks nothing
+        code, out, err = call(capsys, *args, "--push", "--repo", str(repo))
+        assert code == 1, out + err
+        assert "rejected by policy" in err and "rollgen dropped the" in err, out + err
+        assert head(repo) == pushed and clean(repo), command
+    hook.unlink()
+    finish(repo, capsys, *args, "--push")
+    assert head(remote, "main") == head(repo) != pushed
+    assert git(repo, "rev-list", "--count", f"{pushed}..HEAD").strip() == ("3" if command in ("advance --all", "release") else "1")
+
+
+def _commit_meanwhile(monkeypatch: pytest.MonkeyPatch, repo: Path, other: Path) -> list[str]:
+    """When rollgen first reads a release's state (after its catch-up, before its commits): another clone pushes,
+    so rollgen's push is rejected, and a person commits notes.md in rollgen's clone. Returns [the person's commit]."""
+    import generator.gitops.workflow as workflow
+
+    real, made = workflow.read_states, []
+
+    def read_states(*args: Any) -> Any:
+        if not made:
+            (other / "other.md").write_text("another clone's change\n")
+            git(other, "add", "other.md")
+            git(other, "commit", "-q", "-m", "other")
+            git(other, "push", "-q", "origin", "main")
+            (repo / "notes.md").write_text("a person's notes\n")
+            git(repo, "add", "notes.md")
+            git(repo, "commit", "-q", "-m", "notes", "notes.md")
+            made.append(head(repo))
+        return real(*args)
+
+    monkeypatch.setattr(workflow, "read_states", read_states)
+    return made
+
+
+@pytest.mark.parametrize("args", [["advance", "hello", "--env", "prod"], ["advance", "--all"]])
+def test_a_person_committing_mid_run_keeps_the_commit_when_the_push_is_retried(
+    tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+) -> None:
+    # was: the retry's `git reset --keep <start>` dropped the person's commit with rollgen's (only the reflog had it)
+    repo = in_canary(tmp_path, capsys, remote)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(remote), str(other))
+    made = _commit_meanwhile(monkeypatch, repo, other)
+    code, out, err = call(capsys, *args, "--now", at(1, 10), "--push", "--repo", str(repo))
+    assert code == 1, out + err
+    assert "a commit was made in" in err and "notes" in err and "rollgen dropped its own" in err, err
+    assert head(repo) == made[0]  # the person's commit, and nothing of rollgen's on it
+    assert git(repo, "log", "-1", "--format=%s").strip() == "notes" and clean(repo)
+    assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 0
+    monkeypatch.undo()
+    git(repo, "pull", "-q", "--rebase", "origin", "main")
+    git(repo, "push", "-q", "origin", "main")
+    finish(repo, capsys, *args, "--now", at(1, 10), "--push")
+    assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
+    assert head(remote, "main") == head(repo)
+
+
+def test_a_commit_on_top_of_rollgens_is_never_dropped(
+    tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the remote refuses while a person commits in rollgen's clone on top of its step: nothing is dropped
+    repo = in_canary(tmp_path, capsys, remote)
+    hook = remote / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\nunset GIT_QUARANTINE_PATH $(git rev-parse --local-env-vars)\n"
+        f"cd '{repo}' && echo notes > notes.md && git add notes.md && git commit -q -m notes notes.md\n"
+        "echo 'rejected by policy' >&2\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    code, out, err = call(capsys, "advance", "hello", "--env", "prod", "--now", at(1, 10), "--push", "--repo", str(repo))
+    assert code == 1, out + err
+    assert "on top of its own" in err and "left every commit as it is" in err, err
+    assert git(repo, "log", "-2", "--format=%s").split("\n")[0] == "notes"
+    assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
