@@ -75,6 +75,11 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     from generator.gitops.retire import deployed_environments, environment_files, release_files, state_of
 
     out = config.output_dir
+    if not _deployed(repo, config, name):
+        return Outcome(name, env, "refused", (
+            f"no release {name!r} is deployed in {config.output_prefix()}apps/: retire takes down an environment of "
+            "a deployed release, named exactly (rollgen status lists them)"
+        ))  # fmt: skip
     source, spec_envs = _spec_environments(repo, config, name)
     if env in spec_envs:
         return Outcome(name, env, "refused", (
@@ -90,6 +95,7 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     prefix = config.output_prefix()
     paths = [prefix + rel for rel in files if _removable(out, rel)]
     paths += _already_gone(repo, prefix, name, env, paths)  # a retire killed mid-way deleted these
+    _confine(paths, prefix, name, env, whole=deployed == [env] or not deployed)
     dirty = [c.path for c in repo.changes(paths)]
     journal = repo.journal(name)
     if dirty and not _interrupted(repo, journal, dirty):
@@ -105,6 +111,30 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     if commit is None:
         return Outcome(name, env, "nothing-to-do", "nothing to retire: HEAD already lacks these files")
     return Outcome(name, env, "committed", message.split("\n", 1)[0], "retire", commit)
+
+
+def _deployed(repo: Repo, config: Config, name: str) -> bool:
+    """Whether `name` is a release rollgen deployed: its folder apps/NAME is in the work tree (a real folder), or
+    in HEAD (a retire of its last environment killed after its deletions)."""
+    app = config.output_dir / "apps" / name
+    if app.is_dir() and not app.is_symlink():
+        return True
+    return bool(repo.tracked([f"{config.output_prefix()}apps/{name}"]))
+
+
+def _confine(paths: list[str], prefix: str, name: str, env: str, whole: bool) -> None:
+    """Every path retire deletes is the environment's overlay or its own wiring (with the last environment, the
+    release's folders): a bug that reached further would delete what nobody named, so it stops here."""
+    from generator.wiring import ARGOCD_DIR, FLUX_DIR
+
+    app = names.app(name, env)
+    allowed: tuple[str, ...] = (f"{prefix}apps/{name}/overlays/{env}/", f"{prefix}{ARGOCD_DIR}/{name}/application_{app}.yaml",
+               f"{prefix}{FLUX_DIR}/{name}/kustomization_{app}.yaml")
+    if whole:
+        allowed += (f"{prefix}apps/{name}/", f"{prefix}{ARGOCD_DIR}/{name}/", f"{prefix}{FLUX_DIR}/{name}/")
+    outside = [p for p in paths if not p.startswith(allowed) or "/../" in f"/{p}/" or "/./" in f"/{p}/"]
+    if outside:
+        raise AssertionError(f"retire {name} --env {env} would delete {outside[:3]}, outside what it owns")
 
 
 def _spec_environments(repo: Repo, config: Config, name: str) -> tuple[str, list[str]]:

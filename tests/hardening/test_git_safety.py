@@ -155,3 +155,55 @@ def test_a_commit_on_top_of_rollgens_is_never_dropped(
     assert "on top of its own" in err and "left every commit as it is" in err, err
     assert git(repo, "log", "-2", "--format=%s").split("\n")[0] == "notes"
     assert actions(repo)[("prod", "step", "2/3", "ghcr.io/kmaster8/hello:v2")] == 1
+
+
+# -- 1. every name from the command line is checked as the spec's names are ----------------------------------
+
+
+def _orphaned_prod(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    repo = in_canary(tmp_path, capsys)
+    spec = repo / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace("    - {name: prod}\n", ""))
+    git(repo, "commit", "-q", "-am", "prod goes")
+    return repo
+
+
+@pytest.mark.parametrize("name, env, code", [
+    ("hello", "", 2),  # an unset CI variable: once deleted every environment's overlay and state
+    ("hello/", "prod", 2),  # once deleted prod's overlay and left its Application pointing at nothing
+    ("hello", "../../..", 2),  # once deleted 751 of 804 tracked files
+    ("hello", "prod/", 2),
+    ("hello", "overlays/../prod", 2),
+    ("Hello", "prod", 2),
+    ("../hello", "prod", 2),
+    ("hell", "prod", 1),  # a name, but no such release is deployed
+    ("releases", "prod", 1),
+])
+def test_retire_refuses_a_name_or_env_that_is_not_exactly_a_deployed_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, env: str, code: int
+) -> None:
+    repo = _orphaned_prod(tmp_path, capsys)
+    before, tracked = head(repo), git(repo, "ls-files")
+    got, out, err = call(capsys, "retire", name, "--env", env, "--repo", str(repo))
+    assert got == code, out + err
+    assert err.count("\n") == 1 and ("is not" in err or "is deployed" in err), err
+    assert head(repo) == before and git(repo, "ls-files") == tracked and clean(repo)
+    assert "retire prod" in finish(repo, capsys, "retire", "hello", "--env", "prod")
+
+
+@pytest.mark.parametrize("args", [
+    ["advance", "hello", "--env", ""], ["advance", "--all", "--env", "../prod"], ["promote", "hello/", "--env", "prod"],
+    ["abort", "hello", "--env", "prod/"], ["release", "releases/hello.yaml", "--env", ".."],
+    ["history", "hello/", "--env", "prod"], ["plan", "../hello", "--env", "prod"],
+    ["set-image", "hello", "ghcr.io/kmaster8/hello:v9", "--env", "../prod", "--commit"],
+])
+def test_every_command_checks_the_names_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    repo = in_canary(tmp_path, capsys)
+    monkeypatch.chdir(repo)
+    before = head(repo)
+    got, out, err = call(capsys, *args, "--now", at(1, 10), "--repo", str(repo)) if args[0] in (
+        "advance", "promote", "abort", "release", "plan") else call(capsys, *args, "--repo", str(repo))
+    assert got == 2 and ("is not a release name" in err or "is not an environment name" in err), out + err
+    assert head(repo) == before and clean(repo)
