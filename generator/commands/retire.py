@@ -26,7 +26,7 @@ from generator.gitops.workflow import (
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
-from generator.gitops.repo import Journal, Repo
+from generator.gitops.repo import GitError, Journal, Repo
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,7 +101,7 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     if dirty and not _interrupted(repo, journal, dirty):
         shown = "\n".join(f"  {p}" for p in dirty[:20])
         raise RollgenError(f"uncommitted changes to {name}/{env}'s files:\n{shown}\ncommit or discard them first")
-    image = _image(state_of(out, name, env))
+    image = _image(repo, state_of(out, name, env))
     journal.record(dict.fromkeys(paths))
     for rel in paths:
         (repo.root / rel).unlink(missing_ok=True)
@@ -183,10 +183,15 @@ def _prune_folders(out: Path, files: list[str]) -> None:
                 break
 
 
-def _image(path: Path) -> str:
+def _image(repo: Repo, path: Path) -> str:
+    """The environment's stable image, from its state file; from HEAD's when a retire killed mid-way deleted it
+    (its re-run records the same image the first would have)."""
     try:
         found = state_file.load(path)
-    except (OSError, ValueError):
+        if found is None and path.parent.is_relative_to(repo.root):
+            data = repo.read_blobs([f"HEAD:{path.relative_to(repo.root).as_posix()}"])[0]
+            found = state_file.parse(data) if data is not None else None
+    except (OSError, ValueError, GitError):
         return "unknown"
     return found.stable_image.ref if found is not None else "unknown"
 

@@ -207,3 +207,36 @@ def test_every_command_checks_the_names_it_is_given(
         "advance", "promote", "abort", "release", "plan") else call(capsys, *args, "--repo", str(repo))
     assert got == 2 and ("is not a release name" in err or "is not an environment name" in err), out + err
     assert head(repo) == before and clean(repo)
+
+
+def test_kill_9_during_retire(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # retire killed at any moment (only rollgen, or its git too): the repository stays consistent, and the next
+    # run finishes the job with exactly one retire commit and nothing of dev or staging touched
+    import random
+
+    from tests.hardening.test_faults import SEED, assert_consistent, calibrate, killed
+
+    rng = random.Random(SEED)
+    repo = _orphaned_prod(tmp_path, capsys)
+    base = head(repo)
+    kept = git(repo, "ls-tree", "-r", "HEAD", "apps/hello/overlays/dev", "apps/hello/overlays/staging", "apps/hello/base")
+    args = ["retire", "hello", "--env", "prod", "--repo", str(repo)]
+    took = calibrate(args)
+    kills = 0
+    for round_ in range(10):
+        git(repo, "reset", "-q", "--hard", base)
+        group = rng.random() < 0.5
+        code = killed(args, rng.uniform(0.05, 1.1) * took, group)
+        assert code in (None, 0), round_
+        kills += code is None
+        assert git(repo, "rev-list", "--count", f"{base}..HEAD").strip() in ("0", "1"), round_
+        assert_consistent(repo, capsys, f"round {round_}, after killing retire")
+        said = finish(repo, capsys, *args[:-2])
+        assert "retire prod" in said or "nothing to retire" in said, said
+        assert git(repo, "rev-list", "--count", f"{base}..HEAD").strip() == "1", round_
+        assert actions(repo)[("prod", "retire", "0/0", "ghcr.io/kmaster8/hello:v1")] == 1, actions(repo)
+        assert git(repo, "ls-tree", "-r", "--name-only", "HEAD", "apps/hello/overlays/prod") == ""
+        assert git(repo, "ls-tree", "-r", "HEAD", "apps/hello/overlays/dev", "apps/hello/overlays/staging",
+                   "apps/hello/base") == kept
+    print(f"retire: {kills} of 10 runs killed (a retire takes {took:.2f}s)")
+    assert kills >= 3
