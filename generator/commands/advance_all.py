@@ -196,6 +196,7 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
     pending: list[Pending] = []
     flying = in_flight(config, only_env)
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
+    _prime_specs(repo, config, [name for name, _ in flying])
     try:
         for name, envs in flying:
             lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty))
@@ -206,9 +207,25 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
         repo.restore(sorted({path for p in pending for path in p.files}))
         _clear_journals(repo, pending)
         raise
+    finally:
+        repo.prime_committed([])
     _clear_journals(repo, pending)
     made = dict(zip(map(id, pending), commits))
     return [replace(line.outcome, commit=made[id(line)]) if isinstance(line, Pending) else line for line in lines]
+
+
+def _prime_specs(repo: Repo, config: Config, names: Sequence[str]) -> None:
+    """HEAD's version of every in-flight release's spec, read with one git process: each release's load compares
+    its spec with it (an uncommitted edit is refused, workflow.load_committed), a cat-file each otherwise."""
+    from generator.gitops.workflow import find_spec, spec_display
+
+    displays = []
+    for name in names:
+        try:
+            displays.append(spec_display(repo, find_spec(repo, config, name)))
+        except RollgenError:
+            continue  # reported when the release is loaded
+    repo.prime_committed(displays)
 
 
 def _dirty_releases(repo: Repo, config: Config, names: Sequence[str]) -> set[str]:

@@ -107,6 +107,8 @@ class Repo:
         # its message); so that the caller needs no git process to learn either.
         self.parent: str | None = None
         self.verbatim = False
+        self._committed: dict[str, bytes | None] = {}  # prime_committed's read of HEAD's files
+
 
     @classmethod
     def discover(cls, path: Path) -> Repo:
@@ -283,6 +285,20 @@ class Repo:
             out.append(data[at : at + size])
             at += size + 1
         return out
+
+    def committed(self, path: str) -> bytes | None:
+        """The bytes HEAD holds at `path` (None: HEAD has no such file), from prime_committed's read if any."""
+        if path in self._committed:
+            return self._committed[path]
+        if self.head() is None:
+            return None
+        return self.read_blobs([f"HEAD:{path}"])[0]
+
+    def prime_committed(self, paths: Sequence[str]) -> None:
+        """Read HEAD's bytes of many paths with one git process, for `committed` (forget them: no paths)."""
+        self._committed = {}
+        if paths and self.head() is not None:
+            self._committed = dict(zip(paths, self.read_blobs([f"HEAD:{path}" for path in paths])))
 
     def _plumbing_ok(self) -> bool:
         """No hook would run and no signature is wanted: plumbing makes the very commit `git commit` would."""

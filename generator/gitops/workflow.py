@@ -694,6 +694,35 @@ def _release_name(path: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def load_committed(repo: Repo, config: Config, spec: Path, then: str = "run rollgen again") -> Release:
+    """load_spec, refused (after the spec's own mistakes) when the spec is not exactly what HEAD holds: an
+    uncommitted edit, a spec git does not track, a spec outside the repository. A commit of rollgen's must
+    come from a spec commit that says what it deployed: an edit in the work tree would otherwise ride along in
+    a step's commit (for every environment, through the shared base). Every command that commits, and `plan`
+    and --dry-run that show what it would, load through here: they refuse alike."""
+    release = load_spec(repo, config, spec)
+    refuse_uncommitted(repo, spec, then)
+    return release
+
+
+def refuse_uncommitted(repo: Repo, spec: Path, then: str = "run rollgen again") -> None:
+    display = spec_display(repo, spec)
+    if Path(display).is_absolute():
+        raise RollgenError(
+            f"{display}: is outside the repository {repo.root}; rollgen deploys specs the repository holds: "
+            f"move it under {repo.root} and commit it, then {then}"
+        )
+    try:
+        data = spec.read_bytes()
+    except OSError:
+        return  # load_spec has read it: it was just removed, and the next run says so
+    if repo.committed(display) != data:
+        raise RollgenError(
+            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
+            f"then {then}"
+        )
+
+
 class NamedRelease:
     """A loader for the release called `name`, wherever its spec is (the name known before it is loaded)."""
 
@@ -701,7 +730,7 @@ class NamedRelease:
         self.name = name
 
     def __call__(self, repo: Repo, config: Config) -> Release:
-        release = load_spec(repo, config, find_spec(repo, config, self.name))
+        release = load_committed(repo, config, find_spec(repo, config, self.name))
         if release.name != self.name:
             raise RollgenError(f"{release.source} is release {release.name!r}, not {self.name!r}")
         return release

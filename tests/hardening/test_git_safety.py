@@ -240,3 +240,65 @@ def test_kill_9_during_retire(tmp_path: Path, capsys: pytest.CaptureFixture[str]
                    "apps/hello/base") == kept
     print(f"retire: {kills} of 10 runs killed (a retire takes {took:.2f}s)")
     assert kills >= 3
+
+
+# -- 4, 10 and 12. a spec edit nobody committed never rides along in a commit --------------------------------
+
+
+def _edit_port(repo: Path) -> None:
+    spec = repo / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace("containerPort: 5050", "containerPort: 6060"))
+
+
+REFUSED = "releases/hello.yaml: has uncommitted changes; commit the spec first (git add releases/hello.yaml && git commit)"
+
+
+@pytest.mark.parametrize("args", [
+    ["advance", "hello", "--env", "prod", "--now", at(1, 10)],
+    ["advance", "--all", "--now", at(1, 10)],
+    ["promote", "hello", "--env", "prod", "--now", at(1, 2)],
+    ["abort", "hello", "--env", "prod", "--now", at(1, 2)],
+    ["plan", "hello", "--env", "prod", "--now", at(1, 10)],
+    ["advance", "hello", "--env", "prod", "--now", at(1, 10), "--dry-run"],
+])
+def test_an_uncommitted_spec_edit_is_refused_by_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    # was: a port changed in the work tree went into a step commit, for every environment through the base
+    repo = in_canary(tmp_path, capsys)
+    before = head(repo)
+    _edit_port(repo)
+    code, out, err = call(capsys, *args, "--repo", str(repo))
+    assert code == 1, out + err
+    assert REFUSED in err, err
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == " M releases/hello.yaml\n"
+    assert "6060" not in git(repo, "grep", "-h", "containerPort", "HEAD", "--", "apps")
+
+
+def test_plan_and_release_agree_on_an_uncommitted_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: `plan` showed the commit `release` then refused
+    repo = in_canary(tmp_path, capsys)
+    set_image(repo, "v3")
+    spec = repo / "releases" / "hello.yaml"
+    spec.write_text(spec.read_text().replace("hello:v3", "hello:v4"))
+    said = []
+    for command in ("plan", "release"):
+        code, out, err = call(capsys, command, str(spec), "--now", at(2), "--repo", str(repo))
+        said.append((code, out, err))
+    assert said[0] == said[1] and said[0][0] == 1, said
+    assert said[0][2] == f"rollgen: {REFUSED}, then release it\n"
+
+
+def test_a_spec_outside_the_repository_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: `release /elsewhere/hello.yaml` committed apps/... with no spec in git
+    repo = in_canary(tmp_path, capsys)
+    outside = tmp_path / "elsewhere" / "hello.yaml"
+    outside.parent.mkdir()
+    outside.write_text((repo / "releases" / "hello.yaml").read_text().replace("hello:v2", "hello:v3"))
+    before = head(repo)
+    for command in ("release", "plan"):
+        code, out, err = call(capsys, command, str(outside), "--now", at(2), "--repo", str(repo))
+        assert code == 1 and out == "", out + err
+        assert err.startswith(f"rollgen: {outside}: is outside the repository {repo}") and err.count("\n") == 1, err
+    assert head(repo) == before and clean(repo)
