@@ -295,10 +295,57 @@ def test_a_spec_outside_the_repository_is_refused(tmp_path: Path, capsys: pytest
     repo = in_canary(tmp_path, capsys)
     outside = tmp_path / "elsewhere" / "hello.yaml"
     outside.parent.mkdir()
-    outside.write_text((repo / "releases" / "hello.yaml").read_text().replace("hello:v2", "hello:v3"))
+    outside.write_text((repo / "releases" / "hello.yaml").read_text().replace("hello", "outside"))
     before = head(repo)
     for command in ("release", "plan"):
         code, out, err = call(capsys, command, str(outside), "--now", at(2), "--repo", str(repo))
         assert code == 1 and out == "", out + err
         assert err.startswith(f"rollgen: {outside}: is outside the repository {repo}") and err.count("\n") == 1, err
     assert head(repo) == before and clean(repo)
+
+
+# -- 17. one redaction rule everywhere ------------------------------------------------------------------------
+
+TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
+
+
+def test_the_pull_request_commands_stderr_is_redacted(
+    tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was: "the pull-request command failed (... token=ghp_... ...)" printed the token as the command said it
+    from tests.test_pull_request import CONFIG
+
+    _, clone = git_remote
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text("#!/bin/sh\necho \"HTTP 401: Bad credentials (token=" + TOKEN + ") for " + TOKEN
+                  + " at https://x-access-token:" + TOKEN + "@github.com/o/r?access_token=sekrit123\" >&2\nexit 1\n")
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{gh.parent}:{__import__('os').environ['PATH']}")
+    (clone / "rollgen.yaml").write_text(CONFIG)
+    (clone / "releases").mkdir()
+    (clone / "releases" / "hello.yaml").write_text(
+        __import__("tests.test_lifecycle", fromlist=["spec_text"]).spec_text("ghcr.io/kmaster8/hello:v1"))
+    git(clone, "add", ".")
+    git(clone, "commit", "-q", "-m", "config and spec")
+    git(clone, "push", "-q", "origin", "main")
+    code, out, err = call(capsys, "release", str(clone / "releases" / "hello.yaml"), "--now", at(0), "--repo", str(clone))
+    assert code == 1 and "the pull-request command failed" in out + err, out + err
+    assert "ghp_" not in out + err and "sekrit" not in out + err, out + err
+    assert "token=***" in out + err and "access_token=***" in out + err
+
+
+def test_an_invalid_prometheus_url_is_echoed_without_its_token(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: `'ftp://prom:9090/?token=ghp_...' is not an http:// or https:// URL`
+    from tests.hardening.test_faults import SPEC
+
+    spec = tmp_path / "hello.yaml"
+    text = SPEC.replace("IMAGE", "v1").replace(
+        "  strategy:", f"  analysis:\n    prometheus: 'ftp://prom:9090/?token={TOKEN[:20]}'\n"
+        "    metrics: [{name: error-rate, max: 1}]\n  strategy:")
+    spec.write_text(text)
+    code, out, err = call(capsys, "validate", str(spec))
+    assert code == 1 and "$.spec.analysis.prometheus: 'ftp://prom:9090/?token=***' is not an http" in out + err, out + err
+    assert "ghp_" not in out + err
