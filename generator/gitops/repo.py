@@ -170,6 +170,22 @@ class Repo:
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
+    def landed(self, tip: str, base: str) -> bool:
+        """Whether `base` holds what `tip` brought since the two parted: tip is an ancestor of base (a merge, a
+        fast-forward), or every file tip changed since their merge base is in base as tip has it (a squash or a
+        rebase merge: other commits, the same files)."""
+        if self.is_ancestor(tip, base):
+            return True
+        fork = self.run("merge-base", tip, base, check=False)
+        if fork.returncode != 0:
+            return False
+        brought = self.text("diff", "--name-only", "-z", "--no-renames", fork.stdout.decode().strip(), tip)
+        paths = [path for path in brought.split("\0") if path]
+        if not paths:
+            return True
+        same = self.run("--literal-pathspecs", "diff", "--quiet", "--no-renames", tip, base, "--", *paths, check=False)
+        return same.returncode == 0
+
     def changes(self, pathspecs: Sequence[str]) -> list[Change]:
         """Uncommitted changes (staged, unstaged, untracked) under the given paths only."""
         with self.start_changes(pathspecs) as status:

@@ -349,3 +349,91 @@ def test_an_invalid_prometheus_url_is_echoed_without_its_token(
     code, out, err = call(capsys, "validate", str(spec))
     assert code == 1 and "$.spec.analysis.prometheus: 'ftp://prom:9090/?token=***' is not an http" in out + err, out + err
     assert "ghp_" not in out + err
+
+
+# -- 5. pull-request mode: squash and rebase merges are merges; a PR owed by a killed run is opened -----------
+
+from tests.test_pull_request import BRANCH, Setup, pr  # noqa: E402,F401 - the stand-in `gh` fixture
+from tests.test_lifecycle import V1, V2, spec_text  # noqa: E402
+
+
+def land(pr: Setup, when: str, how: str) -> None:
+    """A person merges the PR on the forge by squashing it (one new commit) or rebasing it (new commits)."""
+    import os
+    import subprocess
+
+    if not pr.merger.exists():
+        git(pr.merger.parent, "clone", "-q", str(pr.remote), str(pr.merger))
+    git(pr.merger, "fetch", "-q", "origin")
+    git(pr.merger, "checkout", "-q", "-B", "main", "origin/main")
+    env = {**os.environ, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+    steps = ([["merge", "-q", "--squash", f"origin/{BRANCH}"], ["commit", "-q", "-m", "Squashed PR"]]
+             if how == "squash" else [["cherry-pick", f"main..origin/{BRANCH}"]])
+    for args in steps:
+        subprocess.run(["git", *args], cwd=pr.merger, check=True, env=env, capture_output=True)
+    git(pr.merger, "push", "-q", "origin", "main")
+
+
+def _new_image(pr: Setup) -> None:
+    repo = pr.repo
+    git(repo.path, "pull", "-q", "--rebase", "origin", "main")
+    repo.spec.write_text(spec_text(V2))
+    git(repo.path, "commit", "-qam", "v2")
+    git(repo.path, "push", "-q", "origin", "main")
+
+
+@pytest.mark.parametrize("how, state", [("squash", "MERGED"), ("rebase", "OPEN")])
+def test_a_squash_or_rebase_merge_counts_as_merged(pr: Setup, how: str, state: str) -> None:
+    # was: the branch's commits never reached main by id, so `advance` waited forever and every person's action
+    # went onto the dead branch, reported as pushed, with no pull request
+    repo = pr.repo
+    assert repo.release(now=at(0))[0] == 0
+    land(pr, "2024-05-01T12:01:00Z", how)
+    pr.state.write_text(f"{state}\n")  # a squash is MERGED on the forge; the tree alone tells a rebase too
+    _new_image(pr)
+    code, out, err = repo.release(now=at(2))
+    assert code == 0 and "start canary" in out and "pull request opened" in out, out + err
+    assert len(pr.opened()) == 2
+    assert git(pr.remote, "rev-parse", f"{BRANCH}~1").strip() == pr.remote_rev("main")  # a new round, from main
+    land(pr, "2024-05-01T12:03:00Z", how)
+    git(repo.path, "pull", "-q", "--rebase", "origin", "main")
+    code, out, err = repo.rollgen("status")
+    assert "awaiting merge" not in out, out
+    code, out, err = repo.act("advance", now=at(7))
+    assert code == 0 and "holds until 2024-05-01T12:08:00Z" in out, out + err  # the pause from the squash
+    code, out, err = repo.act("abort", now=at(8))  # the brake reaches main through a new pull request
+    assert code == 0 and "pull request opened" in out, out + err
+    assert len(pr.opened()) == 3
+    assert git(pr.remote, "rev-parse", f"{BRANCH}~1").strip() == pr.remote_rev("main")
+    assert "Rollgen-Action: abort" in git(pr.remote, "log", "-1", "--format=%B", BRANCH)
+
+
+def test_a_kill_between_the_branch_push_and_the_pr_command_is_made_good(pr: Setup, tmp_path: Path) -> None:
+    # was: the branch was pushed, no pull request opened, and every re-run said "nothing to do"
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    gh = tmp_path / "bin" / "gh"
+    real = gh.read_text()
+    killer = tmp_path / "kill-once"
+    killer.touch()
+    gh.write_text(real.replace("import json, os, sys\n", "import json, os, signal, sys\n"
+                               f"if sys.argv[1:3] == ['pr', 'create'] and os.path.exists({str(killer)!r}):\n"
+                               f"    os.unlink({str(killer)!r}); os.kill(os.getppid(), signal.SIGKILL); sys.exit(1)\n"))
+    result = subprocess.run([sys.executable, "-m", "generator", "release", str(pr.repo.spec), "--now", at(0),
+                             "--repo", str(pr.repo.path)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == -9 and not killer.exists(), result
+    assert pr.opened() == [] and git(pr.remote, "log", "-1", "--format=%s", BRANCH).startswith("hello/prod: deploy")
+    said = []
+    for _ in range(2):  # the next run opens it, once
+        code, out, err = pr.repo.act("advance", now=at(1))
+        assert code == 0 and "awaiting merge" in out, out + err
+        said.append(out)
+    assert said[0].startswith(f"hello/prod: opened the pull request of {BRANCH} an interrupted run had pushed; "), said
+    assert "opened" not in said[1]
+    [call] = pr.opened()
+    assert call[:4] == ["pr", "create", "--head", BRANCH] and call[7] == f"hello/prod: deploy {V1}"
