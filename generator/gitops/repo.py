@@ -306,14 +306,12 @@ class Repo:
         """The bytes HEAD holds at `path` (None: HEAD has no such file), from prime_committed's read if any."""
         if path in self._committed:
             return self._committed[path]
-        if self.head() is None:
-            return None
-        return self.read_blobs([f"HEAD:{path}"])[0]
+        return self.read_blobs([f"HEAD:{path}"])[0]  # "missing" on a branch with no commit yet: None
 
     def prime_committed(self, paths: Sequence[str]) -> None:
         """Read HEAD's bytes of many paths with one git process, for `committed` (forget them: no paths)."""
         self._committed = {}
-        if paths and self.head() is not None:
+        if paths:
             self._committed = dict(zip(paths, self.read_blobs([f"HEAD:{path}" for path in paths])))
 
     def _plumbing_ok(self) -> bool:
