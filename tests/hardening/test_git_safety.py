@@ -437,3 +437,18 @@ def test_a_kill_between_the_branch_push_and_the_pr_command_is_made_good(pr: Setu
     assert "opened" not in said[1]
     [call] = pr.opened()
     assert call[:4] == ["pr", "create", "--head", BRANCH] and call[7] == f"hello/prod: deploy {V1}"
+
+
+def test_pull_request_mode_against_a_refusing_remote_keeps_nothing_and_owes_nothing(pr: Setup) -> None:
+    repo = pr.repo
+    hook = refuse(pr.remote)
+    main_before = pr.remote_rev("main")
+    for _ in range(2):
+        code, out, err = repo.release(now=at(0))
+        assert code == 1 and "rejected by policy" in err, out + err
+        assert pr.opened() == [] and repo.head() == main_before and clean(repo.path)
+        assert git(repo.path, "symbolic-ref", "--short", "HEAD").strip() == "main"
+    hook.unlink()
+    code, out, err = repo.release(now=at(0))
+    assert code == 0 and "pull request opened" in out and "interrupted" not in out, out + err
+    assert len(pr.opened()) == 1
