@@ -26,7 +26,7 @@ def is_name(value: str) -> bool:
 def check_name(value: str, option: str, what: str) -> str:
     """`value`, or a UsageError saying what a name of that kind looks like."""
     if not is_name(value):
-        raise UsageError(f"{option} {value!r} is not {what}: a name is {_RULE}, as in the spec")
+        raise UsageError(f"{option} {value!r} is not {what} ({_RULE}); give it exactly as the spec names it")
     return value
 
 
