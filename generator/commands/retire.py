@@ -23,6 +23,7 @@ from generator.gitops.workflow import (
     find_spec,
     load_spec,
     report,
+    tidy,
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
@@ -48,11 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     config = repo.config()
     _check_output(repo, config)
     with repo.lock():
-        where = config.branch or repo.branch() or repo.rebase_branch() or ""
-        for path in repo.remove_stale_locks(config.remote, where):
-            print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
-        if repo.repair_rebase():
-            print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
+        tidy(repo, config)
         branch = _branch(repo, config)
         outcome, pushed = _attempts(repo, config, branch, args)
     report([outcome], pushed, args.format)
