@@ -716,7 +716,10 @@ def refuse_uncommitted(repo: Repo, spec: Path, then: str = "run rollgen again") 
         data = spec.read_bytes()
     except OSError:
         return  # load_spec has read it: it was just removed, and the next run says so
-    if repo.committed(display) != data:
+    held = repo.committed(display)
+    # bytes that differ from HEAD's are asked of git too: a checkout filter or eol conversion (.gitattributes)
+    # makes the work tree's bytes differ from the blob's with nothing uncommitted
+    if held is None or (held != data and repo.changes([display])):
         raise RollgenError(
             f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
             f"then {then}"

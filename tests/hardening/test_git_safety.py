@@ -452,3 +452,17 @@ def test_pull_request_mode_against_a_refusing_remote_keeps_nothing_and_owes_noth
     code, out, err = repo.release(now=at(0))
     assert code == 0 and "pull request opened" in out and "interrupted" not in out, out + err
     assert len(pr.opened()) == 1
+
+
+def test_a_spec_checked_out_through_an_eol_conversion_is_committed_all_the_same(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the work tree's bytes differ from HEAD's blob (CRLF), yet nothing is uncommitted: git is asked, not the bytes
+    repo = in_canary(tmp_path, capsys)
+    (repo / ".gitattributes").write_text("releases/*.yaml text eol=crlf\n")
+    git(repo, "add", ".gitattributes")
+    git(repo, "commit", "-q", "-m", "attributes")
+    (repo / "releases" / "hello.yaml").unlink()
+    git(repo, "checkout", "--", "releases/hello.yaml")
+    assert b"\r\n" in (repo / "releases" / "hello.yaml").read_bytes() and clean(repo)
+    assert "step 2/3" in finish(repo, capsys, "advance", "hello", "--env", "prod", "--now", at(1, 10))
