@@ -354,3 +354,27 @@ def test_with_istio_flagger_compares_canary_and_primary(tmp_path: Path) -> None:
 def render_example_at(spec: Path, out: Path) -> Path:
     assert main(["render", str(spec), "--out", str(out)]) == 0
     return out / "apps" / "hello"
+
+
+def test_an_environments_own_metrics_meet_the_routers_and_the_builds_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = problems(tmp_path, (
+        "  environments:\n"
+        "    - name: prod\n"
+        "      analysis:\n"
+        "        prometheus: http://p:9090\n"
+        "        metrics:\n"
+        "          - {name: p99, query: \"sum(x)\\x7f\", max: 1}\n"), capsys)
+    assert "$.spec.environments[0].analysis.metrics[0].query: character U+007F" in out
+    gateway = SPEC.replace("  strategy:\n", "  router: gateway-api\n  gateway: {name: public, namespace: gw}\n  strategy:\n")
+    path = tmp_path / "gw.yaml"
+    path.write_text(gateway + (
+        "  environments:\n"
+        "    - name: prod\n"
+        "      analysis:\n"
+        "        prometheus: http://p:9090\n"
+        "        metrics: [{name: error-rate, max: 1}]\n"))
+    capsys.readouterr()
+    assert main(["validate", str(path)]) == 1
+    assert "$.spec.environments[0].analysis.metrics[0].name: the Gateway API defines no metrics" in capsys.readouterr().out

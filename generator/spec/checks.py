@@ -433,10 +433,14 @@ def check_unbuildable_text(data: Data) -> Iterator[Finding]:
     """Free text (a query; the Prometheus URL's path) must not hold control characters: kustomize's YAML
     writer cannot write some of them back (U+007F, U+FFFE), or changes them (U+0085 becomes a line break),
     so the overlay would no longer build, or build something else, in Argo CD or Flux."""
-    analysis = data["spec"].get("analysis", {})
-    fields: list[tuple[JsonPath, str]] = [(("spec", "analysis", "prometheus"), analysis.get("prometheus", ""))]
-    for index, metric in enumerate(analysis.get("metrics", [])):
-        fields.append((("spec", "analysis", "metrics", index, "query"), metric.get("query", "")))
+    places: list[tuple[JsonPath, Data]] = [(("spec", "analysis"), data["spec"].get("analysis", {}))]
+    for e, entry in enumerate(data["spec"].get("environments") or []):
+        places.append((("spec", "environments", e, "analysis"), entry.get("analysis", {})))
+    fields: list[tuple[JsonPath, str]] = []
+    for at, analysis in places:
+        fields.append(((*at, "prometheus"), analysis.get("prometheus", "")))
+        for index, metric in enumerate(analysis.get("metrics", [])):
+            fields.append(((*at, "metrics", index, "query"), metric.get("query", "")))
     for at, text in fields:
         bad = next((ch for ch in text if _unbuildable(ch)), None)
         if bad is not None:
@@ -587,7 +591,8 @@ def derived_names(data: Data) -> list[tuple[str, str, int]]:
     out = [("Service", service, DNS_LABEL_MAX) for service in names.services(engine, kind, name)]
     if engine == "argo-rollouts" and kind == "canary":
         out.append(("Ingress (created by Argo Rollouts)", names.rollout_canary_ingress(name), OBJECT_NAME_MAX))
-    for metric in data["spec"].get("analysis", {}).get("metrics", []):
+    own = [m for entry in data["spec"].get("environments") or [] for m in entry.get("analysis", {}).get("metrics", [])]
+    for metric in [*data["spec"].get("analysis", {}).get("metrics", []), *own]:
         # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
         key = metric_key_of(metric)
         if key not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
