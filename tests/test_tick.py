@@ -130,6 +130,36 @@ def test_advance_all_cluster_ticks_only_that_clusters_environments(repo: ConfigR
     assert code == 0 and "nothing in flight" in out
 
 
+def test_tickers_of_two_clusters_and_a_ci_runner_push_without_losing_a_step(
+    repo: ConfigRepo, git_remote: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Each cluster's tick and a CI runner's, from clones made before any of them pushed: every push after the
+    first is rejected, caught up and decided again from the remote (the existing race handling)."""
+    for image in (V1, V2):
+        add_release(repo, "alpha", image, ("staging", "prod"))
+        spec = repo.path / "releases" / "alpha.yaml"
+        spec.write_text(spec.read_text().replace("{name: staging, namespace: test-staging}",
+                                                 "{name: staging, namespace: test-staging, cluster: eu-1}"))
+        git(repo.path, "commit", "-qam", "staging on eu-1")
+        release(repo, "alpha", at(0))
+    git(repo.path, "push", "-q", "origin", "main")
+    clones = []
+    for name in ("eu", "home", "ci"):
+        clone = tmp_path / name
+        git(tmp_path, "clone", "-q", str(git_remote[0]), str(clone))
+        clones.append(ConfigRepo(clone, repo.capsys))
+    eu, home, ci = clones
+    assert eu.rollgen("advance", "--all", "--cluster", "eu-1", "--push", "--now", at(6))[0] == 0
+    code, out, err = home.rollgen("advance", "--all", "--cluster", "in-cluster", "--push", "--now", at(6))
+    assert code == 0, err
+    assert out.endswith("1 moved, 0 held, 0 failed, pushed\n")
+    code, out, err = ci.rollgen("advance", "--all", "--push", "--now", at(6))  # everything: nothing is due any more
+    assert code == 0, err
+    assert out.endswith("0 moved, 2 held, 0 failed\n")
+    subjects = git(git_remote[0], "log", "--format=%s", "-2", "main").splitlines()
+    assert sorted(s.split(":")[0] for s in subjects) == ["alpha/prod", "alpha/staging"]
+
+
 def test_cluster_without_all_is_a_usage_error(repo: ConfigRepo) -> None:
     code, _, err = repo.rollgen("advance", "hello", "--env", "prod", "--cluster", "eu-1")
     assert code == 2 and "--cluster picks the environments of `advance --all`" in err
