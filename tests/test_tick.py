@@ -133,8 +133,9 @@ def test_advance_all_cluster_ticks_only_that_clusters_environments(repo: ConfigR
 def test_tickers_of_two_clusters_and_a_ci_runner_push_without_losing_a_step(
     repo: ConfigRepo, git_remote: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    """Each cluster's tick and a CI runner's, from clones made before any of them pushed: every push after the
-    first is rejected, caught up and decided again from the remote (the existing race handling)."""
+    """Each cluster's tick and a CI runner's, from clones made before any of them pushed: each catches up with
+    the remote before it decides (and a push that loses a race is retried the same way), so no step is taken
+    twice and none is lost."""
     for image in (V1, V2):
         add_release(repo, "alpha", image, ("staging", "prod"))
         spec = repo.path / "releases" / "alpha.yaml"
