@@ -114,6 +114,13 @@ class Measurement:
         return f"{self.describe()} ({increase_terms(self.metric)})"
 
 
+def _thin(metric: Metric) -> str:
+    """Why a comparison with stable has no value: too little traffic on one side, which never passes."""
+    if metric.max_increase is None:
+        return ""
+    return f" (fewer than {metric.max_increase.min_requests} requests on the canary or on stable: cannot compare yet)"
+
+
 def within(metric: Metric, value: float) -> bool:
     """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange.
     maxIncrease: the query measures the canary's excess over what stable allows, so at most 0."""
@@ -149,7 +156,7 @@ def verdict(measurements: list[Measurement], since: str) -> GateResult:
     summary = ", ".join(m.explain() for m in measurements)
     if failed:
         return GateResult(Outcome.FAIL, f"{summary} since {since}", failed=failed)
-    missing = [m.metric.key for m in measurements if m.value is None]
+    missing = [m.metric.key + _thin(m.metric) for m in measurements if m.value is None]
     if missing:
         names = ", ".join(missing)
         return GateResult(Outcome.NO_DATA, f"no data for metric {names} since {since}")
