@@ -82,6 +82,13 @@ def test_the_tick_is_wired_like_the_releases_and_outside_apps(tmp_path: Path, ca
     assert git(repo, "status", "--porcelain") == ""
 
 
+def test_init_says_to_create_the_ticks_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    init_with_tick(tmp_path / "config", gitops="flux")
+    out = capsys.readouterr().out
+    assert "create secret generic rollgen-tick-git --from-file=identity=DEPLOY_KEY" in out
+
+
 def test_the_pod_template_selects_the_network_policy(tmp_path: Path) -> None:
     objects = init_with_tick(tmp_path / "config", gitops="argocd")
     labels = objects["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]

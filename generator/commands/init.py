@@ -315,5 +315,9 @@ def next_steps(choices: Choices) -> Sequence[str]:
     if choices.gitops in ("flux", "both"):
         steps.append(("kubectl apply -f flux/gitrepository_rollgen.yaml -f flux/kustomization_rollgen.yaml",
                       "once: Flux applies flux/"))
+    if choices.tick is not None:
+        steps.append(("kubectl create namespace rollgen-tick && kubectl -n rollgen-tick create secret generic "
+                      "rollgen-tick-git --from-file=identity=DEPLOY_KEY --from-file=known_hosts=KNOWN_HOSTS",
+                      "once: the tick's deploy key and pinned host key (tick/kustomization.yaml says more)"))
     width = max(len(command) for command, _ in steps)
     return ["next:", *(f"  {command.ljust(width)}  # {why}" for command, why in steps)]
