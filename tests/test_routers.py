@@ -156,6 +156,9 @@ def test_a_rolling_update_environment_is_routed_by_the_release_router(tmp_path: 
 # -- what each router writes ------------------------------------------------------------------------------------
 
 
+SERVICE_REF = {"group": "", "kind": "Service"}  # stated, as the API server would default them
+
+
 def built(tmp_path: Path, text: str, progressing: bool = True, env: str = "prod") -> list[dict[str, Any]]:
     return rendered_cell(tmp_path, text, progressing)[env]
 
@@ -175,14 +178,15 @@ def test_deployments_gateway_api_httproute(tmp_path: Path) -> None:
     rules = route["spec"]["rules"]
     # header and cookie rules first, each to one Service; the weighted rule last, its weights adding up to 100
     assert rules[0]["matches"][0]["headers"] == [{"type": "Exact", "name": "X-Canary", "value": "always"}]
-    assert rules[0]["backendRefs"] == [{"name": "hello-canary", "port": 5000}]
-    assert rules[1]["backendRefs"] == [{"name": "hello", "port": 5000}]  # X-Canary: never stays on stable
+    assert rules[0]["backendRefs"] == [{**SERVICE_REF, "name": "hello-canary", "port": 5000, "weight": 1}]
+    assert rules[1]["backendRefs"] == [{**SERVICE_REF, "name": "hello", "port": 5000, "weight": 1}]  # X-Canary: never stays on stable
     assert rules[2]["matches"][0]["headers"][0]["type"] == "RegularExpression"
     assert re.search(rules[2]["matches"][0]["headers"][0]["value"], "a=b; canary=always")
     assert not re.search(rules[2]["matches"][0]["headers"][0]["value"], "canary=never")
     assert rules[-1] == {
         "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-        "backendRefs": [{"name": "hello", "port": 5000, "weight": 75}, {"name": "hello-canary", "port": 5000, "weight": 25}],
+        "backendRefs": [{**SERVICE_REF, "name": "hello", "port": 5000, "weight": 75},
+                        {**SERVICE_REF, "name": "hello-canary", "port": 5000, "weight": 25}],
     }
 
 
@@ -224,8 +228,8 @@ def test_rollouts_gateway_api_plugin(tmp_path: Path) -> None:
     # one rule, stable and canary at 100 and 0: the plugin edits the weights
     assert route["spec"]["rules"] == [{
         "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-        "backendRefs": [{"name": "hello-stable", "port": 5000, "weight": 100},
-                        {"name": "hello-canary", "port": 5000, "weight": 0}],
+        "backendRefs": [{**SERVICE_REF, "name": "hello-stable", "port": 5000, "weight": 100},
+                        {**SERVICE_REF, "name": "hello-canary", "port": 5000, "weight": 0}],
     }]
 
 

@@ -60,11 +60,10 @@ def path_match(release: Release) -> JSON:
     return {"path": {"type": PATH_TYPES[release.ingress.path_type], "value": release.ingress.path}}
 
 
-def backend(release: Release, service: str, weight: int | None = None) -> JSON:
-    ref: JSON = {"name": service, "port": release.service_port}
-    if weight is not None:
-        ref["weight"] = weight
-    return ref
+def backend(release: Release, service: str, weight: int = 1) -> JSON:
+    """A backendRef with every field the API server would default (group "", kind Service, weight 1) stated:
+    Argo CD's server-side diff compares the defaulted object, and a plain-Service ref reads the same either way."""
+    return {"group": "", "kind": "Service", "name": service, "port": release.service_port, "weight": weight}
 
 
 def http_route(release: Release, env: Environment, name: str, host: str, rules: list[JSON]) -> Manifest:
