@@ -52,3 +52,46 @@ def test_server_defaults_model_fills_what_is_missing() -> None:
         {"name": "s", "port": 80, "group": "", "kind": "Service", "weight": 1}
     ]
     assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "s", "port": 80}]  # not changed in place
+
+
+# -- item 9: the ConfigMaps a previous pod template needs, kept and Synced ----------------------------------------
+
+
+def argocd_after_sync(desired: list[dict[str, Any]], live: list[dict[str, Any]]) -> tuple[list[str], str]:
+    """Argo CD's automated sync with prune, then its comparison: (what stays live, sync status).
+
+    An object live but no longer in git is pruned unless `sync-options` holds Prune=false; one that stays is
+    OutOfSync ("requires pruning") unless `compare-options` holds IgnoreExtraneous."""
+    def key(obj: dict[str, Any]) -> str:
+        return f"{obj['kind']}/{obj['metadata']['name']}"
+
+    def option(obj: dict[str, Any], which: str) -> list[str]:
+        value = obj["metadata"].get("annotations", {}).get(f"argocd.argoproj.io/{which}", "")
+        return [part.strip() for part in value.split(",")]
+
+    wanted = {key(o) for o in desired}
+    extraneous = [o for o in live if key(o) not in wanted and "Prune=false" in option(o, "sync-options")]
+    status = "Synced"
+    if any("IgnoreExtraneous" not in option(o, "compare-options") for o in extraneous):
+        status = "OutOfSync"
+    return sorted(wanted | {key(o) for o in extraneous}), status
+
+
+def test_a_config_change_keeps_the_old_configmap_and_the_app_synced(tmp_path: Path) -> None:
+    config = "  config: {literals: {FEATURE: 'off'}}\n"
+    before = built(tmp_path / "a", spec_text("argo-rollouts", "ingress-nginx", CANARY, "git", config), False)
+    after = built(tmp_path / "b", spec_text("argo-rollouts", "ingress-nginx", CANARY, "git",
+                                            config.replace("off", "on")), False)
+    maps = [o["metadata"]["name"] for o in before + after if o["kind"] == "ConfigMap"]
+    assert len(set(maps)) == 2  # a hashed name per content
+    live, status = argocd_after_sync(after, before)
+    assert sum(name.startswith("ConfigMap/") for name in live) == 2  # pods of the old template still read it
+    assert status == "Synced"
+
+
+def test_argocd_model_reports_a_lingering_object() -> None:
+    """The model can fail: a kept object without IgnoreExtraneous leaves the app OutOfSync."""
+    kept = {"kind": "ConfigMap", "metadata": {"name": "old", "annotations": {
+        "argocd.argoproj.io/sync-options": "Prune=false"}}}
+    assert argocd_after_sync([], [kept]) == (["ConfigMap/old"], "OutOfSync")
+    assert argocd_after_sync([], [{"kind": "ConfigMap", "metadata": {"name": "x"}}]) == ([], "Synced")
