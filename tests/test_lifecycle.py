@@ -161,7 +161,7 @@ def nginx_weight(objects: list[dict[str, Any]]) -> int:
 
 def argo_weight(objects: list[dict[str, Any]]) -> int:
     steps = find(objects, "Rollout", "hello")["spec"]["strategy"]["canary"]["steps"]
-    weight: int = steps[0]["setWeight"]
+    weight: int = [step["setWeight"] for step in steps if "setWeight" in step][-1]  # CONTRACT section 3: the last
     return weight
 
 

@@ -95,3 +95,86 @@ def test_argocd_model_reports_a_lingering_object() -> None:
         "argocd.argoproj.io/sync-options": "Prune=false"}}}
     assert argocd_after_sync([], [kept]) == (["ConfigMap/old"], "OutOfSync")
     assert argocd_after_sync([], [{"kind": "ConfigMap", "metadata": {"name": "x"}}]) == ([], "Synced")
+
+
+# -- items 2 and 12: what the Rollouts controller routes, reconcile by reconcile ------------------------------------
+
+STEPPED = CANARY_MATCH.replace("steps: [", "steps: [{weight: 5, pause: 5m}, ")  # 5, 10, 25, 50 of 10 pods
+
+
+def rollout_steps(tmp_path: Path, router: str, progression: str, state: Any = None) -> list[dict[str, Any]]:
+    from generator.model import EnvState
+    from generator.render.engines.argo_rollouts import render
+    from generator.render.loading import load_release
+
+    spec = tmp_path / f"{router}-{progression}.yaml"
+    spec.write_text(spec_text("argo-rollouts", router, STEPPED, progression).replace("replicas: 4", "replicas: 10"))
+    release = load_release(spec)
+    env = release.environment("prod")
+    rollout = next(m for m in render(release, env, state or EnvState.initial(env)).manifests if m["kind"] == "Rollout")
+    steps: list[dict[str, Any]] = rollout["spec"]["strategy"]["canary"]["steps"]
+    return steps
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_controller_progression_keeps_its_header_routes(tmp_path: Path, router: str) -> None:
+    """setHeaderRoute before the first setWeight runs while the canary has no pods: the controller removes the
+    route again and never re-adds it. After a setWeight, the route holds through every pause."""
+    from tests.rollouts import Controller
+
+    steps = rollout_steps(tmp_path, router, "controller")
+    controller = Controller(replicas=10, steps=steps)
+    controller.run()
+    header = {step["setHeaderRoute"]["name"] for step in steps if "setHeaderRoute" in step}
+    assert header == {"canary-header", "canary-cookie"}
+    first = min(i for i, step in enumerate(steps) if "setHeaderRoute" in step)
+    held = [routes for index, _, routes in controller.trace if index > first]
+    assert held and all(routes == header for routes in held), controller.trace
+
+
+def test_controller_model_loses_a_header_route_set_too_early() -> None:
+    from tests.rollouts import Controller
+
+    early = [{"setHeaderRoute": {"name": "h"}}, {"setWeight": 10}, {"pause": {"duration": "1m"}}]
+    controller = Controller(replicas=10, steps=early)
+    controller.run()
+    assert controller.trace[-1][2] == frozenset()
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_git_progression_keeps_the_previous_weight_while_the_canary_scales(tmp_path: Path, router: str) -> None:
+    """One commit a step: the controller restarts at step 0 and scales the canary to the new weight's count.
+    Until it has, the route carries the last setWeight before the current step: the previous weight, never 0."""
+    from generator.model import EnvState, Image
+    from tests.rollouts import Controller
+
+    old, new = Image.parse("ghcr.io/kmaster8/hello:v1"), Image.parse("ghcr.io/kmaster8/hello:v2")
+    weights = [5, 10, 25, 50]
+    controller: Controller | None = None
+    live = 0
+    for step, weight in enumerate(weights, start=1):
+        state = EnvState("progressing", old, new, step=step, weight=weight, since="2025-01-01T00:00:00Z")
+        steps = rollout_steps(tmp_path, router, "git", state)
+        if controller is None:
+            controller = Controller(replicas=10, steps=steps)
+        else:
+            controller.trace.clear()
+            controller.commit(steps)
+        controller.run()
+        routed = [w for _, w, _ in controller.trace]
+        assert min(routed) >= live, (step, routed)  # never below what the last commit had reached
+        assert routed[-1] == weight
+        assert controller.trace[-1][2] == {"canary-header", "canary-cookie"}  # the header routes hold
+        live = weight
+
+
+def test_controller_model_drops_to_zero_without_the_previous_weight() -> None:
+    """The model can fail: a commit whose steps start with the new setWeight routes 0% while the canary scales."""
+    from tests.rollouts import Controller
+
+    controller = Controller(replicas=10, steps=[{"setWeight": 10}, {"pause": {}}])
+    controller.run()
+    controller.commit([{"setWeight": 50}, {"pause": {}}])
+    controller.trace.clear()
+    controller.run()
+    assert 0 in [w for _, w, _ in controller.trace]

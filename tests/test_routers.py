@@ -123,11 +123,11 @@ def assert_router_objects(engine: str, router: str, kinds: set[str], objects: li
 
 
 def live_weight(engine: str, router: str, objects: list[dict[str, Any]]) -> int | None:
-    """CONTRACT section 3: the Rollout's first setWeight (argo-rollouts, git), else the router's weight."""
+    """CONTRACT section 3: the Rollout's last setWeight (argo-rollouts, git), else the router's weight."""
     if engine == "argo-rollouts":
         rollout = next(o for o in objects if o["kind"] == "Rollout")
         steps = rollout["spec"]["strategy"]["canary"]["steps"]
-        return int(next(step["setWeight"] for step in steps if "setWeight" in step))
+        return int([step["setWeight"] for step in steps if "setWeight" in step][-1])
     return router_for(router).live_weight(objects, "hello")
 
 
@@ -220,7 +220,8 @@ def test_rollouts_gateway_api_plugin(tmp_path: Path) -> None:
             "httpRoutes": [{"name": "hello", "useHeaderRoutes": True}], "namespace": "test"}},
         "managedRoutes": [{"name": "canary-header"}, {"name": "canary-cookie"}],
     }
-    assert canary["steps"][0] == {
+    assert canary["steps"][0] == {"setWeight": 10}  # the header routes follow it: the canary has pods by then
+    assert canary["steps"][1] == {
         "setHeaderRoute": {"name": "canary-header",
                            "match": [{"headerName": "X-Canary", "headerValue": {"exact": "always"}}]},
     }
@@ -237,7 +238,7 @@ def test_rollouts_istio_virtual_service(tmp_path: Path) -> None:
     objects = built(tmp_path, spec_text("argo-rollouts", "istio", CANARY, "git"))
     canary = find(objects, "Rollout")["spec"]["strategy"]["canary"]
     assert canary["trafficRouting"] == {"istio": {"virtualService": {"name": "hello", "routes": ["primary"]}}}
-    assert canary["steps"] == [{"setWeight": 25}, {"pause": {}}]
+    assert canary["steps"] == [{"setWeight": 10}, {"setWeight": 25}, {"pause": {}}]
     route = find(objects, "VirtualService")["spec"]["http"][0]["route"]
     assert [d["weight"] for d in route] == [100, 0]
     assert [d["destination"]["host"] for d in route] == ["hello-stable", "hello-canary"]
