@@ -178,3 +178,93 @@ def test_controller_model_drops_to_zero_without_the_previous_weight() -> None:
     controller.trace.clear()
     controller.run()
     assert 0 in [w for _, w, _ in controller.trace]
+
+
+# -- item 13: Argo Rollouts' Istio header routes have no path --------------------------------------------------
+
+
+def istio_route(http: list[dict[str, Any]], path: str, headers: dict[str, str]) -> str | None:
+    """Istio's VirtualService matching: the first http route with a match that holds wins (a match's conditions
+    all hold: uri prefix/exact, headers exact/regex; an absent condition holds)."""
+    import re
+
+    def holds(match: dict[str, Any]) -> bool:
+        uri = match.get("uri", {})
+        if "prefix" in uri and not path.startswith(uri["prefix"]):
+            return False
+        if "exact" in uri and path != uri["exact"]:
+            return False
+        for name, condition in match.get("headers", {}).items():
+            value = headers.get(name)
+            if value is None or ("exact" in condition and value != condition["exact"]):
+                return False
+            if "regex" in condition and not re.fullmatch(condition["regex"], value):
+                return False
+        return True
+
+    for route in http:
+        if any(holds(match) for match in route.get("match", [{}])):
+            return str(route["route"][0]["destination"]["host"])
+    return None
+
+
+def controller_header_route(step: dict[str, Any]) -> dict[str, Any]:
+    """What Argo Rollouts adds to the VirtualService for a setHeaderRoute (createHeaderRoute): the header
+    conditions, no uri, to the canary, first in the list."""
+    route = step["setHeaderRoute"]
+    headers = {m["headerName"]: dict(m["headerValue"]) for m in route["match"]}
+    return {"name": route["name"], "match": [{"headers": headers}],
+            "route": [{"destination": {"host": "hello-canary"}, "weight": 100}]}
+
+
+def test_istio_header_routes_of_argo_rollouts_cover_the_whole_host(tmp_path: Path) -> None:
+    """Why the refusal: with path /api, the controller's header route also takes /web."""
+    objects = built(tmp_path, spec_text("argo-rollouts", "istio", CANARY_MATCH, "controller"), False)
+    service = next(o for o in objects if o["kind"] == "VirtualService")
+    rollout = next(o for o in objects if o["kind"] == "Rollout")
+    header = next(s for s in rollout["spec"]["strategy"]["canary"]["steps"] if "setHeaderRoute" in s)
+    http = [controller_header_route(header), *service["spec"]["http"]]
+    http[-1]["match"] = [{"uri": {"prefix": "/api"}}]  # as if the release had path /api
+    assert istio_route(http, "/api/x", {}) == "hello-stable"
+    assert istio_route(http, "/web", {}) is None  # another release's path: not this release's
+    assert istio_route(http, "/web", {"x-canary": "always"}) == "hello-canary"  # ...but the header takes it
+
+
+@pytest.mark.parametrize(
+    ("ingress", "where"),
+    [("{host: hello.example.com, path: /api}", "$.spec.ingress.path"),
+     ("{host: hello.example.com, pathType: Exact}", "$.spec.ingress.pathType")],
+)
+def test_rollouts_istio_header_with_a_path_is_refused_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], ingress: str, where: str
+) -> None:
+    from generator.cli import main
+
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(spec_text("argo-rollouts", "istio", CANARY_MATCH, "git").replace(
+        "{host: hello.example.com}", ingress))
+    assert main(["validate", str(spec)]) == 1
+    err = capsys.readouterr()
+    lines = [line for line in (err.out + err.err).splitlines() if where in line]
+    assert len(lines) == 1, err
+    line_no = next(i for i, text in enumerate(spec.read_text().splitlines(), 1) if "ingress:" in text)
+    assert lines[0].startswith(f"{spec}:{line_no}:"), lines
+    assert "match the header only" in lines[0] and "own host on path /" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("engine", "progression", "strategy", "ingress"),
+    [
+        ("argo-rollouts", "git", CANARY_MATCH, "{host: api.example.com}"),  # its own host on /
+        ("deployments", None, CANARY_MATCH, "{host: hello.example.com, path: /api}"),  # rollgen keeps the path
+        ("argo-rollouts", "git", CANARY, "{host: hello.example.com, path: /api}"),  # no header routes
+    ],
+)
+def test_the_ways_around_it_validate(
+    tmp_path: Path, engine: str, progression: str | None, strategy: str, ingress: str
+) -> None:
+    from generator.cli import main
+
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(spec_text(engine, "istio", strategy, progression).replace("{host: hello.example.com}", ingress))
+    assert main(["validate", str(spec)]) == 0
