@@ -268,3 +268,66 @@ def test_the_ways_around_it_validate(
     spec = tmp_path / "hello.yaml"
     spec.write_text(spec_text(engine, "istio", strategy, progression).replace("{host: hello.example.com}", ingress))
     assert main(["validate", str(spec)]) == 0
+
+
+# -- item 1: Flux leaves the routes the Rollouts controller edits alone ---------------------------------------------
+
+SSA = "kustomize.toolkit.fluxcd.io/ssa"
+
+
+def flux_reconcile(live: dict[tuple[str, str], dict[str, Any]], desired: list[dict[str, Any]]) -> None:
+    """One kustomize-controller interval: server-side apply with forced ownership of every object git holds. An
+    atomic list git sets (HTTPRoute spec.rules, VirtualService spec.http) is replaced by git's whole; an object
+    annotated `ssa: IfNotPresent` is created when absent and otherwise left as it is, `ssa: Ignore` never applied."""
+    import copy
+
+    for obj in desired:
+        key = (obj["kind"], obj["metadata"]["name"])
+        mode = obj["metadata"].get("annotations", {}).get(SSA, "Override")
+        if mode == "Ignore" or (mode == "IfNotPresent" and key in live):
+            continue
+        live[key] = copy.deepcopy(obj)
+
+
+def controller_edits(route: dict[str, Any], weight: int) -> None:
+    """What the Rollouts controller (or the Gateway API plugin) does to the route at a step with header routes:
+    the canary weight, and a header route of its own in front."""
+    if route["kind"] == "HTTPRoute":
+        refs = route["spec"]["rules"][-1]["backendRefs"]
+        refs[0]["weight"], refs[1]["weight"] = 100 - weight, weight
+        header = {"matches": [{"headers": [{"name": "X-Canary", "value": "always"}]}], "backendRefs": [refs[1]]}
+        route["spec"]["rules"].insert(0, header)
+    else:
+        destinations = route["spec"]["http"][-1]["route"]
+        destinations[0]["weight"], destinations[1]["weight"] = 100 - weight, weight
+        route["spec"]["http"].insert(0, {"name": "canary-header", "route": [destinations[1]]})
+
+
+@pytest.mark.parametrize("progression", ["git", "controller"])
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_flux_keeps_what_the_rollouts_controller_wrote(tmp_path: Path, router: str, progression: str) -> None:
+    kind = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}[router]
+    desired = built(tmp_path, spec_text("argo-rollouts", router, CANARY_MATCH, progression), progression == "git")
+    live: dict[tuple[str, str], dict[str, Any]] = {}
+    flux_reconcile(live, desired)  # the first apply creates everything, the route at 100/0
+    route = live[(kind, "hello")]
+    controller_edits(route, 25)
+    edited = repr(route)
+    for obj in desired:  # and git moves on: the Rollout still follows git
+        if obj["kind"] == "Rollout":
+            obj["metadata"].setdefault("labels", {})["moved"] = "yes"
+    flux_reconcile(live, desired)
+    assert repr(live[(kind, "hello")]) == edited  # weights and header route as the controller left them
+    assert live[("Rollout", "hello")]["metadata"]["labels"]["moved"] == "yes"
+    flagged = [o["kind"] for o in desired if SSA in o["metadata"].get("annotations", {})]
+    assert flagged == [kind]  # exactly the object the controller edits
+
+
+def test_flux_model_puts_gits_route_back_without_the_annotation() -> None:
+    route = {"kind": "VirtualService", "metadata": {"name": "hello"},
+             "spec": {"http": [{"name": "primary", "route": [{"weight": 100}, {"weight": 0}]}]}}
+    live: dict[tuple[str, str], dict[str, Any]] = {}
+    flux_reconcile(live, [route])
+    controller_edits(live[("VirtualService", "hello")], 25)
+    flux_reconcile(live, [route])
+    assert live[("VirtualService", "hello")]["spec"] == route["spec"]  # the fight: git's 100/0, no header route
