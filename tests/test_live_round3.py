@@ -331,3 +331,99 @@ def test_flux_model_puts_gits_route_back_without_the_annotation() -> None:
     controller_edits(live[("VirtualService", "hello")], 25)
     flux_reconcile(live, [route])
     assert live[("VirtualService", "hello")]["spec"] == route["spec"]  # the fight: git's 100/0, no header route
+
+
+# -- item 5: a change to what a controller-owned route carries is refused, located --------------------------------
+
+
+def argocd_sync(live: dict[str, Any] | None, desired: dict[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """Argo CD's sync of one object with RespectIgnoreDifferences: a created object is git's; on an existing one
+    every ignored JSON pointer (and the atomic list around an ignored jq path) comes from the live object."""
+    import copy
+
+    if live is None:
+        return copy.deepcopy(desired)
+    out = copy.deepcopy(desired)
+    for rule in rules:
+        if rule["kind"] != desired["kind"] or rule["name"] != desired["metadata"]["name"]:
+            continue
+        pointers = list(rule.get("jsonPointers", []))
+        pointers += ["/" + "/".join(p.strip(".").split(".")[:2]).replace("[]", "") for p in rule.get("jqPathExpressions", [])]
+        for pointer in pointers:
+            *parents, last = pointer.strip("/").split("/")
+            source, target = live, out
+            for key in parents:
+                source, target = source[key], target[key]
+            target[last] = copy.deepcopy(source[last])
+    return out
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_argocd_never_applies_a_route_port_change(tmp_path: Path, router: str) -> None:
+    """Why the refusal: the Services take the new port, the live route keeps the old one."""
+    from generator.render.route_changes import carried
+    from generator.render.loading import load_release
+    from generator.wiring import ignore_differences
+
+    kind = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}[router]
+    text = spec_text("argo-rollouts", router, CANARY_MATCH, "git")
+    before = next(o for o in built(tmp_path / "a", text, False) if o["kind"] == kind)
+    after_objects = built(tmp_path / "b", text.replace("port: 5000", "port: 6000"), False)
+    after = next(o for o in after_objects if o["kind"] == kind)
+    spec = tmp_path / "b" / "hello.yaml"
+    release = load_release(spec)
+    rules = ignore_differences(release, release.environment("prod"))
+    live = argocd_sync(argocd_sync(None, before, rules), after, rules)
+    services = {o["metadata"]["name"]: o["spec"]["ports"][0]["port"] for o in after_objects if o["kind"] == "Service"}
+    assert set(services.values()) == {6000}
+    assert carried(live)["port"] in ([5000], ["5000"])  # the live route still names the old port
+
+
+@pytest.mark.parametrize("router", ["gateway-api", "istio"])
+def test_a_released_route_change_is_refused_and_the_documented_way_works(
+    git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], router: str
+) -> None:
+    import os
+
+    from generator.cli import main
+    from tests.test_lifecycle import config_repo
+    from tests.test_router_lifecycle import spec_text as lifecycle_spec
+
+    repo = config_repo(git_remote[1], capsys)
+    text = lifecycle_spec("ghcr.io/kmaster8/hello:v1", "argo-rollouts", router)
+    repo.write_spec(text)
+    assert repo.release()[0] == 0
+    kind = {"gateway-api": "httproute", "istio": "virtualservice"}[router]
+    route_file = repo.path / f"apps/hello/base/{kind}_hello.yaml"
+    before = route_file.read_bytes()
+
+    repo.write_spec(text.replace("port: 5000", "port: 6000"), "port")
+    code, out, err = repo.release()
+    assert code == 1, out + err
+    line = next(i for i, t in enumerate(repo.spec.read_text().splitlines(), 1) if "port: 6000" in t)
+    located = [x for x in err.splitlines() if x.startswith(f"releases/hello.yaml:{line}:")]
+    assert located and "$.spec.service.port" in located[0] and "5000 -> 6000" in located[0], err
+    assert "Changing a route Argo Rollouts owns" in located[0]
+    assert route_file.read_bytes() == before  # nothing written
+
+    cwd = Path.cwd()
+    os.chdir(repo.path)
+    try:
+        assert main(["render", "releases/hello.yaml", "--out", "."]) == 1  # the render hook says the same
+        route_file.unlink()  # the documented way: the live route changed by hand, the file removed
+        assert main(["render", "releases/hello.yaml", "--out", "."]) == 0
+    finally:
+        os.chdir(cwd)
+    assert b"6000" in route_file.read_bytes()
+
+
+def test_a_route_change_of_an_unreleased_environment_is_not_refused(
+    git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_lifecycle import config_repo
+    from tests.test_router_lifecycle import spec_text as lifecycle_spec
+
+    repo = config_repo(git_remote[1], capsys)
+    text = lifecycle_spec("ghcr.io/kmaster8/hello:v1", "argo-rollouts", "istio")
+    repo.write_spec(text.replace("port: 5000", "port: 6000"))
+    assert repo.release()[0] == 0  # the first release creates the route: nothing to keep
