@@ -249,7 +249,9 @@ def _check_rollout_git(docs: list[Doc], name: str, state: Any) -> None:
     steps = [step for step in steps if "setHeaderRoute" not in step]
     weights = [s["setWeight"] for s in steps if "setWeight" in s]
     if state.phase == "stable":
-        assert steps == [{"setWeight": 100}], steps
+        # a promotion holds the weight it was promoted from while the canary scales to every pod
+        held = [{"setWeight": state.weight}] if 0 < state.weight < 100 else []
+        assert steps == [*held, {"setWeight": 100}], steps
         assert _image_of(rollout) == state.stable_image.ref
     elif state.phase == "aborted":
         assert steps == [{"setWeight": 0}, {"pause": {}}], steps

@@ -166,6 +166,22 @@ def test_git_progression_keeps_the_previous_weight_while_the_canary_scales(tmp_p
         assert routed[-1] == weight
         assert controller.trace[-1][2] == {"canary-header", "canary-cookie"}  # the header routes hold
         live = weight
+    # the promotion commit, as the planner writes it: the canary scales to every pod, then takes everything
+    from generator.clock import parse_rfc3339
+    from generator.plan import progression
+    from generator.render.loading import load_release
+
+    release = load_release(tmp_path / f"{router}-git.yaml")
+    env = release.environment("prod")
+    current = EnvState("progressing", old, new, step=4, weight=50, since="2025-01-01T00:00:00Z")
+    promoted = progression.plan_promote(release, env, current, parse_rfc3339("2025-01-01T01:00:00Z"))
+    assert isinstance(promoted, progression.Transition) and promoted.state.phase == "stable"
+    assert controller is not None
+    controller.trace.clear()
+    controller.commit(rollout_steps(tmp_path, router, "git", promoted.state))
+    controller.run()
+    routed = [w for _, w, _ in controller.trace]
+    assert min(routed) >= live and routed[-1] == 100, routed
 
 
 def test_controller_model_drops_to_zero_without_the_previous_weight() -> None:

@@ -128,7 +128,8 @@ def test_argo_rollouts_git_lifecycle(repo: ConfigRepo, router: str) -> None:
     assert repo.act("promote", now=at(16))[0] == 0
     assert_commit(repo, "promote", "3/3", 100, V2)
     rollout = find(repo.build(), "Rollout", "hello")
-    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 100}]
+    # the weight promoted from, held while the canary scales to every pod, then 100
+    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 50}, {"setWeight": 100}]
     assert repo.state()["phase"] == "stable"
 
 

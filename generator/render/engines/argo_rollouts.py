@@ -146,8 +146,8 @@ def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]
     """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the live
     setWeight, before the pause. The controller removes managed routes while the canary has no available pods,
     and a setWeight step completes only once the canary has its pods, so the routes stay."""
-    if not routing.header_routes or len(steps) < 2:
-        return steps
+    if not routing.header_routes or "pause" not in steps[-1]:
+        return steps  # a promotion: the update completes, and the controller drops its routes
     return [*steps[:-1], *(_copy(route) for route in routing.header_routes), steps[-1]]
 
 
@@ -173,7 +173,9 @@ def git_steps(env: Environment, state: EnvState) -> list[JSON]:
         return [*first, {"setWeight": weight}, {"pause": {}}]
     if state.phase == "aborted":
         return [{"setWeight": 0}, {"pause": {}}]
-    return [{"setWeight": 100}]  # stable (and nginx's promoting, which Rollouts do not have)
+    # stable (and nginx's promoting, which Rollouts do not have); a promotion holds the weight it was promoted from
+    held = state.weight if state.phase == "stable" and 0 < state.weight < 100 else 0
+    return [*([{"setWeight": held}] if held else []), {"setWeight": 100}]
 
 
 def _previous_weight(env: Environment, state: EnvState) -> int:
