@@ -364,7 +364,9 @@ def argocd_sync(live: dict[str, Any] | None, desired: dict[str, Any], rules: lis
         if rule["kind"] != desired["kind"] or rule["name"] != desired["metadata"]["name"]:
             continue
         pointers = list(rule.get("jsonPointers", []))
-        pointers += ["/" + "/".join(p.strip(".").split(".")[:2]).replace("[]", "") for p in rule.get("jqPathExpressions", [])]
+        # a jq path inside an atomic list: the list around it (.spec.rules[]... -> /spec/rules)
+        lists = ["/" + "/".join(p.strip(".").split(".")[:2]) for p in rule.get("jqPathExpressions", [])]
+        pointers += [pointer.replace("[]", "") for pointer in lists]
         for pointer in pointers:
             *parents, last = pointer.strip("/").split("/")
             source, target = live, out

@@ -22,10 +22,10 @@ from typing import Any
 
 from generator.errors import InvalidInput, Problem, json_path
 from generator.model import CanaryStrategy, Environment, Release
+from generator.render.state import STATE_FILE
 
 DOC = 'docs/live-cluster.md "Changing a route Argo Rollouts owns"'
 KINDS = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}
-STATE_FILE = "rollgen-state.yaml"
 
 JSON = dict[str, Any]
 PathTuple = tuple[str | int, ...]
@@ -42,7 +42,9 @@ def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, by
         raise InvalidInput(problems)
 
 
-def _changes(out_dir: Path, release: Release, env: Environment, kind: str, files: Mapping[str, bytes]) -> Iterator[Problem]:
+def _changes(
+    out_dir: Path, release: Release, env: Environment, kind: str, files: Mapping[str, bytes]
+) -> Iterator[Problem]:
     app = f"apps/{release.name}"
     overlay = f"{app}/overlays/{env.name}"
     base = f"{app}/base/{kind.lower()}_{release.name}.yaml"

@@ -4,7 +4,8 @@ What each progression writes (DESIGN.md "State -> output"):
 
 Canary, git progression. The controller restarts the canary at step 0 whenever `steps` change during an
 update, so one commit per weight writes `steps: [{setWeight: W}, {pause: {}}]` and the controller moves traffic
-to W and holds it (from the second step on the previous weight comes first: see `git_steps`). Promotion writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
+to W and holds it (from the second step on the previous weight comes first: see `git_steps`). Promotion
+writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
 back in the template, which the controller treats as a rollback and skips the steps. No analysis is written
 into the Rollout here: between commits `rollgen advance` is the gate (it can use generator.render.queries).
 

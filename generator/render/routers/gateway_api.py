@@ -68,7 +68,8 @@ def backend(release: Release, service: str, weight: int = 1) -> JSON:
 
 
 def http_route(
-    release: Release, env: Environment, name: str, host: str, rules: list[JSON], annotations: dict[str, str] | None = None
+    release: Release, env: Environment, name: str, host: str, rules: list[JSON],
+    annotations: dict[str, str] | None = None,
 ) -> Manifest:
     return {
         "apiVersion": API,

@@ -59,7 +59,8 @@ def destination(release: Release, service: str, weight: int | None = None) -> JS
 
 
 def virtual_service(
-    release: Release, env: Environment, name: str, host: str, http: list[JSON], annotations: dict[str, str] | None = None
+    release: Release, env: Environment, name: str, host: str, http: list[JSON],
+    annotations: dict[str, str] | None = None,
 ) -> Manifest:
     spec: JSON = {"hosts": [host]}
     if release.istio_gateways:
