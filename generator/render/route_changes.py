@@ -57,7 +57,10 @@ def _changes(
     after = _route(_load(files[base]), _load(files.get(patch)))
     if after is None:
         return
-    old, new = carried(before), carried(after)
+    try:
+        old, new = carried(before), carried(after)
+    except (AttributeError, TypeError):
+        return  # a route file edited by hand into another shape: the writer's own checks report it
     for aspect, at, what in _aspects(release, env):
         if old[aspect] != new[aspect]:
             yield _problem(out_dir, release, at, _message(release, env, kind, what, old[aspect], new[aspect]))
