@@ -1,0 +1,130 @@
+"""Issue 23, items 6-9 and 11-16: the emergency brake (`abort`, and `promote`, a person's decision) acts whatever
+the clock, the spec or the fleet around it say; and what rollgen says is true. Through the CLI on real git."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator.cli import main
+from tests.conftest import git
+from tests.hardening.test_faults import (
+    ENVS,
+    assert_consistent,
+    at,
+    calibrate,
+    config_repo,
+    finish,
+    killed,
+    set_image,
+)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def state(repo: Path, env: str = "prod", name: str = "hello") -> dict[str, object]:
+    loaded: dict[str, object] = yaml.safe_load((repo / f"apps/{name}/overlays/{env}/rollgen-state.yaml").read_text())
+    return loaded
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def canary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A config repo whose prod (like every environment) runs a canary of v2, started at at(1)."""
+    repo = config_repo(tmp_path / "repo")
+    spec = repo / "releases" / "hello.yaml"
+    assert cli(capsys, "release", spec, "--repo", repo, "--now", at(0))[0] == 0
+    set_image(repo, "v2")
+    assert cli(capsys, "release", spec, "--repo", repo, "--now", at(1))[0] == 0
+    assert state(repo)["phase"] == "progressing"
+    return repo
+
+
+# -- 6: a clock behind the step -------------------------------------------------------------------------------
+
+SKEWED = at(0, 58, 30)  # 90 s before the canary's start at(1)
+
+
+@pytest.mark.parametrize("command", ["abort", "promote"])
+def test_a_clock_90_s_behind_the_step_does_not_stop_the_brake(
+    canary: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # was: "the time given ... is before the current step began", exit 1, nothing committed
+    before = head(canary)
+    code, out, err = cli(capsys, command, "hello", "--env", "prod", "--repo", canary, "--now", SKEWED)
+    assert code == 0, out + err
+    assert head(canary) != before
+    assert state(canary)["phase"] == ("aborted" if command == "abort" else "progressing")
+    assert state(canary)["since"] == at(1)  # recorded times never go backwards
+    assert f"the time given ({SKEWED}) is before the last recorded one ({at(1)})" in err
+    assert git(canary, "status", "--porcelain") == ""
+
+
+def test_a_rollback_release_acts_with_the_clock_behind(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    set_image(canary, "v1")  # the spec back on the stable image: the release aborts the canary
+    code, out, err = cli(capsys, "release", canary / "releases/hello.yaml", "--env", "prod", "--repo", canary,
+                         "--now", SKEWED)
+    assert code == 0, out + err
+    assert (state(canary)["phase"], state(canary)["since"]) == ("aborted", at(1))
+
+
+def test_a_clock_far_behind_does_not_let_the_next_runner_skip_a_pause(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A promote from a clock a year behind: recorded as given, step 2's 5m pause would be long over at once.
+    code, out, err = cli(capsys, "promote", "hello", "--env", "prod", "--repo", canary, "--now", "2023-05-01T01:00:00Z")
+    assert code == 0, out + err
+    assert state(canary)["step"] == 2 and state(canary)["since"] == at(1)
+    before = head(canary)
+    code, out, _ = cli(capsys, "advance", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 4, 59))
+    assert (code, head(canary)) == (0, before) and "nothing to do yet" in out, out
+    assert cli(capsys, "advance", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 5))[0] == 0
+    assert state(canary)["step"] == 3
+
+
+def test_a_mistyped_future_now_acts_and_is_warned_about(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "abort", "hello", "--env", "prod", "--repo", canary, "--now", "2999-05-01T01:00:00Z")
+    assert code == 0, out + err
+    assert "rollgen: warning: --now 2999-05-01T01:00:00Z is " in err and "ahead of this machine's clock" in err
+    # and then a rollback from the right clock still acts, its time no earlier than the one recorded
+    set_image(canary, "v3")
+    code, out, err = cli(capsys, "release", canary / "releases/hello.yaml", "--env", "prod", "--repo", canary)
+    assert code == 0, out + err
+    assert state(canary)["phase"] == "progressing" and state(canary)["since"] == "2999-05-01T01:00:00Z"
+    code, out, err = cli(capsys, "abort", "hello", "--env", "prod", "--repo", canary)
+    assert code == 0 and state(canary)["phase"] == "aborted", out + err
+
+
+def test_a_now_near_the_clock_is_not_warned_about(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(capsys, "abort", "hello", "--env", "prod", "--repo", canary)  # the machine's clock
+    assert code == 0 and "warning" not in err, out + err
+
+
+def test_kill_9_during_abort_with_the_clock_behind(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(23)
+    spec = canary / "releases" / "hello.yaml"
+    abort = ["abort", "hello", "--env", "prod", "--now", SKEWED]
+    took = calibrate(["abort", "hello", "--env", "dev", "--now", SKEWED, "--repo", str(canary)])  # the same work
+    kills = 0
+    for round_ in range(6):
+        if round_:
+            set_image(canary, f"v{round_ + 2}")
+            assert cli(capsys, "release", spec, "--env", "prod", "--repo", canary, "--now", at(1))[0] == 0
+        code = killed([*abort, "--repo", str(canary)], rng.uniform(0.2, 1.0) * took, group=rng.random() < 0.5)
+        kills += code is None
+        assert code in (None, 0)
+        finish(canary, capsys, *abort)  # the next run completes: aborted, a clean tree
+        assert (state(canary)["phase"], state(canary)["since"]) == ("aborted", at(1))
+        assert_consistent(canary, capsys, f"round {round_}")
+    print(f"abort kills landed: {kills} of 6")
