@@ -257,13 +257,23 @@ def _tick_release(
         return [Failure(name, env, reason) for env in envs]
     except RollgenError as exc:
         return [Failure(name, env, str(exc)) for env in envs]
+    known = {env.name for env in release.environments}
     for env in envs:
+        if env not in known:  # in flight, but gone from the spec: this environment's trouble only
+            lines.append(Failure(name, env, _gone(release, env)))
+            continue
         try:
             single = replace(request, environments=[env])
             lines.append(_written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single))
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
             lines.append(Failure(name, env, str(exc)))
     return lines
+
+
+def _gone(release: Release, env: str) -> str:
+    return (f"{release.name}/{env} is in flight but no longer in {release.source}, so it cannot step; put it back "
+            f"in the spec, or `rollgen abort {release.name} --env {env}` (it acts on what runs), then "
+            f"`rollgen retire {release.name} --env {env}`")
 
 
 def _written(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Line | Pending:

@@ -128,3 +128,107 @@ def test_kill_9_during_abort_with_the_clock_behind(canary: Path, capsys: pytest.
         assert (state(canary)["phase"], state(canary)["since"]) == ("aborted", at(1))
         assert_consistent(canary, capsys, f"round {round_}")
     print(f"abort kills landed: {kills} of 6")
+
+
+# -- 7, 8: abort acts on what runs, whatever became of the spec ------------------------------------------------
+
+
+def _commit_spec(repo: Path, text: str | None, message: str, path: str = "releases/hello.yaml") -> None:
+    spec = repo / path
+    if text is None:
+        git(repo, "rm", "-q", path)
+    else:
+        spec.parent.mkdir(parents=True, exist_ok=True)
+        spec.write_text(text)
+        git(repo, "add", path)
+    git(repo, "commit", "-q", "-m", message)
+
+
+def _spec(repo: Path) -> str:
+    return (repo / "releases/hello.yaml").read_text()
+
+
+def _assert_aborted_prod_only(repo: Path, before: str, code: int, out: str, err: str) -> None:
+    assert code == 0, out + err
+    assert state(repo)["phase"] == "aborted"
+    assert state(repo, "staging")["phase"] == "progressing"
+    changed = git(repo, "diff", "--name-only", before, "HEAD").split()
+    assert changed and all(p.startswith("apps/hello/overlays/prod/") for p in changed), changed
+    assert "acting on what runs, with releases/hello.yaml as of commit" in err, err
+    assert git(repo, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("case", ["invalid", "deleted", "moved-away", "renamed-release", "environment-removed"])
+def test_abort_acts_on_what_runs_whatever_became_of_the_spec(
+    canary: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    # was: the validation error only (invalid), "no spec for release 'hello'" (deleted, moved), "is release
+    # 'hi', not 'hello'", "hello has no environment prod" (removed), exit 1 and nothing committed
+    text = _spec(canary)
+    if case == "invalid":  # committed past the hooks
+        _commit_spec(canary, text.replace("weight: 30", "weight: 300"), "a bad edit")
+    elif case == "deleted":
+        _commit_spec(canary, None, "remove the spec")
+    elif case == "moved-away":
+        _commit_spec(canary, None, "move the spec")
+        _commit_spec(canary, text, "move the spec", "elsewhere/hello.yaml")
+    elif case == "renamed-release":
+        _commit_spec(canary, text.replace("name: hello,", "name: hi,"), "rename the release")
+    else:
+        _commit_spec(canary, text.replace("    - {name: prod}\n", ""), "drop prod from the spec")
+    before = head(canary)
+    code, out, err = cli(capsys, "abort", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 1))
+    _assert_aborted_prod_only(canary, before, code, out, err)
+
+
+def test_abort_without_any_valid_spec_in_history_says_what_to_do(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _commit_spec(canary, None, "remove the spec")
+    code, out, err = cli(capsys, "abort", "hello", "--env", "nowhere", "--repo", canary, "--now", at(1, 1))
+    assert code == 1, out + err
+    assert "no commit of apps/hello/ holds a valid spec that describes nowhere" in err, err
+
+
+def _second_release(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`web`, a copy of hello on other hosts, in a canary started at at(1) too."""
+    from tests.hardening.test_faults import SPEC
+
+    web = repo / "releases" / "web.yaml"
+    for image in ("v1", "v2"):
+        _commit_spec(repo, SPEC.replace("hello", "web").replace("IMAGE", image), f"web {image}", "releases/web.yaml")
+        assert cli(capsys, "release", web, "--repo", repo, "--now", at(0) if image == "v1" else at(1))[0] == 0
+
+
+def test_advance_all_with_a_deleted_spec_reports_that_release_and_steps_the_others(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _second_release(canary, capsys)
+    _commit_spec(canary, None, "remove hello's spec")
+    code, out, err = cli(capsys, "advance", "--all", "--repo", canary, "--now", at(1, 6))
+    assert code == 1, out + err
+    assert all(f"rollgen: hello/{env}: failed: no spec for release 'hello'" in err for env in ENVS), err
+    assert all(state(canary, env, "web")["step"] == 2 for env in ENVS)
+    assert "advance --all: 3 moved, 0 held, 3 failed" in out
+
+
+# -- 9: an in-flight environment removed from its spec ---------------------------------------------------------
+
+
+def test_advance_all_with_an_in_flight_environment_gone_from_its_spec_steps_the_rest(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: internal error (KeyError: 'staging'), exit 3, nothing moved
+    _second_release(canary, capsys)
+    _commit_spec(canary, _spec(canary).replace("    - {name: staging, namespace: staging, host: hello.staging.example.com}\n", ""),
+                 "drop staging")
+    code, out, err = cli(capsys, "advance", "--all", "--repo", canary, "--now", at(1, 6))
+    assert code == 1, out + err
+    assert "rollgen: hello/staging: failed: hello/staging is in flight but no longer in releases/hello.yaml" in err
+    assert "internal error" not in err
+    assert (state(canary, "dev")["step"], state(canary, "prod")["step"], state(canary, "staging")["step"]) == (2, 2, 1)
+    assert all(state(canary, env, "web")["step"] == 2 for env in ENVS)
+    assert "advance --all: 5 moved, 0 held, 1 failed" in out
+    # and the brake still works on it
+    code, out, err = cli(capsys, "abort", "hello", "--env", "staging", "--repo", canary, "--now", at(1, 7))
+    assert code == 0 and state(canary, "staging")["phase"] == "aborted", out + err
