@@ -3,14 +3,17 @@ the clock, the spec or the fleet around it say; and what rollgen says is true. T
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from generator.cli import main
-from tests.conftest import git
+from tests.conftest import ROOT, git
 from tests.hardening.test_faults import (
     ENVS,
     assert_consistent,
@@ -232,3 +235,47 @@ def test_advance_all_with_an_in_flight_environment_gone_from_its_spec_steps_the_
     # and the brake still works on it
     code, out, err = cli(capsys, "abort", "hello", "--env", "staging", "--repo", canary, "--now", at(1, 7))
     assert code == 0 and state(canary, "staging")["phase"] == "aborted", out + err
+
+
+# -- 11: the file system's and the pipe's answers are not bugs ---------------------------------------------------
+
+
+def _process(args: list[str | Path], home: Path, stdout: int | None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "generator", *map(str, args)], cwd=ROOT, env=env, stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, check=False, timeout=120)
+
+
+def test_a_reader_gone_away_is_a_quiet_exit(canary: Path, tmp_path: Path) -> None:
+    # was: internal error (BrokenPipeError), exit 3, a crash log
+    read, write = os.pipe()
+    os.close(read)  # `| head -1` that has read its line: every write now fails with EPIPE
+    try:
+        result = _process(["history", "hello", "--repo", canary], tmp_path / "cache", write)
+    finally:
+        os.close(write)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ""
+    assert not (tmp_path / "cache").exists()  # no crash log
+
+
+@pytest.mark.parametrize("command", [["validate", "releases/hello.yaml"], ["status"], ["history", "hello"]])
+def test_a_closed_stdout_is_no_crash(canary: Path, tmp_path: Path, command: list[str]) -> None:
+    # was (validate): internal error (AttributeError: 'NoneType' object has no attribute 'write'), a crash log
+    args: list[str | Path] = [*command, "--repo", canary] if command[0] != "validate" else ["validate", canary / command[1]]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "generator", *map(str, args)], cwd=ROOT, env=env,
+                            stderr=subprocess.PIPE, text=True, check=False, timeout=120,
+                            preexec_fn=lambda: os.close(1))  # `rollgen ... >&-`
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("out", ["/proc/rollgen-out", "/sys/rollgen-out"])
+def test_an_unwritable_out_is_said_plainly(canary: Path, tmp_path: Path, out: str) -> None:
+    # was: internal error (FileNotFoundError / PermissionError), exit 3 (/proc and /sys refuse even root)
+    result = _process(["render", canary / "releases/hello.yaml", "--out", out], tmp_path / "cache", subprocess.PIPE)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"rollgen: --out {out}: cannot write {out}: ") and result.stderr.count("\n") == 1
+    assert not (tmp_path / "cache").exists()
