@@ -28,6 +28,7 @@ from generator.gitops.workflow import (
     _drop_our_commits,
     _one,
     _sleep,
+    colours,
     ensure_clean,
     named_release,
     now_from,
@@ -286,7 +287,7 @@ def _written(repo: Repo, config: Config, release: Release, env_name: str, reques
     files = {path: _read(repo, path) for path in written.paths}
     subject = written.message.split("\n", 1)[0]
     plan = written.transition
-    outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state)
+    outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state, colours=colours(release))
     return Pending(outcome, files, written.message)
 
 

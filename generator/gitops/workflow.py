@@ -53,6 +53,7 @@ class Outcome:
     commit: str | None = None
     state: EnvState | None = None
     preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
+    colours: bool = True  # the release is blue-green: its state has a live colour (state_file.public)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,7 +67,7 @@ class Outcome:
         if self.preview is not None:
             out["plan"] = self.preview
         if self.state is not None:
-            out["state"] = state_file.to_dict(self.state)
+            out["state"] = state_file.public(self.state, self.colours)
         return out
 
 
@@ -267,9 +268,9 @@ def decide(
     if isinstance(plan, Transition):  # a clock behind the step: act all the same (abort above all)
         plan = _monotonic(plan, current, request.now, f"{release.name}/{env_name}")
     if isinstance(plan, Refusal):
-        return Outcome(release.name, env_name, "refused", plan.reason, state=current)
+        return Outcome(release.name, env_name, "refused", plan.reason, state=current, colours=colours(release))
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
-        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
+        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current, colours=colours(release))
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
 
 
@@ -303,7 +304,7 @@ def write_one(
         gate()
     paths = write(repo, config, release, states)
     reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
-    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
+    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current, colours=colours(release))
     return Written(transition, message, paths, unchanged)
 
 
@@ -323,7 +324,13 @@ def _one(
         reason = "nothing to do: HEAD already holds this"
         return replace(written.unchanged, text=reason)
     subject = message.split("\n", 1)[0]
-    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state,
+                   colours=colours(release))
+
+
+def colours(release: Release) -> bool:
+    """Whether the release's states have a live colour (a blue-green release's do)."""
+    return isinstance(release.strategy, BlueGreenStrategy)
 
 
 def _monotonic(transition: Transition, current: EnvState | None, now: datetime, where: str) -> Transition:

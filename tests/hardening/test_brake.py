@@ -3,6 +3,7 @@ the clock, the spec or the fleet around it say; and what rollgen says is true. T
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -279,3 +280,32 @@ def test_an_unwritable_out_is_said_plainly(canary: Path, tmp_path: Path, out: st
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith(f"rollgen: --out {out}: cannot write {out}: ") and result.stderr.count("\n") == 1
     assert not (tmp_path / "cache").exists()
+
+
+# -- 14: one state, one weight in every JSON output ------------------------------------------------------------
+
+
+def _status_json(capsys: pytest.CaptureFixture[str], repo: Path, env: str) -> dict[str, object]:
+    code, out, err = cli(capsys, "status", "--repo", repo, "--format", "json")
+    assert code == 0, out + err
+    found = [e for e in json.loads(out)["environments"] if e["environment"] == env]
+    assert len(found) == 1
+    entry: dict[str, object] = found[0]
+    return entry
+
+
+@pytest.mark.parametrize("command", [["promote", "--full"], ["promote"], ["abort"], ["advance"]])
+def test_committing_commands_and_status_agree_on_the_state_they_show(
+    canary: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # was: promote's JSON said weight 0 with an activeColour for a canary release now stable; status said 100
+    for hour in (2, 3):  # promote --full twice: the second finishes the promotion (stable)
+        code, out, err = cli(capsys, command[0], "hello", "--env", "prod", *command[1:], "--repo", canary,
+                             "--now", at(hour), "--format", "json")
+        assert code == 0, out + err
+        shown = json.loads(out)["results"][0]["state"]
+        status = _status_json(capsys, canary, "prod")
+        assert {k: status[k] for k in shown} == shown, (shown, status)
+        assert "activeColour" not in shown
+    if command == ["promote", "--full"]:
+        assert shown["phase"] == "stable" and shown["weight"] == 100
