@@ -309,3 +309,52 @@ def test_committing_commands_and_status_agree_on_the_state_they_show(
         assert "activeColour" not in shown
     if command == ["promote", "--full"]:
         assert shown["phase"] == "stable" and shown["weight"] == 100
+
+
+# -- 13: folder mode reports what it does not take --------------------------------------------------------------
+
+def _hello(name: str = "hello") -> str:
+    from tests.hardening.test_faults import SPEC
+
+    return SPEC.replace("IMAGE", "v1").replace("name: hello,", f"name: {name},")
+
+
+def test_folder_mode_reports_a_misspelled_kind_and_empty_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: skipped in silence, "1 file, 0 problems", exit 0
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(_hello())
+    (folder / "b.yaml").write_text(_hello("other").replace("kind: Release", "kind: Relase"))
+    (folder / "c.yaml").write_text("")
+    (folder / "d.yml").write_text("# to do\n---\n")
+    (folder / "profile.yaml").write_text("apiVersion: rollgen.io/v1alpha1\nkind: Profile\nmetadata: {name: p}\n")
+    (folder / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    for command in (["validate", folder], ["render", folder, "--out", tmp_path / "out"]):
+        code, out, err = cli(capsys, *command)
+        assert code == 1, out + err
+        lines = (out + err).splitlines()
+        assert f"{folder}/b.yaml:2:7: $.kind: the file has rollgen's apiVersion but kind 'Relase', which is not " \
+               "one rollgen knows (Release, Profile, Config); did you mean `kind: Release`? a release spec says " \
+               "`kind: Release`" in lines
+        for empty in ("c.yaml", "d.yml"):
+            assert any(line.startswith(f"{folder}/{empty}: the file is empty") for line in lines), lines
+        assert not any("profile.yaml" in line or "cm.yaml" in line for line in lines), lines
+    assert not (tmp_path / "out").exists()
+
+
+def test_folder_validate_reports_two_specs_of_one_name_as_render_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: validate said "2 files, 0 problems" where render refused (outside a config repository)
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(_hello())
+    (folder / "b.yaml").write_text(_hello().replace("hello.example.com", "b.example.com"))
+    code, out, err = cli(capsys, "validate", folder, folder)
+    assert code == 1, out + err
+    assert out == (f"{folder}/b.yaml:3:18: $.metadata.name: release 'hello' is also defined in {folder}/a.yaml: "
+                   "both would write apps/hello/; rename one of them (metadata.name)\n")
+    assert err == "2 files, 1 problem\n"
+    assert cli(capsys, "render", folder, "--out", tmp_path / "out")[0] == 1
+    # files named one by one outside a repository are alternatives, as before
+    assert cli(capsys, "validate", folder / "a.yaml", folder / "b.yaml")[0] == 0
