@@ -358,3 +358,37 @@ def test_folder_validate_reports_two_specs_of_one_name_as_render_does(
     assert cli(capsys, "render", folder, "--out", tmp_path / "out")[0] == 1
     # files named one by one outside a repository are alternatives, as before
     assert cli(capsys, "validate", folder / "a.yaml", folder / "b.yaml")[0] == 0
+
+
+# -- 16: what the API server refuses, validate refuses --------------------------------------------------------
+
+
+def test_validate_refuses_config_keys_and_env_entries_the_api_server_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: "1 file, 0 problems"; the API server then refused the ConfigMap and the Deployment
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(_hello().replace("  environments:\n", (
+        "  container:\n"
+        "    env:\n"
+        "      - {name: A, value: x, valueFrom: {secretKeyRef: {name: s, key: k}}}\n"
+        "      - {name: B, value: '', valueFrom: {secretKeyRef: {name: s, key: k}}}\n"
+        "  config:\n"
+        "    literals: {'.': a, '..': b, '..x': c, .ok: d, a..b: e}\n"
+        "  environments:\n"
+    )).replace("    - {name: prod}\n", "    - {name: prod, config: {files: {..data: x}}}\n"))
+    code, out, err = cli(capsys, "validate", spec)
+    assert code == 1, out + err
+    keys = "Kubernetes refuses '.', '..' and keys that start with '..'"
+    assert out.splitlines() == [
+        f"{spec}:19:40: $.spec.container.env[0].valueFrom: env 'A' has both `value` and `valueFrom`; Kubernetes "
+        "refuses that: keep one of them",
+        f"{spec}:22:16: $.spec.config.literals['.']: config key '.': {keys} (the mounted folder keeps its own "
+        "..data there); rename it",
+        f"{spec}:22:24: $.spec.config.literals['..']: config key '..': {keys} (the mounted folder keeps its own "
+        "..data there); rename it",
+        f"{spec}:22:33: $.spec.config.literals['..x']: config key '..x': {keys} (the mounted folder keeps its "
+        "own ..data there); rename it",
+        f"{spec}:26:37: $.spec.environments[2].config.files['..data']: config key '..data': {keys} (the mounted "
+        "folder keeps its own ..data there); rename it",
+    ]
