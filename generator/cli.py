@@ -44,11 +44,11 @@ def _repo_option(parser: argparse.ArgumentParser) -> None:
                         help="the config repository (default: the git repository of the current folder)")
 
 
-def _progression_options(parser: argparse.ArgumentParser, env_required: bool = True) -> None:
+def _progression_options(parser: argparse.ArgumentParser, env_required: bool = True, env_help: str = "") -> None:
     _repo_option(parser)
     parser.add_argument("--env", required=env_required, metavar="ENV",
-                        help="the environment, as the spec names it" if env_required
-                        else "only this environment (default: every environment of the spec, in its order)")
+                        help=env_help or ("the environment, as the spec names it" if env_required
+                        else "only this environment (default: every environment of the spec, in its order)"))
     parser.add_argument("--push", action="store_true", help="push the commit to the configured remote")
     parser.add_argument("--now", metavar="TIME",
                         help="act as if it were TIME (RFC 3339, e.g. 2026-05-04T10:00:00Z), for tests and demos")
@@ -82,7 +82,8 @@ def _name_and_progression(p: argparse.ArgumentParser) -> None:
 
 def _advance(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", help="the release (not with --all)")
-    _progression_options(p, env_required=False)
+    _progression_options(p, env_required=False, env_help="the environment, as the spec names it (required with "
+                         "NAME); with --all, only this environment of every release")
     p.add_argument("--all", action="store_true",
                    help="every in-flight environment of every release, one commit each, one push at the end")
 

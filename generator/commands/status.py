@@ -55,6 +55,11 @@ def _output_dir(repo: Path) -> Path:
     if not repo.is_dir():
         raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
     root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
+    if root is repo and not any((repo / name).exists() for name in (CONFIG_FILE, ".git", "apps")):
+        raise RollgenError(
+            f"{repo.resolve()} is not in a config repository: no rollgen.yaml or .git here or above, and no apps/ "
+            "folder; run it in the config repository, or name it with --repo"
+        )
     return load(root).output_dir
 
 

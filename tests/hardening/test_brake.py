@@ -392,3 +392,87 @@ def test_validate_refuses_config_keys_and_env_entries_the_api_server_refuses(
         f"{spec}:26:37: $.spec.environments[2].config.files['..data']: config key '..data': {keys} (the mounted "
         "folder keeps its own ..data there); rename it",
     ]
+
+
+# -- 15: messages that tell the truth ---------------------------------------------------------------------------
+
+
+def test_advance_help_does_not_promise_a_default_environment(capsys: pytest.CaptureFixture[str]) -> None:
+    # was: "--env ENV  only this environment (default: every environment of the spec, in its order)"
+    with pytest.raises(SystemExit):
+        main(["advance", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "default: every environment" not in text
+    assert "--env ENV the environment, as the spec names it (required with NAME); with --all, only this " \
+           "environment of every release" in text
+
+
+def test_an_uppercase_image_gets_the_right_hint(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: "is not an image reference with a tag or a digest", of an image with a tag
+    wrong, right = "ghcr.io/KMaster8/Hello:V2", "ghcr.io/kmaster8/hello:V2"
+    spec = canary / "releases/hello.yaml"
+    spec.write_text(_spec(canary).replace("ghcr.io/kmaster8/hello:v2", wrong))
+    code, out, err = cli(capsys, "validate", spec)
+    assert code == 1
+    assert out == (f"{spec}:6:10: $.spec.image: '{wrong}' has capitals in its repository path, which an image "
+                   f"reference cannot have; write {right}\n")
+    git(canary, "checkout", "--", "releases")
+    code, out, err = cli(capsys, "set-image", "hello", wrong, "--repo", canary)
+    assert code == 2
+    assert err == (f"rollgen: '{wrong}' has capitals in its repository path, which an image reference cannot "
+                   f"have; write {right}\n")
+
+
+def test_set_image_refuses_an_image_ending_in_a_newline(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: accepted, and written into the spec
+    before = _spec(canary)
+    code, out, err = cli(capsys, "set-image", "hello", "ghcr.io/kmaster8/hello:v3\n", "--repo", canary)
+    assert code == 2, out + err
+    assert err.startswith("rollgen: 'ghcr.io/kmaster8/hello:v3\\n' is not an image reference")
+    assert _spec(canary) == before
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_init_without_a_git_identity_says_how_and_leaves_nothing(tmp_path: Path, existing: bool) -> None:
+    # was: "set commit.author in rollgen.yaml" (a file init had just taken back), and .git left behind
+    target = tmp_path / "config"
+    if existing:
+        target.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), GIT_CONFIG_NOSYSTEM="1",
+               PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "generator", "init", str(target)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "rollgen: git has no identity to commit with, and rollgen init commits the repository it makes: set one "
+        "(git config --global user.name 'Your Name' and git config --global user.email you@example.com), then "
+        "run rollgen init again. Nothing was written\n"
+    )
+    assert not (target / ".git").exists()
+    assert list(target.iterdir()) == [] if existing else not target.exists()
+
+
+def test_the_hold_message_after_steps_were_removed_names_the_step_that_runs(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: "the canary at step 2/2 (30%) holds", while step 3 at 60% runs
+    for minute in (1, 2):
+        assert cli(capsys, "promote", "hello", "--env", "prod", "--repo", canary, "--now", at(1, minute))[0] == 0
+    _commit_spec(canary, _spec(canary).replace("        - {weight: 60}\n", ""), "two steps")
+    code, out, err = cli(capsys, "advance", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 3))
+    assert code == 0, out + err
+    assert out == ("hello/prod: nothing to do yet: the canary at step 3 (60%), past the 2 steps the spec now has, "
+                   f"so planned as step 2/2 holds until {at(1, 7)} (4m left)\n")
+
+
+def test_the_corrupt_state_advice_does_not_skip_the_canary(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # was: "... or delete it to start again from the spec's image": the next release then went straight to stable
+    _commit_spec(canary, "phase: [\n", "a hand edit", "apps/hello/overlays/prod/rollgen-state.yaml")
+    code, out, err = cli(capsys, "advance", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 6))
+    assert code == 1, out + err
+    assert "delete it to start" not in err
+    assert "restore it from git history" in err and "Do not delete it: without it the next release deploys the " \
+           "spec's image straight to stable, skipping the canary" in err
