@@ -257,7 +257,7 @@ def _tick_release(
         reason = exc.problems[0].format() + more
         return [Failure(name, env, reason) for env in envs]
     except RollgenError as exc:
-        return [Failure(name, env, str(exc)) for env in envs]
+        return [Failure(name, env, str(exc) + _no_spec_hint(name, env, exc)) for env in envs]
     known = {env.name for env in release.environments}
     for env in envs:
         if env not in known:  # in flight, but gone from the spec: this environment's trouble only
@@ -269,6 +269,14 @@ def _tick_release(
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
             lines.append(Failure(name, env, str(exc)))
     return lines
+
+
+def _no_spec_hint(name: str, env: str, exc: RollgenError) -> str:
+    """A release in flight whose spec is gone cannot step; what can be done about it."""
+    if not str(exc).startswith("no spec for release"):
+        return ""
+    return (f"; it cannot step without one: restore the spec, or `rollgen abort {name} --env {env}` (it acts on "
+            "what runs)")
 
 
 def _gone(release: Release, env: str) -> str:

@@ -212,6 +212,8 @@ def test_advance_all_with_a_deleted_spec_reports_that_release_and_steps_the_othe
     code, out, err = cli(capsys, "advance", "--all", "--repo", canary, "--now", at(1, 6))
     assert code == 1, out + err
     assert all(f"rollgen: hello/{env}: failed: no spec for release 'hello'" in err for env in ENVS), err
+    assert all(f"it cannot step without one: restore the spec, or `rollgen abort hello --env {env}` (it acts on "
+               "what runs)" in err for env in ENVS), err
     assert all(state(canary, env, "web")["step"] == 2 for env in ENVS)
     assert "advance --all: 3 moved, 0 held, 3 failed" in out
 
