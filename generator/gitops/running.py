@@ -30,21 +30,26 @@ class RunningRelease(NamedRelease):
         self.environments = list(environments)
 
     def __call__(self, repo: Repo, config: Config) -> Release:
+        failure: RollgenError | None = None
         try:
             release = super().__call__(repo, config)
         except InvalidInput as exc:
-            why = f"its spec is invalid ({exc.problems[0].format()})"
+            failure, why = exc, f"its spec is invalid ({exc.problems[0].format()})"
         except RollgenError as exc:
-            why = str(exc)
+            failure, why = exc, str(exc)
         else:
             missing = [env for env in self.environments if env not in {e.name for e in release.environments}]
             if not missing:
                 return release
             why = f"{release.source} no longer has environment {', '.join(missing)}"
+        if not all(_state_exists(config, self.name, env) for env in self.environments):
+            if failure is not None:  # nothing runs there: the spec's own error, as it always was
+                raise failure
+            return release  # the usual "has no environment" follows, listing the spec's environments
         found = committed_release(repo, config, self.name, self.environments)
         if found is None:
             raise RollgenError(
-                f"{why}; and no commit of apps/{self.name}/ holds a valid spec that describes "
+                f"{self.name}: {why}; and no commit of apps/{self.name}/ holds a valid spec that describes "
                 f"{', '.join(self.environments)}: restore the spec (git log -- apps/{self.name})"
             )
         release, commit = found
@@ -60,14 +65,23 @@ def committed_release(
     a valid release NAME with every one of `environments`; None when there is none."""
     app = f"{config.output_prefix()}apps/{name}"
     out = repo.run("log", f"-{SEARCHED}", "--format=%H", "--", app, check=False)
+    seen: dict[tuple[str, bytes], Release | None] = {}  # most commits of a canary share one spec: loaded once
     for commit in out.stdout.decode().split():
-        release = _release_at(repo, config, name, commit, app)
+        release = _release_at(repo, config, name, commit, app, seen)
         if release is not None and all(env in {e.name for e in release.environments} for env in environments):
             return release, commit
     return None
 
 
-def _release_at(repo: Repo, config: Config, name: str, commit: str, app: str) -> Release | None:
+def _state_exists(config: Config, name: str, env: str) -> bool:
+    from generator.render.state import state_path
+
+    return state_path(config.output_dir / "apps" / name, env).is_file()
+
+
+def _release_at(
+    repo: Repo, config: Config, name: str, commit: str, app: str, seen: dict[tuple[str, bytes], Release | None]
+) -> Release | None:
     from generator.render.emit import HEADER_PREFIX, HEADER_SUFFIX
 
     base, = repo.read_blobs([f"{commit}:{app}/base/kustomization.yaml"])
@@ -80,7 +94,9 @@ def _release_at(repo: Repo, config: Config, name: str, commit: str, app: str) ->
     text, = repo.read_blobs([f"{commit}:{source}"])
     if text is None:
         return None
-    return _load(repo, config, text, source, name)
+    if (source, text) not in seen:
+        seen[(source, text)] = _load(repo, config, text, source, name)
+    return seen[(source, text)]
 
 
 def _load(repo: Repo, config: Config, text: bytes, source: str, name: str) -> Release | None:

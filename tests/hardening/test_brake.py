@@ -132,6 +132,7 @@ def test_kill_9_during_abort_with_the_clock_behind(canary: Path, capsys: pytest.
         assert (state(canary)["phase"], state(canary)["since"]) == ("aborted", at(1))
         assert_consistent(canary, capsys, f"round {round_}")
     print(f"abort kills landed: {kills} of 6")
+    assert kills >= 1
 
 
 # -- 7, 8: abort acts on what runs, whatever became of the spec ------------------------------------------------
@@ -188,10 +189,31 @@ def test_abort_acts_on_what_runs_whatever_became_of_the_spec(
 def test_abort_without_any_valid_spec_in_history_says_what_to_do(
     canary: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # an overlay no spec ever described (copied by hand), its spec then deleted: nothing can render it
+    import shutil
+
+    shutil.copytree(canary / "apps/hello/overlays/prod", canary / "apps/hello/overlays/qa")
+    git(canary, "add", "apps")
+    git(canary, "commit", "-q", "-m", "a copied overlay")
     _commit_spec(canary, None, "remove the spec")
+    before = head(canary)
+    code, out, err = cli(capsys, "abort", "hello", "--env", "qa", "--repo", canary, "--now", at(1, 1))
+    assert code == 1, out + err
+    assert "no commit of apps/hello/ holds a valid spec that describes qa: restore the spec" in err, err
+    assert head(canary) == before
+
+
+def test_abort_of_an_environment_where_nothing_runs_says_so_as_before(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _commit_spec(canary, _spec(canary).replace("weight: 30", "weight: 300"), "a bad edit")
     code, out, err = cli(capsys, "abort", "hello", "--env", "nowhere", "--repo", canary, "--now", at(1, 1))
     assert code == 1, out + err
-    assert "no commit of apps/hello/ holds a valid spec that describes nowhere" in err, err
+    assert err == ("releases/hello.yaml:15:20: $.spec.strategy.canary.steps[1].weight: 300 is out of range: must "
+                   "be from 1 to 99\n"), err  # as before
+    git(canary, "revert", "--no-edit", "HEAD")  # a valid spec: the usual answer to a typo
+    code, out, err = cli(capsys, "abort", "hello", "--env", "nowhere", "--repo", canary, "--now", at(1, 1))
+    assert code == 1 and err == "rollgen: hello has no environment nowhere; its environments are: dev, staging, prod\n"
 
 
 def _second_release(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
