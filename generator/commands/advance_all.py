@@ -28,11 +28,11 @@ from generator.gitops.workflow import (
     _drop_our_commits,
     _one,
     _sleep,
-    colours,
     ensure_clean,
     named_release,
     now_from,
     tidy,
+    colours,
     write_one,
 )
 from generator.spec.config import Config
