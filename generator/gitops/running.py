@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from generator.errors import InvalidInput, RollgenError
 from generator.gitops.repo import Repo
-from generator.gitops.workflow import NamedRelease
+from generator.gitops.workflow import NamedRelease, _release_name, find_spec, spec_display
 from generator.model import Release
 from generator.spec.config import Config
 
@@ -30,14 +30,8 @@ class RunningRelease(NamedRelease):
         self.environments = list(environments)
 
     def __call__(self, repo: Repo, config: Config) -> Release:
-        failure: RollgenError | None = None
-        try:
-            release = super().__call__(repo, config)
-        except InvalidInput as exc:
-            failure, why = exc, f"its spec is invalid ({exc.problems[0].format()})"
-        except RollgenError as exc:
-            failure, why = exc, str(exc)
-        else:
+        failure, why, release = self._current(repo, config)
+        if failure is None and release is not None:
             missing = [env for env in self.environments if env not in {e.name for e in release.environments}]
             if not missing:
                 return release
@@ -45,6 +39,7 @@ class RunningRelease(NamedRelease):
         if not all(_state_exists(config, self.name, env) for env in self.environments):
             if failure is not None:  # nothing runs there: the spec's own error, as it always was
                 raise failure
+            assert release is not None
             return release  # the usual "has no environment" follows, listing the spec's environments
         found = committed_release(repo, config, self.name, self.environments)
         if found is None:
@@ -56,6 +51,23 @@ class RunningRelease(NamedRelease):
         print(f"rollgen: {self.name}: {why}; acting on what runs, with {release.source} as of commit {commit[:12]} "
               "(the commit that wrote the current files)", file=sys.stderr)
         return release
+
+    def _current(self, repo: Repo, config: Config) -> tuple[RollgenError | None, str, Release | None]:
+        """(why the current spec cannot say what runs, with its error; or None, "", the release). Only a spec that
+        is gone, another release's or invalid falls back to history; any other refusal (an uncommitted edit of
+        the spec, say) stands, as for every command."""
+        try:
+            path = find_spec(repo, config, self.name)
+        except RollgenError as exc:
+            return exc, str(exc), None
+        named = _release_name(path)
+        if named is not None and named != self.name:
+            failure = RollgenError(f"{spec_display(repo, path)} is release {named!r} now, not {self.name!r}")
+            return failure, str(failure), None
+        try:
+            return None, "", super().__call__(repo, config)
+        except InvalidInput as exc:
+            return exc, f"its spec is invalid ({exc.problems[0].format()})", None
 
 
 def committed_release(
