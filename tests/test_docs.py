@@ -1,0 +1,106 @@
+"""The reference pages (docs/reference/) are what generator.docs writes from the schemas and the parser, every
+schema field says what it is for, and every command's --help has a description and an example that parses."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import docs, helptext
+from generator.cli import COMMANDS, build_parser
+from tests.conftest import ROOT
+
+
+def test_the_reference_pages_are_current() -> None:
+    stale = docs.stale()
+    assert not stale, f"{', '.join(stale)}: stale; run `python -m generator.docs` and commit the result"
+
+
+def test_check_names_a_stale_page_and_how_to_regenerate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(docs, "ROOT", tmp_path)
+    monkeypatch.setattr(docs, "REFERENCE", tmp_path / "docs" / "reference")
+    for name in ("schemas", "examples", "generator"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    assert docs.main([]) == 0
+    assert docs.main(["--check"]) == 0
+    spec = tmp_path / "docs" / "reference" / "spec.md"
+    spec.write_text(spec.read_text().replace("| `weight` |", "| `weigth` |"))
+    assert docs.main(["--check"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "docs/reference/spec.md: stale; run `python -m generator.docs` and commit the result")
+
+
+def _documented_fields(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, property schema) of every property outside the Kubernetes definitions, which
+    schemas/gen/k8s_workload.py generates without descriptions (the docs link Kubernetes' reference)."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        if isinstance(node, dict):
+            for name, prop in node.get("properties", {}).items():
+                yield f"{where}.{name}", prop
+            for key, value in node.items():
+                yield from walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item, where)
+
+    yield from walk({"properties": schema.get("properties", {})}, "root")
+    for name, definition in defs.items():
+        if not name.startswith("k8s.") and "k8s_workload" not in definition.get("$comment", ""):
+            yield from walk(definition, name)
+
+
+@pytest.mark.parametrize("name", ["release.schema.json", "config.schema.json"])
+def test_every_schema_field_has_a_description(name: str) -> None:
+    schema = json.loads((ROOT / "schemas" / name).read_text())
+    defs = schema.get("$defs", {})
+    missing = []
+    for where, prop in _documented_fields(schema):
+        ref = prop.get("$ref", "").removeprefix("#/$defs/")
+        if not prop.get("description") and not defs.get(ref, {}).get("description"):
+            missing.append(where)
+    assert not missing, f"fields without a description in schemas/{name}: {missing}"
+
+
+def test_the_spec_reference_has_a_row_for_every_field() -> None:
+    schema = json.loads((ROOT / "schemas" / "release.schema.json").read_text())
+    page = docs.spec_reference()
+    for name, definition in schema["$defs"].items():
+        for field in definition.get("properties", {}) if not name.startswith("k8s.") else ():
+            assert f"| `{field}`" in page, f"{name}.{field}"
+
+
+def test_the_commands_reference_lists_every_command_and_option() -> None:
+    page = docs.commands_reference()
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if hasattr(a, "choices") and isinstance(a.choices, dict)]
+    for name, command in sub.choices.items():
+        assert f"## rollgen {name}\n" in page
+        for action in command._actions:
+            for option in action.option_strings:
+                assert f"`{option}`" in page or option in ("-h", "--help"), (name, option)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_command_help_has_a_description_and_an_example_that_parses(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert command in helptext.HELP, f"add {command}'s description and example to generator/helptext.py"
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert "\nexample:\n" in shown
+    description, examples = helptext.HELP[command]
+    assert description.split()[0] in shown
+    for line in examples.splitlines():
+        words = shlex.split(line)
+        assert words[:2] == ["rollgen", command], line
+        parsed = build_parser().parse_args(words[1:])  # exits 2 on a mistake in the example
+        assert parsed.command == command
