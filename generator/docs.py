@@ -5,6 +5,7 @@
 
 - spec.md from schemas/release.schema.json: every field with its type, default, description and an example
   value taken from the bundled examples/ (the first one that sets it);
+- profile.md from schemas/profile.schema.json, examples from the built-in profiles in overlays/;
 - config.md from schemas/config.schema.json (the `argocd:` and `flux:` keys are checked by
   generator/spec/config.py; the schema documents them), examples from init's rollgen.yaml templates;
 - commands.md from the argparse parser of generator/cli.py: every command, its description, options, example.
@@ -273,6 +274,23 @@ def config_reference() -> str:
     return "\n".join(intro) + "\n\n" + "\n\n".join(page.sections) + "\n"
 
 
+def profile_reference() -> str:
+    schema = json.loads((ROOT / "schemas" / "profile.schema.json").read_text(encoding="utf-8"))
+    examples = example_values(sorted((ROOT / "overlays").glob("*.yaml")))
+    page = Page(Reader(schema), examples)
+    page.document(schema, "", "A profile")
+    intro = [
+        "# Profile reference",
+        "",
+        HEADER.format(command=REGENERATE, source="`schemas/profile.schema.json`").rstrip(),
+        "",
+        "A profile is a file `<name>.yaml` that an environment names (`environments[].profile`): the built-in "
+        "ones are in `overlays/` (their values are the Examples below), a config repo's own in the folder "
+        "`rollgen.yaml`'s `profiles` names. What profiles are for: [profiles](../profiles.md).",
+    ]
+    return "\n".join(intro) + "\n\n" + "\n\n".join(page.sections) + "\n"
+
+
 # -- the command line -------------------------------------------------------------------------------------------
 
 
@@ -342,9 +360,74 @@ def _takes(action: argparse.Action) -> str:
     return f"{metavar}{many}"
 
 
+# -- the refusals: every message rollgen exits 1 with, as written in the code -----------------------------------
+
+# The exceptions that end a command with exit 1 (generator.errors.RollgenError and its subclasses), and the plan's
+# Refusal (an action that would be refused). Their messages say what to do; this page lists them, by module.
+REFUSING = {"RollgenError", "UsageError", "GitError", "BuildError", "PrometheusError", "QueryError",
+            "TemplateFailure", "Refusal"}
+
+
+def refusal_messages() -> dict[str, list[str]]:
+    """Module path -> the messages raised there, placeholders as `{expression}`, in source order, no repeats."""
+    import ast
+
+    found: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "generator").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        messages = found.setdefault(path.relative_to(ROOT).as_posix(), [])
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called(node) in REFUSING and node.args:
+                text = _template_text(node.args[0])
+                if text and text not in messages:
+                    messages.append(text)
+    return {module: messages for module, messages in found.items() if messages}
+
+
+def _called(node: Any) -> str:
+    import ast
+
+    func = node.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _template_text(node: Any) -> str:
+    """A message as written: literal text, `{expression}` where an f-string inserts a value; "" for a message
+    built elsewhere (a variable), which is not listed."""
+    import ast
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(str(part.value) if isinstance(part, ast.Constant)
+                       else "{" + ast.unparse(part.value) + "}" if isinstance(part, ast.FormattedValue) else ""
+                       for part in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _template_text(node.left), _template_text(node.right)
+        return left + right if left and right else ""
+    return ""
+
+
+def refusals_reference() -> str:
+    lines = [
+        "# Refusals reference",
+        "",
+        HEADER.format(command=REGENERATE, source="the messages in `generator/`").rstrip(),
+        "",
+        "Every message a command exits 1 with (besides the problems `rollgen validate` reports in a spec, which "
+        "name the field), as the code writes it: `{...}` is a value filled in when it is shown. Each says what to "
+        "do instead. The common ones, with real output and more context: [troubleshooting](../troubleshooting.md).",
+    ]
+    for module, messages in refusal_messages().items():
+        lines += ["", f"## `{module}`", ""]
+        lines += [f"- {_cell(message)}" for message in messages]
+    return "\n".join(lines) + "\n"
+
+
 # -- writing and checking ---------------------------------------------------------------------------------------
 
-PAGES = {"spec.md": spec_reference, "config.md": config_reference, "commands.md": commands_reference}
+PAGES = {"spec.md": spec_reference, "config.md": config_reference, "profile.md": profile_reference,
+         "commands.md": commands_reference, "refusals.md": refusals_reference}
 
 
 def stale() -> list[str]:

@@ -57,7 +57,7 @@ def _documented_fields(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
             yield from walk(definition, name)
 
 
-@pytest.mark.parametrize("name", ["release.schema.json", "config.schema.json"])
+@pytest.mark.parametrize("name", ["release.schema.json", "config.schema.json", "profile.schema.json"])
 def test_every_schema_field_has_a_description(name: str) -> None:
     schema = json.loads((ROOT / "schemas" / name).read_text())
     defs = schema.get("$defs", {})

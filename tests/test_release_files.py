@@ -99,3 +99,20 @@ def test_the_release_workflow_publishes_with_trusted_publishing() -> None:
     assert not any("password" in step.get("with", {}) for step in pypi["steps"])  # no token: trusted publishing
     build = "\n".join(step.get("run", "") for step in workflow["jobs"]["build"]["steps"])
     assert "python -m build" in build and "generator.__version__" in build
+
+
+def test_the_documented_github_workflows_pass_actionlint(tmp_path: Path) -> None:
+    """Every complete workflow a guide shows (a ```yaml block with `on:` and `jobs:`) is what actionlint accepts."""
+    blocks = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for block in re.findall(r"```yaml\n(.*?)```", page.read_text(), flags=re.S):
+            if re.search(r"^on:", block, flags=re.M) and re.search(r"^jobs:", block, flags=re.M):
+                blocks.append(block)
+    assert blocks, "docs/ci.md shows a GitHub Actions workflow"
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    files = []
+    for number, block in enumerate(blocks):
+        files.append(folder / f"documented-{number}.yaml")
+        files[-1].write_text(block)
+    _actionlint(files, tmp_path)
