@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from generator import docs, helptext
 from generator.cli import COMMANDS, build_parser
@@ -104,3 +105,17 @@ def test_each_command_help_has_a_description_and_an_example_that_parses(
         assert words[:2] == ["rollgen", command], line
         parsed = build_parser().parse_args(words[1:])  # exits 2 on a mistake in the example
         assert parsed.command == command
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_each_example_says_what_it_shows_and_deploys_to_realistic_namespaces(example: Path) -> None:
+    lines = example.read_text().splitlines()
+    assert lines[0].startswith("# yaml-language-server: $schema=")
+    first = lines[1]
+    assert first.startswith("# ") and len(first.split()) >= 6, f"{example.name}: say what the example shows"
+    assert "blog" not in first and "hello app" not in first
+    documents = yaml.safe_load(example.read_text())
+    namespaces = [documents["metadata"]["namespace"]]
+    namespaces += [env["namespace"] for env in documents["spec"].get("environments", []) if "namespace" in env]
+    for namespace in namespaces:
+        assert namespace not in ("test", "default") and not namespace.startswith("test-"), (example.name, namespace)
