@@ -4,7 +4,10 @@ schema field says what it is for, and every command's --help has a description a
 from __future__ import annotations
 
 import json
+import os
+import re
 import shlex
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ import yaml
 
 from generator import docs, helptext
 from generator.cli import COMMANDS, build_parser
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require_tool
 
 
 def test_the_reference_pages_are_current() -> None:
@@ -119,3 +122,36 @@ def test_each_example_says_what_it_shows_and_deploys_to_realistic_namespaces(exa
     namespaces += [env["namespace"] for env in documents["spec"].get("environments", []) if "namespace" in env]
     for namespace in namespaces:
         assert namespace not in ("test", "default") and not namespace.startswith("test-"), (example.name, namespace)
+
+
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub (and mkdocs) give the page's headings: lower case, punctuation but - and _ dropped."""
+    headings = re.findall(r"^#+ (.+)$", re.sub(r"```.*?```", "", page.read_text(), flags=re.S), flags=re.M)
+    return {re.sub(r"[^a-z0-9 _-]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))],
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_link_between_the_pages_resolves(page: Path) -> None:
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        assert linked.exists(), f"{page.name}: {target}"
+        if anchor and linked.suffix == ".md":
+            assert anchor in _anchors(linked), f"{page.name}: {target}"
+
+
+def test_the_documentation_site_builds_strict(tmp_path: Path) -> None:
+    """mkdocs.yml: every page in the navigation, no broken link or anchor (warnings fail under --strict)."""
+    mkdocs = require_tool("mkdocs")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run([mkdocs, "build", "--strict", "--site-dir", str(tmp_path / "site")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "site" / "reference" / "spec" / "index.html").is_file()
+    listed = set(re.findall(r":\s+([\w/.-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), flags=re.M))
+    pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
+    assert pages == listed, f"pages not in mkdocs.yml's nav: {sorted(pages - listed)}"
