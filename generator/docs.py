@@ -362,13 +362,14 @@ def _takes(action: argparse.Action) -> str:
 
 # -- the refusals: every message rollgen exits 1 with, as written in the code -----------------------------------
 
-# The exceptions that end a command with exit 1 (generator.errors.RollgenError and its subclasses), and the plan's
-# Refusal (an action that would be refused). Their messages say what to do; this page lists them, by module.
-REFUSING = {"RollgenError", "UsageError", "GitError", "BuildError", "PrometheusError", "QueryError",
-            "TemplateFailure", "Refusal"}
+# What ends a command with exit 1: generator.errors.RollgenError and its subclasses, and the plan's Refusal (an
+# action that would be refused), message first; and a spec's problems, spec.findings.Finding(path, message).
+# Their messages say what to do; this page lists them, by module.
+REFUSING = {"RollgenError": 0, "UsageError": 0, "GitError": 0, "BuildError": 0, "PrometheusError": 0,
+            "QueryError": 0, "TemplateFailure": 0, "Refusal": 0, "Finding": 1}
 
 
-def refusal_messages() -> dict[str, list[str]]:
+def refusal_messages(kinds: Mapping[str, int] = REFUSING) -> dict[str, list[str]]:
     """Module path -> the messages raised there, placeholders as `{expression}`, in source order, no repeats."""
     import ast
 
@@ -377,8 +378,11 @@ def refusal_messages() -> dict[str, list[str]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         messages = found.setdefault(path.relative_to(ROOT).as_posix(), [])
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and _called(node) in REFUSING and node.args:
-                text = _template_text(node.args[0])
+            if not isinstance(node, ast.Call):
+                continue
+            at = kinds.get(_called(node), -1)
+            if at >= 0 and len(node.args) > at:
+                text = _template_text(node.args[at])
                 if text and text not in messages:
                     messages.append(text)
     return {module: messages for module, messages in found.items() if messages}
@@ -414,13 +418,24 @@ def refusals_reference() -> str:
         "",
         HEADER.format(command=REGENERATE, source="the messages in `generator/`").rstrip(),
         "",
-        "Every message a command exits 1 with (besides the problems `rollgen validate` reports in a spec, which "
-        "name the field), as the code writes it: `{...}` is a value filled in when it is shown. Each says what to "
-        "do instead. The common ones, with real output and more context: [troubleshooting](../troubleshooting.md).",
+        "Every message rollgen exits 1 with, as the code writes it: `{...}` is a value filled in when it is "
+        "shown. Each says what to do instead. The common ones, with real output and more context: "
+        "[troubleshooting](../troubleshooting.md).",
+        "",
+        "## Situations",
+        "",
+        "Printed as `rollgen: message`: the repository, the remote, a command's arguments, or an action the "
+        "state does not allow.",
     ]
-    for module, messages in refusal_messages().items():
-        lines += ["", f"## `{module}`", ""]
-        lines += [f"- {_cell(message)}" for message in messages]
+    situations = {k: v for k, v in REFUSING.items() if k != "Finding"}
+    for module, messages in refusal_messages(situations).items():
+        lines += ["", f"### `{module}`", ""] + [f"- {_cell(message)}" for message in messages]
+    lines += ["", "## Spec problems", "",
+              "Printed as `FILE:LINE:COL: $.path: message`, located at the field; `rollgen validate` reports them "
+              "all at once. Besides these, a value the schema refuses is reported with what the field takes "
+              "(see the [spec reference](spec.md))."]
+    for module, messages in refusal_messages({"Finding": 1}).items():
+        lines += ["", f"### `{module}`", ""] + [f"- {_cell(message)}" for message in messages]
     return "\n".join(lines) + "\n"
 
 
