@@ -8,9 +8,8 @@ is read or written: each once reached `retire` and deleted files outside the env
 
 from __future__ import annotations
 
-from typing import Any
-
 from generator.errors import UsageError
+from generator.hints import Any  # typing's, without importing typing on the validate path (test_schemacheck)
 
 _LOWER_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _LABEL = _LOWER_ALNUM | {"-"}
