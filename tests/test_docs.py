@@ -155,3 +155,19 @@ def test_the_documentation_site_builds_strict(tmp_path: Path) -> None:
     listed = set(re.findall(r":\s+([\w/.-]+\.md)\s*$", (ROOT / "mkdocs.yml").read_text(), flags=re.M))
     pages = {p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")}
     assert pages == listed, f"pages not in mkdocs.yml's nav: {sorted(pages - listed)}"
+
+
+def test_every_spec_a_guide_shows_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A guide's ```yaml block that is a whole release spec (or profile) validates as it is shown."""
+    from generator.cli import main
+
+    shown = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        for block in re.findall(r"```yaml\n(.*?)```", page.read_text(), flags=re.S):
+            if re.search(r"^kind: Release$", block, flags=re.M):
+                shown.append((page.name, block))
+    assert shown, "docs/writing-a-spec.md shows a whole spec"
+    for number, (page, block) in enumerate(shown):
+        spec = tmp_path / f"spec-{number}.yaml"
+        spec.write_text(block)
+        assert main(["validate", str(spec)]) == 0, (page, capsys.readouterr().out)
