@@ -373,7 +373,7 @@ def test_changing_settings_moves_the_wiring(tmp_path: Path) -> None:
     (repo / "rollgen.yaml").write_text(yaml.safe_dump({
         "git": {"branch": "main"}, "argocd": {"repoURL": URL, "mode": "applicationset", "rootApplication": False},
     }))
-    # a mode switch waits for the old Applications to be orphaned and their files removed (README)
+    # a mode switch waits for the old Applications to be orphaned and their files removed (docs/live-cluster.md)
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
     for path in wiring.other_mode_files(repo, "applicationset"):
         (repo / path).unlink()
