@@ -459,6 +459,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m generator.docs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a page is stale")
     args = parser.parse_args(argv)
+    if not (ROOT / "schemas").is_dir() or not (ROOT / "examples").is_dir():
+        print(f"{REGENERATE}: run it from a rollgen checkout (no schemas/ and examples/ beside {ROOT / 'generator'})")
+        return 1
     if args.check:
         pages = stale()
         for page in pages:
