@@ -275,6 +275,9 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
     if rendered.environments:
         files.update(render_files(rendered, states))
         if wired is not None:
+            from generator.render.route_changes import refuse_route_changes
+
+            refuse_route_changes(out_dir, rendered, files)  # what Argo CD and Flux would never apply
             files.update(wired.release_files(rendered))
     sink.add(files, roots)
 

@@ -336,6 +336,10 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
     files = render_files(deployed, states)
+    if release.engine == "argo-rollouts":
+        from generator.render.route_changes import refuse_route_changes
+
+        refuse_route_changes(config.output_dir, deployed, files)  # what Argo CD and Flux would never apply
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():

@@ -464,7 +464,10 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
             f"the settle delay ({format_duration(env.settle_delay)}), then goes to 0 and scales down."
         )
     else:
-        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=current.active_colour)
+        # Argo Rollouts: the step and weight promoted from stay in the state, so the promotion commit can hold that
+        # weight while the controller scales the canary to 100% (engines/argo_rollouts.py git_steps)
+        state = EnvState(phase="stable", stable_image=image, step=current.step, weight=current.weight, since=since,
+                         active_colour=current.active_colour)
         summary = f"promote {image.ref} to 100%"
         details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
     return Transition("promote", state, summary, n, n, 100, image, details)
