@@ -116,3 +116,17 @@ def test_the_documented_github_workflows_pass_actionlint(tmp_path: Path) -> None
         files.append(folder / f"documented-{number}.yaml")
         files[-1].write_text(block)
     _actionlint(files, tmp_path)
+
+
+def test_the_documented_gitlab_pipeline_passes_gitlabs_schema(tmp_path: Path) -> None:
+    """The GitLab CI recipe (a ```yaml block with `script:` lists and no `jobs:`) against GitLab's own schema, as
+    check-jsonschema vendors it (no network)."""
+    tool = require_tool("check-jsonschema")
+    text = (ROOT / "docs" / "ci.md").read_text()
+    [pipeline] = [b for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.S) if "script:" in b and "jobs:" not in b]
+    path = tmp_path / ".gitlab-ci.yml"
+    path.write_text(pipeline)
+    done = subprocess.run([tool, "--builtin-schema", "vendor.gitlab-ci", str(path)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert pipeline.count(pinned_requirement()) == 2  # both jobs install the pinned rollgen
