@@ -8,8 +8,9 @@ is read or written: each once reached `retire` and deleted files outside the env
 
 from __future__ import annotations
 
+from generator.hints import Any  # typing itself costs the hook ~2 ms (tests/test_schemacheck.py)
+
 from generator.errors import UsageError
-from generator.hints import Any  # typing's, without importing typing on the validate path (test_schemacheck)
 
 _LOWER_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _LABEL = _LOWER_ALNUM | {"-"}

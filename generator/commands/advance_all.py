@@ -29,6 +29,7 @@ from generator.gitops.workflow import (
     named_release,
     now_from,
     tidy,
+    colours,
     write_one,
 )
 from generator.spec.config import Config
@@ -266,14 +267,32 @@ def _tick_release(
         reason = exc.problems[0].format() + more
         return [Failure(name, env, reason) for env in envs]
     except RollgenError as exc:
-        return [Failure(name, env, str(exc)) for env in envs]
+        return [Failure(name, env, str(exc) + _no_spec_hint(name, env, exc)) for env in envs]
+    known = {env.name for env in release.environments}
     for env in envs:
+        if env not in known:  # in flight, but gone from the spec: this environment's trouble only
+            lines.append(Failure(name, env, _gone(release, env)))
+            continue
         try:
             single = replace(request, environments=[env])
             lines.append(_written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single))
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
             lines.append(Failure(name, env, str(exc)))
     return lines
+
+
+def _no_spec_hint(name: str, env: str, exc: RollgenError) -> str:
+    """A release in flight whose spec is gone cannot step; what can be done about it."""
+    if not str(exc).startswith("no spec for release"):
+        return ""
+    return (f"; it cannot step without one: restore the spec, or `rollgen abort {name} --env {env}` (it acts on "
+            "what runs)")
+
+
+def _gone(release: Release, env: str) -> str:
+    return (f"{release.name}/{env} is in flight but no longer in {release.source}, so it cannot step; put it back "
+            f"in the spec, or `rollgen abort {release.name} --env {env}` (it acts on what runs), then "
+            f"`rollgen retire {release.name} --env {env}`")
 
 
 def _written(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Line | Pending:
@@ -286,7 +305,7 @@ def _written(repo: Repo, config: Config, release: Release, env_name: str, reques
     files = {path: _read(repo, path) for path in written.paths}
     subject = written.message.split("\n", 1)[0]
     plan = written.transition
-    outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state)
+    outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state, colours=colours(release))
     return Pending(outcome, files, written.message)
 
 

@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 
 def run(args: argparse.Namespace) -> int:
     _check_out(args.out)
+    try:
+        return _run(args)
+    except OSError as exc:
+        if exc.filename is None or isinstance(exc, BrokenPipeError):
+            raise
+        raise RollgenError(f"--out {args.out}: cannot write {exc.filename}: {exc.strerror or exc}; "
+                           "name a folder rollgen can create and write") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     from generator.gitops.writer import StreamedTree
     from generator.render import cache
 
