@@ -73,6 +73,9 @@ def _release(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", type=Path, metavar="SPEC", help="the release spec (committed, when inside the repo)")
     _progression_options(p, env_required=False)
     p.add_argument("--retry", action="store_true", help="start an aborted canary again")
+    p.add_argument("--out-of-order", action="store_true",
+                   help="with --env: release it although the environment it follows (environments[].after) has not "
+                   "promoted and soaked this version; recorded in the commit (Rollgen-Override: order)")
 
 
 def _name_and_progression(p: argparse.ArgumentParser) -> None:
@@ -103,6 +106,8 @@ def _retire(p: argparse.ArgumentParser) -> None:
 
 def _status(p: argparse.ArgumentParser) -> None:
     _repo_option(p)
+    p.add_argument("--now", metavar="TIME",
+                   help="judge waits and freezes as if it were TIME (RFC 3339), for tests and demos")
     _format_option(p)
 
 

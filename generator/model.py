@@ -200,6 +200,10 @@ class Environment:
     # The destination cluster (Argo CD cluster name; Flux reads the Secret `<cluster>-kubeconfig`); None: the
     # repo's default destination (rollgen.yaml argocd.destinationServer/Name, Flux's own cluster).
     cluster: str | None = None
+    # environments[].after / soak (generator/plan/order.py): the environment whose promoted version this one takes,
+    # and how long (seconds) that version must have run there as stable first. None: takes what `release` gives it.
+    after: str | None = None
+    soak: int = 0
     # container, pod, security, config, PDB, patches (generator/workload.py)
     workload: Workload = field(default_factory=_default_workload)
 

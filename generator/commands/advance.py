@@ -10,15 +10,13 @@ cannot be evaluated (Prometheus unreachable or refusing a query) nothing is comm
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING
 
 from generator.gitops.run import execute
 from generator.gitops.workflow import Request, named_release, now_from
 from generator.errors import UsageError
 from generator.plan.gates import evaluate
-from generator.plan.progression import plan_advance
-from generator.plan.workload_progression import with_pods
+from generator.plan.order import advance_planner
 
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
     import argparse
@@ -35,10 +33,11 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=with_pods(partial(plan_advance, gate=evaluate)),
+        plan=advance_planner(evaluate),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,
         kind="advance",
     )
     return execute(request, args.format)
+

@@ -15,7 +15,6 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from generator.gitops.workflow import (
@@ -35,7 +34,6 @@ from generator.gitops.workflow import (
     write_one,
 )
 from generator.spec.config import Config
-from generator.plan.workload_progression import with_pods
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import GitError, Repo
 from generator.model import Release
@@ -68,8 +66,8 @@ Line = Outcome | Failure
 
 
 def run(args: argparse.Namespace) -> int:
+    from generator.plan.order import advance_planner
     from generator.plan.gates import evaluate
-    from generator.plan.progression import plan_advance
 
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
@@ -81,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=_per_release,
         environments=None,
-        plan=with_pods(partial(plan_advance, gate=evaluate)),  # as `advance`: the pod inputs carried along
+        plan=advance_planner(evaluate),  # as `advance`: the pod inputs carried along, waiting environments started
         now=now_from(args.now),
         push=args.push,
     )
@@ -202,11 +200,11 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
     batched = batchcommit.usable(repo)
     lines: list[Line | Pending] = []
     pending: list[Pending] = []
-    flying = in_flight(config, only_env)
+    flying = with_followers(repo, config, in_flight(config, only_env))
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
     try:
         for name, envs in flying:
-            lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty))
+            lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty, only_env))
             pending = [line for line in lines if isinstance(line, Pending)]
         changes = [batchcommit.Change(p.message, p.files) for p in pending]
         commits = batchcommit.commit_all(repo, changes, config.author)
@@ -242,10 +240,13 @@ def _clear_journals(repo: Repo, pending: Sequence[Pending]) -> None:
 
 
 def _tick_release(
-    repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True
+    repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True,
+    only_env: str | None = None,
 ) -> list[Line | Pending]:
-    """Every in-flight environment of one release; whatever goes wrong stays with this release. `dirty`: the
-    release's folders have uncommitted changes (refused, or repaired when a crashed run's journal explains them)."""
+    """Every in-flight environment of one release, and every environment that follows another (environments[].after:
+    the tick starts it once its upstream has promoted and soaked); whatever goes wrong stays with this release.
+    `dirty`: the release's folders have uncommitted changes (refused, or repaired when a crashed run's journal
+    explains them). A follower with nothing to do (its version already runs) is not reported."""
     lines: list[Line | Pending] = []
     try:
         release = named_release(name)(repo, config)
@@ -257,13 +258,48 @@ def _tick_release(
         return [Failure(name, env, reason) for env in envs]
     except RollgenError as exc:
         return [Failure(name, env, str(exc)) for env in envs]
+    followers = [e.name for e in release.environments
+                 if e.after is not None and e.name not in envs and only_env in (None, e.name)]
+    if followers:
+        from generator.plan.order import in_order
+
+        envs = in_order(release, [e.name for e in release.environments if e.name in envs or e.name in followers])
     for env in envs:
         try:
             single = replace(request, environments=[env])
-            lines.append(_written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single))
+            line = _written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single)
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
-            lines.append(Failure(name, env, str(exc)))
+            line = Failure(name, env, str(exc))
+        if env in followers and isinstance(line, Outcome) and line.result == "nothing-to-do" and not line.waiting:
+            continue  # at rest: its version already runs (or was aborted), as any environment at rest
+        lines.append(line)
     return lines
+
+
+def with_followers(repo: Repo, config: Config, flying: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """`flying`, and every released release whose spec has an environment that follows another (environments[].after):
+    the tick starts those. A spec is read only when its text names `after` at all (most do not: the tick stays
+    one state file scan for them); the release is loaded and decided later, as the in-flight ones."""
+    import os
+    import re
+
+    from generator.gitops.workflow import find_spec
+
+    names = {name for name, _ in flying}
+    try:
+        released = sorted(entry.name for entry in os.scandir(config.output_dir / "apps")
+                          if entry.is_dir(follow_symlinks=False) and entry.name not in names)
+    except OSError:
+        return flying
+    mentions = re.compile(rb"""\bafter["']?\s*:""")
+    extra: list[tuple[str, list[str]]] = []
+    for name in released:
+        try:
+            if mentions.search(find_spec(repo, config, name).read_bytes()):
+                extra.append((name, []))
+        except (OSError, RollgenError):
+            continue  # no spec: nothing follows anything (in flight, its failure is reported where it is loaded)
+    return sorted([*flying, *extra])
 
 
 def _written(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Line | Pending:

@@ -37,6 +37,7 @@ from generator.clock import format_time, parse_time
 
 if TYPE_CHECKING:
     from generator.gitops.messages import Record
+    from generator.plan.order import Wait
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
@@ -53,6 +54,7 @@ class Outcome:
     commit: str | None = None
     state: EnvState | None = None
     preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
+    waiting: Wait | None = None  # environments[].after: what it waits for (plan/order.py)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,6 +67,8 @@ class Outcome:
         }
         if self.preview is not None:
             out["plan"] = self.preview
+        if self.waiting is not None:
+            out["waiting"] = self.waiting.as_json()
         if self.state is not None:
             out["state"] = state_file.to_dict(self.state)
         return out
@@ -83,6 +87,10 @@ class Request:
     render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
     dry_run: bool = False  # plan only: nothing is written, committed or pushed (gitops/dryrun.py)
     kind: str = ""  # the command ("advance", ...): pull-request mode holds `advance` while a step awaits merge
+    # environments[].after (plan/order.py), when the upstream has not promoted and soaked the version yet:
+    # "wait" (no commit, exit 0: a tick, or `release` of every environment), "refuse" (`release --env E`: exit 1),
+    # "override" (`release --env E --out-of-order`: committed, with the trailer Rollgen-Override: order)
+    order: str = "wait"
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -223,6 +231,10 @@ def _sleep(config: Config, attempt: int) -> None:
 def _environments(release: Release, request: Request) -> list[str]:
     names = [env.name for env in release.environments]
     if request.environments is None:
+        if any(env.after for env in release.environments):  # an upstream first: what follows it reads its state
+            from generator.plan.order import in_order
+
+            return in_order(release, names)
         return names
     unknown = [name for name in request.environments if name not in names]
     if unknown:
@@ -243,6 +255,15 @@ def decide(
     env = release.environment(env_name)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
+    if env.after is not None and request.order != "override":
+        waiting = _waiting(release, env, states, request, plan)
+        if waiting is not None:
+            return waiting
+    if env.after is not None and request.order == "override" and isinstance(plan, Transition):
+        from generator.plan.order import starts_version, wait_for
+
+        if starts_version(plan) and wait_for(release, env, states, request.now) is not None:
+            plan = replace(plan, override="order")
     early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
     if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
         return Outcome(release.name, env_name, "refused", early, state=current)
@@ -251,6 +272,23 @@ def decide(
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
         return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+
+
+def _waiting(release: Release, env: Environment, states: dict[str, EnvState], request: Request, plan: Plan
+             ) -> Outcome | None:
+    """The environment's outcome while the one it follows has not promoted and soaked the version the plan would
+    put into it (plan/order.py): no commit; refused when a person asked for this environment by name."""
+    from generator.plan.order import starts_version, wait_for
+
+    wait = wait_for(release, env, states, request.now) if starts_version(plan) else None
+    if wait is None:
+        return None
+    current = states.get(env.name)
+    if request.order == "refuse":
+        text = (f"{wait.reason}; `rollgen advance` starts {env.name} by itself once it can "
+                f"(--out-of-order releases it now, recorded in the commit)")
+        return Outcome(release.name, env.name, "refused", text, state=current, waiting=wait)
+    return Outcome(release.name, env.name, "nothing-to-do", f"waiting: {wait.reason}", state=current, waiting=wait)
 
 
 @dataclass(frozen=True)
@@ -408,6 +446,7 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         extra=_template_extras(release, plan.state),
         gate=plan.gate,
         change=plan.change,
+        override=plan.override,
     )
     return _composed(record, config)
 
