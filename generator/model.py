@@ -293,6 +293,9 @@ class EnvState:
     # (older state files, plain `render`): the spec's inputs then. Not part of equality, as `steps`.
     stable_pod: str = field(default="", compare=False)
     canary_pod: str = field(default="", compare=False)
+    # `rollgen rollback`: the version it took the environment back from, until the next version starts there
+    # (status shows it). Shown, never planned or rendered from: no part of equality.
+    rolled_back: Image | None = field(default=None, compare=False)
 
     @property
     def in_flight(self) -> bool:

@@ -164,7 +164,7 @@ def _row(found: Found, waits: dict[tuple[str, str], Wait]) -> tuple[str, ...]:
     step = _step(state) if state.in_flight else "-"  # the phases whose step is live (model.IN_FLIGHT)
     weight = f"{new_weight(state)}%"
     change = ",".join(in_flight_changes(state)) or "-"
-    phase = "waiting" if waiting else state.phase
+    phase = "waiting" if waiting else "rolled-back" if state.rolled_back and state.phase == "stable" else state.phase
     return (found.release, found.env, phase, step, weight, state.stable_image.ref, canary, change, state.since or "-")
 
 

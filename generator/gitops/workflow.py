@@ -91,6 +91,9 @@ class Request:
     # "wait" (no commit, exit 0: a tick, or `release` of every environment), "refuse" (`release --env E`: exit 1),
     # "override" (`release --env E --out-of-order`: committed, with the trailer Rollgen-Override: order)
     order: str = "wait"
+    # `rollback`: edits the spec to agree with the transition, before the commit; returns the spec's repository
+    # path when it changed (committed with the generated files), else None
+    edit_spec: Callable[[Repo, Config, Release, str, Transition], str | None] | None = None
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -264,7 +267,9 @@ def decide(
 
         if starts_version(plan) and wait_for(release, env, states, request.now) is not None:
             plan = replace(plan, override="order")
-    early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
+    # a rollback is never held back by the clock: it records the later of now and the last action (rollback.py)
+    timed = isinstance(plan, Transition) and plan.action != "rollback"
+    early = _before_step_start(current, request.now) if timed else ""
     if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
         return Outcome(release.name, env_name, "refused", early, state=current)
     if isinstance(plan, Refusal):
@@ -336,6 +341,9 @@ def _one(
         repo.journal(release.name).clear()
         return written.unchanged
     transition, message = written.transition, written.message
+    if request.edit_spec is not None:  # rollback: the spec agrees with what runs, in the same commit
+        spec = request.edit_spec(repo, config, release, env_name, transition)
+        written = replace(written, paths=[*written.paths, spec] if spec else written.paths)
     commit = _commit(repo, config, release, written.paths, message)
     if commit is None:  # the files were rewritten to what HEAD already holds
         reason = "nothing to do: HEAD already holds this"

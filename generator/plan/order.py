@@ -1,12 +1,13 @@
 """Environments in order: `environments[].after` and `soak` (CONTRACT §1c).
 
 A version is the pod's whole input: the image and what else runs in the pod (container, pod, security, config: the
-pod-input fingerprint the state files record, generator/workload.py `pod_inputs`), not a tag. An environment with
-`after: U` takes the version the spec gives it only once U has promoted the version the same spec gives U (U's
-state is stable on exactly that image and those pod inputs) and has run it as stable for `soak`, counted from
-the `since` of U's state, the time of the commit that made it stable (as `rollgen history` shows it and as every
-pause is timed). Environment-specific overrides (prod's own memory limit, say) are not part of what is compared:
-each side is compared with its own entry of the same spec, so prod waits for what staging was given.
+pod-input fingerprint the state files record, generator/workload.py `pod_inputs`), not a tag. An environment E with
+`after: U` takes the version the spec gives it only once U's state is stable on E's image with the pod inputs the
+same spec gives U, and has been for `soak`, counted from the `since` of U's state, the time of the commit that made
+it stable (as `rollgen history` shows it and as every pause is timed). Environment-specific overrides (prod's own
+memory limit, say) are not part of what is compared: U's pod inputs are compared with U's own entry of the spec,
+so prod waits for what staging was given. A U rolled back (its entry pinned to the old image, or running older pod
+inputs than its entry gives it) never passes the newer version on.
 
 Pure, like progression.py: the spec, the states, `now` -> a Wait or None. gitops/workflow.py asks it before any
 commit that would put a new version into an environment (a start, a deploy); advance carries a waiting environment
@@ -64,7 +65,7 @@ def wait_for(release: Release, env: Environment, states: Mapping[str, EnvState],
     if env.after is None:
         return None
     upstream = release.environment(env.after)
-    image, pod = version(upstream)
+    image, pod = env.image, version(upstream)[1]  # this environment's image, as the spec gives the upstream
     state = states.get(upstream.name)
     what = f"{upstream.name} to promote {image.ref}" + (" (with this spec's pod inputs)" if pod else "")
     if state is None:

@@ -34,7 +34,8 @@ from generator.model import (
     Release,
 )
 
-Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
+# check: a failed gate, counted; rollback: `rollgen rollback` (commands/rollback.py), straight to an older version
+Action = Literal["deploy", "start", "step", "promote", "abort", "check", "rollback"]
 Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
 
 
