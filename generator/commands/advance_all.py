@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
         plan=advance_planner(evaluate),  # as `advance`: the pod inputs carried along, waiting environments started
         now=now_from(args.now),
         push=args.push,
+        freeze=config.freeze,
     )
     if args.dry_run:
         return _dry_run(repo, config, request, args.env, args.format)

@@ -18,6 +18,7 @@ from generator.render.state import Found, scan, to_dict
 from generator.spec.config import CONFIG_FILE
 
 if TYPE_CHECKING:
+    from generator.freeze import Freeze
     from generator.plan.order import Wait
 
 # NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
@@ -32,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     orphans = _orphans(args.repo, out_dir, found)
     waiting = awaiting_merge(args.repo)
     waits = order_waits(args.repo, found, now_of(args))
+    frozen = _freeze(args.repo, now_of(args))
     found = with_unreleased(found, waits)
     if args.format == "json":
         envs = [_as_json(f) for f in found]
@@ -44,10 +46,16 @@ def run(args: argparse.Namespace) -> int:
                 entry["orphaned"] = orphans[key]
             if key in waiting:
                 entry["awaitingMerge"] = {"branch": waiting[key][0], "subject": waiting[key][1]}
-        print(json.dumps({"environments": envs, "awaitingMerge": [
-            {"release": r, "environment": e, "branch": b, "subject": s} for (r, e), (b, s) in sorted(waiting.items())
-        ]} if waiting else {"environments": envs}, indent=2))
+        document: dict[str, Any] = {"environments": envs}
+        if waiting:
+            document["awaitingMerge"] = [{"release": r, "environment": e, "branch": b, "subject": s}
+                                         for (r, e), (b, s) in sorted(waiting.items())]
+        if frozen is not None:
+            document["freeze"] = frozen.as_json()
+        print(json.dumps(document, indent=2))
     else:
+        if frozen is not None:  # first: it holds every line below
+            print(f"{frozen.message()}: no release starts, no step is taken; abort and rollback work")
         if found or not waiting:  # "no releases here" would contradict the awaiting-merge lines below
             _print_table(found, waits)
         for (release, env), wait in sorted(waits.items()):
@@ -57,6 +65,16 @@ def run(args: argparse.Namespace) -> int:
         for note in orphans.values():
             print(f"rollgen: {note}", file=sys.stderr)
     return EXIT_USER if any(f.state is None and f.error for f in found) else EXIT_OK
+
+
+def _freeze(repo: Path, now: datetime) -> Freeze | None:
+    """The change freeze in force at `now` (rollgen.yaml's `freeze:`), if any."""
+    from generator.freeze import active
+    from generator.spec.config import load
+
+    root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
+    windows = load(root).freeze
+    return active(windows, now) if windows else None
 
 
 def _output_dir(repo: Path) -> Path:

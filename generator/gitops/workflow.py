@@ -37,6 +37,7 @@ from generator.clock import format_time, parse_time
 
 if TYPE_CHECKING:
     from generator.gitops.messages import Record
+    from generator.freeze import Freeze, Window
     from generator.plan.order import Wait
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
@@ -55,6 +56,7 @@ class Outcome:
     state: EnvState | None = None
     preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
     waiting: Wait | None = None  # environments[].after: what it waits for (plan/order.py)
+    frozen: Freeze | None = None  # a change freeze holds it (generator/freeze.py)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -69,6 +71,8 @@ class Outcome:
             out["plan"] = self.preview
         if self.waiting is not None:
             out["waiting"] = self.waiting.as_json()
+        if self.frozen is not None:
+            out["frozen"] = self.frozen.as_json()
         if self.state is not None:
             out["state"] = state_file.to_dict(self.state)
         return out
@@ -94,6 +98,7 @@ class Request:
     # `rollback`: edits the spec to agree with the transition, before the commit; returns the spec's repository
     # path when it changed (committed with the generated files), else None
     edit_spec: Callable[[Repo, Config, Release, str, Transition], str | None] | None = None
+    freeze: tuple[Window, ...] = ()  # rollgen.yaml's change freezes (generator/freeze.py), set once it is loaded
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -258,6 +263,10 @@ def decide(
     env = release.environment(env_name)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
+    if request.freeze:
+        frozen = _frozen(release, env_name, current, request, plan)
+        if frozen is not None:
+            return frozen
     if env.after is not None and request.order != "override":
         waiting = _waiting(release, env, states, request, plan)
         if waiting is not None:
@@ -277,6 +286,25 @@ def decide(
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
         return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+
+
+# What a freeze lets through: taking traffic off a canary (an abort, a failed gate's count and its abort) and a
+# rollback; never a start, a step, a promotion or a configuration change.
+THAWED = ("abort", "check", "rollback")
+
+
+def _frozen(release: Release, env_name: str, current: EnvState | None, request: Request, plan: Plan) -> Outcome | None:
+    """The environment's outcome when a freeze window is in force and the plan would commit anything but an abort,
+    a gate's check or a rollback: no commit, exit 0, which window and until when."""
+    from generator.freeze import active
+
+    commits = isinstance(plan, Transition) or (isinstance(plan, Hold) and request.render_on_hold and current)
+    if not commits or isinstance(plan, Transition) and plan.action in THAWED:
+        return None
+    freeze = active(request.freeze, request.now)
+    if freeze is None:
+        return None
+    return Outcome(release.name, env_name, "nothing-to-do", freeze.message(), state=current, frozen=freeze)
 
 
 def _waiting(release: Release, env: Environment, states: dict[str, EnvState], request: Request, plan: Plan
