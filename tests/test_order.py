@@ -5,6 +5,7 @@ tick's auto-start killed with SIGKILL."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,67 @@ def test_a_version_is_the_pods_whole_input_not_the_tag(repo: ConfigRepo) -> None
     promoted = promote_through(repo, "staging", 2 * H)
     code, out, _ = tick(repo, promoted + 30 * 60)
     assert "hello/prod-eu: start canary of config" in out, out
+
+
+def test_the_tick_killed_while_it_starts_followers_leaves_the_repo_consistent(repo: ConfigRepo) -> None:
+    """SIGKILL at many moments of `advance --all` starting two followers (the whole process group, git too):
+    git stays sound, the next tick finishes the job, each follower gets exactly one start, the tree is clean and
+    what HEAD holds is a complete render."""
+    import random
+
+    from tests.hardening.test_faults import killed
+
+    repo.write_spec(spec(V1, FAN_OUT))
+    repo.release(now=T0)
+    tick(repo, H)
+    repo.write_spec(spec(V2, FAN_OUT), "v2")
+    repo.release(now=at(2 * H))
+    promoted = promote_through(repo, "staging", 2 * H)
+    base = repo.head()
+    args = ["advance", "--all", "--repo", str(repo.path), "--now", at(promoted + H)]
+    rng = random.Random(24)
+    outcomes = []
+    for round_ in range(8):
+        delay = rng.uniform(0.05, 0.9)
+        outcomes.append(killed(args, delay, group=round_ % 2 == 0))
+        assert subprocess.run(["git", "fsck", "--full"], cwd=repo.path, capture_output=True).returncode == 0
+        code, out, err = tick(repo, promoted + H)
+        assert code == 0, out + err
+        starts = [line for line in git(repo.path, "log", "--format=%s", f"{base}..HEAD").splitlines()]
+        assert sorted(starts) == [
+            "hello/prod-eu: start canary of ghcr.io/kmaster8/hello:v2 at step 1/2 (10%)",
+            "hello/prod-us: start canary of ghcr.io/kmaster8/hello:v2 at step 1/2 (10%)",
+        ], (round_, delay, starts)
+        assert git(repo.path, "status", "--porcelain") == ""
+        assert repo.render_check() == 0
+        git(repo.path, "reset", "-q", "--hard", base)
+    print("killed before the end in", sum(o is None for o in outcomes), "of", len(outcomes), "rounds")
+    assert any(o is None for o in outcomes)
+
+
+def test_unknown_names_cycles_and_a_soak_without_after_are_refused_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from generator.cli import main
+
+    path = tmp_path / "hello.yaml"
+    path.write_text(spec(V1, """\
+    - {name: dev, namespace: dev, soak: 1h}
+    - {name: staging, namespace: staging, after: prod}
+    - {name: prod, namespace: prod, after: staging}
+    - {name: qa, namespace: qa, after: stagin}
+    - {name: qa2, namespace: qa2, after: qa2}
+"""))
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    lines = [line.removeprefix(f"{path}:") for line in (out + err).splitlines() if line.startswith(str(path))]
+    assert lines == [
+        "17:35: $.spec.environments[0].soak: soak counts from the promotion in the environment this one follows: "
+        "set after: too (or remove soak)",
+        "18:50: $.spec.environments[1].after: the environments' after form a cycle (staging -> prod -> staging): "
+        "none of them could ever take a version; remove one of these after",
+        "20:40: $.spec.environments[3].after: no environment 'stagin' in this release (its environments: dev, "
+        "staging, prod, qa, qa2); did you mean 'staging'?",
+        "21:42: $.spec.environments[4].after: environment 'qa2' cannot follow itself: name another environment, "
+        "or remove after",
+    ], out + err
