@@ -181,13 +181,19 @@ def _attempts(
 
 
 def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only_env: str | None) -> list[Line]:
-    """Pull-request mode: each in-flight environment through its own branch (gitops/pullrequest.py)."""
+    """Pull-request mode: each in-flight environment, and each follower (environments[].after) that may start,
+    through its own branch (gitops/pullrequest.py); a follower at rest is not reported."""
     from generator.gitops import pullrequest
 
     lines: list[Line] = []
-    for name, envs in in_flight(config, only_env):
+    for name, envs in with_followers(repo, config, in_flight(config, only_env)):
         try:
-            lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
+            release = named_release(name)(repo, config)
+            followers = [e.name for e in release.environments
+                         if e.after is not None and e.name not in envs and only_env in (None, e.name)]
+            asked = replace(request, load=named_release(name), environments=[*envs, *followers])
+            lines.extend(o for o in pullrequest.act(repo, config, target, asked)
+                         if o.environment not in followers or o.result != "nothing-to-do" or o.waiting)
         except RollgenError as exc:
             lines.extend(Failure(name, env, str(exc)) for env in envs)
     return lines
