@@ -296,6 +296,10 @@ class EnvState:
     # `rollgen rollback`: the version it took the environment back from, until the next version starts there
     # (status shows it). Shown, never planned or rendered from: no part of equality.
     rolled_back: Image | None = field(default=None, compare=False)
+    # The git blob id of the spec this environment was last acted on (gitops/pinned.py): the other environments'
+    # commits render it from that spec, so a change to the spec reaches its build only in a commit of its own.
+    # "" when unknown (older state files, plain `render`): the current spec. Not part of equality.
+    spec_blob: str = field(default="", compare=False)
 
     @property
     def in_flight(self) -> bool:

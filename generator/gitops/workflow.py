@@ -324,6 +324,21 @@ def _waiting(release: Release, env: Environment, states: dict[str, EnvState], re
     return Outcome(release.name, env.name, "nothing-to-do", f"waiting: {wait.reason}", state=current, waiting=wait)
 
 
+def _adopted(repo: Repo, config: Config, release: Release, states: dict[str, EnvState], env_name: str, blob: str
+             ) -> str:
+    """The spec blob `release`'s configuration update records for the environment: the current spec's when it
+    changes what the environment builds, else the one it has (a spec edit elsewhere, in another environment's
+    entry, is no commit here: only the recorded blob would change)."""
+    old = states[env_name].spec_blob
+    if not old or old == blob:
+        return old or ""
+    overlay = f"apps/{release.name}/overlays/{env_name}/"
+    before = release_tree(config, release, states, pinned_for(repo, config, release, states, None, blob))
+    after = release_tree(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
+    mine = [path for path in {*before, *after} if path.startswith(overlay) and not path.endswith(state_file.STATE_FILE)]
+    return blob if any(before.get(path) != after.get(path) for path in mine) else old
+
+
 @dataclass(frozen=True)
 class Written:
     """One environment's files written for its transition, not committed yet (`paths` empty: nothing changed)."""
@@ -348,11 +363,17 @@ def write_one(
     if isinstance(decided, Outcome):
         return decided
     plan, transition = decided
+    from generator.gitops.pinned import spec_blob
+
+    blob = spec_blob(repo.root, release)  # this environment takes the spec as it is now (gitops/pinned.py)
+    if isinstance(plan, Hold):  # a configuration update: only if the spec changed this environment's build
+        blob = _adopted(repo, config, release, states, env_name, blob)
+    transition = replace(transition, state=replace(transition.state, spec_blob=blob or transition.state.spec_blob))
     states[env_name] = transition.state
     message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     if gate is not None:
         gate()
-    paths = write(repo, config, release, states)
+    paths = write(repo, config, release, states, env_name, blob)
     reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
     unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
     return Written(transition, message, paths, unchanged)
@@ -418,7 +439,10 @@ def read_states(config: Config, release: Release) -> dict[str, EnvState]:
     return committed_states(config.output_dir, release)
 
 
-def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvState]) -> list[str]:
+def write(
+    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None = None,
+    current: str = "",
+) -> list[str]:
     """Render the release for its deployed environments, write it, return the repo paths that changed.
 
     Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
@@ -426,7 +450,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     """
     from generator.gitops.writer import stale_files, write_tree
 
-    files = release_tree(config, release, states)
+    files = release_tree(config, release, states, pinned_for(repo, config, release, states, acting, current))
     prefix = config.output_prefix()
     roots = owned_roots(release)
     going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
@@ -435,8 +459,20 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
 
 
-def release_tree(config: Config, release: Release, states: dict[str, EnvState]) -> dict[str, bytes]:
-    """Every file the release's deployed environments generate, relative to the output folder."""
+def pinned_for(
+    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None, current: str = ""
+) -> dict[str, Release]:
+    """The environments (but `acting`) to render from the spec they were last acted on (gitops/pinned.py)."""
+    from generator.gitops.pinned import pinned, spec_blob
+
+    return pinned(repo, release, states, current or spec_blob(repo.root, release), config.profiles_dir, acting)
+
+
+def release_tree(
+    config: Config, release: Release, states: dict[str, EnvState], pinned: dict[str, Release] | None = None
+) -> dict[str, bytes]:
+    """Every file the release's deployed environments generate, relative to the output folder; `pinned`: the
+    environments rendered from the spec they were last acted on (gitops/pinned.py)."""
     from generator.render.pipeline import released, render_files
     from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
@@ -445,7 +481,7 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
     refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
-    files = render_files(deployed, states)
+    files = render_files(deployed, states, pinned)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():

@@ -55,6 +55,8 @@ def to_dict(state: EnvState) -> dict[str, Any]:
         **({"canaryPod": json.loads(state.canary_pod)} if state.canary_pod else {}),
         # `rollgen rollback`: what it rolled back from; written only after one
         **({"rolledBack": state.rolled_back.ref} if state.rolled_back else {}),
+        # the spec's git blob this environment was last acted on (gitops/pinned.py); written only when known
+        **({"specBlob": state.spec_blob} if state.spec_blob else {}),
     }
 
 
@@ -92,6 +94,7 @@ def from_dict(data: dict[str, Any]) -> EnvState:
         stable_pod=_pod_text(data.get("stablePod")),
         canary_pod=_pod_text(data.get("canaryPod")),
         rolled_back=Image.parse(data["rolledBack"]) if data.get("rolledBack") else None,
+        spec_blob=str(data.get("specBlob", "") or ""),
     )
 
 
