@@ -96,3 +96,18 @@ def test_a_change_to_one_environments_entry_is_no_commit_for_another(repo: Confi
     assert code == 0 and repo.count() == before + 1, out + err
     assert "hello/staging: update the configuration" in out and "hello/prod: nothing to do" in out, out
     assert repo.render_check() == 0
+
+
+def test_a_release_level_config_change_starts_in_staging_and_leaves_prods_build_alone(repo: ConfigRepo) -> None:
+    """A config change is a version (a canary): staging starts it; prod, pinned to its spec, keeps its ConfigMap
+    although the base now generates the new one."""
+    repo.write_spec(spec(V1, ENVS, "  config: {literals: {FEATURE: 'off'}}\n"))
+    repo.release(now=at(0))
+    repo.write_spec(spec(V1, ENVS, "  config: {literals: {FEATURE: 'on'}}\n"), "feature on")
+    before = {env: repo.build(env) for env in ("staging", "prod")}
+    code, out, err = repo.release("--env", "staging", now=at(60))
+    assert code == 0 and "hello/staging: start canary of config" in out, out + err
+    assert changed_envs(repo, before) == ["staging"]
+    assert repo.render_check() == 0
+    maps = [o["data"] for o in repo.build("prod") if o["kind"] == "ConfigMap"]
+    assert maps == [{"FEATURE": "off"}], maps

@@ -63,7 +63,7 @@ def layout(release: Release, states: Mapping[str, EnvState], pinned: Mapping[str
         state = states.get(env.name) or EnvState.initial(env)
         rendered = render_environment(renderer_for(own.engine) if own is not release else render, own, own_env, state)
         overlay = _overlay_files(base_env.namespace, base_objects, own_env, rendered)
-        overlay["kustomization.yaml"] = overlay_kustomization(own, own_env, overlay["kustomization.yaml"], state)
+        overlay["kustomization.yaml"] = overlay_kustomization(own, own_env, overlay["kustomization.yaml"], state, release)
         files.update({f"{app}/overlays/{env.name}/{name}": doc for name, doc in overlay.items()})
     return files
 
