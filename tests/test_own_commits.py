@@ -111,3 +111,41 @@ def test_a_release_level_config_change_starts_in_staging_and_leaves_prods_build_
     assert repo.render_check() == 0
     maps = [o["data"] for o in repo.build("prod") if o["kind"] == "ConfigMap"]
     assert maps == [{"FEATURE": "off"}], maps
+
+
+def test_a_shallow_clone_refuses_to_render_another_environment_from_todays_spec(
+    repo: ConfigRepo, git_remote: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write_spec(spec(V1, ENVS))
+    repo.release(now=at(0))
+    repo.write_spec(spec(V1, ENVS).replace("port: 5000", "port: 5001"), "port")
+    repo.release("--env", "staging", now=at(60))
+    repo.write_spec(spec(V1, ENVS).replace("port: 5000", "port: 5002"), "port again")
+    git(repo.path, "push", "-q", "origin", "main")
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{git_remote[0]}", str(shallow))
+    other = ConfigRepo(shallow, capsys)
+    before = other.count()
+    code, out, err = other.release("--env", "staging", now=at(120))
+    assert code == 1 and other.count() == before, out + err
+    assert "hello/prod was last acted on with the spec releases/hello.yaml at blob" in err
+    assert "git fetch --unshallow" in err
+    git(shallow, "fetch", "-q", "--unshallow")
+    before = other.count()
+    code, out, err = other.release("--env", "staging", now=at(120))
+    assert code == 0 and other.count() == before + 1, out + err
+
+
+def test_an_action_with_uncommitted_spec_edits_records_no_blob(repo: ConfigRepo) -> None:
+    repo.write_spec(spec(V1, ENVS))
+    repo.release(now=at(0))
+    repo.write_spec(spec(V2, ENVS), "v2")
+    repo.release("--env", "staging", now=at(60))
+    repo.spec.write_text(spec(V2, ENVS).replace("port: 5000", "port: 5001"))  # not committed
+    code, out, err = repo.act("advance", env="staging", now=at(60 + 300))
+    assert code == 0 and "step 2/2" in out, out + err
+    assert "specBlob" not in repo.state("staging")  # no clone could read it back
+    git(repo.path, "checkout", "-q", "--", "releases/hello.yaml")
+    code, out, err = repo.release("--env", "prod", now=at(60 + 400))
+    assert code == 1 and "waits" not in err or code == 0, out + err  # whatever prod does, nothing waits on a blob
+    assert "does not have" not in err

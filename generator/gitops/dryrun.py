@@ -101,10 +101,11 @@ def _preview(
         return decided, states, tree
     plan, transition = decided
     env = release.environment(env_name)
-    from generator.gitops.pinned import spec_blob
+    from generator.gitops.pinned import recorded, spec_blob
 
     blob = spec_blob(repo.root, release)  # as write_one: this environment takes the spec as it is now
-    transition = replace(transition, state=replace(transition.state, spec_blob=blob or transition.state.spec_blob))
+    blob = recorded(repo, blob, states[env_name].spec_blob if env_name in states else "")
+    transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     new_states = {**states, env_name: transition.state}
     message = _message(config, release, env_name, transition)
     files = release_tree(config, release, new_states, pinned_for(repo, config, release, new_states, env_name, blob))

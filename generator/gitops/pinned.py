@@ -7,9 +7,10 @@ recorded spec, read back from git: its objects stay exactly what its own last co
 overlay's patches may be re-expressed against the new base (same build, other bytes). It takes the new spec
 with its next action (`release --env E`, a step, a promotion, ...), in a commit filed under its own name.
 
-An environment without a recorded spec (a state file written before this), or whose recorded spec git cannot
-give back (a shallow clone, a spec acted on while it had uncommitted edits) or that no longer loads, is
-rendered from the current spec, as before.
+An environment without a recorded spec (a state file written before this), or whose recorded spec no longer
+loads, is rendered from the current spec, as before. One whose recorded spec git does not have (a shallow clone,
+a spec acted on while it had uncommitted edits) is too in `rollgen render`, but a commit refuses it: a shallow
+clone would otherwise commit another environment's build.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from generator.gitops.repo import Repo
 from generator.model import EnvState, Release
 
-_LOADED: dict[tuple[str, str, str], Release | None] = {}  # (root, blob, display) -> the release; bounded below
+_LOADED: dict[tuple[str, str, str], Release | _Missing | None] = {}  # (root, blob, display) -> it; bounded below
 
 
 def blob_id(data: bytes) -> str:
@@ -42,12 +43,22 @@ def spec_blob(root: Path, release: Release) -> str:
         return ""
 
 
+def recorded(repo: Repo, blob: str, before: str) -> str:
+    """What an environment's state records for the spec `blob` it is acted on with (`before`: what it recorded):
+    the blob, when git has it (one `git cat-file -e`, only when it changed); "" for a spec with uncommitted edits
+    (the current spec then renders it, as before this existed), so no later commit waits for a blob no clone has."""
+    if not blob or blob == before:
+        return blob
+    return blob if repo.run("cat-file", "-e", blob, check=False).returncode == 0 else ""
+
+
 def pinned(
     repo: Repo, release: Release, states: Mapping[str, EnvState], current: str, profiles: Path | None,
-    acting: str | None = None,
+    acting: str | None = None, strict: bool = False,
 ) -> dict[str, Release]:
     """Environment -> the release as the spec it was last acted on reads, for each environment (but `acting`)
-    whose recorded spec is not `current` and can be loaded from git."""
+    whose recorded spec is not `current` and can be loaded from git. `strict` (a commit is about to be made):
+    a recorded spec git does not have is refused, so a shallow clone never commits another environment's build."""
     wanted = {name: state.spec_blob for name, state in states.items()
               if name != acting and state.spec_blob and state.spec_blob != current}
     if not wanted:
@@ -55,21 +66,40 @@ def pinned(
     out = {}
     for name, blob in wanted.items():
         loaded = _load(repo, blob, release.source, profiles)
-        if loaded is not None and loaded.name == release.name:
+        if loaded is _MISSING and strict:
+            from generator.errors import RollgenError
+
+            raise RollgenError(
+                f"{release.name}/{name} was last acted on with the spec {release.source} at blob {blob[:12]}, which "
+                "this clone does not have (a shallow clone?): rendering it from today's spec would change its build "
+                "in another environment's commit; fetch the history (git fetch --unshallow, or clone with "
+                "fetch-depth: 0) and run again"
+            )
+        if isinstance(loaded, Release) and loaded.name == release.name:
             out[name] = loaded
     return out
 
 
-def _load(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release | None:
+class _Missing:
+    """git does not have the blob (as against: it has it, and it does not load)."""
+
+
+_MISSING = _Missing()
+
+
+def _load(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release | _Missing | None:
     key = (str(repo.root), blob, display)
     if key not in _LOADED:
         if len(_LOADED) > 256:
             _LOADED.clear()
-        _LOADED[key] = _read(repo, blob, display, profiles)
+        found = _read(repo, blob, display, profiles)
+        if found is _MISSING:
+            return found  # not kept: a fetch may bring it
+        _LOADED[key] = found
     return _LOADED[key]
 
 
-def _read(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release | None:
+def _read(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release | _Missing | None:
     from generator.errors import InvalidInput, RollgenError
     from generator.render.loading import check_document
     from generator.spec.loader import load_text
@@ -79,7 +109,7 @@ def _read(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release
     try:
         data = repo.read_blobs([blob])[0]
         if data is None:
-            return None
+            return _MISSING
         docs = [doc for doc in load_text(data, display) if doc.data is not None]
         if len(docs) != 1:
             return None

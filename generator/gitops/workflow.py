@@ -333,7 +333,8 @@ def _adopted(repo: Repo, config: Config, release: Release, states: dict[str, Env
     if not old or old == blob:
         return old or ""
     overlay = f"apps/{release.name}/overlays/{env_name}/"
-    before = release_tree(config, release, states, pinned_for(repo, config, release, states, None, blob))
+    # as it was: this environment from its own recorded spec too (when git has it; else take the new one)
+    before = release_tree(config, release, states, pinned_for(repo, config, release, states, None, blob, strict=False))
     after = release_tree(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
     mine = [path for path in {*before, *after} if path.startswith(overlay) and not path.endswith(state_file.STATE_FILE)]
     return blob if any(before.get(path) != after.get(path) for path in mine) else old
@@ -363,12 +364,13 @@ def write_one(
     if isinstance(decided, Outcome):
         return decided
     plan, transition = decided
-    from generator.gitops.pinned import spec_blob
+    from generator.gitops.pinned import recorded, spec_blob
 
     blob = spec_blob(repo.root, release)  # this environment takes the spec as it is now (gitops/pinned.py)
     if isinstance(plan, Hold):  # a configuration update: only if the spec changed this environment's build
         blob = _adopted(repo, config, release, states, env_name, blob)
-    transition = replace(transition, state=replace(transition.state, spec_blob=blob or transition.state.spec_blob))
+    blob = recorded(repo, blob, states[env_name].spec_blob if env_name in states else "")
+    transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     states[env_name] = transition.state
     message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     if gate is not None:
@@ -460,12 +462,15 @@ def write(
 
 
 def pinned_for(
-    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None, current: str = ""
+    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None, current: str = "",
+    strict: bool = True,
 ) -> dict[str, Release]:
-    """The environments (but `acting`) to render from the spec they were last acted on (gitops/pinned.py)."""
+    """The environments (but `acting`) to render from the spec they were last acted on (gitops/pinned.py);
+    `strict`: one whose spec git does not have is refused (what is rendered is about to be committed)."""
     from generator.gitops.pinned import pinned, spec_blob
 
-    return pinned(repo, release, states, current or spec_blob(repo.root, release), config.profiles_dir, acting)
+    return pinned(repo, release, states, current or spec_blob(repo.root, release), config.profiles_dir, acting,
+                  strict=strict)
 
 
 def release_tree(
