@@ -305,7 +305,7 @@ _REPOS: dict[str, Any] = {}  # out_dir -> its Repo (or None outside git): one `g
 def _repo(out_dir: Path) -> Any:
     from generator.gitops.repo import GitError, Repo
 
-    key = str(out_dir)
+    key = str(out_dir.resolve())  # resolved: "." is another repository after a chdir
     if key not in _REPOS:
         try:
             _REPOS[key] = Repo.discover(out_dir)
