@@ -306,3 +306,12 @@ def test_in_pull_request_mode_the_tick_opens_the_followers_pull_request(
     code, out, err = repo.rollgen("advance", "--all", "--now", at(30 * 60))
     assert code == 0 and "hello/prod: deploy ghcr.io/kmaster8/hello:v1" in out and "pull request opened" in out, out + err
     assert "Rollgen-Environment: prod" in git(remote, "log", "-1", "--format=%B", "rollgen/hello/prod")
+
+
+def test_advance_all_dry_run_plans_the_followers_start_and_writes_nothing(repo: ConfigRepo) -> None:
+    repo.write_spec(spec(V1, FAN_OUT))
+    repo.release(now=T0)
+    head = repo.head()
+    code, out, err = tick(repo, H, "--dry-run")
+    assert code == 0 and repo.head() == head and git(repo.path, "status", "--porcelain") == "", out + err
+    assert "hello/prod-eu: deploy ghcr.io/kmaster8/hello:v1" in out and "hello/prod-us: deploy" in out, out

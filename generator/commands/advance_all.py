@@ -362,13 +362,19 @@ def _read(repo: Repo, path: str) -> bytes | None:
 
 
 def _dry_run(repo: Repo, config: Config, request: Request, only_env: str | None, fmt: str) -> int:
-    """Every in-flight environment planned, nothing written (gitops/dryrun.py)."""
+    """Every in-flight environment, and every follower (environments[].after), planned; nothing written
+    (gitops/dryrun.py)."""
     from generator.gitops.dryrun import dry_run
 
     code = EXIT_OK
-    for name, envs in in_flight(config, only_env):
-        single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
+    for name, envs in with_followers(repo, config, in_flight(config, only_env)):
         try:
+            release = named_release(name)(repo, config)
+            followers = [e.name for e in release.environments
+                         if e.after is not None and e.name not in envs and only_env in (None, e.name)]
+            asked = [e.name for e in release.environments if e.name in envs or e.name in followers]
+            asked += [env for env in envs if env not in asked]  # gone from the spec: dry_run says so
+            single = replace(request, load=named_release(name), environments=asked, dry_run=True, push=False)
             code = max(code, dry_run(repo, config, single, fmt))
         except RollgenError as exc:
             print(f"rollgen: {name}: failed: {exc}", file=sys.stderr)
