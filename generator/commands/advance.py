@@ -10,12 +10,13 @@ cannot be evaluated (Prometheus unreachable or refusing a query) nothing is comm
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from generator.gitops.run import execute
 from generator.gitops.workflow import Request, named_release, now_from
 from generator.errors import UsageError
-from generator.plan.gates import evaluate
+from generator.plan.gates import evaluate, repo_clients
 from generator.plan.order import advance_planner
 
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None) is not None and not args.all:
+        raise UsageError("--cluster picks the environments of `advance --all`: add --all, or give NAME --env E")
     if args.all:
         from generator.commands import advance_all
 
@@ -33,11 +36,10 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=advance_planner(evaluate),
+        plan=advance_planner(partial(evaluate, client=repo_clients(args.repo))),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,
         kind="advance",
     )
     return execute(request, args.format)
-

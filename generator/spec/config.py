@@ -27,6 +27,18 @@ class Author:
     email: str
 
 
+@dataclass(frozen=True)
+class PrometheusAccess:
+    """rollgen.yaml `prometheus:`: how the git gates reach Prometheus. Only file names: the secrets are read when
+    a gate queries (plan/prometheus.py), so they are never part of a Config, a repr or a message."""
+
+    bearer_token_file: str | None = None
+    username_file: str | None = None
+    password_file: str | None = None
+    ca_file: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 DEFAULT_PR_COMMAND = ("gh", "pr", "create", "--head", "{branch}", "--base", "{base}", "--title", "{title}", "--body", "{body}")
 
 
@@ -49,6 +61,8 @@ class Config:
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
     freeze: tuple[Window, ...] = ()  # change freezes (generator/freeze.py)
+    prometheus: PrometheusAccess | None = None  # `prometheus:`, for the gates
+    tick: str | None = None  # tick.path: the in-cluster tick's Kustomize package (wired like the releases)
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
 
     @property
@@ -296,6 +310,10 @@ _EXPLAINED = {
 
 
 def _message(error: Any) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = (schema.get("not") or {}) if error.validator == "not" else schema
+    if isinstance(custom, dict) and custom.get("errorMessage"):
+        return str(custom["errorMessage"])
     if error.validator == "not" and "freeze" not in error.absolute_path:  # relativePath
         return "must be a relative path inside the repository (no leading /, no .., no backslashes)"
     explained = _EXPLAINED.get(error.schema.get("pattern", "") if error.validator == "pattern" else "")
@@ -335,6 +353,8 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
         freeze=_freeze(data.get("freeze")),
+        prometheus=prometheus_access(data.get("prometheus")),
+        tick=data["tick"]["path"] if "tick" in data else None,
         present=True,
     )
 
@@ -345,6 +365,19 @@ def _freeze(entries: Any) -> tuple[Window, ...]:
     from generator.freeze import parse
 
     return parse(entries)
+
+
+def prometheus_access(data: Mapping[str, Any] | None) -> PrometheusAccess | None:
+    if data is None:
+        return None
+    basic = data.get("basicAuth") or {}
+    return PrometheusAccess(
+        bearer_token_file=data.get("bearerTokenFile"),
+        username_file=basic.get("usernameFile"),
+        password_file=basic.get("passwordFile"),
+        ca_file=data.get("caFile"),
+        headers=tuple(sorted((str(k), str(v)) for k, v in (data.get("headers") or {}).items())),
+    )
 
 
 def config_root(folder: Path) -> Path | None:
