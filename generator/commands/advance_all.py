@@ -94,6 +94,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             lines, pushed = _attempts(repo, config, branch, request, args.env)
     report(lines, pushed, args.format)
+    if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
+        from generator.clock import format_time
+        from generator.notify import after_tick
+
+        after_tick(repo, config, lines, format_time(request.now))
     return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
 
 

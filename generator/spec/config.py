@@ -24,6 +24,17 @@ class Author:
     email: str
 
 
+@dataclass(frozen=True)
+class Sink:
+    """One `notify:` entry (generator/notify): where events go. `url` or `url_file`, never both."""
+
+    type: str  # slack | msteams | webhook
+    url: str | None = None
+    url_file: str | None = None
+    events: tuple[str, ...] | None = None  # None: every event
+    timeout: float = 3.0  # seconds a request may take
+
+
 DEFAULT_PR_COMMAND = ("gh", "pr", "create", "--head", "{branch}", "--base", "{base}", "--title", "{title}", "--body", "{body}")
 
 
@@ -45,6 +56,7 @@ class Config:
     mode: str = "direct"  # git.mode: direct | pull-request (gitops/pullrequest.py)
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
+    notify: tuple[Sink, ...] = ()
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
 
     @property
@@ -213,7 +225,22 @@ _SECTIONS = (("argocd", ARGOCD_FIELDS, "repoURL"), ("flux", FLUX_FIELDS, "url"))
 
 def section_findings(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
     """Every mistake in the `argocd:` and `flux:` sections of schema-valid rollgen.yaml data, (path, message)."""
-    return [finding for section in _SECTIONS for finding in _section_findings(data.get(section[0]), *section)]
+    found = [finding for section in _SECTIONS for finding in _section_findings(data.get(section[0]), *section)]
+    return found + list(_notify_findings(data.get("notify") or []))
+
+
+MAX_NOTIFY_TIMEOUT = 10.0  # seconds: a tick waits for its notifications at most about this long
+
+
+def _notify_findings(sinks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[JsonPath, str]]:
+    """What the schema cannot say about `notify:` entries: exactly one of url and urlFile, a bounded timeout."""
+    from generator.durations import parse
+
+    for index, sink in enumerate(sinks):
+        if ("url" in sink) == ("urlFile" in sink):
+            yield ("notify", index), "give exactly one of url and urlFile (urlFile for a URL that holds a secret)"
+        if "timeout" in sink and not 0 < parse(sink["timeout"]) <= MAX_NOTIFY_TIMEOUT:
+            yield ("notify", index, "timeout"), f"must be more than 0s and at most {MAX_NOTIFY_TIMEOUT:.0f}s"
 
 
 def _section_findings(
@@ -311,8 +338,17 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         mode=git.get("mode", "direct"),
         pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
+        notify=tuple(_sink(entry) for entry in data.get("notify") or ()),
         present=True,
     )
+
+
+def _sink(entry: Mapping[str, Any]) -> Sink:
+    from generator.durations import parse
+
+    events = entry.get("events")
+    timeout = float(parse(entry["timeout"])) if "timeout" in entry else 3.0
+    return Sink(entry["type"], entry.get("url"), entry.get("urlFile"), tuple(events) if events else None, timeout)
 
 
 def config_root(folder: Path) -> Path | None:
