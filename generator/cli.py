@@ -85,6 +85,9 @@ def _advance(p: argparse.ArgumentParser) -> None:
     _progression_options(p, env_required=False)
     p.add_argument("--all", action="store_true",
                    help="every in-flight environment of every release, one commit each, one push at the end")
+    p.add_argument("--metrics-file", type=Path, metavar="PATH",
+                   help="with --all: after the tick, write every environment's state there in the Prometheus "
+                   "text format, atomically (for node-exporter's textfile collector)")
 
 
 def _promote(p: argparse.ArgumentParser) -> None:
@@ -103,7 +106,8 @@ def _retire(p: argparse.ArgumentParser) -> None:
 
 def _status(p: argparse.ArgumentParser) -> None:
     _repo_option(p)
-    _format_option(p)
+    p.add_argument("--format", choices=("text", "json", "prometheus"), default="text",
+                   help="output format (prometheus: the text exposition format, docs/notifications.md)")
 
 
 def _history(p: argparse.ArgumentParser) -> None:
@@ -189,11 +193,11 @@ _QUICK: dict[str, tuple[str, dict[str, object], dict[str, tuple[str, ...] | None
     "render": ("paths", {"format": "text", "check": False},
                {"--format": ("text", "json"), "--out": None, "--check": False}),
     "advance": ("name", {"name": None, "repo": Path("."), "env": None, "push": False, "now": None, "dry_run": False,
-                         "format": "text", "all": False},
+                         "format": "text", "all": False, "metrics_file": None},
                 {"--repo": None, "--env": None, "--push": False, "--now": None, "--dry-run": False,
-                 "--format": ("text", "json"), "--all": False}),
+                 "--format": ("text", "json"), "--all": False, "--metrics-file": None}),
 }
-_PATH_OPTIONS = ("out", "repo")  # read as paths (argparse's type=Path)
+_PATH_OPTIONS = ("out", "repo", "metrics_file")  # read as paths (argparse's type=Path)
 
 
 def _quick(words: Sequence[str]) -> argparse.Namespace | None:
