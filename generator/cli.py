@@ -117,6 +117,12 @@ def _history(p: argparse.ArgumentParser) -> None:
     _format_option(p)
 
 
+def _report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the HTML file to write")
+    _repo_option(p)
+    p.add_argument("--now", help="the report's time (RFC 3339; default: the clock): charts of what is in flight run to it")
+
+
 def _plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME|SPEC", help="a release name, or the path of its spec")
     p.add_argument("--env", help="only this environment (default: every environment, in the spec's order)")
@@ -158,6 +164,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "retire": ("take down an environment the spec no longer has (its own commit)", _retire),
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),
+    "report": ("a self-contained HTML page: every release and environment, its steps over time, gates, actors",
+               _report),
     "init": ("create a working config repository", _init),
     "plan": ("what the next action would commit, as a diff of the built objects; writes nothing", _plan),
     "set-image": ("edit a spec's image in place, keeping comments and layout byte for byte", _set_image),

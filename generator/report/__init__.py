@@ -1,0 +1,158 @@
+"""`rollgen report`: what the HTML page shows, read from the repository (html.py renders it, pure).
+
+Two reads, whatever the number of releases: the state files (what is live now, as `status` reads them) and one
+`git log` of every rollgen commit (the history, as `history` reads it), whose action times come from the state
+files those commits wrote, read with one `git cat-file --batch`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from generator.model import EnvState
+from generator.records import dataclass, field
+
+if TYPE_CHECKING:
+    from generator.gitops.repo import Repo
+
+
+WAITING: str = "waiting"  # the phase of an environment held for its upstream (`after:`), when rollgen has it
+
+
+@dataclass(frozen=True)
+class Action:
+    commit: str
+    time: str  # RFC 3339 UTC
+    author: str
+    action: str
+    step: str
+    weight: int | None
+    image: str
+    gate: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class EnvView:
+    release: str
+    environment: str
+    state: EnvState | None  # None: no state file (retired), or unreadable (then `error`)
+    error: str = ""
+    actions: tuple[Action, ...] = ()
+    awaiting: str = ""  # pull-request mode: the branch and subject awaiting merge
+
+    @property
+    def now_line(self) -> str:
+        """What is in flight or waiting now, in words; "" when the environment is at rest."""
+        state = self.state
+        if self.awaiting:
+            return f"awaiting merge: {self.awaiting}"
+        if state is None:
+            return ""
+        if state.phase == WAITING:
+            return "waiting for its upstream environment to promote and soak"
+        if state.in_flight:
+            step = f"step {state.step}/{state.steps}" if state.steps else f"step {state.step}"
+            canary = state.canary_image.ref if state.canary_image else "?"
+            return f"{state.phase}: {step}, {state.weight}% on {canary}"
+        return ""
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    generated: str  # RFC 3339 UTC
+    head: str
+    environments: tuple[EnvView, ...] = field(default=())
+
+    def releases(self) -> list[tuple[str, list[EnvView]]]:
+        out: dict[str, list[EnvView]] = {}
+        for view in self.environments:
+            out.setdefault(view.release, []).append(view)
+        return sorted(out.items())
+
+
+def collect(repo_dir: Path, now: str) -> Report:
+    from generator.commands.status import awaiting_merge
+    from generator.gitops.repo import Repo
+    from generator.render.state import scan
+    from generator.spec.config import load
+
+    repo = Repo.discover(repo_dir)
+    config = load(repo.root)
+    found = {(f.release, f.env): f for f in scan(config.output_dir)}
+    actions = _actions(repo, config.output_prefix())
+    waiting = awaiting_merge(repo.root)
+    keys = sorted(set(found) | set(actions) | set(waiting))
+    views = []
+    for key in keys:
+        state = found.get(key)
+        branch = waiting.get(key)
+        views.append(EnvView(
+            key[0], key[1], state.state if state else None, state.error if state else "",
+            tuple(sorted(actions.get(key, []), key=lambda a: a.time)),
+            f"{branch[0]}: {branch[1]}" if branch else "",
+        ))
+    return Report(repo.root.name, now, repo.head() or "", tuple(views))
+
+
+def _actions(repo: Repo, prefix: str) -> dict[tuple[str, str], list[Action]]:
+    from generator.gitops.messages import parse_trailers
+    from generator.render.state import relpath
+
+    entries = repo.log(["^Rollgen-Release: "])
+    out: dict[tuple[str, str], list[Action]] = {}
+    pending = []
+    for entry in entries:
+        trailers = parse_trailers(entry.message)
+        release, env = trailers.get("Rollgen-Release", ""), trailers.get("Rollgen-Environment", "")
+        if not release or not env or "\n" in env:
+            continue
+        action = Action(entry.commit, _utc(entry.date), entry.author, trailers.get("Rollgen-Action", ""),
+                        trailers.get("Rollgen-Step", ""), _int(trailers.get("Rollgen-Weight")),
+                        trailers.get("Rollgen-Image", ""), trailers.get("Rollgen-Gate", ""), entry.subject)
+        pending.append((release, env, action, f"{entry.commit}:{prefix}{relpath(release, env)}"))
+    blobs = repo.read_blobs([spec for *_, spec in pending]) if pending else []
+    for (release, env, action, _), blob in zip(pending, blobs):
+        since = _since(blob)
+        out.setdefault((release, env), []).append(_with_time(action, since) if since else action)
+    return out
+
+
+_SINCE = re.compile(rb"^since:[ \t]*['\"]?([0-9T:Z+.-]+)", re.MULTILINE)
+
+
+def _since(blob: bytes | None) -> str:
+    """The action's time as its commit's state file wrote it (`--now` when one was given); read with a pattern,
+    not YAML: 10,000 of them are read for a report."""
+    match = _SINCE.search(blob) if blob else None
+    return match.group(1).decode() if match else ""
+
+
+def _with_time(action: Action, time: str) -> Action:
+    from generator.records import replace
+
+    return replace(action, time=time)
+
+
+def _utc(iso: str) -> str:
+    from datetime import datetime, timezone
+
+    try:
+        return datetime.fromisoformat(iso).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return iso
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def in_flight(views: Sequence[EnvView]) -> list[EnvView]:
+    return [view for view in views if view.now_line]
