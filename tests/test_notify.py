@@ -233,6 +233,7 @@ def test_tick_failed_and_waiting_from_advance_all(repo: ConfigRepo, receiver: Re
     ("{type: webhook, url: 'https://x.example/h', timeout: 1m}", "$.notify[0].timeout: must be more than 0s"),
     ("{type: pager, url: 'https://x.example/h'}", "$.notify[0].type"),
     ("{type: webhook, url: 'https://x.example/h', events: [deploy]}", "$.notify[0].events[0]"),
+    ("{type: slack, url: 'hooks.example/services/T0/SECRET'}", "$.notify[0].url: must be an http(s) URL"),
 ])
 def test_notify_config_problems_are_located(tmp_path: Path, entry: str, message: str) -> None:
     (tmp_path / "rollgen.yaml").write_text(f"notify:\n  - {entry}\n")
@@ -240,4 +241,5 @@ def test_notify_config_problems_are_located(tmp_path: Path, entry: str, message:
         load(tmp_path)
     text = "\n".join(p.format() for p in caught.value.problems)
     assert "rollgen.yaml:2:" in text and message in text, text
+    assert "SECRET" not in text  # a URL is never repeated in a message
 

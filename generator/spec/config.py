@@ -305,6 +305,11 @@ def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[t
 
 
 def _message(error: Any) -> str:
+    where = list(error.absolute_path)
+    if len(where) == 3 and where[0] == "notify" and where[2] in ("url", "urlFile"):
+        # never repeated: a chat webhook URL is its own password (generator/redaction.py)
+        return "must be an http(s) URL (with urlFile for a URL that holds a secret)" if where[2] == "url" \
+            else "must be a non-empty path"
     if error.validator == "not":  # only relativePath uses `not`
         return "must be a relative path inside the repository (no leading /, no .., no backslashes)"
     return str(error.message)
