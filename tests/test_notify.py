@@ -35,6 +35,7 @@ class Receiver:
 
     def __init__(self, status: int = 200, delay: float = 0.0) -> None:
         self.posts: list[tuple[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
         self.status, self.delay = status, delay
         receiver = self
 
@@ -42,6 +43,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.posts.append((self.path, json.loads(body)))
+                receiver.headers.append(dict(self.headers))
                 time.sleep(receiver.delay)
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "2")
@@ -152,6 +154,26 @@ def test_a_refused_push_sends_nothing(
     assert [b["metadata"]["commit"] for b in receiver.bodies("/hook")] == [repo.head()]
 
 
+def test_github_commit_status_on_the_landed_commit(repo: ConfigRepo, receiver: Receiver, tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("ghp_notreallyatoken0000\n")
+    with_notify(repo, f"notify:\n  - {{type: github, url: '{receiver.url}/api/v3', repository: org/config, "
+                      f"tokenFile: {token}}}\n")
+    repo.write_spec(spec_text(V1))
+    assert repo.release("--push")[0] == 0
+    repo.write_spec(spec_text(V2))
+    assert repo.release("--push", now=at(0))[0] == 0
+    start = repo.head()
+    assert repo.act("promote", "--full", "--push", now=at(1))[0] == 0
+    promote = repo.head()
+    assert [path for path, _ in receiver.posts] == [
+        f"/api/v3/repos/org/config/statuses/{start}", f"/api/v3/repos/org/config/statuses/{promote}"]
+    assert [body["state"] for _, body in receiver.posts] == ["pending", "success"]
+    assert {body["context"] for _, body in receiver.posts} == {"rollgen/prod"}
+    assert receiver.headers[0]["Authorization"] == "Bearer ghp_notreallyatoken0000"
+    assert receiver.headers[0]["Accept"] == "application/vnd.github+json"
+
+
 @pytest.mark.parametrize("where", ["down", "slow", "500"])
 def test_a_down_or_slow_endpoint_warns_and_the_step_happens(
     repo: ConfigRepo, receiver: Receiver, tmp_path: Path, where: str
@@ -234,6 +256,8 @@ def test_tick_failed_and_waiting_from_advance_all(repo: ConfigRepo, receiver: Re
     ("{type: pager, url: 'https://x.example/h'}", "$.notify[0].type"),
     ("{type: webhook, url: 'https://x.example/h', events: [deploy]}", "$.notify[0].events[0]"),
     ("{type: slack, url: 'hooks.example/services/T0/SECRET'}", "$.notify[0].url: must be an http(s) URL"),
+    ("{type: github, repository: org/repo}", "$.notify[0]: type github needs repository (owner/name) and tokenFile"),
+    ("{type: webhook, url: 'https://x.example/h', repository: a/b}", "repository and tokenFile are for type github"),
 ])
 def test_notify_config_problems_are_located(tmp_path: Path, entry: str, message: str) -> None:
     (tmp_path / "rollgen.yaml").write_text(f"notify:\n  - {entry}\n")

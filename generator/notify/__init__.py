@@ -100,59 +100,86 @@ def send(config: Config, events: Sequence[Event]) -> None:
     for sink, thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
         if thread.is_alive():  # daemon: it dies with the process, the step is not held for it
-            warn(f"{sink.type} {_shown(config.root, sink)}: still sending after {DEADLINE:.0f}s; given up")
+            warn(f"{sink.type} {_shown(sink)}: still sending after {DEADLINE:.0f}s; given up")
 
 
 def _deliver(root: Path, sink: Sink, events: Sequence[Event]) -> None:
     from generator.redaction import without
 
-    url = ""
+    url, secrets = "", ("",)
     try:
         url = sink_url(root, sink)
+        headers: dict[str, str] = {}
+        if sink.type == "github":
+            token = _secret_file(root, sink.token_file or "", "tokenFile")
+            secrets = (token,)
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
+                       "X-GitHub-Api-Version": "2022-11-28"}
         for done, event in enumerate(events):
+            request = _request(sink, url, event)
+            if request is None:  # a commit status needs a commit: tick-failed and waiting have none
+                continue
             try:
-                post(url, _payload(sink, event), sink.timeout)
+                post(request[0], request[1], sink.timeout, headers)
             except Exception as exc:  # noqa: BLE001 - any failure: a warning, the rest of this sink unsent
                 left = len(events) - done
-                warn(f"{sink.type} {_shown(root, sink, url)}: {without(_why(exc), (url,))}; "
+                warn(f"{sink.type} {_shown(sink, url)}: {without(_why(exc), (url, *secrets))}; "
                      f"{left} event(s) not sent (first: {event.id})")
                 return
-    except Exception as exc:  # noqa: BLE001 - the URL file: unreadable, empty, not a URL
-        warn(f"{sink.type} {_shown(root, sink, url)}: {without(str(exc), (url,))}; {len(events)} event(s) not sent")
+    except Exception as exc:  # noqa: BLE001 - the URL or token file: unreadable, empty, not a URL
+        warn(f"{sink.type} {_shown(sink, url)}: {without(str(exc), (url, *secrets))}; {len(events)} event(s) not sent")
 
 
-def _payload(sink: Sink, event: Event) -> bytes:
+def _request(sink: Sink, url: str, event: Event) -> tuple[str, bytes] | None:
     import json
 
-    from generator.notify.payloads import BUILDERS
+    from generator.notify.payloads import BUILDERS, github
 
-    return json.dumps(BUILDERS[sink.type](event), ensure_ascii=False).encode()
+    if sink.type != "github":
+        return url, json.dumps(BUILDERS[sink.type](event), ensure_ascii=False).encode()
+    status = github(event)
+    if status is None:
+        return None
+    return f"{url.rstrip('/')}/repos/{sink.repository}/statuses/{event.commit}", json.dumps(status).encode()
+
+
+GITHUB_API = "https://api.github.com"
 
 
 def sink_url(root: Path, sink: Sink) -> str:
-    """The sink's URL: given, or read from urlFile (relative to the repository root; inside the repository, a
-    symlink is refused). Outside it, the file may be a symlink: Kubernetes mounts a Secret's keys as such."""
+    """The sink's URL: given, or read from urlFile (github: the API, by default GitHub's)."""
     if sink.url:
         return sink.url
-    path = Path(sink.url_file or "")
-    if not path.is_absolute():
-        path = root / path
-        if path.is_symlink():
-            raise ValueError(f"urlFile {sink.url_file} is a symlink inside the repository; name the file itself")
-    try:
-        url = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read urlFile {sink.url_file}: {exc.__class__.__name__}") from None
+    if sink.type == "github":
+        return GITHUB_API
+    url = _secret_file(root, sink.url_file or "", "urlFile")
     if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
         raise ValueError(f"urlFile {sink.url_file} does not hold one http(s) URL")
     return url
 
 
-def post(url: str, body: bytes, timeout: float) -> None:
+def _secret_file(root: Path, name: str, key: str) -> str:
+    """A secret read from a file (relative to the repository root; inside the repository, a symlink is refused).
+    Outside it, the file may be a symlink: Kubernetes mounts a Secret's keys as such."""
+    path = Path(name)
+    if not path.is_absolute():
+        path = root / path
+        if path.is_symlink():
+            raise ValueError(f"{key} {name} is a symlink inside the repository; name the file itself")
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {key} {name}: {exc.__class__.__name__}") from None
+    if not value:
+        raise ValueError(f"{key} {name} is empty")
+    return value
+
+
+def post(url: str, body: bytes, timeout: float, headers: dict[str, str] | None = None) -> None:
     import urllib.request
 
     request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": USER_AGENT,
+        "Content-Type": "application/json", "User-Agent": USER_AGENT, **(headers or {}),
     })
     with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read(64 * 1024)
@@ -170,7 +197,7 @@ def _why(exc: BaseException) -> str:
     return f"unreachable ({reason})" if isinstance(exc, urllib.error.URLError) else str(reason) or type(exc).__name__
 
 
-def _shown(root: Path, sink: Sink, url: str = "") -> str:
+def _shown(sink: Sink, url: str = "") -> str:
     from generator.redaction import endpoint
 
     if sink.url or url:

@@ -99,4 +99,20 @@ def msteams(event: Event) -> dict[str, Any]:
     ]}
 
 
+def github(event: Event) -> dict[str, Any] | None:
+    """A commit status on the landed commit, one context per environment: pending while the canary goes on,
+    success once promoted in full, failure for a failed gate, an abort or a rollback."""
+    if not event.commit:
+        return None
+    if event.event in ("gate-failed", "abort", "rollback"):
+        state = "failure"
+    else:
+        state = "success" if event.phase == "Succeeded" else "pending"
+    return {"state": state, "context": f"rollgen/{event.environment}", "description": _clip(event.message, 140)}
+
+
+def _clip(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 BUILDERS: dict[str, Callable[[Event], dict[str, Any]]] = {"webhook": webhook, "slack": slack, "msteams": msteams}

@@ -33,6 +33,8 @@ class Sink:
     url_file: str | None = None
     events: tuple[str, ...] | None = None  # None: every event
     timeout: float = 3.0  # seconds a request may take
+    repository: str | None = None  # type github: owner/name
+    token_file: str | None = None  # type github
 
 
 DEFAULT_PR_COMMAND = ("gh", "pr", "create", "--head", "{branch}", "--base", "{base}", "--title", "{title}", "--body", "{body}")
@@ -237,8 +239,12 @@ def _notify_findings(sinks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[JsonP
     from generator.durations import parse
 
     for index, sink in enumerate(sinks):
-        if ("url" in sink) == ("urlFile" in sink):
+        if sink.get("type") == "github":
+            yield from _github_findings(index, sink)
+        elif ("url" in sink) == ("urlFile" in sink):
             yield ("notify", index), "give exactly one of url and urlFile (urlFile for a URL that holds a secret)"
+        elif "repository" in sink or "tokenFile" in sink:
+            yield ("notify", index), "repository and tokenFile are for type github only"
         if "timeout" in sink and not 0 < parse(sink["timeout"]) <= MAX_NOTIFY_TIMEOUT:
             yield ("notify", index, "timeout"), f"must be more than 0s and at most {MAX_NOTIFY_TIMEOUT:.0f}s"
 
@@ -348,12 +354,20 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
     )
 
 
+def _github_findings(index: int, sink: Mapping[str, Any]) -> Iterator[tuple[JsonPath, str]]:
+    if "repository" not in sink or "tokenFile" not in sink:
+        yield ("notify", index), "type github needs repository (owner/name) and tokenFile"
+    if "urlFile" in sink:
+        yield ("notify", index, "urlFile"), "type github takes url (the API's base URL) only, not urlFile"
+
+
 def _sink(entry: Mapping[str, Any]) -> Sink:
     from generator.durations import parse
 
     events = entry.get("events")
     timeout = float(parse(entry["timeout"])) if "timeout" in entry else 3.0
-    return Sink(entry["type"], entry.get("url"), entry.get("urlFile"), tuple(events) if events else None, timeout)
+    return Sink(entry["type"], entry.get("url"), entry.get("urlFile"), tuple(events) if events else None, timeout,
+                entry.get("repository"), entry.get("tokenFile"))
 
 
 def config_root(folder: Path) -> Path | None:
