@@ -12,18 +12,28 @@ from generator.errors import EXIT_OK, RollgenError
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.clock import format_time
-    from generator.gitops.workflow import now_from
     from generator.report import collect
     from generator.report.html import render
 
-    report = collect(args.repo, format_time(now_from(args.now)))
+    report = collect(args.repo, _now(args.now))
     text = render(report).encode("utf-8")
     write(args.out, text)
     releases = len({view.release for view in report.environments})
     print(f"wrote {args.out}: {releases} releases, {len(report.environments)} environments, "
           f"{len(text) // 1024} KiB", file=sys.stderr)
     return EXIT_OK
+
+
+def _now(text: str | None) -> str:
+    from datetime import datetime, timezone
+
+    from generator.clock import format_time, parse_rfc3339
+    from generator.errors import UsageError
+
+    try:
+        return format_time(parse_rfc3339(text) if text else datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise UsageError(f"--now: {exc}") from None
 
 
 def write(path: Path, data: bytes) -> None:

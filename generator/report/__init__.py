@@ -78,49 +78,76 @@ class Report:
 
 
 def collect(repo_dir: Path, now: str) -> Report:
-    from generator.commands.status import awaiting_merge
+    import threading
+
     from generator.gitops.repo import Repo
     from generator.spec.config import load
-
-    from concurrent.futures import ThreadPoolExecutor
 
     repo = Repo.discover(repo_dir)
     config = load(repo.root)
     # git reads the history while Python reads the state files: the two overlap on a second core.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        history = pool.submit(_actions, repo, config.output_prefix())
-        found = {(f.release, f.env): f for f in _scan(config.output_dir)}
-        waiting = awaiting_merge(repo.root)
-        actions = history.result()
-    keys = sorted(set(found) | set(actions) | set(waiting))
+    history: dict[tuple[str, str], list[Action]] = {}
+    failed: list[BaseException] = []
+    reader = threading.Thread(target=_read_history, args=(repo, config.output_prefix(), history, failed))
+    reader.start()
+    found = {(f.release, f.env): f for f in _scan(config.output_dir)}
+    waiting = _awaiting(repo.root) if config.mode == "pull-request" else {}
+    reader.join()
+    if failed:
+        raise failed[0]
+    keys = sorted(set(found) | set(history) | set(waiting))
     views = []
     for key in keys:
         state = found.get(key)
         branch = waiting.get(key)
         views.append(EnvView(
             key[0], key[1], state.state if state else None, state.error if state else "",
-            tuple(sorted(actions.get(key, []), key=lambda a: a.time)),
+            tuple(sorted(history.get(key, []), key=lambda a: a.time)),
             f"{branch[0]}: {branch[1]}" if branch else "",
         ))
     return Report(repo.root.name, now, repo.head() or "", tuple(views))
 
 
+def _read_history(repo: Repo, prefix: str, into: dict[tuple[str, str], list[Action]],
+                  failed: list[BaseException]) -> None:
+    try:
+        into.update(_actions(repo, prefix))
+    except BaseException as exc:  # noqa: BLE001 - raised again by the caller, in its own thread
+        failed.append(exc)
+
+
+def _awaiting(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    from generator.commands.status import awaiting_merge
+
+    return awaiting_merge(root)
+
+
 def _scan(out_dir: Path) -> list[Found]:
-    """render.state.scan's reading of every state file, found with os.scandir (advance --all's way): globbing
-    4,000 of them cost a third of the report's time in stat calls."""
-    from generator.commands.advance_all import _state_files
-    from generator.render.state import load
+    """render.state.scan's reading of every state file, found with os.scandir as `advance --all` finds them
+    (globbing 4,000 of them cost a third of the report's time in stat calls)."""
+    from generator.render.state import STATE_FILE, load
 
     out = []
-    for release, env, path in _state_files(os.path.join(out_dir, "apps")):
-        try:
-            state = load(Path(path))
-        except (OSError, ValueError) as exc:
-            out.append(Found(release, env, None, str(exc)))
-            continue
-        if state is not None:
-            out.append(Found(release, env, state))
+    apps = os.path.join(out_dir, "apps")
+    for release in _folders(apps):
+        for env in _folders(os.path.join(apps, release, "overlays")):
+            path = os.path.join(apps, release, "overlays", env, STATE_FILE)
+            try:
+                state = load(Path(path))
+            except (OSError, ValueError) as exc:
+                out.append(Found(release, env, None, str(exc)))
+                continue
+            if state is not None:
+                out.append(Found(release, env, state))
     return out
+
+
+def _folders(path: str) -> list[str]:
+    try:
+        with os.scandir(path) as entries:
+            return sorted(entry.name for entry in entries if entry.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
 
 
 def _actions(repo: Repo, prefix: str) -> dict[tuple[str, str], list[Action]]:
