@@ -147,11 +147,27 @@ def test_a_refused_push_sends_nothing(
     assert code == 1 and "policy: no pushes today" in err
     time.sleep(0.2)
     assert receiver.posts == []
-    # Without --push the commit is what lands: it is told.
+    # The tick too: its commits are dropped with the refused push, and nothing is told.
     hook.unlink()
-    code, _, err = repo.release(now=at(0))
+    assert repo.release("--push", now=at(0))[0] == 0
+    receiver.posts.clear()
+    hook.write_text("#!/bin/sh\necho 'policy: no pushes today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    code, _, err = repo.rollgen("advance", "--all", "--push", "--now", at(6))
+    assert code == 1 and "policy: no pushes today" in err
+    time.sleep(0.2)
+    assert receiver.posts == []
+    # With the hook gone, the next tick holds (the step is made) and pushes that commit: it is told now, once.
+    hook.unlink()
+    code, out, err = repo.rollgen("advance", "--all", "--push", "--now", at(6))
+    assert code == 0 and "0 moved, 1 held, 0 failed, pushed" in out, out + err
+    assert [b["metadata"]["event"] for b in receiver.bodies("/hook")] == ["step"]
+    # Without --push the commit is what lands: it is told.
+    receiver.posts.clear()
+    code, _, err = repo.act("abort", now=at(7))
     assert code == 0, err
-    assert [b["metadata"]["commit"] for b in receiver.bodies("/hook")] == [repo.head()]
+    assert [(b["metadata"]["event"], b["metadata"]["commit"]) for b in receiver.bodies("/hook")] == [
+        ("abort", repo.head())]
 
 
 def test_github_commit_status_on_the_landed_commit(repo: ConfigRepo, receiver: Receiver, tmp_path: Path) -> None:
@@ -214,7 +230,7 @@ def test_gate_failed_from_the_trailers_value_against_bound(
                "Rollgen-Gate: error-rate=7.3 > 1; latency=812 > 500\n")
     git(repo.path, "commit", "-q", "-m", message)
     gitrepo = Repo.discover(repo.path)
-    landed(gitrepo, load(repo.path), [repo.head()])
+    landed(gitrepo, load(repo.path), [repo.head()], push=False)
     (hook,) = receiver.bodies("/hook")
     meta = hook["metadata"]
     assert meta["event"] == "gate-failed" and meta["id"] == f"{repo.head()}:gate-failed"
@@ -244,7 +260,7 @@ def test_tick_failed_and_waiting_from_advance_all(repo: ConfigRepo, receiver: Re
     waiting = EnvState(phase="waiting", stable_image=Image.parse(V1), since=at(1))  # type: ignore[arg-type]
     line = Outcome("hello", "prod", "nothing-to-do", "staging has not promoted v2 yet", state=waiting)
     for _ in range(2):
-        after_tick(Repo.discover(repo.path), load(repo.path), [line], at(8))
+        after_tick(Repo.discover(repo.path), load(repo.path), [line], at(8), push=False)
     waits = [b for b in receiver.bodies("/hook") if b["metadata"]["event"] == "waiting"]
     assert len(waits) == 1 and waits[0]["phase"] == "Waiting"
 

@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         from generator.clock import format_time
         from generator.notify import after_tick
 
-        after_tick(repo, config, lines, format_time(request.now))
+        after_tick(repo, config, lines, format_time(request.now), request.push)
     failed = any(_failed(line) for line in lines)
     if getattr(args, "metrics_file", None) is not None:
         _write_metrics(args.metrics_file, config, lines, failed)

@@ -27,14 +27,18 @@ DEADLINE = 15.0  # seconds the command waits for all sinks together, whatever th
 USER_AGENT = "rollgen-notify"
 
 
-def landed(repo: Repo, config: Config, commits: Sequence[str | None], extra: Sequence[Event] = ()) -> None:
-    """Send the events of the landed `commits` (None and duplicates skipped), then `extra` (a tick's own)."""
+def landed(
+    repo: Repo, config: Config, commits: Sequence[str | None], push: bool, extra: Sequence[Event] = ()
+) -> None:
+    """Send the events of what landed: this run's `commits`, and rollgen commits an earlier run made but could
+    not push (its push refused) that landed with this one; then `extra` (a tick's own). `push`: whether the
+    command was given --push (then what landed is what the remote-tracking branch holds, else HEAD)."""
     if not config.notify or config.mode == "pull-request":  # a PR's commit lands when merged, not here
         return
     from generator.notify.events import from_commits
 
-    ids = list(dict.fromkeys(c for c in commits if c))
     try:
+        ids = _landed_since_last(repo, config, [c for c in commits if c], push)
         events = from_commits(repo, config, ids) + list(extra)
     except Exception as exc:  # noqa: BLE001 - the step is done; telling about it must not fail the command
         warn(f"could not read the events of the landed commits: {exc}")
@@ -42,7 +46,40 @@ def landed(repo: Repo, config: Config, commits: Sequence[str | None], extra: Seq
     send(config, events)
 
 
-def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str) -> None:
+CATCH_UP = 500  # commits at most looked through for earlier runs' unsent ones
+
+
+def _landed_since_last(repo: Repo, config: Config, commits: list[str], push: bool) -> list[str]:
+    """`commits`, preceded by those between the tip this clone last told about and the landed tip now (each
+    told once: the commit id is the key). The first run of a clone tells its own commits only."""
+    tip = _tip(repo, config, push)
+    marker = repo.rollgen_dir / "notified-tip"
+    try:
+        last = marker.read_text().strip()
+    except OSError:
+        last = ""
+    earlier: list[str] = []
+    if last and tip and last != tip and repo.is_ancestor(last, tip):
+        out = repo.text("rev-list", "--reverse", f"--max-count={CATCH_UP}", f"{last}..{tip}", "--")
+        earlier = out.split()
+    if tip:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(tip + "\n")
+        except OSError:
+            pass  # at worst a later run tells only its own commits
+    return list(dict.fromkeys([*earlier, *commits]))
+
+
+def _tip(repo: Repo, config: Config, push: bool) -> str:
+    if not push:
+        return repo.head() or ""
+    branch = config.branch or repo.branch() or ""
+    out = repo.run("rev-parse", "-q", "--verify", f"refs/remotes/{config.remote}/{branch}^{{commit}}", check=False)
+    return out.stdout.decode().strip() if out.returncode == 0 else ""
+
+
+def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str, push: bool) -> None:
     """`advance --all`: the landed commits' events, then a `tick-failed` for each environment that failed (or
     was refused) and a `waiting` for each that waits for its upstream, that one only once per wait."""
     from generator.notify.events import tick_failed
@@ -55,7 +92,7 @@ def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str) ->
             extra.append(tick_failed(release, env, str(getattr(line, "reason")), now))
         elif getattr(line, "result", "") == "refused":
             extra.append(tick_failed(release, env, str(getattr(line, "text", "")), now))
-    landed(repo, config, commits, extra + _new_waits(repo, lines))
+    landed(repo, config, commits, push, extra + _new_waits(repo, lines))
 
 
 def _new_waits(repo: Repo, lines: Sequence[object]) -> list[Event]:
