@@ -165,8 +165,8 @@ def _chart(view: EnvView, key: str, now: str) -> str:
     axis = (f'<text class="axis" x="{LEFT}" y="{HEIGHT - 8}">{escape(_short(points[0][2].time))}</text>'
             f'<text class="axis" x="{RIGHT}" y="{HEIGHT - 8}" text-anchor="end">{escape(_short(_iso(end)))}</text>')
     title = f"Weight of the newest version over time, {view.release} / {view.environment}"
-    return (f'<svg role="img" aria-labelledby="t-{key} d-{key}" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" '
-            f'height="{HEIGHT}"><title id="t-{key}">{escape(title)}</title><desc id="d-{key}">'
+    return (f'<svg role="img" aria-labelledby="t-{key}" aria-describedby="d-{key}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'width="{WIDTH}" height="{HEIGHT}"><title id="t-{key}">{escape(title)}</title><desc id="d-{key}">'
             f'{escape(_description(points))}</desc><use href="#grid"/><path class="weight" d="{"".join(path)}"/>'
             f"{dots}{axis}</svg>")
 
