@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator.model import EnvState
 from generator.placement import Placement, of_release
 from generator.render.state import Found
+
+if TYPE_CHECKING:
+    from generator.spec.config import Config
 
 # name: (help, type)
 METRICS = {
@@ -99,6 +103,28 @@ def _number(value: float) -> str:
 
 
 # -- the file for the textfile collector ------------------------------------------------------------------------
+
+
+def write_after_tick(path: Path, config: Config, failed: int, moved: int) -> None:
+    """`advance --all --metrics-file`: every environment's state after the tick, with the tick's own figures.
+    The clock, not --now: the collector and its alerts compare these times with Prometheus' own. A tick with a
+    failure keeps the last success time the file held."""
+    import time
+
+    from generator.errors import RollgenError
+    from generator.render.state import scan
+
+    now = time.time()
+    success = previous_success(path) if failed else now
+    tick = {"rollgen_tick_last_run_timestamp_seconds": now}
+    if success is not None:
+        tick["rollgen_tick_last_success_timestamp_seconds"] = success
+    tick["rollgen_tick_failures"] = failed
+    tick["rollgen_tick_moved"] = moved
+    try:
+        write_file(path, exposition(config.root, config.output_dir, list(scan(config.output_dir)), tick))
+    except OSError as exc:
+        raise RollgenError(f"--metrics-file {path}: cannot write it: {exc.strerror or exc}") from None
 
 
 def write_file(path: Path, text: str) -> None:

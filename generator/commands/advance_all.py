@@ -16,7 +16,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generator.gitops.workflow import (
@@ -101,31 +100,13 @@ def run(args: argparse.Namespace) -> int:
         from generator.notify import after_tick
 
         after_tick(repo, config, lines, format_time(request.now), request.push)
-    failed = any(_failed(line) for line in lines)
-    if getattr(args, "metrics_file", None) is not None:
-        _write_metrics(args.metrics_file, config, lines, failed)
+    failed = sum(1 for line in lines if _failed(line))
+    if getattr(args, "metrics_file", None) is not None:  # for a textfile collector (generator/metrics.py)
+        from generator.metrics import write_after_tick
+
+        moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
+        write_after_tick(args.metrics_file, config, failed, moved)
     return EXIT_USER if failed else EXIT_OK
-
-
-def _write_metrics(path: Path, config: Config, lines: Sequence[Line], failed: bool) -> None:
-    """Every environment's state after the tick, with the tick's own figures (generator/metrics.py). The clock,
-    not --now: the collector and its alerts compare these times with Prometheus' own."""
-    import time
-
-    from generator.metrics import exposition, previous_success, write_file
-    from generator.render.state import scan
-
-    now = time.time()
-    success = previous_success(path) if failed else now
-    tick = {"rollgen_tick_last_run_timestamp_seconds": now}
-    if success is not None:
-        tick["rollgen_tick_last_success_timestamp_seconds"] = success
-    tick["rollgen_tick_failures"] = sum(1 for line in lines if _failed(line))
-    tick["rollgen_tick_moved"] = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
-    try:
-        write_file(path, exposition(config.root, config.output_dir, list(scan(config.output_dir)), tick))
-    except OSError as exc:
-        raise RollgenError(f"--metrics-file {path}: cannot write it: {exc.strerror or exc}") from None
 
 
 def _state_files(apps: str) -> list[tuple[str, str, str]]:
