@@ -190,6 +190,27 @@ def test_github_commit_status_on_the_landed_commit(repo: ConfigRepo, receiver: R
     assert receiver.headers[0]["Accept"] == "application/vnd.github+json"
 
 
+def test_each_clone_tells_what_its_own_push_carried(
+    repo: ConfigRepo, receiver: Receiver, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runners on one remote: a commit is told by the clone that pushed it, never again by the other, which
+    fetched it before pushing its own."""
+    with_notify(repo, f"notify:\n  - {{type: webhook, url: '{receiver.url}/hook'}}\n")
+    repo.write_spec(spec_text(V1))
+    assert repo.release("--push")[0] == 0
+    repo.write_spec(spec_text(V2))
+    assert repo.release("--push", now=at(0))[0] == 0
+    other = ConfigRepo(git_remote[1].parent / "other", capsys)
+    git(git_remote[1].parent, "clone", "-q", str(git_remote[0]), str(other.path))
+    code, _, err = other.act("advance", "--push", now=at(6))
+    assert code == 0, err
+    code, _, err = repo.act("abort", "--push", now=at(7))
+    assert code == 0, err
+    told = [(b["metadata"]["event"], b["metadata"]["commit"]) for b in receiver.bodies("/hook")]
+    assert [event for event, _ in told] == ["start", "step", "abort"]
+    assert len({commit for _, commit in told}) == 3
+
+
 @pytest.mark.parametrize("where", ["down", "slow", "500"])
 def test_a_down_or_slow_endpoint_warns_and_the_step_happens(
     repo: ConfigRepo, receiver: Receiver, tmp_path: Path, where: str
@@ -230,7 +251,7 @@ def test_gate_failed_from_the_trailers_value_against_bound(
                "Rollgen-Gate: error-rate=7.3 > 1; latency=812 > 500\n")
     git(repo.path, "commit", "-q", "-m", message)
     gitrepo = Repo.discover(repo.path)
-    landed(gitrepo, load(repo.path), [repo.head()], push=False)
+    landed(gitrepo, load(repo.path), [repo.head()], pushed=False)
     (hook,) = receiver.bodies("/hook")
     meta = hook["metadata"]
     assert meta["event"] == "gate-failed" and meta["id"] == f"{repo.head()}:gate-failed"
@@ -260,7 +281,7 @@ def test_tick_failed_and_waiting_from_advance_all(repo: ConfigRepo, receiver: Re
     waiting = EnvState(phase="waiting", stable_image=Image.parse(V1), since=at(1))  # type: ignore[arg-type]
     line = Outcome("hello", "prod", "nothing-to-do", "staging has not promoted v2 yet", state=waiting)
     for _ in range(2):
-        after_tick(Repo.discover(repo.path), load(repo.path), [line], at(8), push=False)
+        after_tick(Repo.discover(repo.path), load(repo.path), [line], at(8), pushed=False)
     waits = [b for b in receiver.bodies("/hook") if b["metadata"]["event"] == "waiting"]
     assert len(waits) == 1 and waits[0]["phase"] == "Waiting"
 

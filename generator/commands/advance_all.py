@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         from generator.clock import format_time
         from generator.notify import after_tick
 
-        after_tick(repo, config, lines, format_time(request.now), request.push)
+        after_tick(repo, config, lines, format_time(request.now), pushed)
     failed = sum(1 for line in lines if _failed(line))
     if getattr(args, "metrics_file", None) is not None:  # for a textfile collector (generator/metrics.py)
         from generator.metrics import write_after_tick

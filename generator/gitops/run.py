@@ -50,5 +50,5 @@ def _execute(request: Request, fmt: str) -> int:
     if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
         from generator.notify import landed
 
-        landed(repo, config, [o.commit for o in outcomes if o.result == "committed"], request.push)
+        landed(repo, config, [o.commit for o in outcomes if o.result == "committed"], pushed)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK

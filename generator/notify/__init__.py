@@ -28,17 +28,17 @@ USER_AGENT = "rollgen-notify"
 
 
 def landed(
-    repo: Repo, config: Config, commits: Sequence[str | None], push: bool, extra: Sequence[Event] = ()
+    repo: Repo, config: Config, commits: Sequence[str | None], pushed: bool, extra: Sequence[Event] = ()
 ) -> None:
-    """Send the events of what landed: this run's `commits`, and rollgen commits an earlier run made but could
-    not push (its push refused) that landed with this one; then `extra` (a tick's own). `push`: whether the
-    command was given --push (then what landed is what the remote-tracking branch holds, else HEAD)."""
+    """Send the events of what landed: this run's `commits` (committed, or pushed when `pushed`) and, when this
+    run pushed, every commit its push carried (an earlier run's commit whose push was refused lands now); then
+    `extra` (a tick's own)."""
     if not config.notify or config.mode == "pull-request":  # a PR's commit lands when merged, not here
         return
     from generator.notify.events import from_commits
 
     try:
-        ids = _landed_since_last(repo, config, [c for c in commits if c], push)
+        ids = list(dict.fromkeys([*(_pushed_now(repo, config) if pushed else []), *(c for c in commits if c)]))
         events = from_commits(repo, config, ids) + list(extra)
     except Exception as exc:  # noqa: BLE001 - the step is done; telling about it must not fail the command
         warn(f"could not read the events of the landed commits: {exc}")
@@ -46,40 +46,25 @@ def landed(
     send(config, events)
 
 
-CATCH_UP = 500  # commits at most looked through for earlier runs' unsent ones
+CATCH_UP = 500  # commits at most taken from one push
 
 
-def _landed_since_last(repo: Repo, config: Config, commits: list[str], push: bool) -> list[str]:
-    """`commits`, preceded by those between the tip this clone last told about and the landed tip now (each
-    told once: the commit id is the key). The first run of a clone tells its own commits only."""
-    tip = _tip(repo, config, push)
-    marker = repo.rollgen_dir / "notified-tip"
-    try:
-        last = marker.read_text().strip()
-    except OSError:
-        last = ""
-    earlier: list[str] = []
-    if last and tip and last != tip and repo.is_ancestor(last, tip):
-        out = repo.text("rev-list", "--reverse", f"--max-count={CATCH_UP}", f"{last}..{tip}", "--")
-        earlier = out.split()
-    if tip:
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(tip + "\n")
-        except OSError:
-            pass  # at worst a later run tells only its own commits
-    return list(dict.fromkeys([*earlier, *commits]))
-
-
-def _tip(repo: Repo, config: Config, push: bool) -> str:
-    if not push:
-        return repo.head() or ""
+def _pushed_now(repo: Repo, config: Config) -> list[str]:
+    """The commits the push just made carried, oldest first: the remote-tracking branch's last two positions
+    in its reflog, when the last is git's "update by push". Commits other clones pushed came by fetch and are
+    not among them (they were told by whoever pushed them). [] when git kept no such record."""
     branch = config.branch or repo.branch() or ""
-    out = repo.run("rev-parse", "-q", "--verify", f"refs/remotes/{config.remote}/{branch}^{{commit}}", check=False)
-    return out.stdout.decode().strip() if out.returncode == 0 else ""
+    ref = f"refs/remotes/{config.remote}/{branch}"
+    out = repo.run("log", "-g", "--format=%H%x09%gs", "-n", "2", ref, "--", check=False)
+    lines = [line.split("\t", 1) for line in out.stdout.decode(errors="replace").splitlines()]
+    if out.returncode != 0 or len(lines) < 2 or len(lines[0]) != 2 or lines[0][1] != "update by push":
+        return []  # no record of where the branch was before (a fresh clone's first push): this run's own only
+    span = f"{lines[1][0]}..{lines[0][0]}"
+    listed = repo.run("rev-list", "--reverse", f"--max-count={CATCH_UP}", span, "--", check=False)
+    return listed.stdout.decode().split() if listed.returncode == 0 else []
 
 
-def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str, push: bool) -> None:
+def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str, pushed: bool) -> None:
     """`advance --all`: the landed commits' events, then a `tick-failed` for each environment that failed (or
     was refused) and a `waiting` for each that waits for its upstream, that one only once per wait."""
     from generator.notify.events import tick_failed
@@ -92,7 +77,7 @@ def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str, pu
             extra.append(tick_failed(release, env, str(getattr(line, "reason")), now))
         elif getattr(line, "result", "") == "refused":
             extra.append(tick_failed(release, env, str(getattr(line, "text", "")), now))
-    landed(repo, config, commits, push, extra + _new_waits(repo, lines))
+    landed(repo, config, commits, pushed, extra + _new_waits(repo, lines))
 
 
 def _new_waits(repo: Repo, lines: Sequence[object]) -> list[Event]:
