@@ -315,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = _quick(words) or build_parser(_command(words)).parse_args(words)
     try:
+        from generator.arguments import check
+
+        check(args)  # NAME and --env, for every command: they become paths
         module = _import_command(f"generator.commands.{args.command.replace('-', '_')}", entry=argv is None)
         code: int = module.run(args)
         return code

@@ -154,7 +154,7 @@ def awaiting_merge(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
         for line in refs:
             ref, commit, subject = line.split("\t", 2)
             parts = ref[len(prefix) :].split("/")
-            if len(parts) == 2 and not repo.is_ancestor(commit, "HEAD"):
+            if len(parts) == 2 and not repo.landed(commit, "HEAD"):  # squash and rebase merges too
                 out[(parts[0], parts[1])] = (f"rollgen/{parts[0]}/{parts[1]}", subject)
         return out
     except GitError:

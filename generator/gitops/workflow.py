@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from generator.records import dataclass, replace
 from datetime import datetime, timezone
@@ -24,7 +23,7 @@ from generator.render import state as state_file
 from generator.spec.config import Config
 from generator.errors import InvalidInput, RollgenError, UsageError
 from generator.fingerprint import fingerprint
-from generator.gitops.repo import Change, GitError, Journal, PushOutcome, Repo
+from generator.gitops.repo import Change, GitError, Journal, Repo
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
     Hold,
@@ -132,27 +131,25 @@ def _branch(repo: Repo, config: Config) -> str:
 
 
 def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
-    for attempt in range(config.push_attempts):
-        if not request.push:
-            return _overlapped(repo, config, request), False
+    if not request.push:
+        return _overlapped(repo, config, request), False
+    from generator.gitops import push
+
+    loaded: list[tuple[Release, str | None]] = []
+
+    def prepare() -> None:  # before catching up: a crash's leftovers would block the merge
         release = request.load(repo, config)
-        ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
-        before = repo.head()
-        upstream = _catch_up(repo, config, branch)
-        start = repo.head()
-        if start != before:  # the remote may have changed the spec too: decide from its version
+        ensure_clean(repo, config, release)
+        loaded[:] = [(release, repo.head())]
+
+    def work() -> tuple[list[Outcome], list[str]]:
+        release, before = loaded[0]
+        if repo.head() != before:  # the remote may have changed the spec too: decide from its version
             release = request.load(repo, config)
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
-        if not repo.ahead_of(upstream):
-            return outcomes, False
-        if _push_or_drop(repo, config, branch, outcomes, start) != "rejected":
-            return outcomes, True
-        _drop_our_commits(repo, outcomes, start)
-        _sleep(config, attempt)
-    raise GitError(
-        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
-        "nothing of this run was pushed, run it again"
-    )
+        return outcomes, [o.commit for o in outcomes if o.commit]
+
+    return push.with_retries(repo, config, branch, work, prepare)
 
 
 def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
@@ -182,42 +179,9 @@ def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
 
 
 def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
-    upstream = repo.fetch(config.remote, branch)
-    if upstream is not None:
-        repo.catch_up(upstream)
-    return upstream
+    from generator.gitops.push import catch_up
 
-
-def _push_or_drop(
-    repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None
-) -> PushOutcome:
-    """Push; when the push cannot succeed (a hook of the remote refuses it, the remote is unreachable), drop this
-    run's commits, never a person's: kept, each later --push would try the same commits again and fail the same
-    way, and the branch would tell a state the remote does not have."""
-    try:
-        return repo.push(config.remote, branch)
-    except GitError as exc:
-        ours = [o.commit for o in outcomes if o.commit]
-        if not ours:
-            raise
-        _drop_our_commits(repo, outcomes, start)
-        raise GitError(
-            f"{exc}\nrollgen dropped the {len(ours)} commit(s) it had just made, so the branch is again as "
-            f"{config.remote}/{branch} has it; fix what the remote objects to, then run the command again"
-        ) from exc
-
-
-def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None) -> None:
-    ours = [o.commit for o in outcomes if o.commit]
-    if ours:
-        repo.undo_commit(ours[-1], start)
-
-
-def _sleep(config: Config, attempt: int) -> None:
-    import random  # only when a push was rejected
-
-    delay = min(30.0, config.push_backoff * 2**attempt) * random.uniform(0.5, 1.5)
-    time.sleep(delay)
+    return catch_up(repo, config, branch)
 
 
 def _environments(release: Release, request: Request) -> list[str]:
@@ -730,6 +694,38 @@ def _release_name(path: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def load_committed(repo: Repo, config: Config, spec: Path, then: str = "run rollgen again") -> Release:
+    """load_spec, refused (after the spec's own mistakes) when the spec is not exactly what HEAD holds: an
+    uncommitted edit, a spec git does not track, a spec outside the repository. A commit of rollgen's must
+    come from a spec commit that says what it deployed: an edit in the work tree would otherwise ride along in
+    a step's commit (for every environment, through the shared base). Every command that commits, and `plan`
+    and --dry-run that show what it would, load through here: they refuse alike."""
+    release = load_spec(repo, config, spec)
+    refuse_uncommitted(repo, spec, then)
+    return release
+
+
+def refuse_uncommitted(repo: Repo, spec: Path, then: str = "run rollgen again") -> None:
+    display = spec_display(repo, spec)
+    if Path(display).is_absolute():
+        raise RollgenError(
+            f"{display}: is outside the repository {repo.root}; rollgen deploys specs the repository holds: "
+            f"move it under {repo.root} and commit it, then {then}"
+        )
+    try:
+        data = spec.read_bytes()
+    except OSError:
+        return  # load_spec has read it: it was just removed, and the next run says so
+    held = repo.committed(display)
+    # bytes that differ from HEAD's are asked of git too: a checkout filter or eol conversion (.gitattributes)
+    # makes the work tree's bytes differ from the blob's with nothing uncommitted
+    if held is None or (held != data and repo.changes([display])):
+        raise RollgenError(
+            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
+            f"then {then}"
+        )
+
+
 class NamedRelease:
     """A loader for the release called `name`, wherever its spec is (the name known before it is loaded)."""
 
@@ -737,7 +733,7 @@ class NamedRelease:
         self.name = name
 
     def __call__(self, repo: Repo, config: Config) -> Release:
-        release = load_spec(repo, config, find_spec(repo, config, self.name))
+        release = load_committed(repo, config, find_spec(repo, config, self.name))
         if release.name != self.name:
             raise RollgenError(f"{release.source} is release {release.name!r}, not {self.name!r}")
         return release

@@ -268,7 +268,7 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         from generator import redaction  # here: only a problem's message needs it (its patterns cost ~1 ms to compile)
 
-        value = redaction.userinfo(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
+        value = redaction.redact(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if value is None:
         return "null (an empty value)"
