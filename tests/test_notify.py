@@ -84,6 +84,10 @@ def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> C
     return config_repo(git_remote[1], capsys)
 
 
+def remote_of(repo: ConfigRepo) -> Path:
+    return Path(git(repo.path, "remote", "get-url", "origin").strip())
+
+
 def three_sinks(repo: ConfigRepo, receiver: Receiver, tmp_path: Path) -> None:
     secret_file = tmp_path / "slack-url"
     secret_file.write_text(f"{receiver.url}/slack/{SECRET}\n")
@@ -157,17 +161,21 @@ def test_a_refused_push_sends_nothing(
     assert code == 1 and "policy: no pushes today" in err
     time.sleep(0.2)
     assert receiver.posts == []
-    # With the hook gone, the next tick holds (the step is made) and pushes that commit: it is told now, once.
+    # With the hook gone, the next tick steps and pushes: told now, once.
     hook.unlink()
     code, out, err = repo.rollgen("advance", "--all", "--push", "--now", at(6))
-    assert code == 0 and "0 moved, 1 held, 0 failed, pushed" in out, out + err
+    assert code == 0 and "1 moved, 0 held, 0 failed, pushed" in out, out + err
     assert [b["metadata"]["event"] for b in receiver.bodies("/hook")] == ["step"]
-    # Without --push the commit is what lands: it is told.
+    # Without --push the commit is what lands: it is told, and not again when a later push carries it.
     receiver.posts.clear()
     code, _, err = repo.act("abort", now=at(7))
     assert code == 0, err
-    assert [(b["metadata"]["event"], b["metadata"]["commit"]) for b in receiver.bodies("/hook")] == [
-        ("abort", repo.head())]
+    abort = repo.head()
+    assert [(b["metadata"]["event"], b["metadata"]["commit"]) for b in receiver.bodies("/hook")] == [("abort", abort)]
+    before = len(receiver.posts)  # the abort to each sink that takes it
+    code, out, err = repo.rollgen("advance", "--all", "--push", "--now", at(8))
+    assert code == 0 and out.endswith(", pushed\n") and git(remote_of(repo), "rev-parse", "main").strip() == abort
+    assert len(receiver.posts) == before
 
 
 def test_github_commit_status_on_the_landed_commit(repo: ConfigRepo, receiver: Receiver, tmp_path: Path) -> None:

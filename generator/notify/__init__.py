@@ -39,7 +39,7 @@ def landed(
 
     try:
         ids = list(dict.fromkeys([*(_pushed_now(repo, config) if pushed else []), *(c for c in commits if c)]))
-        events = from_commits(repo, config, ids) + list(extra)
+        events = from_commits(repo, config, _untold(repo, ids)) + list(extra)
     except Exception as exc:  # noqa: BLE001 - the step is done; telling about it must not fail the command
         warn(f"could not read the events of the landed commits: {exc}")
         return
@@ -47,6 +47,28 @@ def landed(
 
 
 CATCH_UP = 500  # commits at most taken from one push
+
+
+TOLD = 2000  # commit ids a clone remembers having told
+
+
+def _untold(repo: Repo, ids: list[str]) -> list[str]:
+    """`ids` less those this clone has told already (a commit made without --push is told then, and must not be
+    told again when a later run's push carries it); the rest are recorded as told."""
+    record = repo.rollgen_dir / "notified"
+    try:
+        told = record.read_text().split()
+    except OSError:
+        told = []
+    seen = set(told)
+    new = [commit for commit in ids if commit not in seen]
+    if new:
+        try:
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text("".join(f"{commit}\n" for commit in [*told, *new][-TOLD:]))
+        except OSError:
+            pass  # at worst a commit is told twice, with the same id
+    return new
 
 
 def _pushed_now(repo: Repo, config: Config) -> list[str]:
