@@ -13,7 +13,7 @@ from typing import Any
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
 from generator.plan.workload_progression import in_flight_changes
-from generator.render.state import Found, scan, to_dict
+from generator.render.state import Found, new_weight, public, scan
 from generator.spec.config import CONFIG_FILE
 
 # NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
@@ -59,7 +59,13 @@ def _output_dir(repo: Path) -> Path:
 
     if not repo.is_dir():
         raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
-    return load(_root(repo)).output_dir
+    root = _root(repo)
+    if root is repo and not any((repo / name).exists() for name in (CONFIG_FILE, ".git", "apps")):
+        raise RollgenError(
+            f"{repo.resolve()} is not in a config repository: no rollgen.yaml or .git here or above, and no apps/ "
+            "folder; run it in the config repository, or name it with --repo"
+        )
+    return load(root).output_dir
 
 
 def _root(repo: Path) -> Path:
@@ -86,19 +92,9 @@ def _as_json(found: Found) -> dict[str, Any]:
     if found.state is None:
         out["error"] = found.error
     else:
-        out.update(to_dict(found.state))
-        out["weight"] = new_weight(found.state)
+        out.update(public(found.state, _blue_green(found)))
         out["change"] = in_flight_changes(found.state)  # what the canary in flight changes: image, env, config
-        if not _blue_green(found):
-            del out["activeColour"]  # a canary has no colours
     return out
-
-
-def new_weight(state: EnvState) -> int:
-    """The traffic share of the newest version, in percent (see COLUMNS)."""
-    if state.in_flight:
-        return state.weight
-    return 100 if state.phase == "stable" else 0
 
 
 def _blue_green(found: Found) -> bool:

@@ -52,6 +52,7 @@ class Outcome:
     commit: str | None = None
     state: EnvState | None = None
     preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
+    colours: bool = True  # the release is blue-green: its state has a live colour (state_file.public)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,7 +66,7 @@ class Outcome:
         if self.preview is not None:
             out["plan"] = self.preview
         if self.state is not None:
-            out["state"] = state_file.to_dict(self.state)
+            out["state"] = state_file.public(self.state, self.colours)
         return out
 
 
@@ -93,9 +94,30 @@ def now_from(text: str | None) -> datetime:
     from generator.clock import parse_rfc3339
 
     try:
-        return parse_rfc3339(text)
+        given = parse_rfc3339(text)
     except ValueError as exc:
         raise UsageError(f"--now: {exc}") from None
+    _warn_if_far(given, datetime.now(timezone.utc))
+    return given
+
+
+FAR_AHEAD = 3600  # seconds: a --now this far ahead of the machine's clock is a demo's timeline, or a typo
+
+
+def _warn_if_far(given: datetime, clock: datetime) -> None:
+    """Every --now that parses is used (tests and demos drive timelines years ahead), but one far ahead of the
+    clock is said aloud: a mistyped year, recorded as a step's start, holds every later pause until then (recorded
+    times never go backwards). One behind the clock is a replayed timeline; one behind the time the state already
+    records is said aloud where it is used (_monotonic)."""
+    ahead = (given - clock).total_seconds()
+    if ahead < FAR_AHEAD:
+        return
+    from generator.plan.progression import format_duration
+
+    days = int(ahead // 86400)
+    far = f"{days} days" if days >= 2 else format_duration(int(ahead) // 60 * 60)
+    print(f"rollgen: warning: --now {format_time(given)} is {far} ahead of this machine's clock "
+          f"({format_time(clock)}); it is used as given, and the pauses after it count from it", file=sys.stderr)
 
 
 def tidy(repo: Repo, config: Config) -> None:
@@ -207,13 +229,12 @@ def decide(
     env = release.environment(env_name)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
-    early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
-    if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
-        return Outcome(release.name, env_name, "refused", early, state=current)
+    if isinstance(plan, Transition):  # a clock behind the step: act all the same (abort above all)
+        plan = _monotonic(plan, current, request.now, f"{release.name}/{env_name}")
     if isinstance(plan, Refusal):
-        return Outcome(release.name, env_name, "refused", plan.reason, state=current)
+        return Outcome(release.name, env_name, "refused", plan.reason, state=current, colours=colours(release))
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
-        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
+        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current, colours=colours(release))
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
 
 
@@ -247,7 +268,7 @@ def write_one(
         gate()
     paths = write(repo, config, release, states)
     reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
-    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
+    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current, colours=colours(release))
     return Written(transition, message, paths, unchanged)
 
 
@@ -267,22 +288,41 @@ def _one(
         reason = "nothing to do: HEAD already holds this"
         return replace(written.unchanged, text=reason)
     subject = message.split("\n", 1)[0]
-    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state,
+                   colours=colours(release))
 
 
-def _before_step_start(current: EnvState | None, now: datetime) -> str:
-    """Why `now` cannot be right for a commit: before the current step began (a wrong --now or clock would
-    record time running backwards, and the next pause be timed from it); "" when it is fine."""
-    if current is None or not current.since:
-        return ""
-    try:
-        start = parse_time(current.since)
-    except (ValueError, OverflowError):
-        return ""  # the state file's own problem, reported where it is read
-    if now >= start:
-        return ""
-    return (f"the time given ({format_time(now)}) is before the current step began ({format_time(start)}); "
-            "check --now or the clock")
+def colours(release: Release) -> bool:
+    """Whether the release's states have a live colour (a blue-green release's do)."""
+    return isinstance(release.strategy, BlueGreenStrategy)
+
+
+def _monotonic(transition: Transition, current: EnvState | None, now: datetime, where: str) -> Transition:
+    """The transition with its recorded times never before the times already recorded: a clock behind the
+    step (a 90 s skew between machines, a --now in the past) still acts, and says so. The state then records
+    the latest time known, so the next pause is counted from no earlier than the step it follows began: a
+    time from a clock far behind never makes the next runner find that pause long over."""
+    floor = _recorded(current)
+    if floor is None or now >= floor:
+        return transition
+    state, stamp = transition.state, format_time(floor)
+    fixed = {name: stamp for name in ("since", "last_failure") if getattr(state, name) == format_time(now)}
+    moved = replace(state, since=fixed.get("since", state.since), last_failure=fixed.get("last_failure", state.last_failure))
+    print(f"rollgen: {where}: the time given ({format_time(now)}) is before the last recorded one ({stamp}): "
+          f"a clock behind, or --now; acting all the same, and recording {stamp}", file=sys.stderr)
+    return replace(transition, state=moved)
+
+
+def _recorded(current: EnvState | None) -> datetime | None:
+    """The latest time the state records (the step's start, a failed check), None when it records none."""
+    times = []
+    for text in (current.since, current.last_failure) if current is not None else ():
+        try:
+            if text:
+                times.append(parse_time(text))
+        except (ValueError, OverflowError):
+            pass  # the state file's own problem, reported where it is read
+    return max(times, default=None)
 
 
 def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transition:
@@ -336,6 +376,10 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
     files = render_files(deployed, states)
+    if release.engine == "argo-rollouts":
+        from generator.render.route_changes import refuse_route_changes
+
+        refuse_route_changes(config.output_dir, deployed, files)  # what Argo CD and Flux would never apply
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():

@@ -238,10 +238,16 @@ def _release_aborted(
     return _start(release, env, current, image, now, f"{verb} {_what_starts(release)} of {image.ref}")
 
 
-def _stage(release: Release, env: Environment, state: EnvState) -> str:
+def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | None = None) -> str:
+    """Where the canary stands; `raw`: the state as recorded, when the spec has lost steps since (normalise):
+    what runs is that step and weight, planned as the last step the spec still has."""
     if isinstance(release.strategy, BlueGreenStrategy):
         return f"in preview on {state.idle_colour}"
-    return f"the canary at step {state.step}/{len(env.steps)} ({state.weight}%)"
+    n = len(env.steps)
+    if raw is not None and raw.step != state.step:
+        return (f"the canary at step {raw.step} ({raw.weight}%), past the {n} steps the spec now has, so planned as "
+                f"step {state.step}/{n}")
+    return f"the canary at step {state.step}/{n} ({state.weight}%)"
 
 
 def _start(
@@ -289,13 +295,14 @@ def plan_advance(
     if stop is not None:
         return stop
     assert current is not None
-    current = normalise(env, current)
+    raw, current = current, normalise(env, current)
     if current.phase == "promoting":
         return _advance_promoting(release, env, current, now)
     wait = _pause(release, env, current)
+    stage = _stage(release, env, current, raw)
     if wait is None:
-        return Hold(f"nothing to do: {_stage(release, env, current)} waits for `rollgen promote`")
-    hold = _wait_hold(f"nothing to do yet: {_stage(release, env, current)} holds", current, wait, now)
+        return Hold(f"nothing to do: {stage} waits for `rollgen promote`")
+    hold = _wait_hold(f"nothing to do yet: {stage} holds", current, wait, now)
     if hold is not None:
         return hold
     recheck = _recheck_hold(release, env, current, now)
@@ -317,16 +324,18 @@ def plan_advance(
 
 def _recheck_hold(release: Release, env: Environment, current: EnvState, now: datetime) -> Hold | None:
     """After a failed check, the next one waits one analysis interval: failureLimit counts measurements."""
-    if not current.last_failure or release.analysis is None:
+    analysis = release.analysis_for(env)
+    if not current.last_failure or analysis is None:
         return None
     what = f"nothing to do yet: {_holder(release, env, current)} holds after {current.failures} failed check(s)"
     since = replace(current, since=current.last_failure)
-    return _wait_hold(f"{what}, the next one waits", since, release.analysis.interval, now)
+    return _wait_hold(f"{what}, the next one waits", since, analysis.interval, now)
 
 
 def _gate_failed(release: Release, env: Environment, current: EnvState, now: datetime, verdict: GateResult) -> Plan:
     """A counted failure holds the canary (a commit records the count); one beyond failureLimit aborts."""
-    limit = release.analysis.failure_limit if release.analysis is not None else 0
+    analysis = release.analysis_for(env)
+    limit = analysis.failure_limit if analysis is not None else 0
     failures = current.failures + 1
     gate = "; ".join(verdict.failed)
     count = f"failed check {failures}, {limit} tolerated"
@@ -464,7 +473,10 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
             f"the settle delay ({format_duration(env.settle_delay)}), then goes to 0 and scales down."
         )
     else:
-        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=current.active_colour)
+        # Argo Rollouts: the step and weight promoted from stay in the state, so the promotion commit can hold that
+        # weight while the controller scales the canary to 100% (engines/argo_rollouts.py git_steps)
+        state = EnvState(phase="stable", stable_image=image, step=current.step, weight=current.weight, since=since,
+                         active_colour=current.active_colour)
         summary = f"promote {image.ref} to 100%"
         details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
     return Transition("promote", state, summary, n, n, 100, image, details)

@@ -4,7 +4,8 @@ What each progression writes (DESIGN.md "State -> output"):
 
 Canary, git progression. The controller restarts the canary at step 0 whenever `steps` change during an
 update, so one commit per weight writes `steps: [{setWeight: W}, {pause: {}}]` and the controller moves traffic
-to W and holds it. Promotion writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
+to W and holds it (from the second step on the previous weight comes first: see `git_steps`). Promotion
+writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
 back in the template, which the controller treats as a rollback and skips the steps. No analysis is written
 into the Rollout here: between commits `rollgen advance` is the gate (it can use generator.render.queries).
 
@@ -43,6 +44,7 @@ from generator.model import (
     EnvState,
     Image,
     Metric,
+    SecretRef,
     Release,
     Step,
 )
@@ -114,7 +116,7 @@ def _canary_strategy(
     if release.progression == "git":
         steps = with_header_routes(git_steps(env, state), routing)
     else:
-        steps = [*routing.header_routes, *_controller_steps(release, env.steps, analysis, count)]
+        steps = after_first_weight(_controller_steps(release, env.steps, analysis, count), routing)
     return {
         "canaryService": names.canary(release.name),
         "stableService": names.stable(release.name),
@@ -143,20 +145,44 @@ def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
 
 
 def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
-    """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the first
-    setWeight (still the live weight, CONTRACT section 3), before the pause."""
-    if not routing.header_routes or len(steps) < 2:
+    """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the live
+    setWeight, before the pause. The controller removes managed routes while the canary has no available pods,
+    and a setWeight step completes only once the canary has its pods, so the routes stay."""
+    if not routing.header_routes or "pause" not in steps[-1]:
+        return steps  # a promotion: the update completes, and the controller drops its routes
+    return [*steps[:-1], *(_copy(route) for route in routing.header_routes), steps[-1]]
+
+
+def after_first_weight(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
+    """Controller progression: the header routes (setHeaderRoute) right after the first setWeight. Before it the
+    canary has no pods yet, and the controller would remove the routes on its next reconcile for good."""
+    if not routing.header_routes:
         return steps
-    return [steps[0], *(_copy(route) for route in routing.header_routes), *steps[1:]]
+    first = next(index for index, step in enumerate(steps) if "setWeight" in step)
+    return [*steps[: first + 1], *(_copy(route) for route in routing.header_routes), *steps[first + 1:]]
 
 
 def git_steps(env: Environment, state: EnvState) -> list[JSON]:
-    """One weight per commit: the first setWeight is the live weight (CONTRACT section 3)."""
+    """One weight per commit: the last setWeight is the live weight (CONTRACT section 3).
+
+    A commit changes `steps`, so the controller starts over at step 0 and scales the canary to the new weight's
+    count; until it has, it routes the last setWeight *before* the current step, or 0 if there is none. The
+    previous step's weight therefore comes first: the canary keeps it while it scales, then takes the new one."""
     if state.phase == "progressing":
-        return [{"setWeight": state.live_weight(env)}, {"pause": {}}]
+        weight = state.live_weight(env)
+        held = _previous_weight(env, state)
+        first = [{"setWeight": held}] if 0 < held < weight else []
+        return [*first, {"setWeight": weight}, {"pause": {}}]
     if state.phase == "aborted":
         return [{"setWeight": 0}, {"pause": {}}]
-    return [{"setWeight": 100}]  # stable (and nginx's promoting, which Rollouts do not have)
+    # stable (and nginx's promoting, which Rollouts do not have); a promotion holds the weight it was promoted from
+    held = state.weight if state.phase == "stable" and 0 < state.weight < 100 else 0
+    return [*([{"setWeight": held}] if held else []), {"setWeight": 100}]
+
+
+def _previous_weight(env: Environment, state: EnvState) -> int:
+    """The weight the commit before this one routed: the environment's previous step, 0 at the first."""
+    return env.steps[state.step - 2].weight if 2 <= state.step <= len(env.steps) + 1 else 0
 
 
 def longest_step_seconds(release: Release, env: Environment) -> int:
@@ -284,7 +310,16 @@ def _traffic(release: Release, blue_green: bool) -> Traffic:
     router = router_for(release.router)
     subject = "{{args." + _measured_arg(release, blue_green)["name"] + "}}"
     measured = router.measured(release, blue_green)
-    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name)
+    stable = "{{args." + _STABLE_ARG["name"] + "}}"
+    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name, stable)
+
+
+# maxIncrease with a router that measures Services: stable's Service, read from the live Rollout like the canary's.
+_STABLE_ARG: JSON = {"name": "stable-service", "valueFrom": {"fieldRef": {"fieldPath": "spec.strategy.canary.stableService"}}}
+
+
+def _needs_stable(release: Release, analysis: Analysis) -> bool:
+    return release.router != "ingress-nginx" and any(metric.max_increase for metric in analysis.metrics)
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -303,6 +338,8 @@ def analysis_ref(release: Release, analysis: Analysis, *, blue_green: bool) -> J
     ref: JSON = {"templates": [{"templateName": release.name}]}
     if _needs_args(analysis):
         ref["args"] = [_copy(_NAMESPACE_ARG), _copy(_measured_arg(release, blue_green))]
+    if _needs_stable(release, analysis):
+        ref.setdefault("args", []).append(_copy(_STABLE_ARG))
     return ref
 
 
@@ -312,6 +349,10 @@ def analysis_template(
     spec: JSON = {}
     if _needs_args(analysis):
         spec["args"] = [{"name": "namespace"}, {"name": _measured_arg(release, blue_green)["name"]}]
+    if _needs_stable(release, analysis):
+        spec.setdefault("args", []).append({"name": _STABLE_ARG["name"]})
+    if analysis.secret is not None:
+        spec.setdefault("args", []).append(_secret_arg(analysis.secret))
     traffic = _traffic(release, blue_green)
     spec["metrics"] = [_metric(metric, analysis, count, traffic) for metric in analysis.metrics]
     return {
@@ -333,7 +374,7 @@ def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) ->
     interval = durations.format_go(analysis.interval)
     success, failure = conditions(metric)
     return {
-        "name": metric.name,
+        "name": metric.key,
         "interval": interval,
         "initialDelay": interval,
         "count": count,
@@ -341,8 +382,30 @@ def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) ->
         "inconclusiveLimit": count - 1,
         "successCondition": success,
         "failureCondition": failure,
-        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(metric, analysis, traffic)}},
+        "provider": {"prometheus": _prometheus(analysis, _query(metric, analysis, traffic))},
     }
+
+
+# The Secret's key each authentication reads (model.SecretRef), as a template argument: Argo Rollouts resolves it
+# from the Secret in the AnalysisRun's namespace, and the header carries it. Argo cannot base64-encode, so basic
+# auth reads `basic`, the encoded `username:password`.
+_SECRET_KEYS = {"bearer": ("prometheus-token", "token", "Bearer"), "basic": ("prometheus-basic", "basic", "Basic")}
+
+
+def _secret_arg(secret: SecretRef) -> JSON:
+    arg, key, _ = _SECRET_KEYS[secret.type]
+    return {"name": arg, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": key}}}
+
+
+def _prometheus(analysis: Analysis, query: str) -> JSON:
+    out: JSON = {"address": analysis.prometheus, "query": query}
+    headers = [{"key": name, "value": value} for name, value in analysis.headers]
+    if analysis.secret is not None:
+        arg, _, scheme = _SECRET_KEYS[analysis.secret.type]
+        headers.append({"key": "Authorization", "value": f"{scheme} {{{{args.{arg}}}}}"})
+    if headers:
+        out["headers"] = headers
+    return out
 
 
 def _query(metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
@@ -360,8 +423,9 @@ def _uses_args(query: str) -> bool:
 
 
 def conditions(metric: Metric) -> tuple[str, str]:
-    """(successCondition, failureCondition) from the metric's bounds, both false when there is no data."""
-    bounds = []
+    """(successCondition, failureCondition) from the metric's bounds, both false when there is no data.
+    maxIncrease: the query gives the canary's excess over what stable allows, at most 0."""
+    bounds = [] if metric.max_increase is None else ["result[0] <= 0"]
     if metric.max is not None:
         bounds.append(f"result[0] <= {_number(metric.max)}")
     if metric.min is not None:
