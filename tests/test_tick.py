@@ -87,6 +87,8 @@ def test_init_says_to_create_the_ticks_secrets(tmp_path: Path, capsys: pytest.Ca
     init_with_tick(tmp_path / "config", gitops="flux")
     out = capsys.readouterr().out
     assert "create secret generic rollgen-tick-git --from-file=identity=DEPLOY_KEY" in out
+    # the long Secret command does not push every other line's comment off the screen
+    assert all(len(line) <= 160 for line in out.splitlines() if "create secret" not in line), out
 
 
 def test_the_pod_template_selects_the_network_policy(tmp_path: Path) -> None:
