@@ -136,7 +136,8 @@ def test_advance_all_cluster_ticks_only_that_clusters_environments(repo: ConfigR
     assert [(r["release"], r["environment"]) for r in json.loads(out)["results"]] == [("alpha", "prod"), ("beta", "prod")]
 
     code, out, _ = repo.rollgen("advance", "--all", "--cluster", "us-2", "--now", at(6))
-    assert code == 0 and "nothing in flight" in out
+    assert code == 0 and "nothing in flight on cluster us-2:" in out
+    assert "without it an environment is on in-cluster" in out
 
 
 def test_tickers_of_two_clusters_and_a_ci_runner_push_without_losing_a_step(
