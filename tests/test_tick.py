@@ -91,6 +91,19 @@ def test_init_says_to_create_the_ticks_secrets(tmp_path: Path, capsys: pytest.Ca
     assert all(len(line) <= 160 for line in out.splitlines() if "create secret" not in line), out
 
 
+def test_the_git_hosts_placeholder_address_is_pointed_out(tmp_path: Path) -> None:
+    """192.0.2.0/24 (TEST-NET-1) reaches no git host: left as it is, every clone times out, so both the policy
+    and the package's setup notes say to replace it."""
+    objects = init_with_tick(tmp_path / "config", gitops="argocd")
+    cidrs = [to["ipBlock"]["cidr"] for rule in objects["NetworkPolicy"]["spec"]["egress"]
+             for to in rule["to"] if "ipBlock" in to]
+    assert cidrs == ["192.0.2.0/24"]
+    policy = (tmp_path / "config" / "tick" / "networkpolicy.yaml").read_text()
+    assert "placeholder" in next(line for line in policy.splitlines() if "192.0.2.0/24" in line)
+    setup = (tmp_path / "config" / "tick" / "kustomization.yaml").read_text()
+    assert "networkpolicy.yaml: 192.0.2.0/24 there is a placeholder" in setup
+
+
 def test_the_pod_template_selects_the_network_policy(tmp_path: Path) -> None:
     objects = init_with_tick(tmp_path / "config", gitops="argocd")
     labels = objects["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
