@@ -80,7 +80,7 @@ def _route_refusal(config: Config, release: Release) -> str | None:
     """The refusal (its first problem, located) that render/route_changes.py would give the release's deployed
     environments as they are; None when there is none. The route's port, path, host and gateway do not depend on
     the progression, so the committed states tell what the abort's own render would meet."""
-    from generator.render.route_changes import owned_route, refuse_route_changes
+    from generator.render.route_changes import DOC, owned_route, refuse_route_changes
 
     if not owned_route(release):
         return None  # no render for the releases it cannot concern
@@ -92,7 +92,8 @@ def _route_refusal(config: Config, release: Release) -> str | None:
     try:
         refuse_route_changes(config.output_dir, deployed, files)
     except InvalidInput as exc:
-        return exc.problems[0].format()
+        first = exc.problems[0]  # the whole refusal is for the commands that go forward: here, where and why
+        return f"{first.file}:{first.line}:{first.column}: {first.path}, refused by the other commands, see {DOC}"
     return None
 
 

@@ -44,7 +44,11 @@ def test_abort_acts_on_what_runs_when_the_route_change_is_refused(in_flight: Con
     assert repo.head() != before
     assert repo.state()["phase"] == "aborted"
     assert "acting on what runs, with releases/hello.yaml as of commit" in err, err
-    assert "service.port" in err  # why it did not use the spec as it is
+    line = next(i for i, t in enumerate(repo.spec.read_text().splitlines(), 1) if "port: 6000" in t)
+    assert "its spec changes a route the Argo Rollouts controller owns (releases/hello.yaml:" \
+        f"{line}:" in err, err  # why it did not use the spec as it is, and where
+    assert "$.spec.service.port, refused by the other commands" in err, err
+    assert len(err.splitlines()) == 1, err
     assert route.read_bytes() == route_before  # the route the controller owns is not rewritten
     changed = git(repo.path, "diff", "--name-only", before, "HEAD").split()
     assert changed and all(p.startswith("apps/hello/overlays/prod/") for p in changed), changed
