@@ -31,6 +31,9 @@ from generator.gitops.repo import Repo
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
+PLACEHOLDER_SSH_URL = "git@git.example.com:platform/config.git"
+TICK_IMAGE = "ghcr.io/rollgen/rollgen"  # the Containerfile's image, as .github/workflows/image.yaml publishes it
+TICK_FILES = ("kustomization.yaml", "namespace.yaml", "serviceaccount.yaml", "networkpolicy.yaml", "cronjob.yaml")
 BRANCH = "main"
 RELEASE = "hello"
 SPEC = f"releases/{RELEASE}.yaml"
@@ -49,6 +52,8 @@ class Choices:
     branch: str
     repo_url: str
     router: str = "ingress-nginx"
+    tick: str | None = None  # --tick kubernetes: tick/, the in-cluster CronJob
+    clone_url: str = PLACEHOLDER_SSH_URL  # what the tick clones and pushes to (ssh)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace, repo: Repo, branch: str) -> int:
     choices = Choices(args.gitops, args.engine, branch, _repo_url(repo, flux=args.gitops in ("flux", "both")),
-                      getattr(args, "router", "ingress-nginx"))
+                      getattr(args, "router", "ingress-nginx"), getattr(args, "tick", None), _clone_url(repo))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
     paths = list(files)
@@ -132,6 +137,14 @@ def _git_init(target: Path) -> Repo:
     return Repo.discover(target)
 
 
+def _clone_url(repo: Repo) -> str:
+    """The `origin` URL when git reaches it over ssh (the tick pushes with a deploy key), else the placeholder."""
+    out = repo.run("remote", "get-url", "origin", check=False)
+    url = out.stdout.decode().strip() if out.returncode == 0 else ""
+    ssh = url.startswith("ssh://") or ("@" in url and ":" in url and "://" not in url)
+    return url if ssh else PLACEHOLDER_SSH_URL
+
+
 def _repo_url(repo: Repo, flux: bool = False) -> str:
     """The `origin` URL as the wiring may carry it; the placeholder when there is none (or it holds a password
     or token: then the user is told, and nothing secret is written, not even in the message). Flux clones
@@ -165,7 +178,34 @@ def user_files(choices: Choices) -> dict[str, bytes]:
         files[dest] = _template(name)
     workflow = ".github/workflows/rollgen-advance.yaml"
     files[workflow] = pinned_workflow(files[workflow])
+    if choices.tick == "kubernetes":
+        for name in TICK_FILES:
+            files[f"tick/{name}"] = _template(f"tick/{name}")
+        files["tick/cronjob.yaml"] = tick_cronjob(files["tick/cronjob.yaml"], choices)
     return files
+
+
+def tick_cronjob(template: bytes, choices: Choices) -> bytes:
+    """The tick's CronJob with the clone URL, the branch and this rollgen's image set as data (ruamel's round
+    trip keeps the comments and anchors a person will edit)."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    doc = yaml.load(template)
+    pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    clone = pod["initContainers"][0]
+    words = clone["command"]
+    words[words.index("--branch") + 1] = choices.branch
+    words[-2] = choices.clone_url
+    for container in (clone, pod["containers"][0]):
+        container["image"] = f"{TICK_IMAGE}:{__version__}"
+    out = io.BytesIO()
+    yaml.dump(doc, out)
+    return out.getvalue()
 
 
 def pinned_workflow(template: bytes) -> bytes:
@@ -212,6 +252,8 @@ def config_text(choices: Choices) -> str:
         sections.append("config-argocd.yaml")
     if choices.gitops in ("flux", "both"):
         sections.append("config-flux.yaml")
+    if choices.tick is not None:
+        sections.append("config-tick.yaml")
     yaml = YAML(typ="rt", pure=True)
     yaml.width = 4096  # never fold a long URL onto a second line
     data = yaml.load("".join(_template(name).decode() for name in sections))
@@ -302,5 +344,9 @@ def next_steps(choices: Choices) -> Sequence[str]:
     if choices.gitops in ("flux", "both"):
         steps.append(("kubectl apply -f flux/gitrepository_rollgen.yaml -f flux/kustomization_rollgen.yaml",
                       "once: Flux applies flux/"))
+    if choices.tick is not None:
+        steps.append(("kubectl create namespace rollgen-tick && kubectl -n rollgen-tick create secret generic "
+                      "rollgen-tick-git --from-file=identity=DEPLOY_KEY --from-file=known_hosts=KNOWN_HOSTS",
+                      "once: the tick's deploy key and pinned host key (tick/kustomization.yaml says more)"))
     width = max(len(command) for command, _ in steps)
     return ["next:", *(f"  {command.ljust(width)}  # {why}" for command, why in steps)]
