@@ -175,10 +175,27 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     sub.required = True
+    from generator import helptext
+
     for name, (summary, declare) in COMMANDS.items():
         if command is None or command == name:
-            declare(sub.add_parser(name, help=summary))
+            description = helptext.HELP.get(name, (summary, ""))[0]
+            declare(sub.add_parser(name, help=summary, description=description, epilog=helptext.epilog(name),
+                                   formatter_class=_formatter_class()))
     return parser
+
+
+def _formatter_class() -> type[argparse.HelpFormatter]:
+    """argparse's formatter, except that the example after the options keeps its lines."""
+    import argparse
+
+    class _Formatter(argparse.HelpFormatter):
+        def _fill_text(self, text: str, width: int, indent: str) -> str:
+            if text.startswith("example:"):
+                return "".join(indent + line for line in text.splitlines(keepends=True))
+            return super()._fill_text(text, width, indent)
+
+    return _Formatter
 
 
 def _command(argv: Sequence[str]) -> str | None:

@@ -19,7 +19,7 @@ empty remote, say): then rollgen commits on its current branch and takes the wir
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from generator.spec.config import CONFIG_FILE, Config
 from generator.spec.config import load as load_config
 from generator.errors import EXIT_OK, RollgenError
 from generator.gitops.repo import Repo
+from generator.hints import Any
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
@@ -178,6 +179,7 @@ def user_files(choices: Choices) -> dict[str, bytes]:
         files[dest] = _template(name)
     workflow = ".github/workflows/rollgen-advance.yaml"
     files[workflow] = pinned_workflow(files[workflow])
+    files[".pre-commit-config.yaml"] = pinned_hooks(files[".pre-commit-config.yaml"])
     if choices.tick == "kubernetes":
         for name in TICK_FILES:
             files[f"tick/{name}"] = _template(f"tick/{name}")
@@ -186,31 +188,46 @@ def user_files(choices: Choices) -> dict[str, bytes]:
 
 
 def tick_cronjob(template: bytes, choices: Choices) -> bytes:
-    """The tick's CronJob with the clone URL, the branch and this rollgen's image set as data (ruamel's round
-    trip keeps the comments and anchors a person will edit)."""
-    import io
+    """The tick's CronJob with the clone URL, the branch and this rollgen's image set as data."""
 
-    from ruamel.yaml import YAML
+    def pin(doc: Any) -> None:
+        pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        clone = pod["initContainers"][0]
+        words = clone["command"]
+        words[words.index("--branch") + 1] = choices.branch
+        words[-2] = choices.clone_url
+        for container in (clone, pod["containers"][0]):
+            container["image"] = f"{TICK_IMAGE}:{__version__}"
 
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    doc = yaml.load(template)
-    pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    clone = pod["initContainers"][0]
-    words = clone["command"]
-    words[words.index("--branch") + 1] = choices.branch
-    words[-2] = choices.clone_url
-    for container in (clone, pod["containers"][0]):
-        container["image"] = f"{TICK_IMAGE}:{__version__}"
-    out = io.BytesIO()
-    yaml.dump(doc, out)
-    return out.getvalue()
+    return _edited(template, pin)
 
 
 def pinned_workflow(template: bytes) -> bytes:
-    """The advance workflow with ROLLGEN_PACKAGE pinned to this rollgen: set as data in the parsed file (ruamel's
-    round trip keeps the comments and the layout a person will edit), not by replacing text."""
+    """The advance workflow with ROLLGEN_PACKAGE pinned to this rollgen (its git URL at this version's tag)."""
+    from generator import pinned_requirement
+
+    def pin(doc: Any) -> None:
+        doc["jobs"]["advance"]["env"]["ROLLGEN_PACKAGE"] = pinned_requirement()
+
+    return _edited(template, pin)
+
+
+def pinned_hooks(template: bytes) -> bytes:
+    """The pre-commit config with the hooks taken from rollgen's repository at this version's tag: pre-commit
+    installs that rollgen into an environment of its own (`language: python`), so no rollgen on PATH is needed."""
+    from generator import REPO_URL
+
+    def pin(doc: Any) -> None:
+        [hooks] = doc["repos"]
+        hooks["repo"] = REPO_URL
+        hooks["rev"] = f"v{__version__}"
+
+    return _edited(template, pin)
+
+
+def _edited(template: bytes, edit: Callable[[Any], None]) -> bytes:
+    """The YAML template with `edit` applied as data: ruamel's round trip keeps the comments and the layout a
+    person will edit, and quotes a value as YAML needs (no value is put in as text)."""
     import io
 
     from ruamel.yaml import YAML
@@ -220,7 +237,7 @@ def pinned_workflow(template: bytes) -> bytes:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
     doc = yaml.load(template)
-    doc["jobs"]["advance"]["env"]["ROLLGEN_PACKAGE"] = f"rollgen=={__version__}"
+    edit(doc)
     out = io.BytesIO()
     yaml.dump(doc, out)
     return out.getvalue()
