@@ -53,3 +53,19 @@ def test_status_of_a_release_whose_spec_is_gone_does_not_call_it_removed_from_th
            "stay deployed as they are (`rollgen abort hello --env prod` acts without it)" in err, err
     assert "is no longer in" not in err
     assert head(canary) == before
+
+
+def test_the_hold_message_after_the_steps_are_cut_to_one_says_step(
+    canary: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was: "past the 1 steps the spec now has"
+    import re
+
+    assert cli(capsys, "promote", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 1))[0] == 0
+    text = _spec(canary)
+    one = re.sub(r"steps:\n(?:\s+- \{weight: .*\}\n)+", "steps:\n        - {weight: 30, pause: 5m}\n", text)
+    assert one != text
+    _commit_spec(canary, one, "one step")
+    code, out, err = cli(capsys, "advance", "hello", "--env", "prod", "--repo", canary, "--now", at(1, 2))
+    assert code == 0, out + err
+    assert "past the 1 step the spec now has, so planned as step 1/1" in out, out
