@@ -137,14 +137,18 @@ def base_kustomization(release: Release, kustomization: JSON) -> JSON:
     return {**kustomization, **workload.kustomize_entries(release.name, release.namespace, release.workload)}
 
 
-def overlay_kustomization(release: Release, env: Environment, kustomization: JSON, state: EnvState) -> JSON:
+def overlay_kustomization(
+    release: Release, env: Environment, kustomization: JSON, state: EnvState, base: Release | None = None
+) -> JSON:
     """An overlay's kustomization with its own config (replacing the base's when it differs) and the spec's
-    patches after rollgen's own, so a patch sees the environment's final objects."""
+    patches after rollgen's own, so a patch sees the environment's final objects. `base`: the release the base
+    was rendered from, when the environment is rendered from another version of the spec (gitops/pinned.py)."""
     out = dict(kustomization)
+    base = base or release
     config_env = config_environment(release, env, state)
-    if config_env.workload.config != release.workload.config:
+    if config_env.workload.config != base.workload.config:
         entries = workload.kustomize_entries(release.name, release.namespace, config_env.workload)
-        base_entries = workload.kustomize_entries(release.name, release.namespace, release.workload)
+        base_entries = workload.kustomize_entries(base.name, base.namespace, base.workload)
         base_names = {generator["name"] for generator in base_entries.get("configMapGenerator", [])}
         generators = [
             {**generator, "behavior": "replace" if generator["name"] in base_names else "create"}
