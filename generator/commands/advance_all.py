@@ -100,7 +100,18 @@ def run(args: argparse.Namespace) -> int:
         else:
             lines, pushed = _attempts(repo, config, branch, request, only, answers)
     report(lines, pushed, args.format)
-    return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
+    if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
+        from generator.clock import format_time
+        from generator.notify import after_tick
+
+        after_tick(repo, config, lines, format_time(request.now), pushed)
+    failed = sum(1 for line in lines if _failed(line))
+    if getattr(args, "metrics_file", None) is not None:  # for a textfile collector (generator/metrics.py)
+        from generator.metrics import write_after_tick
+
+        moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
+        write_after_tick(args.metrics_file, config, failed, moved)
+    return EXIT_USER if failed else EXIT_OK
 
 
 @dataclass(frozen=True)
