@@ -58,12 +58,11 @@ HELP: dict[str, tuple[str, str]] = {
         "rollgen abort hello --env prod --push",
     ),
     "rollback": (
-        "Go straight back to the last promoted version (or --to IMAGE), without a canary: one commit with "
-        "Rollgen-Action: rollback and all traffic on that version. The environment's image in the spec is set to "
-        "it in the same commit, so the next release or CI set-image does not ship the bad version again. Works "
-        "inside a freeze window, mid-canary and after a promotion; --push goes through the usual push loop.",
-        "rollgen rollback hello --env prod --push\n"
-        "rollgen rollback hello --env prod --to ghcr.io/stefanprodan/podinfo:6.7.0",
+        "Go straight back to the last promoted version, with no canary, in one commit: during a canary the stable "
+        "side, otherwise the version before the current one (or --to IMAGE). The spec's environment gets that "
+        "image too, so the next release does not ship the bad version again; `rollgen set-image NAME IMAGE --env E` "
+        "moves it on. Works during a change freeze; refused for a release its controller steps.",
+        "rollgen rollback hello --env prod --push\nrollgen rollback hello --env prod --to ghcr.io/acme/hello:1.4.1",
     ),
     "retire": (
         "Take down an environment the spec no longer lists (or every environment of a release whose spec is "
