@@ -19,9 +19,10 @@ from generator.records import dataclass, field
 
 if TYPE_CHECKING:
     from generator.gitops.repo import Repo
+    from generator.plan.order import Wait
 
 
-WAITING: str = "waiting"  # the phase of an environment held for its upstream (`after:`), when rollgen has it
+WAITING: str = "waiting"  # the phase `status` shows for an environment held for its upstream (`after:`)
 
 
 class Action(NamedTuple):  # a NamedTuple: 10,000 of them are made for a large report
@@ -44,6 +45,14 @@ class EnvView:
     error: str = ""
     actions: tuple[Action, ...] = ()
     awaiting: str = ""  # pull-request mode: the branch and subject awaiting merge
+    waiting: str = ""  # environments[].after: what it waits for (plan/order.py's reason), as `status` says it
+
+    @property
+    def phase(self) -> str:
+        """The phase as `status` shows it: waiting while held for its upstream, else the state file's."""
+        if self.waiting:
+            return WAITING
+        return self.state.phase if self.state else ""
 
     @property
     def now_line(self) -> str:
@@ -51,10 +60,10 @@ class EnvView:
         state = self.state
         if self.awaiting:
             return f"awaiting merge: {self.awaiting}"
+        if self.waiting:
+            return f"waiting: {self.waiting}"
         if state is None:
             return ""
-        if state.phase == WAITING:
-            return "waiting for its upstream environment to promote and soak"
         if state.in_flight:
             step = f"step {state.step}/{state.steps}" if state.steps else f"step {state.step}"
             canary = state.canary_image.ref if state.canary_image else "?"
@@ -91,10 +100,11 @@ def collect(repo_dir: Path, now: str) -> Report:
     reader.start()
     found = {(f.release, f.env): f for f in _scan(config.output_dir)}
     waiting = _awaiting(repo.root) if config.mode == "pull-request" else {}
+    waits = _order_waits(repo.root, list(found.values()), now)
     reader.join()
     if failed:
         raise failed[0]
-    keys = sorted(set(found) | set(history) | set(waiting))
+    keys = sorted(set(found) | set(history) | set(waiting) | set(waits))
     views = []
     for key in keys:
         state = found.get(key)
@@ -103,6 +113,7 @@ def collect(repo_dir: Path, now: str) -> Report:
             key[0], key[1], state.state if state else None, state.error if state else "",
             tuple(sorted(history.get(key, []), key=lambda a: a.time)),
             f"{branch[0]}: {branch[1]}" if branch else "",
+            waits[key].reason if key in waits else "",
         ))
     return Report(repo.root.name, now, repo.head() or "", tuple(views))
 
@@ -113,6 +124,19 @@ def _read_history(repo: Repo, prefix: str, into: dict[tuple[str, str], list[Acti
         into.update(_actions(repo, prefix))
     except BaseException as exc:  # noqa: BLE001 - raised again by the caller, in its own thread
         failed.append(exc)
+
+
+def _order_waits(root: Path, found: list[Found], now: str) -> dict[tuple[str, str], Wait]:
+    """The environments held for their upstream at `now`, as `status` finds them (only the specs that name
+    `after` are loaded)."""
+    from generator.clock import parse_time
+    from generator.commands.status import order_waits
+
+    try:
+        moment = parse_time(now)
+    except ValueError:
+        return {}
+    return order_waits(root, found, moment)
 
 
 def _awaiting(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
