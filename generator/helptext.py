@@ -53,6 +53,13 @@ HELP: dict[str, tuple[str, str]] = {
         "`rollgen release --retry` starts it again.",
         "rollgen abort hello --env prod --push",
     ),
+    "rollback": (
+        "Go straight back to the last promoted version, with no canary, in one commit: during a canary the stable "
+        "side, otherwise the version before the current one (or --to IMAGE). The spec's environment gets that "
+        "image too, so the next release does not ship the bad version again; `rollgen set-image NAME IMAGE --env E` "
+        "moves it on. Works during a change freeze; refused for a release its controller steps.",
+        "rollgen rollback hello --env prod --push\nrollgen rollback hello --env prod --to ghcr.io/acme/hello:1.4.1",
+    ),
     "retire": (
         "Take down an environment the spec no longer lists (or every environment of a release whose spec is "
         "gone): its overlay, state and wiring are removed in their own commit. Refused while the spec still "
