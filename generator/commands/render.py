@@ -283,11 +283,13 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
         names = [env.name for env in release.environments]
         files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
     if rendered.environments:
-        files.update(render_files(rendered, states, _pinned(out_dir, rendered, states) if wired is not None else None))
+        pins = _pinned(out_dir, rendered, states) if wired is not None else None
+        files.update(render_files(rendered, states, pins))
         if wired is not None:
-            from generator.render.route_changes import refuse_route_changes
+            from generator.render.route_changes import owned_route, refuse_route_changes
 
-            refuse_route_changes(out_dir, rendered, files)  # what Argo CD and Flux would never apply
+            if owned_route(rendered):  # what Argo CD and Flux would never apply, as the spec now asks for it
+                refuse_route_changes(out_dir, rendered, files if pins is None else render_files(rendered, states))
             files.update(wired.release_files(rendered))
     sink.add(files, roots)
 
