@@ -6,6 +6,7 @@ object of every golden overlay to it."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,84 @@ def scale_target_template(objects: list[Manifest], hpa: Manifest) -> Manifest:
     ref = hpa["spec"]["scaleTargetRef"]
     target = next(o for o in objects if o["kind"] == ref["kind"] and o["metadata"]["name"] == ref["name"])
     return dict(target["spec"]["template"])
+
+
+# -- Pod Security Admission, level restricted (k8s.io/pod-security-admission/policy, latest) --------------------
+
+PSA_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected",
+               "secret"}  # fmt: skip
+PSA_SYSCTLS = {
+    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}  # fmt: skip
+PSA_SELINUX_TYPES = {"", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"}
+WORKLOAD_KINDS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet", "Job")
+
+
+def psa_restricted(pod: Manifest) -> list[str]:
+    """Every check of the restricted level (its baseline checks included) on a pod spec: what the API server's
+    admission would name when the namespace enforces `restricted`. Empty: admitted."""
+    out: list[str] = []
+    context = pod.get("securityContext") or {}
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            out.append(f"host namespaces: {key}=true")
+    for volume in pod.get("volumes") or []:
+        kinds = set(volume) - {"name"}
+        if kinds - PSA_VOLUMES:
+            out.append(f"restricted volume types: {volume['name']} uses {sorted(kinds - PSA_VOLUMES)}")
+    for sysctl in context.get("sysctls") or []:
+        if sysctl["name"] not in PSA_SYSCTLS:
+            out.append(f"forbidden sysctls: {sysctl['name']}")
+    containers = [*pod.get("initContainers", []), *pod["containers"], *pod.get("ephemeralContainers", [])]
+    pod_seccomp = (context.get("seccompProfile") or {}).get("type")
+    pod_non_root = context.get("runAsNonRoot") is True
+    out += _context_problems("pod", context)
+    for container in containers:
+        name = container["name"]
+        sc = container.get("securityContext") or {}
+        out += _context_problems(f"container {name}", sc)
+        if sc.get("privileged"):
+            out.append(f"privileged: container {name}")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            out.append(f"allowPrivilegeEscalation != false: container {name}")
+        caps = sc.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []):
+            out.append(f"unrestricted capabilities: container {name} must drop ALL")
+        if set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+            out.append(f"unrestricted capabilities: container {name} adds {sorted(set(caps['add']) - {'NET_BIND_SERVICE'})}")
+        if sc.get("runAsNonRoot") is False or (not pod_non_root and sc.get("runAsNonRoot") is not True):
+            out.append(f"runAsNonRoot != true: container {name}")
+        seccomp = (sc.get("seccompProfile") or {}).get("type") or pod_seccomp
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            out.append(f"seccompProfile: container {name} has {seccomp}")
+        if sc.get("procMount") not in (None, "Default"):
+            out.append(f"procMount: container {name}")
+        for port in container.get("ports") or []:
+            if port.get("hostPort"):
+                out.append(f"hostPort: container {name} uses {port['hostPort']}")
+    return out
+
+
+def _context_problems(who: str, context: Manifest) -> list[str]:
+    out = []
+    if context.get("runAsUser") == 0:
+        out.append(f"runAsUser=0: {who}")
+    if (context.get("windowsOptions") or {}).get("hostProcess"):
+        out.append(f"hostProcess: {who}")
+    if (context.get("appArmorProfile") or {}).get("type") == "Unconfined":
+        out.append(f"appArmorProfile Unconfined: {who}")
+    selinux = context.get("seLinuxOptions") or {}
+    if selinux.get("user") or selinux.get("role") or selinux.get("type", "") not in PSA_SELINUX_TYPES:
+        out.append(f"seLinuxOptions: {who}")
+    if (context.get("seccompProfile") or {}).get("type") == "Unconfined":
+        out.append(f"seccompProfile Unconfined: {who}")
+    return out
+
+
+def pod_templates(objects: list[Manifest]) -> Iterator[tuple[str, Manifest]]:
+    for obj in objects:
+        if obj["kind"] in WORKLOAD_KINDS:
+            yield f"{obj['kind']}/{obj['metadata']['name']}", obj["spec"]["template"]
