@@ -258,12 +258,14 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
     """One release's files and the roots it owns, into the sink (render_all's Tree, render_stream's StreamedTree)."""
     from generator.gitops.retire import kept_files
     from generator.render.pipeline import app_root, render_files
+    from generator.gitops.strategy_switch import refuse_strategy_switch
 
     roots = [app_root(release)]  # owned either way: what is no longer rendered is pruned
     if wired is not None:
         wired.check(release)
         roots.extend(wired.release_roots(release.name))
     rendered, states = with_states(out_dir, release, released_only=wired is not None)
+    refuse_strategy_switch(out_dir, release, rendered.environments)  # to or from a rolling update
     kept = {env.name for env in rendered.environments}
     left_out = [env.name for env in release.environments if env.name not in kept]
     if left_out:

@@ -366,11 +366,13 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     from generator.render.pipeline import released, render_files
     from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
+    from generator.gitops.strategy_switch import refuse_strategy_switch
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
     refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
+    refuse_strategy_switch(config.output_dir, release, deployed.environments, config.root)  # to/from rolling
     files = render_files(deployed, states)
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
