@@ -140,3 +140,51 @@ def pod_templates(objects: list[Manifest]) -> Iterator[tuple[str, Manifest]]:
     for obj in objects:
         if obj["kind"] in WORKLOAD_KINDS:
             yield f"{obj['kind']}/{obj['metadata']['name']}", obj["spec"]["template"]
+
+
+# -- Envoy weighted clusters (Gateway API implementations, Istio): not health-aware -----------------------------
+
+
+def _weighted_services(objects: list[Manifest]) -> dict[str, int]:
+    """Service name -> the largest weight any route of the built objects gives it (HTTPRoute backendRefs,
+    VirtualService destinations; a backendRef without weight weighs 1)."""
+    out: dict[str, int] = {}
+    for obj in objects:
+        if obj["kind"] == "HTTPRoute":
+            refs = [(r["name"], int(r.get("weight", 1))) for rule in obj["spec"]["rules"] for r in rule["backendRefs"]]
+        elif obj["kind"] == "VirtualService":
+            refs = [(d["destination"]["host"], int(d.get("weight", 100 if len(route["route"]) == 1 else 0)))
+                    for route in obj["spec"]["http"] for d in route["route"]]
+        else:
+            continue
+        for name, weight in refs:
+            out[name] = max(out.get(name, 0), weight)
+    return out
+
+
+def _replicas_behind(objects: list[Manifest], service: str) -> int:
+    svc = next((o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == service), None)
+    if svc is None:
+        return 0
+    selector = svc["spec"].get("selector") or {}
+    return sum(
+        int(o["spec"].get("replicas", 1)) for o in objects
+        if o["kind"] == "Deployment" and selector.items() <= o["spec"]["template"]["metadata"]["labels"].items()
+    )
+
+
+def envoy_503s(before: list[Manifest], after: list[Manifest]) -> list[str]:
+    """The Services a commit from `before` to `after` sends traffic to while none of their pods is Ready.
+
+    Neither Argo CD (routes after Deployments within a wave, no health wait) nor Flux (one apply, no waves) orders
+    a route's weight after the pods it needs, or before the pods go: while the commit applies, a Service may
+    carry either commit's weight, and it has only the pods both commits keep (new pods are not Ready yet,
+    removed ones are gone at once). A weight on a Service with no Ready pod is 503s for that share."""
+    weights_before, weights_after = _weighted_services(before), _weighted_services(after)
+    out = []
+    for service in sorted(weights_before.keys() | weights_after.keys()):
+        weight = max(weights_before.get(service, 0), weights_after.get(service, 0))
+        ready = min(_replicas_behind(before, service), _replicas_behind(after, service))
+        if weight > 0 and ready == 0:
+            out.append(f"{service}: weight {weight} with no Ready pod")
+    return out
