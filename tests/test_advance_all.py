@@ -190,3 +190,21 @@ def test_a_rejected_push_drops_this_runs_commits_and_decides_again(
     subjects = git(git_remote[0], "log", "--format=%s", "-4", "main").splitlines()
     assert sum("beta/prod: step 2/3" in s for s in subjects) == 1
     assert sum("alpha/" in s and "step 2/3" in s for s in subjects) == 2
+
+
+def test_the_mode_switch_listing_runs_once_per_tick(repo: ConfigRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """advance --all wrote each moving environment through the one-release path, which listed the whole apps/
+    tree for an argocd.mode switch every time: the tick grew with the square of the fleet."""
+    from generator import wiring
+
+    in_flight_repo(repo)
+    config = repo.path / "rollgen.yaml"
+    config.write_text(config.read_text() + "argocd: {repoURL: https://git.example.com/platform/config.git}\n")
+    git(repo.path, "commit", "-qam", "argocd")
+    calls: list[str] = []
+    listing = wiring.other_mode_files
+    monkeypatch.setattr(wiring, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
+    code, out, err = repo.rollgen("advance", "--all", "--now", at(6))
+    assert code == 0, err
+    assert out.endswith("3 moved, 0 held, 0 failed\n")
+    assert calls == ["applications"]

@@ -572,3 +572,18 @@ def test_the_docs_document_the_orphaning_migration() -> None:
     guide = (EXAMPLES.parent / "docs" / "live-cluster.md").read_text(encoding="utf-8")
     section = guide.split("## Switching argocd.mode", 1)[1].split("\n## ", 1)[0]
     assert "--cascade=false" in section and "--cascade=orphan" in section
+
+
+def test_the_mode_switch_listing_runs_once_per_render_whatever_the_fleet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing reads the whole apps/ tree; once per release, a fleet's render grew with its square."""
+    calls: list[str] = []
+    listing = wiring.other_mode_files
+    monkeypatch.setattr(wiring, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL}})
+    for name in ("web", "api", "shop", "cart"):
+        write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", name).write_text(
+            (repo / "releases" / f"{name}.yaml").read_text().replace("hello.example.com", f"{name}.example.com"))
+    assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 0
+    assert calls == ["applications"]

@@ -70,6 +70,7 @@ Line = Outcome | Failure
 def run(args: argparse.Namespace) -> int:
     from generator.plan.gates import evaluate
     from generator.plan.progression import plan_advance
+    from generator.wiring import for_config, whole_fleet
 
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dry_run:
         return _dry_run(repo, config, request, args.env, args.format)
-    with repo.lock():
+    with repo.lock(), whole_fleet(config.output_dir, for_config(config)):
         tidy(repo, config)
         if config.mode == "pull-request":
             lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), args.env), False

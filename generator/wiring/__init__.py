@@ -547,6 +547,26 @@ def _refuse_root_clash(release: Release, env: Environment, app: str, roots: set[
 MODE_SWITCH_DOC = 'docs/live-cluster.md "Switching argocd.mode"'
 
 
+# The output folders a fleet-wide command has checked once (whole_fleet): their other commands skip the listing.
+_CHECKED: set[tuple[Path, str]] = set()
+
+
+class whole_fleet:
+    """`with whole_fleet(config.output_dir, wiring):` refuses an argocd.mode switch once, for a command that then
+    writes many releases (advance --all): the listing covers the whole apps/ tree, so once per release made the
+    tick grow with the square of the fleet. Nothing the command writes can add the other mode's files."""
+
+    def __init__(self, out_dir: Path, wiring: Wiring) -> None:
+        self.key = (out_dir, wiring.argocd.mode if wiring.argocd is not None else "")
+        refuse_mode_switch(out_dir, wiring)
+
+    def __enter__(self) -> None:
+        _CHECKED.add(self.key)
+
+    def __exit__(self, *exc: object) -> None:
+        _CHECKED.discard(self.key)
+
+
 def refuse_mode_switch(out_dir: Path, wiring: Wiring) -> None:
     """Refuse to write while the output folder still holds the other argocd.mode's generated wiring.
 
@@ -555,7 +575,7 @@ def refuse_mode_switch(out_dir: Path, wiring: Wiring) -> None:
     everything from scratch. The documented migration orphans them in the cluster first and then removes those
     files by hand; once they are gone, rollgen writes the new mode's wiring."""
     argo = wiring.argocd
-    if argo is None:
+    if argo is None or (out_dir, argo.mode) in _CHECKED:
         return
     left = other_mode_files(out_dir, argo.mode)
     if not left:
@@ -634,10 +654,11 @@ class RenderWiring:
         return release_files(release, self.wiring)
 
     def check(self, release: Release) -> None:
-        """Refuse what no environment of the release may be wired as (released or not: see release_files), and
-        an argocd.mode switch that would prune the other mode's wiring (refuse_mode_switch)."""
+        """Refuse what no environment of the release may be wired as (released or not: see release_files).
+
+        The argocd.mode switch is a property of the whole output folder, refused once by for_render: checked
+        here, it listed the whole apps/ tree once per release, and a fleet's render grew with its square."""
         refuse_root_clashes(release, self.wiring)
-        refuse_mode_switch(self.out_dir, self.wiring)
 
     def release_roots(self, name: str) -> list[str]:
         return [] if self.whole_repo else release_roots(name)
@@ -684,7 +705,9 @@ def for_render(out_dir: Path, paths: Sequence[Path]) -> RenderWiring | None:
         return None
     releases = config.releases_dir.resolve()
     whole = any(p.resolve() == releases or p.resolve() in releases.parents for p in paths)
-    return RenderWiring(for_config(config), whole, out_dir)
+    wiring = for_config(config)
+    refuse_mode_switch(out_dir, wiring)  # once for the whole render (see RenderWiring.check)
+    return RenderWiring(wiring, whole, out_dir)
 
 
 # -- kept for callers of the first version (tests/test_consumers.py) --------------------------------------------
