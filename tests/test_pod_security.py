@@ -89,3 +89,47 @@ def test_what_restricted_cannot_admit_is_refused_located(
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith(f"{spec}:") and f": {expected}" in line, line
     assert "remove it" in line or "set security: baseline" in line  # what to do instead
+
+
+SIDECAR_6902 = """\
+  patches:
+    - target: {kind: Deployment}
+      patch: |-
+        - op: add
+          path: /spec/template/spec/containers/-
+          value: {name: proxy, image: envoyproxy/envoy:v1.30.0%s}
+"""
+SIDECAR_SMP = """\
+  patches:
+    - patch: |-
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: hello}
+        spec:
+          template:
+            spec:
+              initContainers:
+                - {name: setup, image: busybox%s}
+"""
+SECURE = ", securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}"
+
+
+@pytest.mark.parametrize("patch", [SIDECAR_6902, SIDECAR_SMP])
+def test_a_container_a_patch_adds_must_comply_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], patch: str
+) -> None:
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(spec_text("deployments", "ingress-nginx", CANARY, extra=patch % ""))
+    assert main(["validate", str(spec)]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert ": $.spec.patches[0].patch: the patch adds container " in line, line
+    assert "which Pod Security Admission's restricted level refuses" in line and "security: baseline" in line
+    spec.write_text(spec_text("deployments", "ingress-nginx", CANARY, extra=patch % SECURE))
+    assert main(["validate", str(spec)]) == 0, capsys.readouterr().out
+    out = tmp_path / "out"
+    assert main(["render", str(spec), "--out", str(out)]) == 0
+    for ident, template in pod_templates(kustomize_build(out / "apps" / "hello" / "overlays" / "prod")):
+        assert psa_restricted(template["spec"]) == [], ident
+    baseline = spec_text("deployments", "ingress-nginx", CANARY, extra=patch % "" + "  security: baseline\n")
+    spec.write_text(baseline)
+    assert main(["validate", str(spec)]) == 0

@@ -432,6 +432,76 @@ def patch_findings(data: Data, profiles: Mapping[str, Profile], generated: Gener
     for where, patch, env_name in located:
         scope = objects if objects is None or env_name is None else {env_name: objects.get(env_name, ())}
         out += one_patch(where, patch, scope, data["metadata"]["name"])
+        if "restricted" in patch_securities(spec, env_name):
+            out += restricted_patch(where, patch, data["metadata"]["name"])
+    return out
+
+
+def patch_securities(spec: Data, env_name: str | None) -> set[str]:
+    """The security profiles of the environments a patch applies to (a release-level patch: all of them)."""
+    default = spec.get("security", workload.DEFAULT_SECURITY)
+    entries = [e for e in spec.get("environments", []) if env_name is None or e["name"] == env_name]
+    return {e.get("security", default) for e in entries} or {default}
+
+
+CONTAINER_PATH = re.compile(r"^/spec/template/spec/(?:init)?[cC]ontainers(?:/-|/[0-9]+)?$")
+
+
+def restricted_patch(at: JsonPath, patch: Data, container_name: str) -> Iterator[Finding]:
+    """A container a patch adds runs in a pod admission checks as `restricted`, but rollgen's profile never
+    reaches it (the patch applies after): it must comply as written."""
+    from generator import yaml_import  # noqa: F401 - before yaml (see there)
+    import yaml
+
+    try:
+        body = yaml.load(patch["patch"], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return  # one_patch reports it
+    for container in added_containers(body, container_name):
+        missing = [problem for _, problem in restricted_container((), container)] + sidecar_gaps(container)
+        if missing:
+            name = container.get("name", "?")
+            yield Finding((*at, "patch"), (
+                f"the patch adds container {name!r}, which Pod Security Admission's restricted level refuses "
+                f"({missing[0].split(';')[0]}): give it securityContext {{allowPrivilegeEscalation: false, "
+                "capabilities: {drop: [ALL]}} (rollgen's profile does not reach what a patch adds), or set "
+                "security: baseline"
+            ))  # fmt: skip
+
+
+def added_containers(body: Any, container_name: str) -> Iterator[Data]:
+    """The containers a patch adds: JSON 6902 add/replace at a containers path, or a strategic merge's
+    containers (initContainers) other than rollgen's own."""
+    if isinstance(body, list):
+        for op in body:
+            if not isinstance(op, dict) or op.get("op") not in ("add", "replace"):
+                continue
+            if CONTAINER_PATH.match(str(op.get("path", ""))):
+                value = op.get("value")
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, dict) and item.get("name") != container_name:
+                        yield item
+        return
+    pod: Any = body
+    for key in ("spec", "template", "spec"):
+        pod = pod.get(key) if isinstance(pod, dict) else None
+    if not isinstance(pod, dict):
+        return
+    for key in ("containers", "initContainers"):
+        items = pod.get(key)
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("name") != container_name:
+                yield item
+
+
+def sidecar_gaps(container: Data) -> list[str]:
+    """What the restricted level requires of a container that nothing will add for it."""
+    context = container.get("securityContext") or {}
+    out = []
+    if context.get("allowPrivilegeEscalation") is not False:
+        out.append("allowPrivilegeEscalation is not false")
+    if "ALL" not in ((context.get("capabilities") or {}).get("drop") or []):
+        out.append("its capabilities do not drop ALL")
     return out
 
 
