@@ -129,7 +129,7 @@ def test_deployments_abort(repo: ConfigRepo, router: str) -> None:
     assert len(_routes(router, find(objects, ROUTE_KIND[router], "hello"))) == 1  # the header route is gone
     assert find(objects, "Deployment", "hello-canary")["spec"]["replicas"] == 1
     assert image_of(find(objects, "Deployment", "hello")) == V1
-    assert "its pods go" in repo.act("advance", now=at(2.5))[1]
+    assert "its pods stay until" in repo.act("advance", now=at(2.5))[1]
     assert repo.rollgen("advance", "--all", "--now", at(3))[0] == 0  # the scheduled tick finds it
     assert_commit(repo, "abort", "0/3", 0, V2)
     objects = envoy.commit()

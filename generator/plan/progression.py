@@ -449,7 +449,7 @@ def _advance_aborted(release: Release, env: Environment, current: EnvState, now:
     """After an abort took the canary's weight off (ready_first), its pods go once the settle delay has passed."""
     image = current.canary_image
     assert image is not None
-    hold = _wait_hold(f"nothing to do yet: the aborted canary of {image.ref} has no traffic; its pods go", current,
+    hold = _wait_hold(f"nothing to do yet: the aborted canary of {image.ref} has no traffic; its pods stay", current,
                       env.settle_delay, now)
     if hold is not None:
         return hold
