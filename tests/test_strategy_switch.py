@@ -88,8 +88,11 @@ def test_a_released_environment_is_not_switched_to_or_from_a_rolling_update(
     assert repo.head() == head
     cwd = Path.cwd()
     os.chdir(repo.path)
-    try:  # the render hook refuses the same
+    try:  # the render hook refuses the same, located
+        repo.capsys.readouterr()
         assert main(["render", "releases/hello.yaml", "--out", "."]) == 1
+        out, err = repo.capsys.readouterr()
+        assert line in (out + err).splitlines(), (out, err)
     finally:
         os.chdir(cwd)
 

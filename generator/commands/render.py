@@ -235,6 +235,8 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
                 wired = for_render(out_dir, paths)
                 sink.share(wired.shared_roots() if wired is not None else [])
             _render_one(release, out_dir, wired, sink, unreleased)
+        except InvalidInput as exc:  # located in the spec (a strategy switch): reported as its problems
+            problems.extend(exc.problems)
         except RollgenError as exc:
             failed = exc
     if problems or duplicates:
