@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 from generator import __version__
-from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, RollgenError
+from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER, RollgenError
 from generator.hints import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
@@ -44,11 +44,11 @@ def _repo_option(parser: argparse.ArgumentParser) -> None:
                         help="the config repository (default: the git repository of the current folder)")
 
 
-def _progression_options(parser: argparse.ArgumentParser, env_required: bool = True) -> None:
+def _progression_options(parser: argparse.ArgumentParser, env_required: bool = True, env_help: str = "") -> None:
     _repo_option(parser)
     parser.add_argument("--env", required=env_required, metavar="ENV",
-                        help="the environment, as the spec names it" if env_required
-                        else "only this environment (default: every environment of the spec, in its order)")
+                        help=env_help or ("the environment, as the spec names it" if env_required
+                        else "only this environment (default: every environment of the spec, in its order)"))
     parser.add_argument("--push", action="store_true", help="push the commit to the configured remote")
     parser.add_argument("--now", metavar="TIME",
                         help="act as if it were TIME (RFC 3339, e.g. 2026-05-04T10:00:00Z), for tests and demos")
@@ -82,7 +82,8 @@ def _name_and_progression(p: argparse.ArgumentParser) -> None:
 
 def _advance(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", nargs="?", help="the release (not with --all)")
-    _progression_options(p, env_required=False)
+    _progression_options(p, env_required=False, env_help="the environment, as the spec names it (required with "
+                         "NAME); with --all, only this environment of every release")
     p.add_argument("--all", action="store_true",
                    help="every in-flight environment of every release, one commit each, one push at the end")
 
@@ -281,6 +282,29 @@ def _write_log(fd: int, text: str) -> None:
         fh.write(text)
 
 
+# errno values that say what the machine is like, not a bug of rollgen's: no permission, a read-only file system,
+# no space left. (A missing file is not among them: rollgen checks the paths it is given, so one is a bug.)
+_SITUATION_ERRNOS = frozenset({1, 13, 28, 30, 122})  # EPERM, EACCES, ENOSPC, EROFS, EDQUOT (Linux's numbers;
+# the errno module is not imported for them: ~1 ms of every start)
+
+
+def _closed_streams() -> None:
+    """A closed stdout or stderr (`rollgen status >&-`) is None in Python: writes to it are dropped, as the shell
+    asked, instead of failing as a bug."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the process's life
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _to_devnull(stream: object) -> None:
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, cast("int", getattr(stream, "fileno")()))
+    except (OSError, ValueError, AttributeError):
+        pass  # an in-process caller's stream (tests): nothing to redirect
+
+
 def _import_command(name: str, entry: bool) -> ModuleType:
     """The command's module. As the process's entry point (argv from sys.argv), with the garbage collector off
     while it and what it needs are imported (imports make objects that live until the process ends, and 30-odd
@@ -300,11 +324,17 @@ def _import_command(name: str, entry: bool) -> ModuleType:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _closed_streams()
     words = sys.argv[1:] if argv is None else list(argv)
     args = _quick(words) or build_parser(_command(words)).parse_args(words)
     try:
+        from generator.arguments import check
+
+        check(args)  # NAME and --env, for every command: they become paths
         module = _import_command(f"generator.commands.{args.command.replace('-', '_')}", entry=argv is None)
         code: int = module.run(args)
+        if argv is None:
+            sys.stdout.flush()  # here, where a reader gone away is handled, not in the interpreter's exit
         return code
     except RollgenError as exc:
         print(f"rollgen: {exc}", file=sys.stderr)
@@ -312,15 +342,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rollgen: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`rollgen history | head -1`): what it wanted, it has. Quiet, no crash log; the
+        # rest of the output goes nowhere, so the interpreter's own flush at exit does not fail again.
+        _to_devnull(sys.stdout)
+        return EXIT_USER
+    except OSError as exc:
+        if exc.errno not in _SITUATION_ERRNOS:
+            return _bug(exc)
+        # the file system's answer, not a bug: a folder not writable, a disk full
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"rollgen: {where}{exc.strerror or exc}; check the path's permissions and the free space",
+              file=sys.stderr)
+        return EXIT_USER
     except Exception as exc:  # noqa: BLE001 - the one place a bug becomes exit 3
-        try:
-            log = _bug_log(exc)
-        except Exception:  # noqa: BLE001 - reporting a bug must not raise another
-            log = None
-        print(f"rollgen: internal error ({type(exc).__name__}: {exc}); this is a bug.", file=sys.stderr)
-        if log is None:
-            print("rollgen: no crash log could be written (the cache and temporary folders are unusable)",
-                  file=sys.stderr)
-        else:
-            print(f"rollgen: the traceback is in {log}", file=sys.stderr)
-        return EXIT_BUG
+        return _bug(exc)
+
+
+def _bug(exc: Exception) -> int:
+    """A bug: the one line that says so, and the traceback in the crash log."""
+    try:
+        log = _bug_log(exc)
+    except Exception:  # noqa: BLE001 - reporting a bug must not raise another
+        log = None
+    print(f"rollgen: internal error ({type(exc).__name__}: {exc}); this is a bug.", file=sys.stderr)
+    if log is None:
+        print("rollgen: no crash log could be written (the cache and temporary folders are unusable)",
+              file=sys.stderr)
+    else:
+        print(f"rollgen: the traceback is in {log}", file=sys.stderr)
+    return EXIT_BUG

@@ -29,17 +29,42 @@ def userinfo_bytes(text: bytes) -> bytes:
     return re.sub(_BYTES_USERINFO, rb"\1***@", text) if b"@" in text else text
 
 
-# `ghp_xxx@github.com:org/repo` (a token as the scp-like login) and `?token=xxx` / `&private_token=xxx`. Linear
-# too: a token match starts only after a character that cannot continue it, and its run stops at one.
-_SCP_TOKEN = rb"(?<![A-Za-z0-9_.:/-])(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]+@"
-_QUERY_TOKEN = rb"(?i)([?&;][A-Za-z_]*(?:token|password|secret|key)=)[^&;#\s'\"]+"
+# The one rule for everything rollgen prints that it did not write itself (what git, a pull-request command or a
+# Prometheus server said; a value a spec or rollgen.yaml holds): `scheme://user:password@` -> `scheme://***@`, a
+# forge's access token anywhere (`ghp_...`, `github_pat_...`, `glpat-...`) -> `***`, and the value of any
+# `name=value` whose name says it holds a credential (`token=`, `?private_token=`, `password=`, `secret=`, `apikey=`)
+# -> `name=***`, and what follows `Bearer`, `Basic` or `token` (an Authorization header's value) -> `***`. Linear too: a name or a token match starts only where no character that could continue it
+# precedes, and its run stops at one (a run of 1 MB without `=` is walked once, not from each of its positions).
+_TOKEN = r"(?<![A-Za-z0-9_-])(?:gh[pousr]_|github_pat_|glpat-)[A-Za-z0-9_-]+"
+_ASSIGNMENT = r"(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)(=)([^&;#\s'\"]*)"
+_SECRET_NAME = r"(?i)token|passw|secret|key|auth|credential"
+_SCHEME_WORD = r"(?i)(?<![A-Za-z0-9])(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{8,}"  # Authorization: Bearer xxx
+
+
+def redact(text: str) -> str:
+    """`text` without credentials, by the one rule above."""
+    if "@" in text:
+        text = userinfo(text)
+    if "_" in text or "-" in text:
+        text = re.sub(_TOKEN, "***", text)
+    if "=" in text:
+        text = re.sub(_ASSIGNMENT, _hide_value, text)
+    if " " in text or "\t" in text:
+        text = re.sub(_SCHEME_WORD, r"\1\2***", text)
+    return text
+
+
+def _hide_value(match: re.Match[str]) -> str:
+    name, equals, value = match.groups()
+    return f"{name}{equals}***" if value and re.search(_SECRET_NAME, name) else match[0]
 
 
 def credentials_bytes(text: bytes) -> bytes:
-    """userinfo_bytes, and a token as an scp-like login or in a query -> ***."""
+    """redact() for what a program printed (quotes end a URL's user part there: git quotes URLs in its
+    messages)."""
     if b"@" in text:
-        text = re.sub(_SCP_TOKEN, b"***@", userinfo_bytes(text))
-    return re.sub(_QUERY_TOKEN, rb"\1***", text) if b"=" in text else text
+        text = userinfo_bytes(text)
+    return redact(text.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
 
 
 # -- a clone URL fit to be written into the repository (rollgen.yaml's argocd.repoURL and flux.url, init's remote) --

@@ -28,7 +28,9 @@ RESTRICTED_UID = 10001
 PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
 # Argo CD and Flux prune what the last build no longer holds; a pod still running the previous template needs
 # the previous ConfigMap, so the generated ones are never pruned (old ones are left to a person to delete).
+# Prune=false alone leaves the Application OutOfSync while an old one lingers; IgnoreExtraneous keeps it Synced.
 GENERATED_CONFIG_ANNOTATIONS = {
+    "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
     "argocd.argoproj.io/sync-options": "Prune=false",
     "kustomize.toolkit.fluxcd.io/prune": "disabled",
 }

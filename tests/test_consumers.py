@@ -250,16 +250,21 @@ def _check_rollout_git(docs: list[Doc], name: str, state: Any) -> None:
     steps = rules.dig(rollout, "spec", "strategy", "canary", "steps", default=[])
     # a router's header routes (setHeaderRoute) hold beside the weight; the weight steps are what is checked here
     steps = [step for step in steps if "setHeaderRoute" not in step]
-    first = next((s["setWeight"] for s in steps if "setWeight" in s), None)
+    weights = [s["setWeight"] for s in steps if "setWeight" in s]
     if state.phase == "stable":
-        assert steps == [{"setWeight": 100}], steps
+        # a promotion holds the weight it was promoted from while the canary scales to every pod
+        held = [{"setWeight": state.weight}] if 0 < state.weight < 100 else []
+        assert steps == [*held, {"setWeight": 100}], steps
         assert _image_of(rollout) == state.stable_image.ref
     elif state.phase == "aborted":
         assert steps == [{"setWeight": 0}, {"pause": {}}], steps
         assert _image_of(rollout) == state.stable_image.ref
     else:
-        assert first == state.weight
-        assert steps == [{"setWeight": state.weight}, {"pause": {}}], steps
+        assert weights[-1] == state.weight  # CONTRACT section 3: the last setWeight
+        # from the second step on the previous step's weight comes first: the canary keeps it while it scales
+        held = [{"setWeight": weights[0]}] if len(weights) == 2 and 0 < weights[0] < state.weight else []
+        assert len(weights) == 1 + len(held), steps
+        assert steps == [*held, {"setWeight": state.weight}, {"pause": {}}], steps
         assert _image_of(rollout) == state.canary_image.ref
 
 

@@ -161,7 +161,7 @@ def nginx_weight(objects: list[dict[str, Any]]) -> int:
 
 def argo_weight(objects: list[dict[str, Any]]) -> int:
     steps = find(objects, "Rollout", "hello")["spec"]["strategy"]["canary"]["steps"]
-    weight: int = steps[0]["setWeight"]
+    weight: int = [step["setWeight"] for step in steps if "setWeight" in step][-1]  # CONTRACT section 3: the last
     return weight
 
 
@@ -360,7 +360,8 @@ def test_argo_rollouts_git_canary_lifecycle(repo: ConfigRepo) -> None:
     assert repo.act("promote", now=at(16))[0] == 0
     assert_commit(repo, "promote", "3/3", 100, V2)
     rollout = find(repo.build(), "Rollout", "hello")
-    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 100}]
+    # the weight promoted from, held while the canary scales to every pod, then 100
+    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 50}, {"setWeight": 100}]
     assert image_of(rollout) == V2
     assert repo.state()["phase"] == "stable"
 

@@ -216,7 +216,8 @@ def test_advance_after_last_timed_step_promotes() -> None:
     env = replace(env, steps=steps)
     plan = moved(progression.plan_advance(release, env, progressing(3, 50), at(60), passing))
     assert plan.action == "promote"
-    assert plan.state == EnvState(phase="stable", stable_image=NEW, since="2024-05-01T12:01:00Z")
+    # the step and weight promoted from stay: the promotion commit holds that weight while the canary scales
+    assert plan.state == EnvState(phase="stable", stable_image=NEW, step=3, weight=50, since="2024-05-01T12:01:00Z")
     assert (plan.step, plan.steps, plan.weight) == (3, 3, 100)
 
 

@@ -145,7 +145,7 @@ def test_argo_rollouts_git_lifecycle(repo: ConfigRepo, router: str) -> None:
     repo.release()
     assert_commit(repo, "deploy", "0/3", 100, V1)
     objects = repo.build()
-    assert _first_set_weight(objects) == 100
+    assert _live_set_weight(objects) == 100
     # the route git declares stays at 100/0: the controller moves it
     assert weight(router, objects) == 0
 
@@ -167,18 +167,19 @@ def test_argo_rollouts_git_lifecycle(repo: ConfigRepo, router: str) -> None:
     for minutes, live, step in ((5, 25, "2/3"), (15, 50, "3/3")):
         assert repo.act("advance", now=at(minutes))[0] == 0
         assert_commit(repo, "step", step, live, V2)
-        assert _first_set_weight(repo.build()) == live
+        assert _live_set_weight(repo.build()) == live
 
     assert repo.act("promote", now=at(16))[0] == 0
     assert_commit(repo, "promote", "3/3", 100, V2)
     rollout = find(repo.build(), "Rollout", "hello")
-    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 100}]
+    # the weight promoted from, held while the canary scales to every pod, then 100
+    assert rollout["spec"]["strategy"]["canary"]["steps"] == [{"setWeight": 50}, {"setWeight": 100}]
     assert repo.state()["phase"] == "stable"
 
 
-def _first_set_weight(objects: list[dict[str, Any]]) -> int:
+def _live_set_weight(objects: list[dict[str, Any]]) -> int:
     steps = find(objects, "Rollout", "hello")["spec"]["strategy"]["canary"]["steps"]
-    return int(next(step["setWeight"] for step in steps if "setWeight" in step))
+    return int([step["setWeight"] for step in steps if "setWeight" in step][-1])  # CONTRACT section 3: the last
 
 
 def _routes(router: str, obj: dict[str, Any]) -> list[Any]:

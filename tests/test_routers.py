@@ -123,11 +123,11 @@ def assert_router_objects(engine: str, router: str, kinds: set[str], objects: li
 
 
 def live_weight(engine: str, router: str, objects: list[dict[str, Any]]) -> int | None:
-    """CONTRACT section 3: the Rollout's first setWeight (argo-rollouts, git), else the router's weight."""
+    """CONTRACT section 3: the Rollout's last setWeight (argo-rollouts, git), else the router's weight."""
     if engine == "argo-rollouts":
         rollout = next(o for o in objects if o["kind"] == "Rollout")
         steps = rollout["spec"]["strategy"]["canary"]["steps"]
-        return int(next(step["setWeight"] for step in steps if "setWeight" in step))
+        return int([step["setWeight"] for step in steps if "setWeight" in step][-1])
     return router_for(router).live_weight(objects, "hello")
 
 
@@ -156,6 +156,9 @@ def test_a_rolling_update_environment_is_routed_by_the_release_router(tmp_path: 
 # -- what each router writes ------------------------------------------------------------------------------------
 
 
+SERVICE_REF = {"group": "", "kind": "Service"}  # stated, as the API server would default them
+
+
 def built(tmp_path: Path, text: str, progressing: bool = True, env: str = "prod") -> list[dict[str, Any]]:
     return rendered_cell(tmp_path, text, progressing)[env]
 
@@ -175,14 +178,15 @@ def test_deployments_gateway_api_httproute(tmp_path: Path) -> None:
     rules = route["spec"]["rules"]
     # header and cookie rules first, each to one Service; the weighted rule last, its weights adding up to 100
     assert rules[0]["matches"][0]["headers"] == [{"type": "Exact", "name": "X-Canary", "value": "always"}]
-    assert rules[0]["backendRefs"] == [{"name": "hello-canary", "port": 5000}]
-    assert rules[1]["backendRefs"] == [{"name": "hello", "port": 5000}]  # X-Canary: never stays on stable
+    assert rules[0]["backendRefs"] == [{**SERVICE_REF, "name": "hello-canary", "port": 5000, "weight": 1}]
+    assert rules[1]["backendRefs"] == [{**SERVICE_REF, "name": "hello", "port": 5000, "weight": 1}]  # X-Canary: never stays on stable
     assert rules[2]["matches"][0]["headers"][0]["type"] == "RegularExpression"
     assert re.search(rules[2]["matches"][0]["headers"][0]["value"], "a=b; canary=always")
     assert not re.search(rules[2]["matches"][0]["headers"][0]["value"], "canary=never")
     assert rules[-1] == {
         "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-        "backendRefs": [{"name": "hello", "port": 5000, "weight": 75}, {"name": "hello-canary", "port": 5000, "weight": 25}],
+        "backendRefs": [{**SERVICE_REF, "name": "hello", "port": 5000, "weight": 75},
+                        {**SERVICE_REF, "name": "hello-canary", "port": 5000, "weight": 25}],
     }
 
 
@@ -216,7 +220,8 @@ def test_rollouts_gateway_api_plugin(tmp_path: Path) -> None:
             "httpRoutes": [{"name": "hello", "useHeaderRoutes": True}], "namespace": "test"}},
         "managedRoutes": [{"name": "canary-header"}, {"name": "canary-cookie"}],
     }
-    assert canary["steps"][0] == {
+    assert canary["steps"][0] == {"setWeight": 10}  # the header routes follow it: the canary has pods by then
+    assert canary["steps"][1] == {
         "setHeaderRoute": {"name": "canary-header",
                            "match": [{"headerName": "X-Canary", "headerValue": {"exact": "always"}}]},
     }
@@ -224,8 +229,8 @@ def test_rollouts_gateway_api_plugin(tmp_path: Path) -> None:
     # one rule, stable and canary at 100 and 0: the plugin edits the weights
     assert route["spec"]["rules"] == [{
         "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-        "backendRefs": [{"name": "hello-stable", "port": 5000, "weight": 100},
-                        {"name": "hello-canary", "port": 5000, "weight": 0}],
+        "backendRefs": [{**SERVICE_REF, "name": "hello-stable", "port": 5000, "weight": 100},
+                        {**SERVICE_REF, "name": "hello-canary", "port": 5000, "weight": 0}],
     }]
 
 
@@ -233,7 +238,7 @@ def test_rollouts_istio_virtual_service(tmp_path: Path) -> None:
     objects = built(tmp_path, spec_text("argo-rollouts", "istio", CANARY, "git"))
     canary = find(objects, "Rollout")["spec"]["strategy"]["canary"]
     assert canary["trafficRouting"] == {"istio": {"virtualService": {"name": "hello", "routes": ["primary"]}}}
-    assert canary["steps"] == [{"setWeight": 25}, {"pause": {}}]
+    assert canary["steps"] == [{"setWeight": 10}, {"setWeight": 25}, {"pause": {}}]
     route = find(objects, "VirtualService")["spec"]["http"][0]["route"]
     assert [d["weight"] for d in route] == [100, 0]
     assert [d["destination"]["host"] for d in route] == ["hello-stable", "hello-canary"]

@@ -117,8 +117,17 @@ def test_status_reports_an_unreadable_state(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_status_of_an_empty_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "rollgen.yaml").write_text("output: .\n")
     code, out, err = run(capsys, "--repo", str(tmp_path))
     assert code == 0 and out == "" and "no releases" in err
+
+
+def test_status_outside_a_config_repo_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 23 item 15: was exit 0, "no releases with progression state here"
+    code, out, err = run(capsys, "--repo", str(tmp_path))
+    assert code == 1 and out == ""
+    assert err == (f"rollgen: {tmp_path.resolve()} is not in a config repository: no rollgen.yaml or .git here or "
+                   "above, and no apps/ folder; run it in the config repository, or name it with --repo\n")
 
 
 # -- the step count: k/n ---------------------------------------------------------------------------------------

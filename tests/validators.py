@@ -7,6 +7,7 @@ these validators hold the output to what the upstream projects publish (see ../s
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import os
 import subprocess
@@ -338,3 +339,34 @@ def render_progressing(example: Path, out: Path, step: int = 2) -> dict[str, Any
         write_state(app_dir, env, state)
     render_example(example, out)
     return states
+
+
+@functools.cache
+def crd_schema(api_version: str, kind: str) -> dict[str, Any]:
+    """The upstream CRD's openAPIV3Schema for `kind` at `api_version` (as served)."""
+    group, version = _split_api_version(api_version)
+    for crd in _crd_documents(CRD_FILES[(group, kind)]):
+        if crd["spec"]["group"] == group and crd["spec"]["names"]["kind"] == kind:
+            for served in crd["spec"]["versions"]:
+                if served["name"] == version:
+                    schema: dict[str, Any] = served["schema"]["openAPIV3Schema"]
+                    return schema
+    raise KeyError(f"no CRD serves {api_version} {kind}")
+
+
+def with_server_defaults(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the API server stores for `doc`: the CRD's structural defaults filled in where a field is absent
+    (apiextensions defaulting: an absent property with a `default` gets it, then is defaulted in turn)."""
+    return _defaulted(copy.deepcopy(doc), crd_schema(doc["apiVersion"], doc["kind"]))
+
+
+def _defaulted(node: Any, schema: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key not in node and "default" in sub:
+                node[key] = copy.deepcopy(sub["default"])
+            if key in node:
+                node[key] = _defaulted(node[key], sub)
+    elif isinstance(node, list) and "items" in schema:
+        return [_defaulted(item, schema["items"]) for item in node]
+    return node

@@ -2,7 +2,8 @@
 
 Stable is untouched; a new release, or `rollgen release --retry` with the same image, starts over. Refused
 (exit 1) during the nginx engine's promotion, when stable already runs the new image, and for a
-controller-driven release (use the controller's abort).
+controller-driven release (use the controller's abort). An invalid, deleted or renamed spec does not stop it:
+it acts on what runs, with the spec of the commit that wrote the current files (gitops/running.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, named_release, now_from
+from generator.gitops.running import RunningRelease
+from generator.gitops.workflow import Request, now_from
 from generator.plan.progression import plan_abort
 from generator.plan.workload_progression import with_pods
 
@@ -18,7 +20,7 @@ from generator.plan.workload_progression import with_pods
 def run(args: argparse.Namespace) -> int:
     request = Request(
         repo=args.repo,
-        load=named_release(args.name),
+        load=RunningRelease(args.name, [args.env]),
         environments=[args.env],
         plan=with_pods(plan_abort),
         now=now_from(args.now),

@@ -23,21 +23,19 @@ from generator.gitops.workflow import (
     print_outcome,
     Request,
     _branch,
-    _catch_up,
     _check_output,
-    _drop_our_commits,
     _one,
-    _sleep,
     ensure_clean,
     named_release,
     now_from,
     tidy,
+    colours,
     write_one,
 )
 from generator.spec.config import Config
 from generator.plan.workload_progression import with_pods
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
-from generator.gitops.repo import GitError, Repo
+from generator.gitops.repo import Repo
 from generator.model import Release
 
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
@@ -165,22 +163,17 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
 def _attempts(
     repo: Repo, config: Config, branch: str, request: Request, only_env: str | None
 ) -> tuple[list[Line], bool]:
-    for attempt in range(config.push_attempts):
-        upstream = start = None
-        if request.push:
-            upstream = _catch_up(repo, config, branch)
-            start = repo.head()
+    """The tick; with --push, through the push loop every pushing command shares (gitops/push.py): when the remote
+    refuses, this tick's commits are dropped, not left for the next tick to stack more on."""
+    if not request.push:
+        return _tick_all(repo, config, request, only_env), False
+    from generator.gitops import push
+
+    def work() -> tuple[list[Line], list[str]]:
         lines = _tick_all(repo, config, request, only_env)
-        if not request.push or not repo.ahead_of(upstream):
-            return lines, False
-        if repo.push(config.remote, branch) != "rejected":
-            return lines, True
-        _drop_our_commits(repo, [line for line in lines if isinstance(line, Outcome)], start)
-        _sleep(config, attempt)
-    raise GitError(
-        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
-        "nothing of this run was pushed, run it again"
-    )
+        return lines, [line.commit for line in lines if isinstance(line, Outcome) and line.commit]
+
+    return push.with_retries(repo, config, branch, work)
 
 
 def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only_env: str | None) -> list[Line]:
@@ -207,6 +200,7 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
     pending: list[Pending] = []
     flying = in_flight(config, only_env)
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
+    _prime_specs(repo, config, [name for name, _ in flying])
     try:
         for name, envs in flying:
             lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty))
@@ -217,9 +211,25 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
         repo.restore(sorted({path for p in pending for path in p.files}))
         _clear_journals(repo, pending)
         raise
+    finally:
+        repo.prime_committed([])
     _clear_journals(repo, pending)
     made = dict(zip(map(id, pending), commits))
     return [replace(line.outcome, commit=made[id(line)]) if isinstance(line, Pending) else line for line in lines]
+
+
+def _prime_specs(repo: Repo, config: Config, names: Sequence[str]) -> None:
+    """HEAD's version of every in-flight release's spec, read with one git process: each release's load compares
+    its spec with it (an uncommitted edit is refused, workflow.load_committed), a cat-file each otherwise."""
+    from generator.gitops.workflow import find_spec, spec_display
+
+    displays = []
+    for name in names:
+        try:
+            displays.append(spec_display(repo, find_spec(repo, config, name)))
+        except RollgenError:
+            continue  # reported when the release is loaded
+    repo.prime_committed(displays)
 
 
 def _dirty_releases(repo: Repo, config: Config, names: Sequence[str]) -> set[str]:
@@ -259,14 +269,32 @@ def _tick_release(
         reason = exc.problems[0].format() + more
         return [Failure(name, env, reason) for env in envs]
     except RollgenError as exc:
-        return [Failure(name, env, str(exc)) for env in envs]
+        return [Failure(name, env, str(exc) + _no_spec_hint(name, env, exc)) for env in envs]
+    known = {env.name for env in release.environments}
     for env in envs:
+        if env not in known:  # in flight, but gone from the spec: this environment's trouble only
+            lines.append(Failure(name, env, _gone(release, env)))
+            continue
         try:
             single = replace(request, environments=[env])
             lines.append(_written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single))
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
             lines.append(Failure(name, env, str(exc)))
     return lines
+
+
+def _no_spec_hint(name: str, env: str, exc: RollgenError) -> str:
+    """A release in flight whose spec is gone cannot step; what can be done about it."""
+    if not str(exc).startswith("no spec for release"):
+        return ""
+    return (f"; it cannot step without one: restore the spec, or `rollgen abort {name} --env {env}` (it acts on "
+            "what runs)")
+
+
+def _gone(release: Release, env: str) -> str:
+    return (f"{release.name}/{env} is in flight but no longer in {release.source}, so it cannot step; put it back "
+            f"in the spec, or `rollgen abort {release.name} --env {env}` (it acts on what runs), then "
+            f"`rollgen retire {release.name} --env {env}`")
 
 
 def _written(repo: Repo, config: Config, release: Release, env_name: str, request: Request) -> Line | Pending:
@@ -279,7 +307,7 @@ def _written(repo: Repo, config: Config, release: Release, env_name: str, reques
     files = {path: _read(repo, path) for path in written.paths}
     subject = written.message.split("\n", 1)[0]
     plan = written.transition
-    outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state)
+    outcome = Outcome(release.name, env_name, "committed", subject, plan.action, None, plan.state, colours=colours(release))
     return Pending(outcome, files, written.message)
 
 

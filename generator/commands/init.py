@@ -54,7 +54,18 @@ class Choices:
 def run(args: argparse.Namespace) -> int:
     target: Path = args.dir
     _refuse_config_repo(target)
+    _require_identity(target)
+    existed = (target / ".git").exists()
     repo, branch = _repository(target)
+    try:
+        return _init(args, repo, branch)
+    except BaseException:
+        if not existed:  # the repository init made for this run goes too: a second run starts as the first
+            _remove_git(target)
+        raise
+
+
+def _init(args: argparse.Namespace, repo: Repo, branch: str) -> int:
     choices = Choices(args.gitops, args.engine, branch, _repo_url(repo, flux=args.gitops in ("flux", "both")),
                       getattr(args, "router", "ingress-nginx"))
     files = user_files(choices)
@@ -83,6 +94,24 @@ def _refuse_config_repo(target: Path) -> None:
             f"{target} already has rollgen.yaml: it is a rollgen config repo already. Nothing was changed; "
             "to start over, pick a new folder"
         )
+
+
+def _require_identity(target: Path) -> None:
+    """init commits what it writes: without a git identity it would fail at the end; say so before anything."""
+    probe = next(folder for folder in (target, *target.parents) if folder.is_dir())
+    if Repo(probe, probe / ".git" / "rollgen").run("var", "GIT_AUTHOR_IDENT", check=False).returncode == 0:
+        return
+    raise RollgenError(
+        "git has no identity to commit with, and rollgen init commits the repository it makes: set one "
+        "(git config --global user.name 'Your Name' and git config --global user.email you@example.com), then "
+        "run rollgen init again. Nothing was written"
+    )
+
+
+def _remove_git(target: Path) -> None:
+    import shutil
+
+    shutil.rmtree(target / ".git", ignore_errors=True)
 
 
 def _repository(target: Path) -> tuple[Repo, str]:

@@ -17,7 +17,7 @@ from typing import Any
 from generator.gitops.run import execute
 from generator.gitops.workflow import (
     Request,
-    load_spec,
+    load_committed,
     named_release,
     now_from,
 )
@@ -45,7 +45,7 @@ def _loader(name: str) -> Any:
     """NAME finds the spec as `advance` does; a path to a spec (releases/hello.yaml) is loaded as `release` does."""
     if name.endswith((".yaml", ".yml")):  # a release name is a DNS label: it has no dot
         spec = Path(name)
-        return lambda repo, config: load_spec(repo, config, spec)
+        return lambda repo, config: load_committed(repo, config, spec, then="release it")
     return named_release(name)
 
 

@@ -4,8 +4,9 @@ First deploy goes straight to stable; a new image starts a canary (or a blue-gre
 image is nothing to do unless the spec's other settings changed, which are committed as a configuration
 update. Without --env, every environment of the spec, one commit each, in the spec's order.
 
-A spec inside the config repo must be committed as it is: an uncommitted edit (or a spec git does not track
-yet) is refused, naming the file, so every release commit points at a spec commit that says what it deployed.
+The spec must be committed in the config repo as it is: an uncommitted edit, a spec git does not track yet, or
+one outside the repository is refused, naming the file, so every release commit points at a spec commit that
+says what it deployed (workflow.load_committed; advance, promote, abort and plan refuse alike).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from functools import partial
 from pathlib import Path
 
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, load_spec, now_from, spec_display
+from generator.gitops.workflow import Request, load_committed, now_from, spec_display
 from generator.spec.config import Config
-from generator.errors import RollgenError
 from generator.gitops.repo import Repo
 from generator.model import Release
 from generator.plan.progression import plan_release
@@ -44,12 +44,6 @@ def _load(spec: Path, repo: Repo, config: Config) -> Release:
     paths (generator/clashes.py)."""
     from generator.gitops.clashes import refuse_clashes
 
-    release = load_spec(repo, config, spec)  # its mistakes first: they need fixing before any commit
-    display = spec_display(repo, spec)
-    if not Path(display).is_absolute() and repo.changes([display]):
-        raise RollgenError(
-            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
-            "then release it"
-        )
-    refuse_clashes(repo, config, spec, display)
+    release = load_committed(repo, config, spec, then="release it")  # its mistakes first: they need fixing
+    refuse_clashes(repo, config, spec, spec_display(repo, spec))
     return release

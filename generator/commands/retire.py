@@ -18,15 +18,12 @@ from generator.render import state as state_file
 from generator.gitops.workflow import (
     Outcome,
     _branch,
-    _catch_up,
     _check_output,
-    _drop_our_commits,
-    _push_or_drop,
-    _sleep,
     commit_or_restore,
     find_spec,
     load_spec,
     report,
+    tidy,
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
@@ -52,11 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     config = repo.config()
     _check_output(repo, config)
     with repo.lock():
-        where = config.branch or repo.branch() or repo.rebase_branch() or ""
-        for path in repo.remove_stale_locks(config.remote, where):
-            print(f"rollgen: removed {path}: a git process killed while it held it left it behind", file=sys.stderr)
-        if repo.repair_rebase():
-            print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
+        tidy(repo, config)
         branch = _branch(repo, config)
         outcome, pushed = _attempts(repo, config, branch, args)
     report([outcome], pushed, args.format)
@@ -64,28 +57,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _attempts(repo: Repo, config: Config, branch: str, args: argparse.Namespace) -> tuple[Outcome, bool]:
-    for attempt in range(config.push_attempts):
-        upstream = start = None
-        if args.push:
-            upstream = _catch_up(repo, config, branch)
-            start = repo.head()
+    if not args.push:
+        return retire(repo, config, args.name, args.env), False
+    from generator.gitops import push
+
+    def work() -> tuple[Outcome, list[str]]:
         outcome = retire(repo, config, args.name, args.env)
-        if not args.push or not repo.ahead_of(upstream):
-            return outcome, False
-        if _push_or_drop(repo, config, branch, [outcome], start) != "rejected":
-            return outcome, True
-        _drop_our_commits(repo, [outcome], start)
-        _sleep(config, attempt)
-    raise GitError(
-        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
-        "nothing of this run was pushed, run it again"
-    )
+        return outcome, [outcome.commit] if outcome.commit else []
+
+    return push.with_retries(repo, config, branch, work)
 
 
 def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     from generator.gitops.retire import deployed_environments, environment_files, release_files, state_of
 
     out = config.output_dir
+    if not _deployed(repo, config, name):
+        return Outcome(name, env, "refused", (
+            f"no release {name!r} is deployed in {config.output_prefix()}apps/: retire takes down an environment of "
+            "a deployed release, named exactly (rollgen status lists them)"
+        ))  # fmt: skip
     source, spec_envs = _spec_environments(repo, config, name)
     if env in spec_envs:
         return Outcome(name, env, "refused", (
@@ -101,12 +92,13 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     prefix = config.output_prefix()
     paths = [prefix + rel for rel in files if _removable(out, rel)]
     paths += _already_gone(repo, prefix, name, env, paths)  # a retire killed mid-way deleted these
+    _confine(paths, prefix, name, env, whole=deployed == [env] or not deployed)
     dirty = [c.path for c in repo.changes(paths)]
     journal = repo.journal(name)
     if dirty and not _interrupted(repo, journal, dirty):
         shown = "\n".join(f"  {p}" for p in dirty[:20])
         raise RollgenError(f"uncommitted changes to {name}/{env}'s files:\n{shown}\ncommit or discard them first")
-    image = _image(state_of(out, name, env))
+    image = _image(repo, state_of(out, name, env))
     journal.record(dict.fromkeys(paths))
     for rel in paths:
         (repo.root / rel).unlink(missing_ok=True)
@@ -116,6 +108,30 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     if commit is None:
         return Outcome(name, env, "nothing-to-do", "nothing to retire: HEAD already lacks these files")
     return Outcome(name, env, "committed", message.split("\n", 1)[0], "retire", commit)
+
+
+def _deployed(repo: Repo, config: Config, name: str) -> bool:
+    """Whether `name` is a release rollgen deployed: its folder apps/NAME is in the work tree (a real folder), or
+    in HEAD (a retire of its last environment killed after its deletions)."""
+    app = config.output_dir / "apps" / name
+    if app.is_dir() and not app.is_symlink():
+        return True
+    return bool(repo.tracked([f"{config.output_prefix()}apps/{name}"]))
+
+
+def _confine(paths: list[str], prefix: str, name: str, env: str, whole: bool) -> None:
+    """Every path retire deletes is the environment's overlay or its own wiring (with the last environment, the
+    release's folders): a bug that reached further would delete what nobody named, so it stops here."""
+    from generator.wiring import ARGOCD_DIR, FLUX_DIR
+
+    app = names.app(name, env)
+    allowed: tuple[str, ...] = (f"{prefix}apps/{name}/overlays/{env}/", f"{prefix}{ARGOCD_DIR}/{name}/application_{app}.yaml",
+               f"{prefix}{FLUX_DIR}/{name}/kustomization_{app}.yaml")
+    if whole:
+        allowed += (f"{prefix}apps/{name}/", f"{prefix}{ARGOCD_DIR}/{name}/", f"{prefix}{FLUX_DIR}/{name}/")
+    outside = [p for p in paths if not p.startswith(allowed) or "/../" in f"/{p}/" or "/./" in f"/{p}/"]
+    if outside:
+        raise AssertionError(f"retire {name} --env {env} would delete {outside[:3]}, outside what it owns")
 
 
 def _spec_environments(repo: Repo, config: Config, name: str) -> tuple[str, list[str]]:
@@ -164,10 +180,15 @@ def _prune_folders(out: Path, files: list[str]) -> None:
                 break
 
 
-def _image(path: Path) -> str:
+def _image(repo: Repo, path: Path) -> str:
+    """The environment's stable image, from its state file; from HEAD's when a retire killed mid-way deleted it
+    (its re-run records the same image the first would have)."""
     try:
         found = state_file.load(path)
-    except (OSError, ValueError):
+        if found is None and path.parent.is_relative_to(repo.root):
+            data = repo.read_blobs([f"HEAD:{path.relative_to(repo.root).as_posix()}"])[0]
+            found = state_file.parse(data) if data is not None else None
+    except (OSError, ValueError, GitError):
         return "unknown"
     return found.stable_image.ref if found is not None else "unknown"
 

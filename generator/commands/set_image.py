@@ -91,14 +91,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def check_image(text: str) -> str:
     """IMAGE as the spec's schema accepts it: a tag or digest, and no character that YAML would read apart."""
-    from generator.spec.schema import load_schema
+    from generator.spec.schema import image_case_fix, image_case_message, load_schema
 
     pattern = load_schema("release.schema.json")["$defs"]["image"]["pattern"]
-    if len(text) > 512 or not re.match(pattern, text):
-        raise UsageError(
+    if len(text) > 512 or not re.fullmatch(pattern, text):  # not re.match: its `$` lets a final newline through
+        fixed = image_case_fix(text, pattern)
+        raise UsageError(f"{text!r} {image_case_message(fixed)}" if fixed else (
             f"{text!r} is not an image reference with a tag or a digest, such as ghcr.io/org/app:v1.2.3 or "
             "ghcr.io/org/app@sha256:<64 hex digits>"
-        )
+        ))  # fmt: skip
     return text
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.model import EnvState
 from generator.plan.workload_progression import in_flight_changes
-from generator.render.state import Found, scan, to_dict
+from generator.render.state import Found, new_weight, public, scan
 from generator.spec.config import CONFIG_FILE
 
 # NEW-WEIGHT is the traffic share of the newest version, the one the last action shipped: what the
@@ -55,6 +55,11 @@ def _output_dir(repo: Path) -> Path:
     if not repo.is_dir():
         raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
     root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
+    if root is repo and not any((repo / name).exists() for name in (CONFIG_FILE, ".git", "apps")):
+        raise RollgenError(
+            f"{repo.resolve()} is not in a config repository: no rollgen.yaml or .git here or above, and no apps/ "
+            "folder; run it in the config repository, or name it with --repo"
+        )
     return load(root).output_dir
 
 
@@ -78,19 +83,9 @@ def _as_json(found: Found) -> dict[str, Any]:
     if found.state is None:
         out["error"] = found.error
     else:
-        out.update(to_dict(found.state))
-        out["weight"] = new_weight(found.state)
+        out.update(public(found.state, _blue_green(found)))
         out["change"] = in_flight_changes(found.state)  # what the canary in flight changes: image, env, config
-        if not _blue_green(found):
-            del out["activeColour"]  # a canary has no colours
     return out
-
-
-def new_weight(state: EnvState) -> int:
-    """The traffic share of the newest version, in percent (see COLUMNS)."""
-    if state.in_flight:
-        return state.weight
-    return 100 if state.phase == "stable" else 0
 
 
 def _blue_green(found: Found) -> bool:
@@ -146,7 +141,7 @@ def awaiting_merge(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
         for line in refs:
             ref, commit, subject = line.split("\t", 2)
             parts = ref[len(prefix) :].split("/")
-            if len(parts) == 2 and not repo.is_ancestor(commit, "HEAD"):
+            if len(parts) == 2 and not repo.landed(commit, "HEAD"):  # squash and rebase merges too
                 out[(parts[0], parts[1])] = (f"rollgen/{parts[0]}/{parts[1]}", subject)
         return out
     except GitError:

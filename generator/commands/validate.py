@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if not found:
             valid.append(path)
     problems.extend(across_files(valid))
+    problems.extend(across_folders(args.paths, valid))
     print_problems(problems, args.format, files=len(paths))
     return EXIT_USER if problems else EXIT_OK
 
@@ -81,6 +82,24 @@ def across_files(paths: list[Path]) -> list[Problem]:
         if len(group) > 1:
             problems.extend(_across(group))
     return problems
+
+
+def across_folders(arguments: Sequence[Path], paths: list[Path]) -> list[Problem]:
+    """Two specs of one name in a folder given on the command line, outside any config repository (inside one,
+    across_files compares them): `rollgen render` of that folder would refuse them, so validate says so too.
+    Files named one by one outside a repository stay alternatives, not compared."""
+    folders = [folder.resolve() for folder in arguments if folder.is_dir()]
+    if not folders:
+        return []
+    problems: list[Problem] = []
+    for folder in folders:
+        group = [p for p in paths if folder in p.resolve().parents and config_root(p.resolve().parent) is None]
+        if len(group) > 1:
+            from generator.commands.render import duplicate_names
+
+            loaded = [(p, spec.build_release(load_single(p), repo_profiles(p.resolve().parent))) for p in group]
+            problems.extend(duplicate_names(loaded))
+    return list(dict.fromkeys(problems))  # a folder given twice, or inside another, reports once
 
 
 def _across(paths: list[Path]) -> list[Problem]:

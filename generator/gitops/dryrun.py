@@ -23,6 +23,7 @@ from generator.gitops.workflow import (
     Request,
     _environments,
     _message,
+    colours,
     decide,
     owned_paths,
     owned_roots,
@@ -105,7 +106,7 @@ def _preview(
     changed = sorted(path for path in {*tree, *new_tree} if tree.get(path) != new_tree.get(path))
     if not changed:
         reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
-        return Outcome(release.name, env_name, "nothing-to-do", reason, state=current), states, tree
+        return Outcome(release.name, env_name, "nothing-to-do", reason, state=current, colours=colours(release)), states, tree
     preview = {
         "message": message,
         "trailers": _trailers(message),
@@ -115,7 +116,8 @@ def _preview(
         "diff": _diffs(release, tree, new_tree),
     }
     subject = message.split("\n", 1)[0]
-    outcome = Outcome(release.name, env_name, "planned", subject, transition.action, None, transition.state, preview)
+    outcome = Outcome(release.name, env_name, "planned", subject, transition.action, None, transition.state, preview,
+                      colours(release))
     return outcome, new_states, new_tree
 
 

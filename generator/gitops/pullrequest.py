@@ -10,7 +10,12 @@ pull request. The step counts only once it reaches the protected branch:
   - after the merge, the pause of the step runs from the moment the state file reached the protected branch
     (the merge commit's time), not from the commit on the pull-request branch;
   - a pull request closed unmerged is noticed through git.pullRequest.stateCommand (CLOSED), or when its
-    branch was deleted; the action then starts the branch again from the protected branch. Replacing the old
+    branch was deleted; the action then starts the branch again from the protected branch.
+  - a squash or rebase merge leaves the branch's commits out of the protected branch: merged all the same when
+    stateCommand says MERGED, or when the protected branch holds every file the branch changed as the branch has
+    it (Repo.landed); the next action starts a new round from the protected branch;
+  - the pull request owed by a new round is noted in the git dir before the branch is pushed: a run killed
+    before the pull-request command ran has the next run open it. Replacing the old
     branch is a push with a lease on the commit we saw, and only when every commit on it is rollgen's own for
     this release and environment: someone else's commits are never pushed over.
 The local checkout stays on the protected branch: each commit is made on a detached HEAD at the branch's tip
@@ -20,6 +25,7 @@ and the checkout is put back afterwards, whatever happens.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from collections.abc import Sequence
 from generator.records import replace
 from datetime import datetime, timezone
@@ -76,31 +82,70 @@ def _one_env(
     base = repo.head()
     if base is None:
         raise RollgenError(f"{target} has no commit yet; commit the spec on it first")
-    pending = tip is not None and not repo.is_ancestor(tip, base)
-    closed = pending and _closed(repo, config, branch, target)
-    if pending and not closed:
+    recovered = _recover(repo, config, branch, target, release.name, env, tip, base)
+    diverged = tip is not None and not repo.is_ancestor(tip, base)
+    landed = diverged and repo.landed(str(tip), base)  # a squash or rebase merge: its tree is in target
+    state = _state(repo, config, branch, target) if diverged and not landed else ""
+    merged = not diverged or landed or state == "MERGED"
+    closed = state == "CLOSED"
+    pending = diverged and not merged and not closed
+    if pending:
         subject = repo.text("log", "-1", "--format=%s", str(tip)).strip()
         if request.kind == "advance":
             reason = f"awaiting merge: {branch} ({subject}) is not in {target} yet; the next step waits for it"
-            return Outcome(release.name, env, "nothing-to-do", reason)
+            return Outcome(release.name, env, "nothing-to-do", recovered + reason)
         start = str(tip)
     else:
         if closed:
             _refuse_foreign(repo, release.name, env, branch, str(tip), base)
         start = base
-    planner = request.plan if pending and not closed else _from_merge(repo, base, config, release, request)
+    planner = request.plan if pending else _from_merge(repo, base, config, release, request)
     single = replace(request, environments=[env], plan=planner, push=False)
     outcome = _on_detached(repo, target, start, lambda: _one(repo, config, release, env, single))
     if outcome.result != "committed" or outcome.commit is None:
-        return outcome
-    _push(repo, config, branch, outcome.commit, lease=str(tip) if closed else None)
+        return replace(outcome, text=recovered + outcome.text) if recovered else outcome
+    # A new round replaces the branch: after a close, or a squash or rebase merge (its commits are not in target)
+    lease = str(tip) if diverged and not pending else None
+    if not pending:  # a new round for this branch: no pull request of it is open; one is owed from here on
+        _owed(repo, release.name, env).write_text(outcome.commit)
+    _push(repo, config, branch, outcome.commit, lease=lease)
     note = f"pushed to {branch}"
-    if not pending or closed:  # a new round for this branch: no pull request of it is open
+    if not pending:
         opened = _open(repo, config, branch, target, release.name, env, outcome.commit)
+        _owed(repo, release.name, env).unlink(missing_ok=True)
         if opened:
             return replace(outcome, result="refused", text=f"{outcome.text}: {note}, but {opened}")
         note += ", pull request opened"
-    return replace(outcome, text=f"{outcome.text} ({note}; awaiting merge into {target})")
+    return replace(outcome, text=f"{recovered}{outcome.text} ({note}; awaiting merge into {target})")
+
+
+def _owed(repo: Repo, release: str, env: str) -> Path:
+    """Where a run notes the commit whose pull request it is about to open (names are DNS labels: no dot), so
+    that a run killed between the branch's push and the pull-request command is made good by the next one."""
+    folder = repo.rollgen_dir / "pull-requests"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{release}.{env}"
+
+
+def _recover(
+    repo: Repo, config: Config, branch: str, target: str, release: str, env: str, tip: str | None, base: str
+) -> str:
+    """Open the pull request an interrupted run pushed the branch for but did not open; what to say ("" when
+    nothing was owed). The commit must be on the remote's branch and not merged yet; else nothing is owed."""
+    owed = _owed(repo, release, env)
+    try:
+        commit = owed.read_text().strip()
+    except OSError:
+        return ""
+    if tip is None or repo.run("cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode != 0 or \
+            not repo.is_ancestor(commit, tip) or repo.landed(tip, base):
+        owed.unlink(missing_ok=True)
+        return ""
+    failed = _open(repo, config, branch, target, release, env, commit)
+    owed.unlink(missing_ok=True)
+    if failed:
+        raise RollgenError(f"an interrupted run pushed {branch} without opening its pull request, and {failed}")
+    return f"opened the pull request of {branch} an interrupted run had pushed; "
 
 
 # -- deciding from the protected branch ------------------------------------------------------------------------
@@ -123,13 +168,15 @@ def _from_merge(repo: Repo, base: str, config: Config, release: Release, request
     return plan
 
 
-def _closed(repo: Repo, config: Config, branch: str, target: str) -> bool:
+def _state(repo: Repo, config: Config, branch: str, target: str) -> str:
+    """The pull request's state as git.pullRequest.stateCommand prints it (OPEN, CLOSED, MERGED), upper-case;
+    "" without a stateCommand."""
     if config.pr_state_command is None:
-        return False
+        return ""
     out = _run(repo, config.pr_state_command, _words(branch, target, "", "", "", ""))
     if out.returncode != 0:
         raise RollgenError(f"git.pullRequest.stateCommand failed for {branch}: {_tail(out)}")
-    return out.stdout.decode(errors="replace").strip().upper() == "CLOSED"
+    return out.stdout.decode(errors="replace").strip().upper()
 
 
 def _refuse_foreign(repo: Repo, release: str, env: str, branch: str, tip: str, base: str) -> None:

@@ -107,6 +107,8 @@ class Repo:
         # its message); so that the caller needs no git process to learn either.
         self.parent: str | None = None
         self.verbatim = False
+        self._committed: dict[str, bytes | None] = {}  # prime_committed's read of HEAD's files
+
 
     @classmethod
     def discover(cls, path: Path) -> Repo:
@@ -167,6 +169,22 @@ class Repo:
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def landed(self, tip: str, base: str) -> bool:
+        """Whether `base` holds what `tip` brought since the two parted: tip is an ancestor of base (a merge, a
+        fast-forward), or every file tip changed since their merge base is in base as tip has it (a squash or a
+        rebase merge: other commits, the same files)."""
+        if self.is_ancestor(tip, base):
+            return True
+        fork = self.run("merge-base", tip, base, check=False)
+        if fork.returncode != 0:
+            return False
+        brought = self.text("diff", "--name-only", "-z", "--no-renames", fork.stdout.decode().strip(), tip)
+        paths = [path for path in brought.split("\0") if path]
+        if not paths:
+            return True
+        same = self.run("--literal-pathspecs", "diff", "--quiet", "--no-renames", tip, base, "--", *paths, check=False)
+        return same.returncode == 0
 
     def changes(self, pathspecs: Sequence[str]) -> list[Change]:
         """Uncommitted changes (staged, unstaged, untracked) under the given paths only."""
@@ -283,6 +301,18 @@ class Repo:
             out.append(data[at : at + size])
             at += size + 1
         return out
+
+    def committed(self, path: str) -> bytes | None:
+        """The bytes HEAD holds at `path` (None: HEAD has no such file), from prime_committed's read if any."""
+        if path in self._committed:
+            return self._committed[path]
+        return self.read_blobs([f"HEAD:{path}"])[0]  # "missing" on a branch with no commit yet: None
+
+    def prime_committed(self, paths: Sequence[str]) -> None:
+        """Read HEAD's bytes of many paths with one git process, for `committed` (forget them: no paths)."""
+        self._committed = {}
+        if paths:
+            self._committed = dict(zip(paths, self.read_blobs([f"HEAD:{path}" for path in paths])))
 
     def _plumbing_ok(self) -> bool:
         """No hook would run and no signature is wanted: plumbing makes the very commit `git commit` would."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from generator.records import dataclass, replace
 from datetime import datetime, timezone
@@ -24,7 +23,7 @@ from generator.render import state as state_file
 from generator.spec.config import Config
 from generator.errors import InvalidInput, RollgenError, UsageError
 from generator.fingerprint import fingerprint
-from generator.gitops.repo import Change, GitError, Journal, PushOutcome, Repo
+from generator.gitops.repo import Change, GitError, Journal, Repo
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
     Hold,
@@ -53,6 +52,7 @@ class Outcome:
     commit: str | None = None
     state: EnvState | None = None
     preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
+    colours: bool = True  # the release is blue-green: its state has a live colour (state_file.public)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -66,7 +66,7 @@ class Outcome:
         if self.preview is not None:
             out["plan"] = self.preview
         if self.state is not None:
-            out["state"] = state_file.to_dict(self.state)
+            out["state"] = state_file.public(self.state, self.colours)
         return out
 
 
@@ -94,9 +94,30 @@ def now_from(text: str | None) -> datetime:
     from generator.clock import parse_rfc3339
 
     try:
-        return parse_rfc3339(text)
+        given = parse_rfc3339(text)
     except ValueError as exc:
         raise UsageError(f"--now: {exc}") from None
+    _warn_if_far(given, datetime.now(timezone.utc))
+    return given
+
+
+FAR_AHEAD = 3600  # seconds: a --now this far ahead of the machine's clock is a demo's timeline, or a typo
+
+
+def _warn_if_far(given: datetime, clock: datetime) -> None:
+    """Every --now that parses is used (tests and demos drive timelines years ahead), but one far ahead of the
+    clock is said aloud: a mistyped year, recorded as a step's start, holds every later pause until then (recorded
+    times never go backwards). One behind the clock is a replayed timeline; one behind the time the state already
+    records is said aloud where it is used (_monotonic)."""
+    ahead = (given - clock).total_seconds()
+    if ahead < FAR_AHEAD:
+        return
+    from generator.plan.progression import format_duration
+
+    days = int(ahead // 86400)
+    far = f"{days} days" if days >= 2 else format_duration(int(ahead) // 60 * 60)
+    print(f"rollgen: warning: --now {format_time(given)} is {far} ahead of this machine's clock "
+          f"({format_time(clock)}); it is used as given, and the pauses after it count from it", file=sys.stderr)
 
 
 def tidy(repo: Repo, config: Config) -> None:
@@ -132,27 +153,25 @@ def _branch(repo: Repo, config: Config) -> str:
 
 
 def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
-    for attempt in range(config.push_attempts):
-        if not request.push:
-            return _overlapped(repo, config, request), False
+    if not request.push:
+        return _overlapped(repo, config, request), False
+    from generator.gitops import push
+
+    loaded: list[tuple[Release, str | None]] = []
+
+    def prepare() -> None:  # before catching up: a crash's leftovers would block the merge
         release = request.load(repo, config)
-        ensure_clean(repo, config, release)  # before catching up: a crash's leftovers would block the merge
-        before = repo.head()
-        upstream = _catch_up(repo, config, branch)
-        start = repo.head()
-        if start != before:  # the remote may have changed the spec too: decide from its version
+        ensure_clean(repo, config, release)
+        loaded[:] = [(release, repo.head())]
+
+    def work() -> tuple[list[Outcome], list[str]]:
+        release, before = loaded[0]
+        if repo.head() != before:  # the remote may have changed the spec too: decide from its version
             release = request.load(repo, config)
         outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
-        if not repo.ahead_of(upstream):
-            return outcomes, False
-        if _push_or_drop(repo, config, branch, outcomes, start) != "rejected":
-            return outcomes, True
-        _drop_our_commits(repo, outcomes, start)
-        _sleep(config, attempt)
-    raise GitError(
-        f"the push to {config.remote}/{branch} was rejected {config.push_attempts} times (others keep pushing); "
-        "nothing of this run was pushed, run it again"
-    )
+        return outcomes, [o.commit for o in outcomes if o.commit]
+
+    return push.with_retries(repo, config, branch, work, prepare)
 
 
 def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
@@ -182,42 +201,9 @@ def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
 
 
 def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
-    upstream = repo.fetch(config.remote, branch)
-    if upstream is not None:
-        repo.catch_up(upstream)
-    return upstream
+    from generator.gitops.push import catch_up
 
-
-def _push_or_drop(
-    repo: Repo, config: Config, branch: str, outcomes: Sequence[Outcome], start: str | None
-) -> PushOutcome:
-    """Push; when the push cannot succeed (a hook of the remote refuses it, the remote is unreachable), drop this
-    run's commits, never a person's: kept, each later --push would try the same commits again and fail the same
-    way, and the branch would tell a state the remote does not have."""
-    try:
-        return repo.push(config.remote, branch)
-    except GitError as exc:
-        ours = [o.commit for o in outcomes if o.commit]
-        if not ours:
-            raise
-        _drop_our_commits(repo, outcomes, start)
-        raise GitError(
-            f"{exc}\nrollgen dropped the {len(ours)} commit(s) it had just made, so the branch is again as "
-            f"{config.remote}/{branch} has it; fix what the remote objects to, then run the command again"
-        ) from exc
-
-
-def _drop_our_commits(repo: Repo, outcomes: Sequence[Outcome], start: str | None) -> None:
-    ours = [o.commit for o in outcomes if o.commit]
-    if ours:
-        repo.undo_commit(ours[-1], start)
-
-
-def _sleep(config: Config, attempt: int) -> None:
-    import random  # only when a push was rejected
-
-    delay = min(30.0, config.push_backoff * 2**attempt) * random.uniform(0.5, 1.5)
-    time.sleep(delay)
+    return catch_up(repo, config, branch)
 
 
 def _environments(release: Release, request: Request) -> list[str]:
@@ -243,13 +229,12 @@ def decide(
     env = release.environment(env_name)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
-    early = _before_step_start(current, request.now) if isinstance(plan, Transition) else ""
-    if early:  # a hold commits nothing: a runner whose clock is a little behind the winner's just waits
-        return Outcome(release.name, env_name, "refused", early, state=current)
+    if isinstance(plan, Transition):  # a clock behind the step: act all the same (abort above all)
+        plan = _monotonic(plan, current, request.now, f"{release.name}/{env_name}")
     if isinstance(plan, Refusal):
-        return Outcome(release.name, env_name, "refused", plan.reason, state=current)
+        return Outcome(release.name, env_name, "refused", plan.reason, state=current, colours=colours(release))
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
-        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current)
+        return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current, colours=colours(release))
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
 
 
@@ -283,7 +268,7 @@ def write_one(
         gate()
     paths = write(repo, config, release, states)
     reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
-    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current)
+    unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current, colours=colours(release))
     return Written(transition, message, paths, unchanged)
 
 
@@ -303,22 +288,41 @@ def _one(
         reason = "nothing to do: HEAD already holds this"
         return replace(written.unchanged, text=reason)
     subject = message.split("\n", 1)[0]
-    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state)
+    return Outcome(release.name, env_name, "committed", subject, transition.action, commit, transition.state,
+                   colours=colours(release))
 
 
-def _before_step_start(current: EnvState | None, now: datetime) -> str:
-    """Why `now` cannot be right for a commit: before the current step began (a wrong --now or clock would
-    record time running backwards, and the next pause be timed from it); "" when it is fine."""
-    if current is None or not current.since:
-        return ""
-    try:
-        start = parse_time(current.since)
-    except (ValueError, OverflowError):
-        return ""  # the state file's own problem, reported where it is read
-    if now >= start:
-        return ""
-    return (f"the time given ({format_time(now)}) is before the current step began ({format_time(start)}); "
-            "check --now or the clock")
+def colours(release: Release) -> bool:
+    """Whether the release's states have a live colour (a blue-green release's do)."""
+    return isinstance(release.strategy, BlueGreenStrategy)
+
+
+def _monotonic(transition: Transition, current: EnvState | None, now: datetime, where: str) -> Transition:
+    """The transition with its recorded times never before the times already recorded: a clock behind the
+    step (a 90 s skew between machines, a --now in the past) still acts, and says so. The state then records
+    the latest time known, so the next pause is counted from no earlier than the step it follows began: a
+    time from a clock far behind never makes the next runner find that pause long over."""
+    floor = _recorded(current)
+    if floor is None or now >= floor:
+        return transition
+    state, stamp = transition.state, format_time(floor)
+    fixed = {name: stamp for name in ("since", "last_failure") if getattr(state, name) == format_time(now)}
+    moved = replace(state, since=fixed.get("since", state.since), last_failure=fixed.get("last_failure", state.last_failure))
+    print(f"rollgen: {where}: the time given ({format_time(now)}) is before the last recorded one ({stamp}): "
+          f"a clock behind, or --now; acting all the same, and recording {stamp}", file=sys.stderr)
+    return replace(transition, state=moved)
+
+
+def _recorded(current: EnvState | None) -> datetime | None:
+    """The latest time the state records (the step's start, a failed check), None when it records none."""
+    times = []
+    for text in (current.since, current.last_failure) if current is not None else ():
+        try:
+            if text:
+                times.append(parse_time(text))
+        except (ValueError, OverflowError):
+            pass  # the state file's own problem, reported where it is read
+    return max(times, default=None)
 
 
 def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transition:
@@ -374,6 +378,10 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     deployed = released(release, states)
     refuse_strategy_switch(config.output_dir, release, deployed.environments, config.root)  # to/from rolling
     files = render_files(deployed, states)
+    if release.engine == "argo-rollouts":
+        from generator.render.route_changes import refuse_route_changes
+
+        refuse_route_changes(config.output_dir, deployed, files)  # what Argo CD and Flux would never apply
     files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
     files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
     for name, env_state in states.items():
@@ -732,6 +740,38 @@ def _release_name(path: Path) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def load_committed(repo: Repo, config: Config, spec: Path, then: str = "run rollgen again") -> Release:
+    """load_spec, refused (after the spec's own mistakes) when the spec is not exactly what HEAD holds: an
+    uncommitted edit, a spec git does not track, a spec outside the repository. A commit of rollgen's must
+    come from a spec commit that says what it deployed: an edit in the work tree would otherwise ride along in
+    a step's commit (for every environment, through the shared base). Every command that commits, and `plan`
+    and --dry-run that show what it would, load through here: they refuse alike."""
+    release = load_spec(repo, config, spec)
+    refuse_uncommitted(repo, spec, then)
+    return release
+
+
+def refuse_uncommitted(repo: Repo, spec: Path, then: str = "run rollgen again") -> None:
+    display = spec_display(repo, spec)
+    if Path(display).is_absolute():
+        raise RollgenError(
+            f"{display}: is outside the repository {repo.root}; rollgen deploys specs the repository holds: "
+            f"move it under {repo.root} and commit it, then {then}"
+        )
+    try:
+        data = spec.read_bytes()
+    except OSError:
+        return  # load_spec has read it: it was just removed, and the next run says so
+    held = repo.committed(display)
+    # bytes that differ from HEAD's are asked of git too: a checkout filter or eol conversion (.gitattributes)
+    # makes the work tree's bytes differ from the blob's with nothing uncommitted
+    if held is None or (held != data and repo.changes([display])):
+        raise RollgenError(
+            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
+            f"then {then}"
+        )
+
+
 class NamedRelease:
     """A loader for the release called `name`, wherever its spec is (the name known before it is loaded)."""
 
@@ -739,7 +779,7 @@ class NamedRelease:
         self.name = name
 
     def __call__(self, repo: Repo, config: Config) -> Release:
-        release = load_spec(repo, config, find_spec(repo, config, self.name))
+        release = load_committed(repo, config, find_spec(repo, config, self.name))
         if release.name != self.name:
             raise RollgenError(f"{release.source} is release {release.name!r}, not {self.name!r}")
         return release

@@ -254,10 +254,16 @@ def _release_aborted(
     return _start(release, env, current, image, now, f"{verb} {_what_starts(release)} of {image.ref}")
 
 
-def _stage(release: Release, env: Environment, state: EnvState) -> str:
+def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | None = None) -> str:
+    """Where the canary stands; `raw`: the state as recorded, when the spec has lost steps since (normalise):
+    what runs is that step and weight, planned as the last step the spec still has."""
     if isinstance(release.strategy, BlueGreenStrategy):
         return f"in preview on {state.idle_colour}"
-    return f"the canary at step {state.step}/{len(env.steps)} ({state.weight}%)"
+    n = len(env.steps)
+    if raw is not None and raw.step != state.step:
+        return (f"the canary at step {raw.step} ({raw.weight}%), past the {n} steps the spec now has, so planned as "
+                f"step {state.step}/{n}")
+    return f"the canary at step {state.step}/{n} ({state.weight}%)"
 
 
 def _start(
@@ -313,15 +319,16 @@ def plan_advance(
     if stop is not None:
         return stop
     assert current is not None
-    current = normalise(env, current)
+    raw, current = current, normalise(env, current)
     if current.phase == "promoting":
         return _advance_promoting(release, env, current, now)
     if current.phase == "progressing" and current.step == 0:
         return _advance_warm_up(release, env, current, now)
     wait = _pause(release, env, current)
+    stage = _stage(release, env, current, raw)
     if wait is None:
-        return Hold(f"nothing to do: {_stage(release, env, current)} waits for `rollgen promote`")
-    hold = _wait_hold(f"nothing to do yet: {_stage(release, env, current)} holds", current, wait, now)
+        return Hold(f"nothing to do: {stage} waits for `rollgen promote`")
+    hold = _wait_hold(f"nothing to do yet: {stage} holds", current, wait, now)
     if hold is not None:
         return hold
     recheck = _recheck_hold(release, env, current, now)
@@ -536,7 +543,10 @@ def _promote(release: Release, env: Environment, current: EnvState, now: datetim
             f"the settle delay ({format_duration(env.settle_delay)}), then goes to 0 and scales down."
         )
     else:
-        state = EnvState(phase="stable", stable_image=image, since=since, active_colour=current.active_colour)
+        # Argo Rollouts: the step and weight promoted from stay in the state, so the promotion commit can hold that
+        # weight while the controller scales the canary to 100% (engines/argo_rollouts.py git_steps)
+        state = EnvState(phase="stable", stable_image=image, step=current.step, weight=current.weight, since=since,
+                         active_colour=current.active_colour)
         summary = f"promote {image.ref} to 100%"
         details = f"After {why}, {image.ref} replaces {current.stable_image.ref} as stable."
     return Transition("promote", state, summary, n, n, 100, image, details)

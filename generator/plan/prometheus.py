@@ -70,9 +70,11 @@ class Server:
         return cls(base, f"Basic {token}", secrets)
 
     def redact(self, text: str) -> str:
+        from generator.redaction import redact
+
         for secret in sorted(self.secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
-        return text
+        return redact(text)
 
 
 Opener = Callable[[urllib.request.Request, float], Any]

@@ -44,6 +44,12 @@ def read_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
     return {env.name: committed.get(env.name) or EnvState.initial(env) for env in release.environments}
 
 
+# Deleting a state file is no way out: without one, the environment counts as never released, and the next
+# `rollgen release` deploys the spec's image straight to stable, with no canary.
+_KEEP_IT = ("Do not delete it: without it the next release deploys the spec's image straight to stable, skipping "
+            "the canary")
+
+
 def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
     """The state files that exist, by environment (what `rollgen release` has deployed)."""
     app_dir = out_dir / app_root(release)
@@ -55,13 +61,12 @@ def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
         except state_file.CorruptState as exc:
             raise RollgenError(
                 f"{exc}\nthe progression state {path} is not what rollgen writes; restore it from git history "
-                f"(git checkout -- {path}, or git log -- {path} for an older version) or delete it to start "
-                "again from the spec's image"
+                f"(git checkout -- {path}, or git log -- {path} for an older version). {_KEEP_IT}"
             ) from exc
         except (OSError, ValueError) as exc:
             raise RollgenError(
                 f"the progression state {path} is unreadable ({exc}); restore it from git history "
-                f"(git checkout -- {path}) or delete it to start again from the spec's image"
+                f"(git checkout -- {path}, or git log -- {path} for an older version). {_KEEP_IT}"
             ) from exc
         if found is not None:
             out[env.name] = found

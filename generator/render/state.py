@@ -56,6 +56,25 @@ def to_dict(state: EnvState) -> dict[str, Any]:
     }
 
 
+def public(state: EnvState, colours: bool) -> dict[str, Any]:
+    """The state as the JSON outputs show it (`status`, and every committing command's `state`), one reading for
+    all: `weight` is the newest version's share (new_weight), and `activeColour` only for a blue-green release
+    (`colours`), as the state file itself has it."""
+    out = to_dict(state)
+    out["weight"] = new_weight(state)
+    if not colours:
+        del out["activeColour"]  # a canary has no colours
+    return out
+
+
+def new_weight(state: EnvState) -> int:
+    """The traffic share of the newest version, in percent: what the Rollgen-Weight trailer of the commit that
+    made this state says (a deploy or a promotion 100%, a canary step its weight, an abort 0%)."""
+    if state.in_flight:
+        return state.weight
+    return 100 if state.phase == "stable" else 0
+
+
 def _pod_text(value: Any) -> str:
     """A recorded pod-inputs mapping as the canonical JSON text the model keeps."""
     if value is None:

@@ -30,6 +30,7 @@ def check_router(data: Data) -> Iterator[Finding]:
         yield from check_sticky(data)
         yield from check_metrics(data)
         yield from check_flagger_preview(data)
+        yield from check_rollouts_istio_header_path(data)
 
 
 def check_nginx_engine(data: Data) -> Iterator[Finding]:
@@ -137,3 +138,25 @@ def check_flagger_preview(data: Data) -> Iterator[Finding]:
             "remove previewHost, or use engine argo-rollouts or deployments for a preview host",
             at_key=True,
         )
+
+
+def check_rollouts_istio_header_path(data: Data) -> Iterator[Finding]:
+    """Argo Rollouts' Istio header routes (setHeaderRoute) match the header only, not the path (the controller's
+    createHeaderRoute writes no uri match): with a path other than the whole host, the header would send every
+    path of the host, other releases' too, to this canary. The controller's own limit: refused."""
+    canary = data["spec"]["strategy"].get("canary", {})
+    matched = canary.get("header") or canary.get("cookie")
+    if engine_name(data) != "argo-rollouts" or router(data) != "istio" or not matched:
+        return
+    ingress = data["spec"]["ingress"]
+    path, path_type = ingress.get("path", "/"), ingress.get("pathType", "Prefix")
+    if path == "/" and path_type == "Prefix":
+        return
+    at = ("spec", "ingress", "path") if "path" in ingress else ("spec", "ingress", "pathType")
+    yield Finding(
+        at,
+        f"Argo Rollouts' Istio header routes match the header only, not the path, so with path {path} "
+        f"({path_type}) the canary header or cookie would route every path of the host to this canary: give the "
+        "release its own host on path / (Prefix), or remove strategy.canary.header/cookie, or use engine "
+        "deployments, whose header routes keep the path",
+    )

@@ -160,7 +160,31 @@ def explain_text(error: ValidationError, path: tuple[str | int, ...]) -> Iterato
         yield Finding(path, f"{shown} is too short: give at least {error.validator_value} character(s)")
     else:
         expected = expected or f"a string matching {error.schema.get('pattern', '')!r}"
-        yield Finding(path, f"{shown} is not {expected}")
+        fixed = image_case_fix(value, error.schema.get("pattern") if error.validator == "pattern" else None)
+        yield Finding(path, f"{shown} {image_case_message(fixed)}" if fixed else f"{shown} is not {expected}")
+
+
+def image_case_message(fixed: str) -> str:
+    return f"has capitals in its repository path, which an image reference cannot have; write {fixed}"
+
+
+def image_case_fix(value: str, pattern: str | None) -> str:
+    """For an image reference wrong only by its capitals, how it reads right (the repository path is lowercase;
+    the registry's host name and the tag may have capitals); "" otherwise."""
+    if not pattern or not pattern.startswith("^([A-Za-z0-9]") or value == value.lower():
+        return ""
+    import re
+
+    name, at, digest = value.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    repository, tag = (name[:colon], name[colon:]) if colon > slash else (name, "")
+    host, _, rest = repository.partition("/")
+    if rest and ("." in host or ":" in host or host == "localhost"):
+        fixed = f"{host}/{rest.lower()}{tag}{at}{digest}"
+    else:
+        fixed = f"{repository.lower()}{tag}{at}{digest}"
+    return fixed if fixed != value and re.fullmatch(pattern, fixed) is not None else ""
 
 
 def explain_range(error: ValidationError, path: tuple[str | int, ...]) -> Iterator[Finding]:
@@ -268,7 +292,7 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         from generator import redaction  # here: only a problem's message needs it (its patterns cost ~1 ms to compile)
 
-        value = redaction.userinfo(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
+        value = redaction.redact(value)  # linear: a quadratic pattern here blocked pre-commit on 300 KB
         return repr(value if len(value) <= 60 else value[:57] + "...")
     if value is None:
         return "null (an empty value)"

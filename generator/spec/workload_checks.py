@@ -54,8 +54,31 @@ def check(data: Data, profiles: Mapping[str, Profile], generated: Generated | No
     for index, entry in enumerate(spec.get("environments", [])):
         out += environment_findings(spec, entry, ("spec", "environments", index), already)
     out += uncarried_findings(spec)
+    out += api_server_findings(spec)
     out += patch_findings(data, profiles, generated)
     return out
+
+
+def api_server_findings(spec: Data) -> Iterator[Finding]:
+    """What the API server would refuse in the fields as written (release and environments), though the schema
+    lets it pass: ConfigMap keys `.`, `..` and `..x` (a volume's files would sit beside its `..data` link), and an
+    env entry with both a non-empty `value` and `valueFrom`."""
+    for at, entry in (((("spec",), spec)), *((("spec", "environments", i), e)
+                                             for i, e in enumerate(spec.get("environments", [])))):
+        config = entry.get("config") or {}
+        for field in ("files", "literals"):
+            for key in config.get(field) or {}:
+                if key in (".", "..") or str(key).startswith(".."):
+                    yield Finding((*at, "config", field, key), (
+                        f"config key {key!r}: Kubernetes refuses '.', '..' and keys that start with '..' "
+                        "(the mounted folder keeps its own ..data there); rename it"
+                    ), at_key=True)  # fmt: skip
+        for index, variable in enumerate((entry.get("container") or {}).get("env") or []):
+            if isinstance(variable, dict) and variable.get("value") and "valueFrom" in variable:
+                yield Finding((*at, "container", "env", index, "valueFrom"), (
+                    f"env {variable.get('name')!r} has both `value` and `valueFrom`; Kubernetes refuses that: "
+                    "keep one of them"
+                ))  # fmt: skip
 
 
 def environment_findings(spec: Data, entry: Data, at: JsonPath, already: set[tuple[JsonPath, str]]) -> list[Finding]:

@@ -332,8 +332,9 @@ def test_sticky_puts_cookie_affinity_on_the_stable_ingress_only() -> None:
     [
         ("stable", [{"setWeight": 100}], OLD),
         ("step1", [{"setWeight": 5}, {"pause": {}}], NEW),
-        ("step2", [{"setWeight": 20}, {"pause": {}}], NEW),
-        ("step3", [{"setWeight": 50}, {"pause": {}}], NEW),
+        # the previous step's weight first: the canary keeps it while it scales to the new one
+        ("step2", [{"setWeight": 5}, {"setWeight": 20}, {"pause": {}}], NEW),
+        ("step3", [{"setWeight": 20}, {"setWeight": 50}, {"pause": {}}], NEW),
         ("promoting", [{"setWeight": 100}], NEW),
         ("promoted", [{"setWeight": 100}], NEW),
         ("aborted", [{"setWeight": 0}, {"pause": {}}], OLD),
@@ -345,10 +346,10 @@ def test_git_progression_by_state(state: str, steps: list[dict[str, Any]], image
     assert slot_image(rendered) == image
 
 
-def test_first_set_weight_is_the_live_weight() -> None:
-    """CONTRACT section 3: the live weight is readable from the Rollout's first setWeight step."""
+def test_last_set_weight_is_the_live_weight() -> None:
+    """CONTRACT section 3: the live weight is readable from the Rollout's last setWeight step."""
     for state in CANARY_STATES.values():
-        first = next(step["setWeight"] for step in steps_of(out(canary("git"), state)) if "setWeight" in step)
+        first = [step["setWeight"] for step in steps_of(out(canary("git"), state)) if "setWeight" in step][-1]
         expected = state.weight if state.phase == "progressing" else (0 if state.phase == "aborted" else 100)
         assert first == expected
 
@@ -369,7 +370,7 @@ def test_weight_falls_back_to_the_environment_steps() -> None:
     release = canary("git")
     env = make_environment(release, steps=(Step(7, 60), Step(40, None)))
     state = EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=2)
-    assert git_steps(env, state) == [{"setWeight": 40}, {"pause": {}}]
+    assert git_steps(env, state) == [{"setWeight": 7}, {"setWeight": 40}, {"pause": {}}]
 
 
 @pytest.mark.parametrize("step", [4])  # step 0 is the canary's pods at no weight (progression.ready_first)

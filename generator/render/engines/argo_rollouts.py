@@ -4,7 +4,8 @@ What each progression writes (DESIGN.md "State -> output"):
 
 Canary, git progression. The controller restarts the canary at step 0 whenever `steps` change during an
 update, so one commit per weight writes `steps: [{setWeight: W}, {pause: {}}]` and the controller moves traffic
-to W and holds it. Promotion writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
+to W and holds it (from the second step on the previous weight comes first: see `git_steps`). Promotion
+writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
 back in the template, which the controller treats as a rollback and skips the steps. No analysis is written
 into the Rollout here: between commits `rollgen advance` is the gate (it can use generator.render.queries).
 
@@ -114,7 +115,7 @@ def _canary_strategy(
     if release.progression == "git":
         steps = with_header_routes(git_steps(env, state), routing)
     else:
-        steps = [*routing.header_routes, *_controller_steps(release, env.steps, analysis, count)]
+        steps = after_first_weight(_controller_steps(release, env.steps, analysis, count), routing)
     return {
         "canaryService": names.canary(release.name),
         "stableService": names.stable(release.name),
@@ -143,20 +144,44 @@ def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
 
 
 def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
-    """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the first
-    setWeight (still the live weight, CONTRACT section 3), before the pause."""
-    if not routing.header_routes or len(steps) < 2:
+    """While a git step holds a weight, the router's header routes (setHeaderRoute) hold too: after the live
+    setWeight, before the pause. The controller removes managed routes while the canary has no available pods,
+    and a setWeight step completes only once the canary has its pods, so the routes stay."""
+    if not routing.header_routes or "pause" not in steps[-1]:
+        return steps  # a promotion: the update completes, and the controller drops its routes
+    return [*steps[:-1], *(_copy(route) for route in routing.header_routes), steps[-1]]
+
+
+def after_first_weight(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
+    """Controller progression: the header routes (setHeaderRoute) right after the first setWeight. Before it the
+    canary has no pods yet, and the controller would remove the routes on its next reconcile for good."""
+    if not routing.header_routes:
         return steps
-    return [steps[0], *(_copy(route) for route in routing.header_routes), *steps[1:]]
+    first = next(index for index, step in enumerate(steps) if "setWeight" in step)
+    return [*steps[: first + 1], *(_copy(route) for route in routing.header_routes), *steps[first + 1:]]
 
 
 def git_steps(env: Environment, state: EnvState) -> list[JSON]:
-    """One weight per commit: the first setWeight is the live weight (CONTRACT section 3)."""
+    """One weight per commit: the last setWeight is the live weight (CONTRACT section 3).
+
+    A commit changes `steps`, so the controller starts over at step 0 and scales the canary to the new weight's
+    count; until it has, it routes the last setWeight *before* the current step, or 0 if there is none. The
+    previous step's weight therefore comes first: the canary keeps it while it scales, then takes the new one."""
     if state.phase == "progressing":
-        return [{"setWeight": state.live_weight(env)}, {"pause": {}}]
+        weight = state.live_weight(env)
+        held = _previous_weight(env, state)
+        first = [{"setWeight": held}] if 0 < held < weight else []
+        return [*first, {"setWeight": weight}, {"pause": {}}]
     if state.phase == "aborted":
         return [{"setWeight": 0}, {"pause": {}}]
-    return [{"setWeight": 100}]  # stable (and nginx's promoting, which Rollouts do not have)
+    # stable (and nginx's promoting, which Rollouts do not have); a promotion holds the weight it was promoted from
+    held = state.weight if state.phase == "stable" and 0 < state.weight < 100 else 0
+    return [*([{"setWeight": held}] if held else []), {"setWeight": 100}]
+
+
+def _previous_weight(env: Environment, state: EnvState) -> int:
+    """The weight the commit before this one routed: the environment's previous step, 0 at the first."""
+    return env.steps[state.step - 2].weight if 2 <= state.step <= len(env.steps) + 1 else 0
 
 
 def longest_step_seconds(release: Release, env: Environment) -> int:

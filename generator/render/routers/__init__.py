@@ -212,6 +212,15 @@ def weighted_backends(
     return None
 
 
+# On the route objects the Argo Rollouts controller edits (the HTTPRoute's rules, the VirtualService's http: both
+# atomic lists). Flux applies with server-side apply and forced ownership on every interval, which would put git's
+# 100/0 back and delete the controller's header routes; IfNotPresent makes Flux create the object and then leave it
+# alone (the Kustomization's spec.ignore would drop Flux's ownership of a list no other manager holds yet, and the
+# API server would then delete it). Argo CD ignores the same fields through the Application (`ignore_rules`).
+# What this costs: a later change to the route in git does not reach the cluster; see render/route_changes.py.
+FLUX_CREATE_ONLY = {"kustomize.toolkit.fluxcd.io/ssa": "IfNotPresent"}
+
+
 HEADER_ALWAYS = "always"  # the header value (and cookie value) that routes to the canary, as ingress-nginx has it
 
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from generator.render.engines import common
 from generator.model import CanaryStrategy, Environment, Release
 from generator.render.routers import (
+    FLUX_CREATE_ONLY,
     JSON,
     FlaggerRouting,
     Manifest,
@@ -60,18 +61,20 @@ def path_match(release: Release) -> JSON:
     return {"path": {"type": PATH_TYPES[release.ingress.path_type], "value": release.ingress.path}}
 
 
-def backend(release: Release, service: str, weight: int | None = None) -> JSON:
-    ref: JSON = {"name": service, "port": release.service_port}
-    if weight is not None:
-        ref["weight"] = weight
-    return ref
+def backend(release: Release, service: str, weight: int = 1) -> JSON:
+    """A backendRef with every field the API server would default (group "", kind Service, weight 1) stated:
+    Argo CD's server-side diff compares the defaulted object, and a plain-Service ref reads the same either way."""
+    return {"group": "", "kind": "Service", "name": service, "port": release.service_port, "weight": weight}
 
 
-def http_route(release: Release, env: Environment, name: str, host: str, rules: list[JSON]) -> Manifest:
+def http_route(
+    release: Release, env: Environment, name: str, host: str, rules: list[JSON],
+    annotations: dict[str, str] | None = None,
+) -> Manifest:
     return {
         "apiVersion": API,
         "kind": "HTTPRoute",
-        "metadata": common.metadata(name, release, env),
+        "metadata": common.metadata(name, release, env, annotations),
         "spec": {"parentRefs": [parent_ref(release)], "hostnames": [host], "rules": rules},
     }
 
@@ -120,7 +123,7 @@ def switched(release: Release, env: Environment, switch: Switch) -> tuple[Manife
 def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> RolloutRouting:
     """The HTTPRoute at 100/0 for the plugin to edit, and the header routes it manages."""
     at_rest = weighted_rule(release, Split(split.stable, split.canary, 0))
-    route = http_route(release, env, release.name, env.host, [at_rest])
+    route = http_route(release, env, release.name, env.host, [at_rest], dict(FLUX_CREATE_ONLY))
     header_routes = tuple(set_header_routes(strategy))
     config: JSON = {}
     if header_routes:

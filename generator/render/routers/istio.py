@@ -21,6 +21,7 @@ from generator.render import queries
 from generator.render.engines import common
 from generator.model import CanaryStrategy, Environment, Release
 from generator.render.routers import (
+    FLUX_CREATE_ONLY,
     JSON,
     FlaggerRouting,
     Manifest,
@@ -57,12 +58,16 @@ def destination(release: Release, service: str, weight: int | None = None) -> JS
     return out
 
 
-def virtual_service(release: Release, env: Environment, name: str, host: str, http: list[JSON]) -> Manifest:
+def virtual_service(
+    release: Release, env: Environment, name: str, host: str, http: list[JSON],
+    annotations: dict[str, str] | None = None,
+) -> Manifest:
     spec: JSON = {"hosts": [host]}
     if release.istio_gateways:
         spec["gateways"] = list(release.istio_gateways)
     spec["http"] = http
-    return {"apiVersion": API, "kind": "VirtualService", "metadata": common.metadata(name, release, env), "spec": spec}
+    metadata = common.metadata(name, release, env, annotations)
+    return {"apiVersion": API, "kind": "VirtualService", "metadata": metadata, "spec": spec}
 
 
 def _route(name: str, match: JSON, *destinations: JSON) -> JSON:
@@ -106,9 +111,8 @@ def switched(release: Release, env: Environment, switch: Switch) -> tuple[Manife
 
 
 def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy, split: Split) -> RolloutRouting:
-    service = virtual_service(
-        release, env, release.name, env.host, [weighted_route(release, Split(split.stable, split.canary, 0))]
-    )
+    at_rest = weighted_route(release, Split(split.stable, split.canary, 0))
+    service = virtual_service(release, env, release.name, env.host, [at_rest], dict(FLUX_CREATE_ONLY))
     header_routes = tuple(_lower_header_names(route) for route in set_header_routes(strategy))
     routing: JSON = {"istio": {"virtualService": {"name": release.name, "routes": [PRIMARY_ROUTE]}}}
     if header_routes:

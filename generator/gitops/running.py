@@ -1,0 +1,128 @@
+"""The spec that describes what runs: for `abort`, the emergency brake, which must act on what the overlays and
+state files say is deployed even when the spec in the work tree cannot say it any more.
+
+The spec is read as usual. When it is invalid (pushed past the hooks), gone (deleted or renamed elsewhere), names
+another release, or no longer has the environment being aborted, the release is loaded from git history instead:
+the spec as it was in the newest commit that wrote the release's generated files and that still describes the
+environment. That spec was valid when rollgen committed with it, and it is what the files were rendered from.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from generator.errors import InvalidInput, RollgenError
+from generator.gitops.repo import Repo
+from generator.gitops.workflow import NamedRelease, _release_name, find_spec, spec_display
+from generator.model import Release
+from generator.spec.config import Config
+
+SEARCHED = 50  # commits of the release's files looked at, newest first: the brake's fallback, not an archive
+
+
+class RunningRelease(NamedRelease):
+    """NamedRelease, or the release as the commit that produced the current files described it."""
+
+    def __init__(self, name: str, environments: Sequence[str]) -> None:
+        super().__init__(name)
+        self.environments = list(environments)
+
+    def __call__(self, repo: Repo, config: Config) -> Release:
+        failure, why, release = self._current(repo, config)
+        if failure is None and release is not None:
+            missing = [env for env in self.environments if env not in {e.name for e in release.environments}]
+            if not missing:
+                return release
+            why = f"{release.source} no longer has environment {', '.join(missing)}"
+        if not all(_state_exists(config, self.name, env) for env in self.environments):
+            if failure is not None:  # nothing runs there: the spec's own error, as it always was
+                raise failure
+            assert release is not None
+            return release  # the usual "has no environment" follows, listing the spec's environments
+        found = committed_release(repo, config, self.name, self.environments)
+        if found is None:
+            raise RollgenError(
+                f"{self.name}: {why}; and no commit of apps/{self.name}/ holds a valid spec that describes "
+                f"{', '.join(self.environments)}: restore the spec (git log -- apps/{self.name})"
+            )
+        release, commit = found
+        print(f"rollgen: {self.name}: {why}; acting on what runs, with {release.source} as of commit {commit[:12]} "
+              "(the commit that wrote the current files)", file=sys.stderr)
+        return release
+
+    def _current(self, repo: Repo, config: Config) -> tuple[RollgenError | None, str, Release | None]:
+        """(why the current spec cannot say what runs, with its error; or None, "", the release). Only a spec that
+        is gone, another release's or invalid falls back to history; any other refusal (an uncommitted edit of
+        the spec, say) stands, as for every command."""
+        try:
+            path = find_spec(repo, config, self.name)
+        except RollgenError as exc:
+            return exc, str(exc), None
+        named = _release_name(path)
+        if named is not None and named != self.name:
+            failure = RollgenError(f"{spec_display(repo, path)} is release {named!r} now, not {self.name!r}")
+            return failure, str(failure), None
+        try:
+            return None, "", super().__call__(repo, config)
+        except InvalidInput as exc:
+            return exc, f"its spec is invalid ({exc.problems[0].format()})", None
+
+
+def committed_release(
+    repo: Repo, config: Config, name: str, environments: Sequence[str]
+) -> tuple[Release, str] | None:
+    """(release, commit): the newest commit touching apps/NAME/ whose spec (named by its generated headers) is
+    a valid release NAME with every one of `environments`; None when there is none."""
+    app = f"{config.output_prefix()}apps/{name}"
+    out = repo.run("log", f"-{SEARCHED}", "--format=%H", "--", app, check=False)
+    seen: dict[tuple[str, bytes], Release | None] = {}  # most commits of a canary share one spec: loaded once
+    for commit in out.stdout.decode().split():
+        release = _release_at(repo, config, name, commit, app, seen)
+        if release is not None and all(env in {e.name for e in release.environments} for env in environments):
+            return release, commit
+    return None
+
+
+def _state_exists(config: Config, name: str, env: str) -> bool:
+    from generator.render.state import state_path
+
+    return state_path(config.output_dir / "apps" / name, env).is_file()
+
+
+def _release_at(
+    repo: Repo, config: Config, name: str, commit: str, app: str, seen: dict[tuple[str, bytes], Release | None]
+) -> Release | None:
+    from generator.render.emit import HEADER_PREFIX, HEADER_SUFFIX
+
+    base, = repo.read_blobs([f"{commit}:{app}/base/kustomization.yaml"])
+    first = (base or b"").split(b"\n", 1)[0].decode("utf-8", "replace")
+    if not (first.startswith(HEADER_PREFIX) and first.endswith(HEADER_SUFFIX)):
+        return None
+    source = first[len(HEADER_PREFIX) : -len(HEADER_SUFFIX)]
+    if source.startswith(("/", "../")) or "/../" in source:
+        return None  # a header naming something outside the repository: not a spec of it
+    text, = repo.read_blobs([f"{commit}:{source}"])
+    if text is None:
+        return None
+    if (source, text) not in seen:
+        seen[(source, text)] = _load(repo, config, text, source, name)
+    return seen[(source, text)]
+
+
+def _load(repo: Repo, config: Config, text: bytes, source: str, name: str) -> Release | None:
+    """The release in `text`, validated, its headers naming `source`; None when it is not a valid release NAME."""
+    from generator.render.loading import load_release
+
+    folder = repo.rollgen_dir / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"spec-{os.getpid()}.yaml"
+    path.write_bytes(text)
+    try:
+        release = load_release(path, [config.profiles_dir] if config.profiles_dir else [], display=source)
+    except InvalidInput:
+        return None
+    finally:
+        path.unlink(missing_ok=True)
+    return release if release.name == name else None
