@@ -86,6 +86,9 @@ def _advance(p: argparse.ArgumentParser) -> None:
                          "NAME); with --all, only this environment of every release")
     p.add_argument("--all", action="store_true",
                    help="every in-flight environment of every release, one commit each, one push at the end")
+    p.add_argument("--cluster", metavar="C",
+                   help="with --all: only the environments on cluster C (environments[].cluster; those without one "
+                   "are on rollgen.yaml's argocd.destinationName, else `in-cluster`): one tick per cluster")
 
 
 def _promote(p: argparse.ArgumentParser) -> None:
@@ -142,6 +145,9 @@ def _init(p: argparse.ArgumentParser) -> None:
                    help="the engine of the first release, releases/hello.yaml (default: %(default)s)")
     p.add_argument("--router", choices=("ingress-nginx", "gateway-api", "istio"), default="ingress-nginx",
                    help="the router of the first release (default: %(default)s)")
+    p.add_argument("--tick", choices=("kubernetes",),
+                   help="also write tick/: a Kustomize package running `rollgen advance --all --push` as a CronJob "
+                   "in the cluster, wired like the releases")
 
 
 # name: (the line in `rollgen --help`, what declares the command's arguments)
@@ -169,10 +175,27 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     sub.required = True
+    from generator import helptext
+
     for name, (summary, declare) in COMMANDS.items():
         if command is None or command == name:
-            declare(sub.add_parser(name, help=summary))
+            description = helptext.HELP.get(name, (summary, ""))[0]
+            declare(sub.add_parser(name, help=summary, description=description, epilog=helptext.epilog(name),
+                                   formatter_class=_formatter_class()))
     return parser
+
+
+def _formatter_class() -> type[argparse.HelpFormatter]:
+    """argparse's formatter, except that the example after the options keeps its lines."""
+    import argparse
+
+    class _Formatter(argparse.HelpFormatter):
+        def _fill_text(self, text: str, width: int, indent: str) -> str:
+            if text.startswith("example:"):
+                return "".join(indent + line for line in text.splitlines(keepends=True))
+            return super()._fill_text(text, width, indent)
+
+    return _Formatter
 
 
 def _command(argv: Sequence[str]) -> str | None:
@@ -190,9 +213,9 @@ _QUICK: dict[str, tuple[str, dict[str, object], dict[str, tuple[str, ...] | None
     "render": ("paths", {"format": "text", "check": False},
                {"--format": ("text", "json"), "--out": None, "--check": False}),
     "advance": ("name", {"name": None, "repo": Path("."), "env": None, "push": False, "now": None, "dry_run": False,
-                         "format": "text", "all": False},
+                         "format": "text", "all": False, "cluster": None},
                 {"--repo": None, "--env": None, "--push": False, "--now": None, "--dry-run": False,
-                 "--format": ("text", "json"), "--all": False}),
+                 "--format": ("text", "json"), "--all": False, "--cluster": None}),
 }
 _PATH_OPTIONS = ("out", "repo")  # read as paths (argparse's type=Path)
 

@@ -122,6 +122,21 @@ class ABTestStrategy:
 Strategy = Union[CanaryStrategy, BlueGreenStrategy, ABTestStrategy]
 
 BUILTIN_METRICS = ("error-rate", "latency")
+INCREASE_SUFFIX = "-increase"
+
+
+def metric_key(name: str, increase: bool) -> str:
+    return name + INCREASE_SUFFIX if increase else name
+
+
+@dataclass(frozen=True)
+class Increase:
+    """maxIncrease: how much worse than stable the canary may measure, on the same query over the same window.
+    `ratio`: canary <= ratio x stable; `delta`: canary - stable <= delta. Exactly one is set."""
+
+    ratio: float | None = None
+    delta: float | None = None
+    min_requests: int = 50  # each track's requests in the window before the comparison counts
 
 
 @dataclass(frozen=True)
@@ -130,10 +145,17 @@ class Metric:
     query: str | None  # None for the built-ins in BUILTIN_METRICS
     max: float | None = None
     min: float | None = None
+    max_increase: Increase | None = None  # the canary against stable (queries.increase_query)
 
     @property
     def builtin(self) -> bool:
         return self.query is None
+
+    @property
+    def key(self) -> str:
+        """The check's name in output (AnalysisTemplate metric, MetricTemplate, trailers): a built-in may be held to
+        a bound and, in an entry of its own, against stable (`error-rate` and `error-rate-increase`)."""
+        return metric_key(self.name, self.max_increase is not None)
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,19 @@ class Analysis:
     failure_limit: int
     metrics: tuple[Metric, ...]
     load_test: LoadTest | None = None
+    # Headers every query carries (a tenant: X-Scope-OrgID), on every engine and in the git gate.
+    headers: tuple[tuple[str, str], ...] = ()
+    # Controller mode: the Secret (in the environment's namespace) holding Prometheus credentials, and its kind.
+    secret: SecretRef | None = None
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """analysis.secretRef. bearer: key `token`; basic: keys `username` and `password` (Flagger's provider reads
+    them) and `basic`, base64 of `username:password` (Argo Rollouts sends it in a header it cannot compute)."""
+
+    name: str
+    type: Literal["bearer", "basic"]
 
 
 @dataclass(frozen=True)
@@ -202,6 +237,8 @@ class Environment:
     cluster: str | None = None
     # container, pod, security, config, PDB, patches (generator/workload.py)
     workload: Workload = field(default_factory=_default_workload)
+    # environments[].analysis merged over the release's (spec/build.py); None: the release's own, as it is.
+    analysis: Analysis | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +283,10 @@ class Release:
             autoscaling=self.autoscaling,
             workload=self.workload,
         )
+
+    def analysis_for(self, env: Environment) -> Analysis | None:
+        """The analysis in force in `env`: its own merged one, else the release's."""
+        return env.analysis if env.analysis is not None else self.analysis
 
     def environment(self, name: str) -> Environment:
         for env in self.environments:

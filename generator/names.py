@@ -33,6 +33,13 @@ def active(name: str) -> str:
     return f"{name}-active"
 
 
+def stable_version(engine: Engine, name: str) -> str:
+    """The Service in front of the stable pods of a canary: what maxIncrease holds the canary against."""
+    if engine == "argo-rollouts":
+        return stable(name)
+    return primary(name) if engine == "flagger" else name
+
+
 def primary(name: str) -> str:
     """What Flagger creates for the primary (Deployment, Service)."""
     return f"{name}-primary"

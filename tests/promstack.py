@@ -165,16 +165,63 @@ def free_port() -> int:
 
 
 @dataclass
+class WebAccess:
+    """Prometheus' --web.config.file: TLS with a self-signed certificate for 127.0.0.1, basic auth for one user."""
+
+    cert: Path
+    key: Path
+    user: str
+    password: str
+
+    def write(self, path: Path) -> None:
+        import bcrypt
+
+        hashed = bcrypt.hashpw(self.password.encode(), bcrypt.gensalt(rounds=4)).decode()
+        path.write_text(json.dumps({
+            "tls_server_config": {"cert_file": str(self.cert), "key_file": str(self.key)},
+            "basic_auth_users": {self.user: hashed},
+        }))
+
+    def context(self) -> Any:
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.cert))
+
+    def authorization(self) -> str:
+        import base64
+
+        return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+
+
+def self_signed(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """A certificate for `host` (an IP SAN) and its key, made by the openssl CLI."""
+    cert, key = folder / "prometheus.crt", folder / "prometheus.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+         "-addext", f"subjectAltName=IP:{host}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@dataclass
 class Prometheus:
     binary: str
     workdir: Path
     target: str  # host:port to scrape
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    web: WebAccess | None = None  # TLS and basic auth on its API
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.web else 'http'}://127.0.0.1:{self.port}"
+
+    def _open(self, url: str, timeout: float) -> Any:
+        if self.web is None:
+            return urllib.request.urlopen(url, timeout=timeout)
+        request = urllib.request.Request(url, headers={"Authorization": self.web.authorization()})
+        return urllib.request.urlopen(request, timeout=timeout, context=self.web.context())
 
     def start(self, attempts: int = 3) -> None:
         config = self.workdir / "prometheus.yml"
@@ -186,6 +233,10 @@ class Prometheus:
             "  - job_name: ingress-nginx\n"
             f"    static_configs: [{{targets: ['{self.target}']}}]\n"
         )
+        web = []
+        if self.web is not None:
+            self.web.write(self.workdir / "web.yml")
+            web = [f"--web.config.file={self.workdir / 'web.yml'}"]
         for _ in range(attempts):  # a free port can be taken between our check and Prometheus binding it
             self.port = free_port()
             log = (self.workdir / "prometheus.log").open("wb")
@@ -196,6 +247,7 @@ class Prometheus:
                     f"--storage.tsdb.path={self.workdir / 'data'}",
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     "--log.level=warn",
+                    *web,
                 ],
                 stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
             )
@@ -210,7 +262,7 @@ class Prometheus:
             if self.process is None or self.process.poll() is not None:
                 return False
             try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as response:
+                with self._open(f"{self.url}/-/ready", timeout=1) as response:
                     if response.status == 200:
                         return True
             except OSError:
@@ -220,7 +272,7 @@ class Prometheus:
 
     def query(self, promql: str) -> list[Any]:
         url = f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with self._open(url, timeout=5) as response:
             result: list[Any] = json.load(response)["data"]["result"]
         return result
 
@@ -257,10 +309,10 @@ def no_proxy_for_loopback() -> dict[str, str]:
 
 
 @contextmanager
-def scraping(binary: str, exporter: Exporter, workdir: Path) -> Iterator[Prometheus]:
+def scraping(binary: str, exporter: Exporter, workdir: Path, web: WebAccess | None = None) -> Iterator[Prometheus]:
     """A real Prometheus scraping the exporter, with 5 s of samples in it; both stopped on the way out."""
     exporter.start()
-    server = Prometheus(binary, workdir, f"127.0.0.1:{exporter.port}")
+    server = Prometheus(binary, workdir, f"127.0.0.1:{exporter.port}", web=web)
     try:
         server.start()
         server.wait_for_samples(5)

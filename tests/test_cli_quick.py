@@ -68,7 +68,7 @@ def test_the_hook_lines_take_the_quick_path() -> None:
         "command": "render", "paths": [Path("releases")], "out": Path("."), "check": True, "format": "text"}
     assert vars(_quick(["advance", "web", "--env", "prod", "--repo", "cfg", "--push"]) or {}) == {
         "command": "advance", "name": "web", "repo": Path("cfg"), "env": "prod", "push": True, "now": None,
-        "dry_run": False, "format": "text", "all": False}
+        "dry_run": False, "format": "text", "all": False, "cluster": None}
     assert vars(_quick(["advance", "--all", "--repo=cfg"]) or {})["all"] is True
     assert _quick(["status"]) is None and _quick([]) is None
 

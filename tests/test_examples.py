@@ -75,7 +75,7 @@ def test_invalid_example_is_refused_by_load_release(path: Path) -> None:
 
 def test_readme_example_has_a_prod_environment() -> None:
     release = loading.load_release(EXAMPLES / "hello-rollouts-canary.yaml")
-    assert release.environment("prod").namespace == "test"
+    assert release.environment("prod").namespace == "web"
     assert release.engine == "argo-rollouts" and release.progression == "git"
 
 

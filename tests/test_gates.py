@@ -183,9 +183,11 @@ class FakePrometheus:
     error: Exception | None = None
     asked: list[tuple[str, datetime]] = field(default_factory=list)
     url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
 
-    def __call__(self, url: str) -> FakePrometheus:
+    def __call__(self, url: str, headers: tuple[tuple[str, str], ...] = ()) -> FakePrometheus:
         self.url = url
+        self.headers = headers
         return self
 
     def query(self, promql: str, at: datetime) -> float | None:
@@ -430,7 +432,7 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
     # the values Flagger would give them for the same release.
     nginx, nginx_env = release_of("deployments", metrics=(custom,))
     where = gates.traffic(nginx, nginx_env, progressing())
-    assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello")
+    assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello", stable="hello")
     values = {"namespace": where.namespace, "target": where.target, "interval": "1m"}
     assert gates.query(custom, where, "1m") == queries.substitute(template["spec"]["query"], values)
 

@@ -174,26 +174,26 @@ def test_the_config_template_is_valid_for_every_choice(tmp_path: Path, gitops: s
     assert urls == {'https://git.example.com/a "b".git'}  # a quote cannot break out of the YAML string
 
 
-def test_the_local_hooks_are_the_shipped_hooks() -> None:
-    """init's .pre-commit-config.yaml runs the installed rollgen with exactly the shipped hook definitions."""
+def test_the_hooks_are_rollgens_own_pinned_to_this_version(tmp_path: Path) -> None:
+    """init's .pre-commit-config.yaml takes every shipped hook from rollgen's repository at this version's tag, and
+    the shipped hooks are `language: python`, so pre-commit builds rollgen's environment itself (no rollgen on PATH
+    needed; tests/test_precommit.py runs it for real)."""
+    from generator import REPO_URL, __version__
+
     shipped = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
-    config = yaml.safe_load((init_command.TEMPLATES / "pre-commit-config.yaml").read_text())
-    [local] = config["repos"]
-    assert local["repo"] == "local"
-    local_hooks = {h["id"]: h for h in local["hooks"]}
-    assert local_hooks.keys() == shipped.keys()
-    for hook_id, hook in local_hooks.items():
-        assert hook["language"] == "system"
-        for key in ("entry", "files", "name"):
-            assert hook[key] == shipped[hook_id][key], (hook_id, key)
-        for key, default in (("pass_filenames", True), ("require_serial", False)):  # pre-commit's defaults
-            assert hook.get(key, default) == shipped[hook_id].get(key, default), (hook_id, key)
+    assert {h["language"] for h in shipped.values()} == {"python"}
+    repo = tmp_path / "config"
+    assert main(["init", str(repo)]) == 0
+    config = yaml.safe_load((repo / ".pre-commit-config.yaml").read_text())
+    [hooks] = config["repos"]
+    assert (hooks["repo"], hooks["rev"]) == (REPO_URL, f"v{__version__}")
+    assert [h["id"] for h in hooks["hooks"]] == list(shipped)
 
 
 def test_the_workflow_is_the_template_with_only_the_version_pinned(tmp_path: Path) -> None:
     """init sets ROLLGEN_PACKAGE as data (ruamel round trip), and every other byte of the shipped workflow, its
     comments included, arrives as written."""
-    from generator import __version__
+    from generator import pinned_requirement
     from generator.commands.init import pinned_workflow
 
     template = (Path(__file__).resolve().parents[1] / "generator/init_templates/github/workflows/rollgen-advance.yaml")
@@ -201,7 +201,7 @@ def test_the_workflow_is_the_template_with_only_the_version_pinned(tmp_path: Pat
     after = pinned_workflow(template.read_bytes()).decode().splitlines()
     changed = [(old, new) for old, new in zip(before, after) if old != new]
     assert len(before) == len(after)
-    assert changed == [("      ROLLGEN_PACKAGE: rollgen", f"      ROLLGEN_PACKAGE: rollgen=={__version__}")]
+    assert changed == [("      ROLLGEN_PACKAGE: rollgen", f"      ROLLGEN_PACKAGE: {pinned_requirement()}")]
 
 
 def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
@@ -214,7 +214,7 @@ def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
     assert workflow[True]["schedule"][0]["cron"]  # `on:` is YAML 1.1's True for PyYAML
     assert workflow["permissions"] == {"contents": "write"}
     job = workflow["jobs"]["advance"]
-    assert job["env"]["ROLLGEN_PACKAGE"].endswith(__import__("generator").__version__)
+    assert job["env"]["ROLLGEN_PACKAGE"].endswith("@v" + __import__("generator").__version__)
     script = "\n".join(step.get("run", "") for step in job["steps"])
     invocations = [line.strip() for line in script.splitlines() if line.strip().startswith("rollgen ")]
     assert invocations == ["rollgen advance --all --repo . --push"]

@@ -91,3 +91,14 @@ def test_python_dash_m_version(installed: Path, tmp_path: Path) -> None:
 
     out = run([installed / "python", "-m", "generator", "--version"], tmp_path, isolated_env())
     assert out.strip() == f"rollgen {__version__}"
+
+
+def test_the_wheel_carries_the_version_rollgen_reports(installed: Path, tmp_path: Path) -> None:
+    """pyproject reads the version from generator/__init__.py: the wheel's metadata, `rollgen --version` and the
+    package agree."""
+    from generator import __version__
+
+    carried = run([installed / "python", "-c", "import importlib.metadata as m; print(m.version('rollgen'))"],
+                  tmp_path, isolated_env())
+    assert carried.strip() == __version__
+    assert run([installed / "rollgen", "--version"], tmp_path, isolated_env()).strip() == f"rollgen {__version__}"

@@ -42,7 +42,11 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
             shutil.copy2(ROOT / rel, repo / rel)
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    for args in (["init", "-q", "--initial-branch=main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+    from generator import __version__
+
+    # tagged as a release is (v<version>), the rev `rollgen init` pins its hooks to
+    for args in (["init", "-q", "--initial-branch=main"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"],
+                 ["tag", f"v{__version__}"]):
         subprocess.run(["git", *args], cwd=repo, check=True, env=env)
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, capture_output=True, text=True)
     return repo, head.stdout.strip()
@@ -167,3 +171,52 @@ def test_try_repo_runs_a_single_hook_against_files(config_repo: Path, hook_repo:
     assert result.returncode == 1, output
     assert "releases/typo.yaml:" in output and "imge" in output, output
     assert "releases/hello.yaml:" not in output
+
+
+def _without_rollgen(env: dict[str, str]) -> dict[str, str]:
+    """The environment with no folder on PATH that holds a rollgen (this venv's bin, say): as a commit made outside
+    the activated virtualenv sees it."""
+    folders = [f for f in env.get("PATH", "").split(os.pathsep) if f and not (Path(f) / "rollgen").exists()]
+    bare = {**env, "PATH": os.pathsep.join(folders)}
+    bare.pop("VIRTUAL_ENV", None)
+    assert shutil.which("rollgen", path=bare["PATH"]) is None and shutil.which("git", path=bare["PATH"])
+    return bare
+
+
+def test_inits_hooks_run_from_rollgens_repository_without_rollgen_on_path(
+        tmp_path: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]) -> None:
+    """The .pre-commit-config.yaml init writes, unchanged but for its `repo:` (a file:// URL of a fresh clone
+    standing in for rollgen's repository; `rev:` stays the tag init pinned): pre-commit builds rollgen's own
+    environment (`language: python`), so the hooks work with no rollgen on PATH, and block a bad spec."""
+    from generator import __version__
+
+    clone = tmp_path / "rollgen"
+    git(tmp_path, "clone", "-q", hook_repo[0].as_uri(), str(clone))
+    repo = tmp_path / "config"
+    assert main(["init", str(repo)]) == 0
+    path = repo / ".pre-commit-config.yaml"
+    written = path.read_text()
+    [hooks] = yaml.safe_load(written)["repos"]
+    assert hooks["rev"] == f"v{__version__}"
+    assert written.count(f"repo: {hooks['repo']}\n") == 1
+    path.write_text(written.replace(f"repo: {hooks['repo']}\n", f"repo: {clone.as_uri()}\n"))
+    git(repo, "commit", "-q", "-am", "hooks from a clone of rollgen's repository")
+    env = _without_rollgen(hook_env)
+    installed = pre_commit(["install"], repo, env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    spec = repo / "releases/hello.yaml"
+    spec.write_text(spec.read_text().replace("  replicas: 2\n", "  replicas: two\n"))
+    git(repo, "add", "releases/hello.yaml")
+    result = commit(repo, env, "hello: two replicas")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Executable `rollgen` not found" not in output
+    assert "releases/hello.yaml:" in output and "$.spec.replicas: expected a whole number, got 'two'" in output, output
+
+    git(repo, "checkout", "-q", "HEAD", "--", "releases/hello.yaml")
+    spec.write_text(spec.read_text().replace("  replicas: 2\n", "  replicas: 3\n"))
+    git(repo, "add", "releases/hello.yaml")
+    result = commit(repo, env, "hello: three replicas")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).count("Passed") == 2

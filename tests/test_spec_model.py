@@ -221,7 +221,7 @@ def test_profile_steps_do_not_apply_to_blue_green() -> None:
 
 def test_readme_example_model() -> None:
     release = loading.load_release(EXAMPLES / "hello-rollouts-canary.yaml")
-    assert release.name == "hello" and release.namespace == "test" and release.labels == (("team", "web"),)
+    assert release.name == "hello" and release.namespace == "web" and release.labels == (("team", "web"),)
     assert release.image == Image.parse("ghcr.io/kmaster8/hello:v2")
     assert (release.replicas, release.container_port, release.service_port) == (3, 5050, 5000)
     assert release.strategy == CanaryStrategy(steps=(Step(5, 300), Step(20, 600), Step(50, None)), header="X-Canary")

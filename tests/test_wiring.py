@@ -373,7 +373,7 @@ def test_changing_settings_moves_the_wiring(tmp_path: Path) -> None:
     (repo / "rollgen.yaml").write_text(yaml.safe_dump({
         "git": {"branch": "main"}, "argocd": {"repoURL": URL, "mode": "applicationset", "rootApplication": False},
     }))
-    # a mode switch waits for the old Applications to be orphaned and their files removed (README)
+    # a mode switch waits for the old Applications to be orphaned and their files removed (docs/live-cluster.md)
     assert main(["render", str(repo / "releases"), "--out", str(repo)]) == 1
     for path in wiring.other_mode_files(repo, "applicationset"):
         (repo / path).unlink()
@@ -460,7 +460,7 @@ def test_applicationset_mode_commits_each_environments_params_with_its_manifests
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0
     params = yaml.safe_load((repo / f"apps/hello/overlays/staging/{wiring.PARAMS_FILE}").read_text())
     assert params == {"app": "hello-staging", "release": "hello", "environment": "staging",
-                      "namespace": "test-staging", "destinationServer": wiring.IN_CLUSTER, "destinationName": "",
+                      "namespace": "web-staging", "destinationServer": wiring.IN_CLUSTER, "destinationName": "",
                       "engine": "flagger", "ignoreDifferences": []}
 
 
@@ -487,9 +487,9 @@ def test_no_two_environments_of_an_example_are_wired_to_the_same_objects(example
 def test_an_environments_cluster_is_its_argocd_destination_and_flux_kubeconfig() -> None:
     release = release_of(EXAMPLES / "hello-rollouts-canary.yaml")
     prod, staging = release.environment("prod"), release.environment("staging")
-    assert wiring.application(release, prod, ARGO)["spec"]["destination"] == {"name": "prod-eu-1", "namespace": "test"}
+    assert wiring.application(release, prod, ARGO)["spec"]["destination"] == {"name": "prod-eu-1", "namespace": "web"}
     assert wiring.application(release, staging, ARGO)["spec"]["destination"] == {
-        "server": wiring.IN_CLUSTER, "namespace": "test-staging"}
+        "server": wiring.IN_CLUSTER, "namespace": "web-staging"}
     assert wiring.kustomization(release, prod, FLUX)["spec"]["kubeConfig"] == {
         "secretRef": {"name": "prod-eu-1-kubeconfig"}}
     assert "kubeConfig" not in wiring.kustomization(release, staging, FLUX)["spec"]
@@ -506,7 +506,7 @@ def test_the_applicationset_takes_each_environments_destination_from_its_params(
     rendered = {k: v.replace("{{ .destinationServer }}", prod["destinationServer"])
                 .replace("{{ .destinationName }}", prod["destinationName"])
                 .replace("{{ .namespace }}", prod["namespace"]) for k, v in template.items()}
-    assert {k: v for k, v in rendered.items() if v} == {"name": "prod-eu-1", "namespace": "test"}
+    assert {k: v for k, v in rendered.items() if v} == {"name": "prod-eu-1", "namespace": "web"}
 
 
 @pytest.mark.parametrize("example", ["hello-nginx-canary.yaml", "hello-deployments-istio.yaml"])

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from generator.gitops.run import execute
 from generator.gitops.workflow import Request, named_release, now_from
 from generator.errors import UsageError
-from generator.plan.gates import evaluate
+from generator.plan.gates import evaluate, repo_clients
 from generator.plan.progression import plan_advance
 from generator.plan.workload_progression import with_pods
 
@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "cluster", None) is not None and not args.all:
+        raise UsageError("--cluster picks the environments of `advance --all`: add --all, or give NAME --env E")
     if args.all:
         from generator.commands import advance_all
 
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=with_pods(partial(plan_advance, gate=evaluate)),
+        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=repo_clients(args.repo)))),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

@@ -41,6 +41,8 @@ from generator.model import Release
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
     import argparse
 
+    from generator.plan.gates import Answers
+
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ Line = Outcome | Failure
 
 
 def run(args: argparse.Namespace) -> int:
-    from generator.plan.gates import evaluate
+    from generator.plan.gates import Answers, clients, evaluate
     from generator.plan.progression import plan_advance
     from generator.wiring import for_config, whole_fleet
 
@@ -74,26 +76,57 @@ def run(args: argparse.Namespace) -> int:
         raise_usage("--all ticks every release: give no NAME")
     repo = Repo.discover(args.repo)
     config = repo.config()
+    answers = Answers(clients(config.prometheus))
     _check_output(repo, config)
     branch = _branch(repo, config)
     request = Request(
         repo=args.repo,
         load=_per_release,
         environments=None,
-        plan=with_pods(partial(plan_advance, gate=evaluate)),  # as `advance`: the pod inputs carried along
+        # as `advance` (the pod inputs carried along); the gates' queries are sent ahead, concurrently
+        # (_prefetch), and answered from there
+        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=answers))),
         now=now_from(args.now),
         push=args.push,
     )
+    only = Only(args.env, getattr(args, "cluster", None))
     if args.dry_run:
-        return _dry_run(repo, config, request, args.env, args.format)
+        return _dry_run(repo, config, request, only, args.format)
     with repo.lock(), whole_fleet(config.output_dir, for_config(config)):
         tidy(repo, config)
         if config.mode == "pull-request":
-            lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), args.env), False
+            lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), only), False
         else:
-            lines, pushed = _attempts(repo, config, branch, request, args.env)
+            lines, pushed = _attempts(repo, config, branch, request, only, answers)
     report(lines, pushed, args.format)
     return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
+
+
+@dataclass(frozen=True)
+class Only:
+    """Which in-flight environments this tick takes: by name (--env) and by cluster (--cluster)."""
+
+    env: str | None = None
+    cluster: str | None = None
+
+    def on_cluster(self, config: Config, release: Release, env_name: str) -> bool:
+        """Whether the environment is on --cluster. One without `cluster` is on rollgen.yaml's Argo CD
+        destinationName, else on `in-cluster` (Argo CD's name for its own cluster). An environment the spec no
+        longer has is on no cluster: `rollgen retire` takes it down."""
+        if self.cluster is None:
+            return True
+        env = next((e for e in release.environments if e.name == env_name), None)
+        if env is None:
+            return False
+        return (env.cluster or default_cluster(config)) == self.cluster
+
+
+def default_cluster(config: Config) -> str:
+    name = (config.argocd or {}).get("destinationName")
+    return str(name) if name else IN_CLUSTER
+
+
+IN_CLUSTER = "in-cluster"
 
 
 def _state_files(apps: str) -> list[tuple[str, str, str]]:
@@ -131,7 +164,7 @@ def raise_usage(message: str) -> None:
     raise UsageError(message)
 
 
-def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]]]:
+def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
     """(release, its in-flight environments), sorted; an unreadable state file is an in-flight failure too."""
     import os
     import re
@@ -144,7 +177,7 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
                        re.MULTILINE)
     by_release: dict[str, list[str]] = {}
     for release, env, path in _state_files(os.path.join(config.output_dir, "apps")):
-        if only_env is not None and env != only_env:
+        if only.env is not None and env != only.env:
             continue
         try:
             # Most environments are at rest: skip them without parsing YAML (6,000 state files in bench/advance).
@@ -161,35 +194,74 @@ def in_flight(config: Config, only_env: str | None) -> list[tuple[str, list[str]
 
 
 def _attempts(
-    repo: Repo, config: Config, branch: str, request: Request, only_env: str | None
+    repo: Repo, config: Config, branch: str, request: Request, only: Only, answers: Answers | None = None
 ) -> tuple[list[Line], bool]:
     """The tick; with --push, through the push loop every pushing command shares (gitops/push.py): when the remote
     refuses, this tick's commits are dropped, not left for the next tick to stack more on."""
     if not request.push:
-        return _tick_all(repo, config, request, only_env), False
+        return _tick_all(repo, config, request, only, answers), False
     from generator.gitops import push
 
     def work() -> tuple[list[Line], list[str]]:
-        lines = _tick_all(repo, config, request, only_env)
+        lines = _tick_all(repo, config, request, only, answers)
         return lines, [line.commit for line in lines if isinstance(line, Outcome) and line.commit]
 
     return push.with_retries(repo, config, branch, work)
 
 
-def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only_env: str | None) -> list[Line]:
+def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only: Only) -> list[Line]:
     """Pull-request mode: each in-flight environment through its own branch (gitops/pullrequest.py)."""
     from generator.gitops import pullrequest
 
     lines: list[Line] = []
-    for name, envs in in_flight(config, only_env):
+    for name, envs in in_flight(config, only):
         try:
-            lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
+            envs = _on_cluster(repo, config, name, envs, only)
+            if envs:
+                lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
         except RollgenError as exc:
             lines.extend(Failure(name, env, str(exc)) for env in envs)
     return lines
 
 
-def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None) -> list[Line]:
+def _on_cluster(repo: Repo, config: Config, name: str, envs: list[str], only: Only) -> list[str]:
+    if only.cluster is None:
+        return envs
+    release = named_release(name)(repo, config)
+    return [env for env in envs if only.on_cluster(config, release, env)]
+
+
+def _prefetch(repo: Repo, config: Config, request: Request, flying: Sequence[tuple[str, list[str]]], only: Only,
+              answers: Answers) -> None:
+    """Every query the gates of this tick will send, sent first, concurrently (a bounded number at a time):
+    each in-flight environment planned as `advance` plans it, with a client that only notes its queries.
+    Planning is pure, so this decides nothing; what it misses (a release that fails to load here) is asked
+    when its gate runs, as before."""
+    from pathlib import Path
+
+    from generator.plan.gates import Recorder, evaluate
+    from generator.plan.progression import plan_advance
+    from generator.render.state import load, state_path
+
+    recorder = Recorder()
+    planner = with_pods(partial(plan_advance, gate=partial(evaluate, client=recorder)))
+    for name, envs in flying:
+        try:
+            release = named_release(name)(repo, config)
+        except RollgenError:
+            continue
+        for env_name in envs:
+            env = next((e for e in release.environments if e.name == env_name), None)
+            if env is None or release.analysis_for(env) is None or not only.on_cluster(config, release, env_name):
+                continue
+            try:
+                planner(release, env, load(state_path(Path(config.output_dir, "apps", name), env_name)), request.now)
+            except (RollgenError, ValueError):
+                continue
+    answers.prefetch(recorder.asks)
+
+
+def _tick_all(repo: Repo, config: Config, request: Request, only: Only, answers: Answers | None = None) -> list[Line]:
     """Every in-flight environment, in release then environment order. Without commit hooks or signing, the
     files of every moving environment are written first and committed together by one `git fast-import`
     (one commit each still); otherwise each is committed as `advance` commits it."""
@@ -198,12 +270,14 @@ def _tick_all(repo: Repo, config: Config, request: Request, only_env: str | None
     batched = batchcommit.usable(repo)
     lines: list[Line | Pending] = []
     pending: list[Pending] = []
-    flying = in_flight(config, only_env)
+    flying = in_flight(config, only)
+    if answers is not None:
+        _prefetch(repo, config, request, flying, only, answers)
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
     _prime_specs(repo, config, [name for name, _ in flying])
     try:
         for name, envs in flying:
-            lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty))
+            lines.extend(_tick_release(repo, config, request, name, envs, batched, name in dirty, only))
             pending = [line for line in lines if isinstance(line, Pending)]
         changes = [batchcommit.Change(p.message, p.files) for p in pending]
         commits = batchcommit.commit_all(repo, changes, config.author)
@@ -255,14 +329,16 @@ def _clear_journals(repo: Repo, pending: Sequence[Pending]) -> None:
 
 
 def _tick_release(
-    repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True
+    repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True,
+    only: Only = Only(),
 ) -> list[Line | Pending]:
     """Every in-flight environment of one release; whatever goes wrong stays with this release. `dirty`: the
     release's folders have uncommitted changes (refused, or repaired when a crashed run's journal explains them)."""
     lines: list[Line | Pending] = []
     try:
         release = named_release(name)(repo, config)
-        if dirty:
+        envs = [env for env in envs if only.on_cluster(config, release, env)]  # another cluster's tick takes the rest
+        if dirty and envs:
             ensure_clean(repo, config, release)
     except InvalidInput as exc:
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -318,14 +394,17 @@ def _read(repo: Repo, path: str) -> bytes | None:
         return None
 
 
-def _dry_run(repo: Repo, config: Config, request: Request, only_env: str | None, fmt: str) -> int:
+def _dry_run(repo: Repo, config: Config, request: Request, only: Only, fmt: str) -> int:
     """Every in-flight environment planned, nothing written (gitops/dryrun.py)."""
     from generator.gitops.dryrun import dry_run
 
     code = EXIT_OK
-    for name, envs in in_flight(config, only_env):
-        single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
+    for name, envs in in_flight(config, only):
         try:
+            envs = _on_cluster(repo, config, name, envs, only)
+            if not envs:
+                continue
+            single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
             code = max(code, dry_run(repo, config, single, fmt))
         except RollgenError as exc:
             print(f"rollgen: {name}: failed: {exc}", file=sys.stderr)

@@ -19,7 +19,7 @@ empty remote, say): then rollgen commits on its current branch and takes the wir
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +28,13 @@ from generator.spec.config import CONFIG_FILE, Config
 from generator.spec.config import load as load_config
 from generator.errors import EXIT_OK, RollgenError
 from generator.gitops.repo import Repo
+from generator.hints import Any
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
+PLACEHOLDER_SSH_URL = "git@git.example.com:platform/config.git"
+TICK_IMAGE = "ghcr.io/rollgen/rollgen"  # the Containerfile's image, as .github/workflows/image.yaml publishes it
+TICK_FILES = ("kustomization.yaml", "namespace.yaml", "serviceaccount.yaml", "networkpolicy.yaml", "cronjob.yaml")
 BRANCH = "main"
 RELEASE = "hello"
 SPEC = f"releases/{RELEASE}.yaml"
@@ -49,6 +53,8 @@ class Choices:
     branch: str
     repo_url: str
     router: str = "ingress-nginx"
+    tick: str | None = None  # --tick kubernetes: tick/, the in-cluster CronJob
+    clone_url: str = PLACEHOLDER_SSH_URL  # what the tick clones and pushes to (ssh)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace, repo: Repo, branch: str) -> int:
     choices = Choices(args.gitops, args.engine, branch, _repo_url(repo, flux=args.gitops in ("flux", "both")),
-                      getattr(args, "router", "ingress-nginx"))
+                      getattr(args, "router", "ingress-nginx"), getattr(args, "tick", None), _clone_url(repo))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
     paths = list(files)
@@ -132,6 +138,14 @@ def _git_init(target: Path) -> Repo:
     return Repo.discover(target)
 
 
+def _clone_url(repo: Repo) -> str:
+    """The `origin` URL when git reaches it over ssh (the tick pushes with a deploy key), else the placeholder."""
+    out = repo.run("remote", "get-url", "origin", check=False)
+    url = out.stdout.decode().strip() if out.returncode == 0 else ""
+    ssh = url.startswith("ssh://") or ("@" in url and ":" in url and "://" not in url)
+    return url if ssh else PLACEHOLDER_SSH_URL
+
+
 def _repo_url(repo: Repo, flux: bool = False) -> str:
     """The `origin` URL as the wiring may carry it; the placeholder when there is none (or it holds a password
     or token: then the user is told, and nothing secret is written, not even in the message). Flux clones
@@ -165,12 +179,55 @@ def user_files(choices: Choices) -> dict[str, bytes]:
         files[dest] = _template(name)
     workflow = ".github/workflows/rollgen-advance.yaml"
     files[workflow] = pinned_workflow(files[workflow])
+    files[".pre-commit-config.yaml"] = pinned_hooks(files[".pre-commit-config.yaml"])
+    if choices.tick == "kubernetes":
+        for name in TICK_FILES:
+            files[f"tick/{name}"] = _template(f"tick/{name}")
+        files["tick/cronjob.yaml"] = tick_cronjob(files["tick/cronjob.yaml"], choices)
     return files
 
 
+def tick_cronjob(template: bytes, choices: Choices) -> bytes:
+    """The tick's CronJob with the clone URL, the branch and this rollgen's image set as data."""
+
+    def pin(doc: Any) -> None:
+        pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        clone = pod["initContainers"][0]
+        words = clone["command"]
+        words[words.index("--branch") + 1] = choices.branch
+        words[-2] = choices.clone_url
+        for container in (clone, pod["containers"][0]):
+            container["image"] = f"{TICK_IMAGE}:{__version__}"
+
+    return _edited(template, pin)
+
+
 def pinned_workflow(template: bytes) -> bytes:
-    """The advance workflow with ROLLGEN_PACKAGE pinned to this rollgen: set as data in the parsed file (ruamel's
-    round trip keeps the comments and the layout a person will edit), not by replacing text."""
+    """The advance workflow with ROLLGEN_PACKAGE pinned to this rollgen (its git URL at this version's tag)."""
+    from generator import pinned_requirement
+
+    def pin(doc: Any) -> None:
+        doc["jobs"]["advance"]["env"]["ROLLGEN_PACKAGE"] = pinned_requirement()
+
+    return _edited(template, pin)
+
+
+def pinned_hooks(template: bytes) -> bytes:
+    """The pre-commit config with the hooks taken from rollgen's repository at this version's tag: pre-commit
+    installs that rollgen into an environment of its own (`language: python`), so no rollgen on PATH is needed."""
+    from generator import REPO_URL
+
+    def pin(doc: Any) -> None:
+        [hooks] = doc["repos"]
+        hooks["repo"] = REPO_URL
+        hooks["rev"] = f"v{__version__}"
+
+    return _edited(template, pin)
+
+
+def _edited(template: bytes, edit: Callable[[Any], None]) -> bytes:
+    """The YAML template with `edit` applied as data: ruamel's round trip keeps the comments and the layout a
+    person will edit, and quotes a value as YAML needs (no value is put in as text)."""
     import io
 
     from ruamel.yaml import YAML
@@ -180,7 +237,7 @@ def pinned_workflow(template: bytes) -> bytes:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
     doc = yaml.load(template)
-    doc["jobs"]["advance"]["env"]["ROLLGEN_PACKAGE"] = f"rollgen=={__version__}"
+    edit(doc)
     out = io.BytesIO()
     yaml.dump(doc, out)
     return out.getvalue()
@@ -212,6 +269,8 @@ def config_text(choices: Choices) -> str:
         sections.append("config-argocd.yaml")
     if choices.gitops in ("flux", "both"):
         sections.append("config-flux.yaml")
+    if choices.tick is not None:
+        sections.append("config-tick.yaml")
     yaml = YAML(typ="rt", pure=True)
     yaml.width = 4096  # never fold a long URL onto a second line
     data = yaml.load("".join(_template(name).decode() for name in sections))
@@ -302,5 +361,9 @@ def next_steps(choices: Choices) -> Sequence[str]:
     if choices.gitops in ("flux", "both"):
         steps.append(("kubectl apply -f flux/gitrepository_rollgen.yaml -f flux/kustomization_rollgen.yaml",
                       "once: Flux applies flux/"))
+    if choices.tick is not None:
+        steps.append(("kubectl create namespace rollgen-tick && kubectl -n rollgen-tick create secret generic "
+                      "rollgen-tick-git --from-file=identity=DEPLOY_KEY --from-file=known_hosts=KNOWN_HOSTS",
+                      "once: the tick's deploy key and pinned host key (tick/kustomization.yaml says more)"))
     width = max(len(command) for command, _ in steps)
     return ["next:", *(f"  {command.ljust(width)}  # {why}" for command, why in steps)]

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=_loader(args.name),
         environments=[args.env] if args.env else None,
-        plan=planner(args.action),
+        plan=planner(args.action, args.repo),
         now=now_from(args.now),
         push=False,
         render_on_hold=args.action in ("next", "release"),
@@ -49,27 +49,31 @@ def _loader(name: str) -> Any:
     return named_release(name)
 
 
-def planner(action: str) -> Any:
-    """The planner the command of that name uses (pod inputs carried and pod changes started, as there)."""
+def planner(action: str, repo: Path | None = None) -> Any:
+    """The planner the command of that name uses (pod inputs carried and pod changes started, as there); the
+    gates reach Prometheus as the rollgen.yaml of `repo` says."""
     from generator.plan import progression
-    from generator.plan.gates import evaluate
+    from generator.plan.gates import evaluate, repo_clients
     from generator.plan.workload_progression import with_pods
 
+    gate = partial(evaluate, client=repo_clients(repo))
     if action == "release":
         return with_pods(progression.plan_release, starts=True)
     if action == "advance":
-        return with_pods(partial(progression.plan_advance, gate=evaluate))
+        return with_pods(partial(progression.plan_advance, gate=gate))
     if action == "promote":
         return with_pods(partial(progression.plan_promote, full=False))
     if action == "abort":
         return with_pods(progression.plan_abort)
-    return plan_next
+    return partial(plan_next, repo=repo)
 
 
-def plan_next(release: Release, env: Environment, current: EnvState | None, now: datetime) -> Plan:
+def plan_next(
+    release: Release, env: Environment, current: EnvState | None, now: datetime, repo: Path | None = None
+) -> Plan:
     """What `release` would commit; when it holds, what the scheduled `advance` would."""
-    first: Plan = planner("release")(release, env, current, now)
+    first: Plan = planner("release", repo)(release, env, current, now)
     if not isinstance(first, Hold) or current is None:
         return first
-    then: Plan = planner("advance")(release, env, current, now)
+    then: Plan = planner("advance", repo)(release, env, current, now)
     return then if isinstance(then, Transition) else first

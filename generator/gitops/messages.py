@@ -3,7 +3,7 @@
 The template comes from rollgen.yaml (`commit.template`) or DEFAULT_TEMPLATE. User strings (names, images,
 reasons) reach it only as values of variables: nothing a spec says is ever compiled as a template. The
 trailers are appended by rollgen after the template's text, so a template can reword the message but cannot
-drop or corrupt the machine-readable record (README.md: the history is the git log).
+drop or corrupt the machine-readable record (docs/tutorial.md: the history is the git log).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ import math
 from collections.abc import Callable
 from generator.records import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from generator import durations, names
 from generator.render.routers import Traffic as Traffic
@@ -46,7 +46,10 @@ from generator.render.routers import query as query
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from generator.plan.prometheus import Client
+    from generator.spec.config import PrometheusAccess
 
 
 class Outcome(enum.Enum):
@@ -73,7 +76,8 @@ def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     measured = router.measured(release, blue_green)
     target = names.new_version(release.engine, name, blue_green, state.active_colour)
-    return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name)
+    stable = names.stable_version(release.engine, name)
+    return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name, stable)
 
 
 # -- judging ------------------------------------------------------------------------------------------------
@@ -90,8 +94,10 @@ class Measurement:
 
     def describe(self) -> str:
         if self.value is None:
-            return f"{self.metric.name}: no data"
+            return f"{self.metric.key}: no data"
         value = number(self.value)
+        if self.metric.max_increase is not None:  # the trailer's shape: name=value > bound
+            return f"{self.metric.key}={value} {'<=' if self.value <= 0 else '>'} 0"
         if self.metric.max is not None and self.value > self.metric.max:
             return f"{self.metric.name}={value} > {number(self.metric.max)}"
         if self.metric.min is not None and self.value < self.metric.min:
@@ -101,11 +107,37 @@ class Measurement:
         return f"{self.metric.name}={value} {' and '.join(bounds)}".rstrip()
 
 
+    def explain(self) -> str:
+        """describe(), and for maxIncrease what the value measures (the commit body, the hold message)."""
+        if self.metric.max_increase is None or self.value is None:
+            return self.describe()
+        return f"{self.describe()} ({increase_terms(self.metric)})"
+
+
+def _thin(metric: Metric) -> str:
+    """Why a comparison with stable has no value: too little traffic on one side, which never passes."""
+    if metric.max_increase is None:
+        return ""
+    return f" (fewer than {metric.max_increase.min_requests} requests on the canary or on stable: cannot compare yet)"
+
+
 def within(metric: Metric, value: float) -> bool:
-    """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange."""
+    """The metric's bounds, inclusive: the same test as Argo's successCondition and Flagger's thresholdRange.
+    maxIncrease: the query measures the canary's excess over what stable allows, so at most 0."""
+    if metric.max_increase is not None:
+        return value <= 0
     if metric.max is not None and not value <= metric.max:
         return False
     return metric.min is None or value >= metric.min
+
+
+def increase_terms(metric: Metric) -> str:
+    """What a maxIncrease value measures, for messages: `canary - 1.25 x stable`, `canary - stable - 0.5`."""
+    more = metric.max_increase
+    assert more is not None
+    if more.ratio is not None:
+        return f"canary - {number(more.ratio)} x stable"
+    return f"canary - stable - {number(more.delta or 0)}"
 
 
 def number(value: float) -> str:
@@ -121,10 +153,10 @@ def number(value: float) -> str:
 
 def verdict(measurements: list[Measurement], since: str) -> GateResult:
     failed = tuple(m.describe() for m in measurements if m.value is not None and not m.within)
-    summary = ", ".join(m.describe() for m in measurements)
+    summary = ", ".join(m.explain() for m in measurements)
     if failed:
         return GateResult(Outcome.FAIL, f"{summary} since {since}", failed=failed)
-    missing = [m.metric.name for m in measurements if m.value is None]
+    missing = [m.metric.key + _thin(m.metric) for m in measurements if m.value is None]
     if missing:
         names = ", ".join(missing)
         return GateResult(Outcome.NO_DATA, f"no data for metric {names} since {since}")
@@ -142,19 +174,56 @@ def window_start(state: EnvState) -> datetime:
     return max(start, parse_time(state.last_failure)) if state.last_failure else start
 
 
-ClientFactory = Callable[[str], "Client"]
+Headers = tuple[tuple[str, str], ...]
 
 
-def _client(url: str) -> Client:
+class Querier(Protocol):
+    def query(self, promql: str, at: datetime) -> float | None: ...
+
+
+ClientFactory = Callable[[str, Headers], Querier]  # (URL, the analysis' headers)
+Clients = Callable[[str, Headers], "Client"]  # real ones (prometheus.Client)
+
+
+def _client(url: str, headers: Headers = ()) -> Client:
     from generator.plan.prometheus import Client
 
-    return Client(url)
+    return Client(url, headers=headers)
+
+
+def clients(access: PrometheusAccess | None) -> Clients:
+    """Clients that reach Prometheus as rollgen.yaml's `prometheus:` says (credentials read on the first query)."""
+
+    def make(url: str, headers: Headers = ()) -> Client:
+        from generator.plan.prometheus import Client
+
+        return Client(url, access=access, headers=headers)
+
+    return make
+
+
+def repo_clients(folder: str | PathLike[str] | None) -> ClientFactory:
+    """clients() of the rollgen.yaml of the config repo at `folder` (None: the working directory), read when the
+    first gate asks: a tick whose releases have no analysis never reads it again."""
+    found: list[Clients] = []
+
+    def make(url: str, headers: Headers = ()) -> Client:
+        if not found:
+            from pathlib import Path
+
+            from generator.spec import config
+
+            root = config.config_root(Path(folder or ".").resolve())
+            found.append(clients(config.load(root).prometheus if root is not None else None))
+        return found[0](url, headers)
+
+    return make
 
 
 def evaluate(
     release: Release, env: Environment, state: EnvState, now: datetime, client: ClientFactory = _client
 ) -> GateResult:
-    analysis = release.analysis
+    analysis = release.analysis_for(env)
     if analysis is None:
         return GateResult(Outcome.PASS, "no analysis configured")
     from generator.clock import format_time
@@ -170,7 +239,7 @@ def evaluate(
         return GateResult(Outcome.NO_DATA, f"no data for any metric since {format_time(start)} yet")
     window = durations.format_go(seconds)
     where = traffic(release, env, state)
-    prometheus = client(analysis.prometheus)
+    prometheus = client(analysis.prometheus, analysis.headers)
     measured = []
     for metric in analysis.metrics:
         try:
@@ -192,9 +261,98 @@ def judgeable(metric: Metric, value: float) -> bool:
     top bucket). -Inf under a max, or +Inf over a min, would pass a gate on a value that measured nothing."""
     if not math.isinf(value):
         return True
-    return (value > 0 and metric.max is not None) or (value < 0 and metric.min is not None)
+    upper = metric.max is not None or metric.max_increase is not None
+    return (value > 0 and upper) or (value < 0 and metric.min is not None)
 
 
 def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
-    why = f"cannot evaluate metric {metric.name}: {error}; nothing changes until it can ({fix})"
+    why = f"cannot evaluate metric {metric.key}: {error}; nothing changes until it can ({fix})"
     return GateResult(Outcome.CANNOT_JUDGE, why)
+
+
+# -- many gates at once (advance --all) ---------------------------------------------------------------------
+
+# At most this many queries in flight at once (ROLLGEN_PROMETHEUS_CONCURRENCY overrides): enough to hide the
+# round trips of a fleet's tick, few enough not to load a Prometheus that also serves dashboards and alerts.
+CONCURRENCY = 8
+
+Ask = tuple[str, Headers, str, datetime]  # (URL, headers, PromQL, at): one instant query
+
+
+class Recorder:
+    """A client factory whose clients answer nothing and note what they were asked: planning with it (pure)
+    tells which queries the real planning will send."""
+
+    def __init__(self) -> None:
+        self.asks: list[Ask] = []
+
+    def __call__(self, url: str, headers: Headers = ()) -> Recorder:
+        self._where = (url, headers)
+        return self
+
+    def query(self, promql: str, at: datetime) -> float | None:
+        self.asks.append((*self._where, promql, at))
+        return None
+
+
+class Answers:
+    """A client factory answering from queries sent ahead, concurrently and at most `limit` at a time; a query
+    not asked ahead goes to Prometheus as ever. An error is kept as the answer, so the gate that needs it reports
+    it as if it had asked itself."""
+
+    def __init__(self, factory: Clients) -> None:
+        self.factory = factory
+        self.known: dict[Ask, float | None | Exception] = {}
+
+    def __call__(self, url: str, headers: Headers = ()) -> _Answering:
+        return _Answering(self, url, headers)
+
+    def prefetch(self, asks: list[Ask], limit: int | None = None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        todo = sorted(set(asks) - set(self.known), key=lambda ask: (ask[0], ask[1], ask[2], ask[3].timestamp()))
+        if not todo:
+            return
+        servers = {(url, headers): self.factory(url, headers) for url, headers, _, _ in todo}
+        failed: dict[tuple[str, Headers], Exception] = {}
+        for where, client in servers.items():
+            try:
+                client.credentials()  # once, before the threads: the files are read and redactions set up
+            except Exception as exc:  # noqa: BLE001 - a PrometheusError, kept for every query of that server
+                failed[where] = exc
+
+        def ask(one: Ask) -> float | None | Exception:
+            url, headers, promql, at = one
+            if (url, headers) in failed:
+                return failed[(url, headers)]
+            try:
+                return servers[(url, headers)].query(promql, at)
+            except Exception as exc:  # noqa: BLE001 - handed to the gate that asks, as its own query would raise
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, min(limit or concurrency(), len(todo)))) as pool:
+            self.known.update(zip(todo, pool.map(ask, todo)))
+
+
+class _Answering:
+    def __init__(self, answers: Answers, url: str, headers: Headers) -> None:
+        self.answers, self.url, self.headers = answers, url, headers
+
+    def query(self, promql: str, at: datetime) -> float | None:
+        key = (self.url, self.headers, promql, at)
+        if key not in self.answers.known:
+            return self.answers.factory(self.url, self.headers).query(promql, at)
+        known = self.answers.known[key]
+        if isinstance(known, Exception):
+            raise known
+        return known
+
+
+def concurrency() -> int:
+    import os
+
+    try:
+        value = int(os.environ.get("ROLLGEN_PROMETHEUS_CONCURRENCY", ""))
+    except ValueError:
+        return CONCURRENCY
+    return value if 1 <= value <= 256 else CONCURRENCY

@@ -350,16 +350,18 @@ def plan_advance(
 
 def _recheck_hold(release: Release, env: Environment, current: EnvState, now: datetime) -> Hold | None:
     """After a failed check, the next one waits one analysis interval: failureLimit counts measurements."""
-    if not current.last_failure or release.analysis is None:
+    analysis = release.analysis_for(env)
+    if not current.last_failure or analysis is None:
         return None
     what = f"nothing to do yet: {_holder(release, env, current)} holds after {current.failures} failed check(s)"
     since = replace(current, since=current.last_failure)
-    return _wait_hold(f"{what}, the next one waits", since, release.analysis.interval, now)
+    return _wait_hold(f"{what}, the next one waits", since, analysis.interval, now)
 
 
 def _gate_failed(release: Release, env: Environment, current: EnvState, now: datetime, verdict: GateResult) -> Plan:
     """A counted failure holds the canary (a commit records the count); one beyond failureLimit aborts."""
-    limit = release.analysis.failure_limit if release.analysis is not None else 0
+    analysis = release.analysis_for(env)
+    limit = analysis.failure_limit if analysis is not None else 0
     failures = current.failures + 1
     gate = "; ".join(verdict.failed)
     count = f"failed check {failures}, {limit} tolerated"

@@ -11,6 +11,11 @@ Failures are of two kinds, both holding the canary (the gates never abort on the
 
 Messages name the server as `scheme://host[:port][/path]`: credentials in the URL (`user:password@`) are sent as
 HTTP basic auth and never printed; a query string is not kept at all.
+
+Access (rollgen.yaml `prometheus:`, spec.config.PrometheusAccess): a bearer token or a basic-auth pair read from
+files when the first query is sent (a mounted Secret, a CI secret written to a file: never git), a CA bundle for
+https, extra headers. The secrets read are redacted from every message like URL userinfo. The files are read
+through symlinks on purpose: a Kubernetes Secret volume is a tree of symlinks (`token -> ..data/token`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import math
 import os
 import random
 import re
+import ssl
 import threading
 import time
 import urllib.error
@@ -30,9 +36,12 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import RollgenError
+
+if TYPE_CHECKING:
+    from generator.spec.config import PrometheusAccess
 
 TIMEOUT = 10.0  # seconds for one HTTP request, answer included; Prometheus is told to give up on the query by then
 ATTEMPTS = 3
@@ -84,6 +93,67 @@ def _urlopen(request: urllib.request.Request, timeout: float) -> Any:
     return urllib.request.urlopen(request, timeout=timeout)
 
 
+MAX_SECRET = 64 * 1024  # a token or a password; a bigger file is not one
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a PrometheusAccess amounts to once its files are read."""
+
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    context: ssl.SSLContext | None = None  # https with caFile; None: the system's trust store
+
+
+def read_credentials(access: PrometheusAccess | None) -> Credentials:
+    """The access settings with their files read now; PrometheusError names a file that cannot be read (never
+    its content)."""
+    if access is None:
+        return Credentials()
+    headers = list(access.headers)
+    secrets: list[str] = []
+    if access.bearer_token_file:
+        token = _secret(access.bearer_token_file, "bearerTokenFile")
+        headers.append(("Authorization", f"Bearer {token}"))
+        secrets.append(token)
+    if access.username_file and access.password_file:
+        user = _secret(access.username_file, "basicAuth.usernameFile")
+        password = _secret(access.password_file, "basicAuth.passwordFile")
+        pair = base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+        headers.append(("Authorization", f"Basic {pair}"))
+        secrets += [password, pair, user]
+    context = _context(access.ca_file) if access.ca_file else None
+    return Credentials(tuple(headers), tuple(s for s in secrets if len(s) > 2), context)
+
+
+def _secret(path: str, key: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SECRET + 1)
+    except OSError as exc:
+        raise PrometheusError(
+            f"cannot read rollgen.yaml prometheus.{key} {path}: {exc.strerror or type(exc).__name__}; "
+            "mount the secret there or fix the path"
+        ) from None
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        text = ""
+    if not text or len(data) > MAX_SECRET or any(ord(c) < 32 for c in text):
+        raise PrometheusError(
+            f"rollgen.yaml prometheus.{key} {path} does not hold one line of text; write the secret alone in it"
+        )
+    return text
+
+
+def _context(ca_file: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not PEM certificates"
+        raise PrometheusError(f"cannot read rollgen.yaml prometheus.caFile {ca_file}: {why}") from None
+
+
 @dataclass
 class Client:
     url: str = field(repr=False)  # may carry credentials
@@ -91,10 +161,21 @@ class Client:
     attempts: int = ATTEMPTS
     backoff: float = BACKOFF
     sleep: Callable[[float], None] = time.sleep
-    opener: Opener = _urlopen
+    opener: Opener | None = None  # None: urllib, with the CA bundle of `access`
+    access: PrometheusAccess | None = field(default=None, repr=False)
+    headers: tuple[tuple[str, str], ...] = ()  # the release's analysis.headers; rollgen.yaml's are sent after
 
     def __post_init__(self) -> None:
         self.server = Server.parse(self.url)
+        self._credentials: Credentials | None = None
+
+    def credentials(self) -> Credentials:
+        """The access files, read on the first query (PrometheusError when one cannot be read)."""
+        if self._credentials is None:
+            self._credentials = read_credentials(self.access)
+            secrets = self.server.secrets + self._credentials.secrets
+            self.server = Server(self.server.base, self.server.authorization, secrets)
+        return self._credentials
 
     def query(self, promql: str, at: datetime) -> float | None:
         """The one number an instant query gives at `at`; None when it has no data (no series, or NaN)."""
@@ -114,17 +195,29 @@ class Client:
         raise PrometheusError(f"Prometheus at {self.server.base} did not answer ({tries}): {last}")
 
     def _once(self, path: str, form: dict[str, str]) -> Any:
+        credentials = self.credentials()
         data = urllib.parse.urlencode(form).encode("ascii")
         request = urllib.request.Request(self.server.base + path, data=data, method="POST")
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
         request.add_header("Accept", "application/json")
         if self.server.authorization:
             request.add_header("Authorization", self.server.authorization)
+        for name, value in self.headers:
+            request.add_header(name, value)
+        for name, value in credentials.headers:  # after the URL's: rollgen.yaml's credentials win
+            request.add_header(name, value)
+        opener = self.opener or _opener(credentials.context)
         try:
-            body = _within(self.timeout, lambda: _exchange(self.opener, request, self.timeout))
+            body = _within(self.timeout, lambda: _exchange(opener, request, self.timeout))
         except _HTTPAnswer as exc:
             return self._http_error(exc.error, exc.body)
         except urllib.error.URLError as exc:
+            if isinstance(exc.reason, ssl.SSLCertVerificationError):  # asking again gets the same certificate
+                raise PrometheusError(
+                    f"Prometheus at {self.server.base}: its certificate is not trusted "
+                    f"({self.server.redact(exc.reason.verify_message or str(exc.reason))}); "
+                    "name its CA bundle in rollgen.yaml prometheus.caFile"
+                ) from None
             raise _Retry(self.server.redact(str(exc.reason))) from None
         except (OSError, http.client.HTTPException) as exc:
             raise _Retry(self.server.redact(str(exc) or type(exc).__name__)) from None
@@ -136,6 +229,11 @@ class Client:
             raise _Retry(f"HTTP {exc.code}: {detail}")
         if exc.code in (400, 422):
             raise QueryError(f"Prometheus at {self.server.base} refused the query: {detail}")
+        if exc.code in (401, 403):
+            raise PrometheusError(
+                f"Prometheus at {self.server.base} answered HTTP {exc.code} ({detail}); "
+                "check the credentials rollgen.yaml's prometheus: names (bearerTokenFile or basicAuth)"
+            )
         raise PrometheusError(
             f"Prometheus at {self.server.base} answered HTTP {exc.code} ({detail}); "
             "is analysis.prometheus the base URL of a Prometheus server, and may rollgen read it?"
@@ -155,6 +253,12 @@ class Client:
             detail = self.server.redact(excerpt(data.get("error", data)))
             raise QueryError(f"Prometheus at {self.server.base} refused the query: {detail}")
         return data.get("data")
+
+
+def _opener(context: ssl.SSLContext | None) -> Opener:
+    if context is None:
+        return _urlopen
+    return lambda request, timeout: urllib.request.urlopen(request, timeout=timeout, context=context)
 
 
 def configured_timeout() -> float:

@@ -28,7 +28,9 @@ DURATION = "nginx_ingress_controller_request_duration_seconds"
 QueryBuilder = Callable[..., str]
 
 
-def error_rate_query(namespace: str, ingress: str, window: str, *, canary_only: bool = True) -> str:
+def error_rate_query(
+    namespace: str, ingress: str, window: str, *, canary_only: bool = True, stable_only: bool = False
+) -> str:
     """Percent (0-100) of answers with a 5xx status.
 
     canary_only: count only requests routed to the canary backend of `ingress` (the main Ingress); False counts
@@ -39,14 +41,16 @@ def error_rate_query(namespace: str, ingress: str, window: str, *, canary_only: 
     errors are `or vector(0)`: a healthy canary measures 0, while no traffic at all still gives no data (an
     empty denominator, or 0/0 = NaN), which the gates and Argo's conditions treat as inconclusive.
     """
-    errors = _rate(REQUESTS, _selector(namespace, ingress, canary_only, status=("=~", "5..")), window)
-    total = _rate(REQUESTS, _selector(namespace, ingress, canary_only), window)
+    errors = _rate(REQUESTS, _selector(namespace, ingress, canary_only, ("=~", "5.."), stable_only), window)
+    total = _rate(REQUESTS, _selector(namespace, ingress, canary_only, None, stable_only), window)
     return f"100 * ({errors} or vector(0)) / {total}"
 
 
-def latency_query(namespace: str, ingress: str, window: str, *, canary_only: bool = True) -> str:
+def latency_query(
+    namespace: str, ingress: str, window: str, *, canary_only: bool = True, stable_only: bool = False
+) -> str:
     """Average request duration in milliseconds, as measured by ingress-nginx (upstream time included)."""
-    selector = _selector(namespace, ingress, canary_only)
+    selector = _selector(namespace, ingress, canary_only, None, stable_only)
     seconds = _rate(f"{DURATION}_sum", selector, window)
     count = _rate(f"{DURATION}_count", selector, window)
     return f"1000 * {seconds} / {count}"
@@ -72,10 +76,50 @@ def _rate(metric: str, selector: str, window: str) -> str:
     return f"sum(rate({metric}{selector}[{window}]))"
 
 
-def _selector(namespace: str, ingress: str, canary_only: bool, status: tuple[str, str] | None = None) -> str:
+def increase_query(
+    metric: str, namespace: str, ingress: str, window: str, *, ratio: float | None, delta: float | None,
+    min_requests: int,
+) -> str:
+    """maxIncrease: how far the canary is beyond what stable allows, the same built-in query over the same window
+    for both tracks of the Ingress (canary!="" and canary=""). `ratio`: canary - ratio x stable; `delta`:
+    canary - stable - delta. A value <= 0 passes, on every engine.
+
+    Either track with fewer than `min_requests` requests in the window makes the result empty (`and on()`), which
+    every engine reads as no data: the git gate and Argo Rollouts hold (Inconclusive), Flagger counts a failed
+    check. Never a pass on too little evidence. With ratio, a stable track at 0 (no errors) allows only 0."""
+    builder = BUILTIN_QUERIES[metric]
+    canary = builder(namespace, ingress, window, canary_only=True)
+    stable = builder(namespace, ingress, window, canary_only=False, stable_only=True)
+    counts = [
+        f"sum(increase({REQUESTS}{_selector(namespace, ingress, canary_only, None, not canary_only)}[{window}]))"
+        for canary_only in (True, False)
+    ]
+    return compare(canary, stable, counts[0], counts[1], ratio=ratio, delta=delta, min_requests=min_requests)
+
+
+def compare(
+    canary: str, stable: str, canary_requests: str, stable_requests: str, *, ratio: float | None,
+    delta: float | None, min_requests: int,
+) -> str:
+    """increase_query's shape for any router: the canary's excess over what stable allows, where both tracks'
+    request counts over the window reach `min_requests`."""
+    excess = f"({canary}) - {_literal(ratio)} * ({stable})" if ratio is not None else f"({canary}) - ({stable}) - {_literal(delta or 0)}"
+    return f"({excess}) and on() ({canary_requests} >= {min_requests}) and on() ({stable_requests} >= {min_requests})"
+
+
+def _literal(value: float) -> str:
+    """A PromQL number literal: 1.25, 0.5, 2."""
+    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _selector(
+    namespace: str, ingress: str, canary_only: bool, status: tuple[str, str] | None = None, stable_only: bool = False
+) -> str:
     matchers = [("namespace", "=", namespace), ("ingress", "=", ingress)]
     if canary_only:
         matchers.append(("canary", "!=", ""))
+    elif stable_only:  # the requests the balancer kept on the main backend: stable's
+        matchers.append(("canary", "=", ""))
     if status is not None:
         matchers.append(("status", *status))
     return "{" + ",".join(f"{label}{op}{_string(value)}" for label, op, value in matchers) + "}"

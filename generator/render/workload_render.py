@@ -20,7 +20,10 @@ JSON = dict[str, Any]
 
 def render_environment(render: Renderer, release: Release, env: Environment, state: EnvState) -> Rendered:
     """The engine's objects (or a plain rolling Deployment), plus the PDB. Each side runs the pod inputs the
-    state records for it (workload_progression.py)."""
+    state records for it (workload_progression.py). The engines read `release.analysis`: here it is the one in
+    force in `env` (environments[].analysis merged over the release's)."""
+    if env.analysis is not None and env.analysis != release.analysis:
+        release = replace(release, analysis=env.analysis)
     template_env = template_environment(release, env, state)
     if env.workload.rolling_update is not None:
         rendered = render_rolling(release, template_env, state)

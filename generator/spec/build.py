@@ -21,11 +21,13 @@ from generator.model import (
     Environment,
     GatewayRef,
     Image,
+    Increase,
     IngressSpec,
     Labels,
     LoadTest,
     Metric,
     Release,
+    SecretRef,
     Step,
     Strategy,
     flagger_interval,
@@ -82,7 +84,10 @@ def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
         workload=workload.build(spec),
     )
     entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
-    environments = tuple(build_environment(release, entry, profiles) for entry in entries)
+    environments = tuple(
+        replace(build_environment(release, entry, profiles), analysis=build_environment_analysis(release, spec, entry))
+        for entry in entries
+    )
     return replace(release, environments=environments)
 
 
@@ -147,12 +152,33 @@ def build_analysis(analysis: Data | None, strategy: Strategy, engine: str) -> An
         prometheus=analysis["prometheus"],
         interval=analysis_interval(optional_seconds(analysis.get("interval")), strategy, engine),
         failure_limit=analysis.get("failureLimit", DEFAULT_FAILURE_LIMIT),
-        metrics=tuple(
-            Metric(name=m["name"], query=m.get("query"), max=m.get("max"), min=m.get("min"))
-            for m in analysis["metrics"]
-        ),
+        metrics=tuple(build_metric(m) for m in analysis["metrics"]),
         load_test=build_load_test(analysis.get("loadTest")),
+        headers=tuple(sorted(analysis.get("headers", {}).items())),
+        secret=SecretRef(analysis["secretRef"]["name"], analysis["secretRef"]["type"]) if "secretRef" in analysis else None,
     )
+
+
+def build_metric(data: Data) -> Metric:
+    increase = data.get("maxIncrease")
+    return Metric(
+        name=data["name"],
+        query=data.get("query"),
+        max=data.get("max"),
+        min=data.get("min"),
+        max_increase=Increase(
+            ratio=increase.get("ratio"), delta=increase.get("delta"), min_requests=increase.get("minRequests", 50)
+        ) if increase else None,
+    )
+
+
+def build_environment_analysis(release: Release, spec: Data, entry: Data) -> Analysis | None:
+    """The environment's own analysis merged over the release's; None when it has none (the release's holds)."""
+    if "analysis" not in entry:
+        return None
+    from generator.spec.findings import environment_analysis
+
+    return build_analysis(environment_analysis(spec.get("analysis"), entry), release.strategy, release.engine)
 
 
 def build_load_test(data: Data | None) -> LoadTest | None:

@@ -21,6 +21,8 @@ from generator.spec.findings import (
     JsonPath,
     Located,
     did_you_mean,
+    environment_analysis,
+    metric_key_of,
     locate,
     progression,
     strategy_kind,
@@ -327,21 +329,68 @@ def interval_agrees(pause: str, at: JsonPath, interval: int | None) -> Iterator[
 
 def check_analysis(data: Data) -> Iterator[Finding]:
     analysis = data["spec"].get("analysis")
-    if analysis is None:
+    if analysis is not None:
+        yield from _check_analysis(data, analysis, analysis, ("spec", "analysis"))
+    for index, entry in enumerate(data["spec"].get("environments") or []):
+        if "analysis" in entry:
+            yield from check_environment_analysis(data, entry, ("spec", "environments", index, "analysis"))
+
+
+def check_environment_analysis(data: Data, entry: Data, at: JsonPath) -> Iterator[Finding]:
+    """An environment's analysis, as merged over the release's (findings.environment_analysis): each of its own
+    metrics is checked as it will be measured, at its own place in the entry."""
+    merged = environment_analysis(data["spec"].get("analysis"), entry) or {}
+    missing = [key for key in ("prometheus", "metrics") if not merged.get(key)]
+    if missing:
+        yield Finding(at, f"without spec.analysis, an environment's analysis needs {' and '.join(missing)}")
         return
-    if "interval" in analysis and durations.parse(analysis["interval"]) == 0:
-        yield Finding(("spec", "analysis", "interval"), "the analysis interval must be at least 1s")
+    yield from _check_analysis(data, entry["analysis"], merged, at)
+
+
+def _check_analysis(data: Data, own: Data, merged: Data, at: JsonPath) -> Iterator[Finding]:
+    """`own`: the analysis as written at `at`; `merged`: what is in force there (the same for the release's)."""
+    if "interval" in own and durations.parse(own["interval"]) == 0:
+        yield Finding((*at, "interval"), "the analysis interval must be at least 1s")
+    in_force = {metric_key_of(metric): metric for metric in merged["metrics"]}
     seen: dict[str, int] = {}
-    for index, metric in enumerate(analysis["metrics"]):
-        at: JsonPath = ("spec", "analysis", "metrics", index)
-        if metric["name"] in seen:
+    for index, metric in enumerate(own.get("metrics", [])):
+        where: JsonPath = (*at, "metrics", index)
+        key = metric_key_of(metric)
+        if key in seen:
+            also = " (one entry may hold it to max/min, another to maxIncrease)" if "maxIncrease" not in metric else ""
             yield Finding(
-                (*at, "name"),
-                f"metric {metric['name']!r} is already defined as metrics[{seen[metric['name']]}]: "
-                "metric names must be unique",
+                (*where, "name"),
+                f"metric {metric['name']!r} is already defined as metrics[{seen[key]}]: metric names must be unique{also}",
             )
-        seen.setdefault(metric["name"], index)
-        yield from check_metric(metric, at)
+        seen.setdefault(key, index)
+        yield from check_metric(in_force[key], where)
+        yield from check_increase(data, in_force[key], where)
+
+
+def check_increase(data: Data, metric: Data, at: JsonPath) -> Iterator[Finding]:
+    """maxIncrease compares the canary's and stable's requests, which rollgen tells apart for the built-ins."""
+    if "maxIncrease" not in metric:
+        return
+    if "max" in metric or "min" in metric:
+        yield Finding(
+            (*at, "maxIncrease"),
+            "maxIncrease goes in a metric entry of its own: keep max/min here and add "
+            f"{{name: {metric['name']}, maxIncrease: ...}} as another entry",
+            at_key=True,
+        )
+    elif metric["name"] not in BUILTIN_METRICS:
+        yield Finding(
+            (*at, "maxIncrease"),
+            "maxIncrease compares the canary with stable, which rollgen can tell apart only for the built-in "
+            f"metrics ({', '.join(BUILTIN_METRICS)}): use max or min on a custom query",
+            at_key=True,
+        )
+    elif strategy_kind(data) == "blueGreen":
+        yield Finding(
+            (*at, "maxIncrease"),
+            "a blue-green preview gets no share of the real traffic to hold against stable: use max",
+            at_key=True,
+        )
 
 
 def check_load_test_engine(data: Data) -> Iterator[Finding]:
@@ -384,10 +433,14 @@ def check_unbuildable_text(data: Data) -> Iterator[Finding]:
     """Free text (a query; the Prometheus URL's path) must not hold control characters: kustomize's YAML
     writer cannot write some of them back (U+007F, U+FFFE), or changes them (U+0085 becomes a line break),
     so the overlay would no longer build, or build something else, in Argo CD or Flux."""
-    analysis = data["spec"].get("analysis", {})
-    fields: list[tuple[JsonPath, str]] = [(("spec", "analysis", "prometheus"), analysis.get("prometheus", ""))]
-    for index, metric in enumerate(analysis.get("metrics", [])):
-        fields.append((("spec", "analysis", "metrics", index, "query"), metric.get("query", "")))
+    places: list[tuple[JsonPath, Data]] = [(("spec", "analysis"), data["spec"].get("analysis", {}))]
+    for e, entry in enumerate(data["spec"].get("environments") or []):
+        places.append((("spec", "environments", e, "analysis"), entry.get("analysis", {})))
+    fields: list[tuple[JsonPath, str]] = []
+    for at, analysis in places:
+        fields.append(((*at, "prometheus"), analysis.get("prometheus", "")))
+        for index, metric in enumerate(analysis.get("metrics", [])):
+            fields.append(((*at, "metrics", index, "query"), metric.get("query", "")))
     for at, text in fields:
         bad = next((ch for ch in text if _unbuildable(ch)), None)
         if bad is not None:
@@ -518,6 +571,8 @@ def check_builtin_metric(metric: Data, at: JsonPath) -> Iterator[Finding]:
         )
     if "min" in metric:
         yield Finding((*at, "min"), f"the built-in {name!r} takes only max: remove min", at_key=True)
+    if "max" not in metric and "maxIncrease" in metric:
+        return
     if "max" not in metric:
         unit = "percent of 5xx answers" if name == "error-rate" else "average milliseconds"
         yield Finding(at, f"the built-in {name!r} needs max (the highest acceptable {unit})")
@@ -536,10 +591,12 @@ def derived_names(data: Data) -> list[tuple[str, str, int]]:
     out = [("Service", service, DNS_LABEL_MAX) for service in names.services(engine, kind, name)]
     if engine == "argo-rollouts" and kind == "canary":
         out.append(("Ingress (created by Argo Rollouts)", names.rollout_canary_ingress(name), OBJECT_NAME_MAX))
-    for metric in data["spec"].get("analysis", {}).get("metrics", []):
+    own = [m for entry in data["spec"].get("environments") or [] for m in entry.get("analysis", {}).get("metrics", [])]
+    for metric in [*data["spec"].get("analysis", {}).get("metrics", []), *own]:
         # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
-        if metric["name"] not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
-            out.append(("metric template", names.metric_template(name, metric["name"]), OBJECT_NAME_MAX))
+        key = metric_key_of(metric)
+        if key not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
+            out.append(("metric template", names.metric_template(name, key), OBJECT_NAME_MAX))
     return out
 
 
@@ -665,8 +722,9 @@ def check_disruption_budgets(data: Data, profiles: Mapping[str, Profile]) -> Ite
         found.setdefault((where, key, str(value), pods), []).append(repr(entry["name"]) if entry else "")
     for (where, key, value, pods), envs in found.items():
         scope = f" (environment {', '.join(envs)})" if any(envs) else ""
+        count = "1 pod" if pods == 1 else f"{pods} pods"
         yield Finding(where, (
-            f"{key}: {value} with {pods} pod{'s' if pods != 1 else ''}{scope} never allows an eviction: a node "
+            f"{key}: {value} with {count}{scope} never allows an eviction: a node "
             f"drain (cluster upgrade, autoscaler scale-down) would wait for ever; allow at least one (minAvailable "
             f"below {pods}, or maxUnavailable: 1), or run more replicas"
         ))  # fmt: skip

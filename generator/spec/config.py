@@ -24,6 +24,18 @@ class Author:
     email: str
 
 
+@dataclass(frozen=True)
+class PrometheusAccess:
+    """rollgen.yaml `prometheus:`: how the git gates reach Prometheus. Only file names: the secrets are read when
+    a gate queries (plan/prometheus.py), so they are never part of a Config, a repr or a message."""
+
+    bearer_token_file: str | None = None
+    username_file: str | None = None
+    password_file: str | None = None
+    ca_file: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 DEFAULT_PR_COMMAND = ("gh", "pr", "create", "--head", "{branch}", "--base", "{base}", "--title", "{title}", "--body", "{body}")
 
 
@@ -45,6 +57,8 @@ class Config:
     mode: str = "direct"  # git.mode: direct | pull-request (gitops/pullrequest.py)
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
+    prometheus: PrometheusAccess | None = None  # `prometheus:`, for the gates
+    tick: str | None = None  # tick.path: the in-cluster tick's Kustomize package (wired like the releases)
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
 
     @property
@@ -278,7 +292,11 @@ def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[t
 
 
 def _message(error: Any) -> str:
-    if error.validator == "not":  # only relativePath uses `not`
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = (schema.get("not") or {}) if error.validator == "not" else schema
+    if isinstance(custom, dict) and custom.get("errorMessage"):
+        return str(custom["errorMessage"])
+    if error.validator == "not":  # relativePath
         return "must be a relative path inside the repository (no leading /, no .., no backslashes)"
     return str(error.message)
 
@@ -311,7 +329,22 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         mode=git.get("mode", "direct"),
         pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
+        prometheus=prometheus_access(data.get("prometheus")),
+        tick=data["tick"]["path"] if "tick" in data else None,
         present=True,
+    )
+
+
+def prometheus_access(data: Mapping[str, Any] | None) -> PrometheusAccess | None:
+    if data is None:
+        return None
+    basic = data.get("basicAuth") or {}
+    return PrometheusAccess(
+        bearer_token_file=data.get("bearerTokenFile"),
+        username_file=basic.get("usernameFile"),
+        password_file=basic.get("passwordFile"),
+        ca_file=data.get("caFile"),
+        headers=tuple(sorted((str(k), str(v)) for k, v in (data.get("headers") or {}).items())),
     )
 
 

@@ -98,3 +98,36 @@ def progression(data: Data) -> Progression:
     spec = data["spec"]
     default = "git" if engine_name(data) == "deployments" else "controller"
     return cast(Progression, spec.get("progression", default))
+
+
+BOUNDS = ("max", "min", "maxIncrease")
+
+
+def metric_key_of(metric: Mapping[str, Any]) -> str:
+    """model.Metric.key of a metric's data: `error-rate` with max, `error-rate-increase` with maxIncrease."""
+    from generator.model import metric_key
+
+    return metric_key(str(metric["name"]), "maxIncrease" in metric)
+
+
+def environment_analysis(release: Mapping[str, Any] | None, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    """environments[].analysis merged over spec.analysis (None: the release has none and the entry adds none).
+    Settings replace the release's; a metric with the key of one of the release's (its name, `-increase` with
+    maxIncrease) replaces its bounds when it gives any (and its query when it gives one); other metrics are added
+    after the release's."""
+    own = entry.get("analysis")
+    if own is None:
+        return dict(release) if release is not None else None
+    merged: dict[str, Any] = {**(release or {}), **{k: v for k, v in own.items() if k != "metrics"}}
+    metrics = [dict(m) for m in (release or {}).get("metrics", [])]
+    for metric in own.get("metrics", []):
+        index = next((i for i, m in enumerate(metrics) if metric_key_of(m) == metric_key_of(metric)), None)
+        if index is None:
+            metrics.append(dict(metric))
+            continue
+        kept = metrics[index]
+        if any(bound in metric for bound in BOUNDS):
+            kept = {k: v for k, v in kept.items() if k not in BOUNDS}
+        metrics[index] = {**kept, **metric}
+    merged["metrics"] = metrics
+    return merged

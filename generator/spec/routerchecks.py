@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from generator.hints import Any
 
-from generator.spec.findings import INGRESS_PLACEHOLDERS, Finding, engine_name, strategy_kind
+from generator.spec.findings import INGRESS_PLACEHOLDERS, Finding, JsonPath, engine_name, strategy_kind
 from generator.model import BUILTIN_METRICS
 
 Data = dict[str, Any]
@@ -101,8 +101,13 @@ def check_metrics(data: Data) -> Iterator[Finding]:
     but ingress-nginx has an Ingress for `{{ ingress }}` to name."""
     spec = data["spec"]
     implementation = spec.get("gateway", {}).get("implementation")
-    for index, metric in enumerate(spec.get("analysis", {}).get("metrics", [])):
-        at = ("spec", "analysis", "metrics", index)
+    written: list[tuple[JsonPath, Any]] = [
+        (("spec", "analysis", "metrics", i), m) for i, m in enumerate(spec.get("analysis", {}).get("metrics", []))
+    ]
+    for e, entry in enumerate(spec.get("environments") or []):  # an environment's own metrics (its analysis)
+        own = entry.get("analysis", {}).get("metrics", [])
+        written += [(("spec", "environments", e, "analysis", "metrics", i), m) for i, m in enumerate(own)]
+    for at, metric in written:
         if metric["name"] in BUILTIN_METRICS and router(data) == "gateway-api" and implementation is None:
             yield Finding(
                 (*at, "name"),

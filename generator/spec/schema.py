@@ -276,6 +276,7 @@ EXPLAINERS = {
     "dependentRequired": explain_dependent,
     "anyOf": explain_alternatives,
     "oneOf": explain_alternatives,
+    "not": explain_alternatives,  # the schema's errorMessage says what is excluded (maxIncrease: ratio or delta)
 }
 
 

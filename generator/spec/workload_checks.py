@@ -40,7 +40,7 @@ OWNED_PATHS = (
     re.compile(r"^/spec/http/[^/]+/route(/|$)"),  # a VirtualService's weighted destinations
 )
 CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
-OWNED_NOTE = "rollgen owns traffic weights and steps, the image and replicas (see README, spec.patches)"
+OWNED_NOTE = "rollgen owns traffic weights and steps, the image and replicas (see docs/workloads.md, Patches)"
 
 
 def check(data: Data, profiles: Mapping[str, Profile], generated: Generated | None = None) -> list[Finding]:

@@ -93,6 +93,7 @@ class Wiring:
     argocd: ArgoCD | None = None
     flux: Flux | None = None
     prefix: str = ""
+    tick: str | None = None  # rollgen.yaml tick.path, repo-relative: the in-cluster tick's package
 
     @property
     def enabled(self) -> bool:
@@ -151,6 +152,7 @@ def from_config(config: Config) -> Wiring:
         argocd=argocd_settings(argocd, revision) if argocd is not None and argocd.get("enabled", True) else None,
         flux=flux_settings(flux, revision) if flux is not None and flux.get("enabled", True) else None,
         prefix=config.output_prefix(),
+        tick=config.tick,
     )
 
 
@@ -614,6 +616,45 @@ def repo_documents(wiring: Wiring) -> dict[str, Any]:
         out[f"{FLUX_DIR}/gitrepository_{flux.source_name}.yaml"] = git_repository(flux)
         if flux.root_name:
             out[f"{FLUX_DIR}/kustomization_{flux.root_name}.yaml"] = root_kustomization(flux, flux.root_name, wiring.prefix)
+    if wiring.tick is not None:
+        out.update(tick_documents(wiring, wiring.tick))
+    return out
+
+
+TICK = "rollgen-tick"  # the tick's Application / Kustomization, and the namespace its package declares
+
+
+def tick_documents(wiring: Wiring, path: str) -> dict[str, Any]:
+    """The in-cluster tick (rollgen init --tick kubernetes) wired like a release: an Application and a
+    Kustomization applying its folder. Its path is the repo's, outside apps/: rollgen never canaries it."""
+    out: dict[str, Any] = {}
+    argo, flux = wiring.argocd, wiring.flux
+    if argo is not None:
+        out[f"{ARGOCD_DIR}/application_{TICK}.yaml"] = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": TICK, "namespace": argo.namespace, "labels": _labels(),
+                         "finalizers": [ARGOCD_FINALIZER]},
+            "spec": {
+                "project": argo.project,
+                "source": {"repoURL": argo.repo_url, "path": path, "targetRevision": argo.revision},
+                "destination": _destination(argo, TICK),
+                "syncPolicy": _root_sync_policy(argo),
+            },
+        }
+    if flux is not None:
+        out[f"{FLUX_DIR}/kustomization_{TICK}.yaml"] = {
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization",
+            "metadata": {"name": TICK, "namespace": flux.namespace, "labels": _labels()},
+            "spec": {
+                "interval": flux.interval,
+                "path": f"./{path}",
+                "prune": flux.prune,
+                "sourceRef": {"kind": "GitRepository", "name": flux.source_name},
+                "timeout": flux.timeout,
+            },
+        }
     return out
 
 

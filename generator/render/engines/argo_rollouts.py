@@ -44,6 +44,7 @@ from generator.model import (
     EnvState,
     Image,
     Metric,
+    SecretRef,
     Release,
     Step,
 )
@@ -309,7 +310,16 @@ def _traffic(release: Release, blue_green: bool) -> Traffic:
     router = router_for(release.router)
     subject = "{{args." + _measured_arg(release, blue_green)["name"] + "}}"
     measured = router.measured(release, blue_green)
-    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name)
+    stable = "{{args." + _STABLE_ARG["name"] + "}}"
+    return Traffic(_ARGS["namespace"], subject, measured.canary_only, release.name, release.name, router.name, stable)
+
+
+# maxIncrease with a router that measures Services: stable's Service, read from the live Rollout like the canary's.
+_STABLE_ARG: JSON = {"name": "stable-service", "valueFrom": {"fieldRef": {"fieldPath": "spec.strategy.canary.stableService"}}}
+
+
+def _needs_stable(release: Release, analysis: Analysis) -> bool:
+    return release.router != "ingress-nginx" and any(metric.max_increase for metric in analysis.metrics)
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -328,6 +338,8 @@ def analysis_ref(release: Release, analysis: Analysis, *, blue_green: bool) -> J
     ref: JSON = {"templates": [{"templateName": release.name}]}
     if _needs_args(analysis):
         ref["args"] = [_copy(_NAMESPACE_ARG), _copy(_measured_arg(release, blue_green))]
+    if _needs_stable(release, analysis):
+        ref.setdefault("args", []).append(_copy(_STABLE_ARG))
     return ref
 
 
@@ -337,6 +349,10 @@ def analysis_template(
     spec: JSON = {}
     if _needs_args(analysis):
         spec["args"] = [{"name": "namespace"}, {"name": _measured_arg(release, blue_green)["name"]}]
+    if _needs_stable(release, analysis):
+        spec.setdefault("args", []).append({"name": _STABLE_ARG["name"]})
+    if analysis.secret is not None:
+        spec.setdefault("args", []).append(_secret_arg(analysis.secret))
     traffic = _traffic(release, blue_green)
     spec["metrics"] = [_metric(metric, analysis, count, traffic) for metric in analysis.metrics]
     return {
@@ -358,7 +374,7 @@ def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) ->
     interval = durations.format_go(analysis.interval)
     success, failure = conditions(metric)
     return {
-        "name": metric.name,
+        "name": metric.key,
         "interval": interval,
         "initialDelay": interval,
         "count": count,
@@ -366,8 +382,30 @@ def _metric(metric: Metric, analysis: Analysis, count: int, traffic: Traffic) ->
         "inconclusiveLimit": count - 1,
         "successCondition": success,
         "failureCondition": failure,
-        "provider": {"prometheus": {"address": analysis.prometheus, "query": _query(metric, analysis, traffic)}},
+        "provider": {"prometheus": _prometheus(analysis, _query(metric, analysis, traffic))},
     }
+
+
+# The Secret's key each authentication reads (model.SecretRef), as a template argument: Argo Rollouts resolves it
+# from the Secret in the AnalysisRun's namespace, and the header carries it. Argo cannot base64-encode, so basic
+# auth reads `basic`, the encoded `username:password`.
+_SECRET_KEYS = {"bearer": ("prometheus-token", "token", "Bearer"), "basic": ("prometheus-basic", "basic", "Basic")}
+
+
+def _secret_arg(secret: SecretRef) -> JSON:
+    arg, key, _ = _SECRET_KEYS[secret.type]
+    return {"name": arg, "valueFrom": {"secretKeyRef": {"name": secret.name, "key": key}}}
+
+
+def _prometheus(analysis: Analysis, query: str) -> JSON:
+    out: JSON = {"address": analysis.prometheus, "query": query}
+    headers = [{"key": name, "value": value} for name, value in analysis.headers]
+    if analysis.secret is not None:
+        arg, _, scheme = _SECRET_KEYS[analysis.secret.type]
+        headers.append({"key": "Authorization", "value": f"{scheme} {{{{args.{arg}}}}}"})
+    if headers:
+        out["headers"] = headers
+    return out
 
 
 def _query(metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
@@ -385,8 +423,9 @@ def _uses_args(query: str) -> bool:
 
 
 def conditions(metric: Metric) -> tuple[str, str]:
-    """(successCondition, failureCondition) from the metric's bounds, both false when there is no data."""
-    bounds = []
+    """(successCondition, failureCondition) from the metric's bounds, both false when there is no data.
+    maxIncrease: the query gives the canary's excess over what stable allows, at most 0."""
+    bounds = [] if metric.max_increase is None else ["result[0] <= 0"]
     if metric.max is not None:
         bounds.append(f"result[0] <= {_number(metric.max)}")
     if metric.min is not None:

@@ -106,7 +106,14 @@ def ingresses(release: Release, env: Environment) -> list[Manifest]:
 
 
 def template_name(release: Release, metric: Metric) -> str:
-    return names.metric_template(release.name, metric.name)
+    return names.metric_template(release.name, metric.key)
+
+
+def own_builtins(analysis: Analysis | None, routing: FlaggerRouting | None) -> bool:
+    """Whether Flagger's own built-ins serve ours: where they mean the same (the router), and only without
+    credentials or headers (they query the Canary's `metricsServer`, which takes neither)."""
+    plain = analysis is None or (analysis.secret is None and not analysis.headers)
+    return plain and (routing is None or routing.builtin_metrics)
 
 
 def metric_templates(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> list[Manifest]:
@@ -115,13 +122,14 @@ def metric_templates(release: Release, env: Environment, routing: FlaggerRouting
     analysis = release.analysis
     if analysis is None:
         return []
-    own_builtins = routing is None or routing.builtin_metrics
-    return [metric_template(release, env, analysis, m, routing) for m in analysis.metrics if has_template(m, own_builtins)]
+    own = own_builtins(analysis, routing)
+    return [metric_template(release, env, analysis, m, routing) for m in analysis.metrics if has_template(m, own)]
 
 
 def has_template(metric: Metric, own_builtins: bool = True) -> bool:
-    """Custom metrics; `latency` (see SUCCESS_RATE); every built-in where Flagger's own do not fit the router."""
-    return not metric.builtin or not own_builtins or metric.name == "latency"
+    """Custom metrics; `latency` (see SUCCESS_RATE); maxIncrease; every built-in where Flagger's own do not fit
+    the router or cannot authenticate."""
+    return not metric.builtin or not own_builtins or metric.name == "latency" or metric.max_increase is not None
 
 
 # Flagger's placeholders, filled in with the Canary's namespace and the metric's interval (generator.plan.gates uses
@@ -132,6 +140,12 @@ FLAGGER_NAMESPACE, FLAGGER_INTERVAL = "{{ namespace }}", "{{ interval }}"
 def builtin_template_query(release: Release, env: Environment, metric: Metric, routing: FlaggerRouting | None) -> str:
     if routing is None:
         routing = router_for(release.router).flagger(release, env)
+    if metric.max_increase is not None:  # the gates' and Argo's comparison, in Flagger's placeholders
+        from generator.render.routers import Traffic, query
+
+        where = Traffic(FLAGGER_NAMESPACE, routing.query_subject, routing.query_canary_only, "{{ target }}",
+                        "{{ service }}", release.router, "{{ target }}-primary")  # fmt: skip
+        return query(metric, where, FLAGGER_INTERVAL)
     return router_for(release.router).builtin_query(
         metric.name, FLAGGER_NAMESPACE, routing.query_subject, FLAGGER_INTERVAL, canary_only=routing.query_canary_only
     )
@@ -146,11 +160,19 @@ def metric_template(
         "apiVersion": API,
         "kind": "MetricTemplate",
         "metadata": common.metadata(template_name(release, metric), release, env, {common.SYNC_WAVE: TEMPLATE_WAVE}),
-        "spec": {
-            "provider": {"type": "prometheus", "address": analysis.prometheus},
-            "query": query,
-        },
+        "spec": {"provider": provider(analysis), "query": query},
     }
+
+
+def provider(analysis: Analysis) -> dict[str, Any]:
+    """The MetricTemplate's provider: Flagger reads `token`, or `username` and `password`, from the Secret named
+    in secretRef (in the template's namespace), and sends the headers with every query."""
+    out: dict[str, Any] = {"type": "prometheus", "address": analysis.prometheus}
+    if analysis.secret is not None:
+        out["secretRef"] = {"name": analysis.secret.name}
+    if analysis.headers:
+        out["headers"] = {name: [value] for name, value in analysis.headers}
+    return out
 
 
 def canary(release: Release, env: Environment, routing: FlaggerRouting | None = None, applied_at: str = "") -> Manifest:
@@ -205,13 +227,13 @@ def threshold(release: Release) -> int:
 
 
 def analysis_spec(release: Release, env: Environment, routing: FlaggerRouting) -> dict[str, Any]:
-    own_builtins = routing.builtin_metrics
+    own = own_builtins(release.analysis, routing)
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
     out.update(progression(release, env, seconds, routing.match))
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(queries.rate_window(seconds))
-        out["metrics"] = [canary_metric(release, m, window, own_builtins) for m in release.analysis.metrics]
+        out["metrics"] = [canary_metric(release, m, window, own) for m in release.analysis.metrics]
     if release.analysis is not None and release.analysis.load_test is not None:
         out["webhooks"] = [load_test_webhook(release, env, release.analysis.load_test, seconds)]
     return out
@@ -275,6 +297,8 @@ def blue_green_iterations(strategy: BlueGreenStrategy, seconds: int) -> int:
 
 
 def canary_metric(release: Release, metric: Metric, window: str, own_builtins: bool = True) -> dict[str, Any]:
+    if metric.max_increase is not None:  # the canary's excess over what stable allows: at most 0
+        return metric_entry(metric.key, None, 0, window, template_name(release, metric))
     if not own_builtins:  # every metric, built-ins included, through its MetricTemplate
         return metric_entry(metric.name, metric.min, metric.max, window, template_name(release, metric))
     if metric.name == "error-rate":

@@ -102,6 +102,7 @@ class Traffic:
     target: str  # the workload running the new version (names.new_version)
     service: str  # the apex name N, so `{{ service }}-canary` is the canary Service
     router: str = DEFAULT
+    stable: str = ""  # routers measuring Services: stable's (names.stable_version), for maxIncrease
 
 
 PLACEHOLDERS = ("namespace", "target", "ingress", "service", "interval")  # Flagger's, in a custom query
@@ -116,8 +117,24 @@ def placeholder_values(where: Traffic, window: str) -> dict[str, str]:
 def query(metric: Metric, where: Traffic, window: str) -> str:
     """The PromQL for `metric` over `window` (a PromQL range such as `5m`): the router's built-in, or the custom
     query with exactly Flagger's placeholders replaced as plain text (queries.substitute)."""
-    from generator.render.queries import substitute
+    from generator.render.queries import compare, increase_query, substitute
 
+    if metric.max_increase is not None:  # built-ins only (spec.checks.check_increase)
+        more = metric.max_increase
+        if where.router == "ingress-nginx":  # stable's requests: canary="" under the same Ingress
+            return increase_query(
+                metric.name, where.namespace, where.subject, window, ratio=more.ratio, delta=more.delta,
+                min_requests=more.min_requests,
+            )
+        builtin = router_for(where.router).builtin_query  # Service-based: the canary's and stable's Services
+
+        def side(name: str, subject: str) -> str:
+            return builtin(name, where.namespace, subject, window, canary_only=False)
+
+        return compare(
+            side(metric.name, where.subject), side(metric.name, where.stable), side("requests", where.subject),
+            side("requests", where.stable), ratio=more.ratio, delta=more.delta, min_requests=more.min_requests,
+        )
     if metric.query is None:
         builtin = router_for(where.router).builtin_query
         return builtin(metric.name, where.namespace, where.subject, window, canary_only=where.canary_only)

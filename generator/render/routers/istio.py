@@ -157,6 +157,8 @@ def query(metric: str, namespace: str, service: str, window: str, *, reporter: s
         errors = queries._rate(REQUESTS, _selector([*where, ("response_code", "=~", "5..")]), window)
         total = queries._rate(REQUESTS, _selector(where), window)
         return f"100 * ({errors} or vector(0)) / {total}"
+    if metric == "requests":  # not a metric of the spec: how many requests maxIncrease compares (compare())
+        return f"sum(increase({REQUESTS}{_selector(where)}[{window}]))"
     if metric == "latency":
         total_ms = queries._rate(f"{DURATION}_sum", _selector(where), window)
         count = queries._rate(f"{DURATION}_count", _selector(where), window)
