@@ -73,6 +73,9 @@ def _release(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", type=Path, metavar="SPEC", help="the release spec (committed, when inside the repo)")
     _progression_options(p, env_required=False)
     p.add_argument("--retry", action="store_true", help="start an aborted canary again")
+    p.add_argument("--out-of-order", action="store_true",
+                   help="with --env: release it although the environment it follows (environments[].after) has not "
+                   "promoted and soaked this version; recorded in the commit (Rollgen-Override: order)")
 
 
 def _name_and_progression(p: argparse.ArgumentParser) -> None:
@@ -97,6 +100,13 @@ def _promote(p: argparse.ArgumentParser) -> None:
     p.add_argument("--full", action="store_true", help="go straight to 100%%")
 
 
+def _rollback(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", metavar="NAME", help="the release (metadata.name of its spec)")
+    _progression_options(p)
+    p.add_argument("--to", metavar="IMAGE",
+                   help="the image to go back to (default: the last promoted version before the current one)")
+
+
 def _retire(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME", help="the release (its spec may be gone)")
     _repo_option(p)
@@ -107,6 +117,8 @@ def _retire(p: argparse.ArgumentParser) -> None:
 
 def _status(p: argparse.ArgumentParser) -> None:
     _repo_option(p)
+    p.add_argument("--now", metavar="TIME",
+                   help="judge waits and freezes as if it were TIME (RFC 3339), for tests and demos")
     _format_option(p)
 
 
@@ -158,6 +170,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "advance": ("go one step further if the pause has elapsed and the gates pass", _advance),
     "promote": ("approve: pass the current pause", _promote),
     "abort": ("all traffic back to stable, canary down", _name_and_progression),
+    "rollback": ("straight back to the last promoted version (or --to IMAGE), no canary; sets the spec too",
+                 _rollback),
     "retire": ("take down an environment the spec no longer has (its own commit)", _retire),
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),

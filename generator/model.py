@@ -235,6 +235,10 @@ class Environment:
     # The destination cluster (Argo CD cluster name; Flux reads the Secret `<cluster>-kubeconfig`); None: the
     # repo's default destination (rollgen.yaml argocd.destinationServer/Name, Flux's own cluster).
     cluster: str | None = None
+    # environments[].after / soak (generator/plan/order.py): the environment whose promoted version this one takes,
+    # and how long (seconds) that version must have run there as stable first. None: takes what `release` gives it.
+    after: str | None = None
+    soak: int = 0
     # container, pod, security, config, PDB, patches (generator/workload.py)
     workload: Workload = field(default_factory=_default_workload)
     # environments[].analysis merged over the release's (spec/build.py); None: the release's own, as it is.
@@ -330,6 +334,13 @@ class EnvState:
     # (older state files, plain `render`): the spec's inputs then. Not part of equality, as `steps`.
     stable_pod: str = field(default="", compare=False)
     canary_pod: str = field(default="", compare=False)
+    # `rollgen rollback`: the version it took the environment back from, until the next version starts there
+    # (status shows it). Shown, never planned or rendered from: no part of equality.
+    rolled_back: Image | None = field(default=None, compare=False)
+    # The git blob id of the spec this environment was last acted on (gitops/pinned.py): the other environments'
+    # commits render it from that spec, so a change to the spec reaches its build only in a commit of its own.
+    # "" when unknown (older state files, plain `render`): the current spec. Not part of equality.
+    spec_blob: str = field(default="", compare=False)
 
     @property
     def in_flight(self) -> bool:

@@ -38,6 +38,9 @@ def wiring_files(repo: Path) -> list[Path]:
     return sorted(p for folder in ("argocd", "flux") if (repo / folder).is_dir() for p in (repo / folder).rglob("*.yaml"))
 
 
+T0 = "2026-05-04T09:00:00Z"
+SOAKED = "2026-05-04T09:30:00Z"  # the templates' prod follows staging after 30m
+
 @pytest.mark.parametrize("gitops", GITOPS)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_init_then_release_commits_and_every_overlay_builds(tmp_path: Path, engine: str, gitops: str) -> None:
@@ -53,7 +56,10 @@ def test_init_then_release_commits_and_every_overlay_builds(tmp_path: Path, engi
     assert ("flux/gitrepository_rollgen.yaml" in files) == (gitops != "argocd")
     assert main(["render", str(repo / "releases"), "--out", str(repo), "--check"]) == 0  # the hook passes
 
-    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    # the release deploys staging; prod follows it (after: staging, soak: 30m): the tick deploys it 30m later
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo), "--now", T0]) == 0
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "2"
+    assert main(["advance", "--all", "--repo", str(repo), "--now", SOAKED]) == 0
     log = git(repo, "log", "--format=%(trailers:key=Rollgen-Action,valueonly)%x00%s", "HEAD~2..HEAD").split("\0")
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "3"  # one deploy commit per environment
     assert "deploy" in log[0] and git(repo, "status", "--porcelain") == ""
@@ -231,10 +237,13 @@ def test_the_workflow_runs_real_commands_on_what_status_reports(tmp_path: Path,
     in_flight = [(e["release"], e["environment"]) for e in status["environments"]
                  if e.get("phase") in ("progressing", "promoting")]
     assert in_flight == [("hello", "staging")]
-    # The job's command without --push (this repo has no remote): it ticks exactly those.
+    waiting = [(e["release"], e["environment"]) for e in status["environments"] if e.get("phase") == "waiting"]
+    assert waiting == [("hello", "prod")]  # prod follows staging (after:), released 30m after staging's first deploy
+    # The job's command without --push (this repo has no remote): it ticks exactly those, and reports the waiting.
     assert main(["advance", "--all", "--repo", str(repo), "--format", "json"]) == 0
     ticked = json.loads(capsys.readouterr().out)["results"]
-    assert [(r["release"], r["environment"]) for r in ticked] == in_flight
+    assert sorted((r["release"], r["environment"]) for r in ticked) == sorted(in_flight + waiting)
+    assert next(r for r in ticked if r["environment"] == "prod")["waiting"]["for"] == "staging"
 
 
 def test_a_failed_commit_takes_everything_back_so_init_can_run_again(
@@ -297,7 +306,8 @@ def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(t
     assert_consistent(repo)
     start = git(repo, "rev-parse", "HEAD").strip()
 
-    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo), "--now", T0]) == 0
+    assert main(["advance", "--all", "--repo", str(repo), "--now", SOAKED]) == 0  # prod follows staging
     commits = git(repo, "rev-list", "--reverse", f"{start}..HEAD").split()
     subjects = [git(repo, "log", "-1", "--format=%s", c).strip() for c in commits]
     assert subjects == ["hello/staging: deploy ghcr.io/stefanprodan/podinfo:6.7.0",
@@ -319,7 +329,7 @@ def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(t
     assert_consistent(repo)
     assert git(repo, "status", "--porcelain") == ""
 
-    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0  # nothing new
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo), "--now", SOAKED]) == 0  # nothing new
     assert git(repo, "rev-parse", "HEAD").strip() == commits[-1]
 
 

@@ -268,8 +268,10 @@ def test_nginx_canary_lifecycle(repo: ConfigRepo) -> None:
     assert nginx_weight(objects) == 0
     assert find(objects, "Deployment", "hello-canary")["spec"]["replicas"] == 0
     assert image_of(find(objects, "Deployment", "hello")) == V2
+    blob = git(repo.path, "rev-parse", "HEAD:releases/hello.yaml").strip()  # the spec it acted on (pinned.py)
     assert repo.state() | {"since": ""} == {
         "phase": "stable", "stableImage": V2, "canaryImage": None, "step": 0, "weight": 0, "since": "",
+        "specBlob": blob,
     }  # a canary's state file names no colour
     assert repo.act("advance", now=at(30))[1].startswith("hello/prod: nothing to do")
 

@@ -28,6 +28,9 @@ SNAPSHOT = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "generator"
 HOOK_IDS = ("rollgen-validate", "rollgen-render-check")
 
 
+T0 = "2026-05-04T09:00:00Z"
+SOAKED = "2026-05-04T09:30:00Z"  # the init template's prod follows staging after 30m
+
 @pytest.fixture(scope="module")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """This checkout's working tree committed into a temporary repo: (path, commit)."""
@@ -75,11 +78,12 @@ def commit(repo: Path, env: dict[str, str], message: str) -> subprocess.Complete
 
 @pytest.fixture
 def config_repo(tmp_path: Path, hook_repo: tuple[Path, str], hook_env: dict[str, str]) -> Path:
-    """`rollgen init` and `rollgen release` (every environment), its hooks pointed at the hook repo snapshot,
+    """`rollgen init`, `rollgen release` and the tick (every environment), its hooks pointed at the hook repo snapshot,
     `pre-commit install`ed."""
     repo = tmp_path / "config"
     assert main(["init", str(repo)]) == 0
-    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo), "--now", T0]) == 0
+    assert main(["advance", "--all", "--repo", str(repo), "--now", SOAKED]) == 0  # prod follows staging (after:)
     install_hooks(repo, hook_repo, hook_env)
     return repo
 
@@ -105,7 +109,8 @@ def test_each_release_commit_passes_the_hooks(tmp_path: Path, hook_repo: tuple[P
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (repo / ".git/hooks/pre-commit").is_file()  # so rollgen's commits run it (gitops: Repo.commit)
     start = git(repo, "rev-parse", "HEAD").strip()
-    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo)]) == 0
+    assert main(["release", str(repo / "releases/hello.yaml"), "--repo", str(repo), "--now", T0]) == 0
+    assert main(["advance", "--all", "--repo", str(repo), "--now", SOAKED]) == 0  # prod follows staging (after:)
     subjects = git(repo, "log", "--reverse", "--format=%s", f"{start}..HEAD").splitlines()
     assert [s.split(":")[0] for s in subjects] == ["hello/staging", "hello/prod"]
     checked = pre_commit(["run", "--all-files"], repo, hook_env)

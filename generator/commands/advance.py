@@ -17,8 +17,7 @@ from generator.gitops.run import execute
 from generator.gitops.workflow import Request, named_release, now_from
 from generator.errors import UsageError
 from generator.plan.gates import evaluate, repo_clients
-from generator.plan.progression import plan_advance
-from generator.plan.workload_progression import with_pods
+from generator.plan.order import advance_planner
 
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
     import argparse
@@ -37,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=named_release(args.name),
         environments=[args.env],
-        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=repo_clients(args.repo)))),
+        plan=advance_planner(partial(evaluate, client=repo_clients(args.repo))),
         now=now_from(args.now),
         push=args.push,
         dry_run=args.dry_run,

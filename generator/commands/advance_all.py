@@ -69,7 +69,7 @@ Line = Outcome | Failure
 
 def run(args: argparse.Namespace) -> int:
     from generator.plan.gates import Answers, clients, evaluate
-    from generator.plan.progression import plan_advance
+    from generator.plan.order import advance_planner
     from generator.wiring import for_config, whole_fleet
 
     if args.name is not None:
@@ -83,11 +83,12 @@ def run(args: argparse.Namespace) -> int:
         repo=args.repo,
         load=_per_release,
         environments=None,
-        # as `advance` (the pod inputs carried along); the gates' queries are sent ahead, concurrently
-        # (_prefetch), and answered from there
-        plan=with_pods(partial(plan_advance, gate=partial(evaluate, client=answers))),
+        # as `advance` (the pod inputs carried along, waiting environments started); the gates' queries are
+        # sent ahead, concurrently (_prefetch), and answered from there
+        plan=advance_planner(partial(evaluate, client=answers)),
         now=now_from(args.now),
         push=args.push,
+        freeze=config.freeze,
     )
     only = Only(args.env, getattr(args, "cluster", None))
     if args.dry_run:
@@ -210,18 +211,55 @@ def _attempts(
 
 
 def _pull_requests(repo: Repo, config: Config, target: str, request: Request, only: Only) -> list[Line]:
-    """Pull-request mode: each in-flight environment through its own branch (gitops/pullrequest.py)."""
+    """Pull-request mode: each in-flight environment, and each follower (environments[].after) that may start,
+    through its own branch (gitops/pullrequest.py); a follower at rest is not reported."""
     from generator.gitops import pullrequest
 
     lines: list[Line] = []
-    for name, envs in in_flight(config, only):
+    for name, envs in with_followers(repo, config, in_flight(config, only)):
         try:
             envs = _on_cluster(repo, config, name, envs, only)
-            if envs:
-                lines.extend(pullrequest.act(repo, config, target, replace(request, load=named_release(name), environments=envs)))
+            followers = _followers(config, named_release(name)(repo, config), envs, only)
+            if envs or followers:
+                asked = replace(request, load=named_release(name), environments=[*envs, *followers])
+                lines.extend(o for o in pullrequest.act(repo, config, target, asked)
+                             if o.environment not in followers or o.result != "nothing-to-do" or o.waiting)
         except RollgenError as exc:
             lines.extend(Failure(name, env, str(exc)) for env in envs)
     return lines
+
+
+def _followers(config: Config, release: Release, envs: Sequence[str], only: Only) -> list[str]:
+    """The environments of `release` that follow another (environments[].after) and are not in `envs`, on this
+    tick's --env and --cluster: the tick starts them once their upstream has promoted and soaked."""
+    return [e.name for e in release.environments if e.after is not None and e.name not in envs
+            and only.env in (None, e.name) and only.on_cluster(config, release, e.name)]
+
+
+def with_followers(repo: Repo, config: Config, flying: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """`flying`, and every released release whose spec has an environment that follows another (environments[].after):
+    the tick starts those. A spec is read only when its text names `after` at all (most do not: the tick stays
+    one state file scan for them); the release is loaded and decided later, as the in-flight ones."""
+    import os
+    import re
+
+    from generator.gitops.workflow import find_spec
+
+    names = {name for name, _ in flying}
+    try:
+        released = sorted(entry.name for entry in os.scandir(config.output_dir / "apps")
+                          if entry.is_dir(follow_symlinks=False) and entry.name not in names)
+    except OSError:
+        return flying
+    mentions = re.compile(rb"""\bafter["']?\s*:""")
+    extra: list[tuple[str, list[str]]] = []
+    for name in released:
+        try:
+            if mentions.search(find_spec(repo, config, name).read_bytes()):
+                extra.append((name, []))
+        except (OSError, RollgenError):
+            continue  # no spec: nothing follows anything (in flight, its failure is reported where it is loaded)
+    return sorted([*flying, *extra])
 
 
 def _on_cluster(repo: Repo, config: Config, name: str, envs: list[str], only: Only) -> list[str]:
@@ -270,7 +308,7 @@ def _tick_all(repo: Repo, config: Config, request: Request, only: Only, answers:
     batched = batchcommit.usable(repo)
     lines: list[Line | Pending] = []
     pending: list[Pending] = []
-    flying = in_flight(config, only)
+    flying = with_followers(repo, config, in_flight(config, only))
     if answers is not None:
         _prefetch(repo, config, request, flying, only, answers)
     dirty = _dirty_releases(repo, config, [name for name, _ in flying])
@@ -332,13 +370,17 @@ def _tick_release(
     repo: Repo, config: Config, request: Request, name: str, envs: Sequence[str], batched: bool, dirty: bool = True,
     only: Only = Only(),
 ) -> list[Line | Pending]:
-    """Every in-flight environment of one release; whatever goes wrong stays with this release. `dirty`: the
-    release's folders have uncommitted changes (refused, or repaired when a crashed run's journal explains them)."""
+    """Every in-flight environment of one release, and every environment that follows another (environments[].after:
+    the tick starts it once its upstream has promoted and soaked); whatever goes wrong stays with this release.
+    `dirty`: the release's folders have uncommitted changes (refused, or repaired when a crashed run's journal
+    explains them). A follower with nothing to do (its version already runs) is not reported."""
     lines: list[Line | Pending] = []
+    followers: list[str] = []
     try:
         release = named_release(name)(repo, config)
         envs = [env for env in envs if only.on_cluster(config, release, env)]  # another cluster's tick takes the rest
-        if dirty and envs:
+        followers = _followers(config, release, envs, only)
+        if dirty and (envs or followers):
             ensure_clean(repo, config, release)
     except InvalidInput as exc:
         more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
@@ -347,15 +389,24 @@ def _tick_release(
     except RollgenError as exc:
         return [Failure(name, env, str(exc) + _no_spec_hint(name, env, exc)) for env in envs]
     known = {env.name for env in release.environments}
+    if followers:  # an upstream first: what follows it reads its state
+        from generator.plan.order import in_order
+
+        gone = [env for env in envs if env not in known]  # reported below
+        envs = [*in_order(release, [e.name for e in release.environments if e.name in envs or e.name in followers]),
+                *gone]
     for env in envs:
         if env not in known:  # in flight, but gone from the spec: this environment's trouble only
             lines.append(Failure(name, env, _gone(release, env)))
             continue
         try:
             single = replace(request, environments=[env])
-            lines.append(_written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single))
+            line = _written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single)
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
-            lines.append(Failure(name, env, str(exc)))
+            line = Failure(name, env, str(exc))
+        if env in followers and isinstance(line, Outcome) and line.result == "nothing-to-do" and not line.waiting:
+            continue  # at rest: its version already runs (or was aborted), as any environment at rest
+        lines.append(line)
     return lines
 
 
@@ -395,16 +446,21 @@ def _read(repo: Repo, path: str) -> bytes | None:
 
 
 def _dry_run(repo: Repo, config: Config, request: Request, only: Only, fmt: str) -> int:
-    """Every in-flight environment planned, nothing written (gitops/dryrun.py)."""
+    """Every in-flight environment, and every follower (environments[].after), planned; nothing written
+    (gitops/dryrun.py)."""
     from generator.gitops.dryrun import dry_run
 
     code = EXIT_OK
-    for name, envs in in_flight(config, only):
+    for name, envs in with_followers(repo, config, in_flight(config, only)):
         try:
             envs = _on_cluster(repo, config, name, envs, only)
-            if not envs:
+            release = named_release(name)(repo, config)
+            followers = _followers(config, release, envs, only)
+            if not envs and not followers:
                 continue
-            single = replace(request, load=named_release(name), environments=envs, dry_run=True, push=False)
+            asked = [e.name for e in release.environments if e.name in envs or e.name in followers]
+            asked += [env for env in envs if env not in asked]  # gone from the spec: dry_run says so
+            single = replace(request, load=named_release(name), environments=asked, dry_run=True, push=False)
             code = max(code, dry_run(repo, config, single, fmt))
         except RollgenError as exc:
             print(f"rollgen: {name}: failed: {exc}", file=sys.stderr)

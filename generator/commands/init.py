@@ -338,7 +338,8 @@ def _message(choices: Choices) -> str:
         f"rollgen init: config repo with release {RELEASE} ({choices.engine}), {wiring} wiring\n\n"
         f"rollgen.yaml, {SPEC}, pre-commit hooks, a scheduled `rollgen advance` workflow, and the repo-level "
         f"{wiring} wiring. Nothing is released yet: `rollgen release {SPEC}` adds apps/{RELEASE}/ and its "
-        "wiring, one commit per environment.\n"
+        "wiring for staging, and the scheduled `rollgen advance --all` carries each version on to prod (after: "
+        "staging), one commit per environment.\n"
     )
 
 
@@ -353,7 +354,7 @@ def next_steps(choices: Choices) -> Sequence[str]:
     if choices.repo_url == PLACEHOLDER_URL:
         steps.append(("set the repo URL in rollgen.yaml, then: rollgen render releases --out .", "and commit"))
     steps += [
-        (f"rollgen release {SPEC} --repo .", "deploy: one commit per environment"),
+        (f"rollgen release {SPEC} --repo .", "deploy staging; `rollgen advance --all` deploys prod 30m later"),
         ("pre-commit install", "the hooks in .pre-commit-config.yaml"),
     ]
     if choices.gitops in ("argocd", "both"):

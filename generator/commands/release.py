@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         push=args.push,
         dry_run=args.dry_run,
         render_on_hold=True,
+        order="override" if args.out_of_order else "refuse" if args.env else "wait",
     )
     return execute(request, args.format)
 

@@ -277,7 +277,6 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
         wired.check(release)
         roots.extend(wired.release_roots(release.name))
     rendered, states = with_states(out_dir, release, released_only=wired is not None)
-    refuse_strategy_switch(out_dir, release, rendered.environments)  # to or from a rolling update
     kept = {env.name for env in rendered.environments}
     left_out = [env.name for env in release.environments if env.name not in kept]
     if left_out:
@@ -287,13 +286,51 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
         names = [env.name for env in release.environments]
         files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
     if rendered.environments:
-        files.update(render_files(rendered, states))
+        pins = _pinned(out_dir, rendered, states) if wired is not None else None
+        # to or from a rolling update, in the environments rendered from this spec (not those pinned to their own)
+        refuse_strategy_switch(out_dir, release, [e for e in rendered.environments if not pins or e.name not in pins])
+        files.update(render_files(rendered, states, pins))
         if wired is not None:
             from generator.render.route_changes import refuse_route_changes
 
             refuse_route_changes(out_dir, rendered, files)  # what Argo CD and Flux would never apply
             files.update(wired.release_files(rendered))
     sink.add(files, roots)
+
+
+def _pinned(out_dir: Path, release: Release, states: dict[str, EnvState]) -> dict[str, Release] | None:
+    """In a config repo, the environments rendered from the spec they were last acted on, as the committing
+    commands render them (gitops/pinned.py): so the render-check hook agrees with a commit that left them be."""
+    from generator.gitops.pinned import pinned, spec_blob
+
+    if not any(state.spec_blob for state in states.values()):
+        return None  # nothing recorded (older state files): the current spec, without a git process
+    current = spec_blob(Path.cwd(), release)
+    if all(state.spec_blob in ("", current) for state in states.values()):
+        return None
+    repo = _repo(out_dir)
+    if repo is None:
+        return None
+    from generator.spec.config import config_root, load
+
+    root = config_root(out_dir)
+    profiles = load(root).profiles_dir if root is not None else None
+    return pinned(repo, release, states, current, profiles)
+
+
+_REPOS: dict[str, Any] = {}  # out_dir -> its Repo (or None outside git): one `git rev-parse` per render
+
+
+def _repo(out_dir: Path) -> Any:
+    from generator.gitops.repo import GitError, Repo
+
+    key = str(out_dir.resolve())  # resolved: "." is another repository after a chdir
+    if key not in _REPOS:
+        try:
+            _REPOS[key] = Repo.discover(out_dir)
+        except GitError:
+            _REPOS[key] = None
+    return _REPOS[key]
 
 
 def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[Release, dict[str, EnvState]]:

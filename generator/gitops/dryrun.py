@@ -28,6 +28,7 @@ from generator.gitops.workflow import (
     owned_paths,
     owned_roots,
     read_states,
+    pinned_for,
     release_tree,
 )
 from generator.spec.config import Config
@@ -35,6 +36,7 @@ from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.gitops.repo import Repo
 from generator.model import Environment, EnvState, Release
 from generator.plan.progression import Hold
+from generator.records import replace
 
 
 def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
@@ -44,7 +46,7 @@ def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
     tree = committed_tree(config.output_dir, owned_roots(release))
     outcomes = []
     for env_name in _environments(release, request):
-        outcome, states, tree = _preview(config, release, env_name, states, tree, request)
+        outcome, states, tree = _preview(repo, config, release, env_name, states, tree, request)
         outcomes.append(outcome)
     report(outcomes, fmt, request.push)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
@@ -85,6 +87,7 @@ def committed_tree(out_dir: Path, roots: Sequence[str]) -> dict[str, bytes]:
 
 
 def _preview(
+    repo: Repo,
     config: Config,
     release: Release,
     env_name: str,
@@ -99,9 +102,14 @@ def _preview(
         return decided, states, tree
     plan, transition = decided
     env = release.environment(env_name)
+    from generator.gitops.pinned import recorded, spec_blob
+
+    blob = spec_blob(repo.root, release)  # as write_one: this environment takes the spec as it is now
+    blob = recorded(repo, blob, states[env_name].spec_blob if env_name in states else "")
+    transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     new_states = {**states, env_name: transition.state}
     message = _message(config, release, env_name, transition)
-    files = release_tree(config, release, new_states)
+    files = release_tree(config, release, new_states, pinned_for(repo, config, release, new_states, env_name, blob))
     new_tree = _next_tree(tree, files, owned_roots(release))
     changed = sorted(path for path in {*tree, *new_tree} if tree.get(path) != new_tree.get(path))
     if not changed:

@@ -50,6 +50,7 @@ class Record:
     extra: tuple[tuple[str, Any], ...] = ()  # further template variables (phase, engine, images, since)
     gate: str = ""  # metrics beyond their thresholds (gates.py): trailer Rollgen-Gate, only when set
     change: str = ""  # what a start changes in the pod ("image", "config, env"): trailer Rollgen-Change
+    override: str = ""  # what a person overrode ("order": environments[].after): trailer Rollgen-Override
 
     def trailers(self) -> list[tuple[str, str]]:
         values = (
@@ -65,6 +66,8 @@ class Record:
             out.append(("Rollgen-Change", self.change))
         if self.gate:
             out.append(("Rollgen-Gate", " ".join(self.gate.split())))  # one line, whatever the metric said
+        if self.override:
+            out.append(("Rollgen-Override", self.override))
         return out
 
     def variables(self) -> dict[str, Any]:

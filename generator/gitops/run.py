@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from generator.records import replace
+
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput
 from generator.gitops.repo import Repo
 from generator.gitops.workflow import Request, _attempts, _branch, _check_output, report, tidy
@@ -34,6 +36,7 @@ def _execute(request: Request, fmt: str) -> int:
     repo = Repo.discover(request.repo)
     config = repo.config()
     _check_output(repo, config)
+    request = replace(request, freeze=config.freeze)
     if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
         from generator.gitops.dryrun import dry_run
 

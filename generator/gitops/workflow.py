@@ -36,6 +36,8 @@ from generator.clock import format_time, parse_time
 
 if TYPE_CHECKING:
     from generator.gitops.messages import Record
+    from generator.freeze import Freeze, Window
+    from generator.plan.order import Wait
 
 Planner = Callable[[Release, Environment, "EnvState | None", datetime], Plan]
 Loader = Callable[[Repo, Config], Release]
@@ -53,6 +55,8 @@ class Outcome:
     state: EnvState | None = None
     preview: dict[str, Any] | None = None  # --dry-run / `rollgen plan`: what the commit would hold (plan.py)
     colours: bool = True  # the release is blue-green: its state has a live colour (state_file.public)
+    waiting: Wait | None = None  # environments[].after: what it waits for (plan/order.py)
+    frozen: Freeze | None = None  # a change freeze holds it (generator/freeze.py)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,6 +69,10 @@ class Outcome:
         }
         if self.preview is not None:
             out["plan"] = self.preview
+        if self.waiting is not None:
+            out["waiting"] = self.waiting.as_json()
+        if self.frozen is not None:
+            out["frozen"] = self.frozen.as_json()
         if self.state is not None:
             out["state"] = state_file.public(self.state, self.colours)
         return out
@@ -83,6 +91,14 @@ class Request:
     render_on_hold: bool = False  # `release` commits spec changes even when the progression holds
     dry_run: bool = False  # plan only: nothing is written, committed or pushed (gitops/dryrun.py)
     kind: str = ""  # the command ("advance", ...): pull-request mode holds `advance` while a step awaits merge
+    # environments[].after (plan/order.py), when the upstream has not promoted and soaked the version yet:
+    # "wait" (no commit, exit 0: a tick, or `release` of every environment), "refuse" (`release --env E`: exit 1),
+    # "override" (`release --env E --out-of-order`: committed, with the trailer Rollgen-Override: order)
+    order: str = "wait"
+    # `rollback`: edits the spec to agree with the transition, before the commit; returns the spec's repository
+    # path when it changed (committed with the generated files), else None
+    edit_spec: Callable[[Repo, Config, Release, str, Transition], str | None] | None = None
+    freeze: tuple[Window, ...] = ()  # rollgen.yaml's change freezes (generator/freeze.py), set once it is loaded
 
 
 # -- entry point --------------------------------------------------------------------------------------------
@@ -209,6 +225,10 @@ def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
 def _environments(release: Release, request: Request) -> list[str]:
     names = [env.name for env in release.environments]
     if request.environments is None:
+        if any(env.after for env in release.environments):  # an upstream first: what follows it reads its state
+            from generator.plan.order import in_order
+
+            return in_order(release, names)
         return names
     unknown = [name for name in request.environments if name not in names]
     if unknown:
@@ -229,6 +249,19 @@ def decide(
     env = release.environment(env_name)
     current = states.get(env_name)
     plan = request.plan(release, env, current, request.now)
+    if request.freeze:
+        frozen = _frozen(release, env_name, current, request, plan)
+        if frozen is not None:
+            return frozen
+    if env.after is not None and request.order != "override":
+        waiting = _waiting(release, env, states, request, plan)
+        if waiting is not None:
+            return waiting
+    if env.after is not None and request.order == "override" and isinstance(plan, Transition):
+        from generator.plan.order import starts_version, wait_for
+
+        if starts_version(plan) and wait_for(release, env, states, request.now) is not None:
+            plan = replace(plan, override="order")
     if isinstance(plan, Transition):  # a clock behind the step: act all the same (abort above all)
         plan = _monotonic(plan, current, request.now, f"{release.name}/{env_name}")
     if isinstance(plan, Refusal):
@@ -236,6 +269,60 @@ def decide(
     if isinstance(plan, Hold) and (not request.render_on_hold or current is None):
         return Outcome(release.name, env_name, "nothing-to-do", plan.reason, state=current, colours=colours(release))
     return plan, plan if isinstance(plan, Transition) else _reconfigure(release, env, states[env_name])
+
+
+# What a freeze lets through: taking traffic off a canary (an abort, a failed gate's count and its abort) and a
+# rollback; never a start, a step, a promotion or a configuration change.
+THAWED = ("abort", "check", "rollback")
+
+
+def _frozen(release: Release, env_name: str, current: EnvState | None, request: Request, plan: Plan) -> Outcome | None:
+    """The environment's outcome when a freeze window is in force and the plan would commit anything but an abort,
+    a gate's check or a rollback: no commit, exit 0, which window and until when."""
+    from generator.freeze import active
+
+    commits = isinstance(plan, Transition) or (isinstance(plan, Hold) and request.render_on_hold and current)
+    if not commits or isinstance(plan, Transition) and plan.action in THAWED:
+        return None
+    freeze = active(request.freeze, request.now)
+    if freeze is None:
+        return None
+    return Outcome(release.name, env_name, "nothing-to-do", freeze.message(), state=current, frozen=freeze,
+                   colours=colours(release))
+
+
+def _waiting(release: Release, env: Environment, states: dict[str, EnvState], request: Request, plan: Plan
+             ) -> Outcome | None:
+    """The environment's outcome while the one it follows has not promoted and soaked the version the plan would
+    put into it (plan/order.py): no commit; refused when a person asked for this environment by name."""
+    from generator.plan.order import starts_version, wait_for
+
+    wait = wait_for(release, env, states, request.now) if starts_version(plan) else None
+    if wait is None:
+        return None
+    current = states.get(env.name)
+    if request.order == "refuse":
+        text = (f"{wait.reason}; `rollgen advance` starts {env.name} by itself once it can "
+                f"(--out-of-order releases it now, recorded in the commit)")
+        return Outcome(release.name, env.name, "refused", text, state=current, waiting=wait, colours=colours(release))
+    return Outcome(release.name, env.name, "nothing-to-do", f"waiting: {wait.reason}", state=current, waiting=wait,
+                   colours=colours(release))
+
+
+def _adopted(repo: Repo, config: Config, release: Release, states: dict[str, EnvState], env_name: str, blob: str
+             ) -> str:
+    """The spec blob `release`'s configuration update records for the environment: the current spec's when it
+    changes what the environment builds, else the one it has (a spec edit elsewhere, in another environment's
+    entry, is no commit here: only the recorded blob would change)."""
+    old = states[env_name].spec_blob
+    if not old or old == blob:
+        return old or ""
+    overlay = f"apps/{release.name}/overlays/{env_name}/"
+    # as it was: this environment from its own recorded spec too (when git has it; else take the new one)
+    before = release_tree(config, release, states, pinned_for(repo, config, release, states, None, blob, strict=False))
+    after = release_tree(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
+    mine = [path for path in {*before, *after} if path.startswith(overlay) and not path.endswith(state_file.STATE_FILE)]
+    return blob if any(before.get(path) != after.get(path) for path in mine) else old
 
 
 @dataclass(frozen=True)
@@ -262,11 +349,18 @@ def write_one(
     if isinstance(decided, Outcome):
         return decided
     plan, transition = decided
+    from generator.gitops.pinned import recorded, spec_blob
+
+    blob = spec_blob(repo.root, release)  # this environment takes the spec as it is now (gitops/pinned.py)
+    if isinstance(plan, Hold):  # a configuration update: only if the spec changed this environment's build
+        blob = _adopted(repo, config, release, states, env_name, blob)
+    blob = recorded(repo, blob, states[env_name].spec_blob if env_name in states else "")
+    transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     states[env_name] = transition.state
     message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     if gate is not None:
         gate()
-    paths = write(repo, config, release, states)
+    paths = write(repo, config, release, states, env_name, blob)
     reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
     unchanged = Outcome(release.name, env_name, "nothing-to-do", reason, state=current, colours=colours(release))
     return Written(transition, message, paths, unchanged)
@@ -283,6 +377,9 @@ def _one(
         repo.journal(release.name).clear()
         return written.unchanged
     transition, message = written.transition, written.message
+    if request.edit_spec is not None:  # rollback: the spec agrees with what runs, in the same commit
+        spec = request.edit_spec(repo, config, release, env_name, transition)
+        written = replace(written, paths=[*written.paths, spec] if spec else written.paths)
     commit = _commit(repo, config, release, written.paths, message)
     if commit is None:  # the files were rewritten to what HEAD already holds
         reason = "nothing to do: HEAD already holds this"
@@ -348,7 +445,10 @@ def read_states(config: Config, release: Release) -> dict[str, EnvState]:
     return committed_states(config.output_dir, release)
 
 
-def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvState]) -> list[str]:
+def write(
+    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None = None,
+    current: str = "",
+) -> list[str]:
     """Render the release for its deployed environments, write it, return the repo paths that changed.
 
     Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
@@ -356,7 +456,7 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     """
     from generator.gitops.writer import stale_files, write_tree
 
-    files = release_tree(config, release, states)
+    files = release_tree(config, release, states, pinned_for(repo, config, release, states, acting, current))
     prefix = config.output_prefix()
     roots = owned_roots(release)
     going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
@@ -365,8 +465,23 @@ def write(repo: Repo, config: Config, release: Release, states: dict[str, EnvSta
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
 
 
-def release_tree(config: Config, release: Release, states: dict[str, EnvState]) -> dict[str, bytes]:
-    """Every file the release's deployed environments generate, relative to the output folder."""
+def pinned_for(
+    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None, current: str = "",
+    strict: bool = True,
+) -> dict[str, Release]:
+    """The environments (but `acting`) to render from the spec they were last acted on (gitops/pinned.py);
+    `strict`: one whose spec git does not have is refused (what is rendered is about to be committed)."""
+    from generator.gitops.pinned import pinned, spec_blob
+
+    return pinned(repo, release, states, current or spec_blob(repo.root, release), config.profiles_dir, acting,
+                  strict=strict)
+
+
+def release_tree(
+    config: Config, release: Release, states: dict[str, EnvState], pinned: dict[str, Release] | None = None
+) -> dict[str, bytes]:
+    """Every file the release's deployed environments generate, relative to the output folder; `pinned`: the
+    environments rendered from the spec they were last acted on (gitops/pinned.py)."""
     from generator.render.pipeline import released, render_files
     from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
@@ -376,8 +491,10 @@ def release_tree(config: Config, release: Release, states: dict[str, EnvState]) 
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
     refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
-    refuse_strategy_switch(config.output_dir, release, deployed.environments, config.root)  # to/from rolling
-    files = render_files(deployed, states)
+    # to or from a rolling update, in the environments rendered from this spec (not those pinned to their own)
+    current = [env for env in deployed.environments if not pinned or env.name not in pinned]
+    refuse_strategy_switch(config.output_dir, release, current, config.root)
+    files = render_files(deployed, states, pinned)
     if release.engine == "argo-rollouts":
         from generator.render.route_changes import refuse_route_changes
 
@@ -418,6 +535,7 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         extra=_template_extras(release, plan.state),
         gate=plan.gate,
         change=plan.change,
+        override=plan.override,
     )
     return _composed(record, config)
 

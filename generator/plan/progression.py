@@ -34,7 +34,8 @@ from generator.model import (
     Release,
 )
 
-Action = Literal["deploy", "start", "step", "promote", "abort", "check"]  # check: a failed gate, counted
+# check: a failed gate, counted; rollback: `rollgen rollback` (commands/rollback.py), straight to an older version
+Action = Literal["deploy", "start", "step", "promote", "abort", "check", "rollback"]
 Gate = Callable[[Release, Environment, EnvState, datetime], GateResult]
 
 
@@ -50,6 +51,7 @@ class Transition:
     details: str = ""  # the commit body: why, in a sentence or two
     gate: str = ""  # trailer Rollgen-Gate: the metrics beyond their thresholds, "error-rate=7.3 > 1"
     change: str = ""  # trailer Rollgen-Change, on a start: what the new version changes ("image", "config, env")
+    override: str = ""  # trailer Rollgen-Override: what a person overrode ("order": environments[].after)
 
     def __post_init__(self) -> None:
         """While a step is live the state file keeps the step count too, for `rollgen status` (k/n)."""

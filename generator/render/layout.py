@@ -47,7 +47,10 @@ Key = tuple[str, str]  # (kind, name)
 Files = dict[str, Any]
 
 
-def layout(release: Release, states: Mapping[str, EnvState]) -> Files:
+def layout(release: Release, states: Mapping[str, EnvState], pinned: Mapping[str, Release] | None = None) -> Files:
+    """`pinned`: environment -> the release as the spec it was last acted on reads (gitops/pinned.py). Such an
+    environment is rendered from it, as a patch against the base of the current spec: its build stays what its
+    own last commit made it, whatever this commit changes in the base."""
     render = renderer_for(release.engine)
     base_env = release.base_environment()
     base = render_environment(render, release, base_env, EnvState.initial(base_env))
@@ -56,12 +59,21 @@ def layout(release: Release, states: Mapping[str, EnvState]) -> Files:
     files: Files = _base_files(f"{app}/base", base, base_objects)
     files[f"{app}/base/kustomization.yaml"] = base_kustomization(release, files[f"{app}/base/kustomization.yaml"])
     for env in release.environments:
+        own, own_env = _own(release, env, pinned)
         state = states.get(env.name) or EnvState.initial(env)
-        rendered = render_environment(render, release, env, state)
-        overlay = _overlay_files(base_env.namespace, base_objects, env, rendered)
-        overlay["kustomization.yaml"] = overlay_kustomization(release, env, overlay["kustomization.yaml"], state)
+        rendered = render_environment(renderer_for(own.engine) if own is not release else render, own, own_env, state)
+        overlay = _overlay_files(base_env.namespace, base_objects, own_env, rendered)
+        overlay["kustomization.yaml"] = overlay_kustomization(own, own_env, overlay["kustomization.yaml"], state, release)
         files.update({f"{app}/overlays/{env.name}/{name}": doc for name, doc in overlay.items()})
     return files
+
+
+def _own(release: Release, env: Environment, pinned: Mapping[str, Release] | None) -> tuple[Release, Environment]:
+    """The release and environment `env` is rendered from: its pinned spec's, when it has one that still names it."""
+    own = (pinned or {}).get(env.name)
+    if own is None or own.name != release.name or env.name not in {e.name for e in own.environments}:
+        return release, env
+    return own, own.environment(env.name)
 
 
 # -- objects ------------------------------------------------------------------------------------------------

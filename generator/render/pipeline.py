@@ -29,8 +29,11 @@ def app_root_of(name: str) -> str:
     return f"apps/{name}"
 
 
-def render_files(release: Release, states: Mapping[str, EnvState]) -> dict[str, bytes]:
-    return {path: emit(doc, release.source) for path, doc in layout(release, states).items()}
+def render_files(
+    release: Release, states: Mapping[str, EnvState], pinned: Mapping[str, Release] | None = None
+) -> dict[str, bytes]:
+    """`pinned`: the environments rendered from the spec they were last acted on (layout.layout)."""
+    return {path: emit(doc, release.source) for path, doc in layout(release, states, pinned).items()}
 
 
 def released(release: Release, states: Mapping[str, EnvState]) -> Release:

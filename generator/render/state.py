@@ -53,6 +53,10 @@ def to_dict(state: EnvState) -> dict[str, Any]:
         # as before.
         **({"stablePod": json.loads(state.stable_pod)} if state.stable_pod else {}),
         **({"canaryPod": json.loads(state.canary_pod)} if state.canary_pod else {}),
+        # `rollgen rollback`: what it rolled back from; written only after one
+        **({"rolledBack": state.rolled_back.ref} if state.rolled_back else {}),
+        # the spec's git blob this environment was last acted on (gitops/pinned.py); written only when known
+        **({"specBlob": state.spec_blob} if state.spec_blob else {}),
     }
 
 
@@ -108,6 +112,8 @@ def from_dict(data: dict[str, Any]) -> EnvState:
         steps=int(data.get("steps", 0) or 0),
         stable_pod=_pod_text(data.get("stablePod")),
         canary_pod=_pod_text(data.get("canaryPod")),
+        rolled_back=Image.parse(data["rolledBack"]) if data.get("rolledBack") else None,
+        spec_blob=str(data.get("specBlob", "") or ""),
     )
 
 

@@ -147,17 +147,21 @@ def _generators(release: Release, readers: list[tuple[str, Environment]]) -> JSO
     return out
 
 
-def overlay_kustomization(release: Release, env: Environment, kustomization: JSON, state: EnvState) -> JSON:
+def overlay_kustomization(
+    release: Release, env: Environment, kustomization: JSON, state: EnvState, base: Release | None = None
+) -> JSON:
     """An overlay's kustomization with each reader's own config (replacing the base's where it differs) and the
-    spec's patches after rollgen's own, so a patch sees the environment's final objects."""
+    spec's patches after rollgen's own, so a patch sees the environment's final objects. `base`: the release the
+    base was rendered from, when the environment is rendered from another version of the spec (gitops/pinned.py)."""
     out = dict(kustomization)
-    base_env = release.base_environment()
-    base = _generators(release, config_readers(release, base_env, EnvState.initial(base_env)))
-    base_names = {generator["name"] for generator in base.get("configMapGenerator", [])}
+    base = base or release
+    base_env = base.base_environment()
+    base_generators = _generators(base, config_readers(base, base_env, EnvState.initial(base_env)))
+    base_names = {generator["name"] for generator in base_generators.get("configMapGenerator", [])}
     generators: list[JSON] = []
     options: JSON | None = None
     for reader, reader_env in config_readers(release, env, state):
-        if reader_env.workload.config == release.workload.config:
+        if reader_env.workload.config == base.workload.config:
             continue
         entries = workload.kustomize_entries(reader, release.namespace, reader_env.workload)
         generators += [

@@ -231,6 +231,8 @@ def build_environment(release: Release, entry: Data, profiles: Mapping[str, Prof
         or (profile.autoscaling if profile else None)
         or base.autoscaling,
         cluster=entry.get("cluster"),
+        after=entry.get("after"),
+        soak=optional_seconds(entry.get("soak")) or 0,
         workload=workload.for_environment(release.workload, entry),
     )
 

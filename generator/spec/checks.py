@@ -50,6 +50,10 @@ def check(
     data = with_engine_name(data)  # the rules below know the spec's `nginx` by the model's name, deployments
     findings += [finding for rule in RULES for finding in rule(data)]
     findings += check_environments(data, profiles)
+    if any("after" in entry or "soak" in entry for entry in data["spec"].get("environments", [])):
+        from generator.spec.orderchecks import check_order  # environments[].after / soak
+
+        findings += check_order(data)
     if uses_workload_rules(data["spec"]):
         from generator.spec import workload_checks  # container, pod, security and patch rules
 

@@ -9,9 +9,12 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
-from generator.hints import Any
+from generator.hints import TYPE_CHECKING, Any
 
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
+
+if TYPE_CHECKING:
+    from generator.freeze import Window
 
 CONFIG_FILE = "rollgen.yaml"
 SCHEMA = "config.schema.json"
@@ -57,6 +60,7 @@ class Config:
     mode: str = "direct"  # git.mode: direct | pull-request (gitops/pullrequest.py)
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
+    freeze: tuple[Window, ...] = ()  # change freezes (generator/freeze.py)
     prometheus: PrometheusAccess | None = None  # `prometheus:`, for the gates
     tick: str | None = None  # tick.path: the in-cluster tick's Kustomize package (wired like the releases)
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
@@ -101,6 +105,10 @@ def load(root: Path, validated: Path | None = None) -> Config:
             raise InvalidInput(problems)
     # The sections the schema leaves open, by hand: cheap, and never behind the marker (one validator for all).
     found = section_findings(data)
+    if data.get("freeze"):  # what the schema cannot say: a zone this system knows, a window that ends
+        from generator import freeze
+
+        found += freeze.problems(data["freeze"])
     if found:
         raise InvalidInput(_at(doc, found))
     if validated is not None and not marked:
@@ -291,13 +299,28 @@ def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[t
         yield (key, url_key), str(exc)
 
 
+# The patterns of the `freeze:` windows, said in words (the schema's own text would be the regular expression).
+_EXPLAINED = {
+    "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):[0-5][0-9]$":
+        "a day and a 24-hour time such as Fri 16:00 (days: Mon Tue Wed Thu Fri Sat Sun)",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$":
+        "an RFC 3339 time with its offset, such as \"2026-12-24T00:00:00Z\" (quoted in YAML)",
+    "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$": "an IANA time zone name such as Europe/Berlin or UTC",
+}
+
+
 def _message(error: Any) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = (schema.get("not") or {}) if error.validator == "not" else schema
     if isinstance(custom, dict) and custom.get("errorMessage"):
         return str(custom["errorMessage"])
-    if error.validator == "not":  # relativePath
+    if error.validator == "not" and "freeze" not in error.absolute_path:  # relativePath
         return "must be a relative path inside the repository (no leading /, no .., no backslashes)"
+    explained = _EXPLAINED.get(error.schema.get("pattern", "") if error.validator == "pattern" else "")
+    if explained:
+        return f"{error.instance!r} is not {explained}"
+    if error.validator in ("anyOf", "not") and isinstance(error.instance, dict) and "freeze" in error.absolute_path:
+        return "a freeze window is either from and to (RFC 3339 times), or weekly: {from, to}; not both"
     return str(error.message)
 
 
@@ -329,10 +352,19 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         mode=git.get("mode", "direct"),
         pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
+        freeze=_freeze(data.get("freeze")),
         prometheus=prometheus_access(data.get("prometheus")),
         tick=data["tick"]["path"] if "tick" in data else None,
         present=True,
     )
+
+
+def _freeze(entries: Any) -> tuple[Window, ...]:
+    if not entries:
+        return ()
+    from generator.freeze import parse
+
+    return parse(entries)
 
 
 def prometheus_access(data: Mapping[str, Any] | None) -> PrometheusAccess | None:
