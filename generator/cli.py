@@ -89,6 +89,9 @@ def _advance(p: argparse.ArgumentParser) -> None:
                          "NAME); with --all, only this environment of every release")
     p.add_argument("--all", action="store_true",
                    help="every in-flight environment of every release, one commit each, one push at the end")
+    p.add_argument("--metrics-file", type=Path, metavar="PATH",
+                   help="with --all: after the tick, write every environment's state there in the Prometheus "
+                   "text format, atomically (for node-exporter's textfile collector)")
     p.add_argument("--cluster", metavar="C",
                    help="with --all: only the environments on cluster C (environments[].cluster; those without one "
                    "are on rollgen.yaml's argocd.destinationName, else `in-cluster`): one tick per cluster")
@@ -119,7 +122,8 @@ def _status(p: argparse.ArgumentParser) -> None:
     _repo_option(p)
     p.add_argument("--now", metavar="TIME",
                    help="judge waits and freezes as if it were TIME (RFC 3339), for tests and demos")
-    _format_option(p)
+    p.add_argument("--format", choices=("text", "json", "prometheus"), default="text",
+                   help="output format (prometheus: the text exposition format, docs/notifications.md)")
 
 
 def _history(p: argparse.ArgumentParser) -> None:
@@ -127,6 +131,12 @@ def _history(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", metavar="ENV", help="only this environment")
     _repo_option(p)
     _format_option(p)
+
+
+def _report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the HTML file to write")
+    _repo_option(p)
+    p.add_argument("--now", help="the report's time (RFC 3339; default: the clock): charts of what is in flight run to it")
 
 
 def _plan(p: argparse.ArgumentParser) -> None:
@@ -175,6 +185,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "retire": ("take down an environment the spec no longer has (its own commit)", _retire),
     "status": ("every release and environment: phase, step, weight, images, since", _status),
     "history": ("the actions recorded in commit trailers for one release", _history),
+    "report": ("a self-contained HTML page: every release and environment, its steps over time, gates, actors",
+               _report),
     "init": ("create a working config repository", _init),
     "plan": ("what the next action would commit, as a diff of the built objects; writes nothing", _plan),
     "set-image": ("edit a spec's image in place, keeping comments and layout byte for byte", _set_image),
@@ -227,11 +239,11 @@ _QUICK: dict[str, tuple[str, dict[str, object], dict[str, tuple[str, ...] | None
     "render": ("paths", {"format": "text", "check": False},
                {"--format": ("text", "json"), "--out": None, "--check": False}),
     "advance": ("name", {"name": None, "repo": Path("."), "env": None, "push": False, "now": None, "dry_run": False,
-                         "format": "text", "all": False, "cluster": None},
+                         "format": "text", "all": False, "metrics_file": None, "cluster": None},
                 {"--repo": None, "--env": None, "--push": False, "--now": None, "--dry-run": False,
-                 "--format": ("text", "json"), "--all": False, "--cluster": None}),
+                 "--format": ("text", "json"), "--all": False, "--metrics-file": None, "--cluster": None}),
 }
-_PATH_OPTIONS = ("out", "repo")  # read as paths (argparse's type=Path)
+_PATH_OPTIONS = ("out", "repo", "metrics_file")  # read as paths (argparse's type=Path)
 
 
 def _quick(words: Sequence[str]) -> argparse.Namespace | None:

@@ -36,8 +36,10 @@ HELP: dict[str, tuple[str, str]] = {
         "analysis gates pass, or promote after the last step; otherwise say why not and exit 0. A failed gate "
         "aborts (exit 1). On the nginx engine the promotion keeps the canary's traffic for spec.settleDelay "
         "(default 1m) before scaling it down. --all ticks every in-flight environment of every release, one "
-        "commit each and one push at the end.",
-        "rollgen advance hello --env staging\nrollgen advance --all --repo . --push",
+        "commit each and one push at the end; with --metrics-file it then writes every environment's state in "
+        "the Prometheus text format, atomically, for node-exporter's textfile collector (docs/notifications.md).",
+        "rollgen advance hello --env staging\nrollgen advance --all --repo . --push\n"
+        "rollgen advance --all --push --metrics-file /var/lib/node-exporter/textfile/rollgen.prom",
     ),
     "promote": (
         "A person's approval: pass the current pause (a step without pause waits for this), or with --full go "
@@ -51,6 +53,13 @@ HELP: dict[str, tuple[str, str]] = {
         "`rollgen release --retry` starts it again.",
         "rollgen abort hello --env prod --push",
     ),
+    "rollback": (
+        "Go straight back to the last promoted version, with no canary, in one commit: during a canary the stable "
+        "side, otherwise the version before the current one (or --to IMAGE). The spec's environment gets that "
+        "image too, so the next release does not ship the bad version again; `rollgen set-image NAME IMAGE --env E` "
+        "moves it on. Works during a change freeze; refused for a release its controller steps.",
+        "rollgen rollback hello --env prod --push\nrollgen rollback hello --env prod --to ghcr.io/acme/hello:1.4.1",
+    ),
     "retire": (
         "Take down an environment the spec no longer lists (or every environment of a release whose spec is "
         "gone): its overlay, state and wiring are removed in their own commit. Refused while the spec still "
@@ -59,12 +68,20 @@ HELP: dict[str, tuple[str, str]] = {
     ),
     "status": (
         "Every release and environment of the config repo: phase, step, the newest version's traffic weight, "
-        "stable and canary images, what the canary changes, and the time of the last action (UTC).",
-        "rollgen status\nrollgen status --format json",
+        "stable and canary images, what the canary changes, and the time of the last action (UTC). --format "
+        "prometheus prints the same in the Prometheus text format (rollgen_canary_weight, rollgen_canary_status "
+        "with Flagger's encoding, ...; docs/notifications.md).",
+        "rollgen status\nrollgen status --format json\nrollgen status --format prometheus",
     ),
     "history": (
         "The actions of one release, newest first, read back from the Rollgen-* trailers of the commits.",
         "rollgen history hello --env prod",
+    ),
+    "report": (
+        "Write one self-contained HTML page (inline CSS and SVG, no script, nothing fetched) of every release and "
+        "environment: what is in flight or waiting now, the newest version's weight over time as a chart, and "
+        "each action with its time, actor (the commit's author), commit and failed gates. For a CI artifact.",
+        "rollgen report --out report.html\nrollgen report --out /tmp/report.html --repo config-repo",
     ),
     "init": (
         "Create a working config repository in DIR and commit it: rollgen.yaml, a first release "

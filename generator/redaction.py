@@ -121,3 +121,25 @@ def _password_message(where: str) -> str:
         f"{where} holds a password: rollgen would write it into every wiring file it generates. Remove the "
         f"credentials from the URL and {secret}"
     )
+
+
+# -- a notification endpoint, as messages may name it (generator/notify) ---------------------------------------
+
+
+def endpoint(url: str) -> str:
+    """`https://hooks.slack.com/services/T0/B0/secret` -> `https://hooks.slack.com/…`: the scheme and host only.
+    A chat webhook's path is its password, and a query or user part may hold a token: none of it is printed."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "…"
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+    return f"{scheme}://{host}/…"
+
+
+def without(text: str, secrets: tuple[str, ...]) -> str:
+    """`text` with each secret (a URL read from a file, say) replaced by its endpoint(): an exception's message
+    may quote what it was given."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, endpoint(secret))
+    return userinfo(text)

@@ -16,7 +16,8 @@ SMOKE = {
     "render": ["--releases", "3", "--runs", "1"],
     "advance": ["--releases", "5", "--envs", "2", "--history", "30", "20", "--runs", "1"],
     "validate": ["--checkout", "--runs", "1", "--specs", "5"],
-    "trees": ["--rev", "HEAD", "--specs", "3", "--runs", "1"],  # bench/coldstart needs Helm from PyPI: not here
+    "trees": ["--rev", "HEAD", "--specs", "3", "--runs", "1"],
+    "report": ["--releases", "5", "--envs", "2", "--history", "30", "--runs", "1"],  # bench/coldstart needs Helm from PyPI: not here
 }
 
 

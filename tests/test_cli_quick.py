@@ -38,7 +38,7 @@ def _argparse(words: list[str]) -> dict[str, object] | None:
 # advance's words: names, every option in both spellings, values that are and are not choices
 TICK_WORDS = ["app", "b", "", "x=y", "-", "--", "-h", "--env", "--env=prod", "--en", "prod", "--repo", "--repo=r",
               "--repo=", "--now", "--now=2026-01-02T03:04:05Z", "--push", "--push=1", "--dry-run", "--dry", "--all",
-              "--format", "--format=json", "--format=yaml", "json", "-x", "-1"]
+              "--format", "--format=json", "--format=yaml", "json", "-x", "-1", "--metrics-file=m.prom"]
 
 
 def _lines(command: str, words: list[str]) -> list[list[str]]:
@@ -68,7 +68,7 @@ def test_the_hook_lines_take_the_quick_path() -> None:
         "command": "render", "paths": [Path("releases")], "out": Path("."), "check": True, "format": "text"}
     assert vars(_quick(["advance", "web", "--env", "prod", "--repo", "cfg", "--push"]) or {}) == {
         "command": "advance", "name": "web", "repo": Path("cfg"), "env": "prod", "push": True, "now": None,
-        "dry_run": False, "format": "text", "all": False, "cluster": None}
+        "dry_run": False, "format": "text", "all": False, "metrics_file": None, "cluster": None}
     assert vars(_quick(["advance", "--all", "--repo=cfg"]) or {})["all"] is True
     assert _quick(["status"]) is None and _quick([]) is None
 

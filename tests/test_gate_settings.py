@@ -107,7 +107,8 @@ def test_the_comparison_is_the_same_query_on_every_engine(tmp_path: Path) -> Non
     metric = next(m for m in release.analysis_for(env).metrics if m.max_increase)  # type: ignore[union-attr]
     gate = query(metric, traffic(release, env, EnvState.initial(env)), "1m")
     flagger = built(FLAGGER, "staging", tmp_path / "f")[("MetricTemplate", "hello-latency-increase")]["spec"]["query"]
-    filled = flagger.replace("{{ namespace }}", "test-staging").replace("{{ ingress }}", "hello").replace("{{ interval }}", "1m")
+    # the examples' own namespace (web-staging), not a copy of it that goes stale when the examples move
+    filled = flagger.replace("{{ namespace }}", env.namespace).replace("{{ ingress }}", "hello").replace("{{ interval }}", "1m")
     assert filled == gate
     argo_release = load_release(ROLLOUTS)
     argo_metric = next(m for m in argo_release.analysis_for(argo_release.environment("staging")).metrics  # type: ignore[union-attr]
@@ -116,7 +117,8 @@ def test_the_comparison_is_the_same_query_on_every_engine(tmp_path: Path) -> Non
     argo_query = argo["latency-increase"]["provider"]["prometheus"]["query"]
     gate_argo = query(argo_metric, traffic(argo_release, argo_release.environment("staging"), EnvState.initial(
         argo_release.environment("staging"))), "1m")
-    assert argo_query.replace("{{args.namespace}}", "test-staging").replace("{{args.ingress}}", "hello") == gate_argo
+    argo_namespace = argo_release.environment("staging").namespace
+    assert argo_query.replace("{{args.namespace}}", argo_namespace).replace("{{args.ingress}}", "hello") == gate_argo
 
 
 # -- refusals --------------------------------------------------------------------------------------------------

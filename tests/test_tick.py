@@ -87,6 +87,21 @@ def test_init_says_to_create_the_ticks_secrets(tmp_path: Path, capsys: pytest.Ca
     init_with_tick(tmp_path / "config", gitops="flux")
     out = capsys.readouterr().out
     assert "create secret generic rollgen-tick-git --from-file=identity=DEPLOY_KEY" in out
+    # the long Secret command does not push every other line's comment off the screen
+    assert all(len(line) <= 160 for line in out.splitlines() if "create secret" not in line), out
+
+
+def test_the_git_hosts_placeholder_address_is_pointed_out(tmp_path: Path) -> None:
+    """192.0.2.0/24 (TEST-NET-1) reaches no git host: left as it is, every clone times out, so both the policy
+    and the package's setup notes say to replace it."""
+    objects = init_with_tick(tmp_path / "config", gitops="argocd")
+    cidrs = [to["ipBlock"]["cidr"] for rule in objects["NetworkPolicy"]["spec"]["egress"]
+             for to in rule["to"] if "ipBlock" in to]
+    assert cidrs == ["192.0.2.0/24"]
+    policy = (tmp_path / "config" / "tick" / "networkpolicy.yaml").read_text()
+    assert "placeholder" in next(line for line in policy.splitlines() if "192.0.2.0/24" in line)
+    setup = (tmp_path / "config" / "tick" / "kustomization.yaml").read_text()
+    assert "networkpolicy.yaml: 192.0.2.0/24 there is a placeholder" in setup
 
 
 def test_the_pod_template_selects_the_network_policy(tmp_path: Path) -> None:
@@ -134,7 +149,8 @@ def test_advance_all_cluster_ticks_only_that_clusters_environments(repo: ConfigR
     assert [(r["release"], r["environment"]) for r in json.loads(out)["results"]] == [("alpha", "prod"), ("beta", "prod")]
 
     code, out, _ = repo.rollgen("advance", "--all", "--cluster", "us-2", "--now", at(6))
-    assert code == 0 and "nothing in flight" in out
+    assert code == 0 and "nothing in flight on cluster us-2:" in out
+    assert "without it an environment is on in-cluster" in out
 
 
 def test_tickers_of_two_clusters_and_a_ci_runner_push_without_losing_a_step(

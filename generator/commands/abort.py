@@ -2,7 +2,8 @@
 
 Stable is untouched; a new release, or `rollgen release --retry` with the same image, starts over. Refused
 (exit 1) during the nginx engine's promotion, when stable already runs the new image, and for a
-controller-driven release (use the controller's abort). An invalid, deleted or renamed spec does not stop it:
+controller-driven release (use the controller's abort). An invalid, deleted or renamed spec, or one changing a
+released route the Argo Rollouts controller owns (render/route_changes.py), does not stop it:
 it acts on what runs, with the spec of the commit that wrote the current files (gitops/running.py).
 """
 

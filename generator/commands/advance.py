@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
         from generator.commands import advance_all
 
         return advance_all.run(args)
+    if getattr(args, "metrics_file", None) is not None:
+        raise UsageError("--metrics-file goes with --all (the tick writes it after ticking every release)")
     if args.name is None or args.env is None:
         raise UsageError("advance needs NAME and --env E (or --all for every in-flight environment)")
     request = Request(

@@ -99,8 +99,19 @@ def run(args: argparse.Namespace) -> int:
             lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), only), False
         else:
             lines, pushed = _attempts(repo, config, branch, request, only, answers)
-    report(lines, pushed, args.format)
-    return EXIT_USER if any(_failed(line) for line in lines) else EXIT_OK
+    report(lines, pushed, args.format, None if only.cluster is None else (only.cluster, default_cluster(config)))
+    if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
+        from generator.clock import format_time
+        from generator.notify import after_tick
+
+        after_tick(repo, config, lines, format_time(request.now), pushed)
+    failed = sum(1 for line in lines if _failed(line))
+    if getattr(args, "metrics_file", None) is not None:  # for a textfile collector (generator/metrics.py)
+        from generator.metrics import write_after_tick
+
+        moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
+        write_after_tick(args.metrics_file, config, failed, moved)
+    return EXIT_USER if failed else EXIT_OK
 
 
 @dataclass(frozen=True)
@@ -472,7 +483,8 @@ def _failed(line: Line) -> bool:
     return isinstance(line, Failure) or line.result == "refused"
 
 
-def report(lines: Sequence[Line], pushed: bool, fmt: str) -> None:
+def report(lines: Sequence[Line], pushed: bool, fmt: str, cluster: tuple[str, str] | None = None) -> None:
+    """cluster: (--cluster, the cluster of environments without one), to say where nothing was in flight."""
     moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
     held = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "nothing-to-do")
     failed = sum(1 for line in lines if _failed(line))
@@ -486,6 +498,15 @@ def report(lines: Sequence[Line], pushed: bool, fmt: str) -> None:
         else:
             print_outcome(line, held="holds: ")
     if not lines:
-        print("nothing in flight: no environment is progressing or promoting")
+        print(_nothing_in_flight(cluster))
     tail = ", pushed" if pushed else ""
     print(f"advance --all: {moved} moved, {held} held, {failed} failed{tail}")
+
+
+def _nothing_in_flight(cluster: tuple[str, str] | None) -> str:
+    if cluster is None:
+        return "nothing in flight: no environment is progressing or promoting"
+    # a ticker whose --cluster is misspelt idles for ever: name the cluster, and the default one's name
+    wanted, default = cluster
+    return (f"nothing in flight on cluster {wanted}: no environment there is progressing or promoting "
+            f"(environments[].cluster names the cluster; without it an environment is on {default})")

@@ -366,5 +366,10 @@ def next_steps(choices: Choices) -> Sequence[str]:
         steps.append(("kubectl create namespace rollgen-tick && kubectl -n rollgen-tick create secret generic "
                       "rollgen-tick-git --from-file=identity=DEPLOY_KEY --from-file=known_hosts=KNOWN_HOSTS",
                       "once: the tick's deploy key and pinned host key (tick/kustomization.yaml says more)"))
-    width = max(len(command) for command, _ in steps)
+    # the comments line up after the commands that fit a terminal; a longer one (the tick's Secret) is not
+    # padded to, or every line would carry a screenful of spaces
+    width = max((len(command) for command, _ in steps if len(command) <= ALIGN_UP_TO), default=0)
     return ["next:", *(f"  {command.ljust(width)}  # {why}" for command, why in steps)]
+
+
+ALIGN_UP_TO = 90

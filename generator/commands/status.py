@@ -30,6 +30,11 @@ COLUMNS = ("RELEASE", "ENV", "PHASE", "STEP", "NEW-WEIGHT", "STABLE", "CANARY", 
 def run(args: argparse.Namespace) -> int:
     out_dir = _output_dir(args.repo)
     found = list(scan(out_dir))
+    if args.format == "prometheus":  # generator/metrics.py: the state files only, as the table
+        from generator.metrics import exposition
+
+        sys.stdout.write(exposition(_root(args.repo), out_dir, found))
+        return EXIT_USER if any(f.state is None for f in found) else EXIT_OK
     orphans = _orphans(args.repo, out_dir, found)
     waiting = awaiting_merge(args.repo)
     waits = order_waits(args.repo, found, now_of(args))
@@ -83,13 +88,17 @@ def _output_dir(repo: Path) -> Path:
 
     if not repo.is_dir():
         raise RollgenError(f"{repo} is not a folder; --repo names the config repository")
-    root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
+    root = _root(repo)
     if root is repo and not any((repo / name).exists() for name in (CONFIG_FILE, ".git", "apps")):
         raise RollgenError(
             f"{repo.resolve()} is not in a config repository: no rollgen.yaml or .git here or above, and no apps/ "
             "folder; run it in the config repository, or name it with --repo"
         )
     return load(root).output_dir
+
+
+def _root(repo: Path) -> Path:
+    return repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
 
 
 def _orphans(repo: Path, out_dir: Path, found: Sequence[Found]) -> dict[tuple[str, str], str]:

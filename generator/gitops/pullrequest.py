@@ -15,7 +15,7 @@ pull request. The step counts only once it reaches the protected branch:
     stateCommand says MERGED, or when the protected branch holds every file the branch changed as the branch has
     it (Repo.landed); the next action starts a new round from the protected branch;
   - the pull request owed by a new round is noted in the git dir before the branch is pushed: a run killed
-    before the pull-request command ran has the next run open it. Replacing the old
+    before the pull-request command ran, or whose command failed, has the next run open it (once). Replacing the old
     branch is a push with a lease on the commit we saw, and only when every commit on it is rollgen's own for
     this release and environment: someone else's commits are never pushed over.
 The local checkout stays on the protected branch: each commit is made on a detached HEAD at the branch's tip
@@ -112,9 +112,10 @@ def _one_env(
     note = f"pushed to {branch}"
     if not pending:
         opened = _open(repo, config, branch, target, release.name, env, outcome.commit)
+        if opened:  # still owed: the next run opens it (a forge down for a minute must not leave it unopened)
+            return replace(outcome, result="refused", text=f"{outcome.text}: {note}, but {opened}; the next run "
+                           f"tries again, or open the pull request for {branch} by hand")
         _owed(repo, release.name, env).unlink(missing_ok=True)
-        if opened:
-            return replace(outcome, result="refused", text=f"{outcome.text}: {note}, but {opened}")
         note += ", pull request opened"
     return replace(outcome, text=f"{recovered}{outcome.text} ({note}; awaiting merge into {target})")
 
@@ -130,8 +131,9 @@ def _owed(repo: Repo, release: str, env: str) -> Path:
 def _recover(
     repo: Repo, config: Config, branch: str, target: str, release: str, env: str, tip: str | None, base: str
 ) -> str:
-    """Open the pull request an interrupted run pushed the branch for but did not open; what to say ("" when
-    nothing was owed). The commit must be on the remote's branch and not merged yet; else nothing is owed."""
+    """Open the pull request an earlier run (killed, or its command failed) pushed the branch for but did not
+    open; what to say ("" when nothing was owed). The commit must be on the remote's branch and not merged
+    yet; else nothing is owed."""
     owed = _owed(repo, release, env)
     try:
         commit = owed.read_text().strip()
@@ -142,10 +144,11 @@ def _recover(
         owed.unlink(missing_ok=True)
         return ""
     failed = _open(repo, config, branch, target, release, env, commit)
-    owed.unlink(missing_ok=True)
+    owed.unlink(missing_ok=True)  # tried twice: a second failure (one opened by hand meanwhile?) is a person's
     if failed:
-        raise RollgenError(f"an interrupted run pushed {branch} without opening its pull request, and {failed}")
-    return f"opened the pull request of {branch} an interrupted run had pushed; "
+        raise RollgenError(f"an earlier run pushed {branch} without opening its pull request, and {failed}: "
+                           "open it by hand")
+    return f"opened the pull request of {branch} an earlier run had pushed; "
 
 
 # -- deciding from the protected branch ------------------------------------------------------------------------
@@ -220,16 +223,16 @@ def _push(repo: Repo, config: Config, branch: str, commit: str, lease: str | Non
 
 
 def _open(repo: Repo, config: Config, branch: str, target: str, release: str, env: str, commit: str) -> str:
-    """Run the pull-request command once; "" when it worked, else what went wrong."""
+    """Run the pull-request command once; "" when it worked, else what went wrong (the caller says what next)."""
     message = repo.text("log", "-1", "--format=%B", commit)
     title, _, body = message.partition("\n")
     words = _words(branch, target, title.strip(), body.strip(), release, env)
     try:
         out = _run(repo, config.pr_command, words)
     except OSError as exc:
-        return f"the pull-request command could not run ({exc}); open the pull request for {branch} by hand"
+        return f"the pull-request command could not run ({exc})"
     if out.returncode != 0:
-        return f"the pull-request command failed ({_tail(out)}); open the pull request for {branch} by hand"
+        return f"the pull-request command failed ({_tail(out)})"
     return ""
 
 

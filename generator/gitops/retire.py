@@ -123,7 +123,16 @@ def orphan_notes(root: Path, out_dir: Path, releases: Collection[str]) -> dict[t
         if found is None:
             continue
         source, envs = found
+        spec = root / source
+        gone = spec.is_symlink() or not spec.is_file()
         for env in orphaned(out_dir, name, envs):
+            if gone:  # deleted or moved: not a decision to take the environment down
+                notes[(name, env)] = (
+                    f"{name}/{env}: its spec {source} is gone (deleted or moved): restore it; its files stay "
+                    f"deployed as they are (`rollgen abort {name} --env {env}` acts without it), until "
+                    f"`rollgen retire {name} --env {env}` takes them down"
+                )
+                continue
             notes[(name, env)] = (
                 f"{name}/{env} is no longer in {source}: its files stay deployed until "
                 f"`rollgen retire {name} --env {env}` takes them down"

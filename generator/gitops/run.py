@@ -50,4 +50,8 @@ def _execute(request: Request, fmt: str) -> int:
         branch = _branch(repo, config)
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
+    if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
+        from generator.notify import landed
+
+        landed(repo, config, [o.commit for o in outcomes if o.result == "committed"], pushed)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK

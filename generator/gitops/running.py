@@ -2,7 +2,9 @@
 state files say is deployed even when the spec in the work tree cannot say it any more.
 
 The spec is read as usual. When it is invalid (pushed past the hooks), gone (deleted or renamed elsewhere), names
-another release, or no longer has the environment being aborted, the release is loaded from git history instead:
+another release, no longer has the environment being aborted, or changes a released route the Argo Rollouts
+controller owns (render/route_changes.py refuses that in every other command: the spec change is for a person to
+resolve, the brake goes back to what ran meanwhile), the release is loaded from git history instead:
 the spec as it was in the newest commit that wrote the release's generated files and that still describes the
 environment. That spec was valid when rollgen committed with it, and it is what the files were rendered from.
 """
@@ -33,9 +35,13 @@ class RunningRelease(NamedRelease):
         failure, why, release = self._current(repo, config)
         if failure is None and release is not None:
             missing = [env for env in self.environments if env not in {e.name for e in release.environments}]
-            if not missing:
+            refused = None if missing else _route_refusal(config, release)
+            if not missing and refused is None:
                 return release
-            why = f"{release.source} no longer has environment {', '.join(missing)}"
+            why = (
+                f"{release.source} no longer has environment {', '.join(missing)}" if missing
+                else f"its spec changes a route the Argo Rollouts controller owns ({refused})"
+            )
         if not all(_state_exists(config, self.name, env) for env in self.environments):
             if failure is not None:  # nothing runs there: the spec's own error, as it always was
                 raise failure
@@ -68,6 +74,27 @@ class RunningRelease(NamedRelease):
             return None, "", super().__call__(repo, config)
         except InvalidInput as exc:
             return exc, f"its spec is invalid ({exc.problems[0].format()})", None
+
+
+def _route_refusal(config: Config, release: Release) -> str | None:
+    """The refusal (its first problem, located) that render/route_changes.py would give the release's deployed
+    environments as they are; None when there is none. The route's port, path, host and gateway do not depend on
+    the progression, so the committed states tell what the abort's own render would meet."""
+    from generator.render.route_changes import DOC, owned_route, refuse_route_changes
+
+    if not owned_route(release):
+        return None  # no render for the releases it cannot concern
+    from generator.render.pipeline import committed_states, released, render_files
+
+    states = committed_states(config.output_dir, release)
+    deployed = released(release, states)
+    files = render_files(deployed, states)  # its own errors are the spec's, reported as for every command
+    try:
+        refuse_route_changes(config.output_dir, deployed, files)
+    except InvalidInput as exc:
+        first = exc.problems[0]  # the whole refusal is for the commands that go forward: here, where and why
+        return f"{first.file}:{first.line}:{first.column}: {first.path}, refused by the other commands, see {DOC}"
+    return None
 
 
 def committed_release(

@@ -881,9 +881,13 @@ def refuse_uncommitted(repo: Repo, spec: Path, then: str = "run rollgen again") 
     except OSError:
         return  # load_spec has read it: it was just removed, and the next run says so
     held = repo.committed(display)
+    if held is None:  # a new spec: "uncommitted changes" would send a person looking for an edit
+        raise RollgenError(
+            f"{display}: is not committed yet; commit the spec first (git add {display} && git commit), then {then}"
+        )
     # bytes that differ from HEAD's are asked of git too: a checkout filter or eol conversion (.gitattributes)
     # makes the work tree's bytes differ from the blob's with nothing uncommitted
-    if held is None or (held != data and repo.changes([display])):
+    if held != data and repo.changes([display]):
         raise RollgenError(
             f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
             f"then {then}"

@@ -263,7 +263,8 @@ def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | 
         return f"in preview on {state.idle_colour}"
     n = len(env.steps)
     if raw is not None and raw.step != state.step:
-        return (f"the canary at step {raw.step} ({raw.weight}%), past the {n} steps the spec now has, so planned as "
+        steps = f"{n} step" if n == 1 else f"{n} steps"
+        return (f"the canary at step {raw.step} ({raw.weight}%), past the {steps} the spec now has, so planned as "
                 f"step {state.step}/{n}")
     return f"the canary at step {state.step}/{n} ({state.weight}%)"
 

@@ -53,6 +53,16 @@ _KEEP_IT = ("Do not delete it: without it the next release deploys the spec's im
             "the canary")
 
 
+def _restore(path: Path) -> str:
+    """How to put a state file back: a hand edit not committed yet comes back from HEAD; one committed (a bad
+    merge, a push past the hooks) from the commit before it, which `git log` lists."""
+    return (
+        f"restore it from git history (git checkout HEAD -- {path} undoes an uncommitted edit; "
+        f"git log -p -- {path} shows the versions rollgen committed, git checkout COMMIT -- {path} and a commit "
+        f"restore one). {_KEEP_IT}"
+    )
+
+
 def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
     """The state files that exist, by environment (what `rollgen release` has deployed)."""
     app_dir = out_dir / app_root(release)
@@ -62,15 +72,9 @@ def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
         try:
             found = state_file.load(path, _display(path))
         except state_file.CorruptState as exc:
-            raise RollgenError(
-                f"{exc}\nthe progression state {path} is not what rollgen writes; restore it from git history "
-                f"(git checkout -- {path}, or git log -- {path} for an older version). {_KEEP_IT}"
-            ) from exc
+            raise RollgenError(f"{exc}; the progression state is not what rollgen writes: {_restore(path)}") from exc
         except (OSError, ValueError) as exc:
-            raise RollgenError(
-                f"the progression state {path} is unreadable ({exc}); restore it from git history "
-                f"(git checkout -- {path}, or git log -- {path} for an older version). {_KEEP_IT}"
-            ) from exc
+            raise RollgenError(f"the progression state {path} is unreadable ({exc}): {_restore(path)}") from exc
         if found is not None:
             out[env.name] = found
     return out

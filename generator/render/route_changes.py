@@ -35,11 +35,18 @@ def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, by
     """Raise InvalidInput, located in the spec, when a released environment's controller-owned route would change
     in anything but its weights. `files` are the rendered files, relative to `out_dir`."""
     kind = KINDS.get(release.router)
-    if release.engine != "argo-rollouts" or kind is None or not isinstance(release.strategy, CanaryStrategy):
+    if kind is None or not owned_route(release):
         return
     problems = [problem for env in release.environments for problem in _changes(out_dir, release, env, kind, files)]
     if problems:
         raise InvalidInput(problems)
+
+
+def owned_route(release: Release) -> bool:
+    """Whether the release has a route the Argo Rollouts controller owns (the only one checked here)."""
+    return (
+        release.engine == "argo-rollouts" and release.router in KINDS and isinstance(release.strategy, CanaryStrategy)
+    )
 
 
 def _changes(

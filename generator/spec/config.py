@@ -28,6 +28,19 @@ class Author:
 
 
 @dataclass(frozen=True)
+class Sink:
+    """One `notify:` entry (generator/notify): where events go. `url` or `url_file`, never both."""
+
+    type: str  # slack | msteams | webhook
+    url: str | None = None
+    url_file: str | None = None
+    events: tuple[str, ...] | None = None  # None: every event
+    timeout: float = 3.0  # seconds a request may take
+    repository: str | None = None  # type github: owner/name
+    token_file: str | None = None  # type github
+
+
+@dataclass(frozen=True)
 class PrometheusAccess:
     """rollgen.yaml `prometheus:`: how the git gates reach Prometheus. Only file names: the secrets are read when
     a gate queries (plan/prometheus.py), so they are never part of a Config, a repr or a message."""
@@ -61,6 +74,7 @@ class Config:
     pr_command: tuple[str, ...] = DEFAULT_PR_COMMAND
     pr_state_command: tuple[str, ...] | None = None
     freeze: tuple[Window, ...] = ()  # change freezes (generator/freeze.py)
+    notify: tuple[Sink, ...] = ()
     prometheus: PrometheusAccess | None = None  # `prometheus:`, for the gates
     tick: str | None = None  # tick.path: the in-cluster tick's Kustomize package (wired like the releases)
     present: bool = field(default=False, compare=False)  # whether rollgen.yaml exists
@@ -235,7 +249,26 @@ _SECTIONS = (("argocd", ARGOCD_FIELDS, "repoURL"), ("flux", FLUX_FIELDS, "url"))
 
 def section_findings(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
     """Every mistake in the `argocd:` and `flux:` sections of schema-valid rollgen.yaml data, (path, message)."""
-    return [finding for section in _SECTIONS for finding in _section_findings(data.get(section[0]), *section)]
+    found = [finding for section in _SECTIONS for finding in _section_findings(data.get(section[0]), *section)]
+    return found + list(_notify_findings(data.get("notify") or []))
+
+
+MAX_NOTIFY_TIMEOUT = 10.0  # seconds: a tick waits for its notifications at most about this long
+
+
+def _notify_findings(sinks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[JsonPath, str]]:
+    """What the schema cannot say about `notify:` entries: exactly one of url and urlFile, a bounded timeout."""
+    from generator.durations import parse
+
+    for index, sink in enumerate(sinks):
+        if sink.get("type") == "github":
+            yield from _github_findings(index, sink)
+        elif ("url" in sink) == ("urlFile" in sink):
+            yield ("notify", index), "give exactly one of url and urlFile (urlFile for a URL that holds a secret)"
+        elif "repository" in sink or "tokenFile" in sink:
+            yield ("notify", index), "repository and tokenFile are for type github only"
+        if "timeout" in sink and not 0 < parse(sink["timeout"]) <= MAX_NOTIFY_TIMEOUT:
+            yield ("notify", index, "timeout"), f"must be more than 0s and at most {MAX_NOTIFY_TIMEOUT:.0f}s"
 
 
 def _section_findings(
@@ -353,6 +386,7 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
         pr_command=tuple(git.get("pullRequest", {}).get("command", DEFAULT_PR_COMMAND)),
         pr_state_command=_optional_words(git.get("pullRequest", {}).get("stateCommand")),
         freeze=_freeze(data.get("freeze")),
+        notify=tuple(_sink(entry) for entry in data.get("notify") or ()),
         prometheus=prometheus_access(data.get("prometheus")),
         tick=data["tick"]["path"] if "tick" in data else None,
         present=True,
@@ -365,6 +399,22 @@ def _freeze(entries: Any) -> tuple[Window, ...]:
     from generator.freeze import parse
 
     return parse(entries)
+
+
+def _github_findings(index: int, sink: Mapping[str, Any]) -> Iterator[tuple[JsonPath, str]]:
+    if "repository" not in sink or "tokenFile" not in sink:
+        yield ("notify", index), "type github needs repository (owner/name) and tokenFile"
+    if "urlFile" in sink:
+        yield ("notify", index, "urlFile"), "type github takes url (the API's base URL) only, not urlFile"
+
+
+def _sink(entry: Mapping[str, Any]) -> Sink:
+    from generator.durations import parse
+
+    events = entry.get("events")
+    timeout = float(parse(entry["timeout"])) if "timeout" in entry else 3.0
+    return Sink(entry["type"], entry.get("url"), entry.get("urlFile"), tuple(events) if events else None, timeout,
+                entry.get("repository"), entry.get("tokenFile"))
 
 
 def prometheus_access(data: Mapping[str, Any] | None) -> PrometheusAccess | None:

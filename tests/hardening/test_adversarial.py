@@ -439,7 +439,7 @@ def test_a_corrupt_state_file_is_refused_located(
     assert code == 1, out
     first = out.splitlines()[0]
     assert first.startswith("rollgen: ") and "rollgen-state.yaml:" in first and f": {where}: " in first, out
-    assert "git checkout --" in out and "delete it" in out
+    assert "git checkout COMMIT --" in out and "delete it" in out  # committed: HEAD holds the bad one
     assert _head(repo) == before
 
 

@@ -433,7 +433,7 @@ def test_a_kill_between_the_branch_push_and_the_pr_command_is_made_good(pr: Setu
         code, out, err = pr.repo.act("advance", now=at(1))
         assert code == 0 and "awaiting merge" in out, out + err
         said.append(out)
-    assert said[0].startswith(f"hello/prod: opened the pull request of {BRANCH} an interrupted run had pushed; "), said
+    assert said[0].startswith(f"hello/prod: opened the pull request of {BRANCH} an earlier run had pushed; "), said
     assert "opened" not in said[1]
     [call] = pr.opened()
     assert call[:4] == ["pr", "create", "--head", BRANCH] and call[7] == f"hello/prod: deploy {V1}"
@@ -466,3 +466,29 @@ def test_a_spec_checked_out_through_an_eol_conversion_is_committed_all_the_same(
     git(repo, "checkout", "--", "releases/hello.yaml")
     assert b"\r\n" in (repo / "releases" / "hello.yaml").read_bytes() and clean(repo)
     assert "step 2/3" in finish(repo, capsys, "advance", "hello", "--env", "prod", "--now", at(1, 10))
+
+
+def test_a_failed_pr_command_is_tried_again_by_the_next_run(pr: Setup, tmp_path: Path) -> None:
+    # was: "open the pull request by hand", and nothing owed: with a real `gh`, whose `pr view` fails for a branch
+    # without a pull request, every later command (abort too) failed on the stateCommand until a person opened it
+    gh = tmp_path / "bin" / "gh"
+    failing = tmp_path / "fail-once"
+    failing.touch()
+    gh.write_text(gh.read_text().replace(
+        "import json, os, sys\n",
+        "import json, os, sys\n"
+        f"if sys.argv[1:3] == ['pr', 'create'] and os.path.exists({str(failing)!r}):\n"
+        f"    os.unlink({str(failing)!r}); print('error connecting to api.github.com', file=sys.stderr)\n"
+        "    sys.exit(1)\n"))
+    code, out, err = pr.repo.release(now=at(0))
+    assert code == 1 and not failing.exists(), out + err
+    assert "the pull-request command failed (error connecting to api.github.com)" in err, err
+    assert f"the next run tries again, or open the pull request for {BRANCH} by hand" in err, err
+    assert pr.opened() == [] and git(pr.remote, "log", "-1", "--format=%s", BRANCH).startswith("hello/prod: deploy")
+    code, out, err = pr.repo.act("abort", now=at(1))  # the next command, whatever it is, opens it first
+    assert code == 0, out + err
+    assert out.startswith(f"hello/prod: opened the pull request of {BRANCH} an earlier run had pushed; "), out
+    [call] = pr.opened()
+    assert call[:4] == ["pr", "create", "--head", BRANCH] and call[7] == f"hello/prod: deploy {V1}"
+    code, out, err = pr.repo.act("advance", now=at(2))
+    assert code == 0 and "opened" not in out and len(pr.opened()) == 1, out + err

@@ -1,0 +1,50 @@
+"""`rollgen report --out FILE [--repo DIR] [--now T]`: one self-contained HTML page of every release and
+environment (generator/report: what it shows; report/html.py: the page)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from generator.errors import EXIT_OK, RollgenError
+
+
+def run(args: argparse.Namespace) -> int:
+    from generator.report import collect
+    from generator.report.html import render
+
+    report = collect(args.repo, _now(args.now))
+    text = render(report).encode("utf-8")
+    write(args.out, text)
+    releases = len({view.release for view in report.environments})
+    print(f"wrote {args.out}: {releases} releases, {len(report.environments)} environments, "
+          f"{len(text) // 1024} KiB", file=sys.stderr)
+    return EXIT_OK
+
+
+def _now(text: str | None) -> str:
+    from datetime import datetime, timezone
+
+    from generator.clock import format_time, parse_rfc3339
+    from generator.errors import UsageError
+
+    try:
+        return format_time(parse_rfc3339(text) if text else datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise UsageError(f"--now: {exc}") from None
+
+
+def write(path: Path, data: bytes) -> None:
+    """A temporary file beside it, then a rename: a reader never sees half a page, and a symlink at `path` is
+    replaced, not followed."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise RollgenError(f"--out {path}: cannot write it: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
