@@ -291,9 +291,10 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
         refuse_strategy_switch(out_dir, release, [e for e in rendered.environments if not pins or e.name not in pins])
         files.update(render_files(rendered, states, pins))
         if wired is not None:
-            from generator.render.route_changes import refuse_route_changes
+            from generator.render.route_changes import owned_route, refuse_route_changes
 
-            refuse_route_changes(out_dir, rendered, files)  # what Argo CD and Flux would never apply
+            if owned_route(rendered):  # what Argo CD and Flux would never apply, as the spec now asks for it
+                refuse_route_changes(out_dir, rendered, files if pins is None else render_files(rendered, states))
             files.update(wired.release_files(rendered))
     sink.add(files, roots)
 
