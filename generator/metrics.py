@@ -10,7 +10,7 @@ lists them.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,15 +45,19 @@ def status_code(state: EnvState) -> int:
     return STATUS.get(state.phase, 0)
 
 
-def exposition(root: Path, output_dir: Path, found: Sequence[Found], tick: dict[str, float] | None = None) -> str:
+def exposition(root: Path, output_dir: Path, found: Sequence[Found], tick: dict[str, float] | None = None,
+               waiting: Collection[tuple[str, str]] = ()) -> str:
     """The text: every metric's HELP and TYPE, then a sample per environment; the tick's metrics when given.
-    `root`: the repository (specs are read from it); `output_dir`: where apps/ is."""
+    `root`: the repository (specs are read from it); `output_dir`: where apps/ is. `waiting`: the (release,
+    environment) pairs held for their upstream (`after:`): phase waiting and status 0, as `status` shows them,
+    whatever their last state (an aborted canary's 2 would keep a `> 1` alert firing while the next version
+    waits)."""
     where = {name: of_release(root, output_dir / "apps" / name) for name in sorted({f.release for f in found})}
     samples: dict[str, list[str]] = {name: [] for name in METRICS}
     for entry in found:
         if entry.state is not None:
             placement = where.get(entry.release, {}).get(entry.env, Placement("", ""))
-            _samples(samples, entry, entry.state, placement)
+            _samples(samples, entry, entry.state, placement, (entry.release, entry.env) in waiting)
     lines = []
     for name, help_text in METRICS.items():
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples[name]]
@@ -62,12 +66,12 @@ def exposition(root: Path, output_dir: Path, found: Sequence[Found], tick: dict[
     return "\n".join(lines) + "\n"
 
 
-def _samples(out: dict[str, list[str]], entry: Found, state: EnvState, placement: Placement) -> None:
+def _samples(out: dict[str, list[str]], entry: Found, state: EnvState, placement: Placement, waits: bool) -> None:
     labels = {"release": entry.release, "environment": entry.env, "cluster": placement.cluster}
     in_flight = state.in_flight
     values = {
         "rollgen_canary_weight": state.weight if in_flight else 0,
-        "rollgen_canary_status": status_code(state),
+        "rollgen_canary_status": 0 if waits else status_code(state),
         "rollgen_canary_step": state.step if in_flight else 0,
         "rollgen_canary_steps": state.steps or None,  # 0: a state file from before the count was kept
         "rollgen_canary_gate_failures": state.failures,
@@ -76,7 +80,7 @@ def _samples(out: dict[str, list[str]], entry: Found, state: EnvState, placement
     for name, value in values.items():
         if value is not None:
             out[name].append(f"{name}{_labels(labels)} {_number(value)}")
-    info = {**labels, "phase": state.phase, "stable_image": state.stable_image.ref,
+    info = {**labels, "phase": "waiting" if waits else state.phase, "stable_image": state.stable_image.ref,
             "canary_image": state.canary_image.ref if state.canary_image and in_flight else ""}
     out["rollgen_canary_info"].append(f"rollgen_canary_info{_labels(info)} 1")
 
@@ -105,7 +109,8 @@ def _number(value: float) -> str:
 # -- the file for the textfile collector ------------------------------------------------------------------------
 
 
-def write_after_tick(path: Path, config: Config, failed: int, moved: int) -> None:
+def write_after_tick(path: Path, config: Config, failed: int, moved: int,
+                     waiting: Collection[tuple[str, str]] = ()) -> None:
     """`advance --all --metrics-file`: every environment's state after the tick, with the tick's own figures.
     The clock, not --now: the collector and its alerts compare these times with Prometheus' own. A tick with a
     failure keeps the last success time the file held."""
@@ -122,7 +127,7 @@ def write_after_tick(path: Path, config: Config, failed: int, moved: int) -> Non
     tick["rollgen_tick_failures"] = failed
     tick["rollgen_tick_moved"] = moved
     try:
-        write_file(path, exposition(config.root, config.output_dir, list(scan(config.output_dir)), tick))
+        write_file(path, exposition(config.root, config.output_dir, list(scan(config.output_dir)), tick, waiting))
     except OSError as exc:
         raise RollgenError(f"--metrics-file {path}: cannot write it: {exc.strerror or exc}") from None
 

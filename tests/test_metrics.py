@@ -236,3 +236,40 @@ def test_the_dashboard_shows_what_the_gates_measure() -> None:
     actions = [a for a in data["annotations"]["list"] if a.get("name") == "rollgen actions"]
     assert actions and actions[0]["useValueForTime"] is True
     assert "rollgen_canary_last_action_timestamp_seconds" in actions[0]["expr"]
+
+
+def test_an_environment_that_waits_is_waiting_and_running_as_status_shows_it(
+    git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """prod follows staging (`after:`): its canary aborted, the next version waits in staging. `status` says
+    waiting; the metrics say the same (phase waiting, status 0 as Flagger's running), in `status --format
+    prometheus` and in the tick's --metrics-file, not the abort's 2, which would keep `> 1` alerts firing."""
+    from tests.test_lifecycle import V3
+    from tests.test_order import H, at as at_s, spec
+
+    repo = config_repo(git_remote[1], capsys)
+    envs = "    - {name: staging, namespace: staging}\n    - {name: prod, namespace: prod, after: staging, soak: 30m}\n"
+    repo.write_spec(spec(V1, envs))
+    assert repo.release(now=at_s(0))[0] == 0
+    assert repo.rollgen("advance", "--all", "--now", at_s(H))[0] == 0
+    repo.write_spec(spec(V2, envs), "v2")
+    assert repo.release(now=at_s(2 * H))[0] == 0
+    assert repo.act("promote", "--full", env="staging", now=at_s(2 * H + 60))[0] == 0
+    assert repo.rollgen("advance", "--all", "--now", at_s(3 * H))[0] == 0  # prod starts v2
+    assert repo.act("abort", env="prod", now=at_s(3 * H + 60))[0] == 0
+    repo.write_spec(spec(V3, envs), "v3")
+    assert repo.release(now=at_s(4 * H))[0] == 0
+    code, out, _ = repo.rollgen("status", "--now", at_s(4 * H + 60))
+    assert re.search(r"hello\s+prod\s+waiting", out), out
+    prod = '{release="hello",environment="prod",cluster=""}'
+    code, out, _ = repo.rollgen("status", "--format", "prometheus", "--now", at_s(4 * H + 60))
+    assert code == 0
+    promtool_metrics(out)
+    shown = samples(out)
+    assert shown[f"rollgen_canary_status{prod}"] == 0 and shown[f"rollgen_canary_weight{prod}"] == 0
+    assert 'rollgen_canary_info{release="hello",environment="prod",cluster="",phase="waiting"' in out
+    path = tmp_path / "rollgen.prom"
+    code, out, err = repo.rollgen("advance", "--all", "--now", at_s(4 * H + 120), "--metrics-file", str(path))
+    assert code == 0 and "hello/prod: holds: waiting" in out, out + err
+    assert samples(path.read_text())[f"rollgen_canary_status{prod}"] == 0
+    assert 'environment="prod",cluster="",phase="waiting"' in path.read_text()

@@ -23,7 +23,7 @@ from generator.spec.config import load
 from generator.errors import InvalidInput
 from tests.conftest import REFUSED_PORT, git
 from tests.promstack import no_proxy_for_loopback
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo, spec_text
+from tests.test_lifecycle import V1, V2, V3, ConfigRepo, at, config_repo, spec_text
 from tests.test_lifecycle import CONFIG
 
 SECRET = "T000/B000/s3cr3t-do-not-print"
@@ -283,15 +283,18 @@ def test_tick_failed_and_waiting_from_advance_all(repo: ConfigRepo, receiver: Re
     (hook,) = receiver.bodies("/hook")
     assert hook["metadata"]["event"] == "tick-failed" and hook["metadata"]["commit"] == ""
     assert "$.spec.replicas" in hook["metadata"]["eventMessage"] and hook["metadata"]["time"] == at(6)
-    # A wait (issue 26's `after:`) makes no commit: told once per wait, not on every tick.
+    # A wait (issue 24's `after:`) makes no commit: told once per wait, not on every tick (and through the CLI
+    # in test_a_follower_that_waits_is_told_once_then_its_start).
     from generator.gitops.workflow import Outcome
+    from generator.plan.order import Wait
 
-    waiting = EnvState(phase="waiting", stable_image=Image.parse(V1), since=at(1))  # type: ignore[arg-type]
-    line = Outcome("hello", "prod", "nothing-to-do", "staging has not promoted v2 yet", state=waiting)
-    for _ in range(2):
-        after_tick(Repo.discover(repo.path), load(repo.path), [line], at(8), pushed=False)
+    wait = Wait("staging", Image.parse(V2), "waits for staging to promote v2")
+    line = Outcome("hello", "prod", "nothing-to-do", "waiting: waits for staging to promote v2",
+                   state=EnvState(phase="stable", stable_image=Image.parse(V1), since=at(1)), waiting=wait)
+    for minute in (8, 9):
+        after_tick(Repo.discover(repo.path), load(repo.path), [line], at(minute), pushed=False)
     waits = [b for b in receiver.bodies("/hook") if b["metadata"]["event"] == "waiting"]
-    assert len(waits) == 1 and waits[0]["phase"] == "Waiting"
+    assert len(waits) == 1 and waits[0]["phase"] == "Waiting" and waits[0]["metadata"]["time"] == at(8)
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -312,3 +315,87 @@ def test_notify_config_problems_are_located(tmp_path: Path, entry: str, message:
     assert "rollgen.yaml:2:" in text and message in text, text
     assert "SECRET" not in text  # a URL is never repeated in a message
 
+
+
+FOLLOWER = """\
+    - {name: staging, namespace: staging}
+    - {name: prod, namespace: prod, after: staging, soak: 30m}
+"""
+
+
+def test_a_follower_that_waits_is_told_once_then_its_start(repo: ConfigRepo, receiver: Receiver) -> None:
+    """issue 24's `after:` and issue 26's `waiting`, end to end: the release that starts staging leaves prod
+    waiting (told once, with what it waits for), the ticks while staging steps, promotes and soaks tell nothing
+    more, and the tick that starts prod tells `start` with its commit."""
+    from tests.test_order import H, at as at_s, spec, tick
+
+    with_notify(repo, f"notify:\n  - {{type: webhook, url: '{receiver.url}/hook'}}\n")
+    repo.write_spec(spec(V1, FOLLOWER))
+    assert repo.release("--push", now=at_s(0))[0] == 0
+    # prod waits for v1 to soak in staging (told; the first deploys tell nothing), and is deployed after it
+    assert [h["metadata"]["event"] for h in receiver.bodies("/hook")] == ["waiting"]
+    first = receiver.bodies("/hook")[0]
+    assert first["namespace"] == "prod" and first["metadata"]["until"] == at_s(30 * 60)
+    code, out, err = tick(repo, H, "--push")
+    assert code == 0 and "hello/prod: deploy" in out, out + err
+    assert len(receiver.posts) == 1
+    receiver.posts.clear()
+    repo.write_spec(spec(V2, FOLLOWER), "v2")
+    code, out, err = repo.release("--push", now=at_s(2 * H))
+    assert code == 0 and "hello/prod: waiting: waits for staging to promote" in out, out + err
+    hooks = receiver.bodies("/hook")
+    assert [(h["metadata"]["event"], h["metadata"]["environment"]) for h in hooks] == [
+        ("start", "staging"), ("waiting", "prod")]
+    meta = hooks[1]["metadata"]
+    assert hooks[1]["phase"] == "Waiting" and meta["commit"] == "" and meta["time"] == at_s(2 * H)
+    assert meta["waitingFor"] == "staging" and meta["image"] == V2 and meta["until"] == ""
+    assert "waits for staging to promote ghcr.io/kmaster8/hello:v2" in meta["eventMessage"]
+    assert meta["id"].endswith(":waiting")
+    # ticks while staging is a canary, its promotion by hand, ticks while it soaks: no second waiting
+    assert tick(repo, 2 * H + 60, "--push")[0] == 0
+    code, _, err = repo.act("promote", "--full", "--push", env="staging", now=at_s(2 * H + 120))
+    assert code == 0, err
+    promoted = 2 * H + 120
+    code, out, err = tick(repo, promoted + 30 * 60 - 1, "--push")
+    assert code == 0 and "hello/prod: holds: waiting: waits for ghcr.io/kmaster8/hello:v2 to soak" in out, out + err
+    events = [(h["metadata"]["event"], h["metadata"]["environment"]) for h in receiver.bodies("/hook")]
+    assert events == [("start", "staging"), ("waiting", "prod"), ("promote", "staging")], events
+    # the soak is over: the tick starts prod, and tells it
+    code, out, err = tick(repo, promoted + 30 * 60, "--push")
+    assert code == 0 and "hello/prod: start canary of ghcr.io/kmaster8/hello:v2" in out, out + err
+    last = receiver.bodies("/hook")[-1]
+    assert (last["metadata"]["event"], last["metadata"]["environment"]) == ("start", "prod")
+    assert last["metadata"]["commit"] == repo.head() == git(remote_of(repo), "rev-parse", "main").strip()
+    assert [h["metadata"]["event"] for h in receiver.bodies("/hook")].count("waiting") == 1
+
+
+def test_rollback_is_told_and_a_freeze_hold_tells_nothing(repo: ConfigRepo, receiver: Receiver) -> None:
+    from tests.test_freeze import FREEZE, FRIDAY_LATE
+    from tests.test_order import spec
+
+    (repo.path / "rollgen.yaml").write_text(CONFIG + FREEZE + f"notify:\n  - {{type: webhook, url: '{receiver.url}/hook'}}\n")
+    git(repo.path, "commit", "-qam", "notify and freeze")
+    envs = "    - {name: prod, namespace: prod}\n"
+    repo.write_spec(spec(V1, envs))
+    assert repo.release("--push", now="2026-12-01T10:00:00Z")[0] == 0
+    repo.write_spec(spec(V2, envs), "v2")
+    assert repo.release("--push", now="2026-12-01T11:00:00Z")[0] == 0
+    assert repo.act("promote", "--full", "--push", now="2026-12-01T11:10:00Z")[0] == 0
+    told = len(receiver.posts)
+    assert [h["metadata"]["event"] for h in receiver.bodies("/hook")] == ["start", "promote"]
+    # a freeze holds the next version: no commit, nothing told, by release or by the tick
+    repo.write_spec(spec(V3, envs), "v3")
+    before = repo.count()
+    code, out, _ = repo.release("--push", now=FRIDAY_LATE)
+    assert code == 0 and repo.count() == before and "frozen" in out
+    code, out, _ = repo.rollgen("advance", "--all", "--push", "--now", FRIDAY_LATE)
+    assert code == 0 and repo.count() == before
+    time.sleep(0.2)
+    assert len(receiver.posts) == told
+    # rollback works inside the freeze, and is told with its commit, as a Warning
+    code, out, err = repo.act("rollback", "--push", now=FRIDAY_LATE)
+    assert code == 0 and repo.trailers()["Rollgen-Action"] == "rollback", out + err
+    last = receiver.bodies("/hook")[-1]
+    assert last["metadata"]["event"] == "rollback" and last["metadata"]["commit"] == repo.head()
+    assert last["phase"] == "Failed" and last["metadata"]["eventType"] == "Warning"
+    assert len(receiver.posts) == told + 1

@@ -34,7 +34,8 @@ def pod_of(cronjob: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_tick_package_builds_and_is_locked_down(tmp_path: Path) -> None:
     objects = init_with_tick(tmp_path / "config")
-    assert sorted(objects) == ["CronJob", "Namespace", "NetworkPolicy", "ServiceAccount"]  # no Role, no binding
+    # no Role, no binding; a claim for the metrics textfile
+    assert sorted(objects) == ["CronJob", "Namespace", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount"]
     assert all(obj["metadata"].get("namespace", "rollgen-tick") == "rollgen-tick" for obj in objects.values())
     cron = objects["CronJob"]["spec"]
     assert (cron["concurrencyPolicy"], cron["startingDeadlineSeconds"]) == ("Forbid", 60)
@@ -50,8 +51,13 @@ def test_the_tick_package_builds_and_is_locked_down(tmp_path: Path) -> None:
             "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert "emptyDir" in volumes["work"] and volumes["git"]["secret"]["secretName"] == "rollgen-tick-git"
-    assert set(volumes) == {"work", "git", "prometheus"} and not any("hostPath" in v for v in volumes.values())
-    assert pod["containers"][0]["command"] == ["rollgen", "advance", "--all", "--push", "--repo", "/work/repo"]
+    assert set(volumes) == {"work", "git", "prometheus", "metrics"} and not any("hostPath" in v for v in volumes.values())
+    # issue 26: the tick writes the metrics textfile onto the claim, which outlives the Job's pod
+    assert volumes["metrics"]["persistentVolumeClaim"]["claimName"] == objects["PersistentVolumeClaim"]["metadata"]["name"]
+    assert pod["containers"][0]["command"] == ["rollgen", "advance", "--all", "--push", "--repo", "/work/repo",
+                                               "--metrics-file", "/var/lib/rollgen/metrics/rollgen.prom"]
+    mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["metrics"] == "/var/lib/rollgen/metrics"
     ssh = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}["GIT_SSH_COMMAND"]
     assert "StrictHostKeyChecking=yes" in ssh and "UserKnownHostsFile=/etc/rollgen/git/known_hosts" in ssh
     policy = objects["NetworkPolicy"]["spec"]

@@ -129,6 +129,7 @@ def container_paths(tmp_path: Path) -> dict[str, str]:
         "/etc/rollgen/git": str(tmp_path / "mounts" / "git"),
         "/var/run/secrets/rollgen": str(tmp_path / "mounts" / "prometheus"),
         "/work": str(tmp_path / "mounts" / "work"),
+        "/var/lib/rollgen/metrics": str(tmp_path / "mounts" / "metrics"),
     }
 
 
@@ -153,6 +154,7 @@ def mount_secrets(tmp_path: Path, deploy_key: Path, known_hosts: str) -> None:
     (git_dir / "known_hosts").write_text(known_hosts)
     (tmp_path / "mounts" / "prometheus").mkdir()
     (tmp_path / "mounts" / "work").mkdir()
+    (tmp_path / "mounts" / "metrics").mkdir()
 
 
 def the_cronjob(seed: Path) -> dict[str, Any]:
@@ -182,6 +184,10 @@ def test_the_cronjob_clones_advances_and_pushes_over_ssh(sshd: tuple[Sshd, Path]
     assert subject.startswith("hello/default: step 2/2") and subject.strip().endswith("rollgen-tick")
     # nothing was written outside the mounts: the root filesystem of the pod is read-only
     assert (tmp_path / "mounts" / "work" / "repo" / ".git").is_dir()
+    # the metrics textfile, on the claim's mount, for the collector (issue 26)
+    metrics = (tmp_path / "mounts" / "metrics" / "rollgen.prom").read_text()
+    assert "rollgen_tick_last_success_timestamp_seconds " in metrics and "rollgen_tick_moved 1" in metrics
+    assert 'rollgen_canary_weight{release="hello",environment="default"' in metrics
 
 
 def test_an_unpinned_host_key_is_refused(sshd: tuple[Sshd, Path], tmp_path: Path) -> None:

@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         from generator.metrics import write_after_tick
 
         moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
-        write_after_tick(args.metrics_file, config, failed, moved)
+        waits = {(line.release, line.environment) for line in lines if isinstance(line, Outcome) and line.waiting}
+        write_after_tick(args.metrics_file, config, failed, moved, waits)
     return EXIT_USER if failed else EXIT_OK
 
 

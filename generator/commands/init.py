@@ -34,7 +34,8 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
 PLACEHOLDER_SSH_URL = "git@git.example.com:platform/config.git"
 TICK_IMAGE = "ghcr.io/rollgen/rollgen"  # the Containerfile's image, as .github/workflows/image.yaml publishes it
-TICK_FILES = ("kustomization.yaml", "namespace.yaml", "serviceaccount.yaml", "networkpolicy.yaml", "cronjob.yaml")
+TICK_FILES = ("kustomization.yaml", "namespace.yaml", "serviceaccount.yaml", "networkpolicy.yaml", "metrics-pvc.yaml",
+              "cronjob.yaml")
 BRANCH = "main"
 RELEASE = "hello"
 SPEC = f"releases/{RELEASE}.yaml"

@@ -19,7 +19,9 @@ def run(args: argparse.Namespace) -> int:
     text = render(report).encode("utf-8")
     write(args.out, text)
     releases = len({view.release for view in report.environments})
-    print(f"wrote {args.out}: {releases} releases, {len(report.environments)} environments, "
+    envs = len(report.environments)
+    print(f"wrote {args.out}: {releases} release{'' if releases == 1 else 's'}, "
+          f"{envs} environment{'' if envs == 1 else 's'}, "
           f"{len(text) // 1024} KiB", file=sys.stderr)
     return EXIT_OK
 

@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "prometheus":  # generator/metrics.py: the state files only, as the table
         from generator.metrics import exposition
 
-        sys.stdout.write(exposition(_root(args.repo), out_dir, found))
+        waits = order_waits(args.repo, found, now_of(args))  # phase waiting, as the table shows it
+        sys.stdout.write(exposition(_root(args.repo), out_dir, found, waiting=waits))
         return EXIT_USER if any(f.state is None for f in found) else EXIT_OK
     orphans = _orphans(args.repo, out_dir, found)
     waiting = awaiting_merge(args.repo)

@@ -51,7 +51,10 @@ def _execute(request: Request, fmt: str) -> int:
         outcomes, pushed = _attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
-        from generator.notify import landed
+        from generator.clock import format_time
+        from generator.notify import landed, new_waits
 
-        landed(repo, config, [o.commit for o in outcomes if o.result == "committed"], pushed)
+        # the environments this release leaves waiting for their upstream are told too (once: the tick not again)
+        waits = new_waits(repo, outcomes, format_time(request.now))
+        landed(repo, config, [o.commit for o in outcomes if o.result == "committed"], pushed, waits)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK

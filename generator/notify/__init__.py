@@ -35,11 +35,11 @@ def landed(
     `extra` (a tick's own)."""
     if not config.notify or config.mode == "pull-request":  # a PR's commit lands when merged, not here
         return
-    from generator.notify.events import from_commits
+    from generator.notify.events import from_commits, placed
 
     try:
         ids = list(dict.fromkeys([*(_pushed_now(repo, config) if pushed else []), *(c for c in commits if c)]))
-        events = from_commits(repo, config, _untold(repo, ids)) + list(extra)
+        events = from_commits(repo, config, _untold(repo, ids)) + placed(config, list(extra))
     except Exception as exc:  # noqa: BLE001 - the step is done; telling about it must not fail the command
         warn(f"could not read the events of the landed commits: {exc}")
         return
@@ -99,33 +99,36 @@ def after_tick(repo: Repo, config: Config, lines: Sequence[object], now: str, pu
             extra.append(tick_failed(release, env, str(getattr(line, "reason")), now))
         elif getattr(line, "result", "") == "refused":
             extra.append(tick_failed(release, env, str(getattr(line, "text", "")), now))
-    landed(repo, config, commits, pushed, extra + _new_waits(repo, lines))
+    landed(repo, config, commits, pushed, extra + new_waits(repo, lines, now))
 
 
-def _new_waits(repo: Repo, lines: Sequence[object]) -> list[Event]:
-    """A `waiting` event for each environment that holds in phase waiting, unless this clone already sent one
-    for the same wait (the same state `since`): the tick runs every few minutes and a wait can last hours."""
+def new_waits(repo: Repo, lines: Sequence[object], now: str) -> list[Event]:
+    """A `waiting` event for each environment that holds for its upstream (`after:`; an outcome with `waiting`,
+    no commit), unless this clone already told the same wait (its id: the environment, the upstream and the
+    version): `release` tells it when it starts the upstream, and the tick, which runs every few minutes while
+    a wait lasts hours, does not tell it again."""
     from generator.notify.events import waiting
 
     waits = []
     for line in lines:
-        state = getattr(line, "state", None)
-        if getattr(line, "result", "") == "nothing-to-do" and getattr(state, "phase", "") == "waiting":
-            waits.append(waiting(getattr(line, "release"), getattr(line, "environment"), getattr(line, "text"),
-                                 getattr(state, "since", "") or ""))
+        wait = getattr(line, "waiting", None)
+        if wait is not None and getattr(line, "result", "") == "nothing-to-do":
+            waits.append(waiting(getattr(line, "release"), getattr(line, "environment"), wait, now))
     if not waits:
         return []
     sent_file = repo.rollgen_dir / "notified-waits"
     try:
-        sent = set(sent_file.read_text().splitlines())
+        told = sent_file.read_text().splitlines()
     except OSError:
-        sent = set()
-    new = [event for event in waits if event.id not in sent]
-    keep = sorted(sent | {event.id for event in new})[-1000:]
-    try:
-        sent_file.write_text("".join(f"{key}\n" for key in keep))
-    except OSError:
-        pass  # at worst a wait is told twice
+        told = []
+    seen = set(told)
+    new = [event for event in dict((e.id, e) for e in waits).values() if event.id not in seen]
+    if new:
+        try:
+            sent_file.parent.mkdir(parents=True, exist_ok=True)
+            sent_file.write_text("".join(f"{key}\n" for key in [*told, *(e.id for e in new)][-TOLD:]))
+        except OSError:
+            pass  # at worst a wait is told twice, with the same id
     return new
 
 

@@ -16,6 +16,7 @@ from generator.records import dataclass
 
 if TYPE_CHECKING:
     from generator.gitops.repo import Repo
+    from generator.plan.order import Wait
     from generator.spec.config import Config
 
 EVENTS = ("start", "step", "waiting", "gate-failed", "abort", "promote", "rollback", "tick-failed")
@@ -62,11 +63,18 @@ class Event:
     weight: str = ""
     image: str = ""
     gate: str = ""  # the Rollgen-Gate trailer as written
+    upstream: str = ""  # waiting: the environment it follows (`after:`)
+    until: str = ""  # waiting: when the soak ends; "" while the upstream has not promoted the version
 
     @property
     def id(self) -> str:
-        """The idempotency key: a receiver that has seen it has seen this event."""
-        key = self.commit or f"{self.release}/{self.environment}@{self.time}"
+        """The idempotency key: a receiver that has seen it has seen this event. A wait has no commit: it is
+        one wait for as long as the environment waits for the same version from the same upstream, whether
+        the upstream is still a canary or soaking (its time is when it was first seen)."""
+        if self.event == "waiting":
+            key = f"{self.release}/{self.environment}<-{self.upstream}@{self.image}"
+        else:
+            key = self.commit or f"{self.release}/{self.environment}@{self.time}"
         return f"{key}:{self.event}"
 
     @property
@@ -111,7 +119,7 @@ def from_commits(repo: Repo, config: Config, commits: Sequence[str]) -> list[Eve
     out = repo.text("log", "--no-walk=unsorted", "--format=%H%x1f%cI%x1f%an%x1f%s%x1f%B%x1e", *commits, "--")
     records = [record.strip("\n").split("\x1f", 4) for record in out.split("\x1e") if record.strip()]
     events = [event for record in records for event in _from_record(record)]
-    return _placed(config, _timed(repo, config, events))
+    return placed(config, _timed(repo, config, events))
 
 
 def _from_record(record: list[str]) -> Iterator[Event]:
@@ -149,7 +157,8 @@ def _timed(repo: Repo, config: Config, events: list[Event]) -> list[Event]:
     return out
 
 
-def _placed(config: Config, events: list[Event]) -> list[Event]:
+def placed(config: Config, events: list[Event]) -> list[Event]:
+    """The events with their environment's namespace and cluster, from the release's rendered placement."""
     from generator.placement import of_release
     from generator.records import replace
 
@@ -176,6 +185,7 @@ def tick_failed(release: str, environment: str, reason: str, now: str) -> Event:
     return Event("tick-failed", release, environment, f"{release}/{environment}: the tick failed: {reason}", now)
 
 
-def waiting(release: str, environment: str, reason: str, since: str) -> Event:
-    """An environment held until its upstream has promoted and soaked (no commit: keyed by its state's time)."""
-    return Event("waiting", release, environment, f"{release}/{environment}: waiting: {reason}", since)
+def waiting(release: str, environment: str, wait: Wait, now: str) -> Event:
+    """An environment held until its upstream has promoted and soaked (no commit: keyed by what it waits for)."""
+    return Event("waiting", release, environment, f"{release}/{environment}: waiting: {wait.reason}", now,
+                 image=wait.image.ref, upstream=wait.upstream, until=wait.until)

@@ -42,6 +42,8 @@ def webhook(event: Event) -> dict[str, Any]:
         "weight": event.weight,
         "image": event.image,
         "gate": event.gate,
+        "waitingFor": event.upstream,
+        "until": event.until,
     }
     return {"name": event.release, "namespace": event.namespace, "phase": event.phase, "metadata": metadata}
 
@@ -57,7 +59,8 @@ def _millis(time: str) -> int:
 
 def _facts(event: Event) -> list[tuple[str, str]]:
     facts = [("Environment", event.environment), ("Step", event.step), ("Weight", f"{event.weight}%" if event.weight else ""),
-             ("Image", event.image), ("Commit", event.commit[:12]), ("Author", event.author), ("Time", event.time)]
+             ("Image", event.image), ("Waits for", event.upstream), ("Soaks until", event.until),
+             ("Commit", event.commit[:12]), ("Author", event.author), ("Time", event.time)]
     facts += [(f"Gate {g.metric}", f"{g.value} {g.comparison} {g.bound}".strip()) for g in event.gates]
     return [(name, value) for name, value in facts if value]
 

@@ -19,9 +19,10 @@ from generator.records import dataclass, field
 
 if TYPE_CHECKING:
     from generator.gitops.repo import Repo
+    from generator.plan.order import Wait
 
 
-WAITING: str = "waiting"  # the phase of an environment held for its upstream (`after:`), when rollgen has it
+WAITING: str = "waiting"  # the phase `status` shows for an environment held for its upstream (`after:`)
 
 
 class Action(NamedTuple):  # a NamedTuple: 10,000 of them are made for a large report
@@ -44,6 +45,14 @@ class EnvView:
     error: str = ""
     actions: tuple[Action, ...] = ()
     awaiting: str = ""  # pull-request mode: the branch and subject awaiting merge
+    waiting: str = ""  # environments[].after: what it waits for (plan/order.py's reason), as `status` says it
+
+    @property
+    def phase(self) -> str:
+        """The phase as `status` shows it: waiting while held for its upstream, else the state file's."""
+        if self.waiting:
+            return WAITING
+        return self.state.phase if self.state else ""
 
     @property
     def now_line(self) -> str:
@@ -51,10 +60,10 @@ class EnvView:
         state = self.state
         if self.awaiting:
             return f"awaiting merge: {self.awaiting}"
+        if self.waiting:
+            return f"waiting: {self.waiting}"
         if state is None:
             return ""
-        if state.phase == WAITING:
-            return "waiting for its upstream environment to promote and soak"
         if state.in_flight:
             step = f"step {state.step}/{state.steps}" if state.steps else f"step {state.step}"
             canary = state.canary_image.ref if state.canary_image else "?"
@@ -91,10 +100,11 @@ def collect(repo_dir: Path, now: str) -> Report:
     reader.start()
     found = {(f.release, f.env): f for f in _scan(config.output_dir)}
     waiting = _awaiting(repo.root) if config.mode == "pull-request" else {}
+    waits = _order_waits(repo.root, config.output_dir, list(found.values()), now)
     reader.join()
     if failed:
         raise failed[0]
-    keys = sorted(set(found) | set(history) | set(waiting))
+    keys = sorted(set(found) | set(history) | set(waiting) | set(waits))
     views = []
     for key in keys:
         state = found.get(key)
@@ -103,6 +113,7 @@ def collect(repo_dir: Path, now: str) -> Report:
             key[0], key[1], state.state if state else None, state.error if state else "",
             tuple(sorted(history.get(key, []), key=lambda a: a.time)),
             f"{branch[0]}: {branch[1]}" if branch else "",
+            waits[key].reason if key in waits else "",
         ))
     return Report(repo.root.name, now, repo.head() or "", tuple(views))
 
@@ -113,6 +124,46 @@ def _read_history(repo: Repo, prefix: str, into: dict[tuple[str, str], list[Acti
         into.update(_actions(repo, prefix))
     except BaseException as exc:  # noqa: BLE001 - raised again by the caller, in its own thread
         failed.append(exc)
+
+
+def _order_waits(root: Path, output_dir: Path, found: list[Found], now: str) -> dict[tuple[str, str], Wait]:
+    """The environments held for their upstream at `now`, as `status` finds them. status's reading looks for
+    each release's spec (0.37 s CPU for 2,000 releases); here a release whose state file's header names a spec that
+    does not mention `after` is passed over first, with one read of each (0.09 s): only the rest are looked at."""
+    from generator.clock import parse_time
+    from generator.commands.status import order_waits
+
+    try:
+        moment = parse_time(now)
+    except ValueError:
+        return {}
+    first = {f.release: f.env for f in reversed(found)}
+    followers = {name for name, env in first.items() if _may_follow(root, output_dir, name, env)}
+    if not followers:
+        return {}
+    return order_waits(root, [f for f in found if f.release in followers], moment)
+
+
+_AFTER = re.compile(rb"""\bafter["']?\s*:""")  # as status.order_waits: a spec without it has no waits
+
+
+def _may_follow(root: Path, output_dir: Path, release: str, env: str) -> bool:
+    """False only when the spec the state file's header names is a plain file in the repository that does not
+    mention `after`; anything else (no header, a symlink, outside, unreadable) is left to status's reading."""
+    from generator.render.files import header_source
+    from generator.render.state import STATE_FILE
+
+    source = header_source(Path(output_dir, "apps", release, "overlays", env, STATE_FILE))
+    if source is None or source.startswith("/") or ".." in source.split("/"):
+        return True
+    path = os.path.join(root, source)
+    if os.path.islink(path):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return _AFTER.search(fh.read()) is not None
+    except OSError:
+        return True
 
 
 def _awaiting(root: Path) -> dict[tuple[str, str], tuple[str, str]]:

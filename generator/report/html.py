@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from html import escape as _escape
 
-from generator.report import Action, EnvView, Report, in_flight
+from generator.report import WAITING, Action, EnvView, Report, in_flight
 
 CSS = """
 :root{color-scheme:light;--ink:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--band:#f6f8fa;--canary:#0969da;
@@ -62,7 +62,7 @@ def render(report: Report) -> str:
         f"<title>rollgen report: {escape(report.title)}</title><style>{CSS}</style></head><body>",
         '<header><h1>rollgen report</h1>',
         f'<p class="meta">Repository {escape(report.title)} at commit <code>{escape(report.head[:12])}</code>, '
-        f"generated {escape(report.generated)}. {len(releases)} releases, {len(views)} environments, "
+        f"generated {escape(report.generated)}. {_count(len(releases), 'release')}, {_count(len(views), 'environment')}, "
         f"{count} actions.</p></header>",
         _contents(releases),
         _grid(),
@@ -108,6 +108,10 @@ def _release(name: str, envs: Sequence[EnvView], now: str) -> str:
             f'<h2 id="h-{_id(name)}">{escape(name)}</h2>{body}</section>')
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _environment(view: EnvView, now: str) -> str:
     key = _id(view.release, view.environment)
     title = f"{escape(view.release)} / {escape(view.environment)}"
@@ -117,10 +121,13 @@ def _environment(view: EnvView, now: str) -> str:
 
 def _facts(view: EnvView) -> str:
     state = view.state
+    if state is None and view.waiting:  # not deployed yet: its first version waits for the upstream
+        return (f'<dl class="now"><dt>Phase</dt><dd>{WAITING}</dd><dt>Now</dt><dd>{escape(view.now_line)}</dd>'
+                "</dl>")
     if state is None:
         what = f"unreadable state file: {view.error}" if view.error else "no state file (retired, or never deployed)"
         return f'<dl class="now"><dt>Phase</dt><dd>{escape(what)}</dd></dl>'
-    facts = [("Phase", state.phase), ("Now", view.now_line or "at rest"), ("Stable", state.stable_image.ref)]
+    facts = [("Phase", view.phase), ("Now", view.now_line or "at rest"), ("Stable", state.stable_image.ref)]
     if state.canary_image and state.in_flight:
         facts.append(("Canary", state.canary_image.ref))
     facts.append(("Since", state.since or "-"))
