@@ -357,7 +357,7 @@ class EnvState:
         `env`; 0 when no canary is in flight. The one reading for every engine and router."""
         if not self.in_flight:
             return 0
-        if self.weight or self.phase == "promoting":
+        if self.weight or self.phase == "promoting" or self.step == 0:  # step 0: the canary's pods, no weight yet
             return self.weight
         if not 1 <= self.step <= len(env.steps):
             raise ValueError(f"step {self.step} is outside the {len(env.steps)} steps of environment {env.name}")

@@ -250,31 +250,50 @@ def add_config(name: str, config: Config, container: JSON, pod: JSON) -> None:
 
 
 def apply_security(profile: Security, container: JSON, pod: JSON) -> None:
-    """The profile's settings under the user's own: a field the spec sets is never overwritten."""
+    """The profile's settings under the user's own: a field the spec sets is never overwritten, except that
+    `restricted` always drops ALL capabilities (Pod Security Admission requires it, even beside an added
+    NET_BIND_SERVICE). Init containers get the container settings admission checks; rollgen's own container
+    also the read-only root with its /tmp and the pull policy."""
     if profile == "none":
         return
     pod_context = pod.setdefault("securityContext", {})
     pod_context.setdefault("seccompProfile", {"type": "RuntimeDefault"})
     pod.setdefault("automountServiceAccountToken", False)
-    context = container.setdefault("securityContext", {})
-    context.setdefault("allowPrivilegeEscalation", False)
-    if profile == "baseline":
-        # Root images (nginx) keep their default capabilities but never the dangerous NET_RAW.
-        context.setdefault("capabilities", {"drop": ["NET_RAW"]})
+    if profile == "restricted":
+        pod_context.setdefault("runAsNonRoot", True)
+        pod_context.setdefault("runAsUser", RESTRICTED_UID)
+        pod_context.setdefault("runAsGroup", RESTRICTED_UID)
+    secure_container(profile, container, own=True)
+    for init in pod.get("initContainers", ()):
+        secure_container(profile, init)
+    if profile != "restricted":
         return
-    pod_context.setdefault("runAsNonRoot", True)
-    pod_context.setdefault("runAsUser", RESTRICTED_UID)
-    pod_context.setdefault("runAsGroup", RESTRICTED_UID)
-    context.setdefault("capabilities", {"drop": ["ALL"]})
-    context.setdefault("privileged", False)
-    context.setdefault("readOnlyRootFilesystem", True)
-    context.setdefault("runAsNonRoot", True)
+    context = container["securityContext"]
     # A digest-pinned image costs one registry check per start; Always also makes every pod prove its pull
     # credentials instead of reusing an image another tenant pulled onto the node.
     container.setdefault("imagePullPolicy", "Always")
     if context.get("readOnlyRootFilesystem") and not mounts_path(container, "/tmp"):
         pod.setdefault("volumes", []).append({"name": TMP_VOLUME, "emptyDir": {}})
         container.setdefault("volumeMounts", []).append({"name": TMP_VOLUME, "mountPath": "/tmp"})
+
+
+def secure_container(profile: Security, container: JSON, own: bool = False) -> None:
+    """A container's share of the profile (every container of the pod rollgen writes); rollgen's `own` also
+    gets a read-only root (an init container's writes are the user's to decide)."""
+    context = container.setdefault("securityContext", {})
+    context.setdefault("allowPrivilegeEscalation", False)
+    if profile == "baseline":
+        # Root images (nginx) keep their default capabilities but never the dangerous NET_RAW.
+        context.setdefault("capabilities", {"drop": ["NET_RAW"]})
+        return
+    capabilities = context.setdefault("capabilities", {})
+    drop = capabilities.setdefault("drop", [])
+    if "ALL" not in drop:
+        drop.append("ALL")
+    context.setdefault("privileged", False)
+    if own:
+        context.setdefault("readOnlyRootFilesystem", True)
+    context.setdefault("runAsNonRoot", True)
 
 
 def mounts_path(container: Mapping[str, Any], path: str) -> bool:

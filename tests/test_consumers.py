@@ -210,11 +210,14 @@ def _check_routed_canary(docs: list[Doc], name: str, state: Any, replicas: int, 
     weight = router_for(router).live_weight(docs, name)
     canary_deployment = _find(docs, "Deployment", f"{name}-canary")
     assert _image_of(_find(docs, "Deployment", name)) == state.stable_image.ref
-    if state.phase in ("stable", "aborted"):
+    if state.phase == "stable" or (state.phase == "aborted" and state.step == 0):
         assert weight == 0
         assert canary_deployment["spec"]["replicas"] == 0
         return
     assert weight == state.weight
+    if state.weight == 0:  # progression.ready_first: step 0, a drained promotion, an abort: pods, no weight
+        assert canary_deployment["spec"]["replicas"] >= 1
+        return
     assert _image_of(canary_deployment) == state.canary_image.ref
     # scale first, then shift: sized for this step's weight at least (the next step's, already, when larger)
     assert max(1, math.ceil(replicas * state.weight / 100)) <= canary_deployment["spec"]["replicas"] <= replicas
@@ -273,6 +276,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
     start, every step (`promote` passes each pause) and promotion, to stable; plus an abort from step 1."""
     from dataclasses import replace
     from datetime import datetime, timedelta, timezone
+    from functools import partial
 
     from generator.plan import progression
     from generator.model import Image
@@ -303,6 +307,13 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
     abort = with_pods(progression.plan_abort)(updated, env2, start.state, now + timedelta(minutes=1))
     assert isinstance(abort, progression.Transition), abort
     out.append(("abort", updated, abort.state))
+    if abort.state.step:  # ready_first: the pods go on the next advance
+        later = now + timedelta(hours=1)
+        never = progression.GateResult(progression.Outcome.PASS, "not asked")  # no gate: no traffic to judge
+        advance = partial(progression.plan_advance, gate=lambda *_: never)
+        down = with_pods(advance)(updated, env2, abort.state, later)
+        assert isinstance(down, progression.Transition) and down.state.step == 0, down
+        out.append(("abort-pods-down", updated, down.state))
     return out
 
 

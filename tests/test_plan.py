@@ -180,9 +180,12 @@ def test_plan_of_a_config_change_shows_the_config_map_and_deployment(repo: Confi
     assert repo.release(now=at(1))[0] == 0
     after = kubectl_objects(kubectl, overlay)
     assert sorted(diffs) == sorted(diff_objects(before, after))  # kubectl orders objects its own way
-    new_env = next(k[3] for k in after if k[1] == "ConfigMap" and k[3].startswith("hello-config-env-"))
-    old_env = next(k[3] for k in before if k[1] == "ConfigMap" and k[3].startswith("hello-config-env-"))
+    # the canary Deployment reads its own ConfigMap; the stable one keeps its own, untouched
+    new_env = next(k[3] for k in after if k[1] == "ConfigMap" and k[3].startswith("hello-canary-config-env-"))
+    old_env = next(k[3] for k in before if k[1] == "ConfigMap" and k[3].startswith("hello-canary-config-env-"))
     assert new_env != old_env
+    assert {k for k in before if k[3].startswith("hello-config-env-")} == {
+        k for k in after if k[3].startswith("hello-config-env-")}
     text = "".join(diffs)
     assert f"+++ after/v1.ConfigMap.test.{new_env}\n" in text and "+  FEATURE_NEW_CHECKOUT: 'on'\n" in text
     assert f"--- before/v1.ConfigMap.test.{old_env}\n" in text

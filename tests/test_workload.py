@@ -289,13 +289,18 @@ def test_environment_overrides_reach_the_built_pods(orders: dict[Any, list[dict[
 def test_config_is_a_hashed_config_map_the_pods_use(orders: dict[Any, list[dict[str, Any]]]) -> None:
     for (stem, env), docs in orders.items():
         maps = {d["metadata"]["name"] for d in docs if d["kind"] == "ConfigMap"}
-        assert len(maps) == 2 and all(name.rsplit("-", 1)[0].endswith(("-config-env", "-config-files"))
-                                      for name in maps), (stem, env, maps)
+        # plain Deployments: each reads a pair generated under its own name (the canary's too, which a rolling
+        # environment does not run); the other engines' one template reads `N-config-*`
+        readers = 2 if stem == "orders-api" else 1
+        assert len(maps) == 2 * readers and all(name.rsplit("-", 1)[0].endswith(("-config-env", "-config-files"))
+                                                for name in maps), (stem, env, maps)
         for ident, template in pod_templates(docs):
             (container,) = template["spec"]["containers"]
             used = {e["configMapRef"]["name"] for e in container["envFrom"] if "configMapRef" in e}
             used |= {v["configMap"]["name"] for v in template["spec"]["volumes"] if "configMap" in v}
-            assert maps <= used, (stem, env, ident, maps, used)
+            own = template["metadata"]["labels"].get("rollgen.io/track") == "canary"
+            mine = {m for m in maps if ("-canary-config-" in m) == own}
+            assert len(used & maps) == 2 and mine <= used, (stem, env, ident, maps, used)
     # staging turns a flag on: its env ConfigMap (so its pod template) differs from prod's
     for stem in ("orders-api", "orders-api-rollouts"):
         names = [{d["metadata"]["name"] for d in orders[(stem, env)] if d["kind"] == "ConfigMap"} for env in

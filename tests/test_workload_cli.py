@@ -349,7 +349,8 @@ OWNED = {
                           "the patch sets an ingress-nginx canary annotation: rollgen owns"),
     "containers of a Rollout": (
         "{kind: Rollout}", "{kind: Rollout, metadata: {name: any}, spec: {template: {spec: {containers: "
-        "[{name: log-shipper, image: 'fluent/fluent-bit:3.0'}]}}}}",
+        "[{name: log-shipper, image: 'fluent/fluent-bit:3.0', securityContext: {allowPrivilegeEscalation: false, "
+        "capabilities: {drop: [ALL]}}}]}}}}",
         "a strategic merge replaces the whole containers list of a Rollout (kustomize knows no merge key for it), "
         "dropping rollgen's container: add a container with a JSON 6902 patch instead"),
     "no kind": ("{kind: Deployment}", "{spec: {template: {metadata: {labels: {tier: web}}}}}",
@@ -370,7 +371,9 @@ def test_a_patch_of_a_field_rollgen_owns_is_refused(
             "'" + body[:12], fragment)
 
 
-SIDECAR = "{name: log-shipper, image: 'fluent/fluent-bit:3.0', resources: {requests: {cpu: 10m}}}"
+# restricted (the default): a container a patch adds must carry its own security context (PSA checks it too)
+SIDECAR = ("{name: log-shipper, image: 'fluent/fluent-bit:3.0', resources: {requests: {cpu: 10m}}, "
+           "securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}}")
 
 
 def test_a_sidecar_added_by_a_patch_keeps_its_own_image(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -185,7 +185,9 @@ def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
 
     from generator.render.state import load
 
-    quiet = re.compile(rb"^phase: (?:stable|aborted)\r?$", re.MULTILINE)
+    # at rest: stable, or aborted with its canary pods gone (step 0; plan.progression.ready_first keeps them a tick)
+    quiet = re.compile(rb"^phase: stable\r?$|^phase: aborted\r?$(?s:.*)^step: 0\r?$|^step: 0\r?$(?s:.*)^phase: aborted\r?$",
+                       re.MULTILINE)
     by_release: dict[str, list[str]] = {}
     for release, env, path in _state_files(os.path.join(config.output_dir, "apps")):
         if only.env is not None and env != only.env:
@@ -199,7 +201,7 @@ def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
             state = load(Path(path))
         except (OSError, ValueError):
             state = None  # unreadable: reported as a failure of that environment when its release is loaded
-        if state is None or state.in_flight:
+        if state is None or state.in_flight or (state.phase == "aborted" and state.step > 0):
             by_release.setdefault(release, []).append(env)
     return sorted(by_release.items())
 

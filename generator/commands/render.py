@@ -245,6 +245,8 @@ def render_stream(paths: Sequence[Path], out_dir: Path, sink: StreamedTree) -> t
                 wired = for_render(out_dir, paths)
                 sink.share(wired.shared_roots() if wired is not None else [])
             _render_one(release, out_dir, wired, sink, unreleased)
+        except InvalidInput as exc:  # located in the spec (a strategy switch): reported as its problems
+            problems.extend(exc.problems)
         except RollgenError as exc:
             failed = exc
     if problems or duplicates:
@@ -268,6 +270,7 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
     """One release's files and the roots it owns, into the sink (render_all's Tree, render_stream's StreamedTree)."""
     from generator.gitops.retire import kept_files
     from generator.render.pipeline import app_root, render_files
+    from generator.gitops.strategy_switch import refuse_strategy_switch
 
     roots = [app_root(release)]  # owned either way: what is no longer rendered is pruned
     if wired is not None:
@@ -284,6 +287,8 @@ def _render_one(release: Release, out_dir: Path, wired: RenderWiring | None, sin
         files.update(kept_files(out_dir, release.name, names, base=not rendered.environments))
     if rendered.environments:
         pins = _pinned(out_dir, rendered, states) if wired is not None else None
+        # to or from a rolling update, in the environments rendered from this spec (not those pinned to their own)
+        refuse_strategy_switch(out_dir, release, [e for e in rendered.environments if not pins or e.name not in pins])
         files.update(render_files(rendered, states, pins))
         if wired is not None:
             from generator.render.route_changes import owned_route, refuse_route_changes

@@ -30,6 +30,36 @@ Route = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
+class Scope:
+    """How a route matches beyond its (class, host, path): Exact or Prefix, and the router that reads it."""
+
+    exact: bool = False
+    router: str = "ingress-nginx"
+
+
+def _covers(prefix: str, path: str) -> bool:
+    """Whether Istio's uri `prefix` matches requests for `path`: a string prefix (`/api` takes `/apix` too)."""
+    return path.startswith(prefix)
+
+
+def overlap(a: Route, a_scope: Scope, b: Route, b_scope: Scope) -> bool:
+    """Whether two routes claim requests the routers cannot give to one of them by a defined rule.
+
+    One class and host, and the same path: always. Nested paths (`/` and `/api`): only where either route is
+    Istio's. ingress-nginx and the Gateway API give a request to the longest matching path whatever object holds
+    it, so `/api` of one release inside `/` of another is well defined there. Istio merges the VirtualServices of
+    one host on a gateway in creation order, so an older `/` takes `/api` too (and its prefix is a string
+    prefix: `/api` takes `/apix`)."""
+    if a[:2] != b[:2]:
+        return False
+    if a[2] == b[2]:
+        return True
+    if "istio" not in (a_scope.router, b_scope.router):
+        return False
+    return (not a_scope.exact and _covers(a[2], b[2])) or (not b_scope.exact and _covers(b[2], a[2]))
+
+
+@dataclass(frozen=True)
 class Claim:
     """A release environment's route, and where it is written (a spec's field, or a generated folder)."""
 
@@ -40,6 +70,7 @@ class Claim:
     line: int
     column: int
     path: str  # JSON path in `file`, "$" for a generated folder
+    scope: Scope = Scope()
 
     def where(self) -> str:
         return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
@@ -92,29 +123,37 @@ def spec_claims(spec: Loaded) -> Iterator[Claim]:
             if isinstance(entry, dict) and entry.get("name") == env.name and "host" in entry:
                 at = ("spec", "environments", i, "host")
         line, column = spec.doc.locate(at)
-        yield Claim(release.name, env.name, _route(release, env), spec.doc.source, line, column, json_path(at))
+        route = _route(release, env)
+        yield Claim(release.name, env.name, route, spec.doc.source, line, column, json_path(at), _scope(release))
 
 
 def route_clashes(mine: Iterable[Claim], theirs: Iterable[Claim]) -> list[tuple[Claim, Claim]]:
-    """Pairs (one of mine, one of theirs) claiming one route, between different releases; each of mine once."""
-    owners: dict[Route, Claim] = {}
-    for claim in theirs:
-        owners.setdefault(claim.route, claim)
+    """Pairs (one of mine, one of theirs) whose routes overlap (`overlap`), between different releases; each of
+    mine once, with the first of theirs it overlaps."""
+    others = list(theirs)
     out = []
     for claim in mine:
-        other = owners.get(claim.route)
-        if other is not None and other.release != claim.release:
-            out.append((claim, other))
+        for other in others:
+            if other.release != claim.release and overlap(claim.route, claim.scope, other.route, other.scope):
+                out.append((claim, other))
+                break
     return out
 
 
 def clash_problem(claim: Claim, other: Claim) -> Problem:
     cls, host, path = claim.route
+    if path == other.route[2]:
+        return Problem(claim.file, claim.line, claim.column, claim.path, (
+            f"{claim.release}/{claim.environment} routes {host}{path} (ingress class {cls}), which release "
+            f"{other.release}/{other.environment} already routes ({other.where()}); one host and path has one "
+            f"release: give one another host or path, or retire the other first (a renamed release keeps its old "
+            f"name's files until `rollgen retire`)"
+        ))  # fmt: skip
     return Problem(claim.file, claim.line, claim.column, claim.path, (
-        f"{claim.release}/{claim.environment} routes {host}{path} (ingress class {cls}), which release "
-        f"{other.release}/{other.environment} already routes ({other.where()}); one host and path has one "
-        f"release: give one another host or path, or retire the other first (a renamed release keeps its old "
-        f"name's files until `rollgen retire`)"
+        f"{claim.release}/{claim.environment} routes {host}{path}, which overlaps {host}{other.route[2]} of "
+        f"release {other.release}/{other.environment} ({other.where()}); Istio merges the routes of one host in "
+        f"creation order, so the older prefix takes the other's requests: give one another host, or paths "
+        f"neither of which starts with the other"
     ))  # fmt: skip
 
 
@@ -231,7 +270,7 @@ def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[
 
     me = spec.resolve()
     found = release_files(config.releases_dir) if config.releases_dir.is_dir() else []
-    routes = {_route(mine, env) for env in mine.environments}
+    routes = [(_route(mine, env), _scope(mine)) for env in mine.environments]
     out = []
     for path in found:
         if path.resolve() == me or path.is_symlink():
@@ -240,7 +279,11 @@ def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[
             other = load_spec(repo, config, path)
         except (InvalidInput, OSError):
             continue
-        if other.name != mine.name and not any(_route(other, env) in routes for env in other.environments):
+        if other.name != mine.name and not any(
+            overlap(_route(other, env), _scope(other), route, scope)
+            for env in other.environments
+            for route, scope in routes
+        ):
             continue
         loaded = _load(path, _display(repo, path), config)
         if loaded is not None:
@@ -250,6 +293,10 @@ def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[
 
 def _route(release: Release, env: Environment) -> Route:
     return (release.ingress.class_name, env.host, release.ingress.path)
+
+
+def _scope(release: Release) -> Scope:
+    return Scope(release.ingress.path_type == "Exact", release.router)
 
 
 def _deployed(config: Config, exclude: str) -> list[Claim]:

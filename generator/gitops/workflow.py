@@ -486,11 +486,15 @@ def release_tree(
     from generator.render.pipeline import released, render_files
     from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
+    from generator.gitops.strategy_switch import refuse_strategy_switch
 
     wiring = for_config(config)
     refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
     refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
     deployed = released(release, states)
+    # to or from a rolling update, in the environments rendered from this spec (not those pinned to their own)
+    current = [env for env in deployed.environments if not pinned or env.name not in pinned]
+    refuse_strategy_switch(config.output_dir, release, current, config.root)
     files = render_files(deployed, states, pinned)
     if release.engine == "argo-rollouts":
         from generator.render.route_changes import refuse_route_changes

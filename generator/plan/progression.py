@@ -128,6 +128,22 @@ def two_commit_promotion(release: Release) -> bool:
     return release.engine == "deployments"
 
 
+def ready_first(release: Release) -> bool:
+    """Plain Deployments behind an Envoy router (gateway-api, istio) move pods and weight in separate commits.
+
+    Envoy's weighted clusters are not health-aware: a weight on a Service with no Ready pod answers 503 for that
+    share (ingress-nginx drops an empty backend instead). So a canary starts at step 0 (its pods, no weight),
+    and the weight comes off before the pods go: a promotion drains the canary to 0% a commit before it scales
+    down, and an abort takes the weight off at once and the pods on the next `advance`. Each such commit waits
+    the settle delay after the one before, so that Argo CD or Flux has applied it (Flux `wait: true` then
+    applies the next only once the pods are Ready)."""
+    return (
+        release.engine == "deployments"
+        and isinstance(release.strategy, CanaryStrategy)
+        and release.router != "ingress-nginx"
+    )
+
+
 def step_count(release: Release, env: Environment) -> int:
     """The denominator of Rollgen-Step: the canary steps, or the one preview stage of a blue-green release."""
     if isinstance(release.strategy, BlueGreenStrategy):
@@ -265,27 +281,33 @@ def _start(
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     if not blue_green and not env.steps:
         return Refusal(f"{release.name}/{env.name}: a canary needs at least one step")
-    weight = 0 if blue_green else env.steps[0].weight
+    warm = ready_first(release)
+    weight = 0 if blue_green or warm else env.steps[0].weight
+    step = 0 if warm else 1
     state = EnvState(
         phase="progressing",
         stable_image=current.stable_image,
         canary_image=image,
-        step=1,
+        step=step,
         weight=weight,
         since=format_time(now),
         active_colour=current.active_colour,
     )
-    where = (
-        f"{current.idle_colour} runs it behind the preview; {current.active_colour} stays live"
-        if blue_green
-        else f"step 1/{len(env.steps)}: {weight}% of traffic"
-    )
+    if blue_green:
+        where = f"{current.idle_colour} runs it behind the preview; {current.active_colour} stays live"
+    elif warm:
+        where = (
+            f"step 0/{len(env.steps)}: the canary pods start with no traffic; step 1 gives them "
+            f"{env.steps[0].weight}% once they are Ready"
+        )
+    else:
+        where = f"step 1/{len(env.steps)}: {weight}% of traffic"
     details = f"Stable stays on {current.stable_image.ref}; {where}."
     if replaced is not None:
         details = f"Replaces the canary of {replaced.ref}. " + details
     if not blue_green:
-        summary += f" at step 1/{len(env.steps)} ({weight}%)"
-    return Transition("start", state, summary, 1, step_count(release, env), weight, image, details)
+        summary += f" at step {step}/{len(env.steps)} ({weight}%)"
+    return Transition("start", state, summary, step, step_count(release, env), weight, image, details)
 
 
 # -- advance ------------------------------------------------------------------------------------------------
@@ -294,6 +316,8 @@ def _start(
 def plan_advance(
     release: Release, env: Environment, current: EnvState | None, now: datetime, gate: Gate
 ) -> Plan:
+    if current is not None and current.phase == "aborted" and current.step > 0 and mode(release) == "canary":
+        return _advance_aborted(release, env, current, now)
     stop = _nothing_in_flight(release, env, current, "advance")
     if stop is not None:
         return stop
@@ -301,6 +325,8 @@ def plan_advance(
     raw, current = current, normalise(env, current)
     if current.phase == "promoting":
         return _advance_promoting(release, env, current, now)
+    if current.phase == "progressing" and current.step == 0:
+        return _advance_warm_up(release, env, current, now)
     wait = _pause(release, env, current)
     stage = _stage(release, env, current, raw)
     if wait is None:
@@ -396,7 +422,53 @@ def _advance_promoting(release: Release, env: Environment, current: EnvState, no
     hold = _wait_hold(f"nothing to do yet: the promotion of {current.stable_image.ref} settles", current, wait, now)
     if hold is not None:
         return hold
+    return _next_promotion(release, env, current, now)
+
+
+def _next_promotion(release: Release, env: Environment, current: EnvState, now: datetime) -> Transition:
+    """The promotion's next commit: the canary's weight off (ready_first), else the canary down."""
+    if ready_first(release) and current.weight > 0:
+        return _drain(release, env, current, now)
     return _finish_promotion(release, env, current, now)
+
+
+def _drain(release: Release, env: Environment, current: EnvState, now: datetime) -> Transition:
+    n = step_count(release, env)
+    image = current.stable_image
+    state = replace(current, weight=0, since=format_time(now))
+    summary = f"promote {image.ref}: canary to 0%, its pods stay for the settle delay"
+    details = (
+        f"All traffic on the stable Deployment ({image.ref}); the canary pods go only in the next commit, after "
+        f"the settle delay ({format_duration(_settle(release, env))}), so no request is routed to a pod going away."
+    )
+    return Transition("promote", state, summary, n, n, 100, image, details)
+
+
+def _advance_warm_up(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
+    """Step 0 (ready_first): the canary pods had the settle delay to become Ready; step 1 gives them weight."""
+    hold = _wait_hold(
+        f"nothing to do yet: the canary pods of {current.canary_image.ref if current.canary_image else 'the canary'}"
+        " start with no traffic", current, env.settle_delay, now,
+    )
+    if hold is not None:
+        return hold
+    moved = _step(release, env, current, now, by_hand=False)
+    return replace(moved, details=f"The canary pods had the settle delay ({format_duration(env.settle_delay)}) "
+                                  "to become Ready; now they take their first weight.")
+
+
+def _advance_aborted(release: Release, env: Environment, current: EnvState, now: datetime) -> Plan:
+    """After an abort took the canary's weight off (ready_first), its pods go once the settle delay has passed."""
+    image = current.canary_image
+    assert image is not None
+    hold = _wait_hold(f"nothing to do yet: the aborted canary of {image.ref} has no traffic; its pods stay", current,
+                      env.settle_delay, now)
+    if hold is not None:
+        return hold
+    state = replace(current, step=0, since=format_time(now))
+    summary = f"abort {image.ref}: canary pods down"
+    details = "The abort took the canary's weight off one commit before; now its pods go."
+    return Transition("abort", state, summary, 0, step_count(release, env), 0, image, details)
 
 
 def _settle(release: Release, env: Environment) -> int:
@@ -436,7 +508,7 @@ def plan_promote(
         # had landed, say), it waits out the settle delay like `advance` instead of cutting it short
         if full:
             return _advance_promoting(release, env, current, now)
-        return _finish_promotion(release, env, current, now)
+        return _next_promotion(release, env, current, now)
     if full or isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
         reason = "`rollgen promote --full`" if full else "`rollgen promote`"
         return _promote(release, env, current, now, reason)
@@ -520,12 +592,16 @@ def plan_abort(release: Release, env: Environment, current: EnvState | None, now
 def _abort(release: Release, env: Environment, current: EnvState, now: datetime, why: str) -> Transition:
     image = current.canary_image
     assert image is not None
+    # ready_first: the weight comes off now, the pods (still sized for the step) on the next `advance`
+    pods_step = max(1, current.step) if ready_first(release) else 0
     state = EnvState(
-        phase="aborted", stable_image=current.stable_image, canary_image=image, since=format_time(now),
-        active_colour=current.active_colour,
+        phase="aborted", stable_image=current.stable_image, canary_image=image, step=pods_step,
+        since=format_time(now), active_colour=current.active_colour,
     )
     summary = f"abort {_what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
     details = f"Aborted by {why} at {_stage(release, env, current)}; stable is untouched."
+    if pods_step:
+        details += " The canary pods go on the next `rollgen advance`, once the weight is off everywhere."
     return Transition("abort", state, summary, 0, step_count(release, env), 0, image, details)
 
 

@@ -20,7 +20,7 @@ from generator.records import replace
 from datetime import datetime
 
 from generator import workload
-from generator.model import EnvState, Environment, Image, Release, engine_label
+from generator.model import BlueGreenStrategy, EnvState, Environment, Image, Release, engine_label
 from generator.plan.progression import Hold, Plan, Transition, mode
 
 Planner = Callable[[Release, Environment, EnvState | None, datetime], Plan]
@@ -58,7 +58,7 @@ def with_pods(planner: Planner, starts: bool = False, retry: bool = False) -> Pl
             if mode(release) == "controller" or env.workload.rolling_update is not None:
                 return with_change(current, direct(release, env, current, inputs, now))
         if isinstance(result, Transition):
-            result = replace(result, state=carry(current, result, inputs))
+            result = replace(result, state=carry(current, result, inputs, isinstance(release.strategy, BlueGreenStrategy)))
         return with_change(current, result)
 
     return plan
@@ -168,8 +168,10 @@ def direct(release: Release, env: Environment, current: EnvState, inputs: str, n
     )
 
 
-def carry(current: EnvState | None, transition: Transition, inputs: str) -> EnvState:
-    """The pod inputs of the state after `transition`."""
+def carry(current: EnvState | None, transition: Transition, inputs: str, blue_green: bool = False) -> EnvState:
+    """The pod inputs of the state after `transition`. A blue-green promotion's first commit makes the new
+    colour's inputs stable and leaves the old colour (the "canary" side until it scales down) its own, so the
+    draining pods do not restart; an abort during it swaps them back."""
     state = transition.state
     if state.stable_pod or state.canary_pod or current is None and state.phase != "stable":
         return state  # set by start_for_pod_change or direct
@@ -177,10 +179,14 @@ def carry(current: EnvState | None, transition: Transition, inputs: str) -> EnvS
     in_flight = current is not None and current.phase in ("progressing", "promoting", "aborted")
     before_canary = current.canary_pod if current and in_flight else inputs
     if state.phase == "stable":
+        if current is not None and current.phase == "promoting":  # its second commit: stable is already set
+            return replace(state, stable_pod=current.stable_pod, canary_pod="")
         promoted = current is not None and current.in_flight
         return replace(state, stable_pod=before_canary if promoted else inputs, canary_pod="")
     if state.phase == "promoting":
-        return replace(state, stable_pod=before_canary, canary_pod=before_canary)
+        return replace(state, stable_pod=before_canary, canary_pod=before_stable if blue_green else before_canary)
+    if current is not None and current.phase == "promoting":  # blue-green: the abort switches back
+        return replace(state, stable_pod=current.canary_pod, canary_pod=current.stable_pod)
     if state.phase == "progressing":
         fresh = transition.action == "start"
         return replace(state, stable_pod=before_stable, canary_pod=inputs if fresh else before_canary)

@@ -201,8 +201,8 @@ def _meaning(data: dict[str, Any]) -> list[Finding]:
     if phase != "stable" and not data.get("canaryImage"):
         out.append(Finding(("phase",), f"a {phase} state needs its canaryImage (the image it is about)"))
     step = data.get("step", 0)
-    if phase == "progressing" and isinstance(step, int) and step < 1:
-        out.append(Finding(("step",), "a progressing state is at step 1 or later"))
+    if phase == "progressing" and isinstance(step, int) and step < 0:
+        out.append(Finding(("step",), "a progressing state is at step 0 (its pods, no weight yet) or later"))
     for key in ("since", "lastFailure"):
         value = data.get(key)
         if isinstance(value, str) and value:

@@ -12,7 +12,8 @@ from typing import Any
 from generator import names, workload
 from generator.render.routers import Switch, router_for
 from generator.render.engines import ImageSlot, Manifest, Rendered, Renderer, common
-from generator.model import EnvState, Environment, Image, Release
+from generator.model import BlueGreenStrategy, EnvState, Environment, Image, Release
+from generator.render.engines.deployments import COLOURS
 
 JSON = dict[str, Any]
 
@@ -38,18 +39,18 @@ def render_environment(render: Renderer, release: Release, env: Environment, sta
 
 def render_two_tracks(render: Renderer, release: Release, env: Environment, state: EnvState) -> Rendered:
     """The nginx engine runs stable and canary side by side: the canary Deployment (or the idle colour) from the
-    canary's pod inputs, the stable one (or the live colour) from the stable's."""
+    canary's pod inputs, the stable one (or the live colour) from the stable's. Each Deployment reads config
+    generated under its own name (`own_config`)."""
     canary_env = canary_environment(env, state)
     rendered = render(release, canary_env, state)
     stable_env = stable_environment(env, state)
-    if stable_env.workload == canary_env.workload:
-        return rendered
-    stable = {(m["kind"], m["metadata"]["name"]): m for m in render(release, stable_env, state).manifests}
+    stable: dict[tuple[str, str], Manifest] = {}
+    if stable_env.workload != canary_env.workload:
+        stable = {(m["kind"], m["metadata"]["name"]): m for m in render(release, stable_env, state).manifests}
     names = stable_workload_names(release, state)
-    rename = stable_env.workload.config != canary_env.workload.config
     manifests = tuple(
-        with_stable_config(release, stable[(m["kind"], name)], rename) if m["kind"] == "Deployment"
-        and (name := m["metadata"]["name"]) in names else m
+        own_config(release, stable.get((m["kind"], name), m) if name in names else m)
+        if m["kind"] == "Deployment" and (name := m["metadata"]["name"]) else m
         for m in rendered.manifests
     )
     return replace(rendered, manifests=manifests)
@@ -60,17 +61,20 @@ def stable_workload_names(release: Release, state: EnvState) -> set[str]:
     return {release.name, names.colour(release.name, state.active_colour)}
 
 
-def with_stable_config(release: Release, deployment: Manifest, rename: bool) -> Manifest:
-    """The stable Deployment reading `N-stable-config-*` (the stable's config) instead of `N-config-*`."""
-    if not rename:
+def own_config(release: Release, deployment: Manifest) -> Manifest:
+    """A Deployment `D` reading `D-config-*` instead of `N-config-*` (`N` itself keeps its names).
+
+    Kustomize's hash suffix depends on a ConfigMap's data only, so a Deployment whose own config is unchanged
+    keeps referring to the same ConfigMap name, and its pod template does not change: a config-only canary never
+    restarts the stable track (or the live colour), and a promotion never restarts the canary pods that still
+    hold their weight."""
+    name = deployment["metadata"]["name"]
+    if name == release.name:
         return deployment
-    old = {workload.config_env_name(release.name), workload.config_files_name(release.name)}
-    renamed: Manifest = _renamed(deployment, {name: stable_config_name(release.name, name) for name in old})
+    old = (workload.config_env_name(release.name), workload.config_files_name(release.name))
+    new = (workload.config_env_name(name), workload.config_files_name(name))
+    renamed: Manifest = _renamed(deployment, dict(zip(old, new)))
     return renamed
-
-
-def stable_config_name(release_name: str, name: str) -> str:
-    return name.replace(f"{release_name}-config-", f"{release_name}-stable-config-", 1)
 
 
 def _renamed(node: Any, names: dict[str, str]) -> Any:
@@ -112,52 +116,62 @@ def render_rolling(release: Release, env: Environment, state: EnvState) -> Rende
     return Rendered(manifests=tuple(manifests), images=(ImageSlot(name, running_image(state)),))
 
 
-def with_stable_generators(release: Release, env: Environment, state: EnvState, kustomization: JSON) -> JSON:
-    """The nginx engine mid-canary with a changed config: the stable track's own generators."""
+def config_readers(release: Release, env: Environment, state: EnvState) -> list[tuple[str, Environment]]:
+    """(the name its config generators take, the environment whose config they hold) per Deployment that reads
+    config: the nginx engine's two tracks or two colours each their own (own_config), the other engines' one
+    template (and a rolling environment's one Deployment) `N`."""
     if release.engine != "deployments" or env.workload.rolling_update is not None:
-        return kustomization
+        return [(release.name, template_environment(release, env, state))]
+    stable_names = stable_workload_names(release, state)
+    if isinstance(release.strategy, BlueGreenStrategy):
+        readers = [names.colour(release.name, colour) for colour in COLOURS]
+    else:
+        readers = [release.name, names.canary(release.name)]
     stable_env, canary_env = stable_environment(env, state), canary_environment(env, state)
-    if stable_env.workload.config == canary_env.workload.config:
-        return kustomization
-    entries = workload.kustomize_entries(release.name, release.namespace, stable_env.workload)
-    extra = [
-        {**generator, "name": stable_config_name(release.name, generator["name"]), "behavior": "create"}
-        for generator in entries.get("configMapGenerator", [])
-    ]
-    if not extra:
-        return kustomization
-    out = dict(kustomization)
-    out["configMapGenerator"] = [*out.get("configMapGenerator", []), *extra]
-    out["generatorOptions"] = entries["generatorOptions"]
-    return out
+    return [(reader, stable_env if reader in stable_names else canary_env) for reader in readers]
 
 
 def base_kustomization(release: Release, kustomization: JSON) -> JSON:
-    """The base's kustomization with the release-level config generators."""
-    return {**kustomization, **workload.kustomize_entries(release.name, release.namespace, release.workload)}
+    """The base's kustomization with the release-level config generators, one set per config reader."""
+    base_env = release.base_environment()
+    return {**kustomization, **_generators(release, config_readers(release, base_env, EnvState.initial(base_env)))}
+
+
+def _generators(release: Release, readers: list[tuple[str, Environment]]) -> JSON:
+    out: JSON = {}
+    for reader, _ in readers:
+        entries = workload.kustomize_entries(reader, release.namespace, release.workload)
+        if entries:
+            out["configMapGenerator"] = [*out.get("configMapGenerator", []), *entries["configMapGenerator"]]
+            out["generatorOptions"] = entries["generatorOptions"]
+    return out
 
 
 def overlay_kustomization(
     release: Release, env: Environment, kustomization: JSON, state: EnvState, base: Release | None = None
 ) -> JSON:
-    """An overlay's kustomization with its own config (replacing the base's when it differs) and the spec's
-    patches after rollgen's own, so a patch sees the environment's final objects. `base`: the release the base
-    was rendered from, when the environment is rendered from another version of the spec (gitops/pinned.py)."""
+    """An overlay's kustomization with each reader's own config (replacing the base's where it differs) and the
+    spec's patches after rollgen's own, so a patch sees the environment's final objects. `base`: the release the
+    base was rendered from, when the environment is rendered from another version of the spec (gitops/pinned.py)."""
     out = dict(kustomization)
     base = base or release
-    config_env = config_environment(release, env, state)
-    if config_env.workload.config != base.workload.config:
-        entries = workload.kustomize_entries(release.name, release.namespace, config_env.workload)
-        base_entries = workload.kustomize_entries(base.name, base.namespace, base.workload)
-        base_names = {generator["name"] for generator in base_entries.get("configMapGenerator", [])}
-        generators = [
+    base_env = base.base_environment()
+    base_generators = _generators(base, config_readers(base, base_env, EnvState.initial(base_env)))
+    base_names = {generator["name"] for generator in base_generators.get("configMapGenerator", [])}
+    generators: list[JSON] = []
+    options: JSON | None = None
+    for reader, reader_env in config_readers(release, env, state):
+        if reader_env.workload.config == base.workload.config:
+            continue
+        entries = workload.kustomize_entries(reader, release.namespace, reader_env.workload)
+        generators += [
             {**generator, "behavior": "replace" if generator["name"] in base_names else "create"}
             for generator in entries.get("configMapGenerator", [])
         ]
-        if generators:
-            out["configMapGenerator"] = generators
-            out["generatorOptions"] = entries["generatorOptions"]
-    out = with_stable_generators(release, env, state, out)
+        options = entries.get("generatorOptions", options)
+    if generators:
+        out["configMapGenerator"] = generators
+        out["generatorOptions"] = options
     patches = workload.kustomize_patches(env.workload)
     if patches:
         out["patches"] = [*out.get("patches", []), *patches]
@@ -182,11 +196,3 @@ def template_environment(release: Release, env: Environment, state: EnvState) ->
     if state.phase == "progressing":
         return canary_environment(env, state)
     return stable_environment(env, state)
-
-
-def config_environment(release: Release, env: Environment, state: EnvState) -> Environment:
-    """The environment whose config the `N-config-*` generators hold: the nginx engine's canary track, or the
-    one template of the other engines. The nginx stable track reads `N-stable-config-*` when its config differs."""
-    if release.engine == "deployments" and env.workload.rolling_update is None:
-        return canary_environment(env, state)
-    return template_environment(release, env, state)

@@ -702,7 +702,61 @@ def check_environments(data: Data, profiles: Mapping[str, Profile]) -> list[Find
         first_index.setdefault(entry["name"], index)
         out += check_environment(data, entry, at, profiles)
     out += check_environment_targets(data)
+    out += check_disruption_budgets(data, profiles)
     return out
+
+
+def check_disruption_budgets(data: Data, profiles: Mapping[str, Profile]) -> Iterator[Finding]:
+    """A PodDisruptionBudget that allows no eviction when the environment runs its usual pods (its replicas, or
+    the HPA's minReplicas) blocks every node drain (cluster upgrades, the autoscaler's scale-down) for good: the
+    disruption controller allows `healthy - desired` evictions, desired being minAvailable, or the pods less
+    maxUnavailable (percentages of the pods, rounded up)."""
+    spec = data["spec"]
+    found: dict[tuple[JsonPath, str, str, int], list[str]] = {}
+    for index, entry in enumerate(spec.get("environments") or [{}]):
+        budget = entry.get("disruptionBudget", spec.get("disruptionBudget"))
+        if not budget:
+            continue
+        pods = usual_pods(spec, entry, profiles.get(entry.get("profile", "")))
+        key, value = next(iter(budget.items()))
+        if pods - desired_healthy(key, value, pods) > 0:
+            continue
+        own = "disruptionBudget" in entry
+        where: JsonPath = ("spec", "environments", index, "disruptionBudget", key) if own else ("spec", "disruptionBudget", key)
+        found.setdefault((where, key, str(value), pods), []).append(repr(entry["name"]) if entry else "")
+    for (where, key, value, pods), envs in found.items():
+        scope = f" (environment {', '.join(envs)})" if any(envs) else ""
+        count = "1 pod" if pods == 1 else f"{pods} pods"
+        yield Finding(where, (
+            f"{key}: {value} with {count}{scope} never allows an eviction: a node "
+            f"drain (cluster upgrade, autoscaler scale-down) would wait for ever; allow at least one (minAvailable "
+            f"below {pods}, or maxUnavailable: 1), or run more replicas"
+        ))  # fmt: skip
+
+
+def usual_pods(spec: Data, entry: Data, profile: Profile | None) -> int:
+    """The pods an environment runs outside a rollout: the HPA's floor with autoscaling, else its replicas
+    (the entry's, the profile's, the release's raised to the profile's floor: spec.build's precedence)."""
+    scaling = entry.get("autoscaling") or (None if profile is None or profile.autoscaling is None else {
+        "minReplicas": profile.autoscaling.min_replicas
+    }) or spec.get("autoscaling")  # fmt: skip
+    if scaling:
+        return int(scaling["minReplicas"])
+    if "replicas" in entry:
+        return int(entry["replicas"])
+    if profile is not None and profile.replicas is not None:
+        return profile.replicas
+    base = int(spec.get("replicas", 1))
+    return base if profile is None or profile.min_replicas is None else max(base, profile.min_replicas)
+
+
+def desired_healthy(key: str, value: int | str, pods: int) -> int:
+    """The pods the budget keeps (Kubernetes' disruption controller scales a percentage rounding up)."""
+    if isinstance(value, str) and value.endswith("%"):
+        scaled = -(-int(value[:-1]) * pods // 100)
+    else:
+        scaled = int(value)
+    return scaled if key == "minAvailable" else pods - scaled
 
 
 def check_environment_targets(data: Data) -> Iterator[Finding]:

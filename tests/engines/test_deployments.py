@@ -356,12 +356,21 @@ def test_progressing_uses_the_environments_steps() -> None:
     assert replicas(rendered, "hello-canary") == 2
 
 
-@pytest.mark.parametrize("step", [0, 4])
+@pytest.mark.parametrize("step", [4])  # step 0 is the canary's pods at no weight (progression.ready_first)
 def test_progressing_outside_the_steps_is_a_bug(step: int) -> None:
     release = canary_release()
     state = EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=step)
     with pytest.raises(ValueError, match="outside"):
         render(release, default_env(release), state)
+
+
+def test_step_zero_runs_the_first_steps_pods_at_no_weight() -> None:
+    release = canary_release()
+    env = default_env(release)
+    state = EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=0)
+    rendered = render(release, env, state)
+    assert state.live_weight(env) == 0
+    assert replicas(rendered, "hello-canary") == math.ceil(env.replicas * env.steps[0].weight / 100)
 
 
 def test_promoting_phase() -> None:

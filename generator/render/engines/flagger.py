@@ -72,6 +72,14 @@ def autoscaler(release: Release, env: Environment) -> Manifest:
     return scaling if scaling is not None else pinned_hpa(release, env)
 
 
+# The pinned HPA's metric. The HPA controller computes its metrics on every sync even with min = max, and an HPA
+# without `metrics` is defaulted to CPU at 80% utilisation, which needs a CPU request on every container: without
+# one, FailedGetResourceMetric (Argo CD: Degraded). An average value in cores reads the pods' usage only (the
+# resource metrics API, metrics-server), no request; its value never matters, since min = max bounds the result.
+def pinned_metric() -> Manifest:
+    return {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "1"}}}
+
+
 def pinned_hpa(release: Release, env: Environment) -> Manifest:
     """An HPA that holds the environment's replica count: min = max, so no metric ever changes it."""
     return {
@@ -82,6 +90,7 @@ def pinned_hpa(release: Release, env: Environment) -> Manifest:
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": release.name},
             "minReplicas": env.replicas,
             "maxReplicas": env.replicas,
+            "metrics": [pinned_metric()],
         },
     }
 

@@ -140,7 +140,9 @@ def rollout_canary(release: Release, env: Environment, strategy: CanaryStrategy,
 def flagger(release: Release, env: Environment) -> FlaggerRouting:
     """Flagger generates the HTTPRoute `N` and the Services; git carries only the Gateway and the host."""
     ref = {key: value for key, value in parent_ref(release).items() if key in ("name", "namespace", "sectionName")}
-    service = {"gatewayRefs": [ref], "hosts": [env.host]}
+    # service.match scopes Flagger's HTTPRoute to the path (without it the route is PathPrefix /, the whole
+    # host); Flagger turns an Istio-style uri match into the HTTPRoute's path match.
+    service = {"gatewayRefs": [ref], "hosts": [env.host], "match": [istio_router.uri_match(release)]}
     return FlaggerRouting("gatewayapi:v1", {}, service, (), False, match=flagger_match(release))
 
 

@@ -134,6 +134,7 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
     if release.istio_gateways:
         service["gateways"] = list(release.istio_gateways)
     service["hosts"] = [env.host]
+    service["match"] = [uri_match(release)]  # the path; without it Flagger's VirtualService takes the whole host
     return FlaggerRouting("istio", {}, service, (), False, match=flagger_match(release, lower_case=True))
 
 
