@@ -126,7 +126,10 @@ def istio_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prome
 
 def test_istio_compares_the_canary_service_with_the_stable_one(istio_prometheus: Prometheus, repo: ConfigRepo) -> None:
     clock = Clock()
-    start_canary(repo, istio_spec(V1, istio_prometheus.url), istio_spec(V2, istio_prometheus.url), clock, -4)
+    start_canary(repo, istio_spec(V1, istio_prometheus.url), istio_spec(V2, istio_prometheus.url), clock, -5)
+    # plain Deployments on an Envoy router start at 0% (the pods Ready first): the weight is the next commit
+    assert repo.act("advance", now=clock(-4))[0] == 0
+    assert (repo.trailers()["Rollgen-Action"], repo.trailers()["Rollgen-Weight"]) == ("step", "10")
     assert repo.act("advance", now=clock(-2))[0] == 0
     trailers = repo.trailers()
     assert trailers["Rollgen-Action"] == "abort"
