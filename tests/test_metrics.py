@@ -140,11 +140,7 @@ def served(repo: ConfigRepo) -> Iterator[Serve]:
     serve.server.server_close()
 
 
-def test_a_real_prometheus_scrapes_it(served: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.promstack import no_proxy_for_loopback
-
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+def test_a_real_prometheus_scrapes_it(served: Serve, tmp_path: Path, loopback_without_proxy: None) -> None:
     prometheus = Prometheus(require_tool("prometheus"), tmp_path, served.target)
     prometheus.start()
     try:
