@@ -91,6 +91,26 @@ def status(repo: ConfigRepo, now: str) -> dict[str, dict[str, Any]]:
     return {entry["environment"]: entry for entry in json.loads(out)["environments"]}
 
 
+STAGING_THEN_PROD = "    - {name: staging, namespace: staging}\n    - {name: prod, namespace: prod, after: staging, soak: 30m}\n"
+
+
+def prod_aborted_then_v3(repo: ConfigRepo, more_envs: str = "") -> None:
+    """prod (after staging) aborts v2, then v3 is released at 4h (with `more_envs` after STAGING_THEN_PROD):
+    prod waits for staging to promote v3."""
+    from tests.test_lifecycle import V3
+
+    repo.write_spec(spec(V1, STAGING_THEN_PROD))
+    assert repo.release(now=at(0))[0] == 0
+    assert repo.rollgen("advance", "--all", "--now", at(H))[0] == 0
+    repo.write_spec(spec(V2, STAGING_THEN_PROD), "v2")
+    assert repo.release(now=at(2 * H))[0] == 0
+    assert repo.act("promote", "--full", env="staging", now=at(2 * H + 60))[0] == 0
+    assert repo.rollgen("advance", "--all", "--now", at(3 * H))[0] == 0  # prod starts v2
+    assert repo.act("abort", env="prod", now=at(3 * H + 60))[0] == 0
+    repo.write_spec(spec(V3, STAGING_THEN_PROD + more_envs), "v3")
+    assert repo.release(now=at(4 * H))[0] == 0
+
+
 def promote_through(repo: ConfigRepo, env: str, start: int) -> int:
     """Advance a canary started at `start` in `env` to its promotion (two 5m pauses); the time it promoted."""
     code, out, err = repo.act("advance", env=env, now=at(start + 300))
