@@ -31,13 +31,24 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace) -> int:
     repo_profiles.cache_clear()  # the cache lives for one run: a long-lived caller (tests, a hook) sees edits
     paths, problems = find_specs(list(args.paths))
-    valid = []
-    for path in paths:
-        found = check_file(path)
-        problems.extend(found)
-        if not found:
-            valid.append(path)
-    problems.extend(across_files(valid))
+    import gc
+
+    # The comparison across files holds every spec's nodes to the end, and each automatic collection walked all
+    # of them again: 4x the specs took 6.4x the time. Checking makes no reference cycles worth collecting (the
+    # peak memory is the same without the collector), so it sleeps through the checks and wakes for the report.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        valid = []
+        for path in paths:
+            found = check_file(path)
+            problems.extend(found)
+            if not found:
+                valid.append(path)
+        problems.extend(across_files(valid))
+    finally:
+        if was_enabled:
+            gc.enable()
     problems.extend(across_folders(args.paths, valid))
     print_problems(problems, args.format, files=len(paths))
     return EXIT_USER if problems else EXIT_OK

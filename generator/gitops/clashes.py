@@ -131,13 +131,8 @@ def route_clashes(mine: Iterable[Claim], theirs: Iterable[Claim]) -> list[tuple[
     """Pairs (one of mine, one of theirs) whose routes overlap (`overlap`), between different releases; each of
     mine once, with the first of theirs it overlaps."""
     others = list(theirs)
-    out = []
-    for claim in mine:
-        for other in others:
-            if other.release != claim.release and overlap(claim.route, claim.scope, other.route, other.scope):
-                out.append((claim, other))
-                break
-    return out
+    pairs = ((claim, _first_overlap(claim, others)) for claim in mine)
+    return [(claim, other) for claim, other in pairs if other is not None]
 
 
 def clash_problem(claim: Claim, other: Claim) -> Problem:
@@ -158,24 +153,33 @@ def clash_problem(claim: Claim, other: Claim) -> Problem:
 
 
 def cross_problems(specs: Sequence[Loaded]) -> list[Problem]:
-    """Duplicate names and route clashes among a set of specs (validate of a folder)."""
+    """Duplicate names and route clashes among a set of specs (validate of a folder).
+
+    Each spec's claims meet only the earlier claims on their own class and host (no other can overlap), so a
+    fleet costs its size, not its square; the problems come in the order a spec-by-spec comparison finds them."""
     problems = duplicate_names(specs)
-    seen: list[Claim] = []
+    earlier: dict[tuple[str, str], list[tuple[int, Claim]]] = {}  # (class, host) -> claims so far, numbered
+    count = 0
     for spec in specs:
         claims = list(spec_claims(spec))
-        problems.extend(clash_problem(mine, other) for mine, other in route_clashes(claims, seen))
-        for claim, other in route_clashes(seen, claims):
-            problems.append(clash_problem(claim, other))
-        seen.extend(claims)
-    return _unique(problems)
+        groups = {claim.route[:2]: earlier.get(claim.route[:2], []) for claim in claims}
+        for claim in claims:
+            other = _first_overlap(claim, (c for _, c in groups[claim.route[:2]]))
+            if other is not None:
+                problems.append(clash_problem(claim, other))
+        for _, claim in sorted(numbered for group in groups.values() for numbered in group):
+            other = _first_overlap(claim, claims)
+            if other is not None:
+                problems.append(clash_problem(claim, other))
+        for claim in claims:
+            earlier.setdefault(claim.route[:2], []).append((count, claim))
+            count += 1
+    return list(dict.fromkeys(problems))
 
 
-def _unique(problems: list[Problem]) -> list[Problem]:
-    out: list[Problem] = []
-    for problem in problems:
-        if problem not in out:
-            out.append(problem)
-    return out
+def _first_overlap(claim: Claim, others: Iterable[Claim]) -> Claim | None:
+    return next((other for other in others if other.release != claim.release
+                 and overlap(claim.route, claim.scope, other.route, other.scope)), None)
 
 
 # -- what is deployed -----------------------------------------------------------------------------------------
@@ -257,7 +261,7 @@ def refuse_clashes(repo: Repo, config: Config, spec: Path, display: str) -> None
     theirs += _deployed(config, exclude=mine.release.name)
     problems += [clash_problem(claim, other) for claim, other in route_clashes(spec_claims(mine), theirs)]
     if problems:
-        raise InvalidInput(_unique(problems))
+        raise InvalidInput(list(dict.fromkeys(problems)))
 
 
 def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[Loaded]:
