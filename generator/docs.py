@@ -222,14 +222,18 @@ def _schema(name: str) -> Schema:
     return loaded
 
 
+def _head(title: str, source: str) -> list[str]:
+    """A generated page's first lines: its title and what it is generated from."""
+    return [f"# {title}", "", HEADER.format(command=REGENERATE, source=source).rstrip(), ""]
+
+
 def _reference(name: str, title: str, intro: Sequence[str], examples: Sequence[Path], root: str,
                types: Mapping[str, str] | None = None) -> str:
     """A reference page: its title, where it is generated from, the intro, then a section per object of schema `name`."""
     schema = _schema(name)
     page = Page(Reader(schema), example_values(examples), types=types)
     page.document(schema, "", root)
-    head = [f"# {title}", "", HEADER.format(command=REGENERATE, source=f"`schemas/{name}`").rstrip(), ""]
-    return "\n".join([*head, *intro]) + "\n\n" + "\n\n".join(page.sections) + "\n"
+    return "\n".join([*_head(title, f"`schemas/{name}`"), *intro]) + "\n\n" + "\n\n".join(page.sections) + "\n"
 
 
 def spec_reference() -> str:
@@ -294,10 +298,7 @@ def commands_reference() -> str:
 
     parser = cli.build_parser()
     lines = [
-        "# Commands reference",
-        "",
-        HEADER.format(command=REGENERATE, source="the parser in `generator/cli.py`").rstrip(),
-        "",
+        *_head("Commands reference", "the parser in `generator/cli.py`"),
         "Exit codes: 0 done (including \"nothing to do yet\", which says why); 1 the input or the situation is "
         "wrong (invalid spec, gate failed, conflict, dirty tree); 2 usage error; 3 a bug (the traceback goes to "
         "`~/.cache/rollgen/rollgen-crash.log`). `rollgen --version` prints the version.",
@@ -409,10 +410,7 @@ def _template_text(node: Any) -> str:
 
 def refusals_reference() -> str:
     lines = [
-        "# Refusals reference",
-        "",
-        HEADER.format(command=REGENERATE, source="the messages in `generator/`").rstrip(),
-        "",
+        *_head("Refusals reference", "the messages in `generator/`"),
         "Every message rollgen exits 1 with, as the code writes it: `{...}` is a value filled in when it is "
         "shown. Each says what to do instead. The common ones, with real output and more context: "
         "[troubleshooting](../troubleshooting.md).",
