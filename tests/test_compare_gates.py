@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, require_tool
-from tests.promstack import Backend, Exporter, Prometheus, no_proxy_for_loopback, scraping
+from tests.promstack import Backend, Exporter, Prometheus, scraping
 from tests.test_lifecycle import ConfigRepo, config_repo
 from tests.test_prometheus_gates import V1, V2, Clock, gate_value, spec, start_canary
 
@@ -36,10 +36,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
 
 
 @pytest.fixture
