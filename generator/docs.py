@@ -217,16 +217,27 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", heading.lower()).replace(" ", "-")
 
 
+def _schema(name: str) -> Schema:
+    loaded: Schema = json.loads((ROOT / "schemas" / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _head(title: str, source: str) -> list[str]:
+    """A generated page's first lines: its title and what it is generated from."""
+    return [f"# {title}", "", HEADER.format(command=REGENERATE, source=source).rstrip(), ""]
+
+
+def _reference(name: str, title: str, intro: Sequence[str], examples: Sequence[Path], root: str,
+               types: Mapping[str, str] | None = None) -> str:
+    """A reference page: its title, where it is generated from, the intro, then a section per object of schema `name`."""
+    schema = _schema(name)
+    page = Page(Reader(schema), example_values(examples), types=types)
+    page.document(schema, "", root)
+    return "\n".join([*_head(title, f"`schemas/{name}`"), *intro]) + "\n\n" + "\n\n".join(page.sections) + "\n"
+
+
 def spec_reference() -> str:
-    schema = json.loads((ROOT / "schemas" / "release.schema.json").read_text(encoding="utf-8"))
-    examples = example_values(sorted((ROOT / "examples").glob("*.yaml")))
-    page = Page(Reader(schema), examples)
-    page.document(schema, "", "The release spec")
     intro = [
-        "# Release spec reference",
-        "",
-        HEADER.format(command=REGENERATE, source="`schemas/release.schema.json`").rstrip(),
-        "",
         "Put `# yaml-language-server: $schema=<path of schemas/release.schema.json>` on "
         "its first line for completion in editors. A field's Example is the first value the bundled `examples/` "
         "give it. `spec.container` and `spec.pod` take Kubernetes' own Container and PodSpec fields "
@@ -235,7 +246,8 @@ def spec_reference() -> str:
         "An environment takes its settings, first found, from its own entry, then its `profile` "
         "(see [profiles](../profiles.md)), then the release-level `spec`.",
     ]
-    return "\n".join(intro) + "\n\n" + "\n\n".join(page.sections) + "\n"
+    return _reference("release.schema.json", "Release spec reference", intro,
+                      sorted((ROOT / "examples").glob("*.yaml")), "The release spec")
 
 
 _KINDS = {"bool": "boolean", "text": "string", "texts": "list of string", "name": "string: a DNS-1123 label",
@@ -259,36 +271,23 @@ def _section_types() -> dict[str, str]:
 
 
 def config_reference() -> str:
-    schema = json.loads((ROOT / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
-    examples = example_values(sorted((ROOT / "generator" / "init_templates").glob("config*.yaml")))
-    page = Page(Reader(schema), examples, types=_section_types())
-    page.document(schema, "", "rollgen.yaml")
     intro = [
-        "# rollgen.yaml reference",
-        "",
-        HEADER.format(command=REGENERATE, source="`schemas/config.schema.json`").rstrip(),
-        "",
-        f"{schema['description']} A mistake is reported as `rollgen.yaml:LINE:COL: $.path: message`. Examples "
+        f"{_schema('config.schema.json')['description']} A mistake is reported as `rollgen.yaml:LINE:COL: $.path: message`. Examples "
         "are from the `rollgen.yaml` that `rollgen init` writes.",
     ]
-    return "\n".join(intro) + "\n\n" + "\n\n".join(page.sections) + "\n"
+    return _reference("config.schema.json", "rollgen.yaml reference", intro,
+                      sorted((ROOT / "generator" / "init_templates").glob("config*.yaml")), "rollgen.yaml",
+                      types=_section_types())
 
 
 def profile_reference() -> str:
-    schema = json.loads((ROOT / "schemas" / "profile.schema.json").read_text(encoding="utf-8"))
-    examples = example_values(sorted((ROOT / "overlays").glob("*.yaml")))
-    page = Page(Reader(schema), examples)
-    page.document(schema, "", "A profile")
     intro = [
-        "# Profile reference",
-        "",
-        HEADER.format(command=REGENERATE, source="`schemas/profile.schema.json`").rstrip(),
-        "",
         "A profile is a file `<name>.yaml` that an environment names (`environments[].profile`): the built-in "
         "ones are in `overlays/` (their values are the Examples below), a config repo's own in the folder "
         "`rollgen.yaml`'s `profiles` names. What profiles are for: [profiles](../profiles.md).",
     ]
-    return "\n".join(intro) + "\n\n" + "\n\n".join(page.sections) + "\n"
+    return _reference("profile.schema.json", "Profile reference", intro, sorted((ROOT / "overlays").glob("*.yaml")),
+                      "A profile")
 
 
 # -- the command line -------------------------------------------------------------------------------------------
@@ -299,10 +298,7 @@ def commands_reference() -> str:
 
     parser = cli.build_parser()
     lines = [
-        "# Commands reference",
-        "",
-        HEADER.format(command=REGENERATE, source="the parser in `generator/cli.py`").rstrip(),
-        "",
+        *_head("Commands reference", "the parser in `generator/cli.py`"),
         "Exit codes: 0 done (including \"nothing to do yet\", which says why); 1 the input or the situation is "
         "wrong (invalid spec, gate failed, conflict, dirty tree); 2 usage error; 3 a bug (the traceback goes to "
         "`~/.cache/rollgen/rollgen-crash.log`). `rollgen --version` prints the version.",
@@ -425,10 +421,7 @@ def _template_text(node: Any) -> str:
 
 def refusals_reference() -> str:
     lines = [
-        "# Refusals reference",
-        "",
-        HEADER.format(command=REGENERATE, source="the messages in `generator/`").rstrip(),
-        "",
+        *_head("Refusals reference", "the messages in `generator/`"),
         "Every message rollgen exits 1 with, as the code writes it: `{...}` is a value filled in when it is "
         "shown. Each says what to do instead. The common ones, with real output and more context: "
         "[troubleshooting](../troubleshooting.md).",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from generator.model import EnvState
-from generator.placement import Placement, of_release
+from generator.placement import UNKNOWN, Placement, of_release
 from generator.render.state import Found
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def exposition(root: Path, output_dir: Path, found: Sequence[Found], tick: dict[
     samples: dict[str, list[str]] = {name: [] for name in METRICS}
     for entry in found:
         if entry.state is not None:
-            placement = where.get(entry.release, {}).get(entry.env, Placement("", ""))
+            placement = where.get(entry.release, {}).get(entry.env, UNKNOWN)
             _samples(samples, entry, entry.state, placement, (entry.release, entry.env) in waiting)
     lines = []
     for name, help_text in METRICS.items():

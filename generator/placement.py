@@ -20,7 +20,7 @@ class Placement(NamedTuple):
     cluster: str  # "": the repository's default destination
 
 
-UNKNOWN = Placement("", "")
+UNKNOWN = Placement("", "")  # a release whose spec cannot be read, or an environment it no longer names
 
 
 def of_release(root: Path, app_dir: Path) -> dict[str, Placement]:

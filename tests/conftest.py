@@ -64,6 +64,15 @@ def require_crd(relative: str) -> Path:
     pytest.skip(CRDS_MISSING)
 
 
+@pytest.fixture
+def loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """urllib sends loopback requests (to the tests' own servers) directly, whatever proxy the machine has."""
+    from tests.promstack import no_proxy_for_loopback
+
+    for key, value in no_proxy_for_loopback().items():
+        monkeypatch.setenv(key, value)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may read or write the real $HOME or the user's git config."""

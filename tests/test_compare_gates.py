@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, require_tool
-from tests.promstack import Backend, Exporter, Prometheus, no_proxy_for_loopback, scraping
+from tests.promstack import Backend, Exporter, Prometheus, scraping
 from tests.test_lifecycle import ConfigRepo, config_repo
 from tests.test_prometheus_gates import V1, V2, Clock, gate_value, spec, start_canary
 
@@ -36,10 +36,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
 
 
 @pytest.fixture
@@ -126,7 +123,10 @@ def istio_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prome
 
 def test_istio_compares_the_canary_service_with_the_stable_one(istio_prometheus: Prometheus, repo: ConfigRepo) -> None:
     clock = Clock()
-    start_canary(repo, istio_spec(V1, istio_prometheus.url), istio_spec(V2, istio_prometheus.url), clock, -4)
+    start_canary(repo, istio_spec(V1, istio_prometheus.url), istio_spec(V2, istio_prometheus.url), clock, -5)
+    # plain Deployments on an Envoy router start at 0% (the pods Ready first): the weight is the next commit
+    assert repo.act("advance", now=clock(-4))[0] == 0
+    assert (repo.trailers()["Rollgen-Action"], repo.trailers()["Rollgen-Weight"]) == ("step", "10")
     assert repo.act("advance", now=clock(-2))[0] == 0
     trailers = repo.trailers()
     assert trailers["Rollgen-Action"] == "abort"

@@ -47,7 +47,6 @@ from generator.plan.prometheus import (
 )
 from tests.conftest import REFUSED_PORT, ROOT
 from tests.factories import make_release
-from tests.promstack import no_proxy_for_loopback
 
 OLD = Image.parse("ghcr.io/kmaster8/hello:v1")
 NEW = Image.parse("ghcr.io/kmaster8/hello:v2")
@@ -471,9 +470,7 @@ class Scripted:
 
 
 @pytest.fixture
-def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Scripted]:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+def scripted(loopback_without_proxy: None) -> Iterator[Scripted]:
     script = Scripted([])
 
     class Handler(BaseHTTPRequestHandler):

@@ -140,11 +140,7 @@ def served(repo: ConfigRepo) -> Iterator[Serve]:
     serve.server.server_close()
 
 
-def test_a_real_prometheus_scrapes_it(served: Serve, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.promstack import no_proxy_for_loopback
-
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+def test_a_real_prometheus_scrapes_it(served: Serve, tmp_path: Path, loopback_without_proxy: None) -> None:
     prometheus = Prometheus(require_tool("prometheus"), tmp_path, served.target)
     prometheus.start()
     try:
@@ -244,21 +240,10 @@ def test_an_environment_that_waits_is_waiting_and_running_as_status_shows_it(
     """prod follows staging (`after:`): its canary aborted, the next version waits in staging. `status` says
     waiting; the metrics say the same (phase waiting, status 0 as Flagger's running), in `status --format
     prometheus` and in the tick's --metrics-file, not the abort's 2, which would keep `> 1` alerts firing."""
-    from tests.test_lifecycle import V3
-    from tests.test_order import H, at as at_s, spec
+    from tests.test_order import H, at as at_s, prod_aborted_then_v3
 
     repo = config_repo(git_remote[1], capsys)
-    envs = "    - {name: staging, namespace: staging}\n    - {name: prod, namespace: prod, after: staging, soak: 30m}\n"
-    repo.write_spec(spec(V1, envs))
-    assert repo.release(now=at_s(0))[0] == 0
-    assert repo.rollgen("advance", "--all", "--now", at_s(H))[0] == 0
-    repo.write_spec(spec(V2, envs), "v2")
-    assert repo.release(now=at_s(2 * H))[0] == 0
-    assert repo.act("promote", "--full", env="staging", now=at_s(2 * H + 60))[0] == 0
-    assert repo.rollgen("advance", "--all", "--now", at_s(3 * H))[0] == 0  # prod starts v2
-    assert repo.act("abort", env="prod", now=at_s(3 * H + 60))[0] == 0
-    repo.write_spec(spec(V3, envs), "v3")
-    assert repo.release(now=at_s(4 * H))[0] == 0
+    prod_aborted_then_v3(repo)
     code, out, _ = repo.rollgen("status", "--now", at_s(4 * H + 60))
     assert re.search(r"hello\s+prod\s+waiting", out), out
     prod = '{release="hello",environment="prod",cluster=""}'

@@ -22,7 +22,6 @@ from generator.render import state as state_file
 from generator.spec.config import load
 from generator.errors import InvalidInput
 from tests.conftest import REFUSED_PORT, git
-from tests.promstack import no_proxy_for_loopback
 from tests.test_lifecycle import V1, V2, V3, ConfigRepo, at, config_repo, spec_text
 from tests.test_lifecycle import CONFIG
 
@@ -66,9 +65,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+def receiver(loopback_without_proxy: None) -> Iterator[Receiver]:
     found = Receiver()
     yield found
     found.close()

@@ -91,6 +91,26 @@ def status(repo: ConfigRepo, now: str) -> dict[str, dict[str, Any]]:
     return {entry["environment"]: entry for entry in json.loads(out)["environments"]}
 
 
+STAGING_THEN_PROD = "    - {name: staging, namespace: staging}\n    - {name: prod, namespace: prod, after: staging, soak: 30m}\n"
+
+
+def prod_aborted_then_v3(repo: ConfigRepo, more_envs: str = "") -> None:
+    """prod (after staging) aborts v2, then v3 is released at 4h (with `more_envs` after STAGING_THEN_PROD):
+    prod waits for staging to promote v3."""
+    from tests.test_lifecycle import V3
+
+    repo.write_spec(spec(V1, STAGING_THEN_PROD))
+    assert repo.release(now=at(0))[0] == 0
+    assert repo.rollgen("advance", "--all", "--now", at(H))[0] == 0
+    repo.write_spec(spec(V2, STAGING_THEN_PROD), "v2")
+    assert repo.release(now=at(2 * H))[0] == 0
+    assert repo.act("promote", "--full", env="staging", now=at(2 * H + 60))[0] == 0
+    assert repo.rollgen("advance", "--all", "--now", at(3 * H))[0] == 0  # prod starts v2
+    assert repo.act("abort", env="prod", now=at(3 * H + 60))[0] == 0
+    repo.write_spec(spec(V3, STAGING_THEN_PROD + more_envs), "v3")
+    assert repo.release(now=at(4 * H))[0] == 0
+
+
 def promote_through(repo: ConfigRepo, env: str, start: int) -> int:
     """Advance a canary started at `start` in `env` to its promotion (two 5m pauses); the time it promoted."""
     code, out, err = repo.act("advance", env=env, now=at(start + 300))
@@ -275,28 +295,10 @@ def test_in_pull_request_mode_the_tick_opens_the_followers_pull_request(
     tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """advance --all in pull-request mode starts a follower on its own branch, as it steps one in flight."""
-    import os
-    import stat
-
-    from tests.test_pull_request import CONFIG as PR_CONFIG, GH
+    from tests.test_pull_request import pull_request_repo
 
     remote, clone = git_remote
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "gh").write_text(GH)
-    (bin_dir / "gh").chmod(0o755 | stat.S_IXUSR)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("GH_LOG", str(tmp_path / "gh.log"))
-    monkeypatch.setenv("GH_STATE", str(tmp_path / "gh.state"))
-    (tmp_path / "gh.state").write_text("OPEN\n")
-    (clone / "rollgen.yaml").write_text(PR_CONFIG)
-    repo = ConfigRepo(clone, capsys)
-    repo.spec.parent.mkdir()
-    repo.spec.write_text(spec(V1, "    - {name: staging, namespace: staging}\n"
-                                  "    - {name: prod, namespace: prod, after: staging, soak: 30m}\n"))
-    git(clone, "add", ".")
-    git(clone, "commit", "-q", "-m", "config and spec")
-    git(clone, "push", "-q", "origin", "main")
+    repo = pull_request_repo(tmp_path, clone, capsys, monkeypatch, spec(V1, STAGING_THEN_PROD))
     code, out, err = repo.release(now=T0)
     assert code == 0 and "hello/staging: deploy" in out and "hello/prod: waiting" in out, out + err
     git(remote, "update-ref", "refs/heads/main", git(remote, "rev-parse", "rollgen/hello/staging").strip())

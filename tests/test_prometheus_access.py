@@ -18,7 +18,7 @@ import pytest
 from generator.plan.prometheus import Client, PrometheusError
 from generator.spec.config import PrometheusAccess
 from tests.conftest import git, require_tool
-from tests.promstack import Exporter, Prometheus, WebAccess, no_proxy_for_loopback, scraping, self_signed
+from tests.promstack import Exporter, Prometheus, WebAccess, scraping, self_signed
 from tests.test_lifecycle import CONFIG, ConfigRepo
 from tests.test_prometheus_gates import V1, V2, Clock, spec, start_canary
 
@@ -38,10 +38,7 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
 
 
 def secrets_folder(tmp_path: Path, password: str = PASSWORD) -> Path:

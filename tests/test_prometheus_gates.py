@@ -19,7 +19,7 @@ import pytest
 
 from generator.plan.prometheus import Client, QueryError
 from tests.conftest import REFUSED_PORT, git, require_tool
-from tests.promstack import Exporter, Prometheus, no_proxy_for_loopback, scraping
+from tests.promstack import Exporter, Prometheus, scraping
 from tests.test_lifecycle import ConfigRepo, config_repo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
@@ -50,10 +50,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
 
 
 @pytest.fixture

@@ -76,10 +76,10 @@ class Setup:
         git(self.merger, "push", "-q", "origin", "main")
 
 
-@pytest.fixture
-def pr(tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
-       monkeypatch: pytest.MonkeyPatch) -> Setup:
-    remote, clone = git_remote
+def pull_request_repo(tmp_path: Path, clone: Path, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch, spec: str) -> ConfigRepo:
+    """`clone` in pull-request mode with the fake gh on PATH (its log and state in tmp_path, the PR open), and
+    rollgen.yaml and the spec `spec` committed and pushed to main."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     gh = bin_dir / "gh"
@@ -92,11 +92,18 @@ def pr(tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixt
     (clone / "rollgen.yaml").write_text(CONFIG)
     repo = ConfigRepo(clone, capsys)
     repo.spec.parent.mkdir()
-    repo.spec.write_text(spec_text(V1))
+    repo.spec.write_text(spec)
     git(clone, "add", ".")
     git(clone, "commit", "-q", "-m", "config and spec")
     git(clone, "push", "-q", "origin", "main")
-    return Setup(tmp_path, remote, repo)
+    return repo
+
+
+@pytest.fixture
+def pr(tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+       monkeypatch: pytest.MonkeyPatch) -> Setup:
+    remote, clone = git_remote
+    return Setup(tmp_path, remote, pull_request_repo(tmp_path, clone, capsys, monkeypatch, spec_text(V1)))
 
 
 def test_release_goes_to_its_branch_and_opens_the_pr_once(pr: Setup) -> None:

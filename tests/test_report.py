@@ -129,22 +129,10 @@ def test_an_environment_that_waits_for_its_upstream_is_shown_waiting(
     """`after:` (issue 24) in the page as `status` shows it: prod, whose last canary aborted, waits for staging
     to promote the next version; qa, never deployed, waits for its first. Both are listed as waiting now, with
     what they wait for, not as an abort at rest or a retired environment."""
-    from tests.test_lifecycle import V3
-    from tests.test_order import H, at as at_s, spec
+    from tests.test_order import H, at as at_s, prod_aborted_then_v3
 
     repo = config_repo(git_remote[1], capsys)
-    envs = ("    - {name: staging, namespace: staging}\n    - {name: prod, namespace: prod, after: staging, soak: 30m}\n")
-    repo.write_spec(spec(V1, envs))
-    assert repo.release(now=at_s(0))[0] == 0
-    assert repo.rollgen("advance", "--all", "--now", at_s(H))[0] == 0
-    repo.write_spec(spec(V2, envs), "v2")
-    assert repo.release(now=at_s(2 * H))[0] == 0
-    assert repo.act("promote", "--full", env="staging", now=at_s(2 * H + 60))[0] == 0
-    assert repo.rollgen("advance", "--all", "--now", at_s(3 * H))[0] == 0
-    assert repo.act("abort", env="prod", now=at_s(3 * H + 60))[0] == 0
-    envs += "    - {name: qa, namespace: qa, after: prod}\n"
-    repo.write_spec(spec(V3, envs), "v3")
-    assert repo.release(now=at_s(4 * H))[0] == 0
+    prod_aborted_then_v3(repo, "    - {name: qa, namespace: qa, after: prod}\n")
     out = tmp_path / "report.html"
     code, _, err = repo.rollgen("report", "--out", str(out), "--now", at_s(4 * H + 60))
     assert code == 0 and "1 release, 3 environments" in err, err

@@ -13,7 +13,7 @@ from generator.render.queries import substitute
 from generator.plan.prometheus import Client
 from generator.render.routers import router_for
 from tests.conftest import require_tool
-from tests.promstack import Exporter, IstioBackend, Prometheus, no_proxy_for_loopback, scraping
+from tests.promstack import Exporter, IstioBackend, Prometheus, scraping
 
 WINDOW = "2s"
 SCENARIOS = {  # namespace -> the new version's behaviour
@@ -36,10 +36,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-@pytest.fixture(autouse=True)
-def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in no_proxy_for_loopback().items():
-        monkeypatch.setenv(key, value)
+pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
 
 
 def measure(prometheus: Prometheus, promql: str) -> float | None:

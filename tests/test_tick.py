@@ -134,13 +134,18 @@ def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> C
     return config_repo(git_remote[1], capsys)
 
 
+def add_alpha_with_staging_on_eu_1(repo: ConfigRepo, image: str) -> None:
+    """Release alpha (staging, prod) at `image`, its staging on cluster eu-1 and prod in-cluster."""
+    add_release(repo, "alpha", image, ("staging", "prod"))
+    spec = repo.path / "releases" / "alpha.yaml"
+    spec.write_text(spec.read_text().replace("{name: staging, namespace: test-staging}",
+                                             "{name: staging, namespace: test-staging, cluster: eu-1}"))
+    git(repo.path, "commit", "-qam", "staging on eu-1")
+
+
 def test_advance_all_cluster_ticks_only_that_clusters_environments(repo: ConfigRepo) -> None:
     for image in (V1, V2):
-        add_release(repo, "alpha", image, ("staging", "prod"))
-        spec = repo.path / "releases" / "alpha.yaml"
-        spec.write_text(spec.read_text().replace("{name: staging, namespace: test-staging}",
-                                                 "{name: staging, namespace: test-staging, cluster: eu-1}"))
-        git(repo.path, "commit", "-qam", "staging on eu-1")
+        add_alpha_with_staging_on_eu_1(repo, image)
         add_release(repo, "beta", image, ("prod",))
         release(repo, "alpha", at(0))
         release(repo, "beta", at(0))
@@ -166,11 +171,7 @@ def test_tickers_of_two_clusters_and_a_ci_runner_push_without_losing_a_step(
     the remote before it decides (and a push that loses a race is retried the same way), so no step is taken
     twice and none is lost."""
     for image in (V1, V2):
-        add_release(repo, "alpha", image, ("staging", "prod"))
-        spec = repo.path / "releases" / "alpha.yaml"
-        spec.write_text(spec.read_text().replace("{name: staging, namespace: test-staging}",
-                                                 "{name: staging, namespace: test-staging, cluster: eu-1}"))
-        git(repo.path, "commit", "-qam", "staging on eu-1")
+        add_alpha_with_staging_on_eu_1(repo, image)
         release(repo, "alpha", at(0))
     git(repo.path, "push", "-q", "origin", "main")
     clones = []

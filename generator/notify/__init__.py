@@ -39,7 +39,7 @@ def landed(
 
     try:
         ids = list(dict.fromkeys([*(_pushed_now(repo, config) if pushed else []), *(c for c in commits if c)]))
-        events = from_commits(repo, config, _untold(repo, ids)) + placed(config, list(extra))
+        events = from_commits(repo, config, _untold(repo.rollgen_dir / "notified", ids)) + placed(config, list(extra))
     except Exception as exc:  # noqa: BLE001 - the step is done; telling about it must not fail the command
         warn(f"could not read the events of the landed commits: {exc}")
         return
@@ -52,22 +52,21 @@ CATCH_UP = 500  # commits at most taken from one push
 TOLD = 2000  # commit ids a clone remembers having told
 
 
-def _untold(repo: Repo, ids: list[str]) -> list[str]:
-    """`ids` less those this clone has told already (a commit made without --push is told then, and must not be
-    told again when a later run's push carries it); the rest are recorded as told."""
-    record = repo.rollgen_dir / "notified"
+def _untold(record: Path, ids: list[str]) -> list[str]:
+    """`ids` less those this clone has told already, as listed in `record` (a commit made without --push is told
+    then, and must not be told again when a later run's push carries it); the rest are recorded as told."""
     try:
-        told = record.read_text().split()
+        told = record.read_text().splitlines()
     except OSError:
         told = []
     seen = set(told)
-    new = [commit for commit in ids if commit not in seen]
+    new = [key for key in ids if key not in seen]
     if new:
         try:
             record.parent.mkdir(parents=True, exist_ok=True)
-            record.write_text("".join(f"{commit}\n" for commit in [*told, *new][-TOLD:]))
+            record.write_text("".join(f"{key}\n" for key in [*told, *new][-TOLD:]))
         except OSError:
-            pass  # at worst a commit is told twice, with the same id
+            pass  # at worst a commit or a wait is told twice, with the same id
     return new
 
 
@@ -116,20 +115,8 @@ def new_waits(repo: Repo, lines: Sequence[object], now: str) -> list[Event]:
             waits.append(waiting(getattr(line, "release"), getattr(line, "environment"), wait, now))
     if not waits:
         return []
-    sent_file = repo.rollgen_dir / "notified-waits"
-    try:
-        told = sent_file.read_text().splitlines()
-    except OSError:
-        told = []
-    seen = set(told)
-    new = [event for event in dict((e.id, e) for e in waits).values() if event.id not in seen]
-    if new:
-        try:
-            sent_file.parent.mkdir(parents=True, exist_ok=True)
-            sent_file.write_text("".join(f"{key}\n" for key in [*told, *(e.id for e in new)][-TOLD:]))
-        except OSError:
-            pass  # at worst a wait is told twice, with the same id
-    return new
+    by_id = {event.id: event for event in waits}
+    return [by_id[key] for key in _untold(repo.rollgen_dir / "notified-waits", list(by_id))]
 
 
 def send(config: Config, events: Sequence[Event]) -> None:

@@ -492,13 +492,18 @@ def root_kustomization(flux: Flux, root_name: str, prefix: str = "") -> Manifest
     """Applies flux/ (Flux generates the kustomization.yaml for a plain folder): releases come and go by commit.
 
     Applied once by hand together with the GitRepository; it then manages both, and itself."""
+    return _folder_kustomization(flux, root_name, f"{prefix}{FLUX_DIR}")
+
+
+def _folder_kustomization(flux: Flux, name: str, path: str) -> Manifest:
+    """A Flux Kustomization applying one folder of the repo from the GitRepository, with the config's settings."""
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
-        "metadata": {"name": root_name, "namespace": flux.namespace, "labels": _labels()},
+        "metadata": {"name": name, "namespace": flux.namespace, "labels": _labels()},
         "spec": {
             "interval": flux.interval,
-            "path": f"./{prefix}{FLUX_DIR}",
+            "path": f"./{path}",
             "prune": flux.prune,
             "sourceRef": {"kind": "GitRepository", "name": flux.source_name},
             "timeout": flux.timeout,
@@ -643,18 +648,7 @@ def tick_documents(wiring: Wiring, path: str) -> dict[str, Any]:
             },
         }
     if flux is not None:
-        out[f"{FLUX_DIR}/kustomization_{TICK}.yaml"] = {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-            "kind": "Kustomization",
-            "metadata": {"name": TICK, "namespace": flux.namespace, "labels": _labels()},
-            "spec": {
-                "interval": flux.interval,
-                "path": f"./{path}",
-                "prune": flux.prune,
-                "sourceRef": {"kind": "GitRepository", "name": flux.source_name},
-                "timeout": flux.timeout,
-            },
-        }
+        out[f"{FLUX_DIR}/kustomization_{TICK}.yaml"] = _folder_kustomization(flux, TICK, path)
     return out
 
 
