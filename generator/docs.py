@@ -359,10 +359,11 @@ def _takes(action: argparse.Action) -> str:
 # -- the refusals: every message rollgen exits 1 with, as written in the code -----------------------------------
 
 # What ends a command with exit 1: generator.errors.RollgenError and its subclasses, and the plan's Refusal (an
-# action that would be refused), message first; and a spec's problems, spec.findings.Finding(path, message).
-# Their messages say what to do; this page lists them, by module.
+# action that would be refused), message first; a workflow Outcome(release, env, "refused", message, ...); and a
+# spec's problems, spec.findings.Finding(path, message). Their messages say what to do; this page lists them, by
+# module.
 REFUSING = {"RollgenError": 0, "UsageError": 0, "GitError": 0, "BuildError": 0, "PrometheusError": 0,
-            "QueryError": 0, "TemplateFailure": 0, "Refusal": 0, "Finding": 1}
+            "QueryError": 0, "TemplateFailure": 0, "Refusal": 0, "Outcome": 3, "Finding": 1}
 
 
 def refusal_messages(kinds: Mapping[str, int] = REFUSING) -> dict[str, list[str]]:
@@ -377,11 +378,21 @@ def refusal_messages(kinds: Mapping[str, int] = REFUSING) -> dict[str, list[str]
             if not isinstance(node, ast.Call):
                 continue
             at = kinds.get(_called(node), -1)
-            if at >= 0 and len(node.args) > at:
+            if at >= 0 and len(node.args) > at and _refuses(node):
                 text = _template_text(node.args[at])
                 if text and text not in messages:
                     messages.append(text)
     return {module: messages for module, messages in found.items() if messages}
+
+
+def _refuses(node: Any) -> bool:
+    """An Outcome is a refusal only when its result (the third argument) is "refused"; the others always are."""
+    import ast
+
+    if _called(node) != "Outcome":
+        return True
+    result = node.args[2] if len(node.args) > 2 else None
+    return isinstance(result, ast.Constant) and result.value == "refused"
 
 
 def _called(node: Any) -> str:

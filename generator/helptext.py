@@ -28,16 +28,20 @@ HELP: dict[str, tuple[str, str]] = {
         "first release deploys straight to stable; a new version (image, container, pod, config, security) "
         "starts a canary at step 1, or a blue-green preview; other changes are committed as a configuration "
         "update. The spec must be committed as it is. A canary that was aborted is not started again for the "
-        "same version unless --retry says so.",
+        "same version unless --retry says so. An environment with `after:` starts only once its upstream runs "
+        "that version promoted and soaked; until then it is waiting (no commit) and `advance` starts it. Inside "
+        "a freeze window nothing starts (exit 0, no commit).",
         "rollgen release releases/hello.yaml --env staging\nrollgen release releases/hello.yaml --retry --push",
     ),
     "advance": (
         "The scheduled tick: commit the next step of an environment's canary once its pause has elapsed and its "
         "analysis gates pass, or promote after the last step; otherwise say why not and exit 0. A failed gate "
         "aborts (exit 1). On the nginx engine the promotion keeps the canary's traffic for spec.settleDelay "
-        "(default 1m) before scaling it down. --all ticks every in-flight environment of every release, one "
-        "commit each and one push at the end; with --metrics-file it then writes every environment's state in "
-        "the Prometheus text format, atomically, for node-exporter's textfile collector (docs/notifications.md).",
+        "(default 1m) before scaling it down. --all ticks every in-flight environment of every release, and "
+        "starts every waiting one whose upstream has promoted and soaked, one commit each and one push at the "
+        "end; with --metrics-file it then writes every environment's state in the Prometheus text format, "
+        "atomically, for node-exporter's textfile collector (docs/notifications.md). Inside a freeze window no "
+        "step is taken (exit 0, no commit).",
         "rollgen advance hello --env staging\nrollgen advance --all --repo . --push\n"
         "rollgen advance --all --push --metrics-file /var/lib/node-exporter/textfile/rollgen.prom",
     ),

@@ -25,6 +25,13 @@ def test_the_reference_pages_are_current() -> None:
     assert not stale, f"{', '.join(stale)}: stale; run `python -m generator.docs` and commit the result"
 
 
+def test_the_refusals_reference_lists_a_refused_outcome() -> None:
+    """An action refused as a workflow outcome (release --env of an environment that waits for another) exits 1
+    like a raised refusal, so the reference lists its message too."""
+    messages = docs.refusal_messages(docs.REFUSING)["generator/gitops/workflow.py"]
+    assert any("by itself once it can" in message for message in messages), messages
+
+
 def test_check_names_a_stale_page_and_how_to_regenerate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(docs, "ROOT", tmp_path)

@@ -302,9 +302,10 @@ def _waiting(release: Release, env: Environment, states: dict[str, EnvState], re
         return None
     current = states.get(env.name)
     if request.order == "refuse":
-        text = (f"{wait.reason}; `rollgen advance` starts {env.name} by itself once it can "
-                f"(--out-of-order releases it now, recorded in the commit)")
-        return Outcome(release.name, env.name, "refused", text, state=current, waiting=wait, colours=colours(release))
+        return Outcome(release.name, env.name, "refused",
+                       f"{wait.reason}; `rollgen advance` starts {env.name} by itself once it can "
+                       f"(--out-of-order releases it now, recorded in the commit)",
+                       state=current, waiting=wait, colours=colours(release))
     return Outcome(release.name, env.name, "nothing-to-do", f"waiting: {wait.reason}", state=current, waiting=wait,
                    colours=colours(release))
 
