@@ -54,7 +54,7 @@ def test_the_tick_package_builds_and_is_locked_down(tmp_path: Path) -> None:
     assert set(volumes) == {"work", "git", "prometheus", "metrics"} and not any("hostPath" in v for v in volumes.values())
     # issue 26: the tick writes the metrics textfile onto the claim, which outlives the Job's pod
     assert volumes["metrics"]["persistentVolumeClaim"]["claimName"] == objects["PersistentVolumeClaim"]["metadata"]["name"]
-    assert pod["containers"][0]["command"] == ["rollgen", "advance", "--all", "--push", "--repo", "/work/repo",
+    assert pod["containers"][0]["command"] == ["rollgen", "advance", "--all", "--push", "--repo", "/workspace/repo",
                                                "--metrics-file", "/var/lib/rollgen/metrics/rollgen.prom"]
     mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
     assert mounts["metrics"] == "/var/lib/rollgen/metrics"
@@ -123,7 +123,7 @@ def test_the_clone_url_and_branch_come_from_the_origin_remote(git_remote: tuple[
     objects = init_with_tick(clone, gitops="flux")
     command = pod_of(objects["CronJob"])["initContainers"][0]["command"]
     assert command == ["git", "clone", "--quiet", "--single-branch", "--branch", "main",
-                       "git@git.acme.test:platform/config.git", "/work/repo"]
+                       "git@git.acme.test:platform/config.git", "/workspace/repo"]
 
 
 # -- advance --all --cluster -------------------------------------------------------------------------------------

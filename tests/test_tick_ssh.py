@@ -128,7 +128,7 @@ def container_paths(tmp_path: Path) -> dict[str, str]:
     return {
         "/etc/rollgen/git": str(tmp_path / "mounts" / "git"),
         "/var/run/secrets/rollgen": str(tmp_path / "mounts" / "prometheus"),
-        "/work": str(tmp_path / "mounts" / "work"),
+        "/workspace": str(tmp_path / "mounts" / "work"),
         "/var/lib/rollgen/metrics": str(tmp_path / "mounts" / "metrics"),
     }
 
