@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from generator.clock import format_time, parse_time
+from generator.clock import format_time
 from generator.errors import RollgenError
 from generator.gitops.repo import Repo
 from generator.gitops.run import execute
@@ -75,7 +75,7 @@ def plan_rollback(
     image, pod = target
     back_from = current.canary_image if current.phase == "progressing" and current.canary_image else current.stable_image
     state = EnvState(
-        phase="stable", stable_image=image, since=format_time(_not_before(now, current)),
+        phase="stable", stable_image=image, since=format_time(now),  # a clock behind: workflow.decide records the later time
         active_colour=current.active_colour, stable_pod=pod, rolled_back=back_from,
     )
     summary = f"roll back to {image.ref}" + (f" (from {back_from.ref})" if back_from and back_from != image else "")
@@ -117,15 +117,6 @@ def _what_was(release: Release, env: Environment, current: EnvState) -> str:
     if current.phase == "promoting":
         return f"the promotion of {current.stable_image.ref} is cut short"
     return f"{current.stable_image.ref} was stable"
-
-
-def _not_before(now: datetime, current: EnvState) -> datetime:
-    """A clock behind the last action must not record time running backwards: the later of the two."""
-    try:
-        since = parse_time(current.since) if current.since else None
-    except (ValueError, OverflowError):
-        since = None
-    return since if since is not None and since > now else now
 
 
 # -- the environment's history --------------------------------------------------------------------------------
