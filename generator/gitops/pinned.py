@@ -100,6 +100,17 @@ def _load(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release
 
 
 def _read(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release | _Missing | None:
+    from generator.errors import RollgenError
+
+    try:
+        data = repo.read_blobs([blob])[0]
+    except (RollgenError, OSError):
+        return None  # not loadable now: rendered from the current spec, as before
+    return _MISSING if data is None else release_of_text(data, display, profiles)
+
+
+def release_of_text(data: bytes, display: str, profiles: Path | None) -> Release | None:
+    """The valid release a spec's bytes hold (as git has them), its files naming `display`; None otherwise."""
     from generator.errors import InvalidInput, RollgenError
     from generator.render.loading import check_document
     from generator.spec.loader import load_text
@@ -107,9 +118,6 @@ def _read(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release
     from generator.spec.release import build_release
 
     try:
-        data = repo.read_blobs([blob])[0]
-        if data is None:
-            return _MISSING
         docs = [doc for doc in load_text(data, display) if doc.data is not None]
         if len(docs) != 1:
             return None
@@ -118,4 +126,4 @@ def _read(repo: Repo, blob: str, display: str, profiles: Path | None) -> Release
             return None
         return build_release(docs[0], found)
     except (InvalidInput, RollgenError, OSError, ValueError):
-        return None  # not loadable now: rendered from the current spec, as before
+        return None

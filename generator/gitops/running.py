@@ -11,7 +11,6 @@ environment. That spec was valid when rollgen committed with it, and it is what 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
@@ -134,22 +133,13 @@ def _release_at(
     if text is None:
         return None
     if (source, text) not in seen:
-        seen[(source, text)] = _load(repo, config, text, source, name)
+        seen[(source, text)] = _load(config, text, source, name)
     return seen[(source, text)]
 
 
-def _load(repo: Repo, config: Config, text: bytes, source: str, name: str) -> Release | None:
+def _load(config: Config, text: bytes, source: str, name: str) -> Release | None:
     """The release in `text`, validated, its headers naming `source`; None when it is not a valid release NAME."""
-    from generator.render.loading import load_release
+    from generator.gitops.pinned import release_of_text
 
-    folder = repo.rollgen_dir / "history"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"spec-{os.getpid()}.yaml"
-    path.write_bytes(text)
-    try:
-        release = load_release(path, [config.profiles_dir] if config.profiles_dir else [], display=source)
-    except InvalidInput:
-        return None
-    finally:
-        path.unlink(missing_ok=True)
-    return release if release.name == name else None
+    release = release_of_text(text, source, config.profiles_dir)
+    return release if release is not None and release.name == name else None
