@@ -151,7 +151,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
 def set_spec_image(repo: Repo, config: Config, release: Release, env: str, transition: Transition) -> str | None:
     """The environment's own `image:` in the spec set to the version rolled back to (set-image's edit, checked to
     change nothing else); the spec's repository path when it changed, for the same commit."""
-    from generator.commands.set_image import _check_meaning, edit_image, plain_file, replace_file, validated_bytes
+    from generator.commands.set_image import check_meaning, edit_image, plain_file, replace_file, validated_bytes
 
     spec = find_spec(repo, config, release.name)
     rel = plain_file(repo, spec)
@@ -165,7 +165,7 @@ def set_spec_image(repo: Repo, config: Config, release: Release, env: str, trans
     edit = edit_image(original, where, image, display)
     if edit.data == original:
         return None
-    _check_meaning(edit.data, validated_bytes(original, config, display), where, image, config, display)
+    check_meaning(edit.data, validated_bytes(original, config, display), where, image, config, display)
     replace_file(spec, edit.data)
     return rel
 

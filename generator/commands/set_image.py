@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         if edit.data == original:
             print(f"{where}: nothing to do: {display} already says image {image}")
             return EXIT_OK
-        _check_meaning(edit.data, release_data, args.env, image, config, display)
+        check_meaning(edit.data, release_data, args.env, image, config, display)
         replace_file(spec, edit.data)
         print(f"{display}: {where}: image {edit.old or '(none)'} -> {image}")
         if args.commit:
@@ -284,7 +284,7 @@ def validated_bytes(raw: bytes, config: Config, display: str) -> dict[str, Any]:
     return data
 
 
-def _check_meaning(data: bytes, before: dict[str, Any], env: str | None, image: str, config: Config, display: str) -> None:
+def check_meaning(data: bytes, before: dict[str, Any], env: str | None, image: str, config: Config, display: str) -> None:
     """The edited spec validates, and reads as the old one with the one image changed: else nothing is written."""
     import copy
 

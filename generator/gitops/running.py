@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from generator.errors import InvalidInput, RollgenError
 from generator.gitops.repo import Repo
-from generator.gitops.workflow import NamedRelease, _release_name, find_spec, spec_display
+from generator.gitops.workflow import NamedRelease, release_name_of, find_spec, spec_display
 from generator.model import Release
 from generator.spec.config import Config
 
@@ -65,7 +65,7 @@ class RunningRelease(NamedRelease):
             path = find_spec(repo, config, self.name)
         except RollgenError as exc:
             return exc, str(exc), None
-        named = _release_name(path)
+        named = release_name_of(path)
         if named is not None and named != self.name:
             failure = RollgenError(f"{spec_display(repo, path)} is release {named!r} now, not {self.name!r}")
             return failure, str(failure), None

@@ -835,7 +835,7 @@ def _search(config: Config, name: str) -> Path:
 
     if config.releases_dir.is_dir():
         for path in sorted(release_files(config.releases_dir)):
-            if _release_name(path) == name:
+            if release_name_of(path) == name:
                 return path
     raise RollgenError(
         f"no spec for release {name!r}: not named by apps/{name}/, not {config.releases}/{name}.yaml, "
@@ -843,7 +843,7 @@ def _search(config: Config, name: str) -> Path:
     )
 
 
-def _release_name(path: Path) -> str | None:
+def release_name_of(path: Path) -> str | None:
     """The spec's metadata.name, parsed (any YAML style: flow mappings, quotes, anchors); None when the file is not
     one readable Release (the load that follows reports why, if it is the one asked for)."""
     from generator.spec.loader import load_file
