@@ -10,8 +10,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.factories import ConfigRepo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -121,6 +125,20 @@ def git_remote(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     git(clone, "push", "origin", "main")
     yield remote, clone
 
+
+
+@pytest.fixture
+def config_repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
+    """git_remote's clone made a config repo (factories.CONFIG committed as rollgen.yaml), driven through the CLI."""
+    from tests.factories import make_config_repo
+
+    return make_config_repo(git_remote[1], capsys)
+
+
+@pytest.fixture
+def repo(config_repo: ConfigRepo) -> ConfigRepo:
+    """config_repo under the short name the lifecycle tests use (a module's own `repo` fixture overrides it)."""
+    return config_repo
 
 @contextmanager
 def disk_full_at_replace(monkeypatch: pytest.MonkeyPatch, nth: int) -> Iterator[None]:

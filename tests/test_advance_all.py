@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo, spec_text
+from tests.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.factories import make_config_repo
 
 
 @pytest.fixture
 def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
     remote = git_remote[0]
     git(remote, "config", "core.logAllRefUpdates", "always")  # the remote's reflog counts pushes
-    return config_repo(git_remote[1], capsys)
+    return make_config_repo(git_remote[1], capsys)
 
 
 def named(text: str, name: str) -> str:

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, git
-from tests.test_lifecycle import V2, ConfigRepo, at, config_repo, spec_text
+from tests.test_lifecycle import V2, ConfigRepo, at, spec_text
+from tests.factories import make_config_repo
 
 # argparse: cli._quick reads the tick's line; shutil, tempfile: the writer stages files without them; hashlib (OpenSSL):
 # generator/fingerprint.py; random: only a rejected push sleeps
@@ -42,7 +43,7 @@ def _advance_in_a_fresh_process(repo: ConfigRepo) -> list[str]:
 def test_advance_imports_nothing_a_step_does_not_use(
     git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     repo.write_spec(spec_text())
     assert repo.release()[0] == 0
     repo.write_spec(spec_text(V2), "v2")

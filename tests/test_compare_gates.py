@@ -5,13 +5,12 @@ rollgen's CLI on real git config repos. Too little traffic on either side holds,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import git, require_tool
 from tests.promstack import Backend, Exporter, Prometheus, scraping
-from tests.test_lifecycle import ConfigRepo, config_repo
+from tests.test_lifecycle import ConfigRepo
 from tests.test_prometheus_gates import V1, V2, Clock, gate_value, spec, start_canary
 
 LATENCY = "      - {name: latency, maxIncrease: {ratio: 1.25, minRequests: 10}}\n"
@@ -37,11 +36,6 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
 
 
 pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def started(repo: ConfigRepo, namespace: str, url: str, metrics: str, engine: str = "nginx") -> Clock:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from generator.cli import main
-from tests.test_lifecycle import CONFIG
+from tests.factories import CONFIG
 from tests.test_routers import CANARY, spec_text
 from tests.validators import kustomize_build
 

@@ -16,128 +16,8 @@ import yaml
 
 from generator.gitops import repo as gitops
 from generator.cli import main
-from generator.gitops.messages import parse_trailers
-from tests.conftest import ROOT, git, require_tool
-
-V1 = "ghcr.io/kmaster8/hello:v1"
-V2 = "ghcr.io/kmaster8/hello:v2"
-V3 = "ghcr.io/kmaster8/hello:v3"
-T0 = "2024-05-01T12:00:00Z"
-
-CANARY = """\
-    canary:
-      steps:
-        - {weight: 10, pause: 5m}
-        - {weight: 25, pause: 10m}
-        - {weight: 50}
-"""
-BLUE_GREEN = """\
-    blueGreen: {previewHost: preview.hello.example.com}
-"""
-
-
-def spec_text(
-    image: str = V1,
-    engine: str = "nginx",
-    strategy: str = CANARY,
-    progression: str = "git",
-    envs: tuple[str, ...] = ("prod",),
-    replicas: int = 4,
-) -> str:
-    # each environment but the last in a namespace of its own: two in one namespace would own the same objects
-    environments = "".join(f"    - {{name: {env}, namespace: test-{env}}}\n" for env in envs[:-1])
-    environments += f"    - {{name: {envs[-1]}}}\n"
-    return (
-        "apiVersion: rollgen.io/v1alpha1\n"
-        "kind: Release\n"
-        "metadata: {name: hello, namespace: test}\n"
-        "spec:\n"
-        f"  engine: {engine}\n"
-        f"  progression: {progression}\n"
-        f"  image: {image}\n"
-        f"  replicas: {replicas}\n"
-        "  containerPort: 5050\n"
-        "  service: {port: 5000}\n"
-        "  ingress: {host: hello.example.com}\n"
-        "  strategy:\n"
-        f"{strategy}"
-        "  settleDelay: 1m\n"
-        "  environments:\n"
-        f"{environments}"
-    )
-
-
-CONFIG = """\
-apiVersion: rollgen.io/v1alpha1
-kind: Config
-git: {remote: origin, branch: main, pushBackoff: 0s}
-commit:
-  author: {name: rollgen bot, email: rollgen@example.com}
-"""
-
-
-class ConfigRepo:
-    """A clone of the config repo with a release spec, driven through rollgen's real CLI entry point."""
-
-    def __init__(self, path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-        self.path = path
-        self.capsys = capsys
-
-    @property
-    def spec(self) -> Path:
-        return self.path / "releases" / "hello.yaml"
-
-    def write_spec(self, text: str, message: str = "spec") -> None:
-        self.spec.parent.mkdir(exist_ok=True)
-        self.spec.write_text(text)
-        git(self.path, "add", "releases")
-        git(self.path, "commit", "-q", "-m", message)
-
-    def rollgen(self, *args: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main([*args, "--repo", str(self.path)])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def release(self, *extra: str, now: str = T0) -> tuple[int, str, str]:
-        return self.rollgen("release", str(self.spec), "--now", now, *extra)
-
-    def act(self, command: str, *extra: str, env: str = "prod", now: str = T0) -> tuple[int, str, str]:
-        return self.rollgen(command, "hello", "--env", env, "--now", now, *extra)
-
-    def render_check(self) -> int:
-        """What the rollgen-render-check pre-commit hook runs, from the repo root: is the tree up to date?"""
-        cwd = Path.cwd()
-        os.chdir(self.path)
-        try:
-            self.capsys.readouterr()
-            return main(["render", "releases/hello.yaml", "--out", ".", "--check"])
-        finally:
-            os.chdir(cwd)
-
-    def head(self) -> str:
-        return git(self.path, "rev-parse", "HEAD").strip()
-
-    def trailers(self, rev: str = "HEAD") -> dict[str, str]:
-        return parse_trailers(git(self.path, "log", "-1", "--format=%B", rev))
-
-    def files_of(self, rev: str = "HEAD") -> list[str]:
-        return git(self.path, "show", "--name-only", "--format=", rev).split()
-
-    def count(self) -> int:
-        return int(git(self.path, "rev-list", "--count", "HEAD"))
-
-    def state(self, env: str = "prod") -> dict[str, Any]:
-        loaded: dict[str, Any] = yaml.safe_load((self.path / f"apps/hello/overlays/{env}/rollgen-state.yaml").read_text())
-        return loaded
-
-    def build(self, env: str = "prod") -> list[dict[str, Any]]:
-        kubectl = require_tool("kubectl")
-        out = subprocess.run(
-            [kubectl, "kustomize", str(self.path / f"apps/hello/overlays/{env}")],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        return [doc for doc in yaml.safe_load_all(out) if doc]
+from tests.conftest import ROOT, git
+from tests.factories import BLUE_GREEN, CANARY, CONFIG, T0, V1, V2, V3, ConfigRepo, spec_text  # noqa: F401 - for importers
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -163,19 +43,6 @@ def argo_weight(objects: list[dict[str, Any]]) -> int:
     steps = find(objects, "Rollout", "hello")["spec"]["strategy"]["canary"]["steps"]
     weight: int = [step["setWeight"] for step in steps if "setWeight" in step][-1]  # CONTRACT section 3: the last
     return weight
-
-
-def config_repo(clone: Path, capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    """The clone made a config repo: CONFIG committed as its rollgen.yaml."""
-    (clone / "rollgen.yaml").write_text(CONFIG)
-    git(clone, "add", "rollgen.yaml")
-    git(clone, "commit", "-q", "-m", "rollgen.yaml")
-    return ConfigRepo(clone, capsys)
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def at(minutes: float) -> str:

@@ -22,8 +22,8 @@ from generator.render import state as state_file
 from generator.spec.config import load
 from generator.errors import InvalidInput
 from tests.conftest import REFUSED_PORT, git
-from tests.test_lifecycle import V1, V2, V3, ConfigRepo, at, config_repo, spec_text
-from tests.test_lifecycle import CONFIG
+from tests.test_lifecycle import V1, V2, V3, ConfigRepo, at, spec_text
+from tests.factories import CONFIG
 
 SECRET = "T000/B000/s3cr3t-do-not-print"
 
@@ -74,11 +74,6 @@ def receiver(loopback_without_proxy: None) -> Iterator[Receiver]:
 def with_notify(repo: ConfigRepo, notify: str) -> None:
     (repo.path / "rollgen.yaml").write_text(CONFIG + notify)
     git(repo.path, "commit", "-qam", "notify")
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def remote_of(repo: ConfigRepo) -> Path:

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests import factories
 from tests.conftest import git
-from tests.test_lifecycle import V1, V2, ConfigRepo, config_repo
+from tests.test_lifecycle import V1, V2, ConfigRepo
 
 T0 = "2024-05-01T12:00:00Z"
 
@@ -25,23 +26,7 @@ STEPS = """\
 
 
 def spec(image: str, envs: str, extra: str = "") -> str:
-    return (
-        "apiVersion: rollgen.io/v1alpha1\n"
-        "kind: Release\n"
-        "metadata: {name: hello, namespace: test}\n"
-        "spec:\n"
-        "  engine: argo-rollouts\n"
-        "  progression: git\n"
-        f"  image: {image}\n"
-        "  containerPort: 5050\n"
-        "  service: {port: 5000}\n"
-        "  ingress: {host: hello.example.com}\n"
-        "  strategy:\n"
-        f"{STEPS}"
-        f"{extra}"
-        "  environments:\n"
-        f"{envs}"
-    )
+    return factories.spec_text(image, "argo-rollouts", STEPS, replicas=None, settle=None, extra=extra, environments=envs)
 
 
 CHAIN = """\
@@ -65,11 +50,6 @@ def at(seconds: int) -> str:
 
 
 H = 3600
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def tick(repo: ConfigRepo, seconds: int, *extra: str) -> tuple[int, str, str]:

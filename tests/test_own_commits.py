@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import git
-from tests.test_lifecycle import V1, V2, ConfigRepo, config_repo
+from tests.test_lifecycle import V1, V2, ConfigRepo
 from tests.test_order import at, spec
 
 ENVS = """\
@@ -26,11 +26,6 @@ PATCHES = """\
       patch: |-
         - {op: add, path: /spec/template/metadata/annotations, value: {example.com/team: payments}}
 """
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def service_port(objects: list[dict[str, Any]]) -> int:

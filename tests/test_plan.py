@@ -14,12 +14,7 @@ import yaml
 
 from generator.render.build import build, diff_objects, key_of
 from tests.conftest import ROOT, git, require_tool
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo, spec_text
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
+from tests.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
 
 
 def snapshot(path: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ from generator.plan.prometheus import Client, PrometheusError
 from generator.spec.config import PrometheusAccess
 from tests.conftest import git, require_tool
 from tests.promstack import Exporter, Prometheus, WebAccess, scraping, self_signed
-from tests.test_lifecycle import CONFIG, ConfigRepo
+from tests.factories import CONFIG, ConfigRepo, make_config_repo
 from tests.test_prometheus_gates import V1, V2, Clock, spec, start_canary
 
 PASSWORD = "s3cret-Pa55word-never-shown"
@@ -51,13 +51,6 @@ def secrets_folder(tmp_path: Path, password: str = PASSWORD) -> Path:
     return folder
 
 
-def configured(clone: Path, capsys: pytest.CaptureFixture[str], prometheus: str) -> ConfigRepo:
-    (clone / "rollgen.yaml").write_text(CONFIG + prometheus)
-    git(clone, "add", "rollgen.yaml")
-    git(clone, "commit", "-q", "-m", "rollgen.yaml")
-    return ConfigRepo(clone, capsys)
-
-
 def basic_auth(folder: Path, ca: Path | None) -> str:
     lines = ["prometheus:\n", f"  basicAuth: {{usernameFile: {folder / 'user'}, passwordFile: {folder / 'password'}}}\n"]
     if ca is not None:
@@ -74,7 +67,7 @@ def test_basic_auth_and_tls_reach_the_real_prometheus(
     secured: Prometheus, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert secured.web is not None
-    repo = configured(git_remote[1], capsys, basic_auth(secrets_folder(tmp_path), secured.web.cert))
+    repo = make_config_repo(git_remote[1], capsys, CONFIG + basic_auth(secrets_folder(tmp_path), secured.web.cert))
     clock = Clock()
     start_canary(repo, spec("secure", V1, secured.url), spec("secure", V2, secured.url), clock, -4)
 
@@ -90,7 +83,7 @@ def test_a_wrong_password_holds_with_exit_1_and_is_never_shown(
 ) -> None:
     assert secured.web is not None
     wrong = "wrong-Pa55word-never-shown"
-    repo = configured(git_remote[1], capsys, basic_auth(secrets_folder(tmp_path, wrong), secured.web.cert))
+    repo = make_config_repo(git_remote[1], capsys, CONFIG + basic_auth(secrets_folder(tmp_path, wrong), secured.web.cert))
     clock = Clock()
     start_canary(repo, spec("secure", V1, secured.url), spec("secure", V2, secured.url), clock, -4)
     before = repo.count()
@@ -109,7 +102,7 @@ def test_a_wrong_password_holds_with_exit_1_and_is_never_shown(
 def test_an_untrusted_certificate_is_refused_with_the_setting_to_fix(
     secured: Prometheus, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    repo = configured(git_remote[1], capsys, basic_auth(secrets_folder(tmp_path), None))
+    repo = make_config_repo(git_remote[1], capsys, CONFIG + basic_auth(secrets_folder(tmp_path), None))
     clock = Clock()
     start_canary(repo, spec("secure", V1, secured.url), spec("secure", V2, secured.url), clock, -4)
 
@@ -125,7 +118,7 @@ def test_a_missing_secret_file_is_named_not_guessed(
     assert secured.web is not None
     folder = secrets_folder(tmp_path)
     (folder / "password").unlink()
-    repo = configured(git_remote[1], capsys, basic_auth(folder, secured.web.cert))
+    repo = make_config_repo(git_remote[1], capsys, CONFIG + basic_auth(folder, secured.web.cert))
     clock = Clock()
     start_canary(repo, spec("secure", V1, secured.url), spec("secure", V2, secured.url), clock, -4)
     code, out, err = repo.act("advance", now=clock(-2))
@@ -179,7 +172,7 @@ def test_bearer_token_and_headers_are_sent_by_the_cli_gate(
 ) -> None:
     folder = secrets_folder(tmp_path)
     access = f"prometheus:\n  bearerTokenFile: {folder / 'token'}\n  headers: {{X-Scope-OrgID: platform}}\n"
-    repo = configured(git_remote[1], capsys, access)
+    repo = make_config_repo(git_remote[1], capsys, CONFIG + access)
     clock = Clock()
     metrics = "      - {name: error-rate, max: 1}\n"
     start_canary(repo, spec("secure", V1, receiver.url, metrics=metrics),

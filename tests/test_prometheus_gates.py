@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from generator.plan.prometheus import Client, QueryError
+from tests import factories
 from tests.conftest import REFUSED_PORT, git, require_tool
 from tests.promstack import Exporter, Prometheus, scraping
-from tests.test_lifecycle import ConfigRepo, config_repo
+from tests.test_lifecycle import ConfigRepo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
 V2 = "ghcr.io/kmaster8/hello:v2"
@@ -53,11 +53,6 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
 pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
 
 
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
-
-
 def spec(
     namespace: str,
     image: str,
@@ -67,33 +62,10 @@ def spec(
     failure_limit: int = 1,
     interval: str = "2s",
 ) -> str:
-    return (
-        "apiVersion: rollgen.io/v1alpha1\n"
-        "kind: Release\n"
-        f"metadata: {{name: hello, namespace: {namespace}}}\n"
-        "spec:\n"
-        f"  engine: {engine}\n"
-        "  progression: git\n"
-        f"  image: {image}\n"
-        "  replicas: 2\n"
-        "  containerPort: 5050\n"
-        "  service: {port: 5000}\n"
-        "  ingress: {host: hello.example.com}\n"
-        "  strategy:\n"
-        "    canary:\n"
-        "      steps:\n"
-        "        - {weight: 10, pause: 1s}\n"
-        "        - {weight: 50, pause: 1s}\n"
-        "  settleDelay: 1s\n"
-        "  analysis:\n"
-        f"    prometheus: {prometheus}\n"
-        f"    interval: {interval}\n"
-        f"    failureLimit: {failure_limit}\n"
-        "    metrics:\n"
-        f"{metrics}"
-        "  environments:\n"
-        "    - {name: prod}\n"
-    )
+    strategy = "    canary:\n      steps:\n        - {weight: 10, pause: 1s}\n        - {weight: 50, pause: 1s}\n"
+    analysis = (f"  analysis:\n    prometheus: {prometheus}\n    interval: {interval}\n"
+                f"    failureLimit: {failure_limit}\n    metrics:\n{metrics}")
+    return factories.spec_text(image, engine, strategy, replicas=2, namespace=namespace, settle="1s", extra=analysis)
 
 
 class Clock:

@@ -14,7 +14,8 @@ import pytest
 
 from tests.conftest import git, require_tool
 from tests.test_advance_all import add_release, release
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo
+from tests.test_lifecycle import V1, V2, ConfigRepo, at
+from tests.factories import make_config_repo
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -23,7 +24,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 @pytest.fixture
 def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
     """alpha: staging promoted, prod in flight; beta: aborted after a failed gate; gamma: deployed only."""
-    found = config_repo(git_remote[1], capsys)
+    found = make_config_repo(git_remote[1], capsys)
     for name, envs in (("alpha", ("staging", "prod")), ("beta", ("prod",)), ("gamma", ("prod",))):
         add_release(found, name, V1, envs)
         release(found, name, at(0))
@@ -115,7 +116,7 @@ def test_the_console_check_sees_errors(tmp_path: Path) -> None:
 
 
 def test_an_empty_repository(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     out = tmp_path / "empty.html"
     code, _, err = repo.rollgen("report", "--out", str(out))
     assert code == 0, err
@@ -131,7 +132,7 @@ def test_an_environment_that_waits_for_its_upstream_is_shown_waiting(
     what they wait for, not as an abort at rest or a retired environment."""
     from tests.test_order import H, at as at_s, prod_aborted_then_v3
 
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     prod_aborted_then_v3(repo, "    - {name: qa, namespace: qa, after: prod}\n")
     out = tmp_path / "report.html"
     code, _, err = repo.rollgen("report", "--out", str(out), "--now", at_s(4 * H + 60))

@@ -7,17 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.conftest import git
-from tests.test_lifecycle import V1, V2, V3, ConfigRepo, config_repo
+from tests.test_lifecycle import V1, V2, V3, ConfigRepo
 from tests.test_order import FAN_OUT, H, at, spec
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def spec_of(repo: ConfigRepo) -> dict[str, Any]:

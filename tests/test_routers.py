@@ -16,7 +16,7 @@ from generator.errors import InvalidInput
 from generator.model import EnvState, Image
 from generator.render.routers import router_for
 from generator.render.loading import load_release
-from tests import rules
+from tests import factories, rules
 from tests.validators import kustomize_build, validate_manifest, write_state
 
 V1 = "ghcr.io/kmaster8/hello:v1"
@@ -42,19 +42,9 @@ ANALYSIS = (
 
 
 def spec_text(engine: str, router: str, strategy: str, progression: str | None = None, extra: str = "") -> str:
-    text = (
-        "apiVersion: rollgen.io/v1alpha1\nkind: Release\nmetadata: {name: hello, namespace: test}\nspec:\n"
-        f"  engine: {engine}\n"
-    )
-    if progression:
-        text += f"  progression: {progression}\n"
-    text += (
-        f"  image: {V1}\n  replicas: 4\n  containerPort: 5050\n  service: {{port: 5000}}\n"
-        "  ingress: {host: hello.example.com}\n"
-    )
-    text += ROUTING[router] + strategy + extra
-    text += "  environments:\n    - {name: staging, namespace: staging}\n    - {name: prod}\n"
-    return text
+    environments = "    - {name: staging, namespace: staging}\n    - {name: prod}\n"
+    return factories.spec_text(V1, engine, strategy.removeprefix("  strategy:\n"), progression, routing=ROUTING[router],
+                               settle=None, extra=extra, environments=environments)
 
 
 # (engine, progression, strategy) rows; every one meets every router.

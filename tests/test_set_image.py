@@ -10,7 +10,7 @@ import pytest
 
 from generator.gitops.messages import parse_trailers
 from tests.conftest import git
-from tests.test_lifecycle import ConfigRepo, config_repo
+from tests.test_lifecycle import ConfigRepo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
 V2 = "ghcr.io/kmaster8/hello:v2"
@@ -54,11 +54,6 @@ FLOW = (
     " strategy: {canary: {steps: [{weight: 10, pause: 5m}, {weight: 50}]}},"
     " environments: [{name: prod, profile: prod}]}\n"
 )
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def changed_lines(before: bytes, after: bytes) -> list[tuple[str, str]]:

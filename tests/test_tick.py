@@ -15,7 +15,7 @@ import yaml
 from generator.cli import main
 from tests.conftest import git
 from tests.test_advance_all import add_release, release
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo
+from tests.test_lifecycle import V1, V2, ConfigRepo, at
 from tests.validators import kustomize_build, validate_manifest
 
 
@@ -127,11 +127,6 @@ def test_the_clone_url_and_branch_come_from_the_origin_remote(git_remote: tuple[
 
 
 # -- advance --all --cluster -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
 
 
 def add_alpha_with_staging_on_eu_1(repo: ConfigRepo, image: str) -> None:

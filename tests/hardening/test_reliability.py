@@ -339,7 +339,7 @@ def test_a_release_renamed_mid_canary_is_refused_on_the_hosts_the_old_name_route
 def test_validate_reports_two_specs_routing_one_host_and_path_in_both(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_lifecycle import CONFIG
+    from tests.factories import CONFIG
 
     (tmp_path / "rollgen.yaml").write_text(CONFIG)  # one config repo's specs: neighbours, not alternatives
     folder = tmp_path / "releases"
