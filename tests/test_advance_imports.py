@@ -8,16 +8,14 @@ cannot pass by failing early.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, git
+from tests.conftest import git
 from tests.test_lifecycle import V2, ConfigRepo, at, spec_text
 from tests.factories import make_config_repo
+from tests.imports import imported
 
 # argparse: cli._quick reads the tick's line; shutil, tempfile: the writer stages files without them; hashlib (OpenSSL):
 # generator/fingerprint.py; random: only a rejected push sleeps
@@ -26,18 +24,13 @@ NOT_ON_THE_PATH = ("dataclasses", "jsonschema", "jinja2", "inspect", "ast", "arg
 
 
 def _advance_in_a_fresh_process(repo: ConfigRepo) -> list[str]:
+    """The modules one advance loads beyond the interpreter's own start-up (tests/imports.py)."""
     code = (
-        "import sys\n"
         "from generator.cli import main\n"
         f"code = main(['advance', 'hello', '--env', 'prod', '--repo', {str(repo.path)!r}, '--now', {at(6)!r}])\n"
         "assert code == 0, code\n"
-        "print('\\n'.join(sorted(sys.modules)))\n"
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          check=False)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+    return sorted(imported(code)[1])
 
 
 def test_advance_imports_nothing_a_step_does_not_use(

@@ -27,6 +27,7 @@ from generator.spec import schemacheck
 from generator.spec import release as spec
 from generator.errors import InvalidInput
 from generator.spec.loader import load_file
+from tests.imports import imported
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = {name: json.loads((ROOT / "schemas" / f"{name}.schema.json").read_text()) for name in ("release", "profile", "config")}
@@ -338,17 +339,14 @@ NOT_ON_THE_VALIDATE_PATH = (
 
 
 def _imported_by_validate(cwd: Path, spec: str) -> tuple[str, list[str]]:
+    """validate's exit code and the listed modules it loads beyond the interpreter's own start-up (tests/imports.py)."""
     script = (
-        "import sys\n"
         "from generator.cli import main\n"
         f"code = main(['validate', {spec!r}])\n"
-        f"heavy = sorted(m for m in sys.modules if m.startswith({NOT_ON_THE_VALIDATE_PATH!r}))\n"
-        "print(code, ' '.join(heavy))\n"
+        "print(code)\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    code, _, heavy = done.stdout.splitlines()[-1].partition(" ")
-    return code, heavy.split()
+    out, loaded = imported(script, cwd=cwd)
+    return out.splitlines()[-1], sorted(m for m in loaded if m.startswith(NOT_ON_THE_VALIDATE_PATH))
 
 
 def test_a_valid_spec_is_validated_without_importing_jsonschema() -> None:
