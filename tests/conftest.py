@@ -40,6 +40,23 @@ _REFUSING.bind(("127.0.0.1", 0))
 REFUSED_PORT: int = _REFUSING.getsockname()[1]
 
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run the tests marked slow (as CI does; so does an explicit -m)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The quick loop: without --slow or an explicit -m, the tests marked slow are deselected (not skipped, so
+    that -ra lists only what is really missing). A test file or test named on the command line runs whole."""
+    named = any(arg.partition("::")[0].endswith(".py") for arg in config.args)
+    if config.getoption("--slow") or config.option.markexpr or named:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
 def require_tool(name: str) -> str:
     """The tool's path; skip when it is absent on a developer machine, fail under CI."""
     path = shutil.which(name) or shutil.which(name, path=_VENV_BIN)

@@ -690,6 +690,7 @@ class Unlocated:
         return (1, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_no_mutation_crashes_the_checks(example: Path) -> None:
     """Every field removed or replaced by a value of another type: problems or a model, never an exception."""

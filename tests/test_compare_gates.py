@@ -35,7 +35,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
+# slow: a real Prometheus scraping a stub exporter
+pytestmark = [pytest.mark.usefixtures("loopback_without_proxy"), pytest.mark.slow]
 
 
 def started(repo: ConfigRepo, namespace: str, url: str, metrics: str, engine: str = "nginx") -> Clock:

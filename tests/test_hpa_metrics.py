@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from generator.cli import main
 from tests.live_models import golden_overlays, hpa_problems, scale_target_template
 from tests.test_routers import CANARY, spec_text
@@ -25,6 +27,7 @@ def test_the_pinned_hpa_computes_without_cpu_requests(tmp_path: Path) -> None:
     assert validate_manifest(hpa) == []
 
 
+@pytest.mark.slow
 def test_every_golden_hpa_computes_its_metrics() -> None:
     seen = 0
     for label, objects in golden_overlays():

@@ -46,6 +46,7 @@ def test_only_modules_beyond_the_baseline_count(site_pth: Path) -> None:
     assert not loaded & {*FORBIDDEN, "sitecustomize", "site"}  # what start-up loaded does not
 
 
+@pytest.mark.slow
 def test_the_import_set_tests_pass_with_the_pth(
     site_pth: Path, tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -41,6 +41,7 @@ def wiring_files(repo: Path) -> list[Path]:
 T0 = "2026-05-04T09:00:00Z"
 SOAKED = "2026-05-04T09:30:00Z"  # the templates' prod follows staging after 30m
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gitops", GITOPS)
 @pytest.mark.parametrize("engine", ENGINES)
 def test_init_then_release_commits_and_every_overlay_builds(tmp_path: Path, engine: str, gitops: str) -> None:
@@ -289,6 +290,7 @@ def assert_consistent(tree: Path) -> None:
             assert (tree / target / "kustomization.yaml").is_file(), (path, target)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gitops", [*GITOPS, "applicationset"])
 def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(tmp_path: Path, gitops: str) -> None:
     """No churn: init renders no environment, so releasing staging cannot prune prod (which has no state yet) and

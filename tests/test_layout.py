@@ -339,6 +339,7 @@ def _states(release: Release) -> dict[str, EnvState]:
     return {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ENGINES)
 def test_every_overlay_builds_back_the_environments_objects(engine: str, tmp_path: Path) -> None:
     from tests.validators import kustomize_build

@@ -17,7 +17,8 @@ import yaml
 from generator.gitops import repo as gitops
 from generator.cli import main
 from tests.conftest import ROOT, git
-from tests.factories import BLUE_GREEN, CANARY, CONFIG, T0, V1, V2, V3, ConfigRepo, spec_text  # noqa: F401 - for importers
+# re-exported: many test modules import these from here
+from tests.factories import BLUE_GREEN, CANARY, CONFIG, T0, V1, V2, V3, ConfigRepo, spec_text  # noqa: F401
 
 
 def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:

@@ -141,6 +141,7 @@ def served(repo: ConfigRepo) -> Iterator[Serve]:
     serve.server.server_close()
 
 
+@pytest.mark.slow
 def test_a_real_prometheus_scrapes_it(served: Serve, tmp_path: Path, loopback_without_proxy: None) -> None:
     prometheus = Prometheus(require_tool("prometheus"), tmp_path, served.target)
     prometheus.start()

@@ -26,7 +26,8 @@ STEPS = """\
 
 
 def spec(image: str, envs: str, extra: str = "") -> str:
-    return factories.spec_text(image, "argo-rollouts", STEPS, replicas=None, settle=None, extra=extra, environments=envs)
+    return factories.spec_text(image, "argo-rollouts", STEPS, replicas=None, settle=None, extra=extra,
+                               environments=envs)
 
 
 CHAIN = """\
@@ -207,6 +208,7 @@ def test_a_version_is_the_pods_whole_input_not_the_tag(repo: ConfigRepo) -> None
     assert "hello/prod-eu: start canary of config" in out, out
 
 
+@pytest.mark.slow
 def test_the_tick_killed_while_it_starts_followers_leaves_the_repo_consistent(repo: ConfigRepo) -> None:
     """SIGKILL at many moments of `advance --all` starting two followers (the whole process group, git too):
     git stays sound, the next tick finishes the job, each follower gets exactly one start, the tree is clean and

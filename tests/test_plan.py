@@ -31,6 +31,7 @@ def goldens() -> list[Path]:
     return sorted(p for p in (ROOT / "tests" / "golden").iterdir() if (p / "apps").is_dir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tree", goldens(), ids=lambda p: p.name)
 def test_in_process_build_equals_kubectl_kustomize(tree: Path) -> None:
     kubectl = require_tool("kubectl")

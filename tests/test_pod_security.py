@@ -24,6 +24,7 @@ def _security(label: str) -> str:
     return str(entry.get("security", spec.get("security", "restricted")))
 
 
+@pytest.mark.slow
 def test_every_restricted_golden_pod_is_admitted() -> None:
     checked = 0
     for label, objects in golden_overlays():

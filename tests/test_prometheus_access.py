@@ -38,7 +38,8 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
         yield server
 
 
-pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
+# slow: a real Prometheus behind TLS and basic auth
+pytestmark = [pytest.mark.usefixtures("loopback_without_proxy"), pytest.mark.slow]
 
 
 def secrets_folder(tmp_path: Path, password: str = PASSWORD) -> Path:
@@ -83,7 +84,8 @@ def test_a_wrong_password_holds_with_exit_1_and_is_never_shown(
 ) -> None:
     assert secured.web is not None
     wrong = "wrong-Pa55word-never-shown"
-    repo = make_config_repo(git_remote[1], capsys, CONFIG + basic_auth(secrets_folder(tmp_path, wrong), secured.web.cert))
+    repo = make_config_repo(git_remote[1], capsys,
+                            CONFIG + basic_auth(secrets_folder(tmp_path, wrong), secured.web.cert))
     clock = Clock()
     start_canary(repo, spec("secure", V1, secured.url), spec("secure", V2, secured.url), clock, -4)
     before = repo.count()

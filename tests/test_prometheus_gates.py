@@ -50,7 +50,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
+# slow: a real Prometheus scraping a stub exporter
+pytestmark = [pytest.mark.usefixtures("loopback_without_proxy"), pytest.mark.slow]
 
 
 def spec(

@@ -34,6 +34,7 @@ def spec_copy(folder: Path, source: Path, name: str | None = None) -> Path:
     return target
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", VALID, ids=lambda p: p.stem)
 def test_every_example_renders_and_every_overlay_builds(spec: Path, tmp_path: Path) -> None:
     assert main(["render", str(spec), "--out", str(tmp_path)]) == 0

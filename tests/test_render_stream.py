@@ -194,6 +194,7 @@ def test_a_file_outside_every_root_is_refused(tmp_path: Path) -> None:
         sink.add({"apps/b/x.yaml": gen("x")}, ["apps/a"])
 
 
+@pytest.mark.slow
 def test_memory_does_not_grow_with_the_fleet(tmp_path: Path) -> None:
     """The Python heap's peak over a render of 40 releases is about that of 10 (a whole tree held in memory
     would be four times larger): what one release holds is dropped before the next."""

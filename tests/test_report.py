@@ -63,6 +63,7 @@ def commits_of(repo: ConfigRepo, name: str, env: str) -> int:
     return len(log.split())
 
 
+@pytest.mark.slow
 def test_the_report_in_chromium(repo: ConfigRepo, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     code, _, err = repo.rollgen("report", "--out", str(out), "--now", at(20))
@@ -104,6 +105,7 @@ def test_the_report_in_chromium(repo: ConfigRepo, tmp_path: Path) -> None:
         shutil.copy(shot, Path(artifacts) / "report.png")
 
 
+@pytest.mark.slow
 def test_the_console_check_sees_errors(tmp_path: Path) -> None:
     """The check above can fail: a page that logs an error, or loads what its policy forbids, is seen."""
     page = tmp_path / "bad.html"

@@ -36,7 +36,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]
         yield server
 
 
-pytestmark = pytest.mark.usefixtures("loopback_without_proxy")
+# slow: a real Prometheus scraping synthetic series
+pytestmark = [pytest.mark.usefixtures("loopback_without_proxy"), pytest.mark.slow]
 
 
 def measure(prometheus: Prometheus, promql: str) -> float | None:

@@ -81,6 +81,7 @@ def rendered_cell(tmp_path: Path, text: str, progressing: bool) -> dict[str, lis
     return {env: kustomize_build(out / "apps" / "hello" / "overlays" / env) for env in ("staging", "prod")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("router", ROUTERS)
 @pytest.mark.parametrize("row", sorted(ROWS))
 def test_every_cell_builds_and_validates(tmp_path: Path, row: str, router: str) -> None:

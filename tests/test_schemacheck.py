@@ -249,6 +249,7 @@ def describe(data: Any) -> str:
     return json.dumps(data, default=str)[:400]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_answers_equal_jsonschema_on_every_mutation(name: str) -> None:
     schema = SCHEMAS[name]

@@ -23,6 +23,8 @@ from generator.cli import main
 from tests.conftest import git, require_tool
 from tests.validators import kustomize_build
 
+pytestmark = pytest.mark.slow  # a real sshd
+
 SPEC = """\
 apiVersion: rollgen.io/v1alpha1
 kind: Release

@@ -51,6 +51,7 @@ def every_wiring(release: Any, env: Any) -> list[dict[str, Any]]:
 # -- the objects against the CRDs and the overlays they point at ------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("example", "env_name"), PAIRS)
 def test_wiring_passes_the_crds_and_points_at_an_overlay_that_builds(
     example: Path, env_name: str, tmp_path: Path

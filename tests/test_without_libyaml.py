@@ -11,11 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 BLOCK_LIBYAML = "import sys\nsys.modules['yaml._yaml'] = None  # what `import yaml` sees without LibYAML\n"
 
 
+@pytest.mark.slow
 def test_loader_and_emitter_tests_pass_without_libyaml(tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text(BLOCK_LIBYAML)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}

@@ -221,6 +221,7 @@ def test_orders_examples_exist_for_every_engine() -> None:
     assert engines == {"nginx", "argo-rollouts", "flagger"}
 
 
+@pytest.mark.slow
 def test_every_pod_template_is_a_valid_kubernetes_pod_template(orders: dict[Any, list[dict[str, Any]]]) -> None:
     """The Rollout's template and the Canary's target too, checked as a core/v1 PodTemplate (strict)."""
     problems = []

@@ -170,6 +170,7 @@ EVERY_OUTPUT = every_output()
 # -- every output: schemas, REFERENCE.md rules, determinism ---------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("release", "state"), EVERY_OUTPUT)
 def test_objects_are_valid_against_crds_and_kubernetes(release: Release, state: EnvState) -> None:
     problems = [line for doc in out(release, state).manifests for line in validate_manifest(doc)]

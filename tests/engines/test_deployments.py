@@ -132,6 +132,7 @@ EVERY_IDS = [case[0] for case in EVERY]
 # -- rules that hold on every output ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "release", "state"), EVERY, ids=EVERY_IDS)
 def test_objects_are_valid_kubernetes(case: str, release: Release, state: EnvState) -> None:
     for obj in render(release, default_env(release), state).manifests:

@@ -157,6 +157,7 @@ def _moment(when: str, out: Path, first: Path) -> Callable[[], bool] | None:
     return None
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_large_render(tmp_path: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]) -> None:
     specs, out = tmp_path / "specs", tmp_path / "out"
     write_specs(specs, 0)
@@ -279,6 +280,7 @@ def calibrate(args: Sequence[str]) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_kill_9_during_release_and_advance(tmp_path: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]) -> None:
     repo = config_repo(tmp_path / "repo")
     spec = str(repo / "releases" / "hello.yaml")
@@ -366,6 +368,7 @@ def test_a_push_the_remote_rejects_or_cannot_receive_loses_nothing(
     assert_consistent(repo, capsys, "after the push went through")
 
 
+@pytest.mark.slow
 def test_six_clones_advancing_at_once_step_exactly_once(
     tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

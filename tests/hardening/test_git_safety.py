@@ -209,6 +209,7 @@ def test_every_command_checks_the_names_it_is_given(
     assert head(repo) == before and clean(repo)
 
 
+@pytest.mark.slow
 def test_kill_9_during_retire(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # retire killed at any moment (only rollgen, or its git too): the repository stays consistent, and the next
     # run finishes the job with exactly one retire commit and nothing of dev or staging touched

@@ -195,6 +195,7 @@ def _diverge(repo: Path, other: Path, round_: int, commits: int = 8) -> list[str
     return subjects
 
 
+@pytest.mark.slow
 def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
     tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -225,6 +226,7 @@ def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
     assert_consistent(repo, capsys, "after the interrupted rebases")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("written", ["whole", "empty", "half"])
 def test_a_rebase_killed_mid_checkout_leaves_no_file_in_the_next_runs_way(
     written: str, tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
