@@ -17,7 +17,7 @@ from generator import wiring
 from generator.cli import main
 from generator.spec.config import Config
 from generator.spec.config import load as load_config
-from generator.render.engines import renderer_for
+from generator.render.engines import engine_for, renderer_for
 from generator.errors import InvalidInput, RollgenError
 from generator.model import EnvState
 from generator.render.loading import load_release
@@ -187,7 +187,7 @@ def test_canary_health_expressions_name_phases_flagger_has() -> None:
     crd = yaml.safe_load(require_crd("flagger/canaries.flagger.app.yaml").read_text())
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     phases = set(schema["properties"]["status"]["properties"]["phase"]["enum"])
-    named = set(re.findall(r"'(\w+)'", json.dumps(wiring.HEALTH_CHECK_EXPRS["flagger"])))
+    named = set(re.findall(r"'(\w+)'", json.dumps(engine_for("flagger").health_check)))
     assert named and named <= phases
 
 

@@ -483,6 +483,7 @@ def release_tree(
 ) -> dict[str, bytes]:
     """Every file the release's deployed environments generate, relative to the output folder; `pinned`: the
     environments rendered from the spec they were last acted on (gitops/pinned.py)."""
+    from generator.render.engines import engine_for
     from generator.render.pipeline import released, render_files
     from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
     from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
@@ -496,7 +497,7 @@ def release_tree(
     current = [env for env in deployed.environments if not pinned or env.name not in pinned]
     refuse_strategy_switch(config.output_dir, release, current, config.root)
     files = render_files(deployed, states, pinned)
-    if release.engine == "argo-rollouts":
+    if engine_for(release.engine).owns_canary_route:
         from generator.render.route_changes import refuse_route_changes
 
         refuse_route_changes(config.output_dir, deployed, files)  # what Argo CD and Flux would never apply

@@ -25,6 +25,7 @@ from typing import Literal
 
 from generator.clock import format_time, parse_time
 from generator.plan.gates import GateResult, Outcome
+from generator.render.engines import engine_for
 from generator.model import (
     BlueGreenStrategy,
     CanaryStrategy,
@@ -125,7 +126,7 @@ def mode(release: Release) -> Mode:
 def two_commit_promotion(release: Release) -> bool:
     """The nginx engine holds traffic (canary) or the old colour (blue-green) while the new stable pods roll
     out; Argo Rollouts does both itself (its own scale-down delay), so one commit promotes."""
-    return release.engine == "deployments"
+    return engine_for(release.engine).two_commit_promotion
 
 
 def ready_first(release: Release) -> bool:
@@ -138,7 +139,7 @@ def ready_first(release: Release) -> bool:
     the settle delay after the one before, so that Argo CD or Flux has applied it (Flux `wait: true` then
     applies the next only once the pods are Ready)."""
     return (
-        release.engine == "deployments"
+        engine_for(release.engine).two_commit_promotion
         and isinstance(release.strategy, CanaryStrategy)
         and release.router != "ingress-nginx"
     )

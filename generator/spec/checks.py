@@ -11,8 +11,8 @@ from generator.hints import TYPE_CHECKING, Any, NamedTuple
 from generator import durations
 from generator.errors import Problem
 from generator import names
-from generator.model import BUILTIN_METRICS, engine_label
-from generator.model import flagger_interval as flagger_clock
+from generator.facts import BUILTIN_METRICS, PROGRESSIONS, STRATEGIES, engine_label, has
+from generator.facts import flagger_interval as flagger_clock
 from generator.spec.findings import (
     INGRESS_PLACEHOLDERS,
     Data,
@@ -77,32 +77,31 @@ def uses_workload_rules(spec: Data) -> bool:
 def check_progression(data: Data) -> Iterator[Finding]:
     spec = data["spec"]
     engine, chosen = spec["engine"], progression(data)
-    if engine == "deployments" and chosen == "controller":
-        yield Finding(
-            ("spec", "progression"),
-            "the nginx engine has no controller to step the canary: use progression: git (or remove the field)",
-        )
-    if engine == "flagger" and chosen == "git":
-        yield Finding(
-            ("spec", "progression"),
-            "Flagger steps the canary by itself: use progression: controller (or remove the field), "
-            "or engine: argo-rollouts to step from git",
-        )
+    if chosen not in PROGRESSIONS[engine]:
+        yield Finding(("spec", "progression"), PROGRESSION_REFUSED[chosen])
+
+
+# Why a progression is refused: only one engine lacks each (facts.PROGRESSIONS).
+PROGRESSION_REFUSED = {
+    "controller": "the nginx engine has no controller to step the canary: use progression: git (or remove the field)",
+    "git": "Flagger steps the canary by itself: use progression: controller (or remove the field), "
+    "or engine: argo-rollouts to step from git",
+}
 
 
 def check_strategy_engine(data: Data) -> Iterator[Finding]:
     engine, kind = data["spec"]["engine"], strategy_kind(data)
     strategy = data["spec"]["strategy"][kind]
-    if kind == "abTest" and engine != "flagger":
+    if kind not in STRATEGIES[engine]:
         yield Finding(
             ("spec", "strategy", "abTest"),
             f"A/B tests need engine: flagger; with {engine_label(engine)}, use strategy.canary with header or cookie "
             "(matching requests reach the canary at every step)",
             at_key=True,
         )
-    if kind == "canary" and engine == "flagger":
+    if kind == "canary" and has(engine, "match-or-weight"):
         yield from flagger_canary_routing(strategy)
-    if kind == "blueGreen" and engine == "flagger" and "autoPromotion" not in strategy:
+    if kind == "blueGreen" and has(engine, "switches-itself") and "autoPromotion" not in strategy:
         yield Finding(
             ("spec", "strategy", "blueGreen"),
             "Flagger switches by itself once its analysis iterations pass and cannot wait for a person: "
@@ -134,7 +133,7 @@ def check_sticky_routing(data: Data) -> Iterator[Finding]:
     stable by its affinity cookie never reaches the canary by header or cookie, and one pinned to the canary
     stays there whatever it sends. So sticky and header/cookie routing cannot both hold."""
     canary = data["spec"]["strategy"].get("canary")
-    if canary is None or not canary.get("sticky") or data["spec"]["engine"] == "flagger":
+    if canary is None or not canary.get("sticky") or not has(data["spec"]["engine"], "sticky"):
         return
     if data["spec"].get("router", "ingress-nginx") != "ingress-nginx":
         return  # the other routers refuse sticky itself (routerchecks)
@@ -167,7 +166,7 @@ def check_cookie_header(data: Data) -> Iterator[Finding]:
     header = data["spec"]["strategy"][kind].get("header")
     if header is None or header.lower() != "cookie":
         return
-    if data["spec"]["engine"] == "flagger" and header == "cookie":
+    if has(data["spec"]["engine"], "cookie-header-as-cookie") and header == "cookie":
         why = (
             "Flagger's nginx router reads a match on the header 'cookie' as the cookie condition "
             "(canary-by-cookie: <header value>), so requests would be routed by a cookie named after the header "
@@ -238,7 +237,7 @@ NGINX_AUTOSCALING_FIX = "remove autoscaling and set replicas, or use engine argo
 
 def check_nginx_autoscaling(data: Data) -> Iterator[Finding]:
     """The nginx engine renders no HPA (it would fight the replicas git writes): autoscaling is refused."""
-    if data["spec"]["engine"] == "deployments" and "autoscaling" in data["spec"]:
+    if has(data["spec"]["engine"], "git-replicas") and "autoscaling" in data["spec"]:
         yield Finding(("spec", "autoscaling"), f"{NGINX_AUTOSCALING}: {NGINX_AUTOSCALING_FIX}", at_key=True)
 
 
@@ -273,7 +272,7 @@ def check_spec_steps(data: Data) -> Iterator[Finding]:
     if canary is not None:
         at: JsonPath = ("spec", "strategy", "canary", "steps")
         yield from check_steps(canary["steps"], at)
-        if data["spec"]["engine"] == "flagger":
+        if has(data["spec"]["engine"], "one-clock"):
             yield from flagger_steps(canary["steps"], at, explicit_interval(data))
 
 
@@ -285,7 +284,7 @@ def explicit_interval(data: Data) -> int | None:
 
 
 def flagger_interval(data: Data) -> int | None:
-    """The interval every Flagger environment runs at when the release has analysis (model.flagger_interval
+    """The interval every Flagger environment runs at when the release has analysis (facts.flagger_interval
     over the release's steps, as spec.build_release chooses it); None lets each environment's pause decide."""
     if "analysis" not in data["spec"]:
         return None
@@ -399,7 +398,7 @@ def check_increase(data: Data, metric: Data, at: JsonPath) -> Iterator[Finding]:
 
 def check_load_test_engine(data: Data) -> Iterator[Finding]:
     engine = data["spec"]["engine"]
-    if engine != "flagger" and "loadTest" in data["spec"].get("analysis", {}):
+    if not has(engine, "load-test") and "loadTest" in data["spec"].get("analysis", {}):
         yield Finding(
             ("spec", "analysis", "loadTest"),
             f"loadTest is Flagger's rollout webhook; with {engine_label(engine)} a check without data holds the canary (the git "
@@ -414,7 +413,7 @@ def starving_analysis(data: Data) -> Iterator[Finding]:
     release once failed checks reach `threshold`."""
     spec = data["spec"]
     analysis = spec.get("analysis", {})
-    if spec["engine"] != "flagger" or strategy_kind(data) != "abTest" or "loadTest" in analysis:
+    if not has(spec["engine"], "load-test") or strategy_kind(data) != "abTest" or "loadTest" in analysis:
         return
     for index, name in builtin_metrics(data)[:1]:
         yield Finding(
@@ -430,6 +429,7 @@ WARNINGS: tuple[Callable[[Data], Iterator[Finding]], ...] = (starving_analysis,)
 
 def warnings(data: Data, doc: Located) -> list[Problem]:
     """Located warnings of a spec that has no problems: nothing is refused, the message says the risk."""
+    data = with_engine_name(data)  # the rules know the spec's `nginx` as deployments
     return [locate(doc, finding) for rule in WARNINGS for finding in rule(data)]
 
 
@@ -467,7 +467,7 @@ def builtin_metrics(data: Data) -> list[tuple[int, str]]:
 
 
 def check_flagger_blue_green_metrics(data: Data) -> Iterator[Finding]:
-    if data["spec"]["engine"] != "flagger" or strategy_kind(data) != "blueGreen":
+    if has(data["spec"]["engine"], "preview-traffic") or strategy_kind(data) != "blueGreen":
         return
     for index, name in builtin_metrics(data):
         yield Finding(
@@ -593,13 +593,13 @@ def derived_names(data: Data) -> list[tuple[str, str, int]]:
     """(object, name, limit) for every object the release creates or makes a controller create."""
     name, engine, kind = data["metadata"]["name"], data["spec"]["engine"], strategy_kind(data)
     out = [("Service", service, DNS_LABEL_MAX) for service in names.services(engine, kind, name)]
-    if engine == "argo-rollouts" and kind == "canary":
+    if has(engine, "owns-canary-route") and kind == "canary":
         out.append(("Ingress (created by Argo Rollouts)", names.rollout_canary_ingress(name), OBJECT_NAME_MAX))
     own = [m for entry in data["spec"].get("environments") or [] for m in entry.get("analysis", {}).get("metrics", [])]
     for metric in [*data["spec"].get("analysis", {}).get("metrics", []), *own]:
         # Flagger's `latency` is a MetricTemplate too (engines/flagger.py: one meaning for the bound)
         key = metric_key_of(metric)
-        if key not in BUILTIN_METRICS or (engine == "flagger" and metric["name"] == "latency"):
+        if key not in BUILTIN_METRICS or (has(engine, "latency-template") and metric["name"] == "latency"):
             out.append(("metric template", names.metric_template(name, key), OBJECT_NAME_MAX))
     return out
 
@@ -802,9 +802,9 @@ def check_environment(data: Data, entry: Data, at: JsonPath, profiles: Mapping[s
     out += check_label_keys(entry.get("labels", {}), (*at, "labels"))
     out += check_autoscaling(entry.get("autoscaling"), (*at, "autoscaling"))
     profile = profiles.get(entry.get("profile", ""))
-    if data["spec"]["engine"] == "deployments":
+    if has(data["spec"]["engine"], "git-replicas"):
         out += nginx_environment_autoscaling(entry, at, profile)
-    if strategy_kind(data) == "canary" and data["spec"]["engine"] == "flagger":
+    if strategy_kind(data) == "canary" and has(data["spec"]["engine"], "one-clock"):
         out += flagger_environment_steps(data, entry, at, profile)
     return out
 
