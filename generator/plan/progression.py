@@ -187,17 +187,18 @@ def plan_release(
     if current.phase == "stable":
         if image == current.stable_image:
             return Hold(f"nothing to do: {image.ref} is already stable")
-        return _start(release, env, current, image, now, f"start {_what_starts(release)} of {image.ref}")
+        return start_new(release, env, current, image, now, f"start {what_starts(release)} of {image.ref}")
     if current.phase == "progressing":
         return _release_progressing(release, env, current, image, now)
     if current.phase == "promoting":
         if image == current.stable_image:
             return Hold(f"nothing to do: the promotion of {image.ref} is under way; `rollgen advance` completes it")
-        return _start(release, env, current, image, now, f"start {_what_starts(release)} of {image.ref}")
+        return start_new(release, env, current, image, now, f"start {what_starts(release)} of {image.ref}")
     return _release_aborted(release, env, current, image, now, retry)
 
 
-def _what_starts(release: Release) -> str:
+def what_starts(release: Release) -> str:
+    """What a new version starts as, in messages: a canary, or a blue-green preview."""
     return "preview" if isinstance(release.strategy, BlueGreenStrategy) else "canary"
 
 
@@ -239,22 +240,22 @@ def _release_progressing(
         return Hold(f"nothing to do: {image.ref} is already {_stage(release, env, current)}")
     if image == current.stable_image:
         return _abort(release, env, current, now, f"the spec is back on {image.ref}")
-    summary = f"restart {_what_starts(release)} with {image.ref}"
-    return _start(release, env, current, image, now, summary, replaced=current.canary_image)
+    summary = f"restart {what_starts(release)} with {image.ref}"
+    return start_new(release, env, current, image, now, summary, replaced=current.canary_image)
 
 
 def _release_aborted(
     release: Release, env: Environment, current: EnvState, image: Image, now: datetime, retry: bool
 ) -> Plan:
     if image == current.stable_image:
-        return Hold(f"nothing to do: {image.ref} is stable (the {_what_starts(release)} was aborted)")
+        return Hold(f"nothing to do: {image.ref} is stable (the {what_starts(release)} was aborted)")
     if image == current.canary_image and not retry:
         return Hold(
-            f"nothing to do: the {_what_starts(release)} of {image.ref} was aborted; "
+            f"nothing to do: the {what_starts(release)} of {image.ref} was aborted; "
             "`rollgen release --retry` starts it again"
         )
     verb = "retry" if image == current.canary_image else "start"
-    return _start(release, env, current, image, now, f"{verb} {_what_starts(release)} of {image.ref}")
+    return start_new(release, env, current, image, now, f"{verb} {what_starts(release)} of {image.ref}")
 
 
 def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | None = None) -> str:
@@ -270,7 +271,7 @@ def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | 
     return f"the canary at step {state.step}/{n} ({state.weight}%)"
 
 
-def _start(
+def start_new(
     release: Release,
     env: Environment,
     current: EnvState,
@@ -279,6 +280,8 @@ def _start(
     summary: str,
     replaced: Image | None = None,
 ) -> Plan:
+    """The canary (or preview) of `image` starts at its first step (step 0 for ready_first); `replaced`: the
+    version in flight it takes over from (a restart). Also plan/workload_progression.py's start of a pod change."""
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     if not blue_green and not env.steps:
         return Refusal(f"{release.name}/{env.name}: a canary needs at least one step")
@@ -599,7 +602,7 @@ def _abort(release: Release, env: Environment, current: EnvState, now: datetime,
         phase="aborted", stable_image=current.stable_image, canary_image=image, step=pods_step,
         since=format_time(now), active_colour=current.active_colour,
     )
-    summary = f"abort {_what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
+    summary = f"abort {what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
     details = f"Aborted by {why} at {_stage(release, env, current)}; stable is untouched."
     if pods_step:
         details += " The canary pods go on the next `rollgen advance`, once the weight is off everywhere."
