@@ -621,10 +621,7 @@ def _abort_switch(release: Release, env: Environment, current: EnvState, now: da
 
 
 def _controller_hint(release: Release, env: Environment, verb: str) -> str:
-    if release.engine == "argo-rollouts":
-        how = f"`kubectl argo rollouts {verb} {release.name} -n {env.namespace}`"
-    else:
-        how = "Flagger's webhooks (confirm-promotion / rollback), or release the previous image"
+    how = engine_for(release.engine).by_hand(release, env, verb)
     return (
         f"{release.name} uses progression: controller, so the {release.engine} controller steps it, not git; "
         f"to {verb}, use {how}"

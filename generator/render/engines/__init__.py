@@ -8,7 +8,7 @@ in progress on its own, and whether a promotion takes two commits. The facts the
 generator/facts.py, which the record reads.
 
 Adding an engine is one module (`render`, `render_sides`, `config_readers`, `new_version`, `longest_wait`,
-`HEALTH_CHECK`), one line in `ENGINES`, its facts in generator/facts.py and the schema's `spec.engine` enum.
+`HEALTH_CHECK`, `by_hand`, `rolling_marker`, `rolling_outage`), one line in `ENGINES`, its facts in generator/facts.py and the schema's `spec.engine` enum.
 Modules are imported on first use.
 """
 
@@ -121,6 +121,21 @@ class Engine:
         """Seconds the engine may report InProgress after a commit without anything being wrong."""
         seconds: int = self._impl().longest_wait(release, env)
         return seconds
+
+    def by_hand(self, release: Release, env: Environment, verb: str) -> str:
+        """How a person does `verb` (promote, abort) to a release its controller progresses."""
+        how: str = self._impl().by_hand(release, env, verb)
+        return how
+
+    def rolling_marker(self, release: Release) -> tuple[str, str]:
+        """(kind, name) of the engine's object that a rolling-update overlay deletes (gitops/strategy_switch.py)."""
+        kind, name = self._impl().rolling_marker(release)
+        return str(kind), str(name)
+
+    def rolling_outage(self, release: Release, to_rolling: bool) -> str:
+        """What switching a released environment to (or from) a rolling update in one commit would break."""
+        outage: str = self._impl().rolling_outage(release, to_rolling)
+        return outage
 
 
 ENGINES: dict[EngineName, Engine] = {

@@ -575,3 +575,20 @@ HEALTH_CHECK = {
     "inProgress": f"!({_SEEN}) || !has(status.phase) || status.phase == 'Progressing'",
     "failed": f"{_SEEN} && has(status.phase) && status.phase == 'Degraded'",
 }
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """How a person steps a controller-progressed Rollout."""
+    return f"`kubectl argo rollouts {verb} {release.name} -n {env.namespace}`"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base."""
+    return "rollout", release.name
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if to_rolling:
+        return "the pruned Rollout takes every serving pod with it before the new Deployment has one up"
+    return "the pruned Deployment takes every serving pod with it before the Rollout has one up"

@@ -217,3 +217,24 @@ def longest_wait(release: Release, env: Environment) -> int:
 
 
 HEALTH_CHECK = None  # Flux knows a Deployment's health
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """Never asked: plain Deployments have no controller to step them (the checks refuse progression: controller)."""
+    return f"`rollgen {verb}`"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base: the canary track, or the blue colour."""
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return "deployment", names.colour(release.name, "blue")
+    return "deployment", names.canary(release.name)
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if isinstance(release.strategy, BlueGreenStrategy):
+        if to_rolling:
+            return "the pruned colour Deployments take every serving pod with them"
+        return f"the pruned Deployment {release.name} takes every serving pod with it"
+    return f"the Deployment {release.name} would change its selector, which Kubernetes refuses (it is immutable)"

@@ -356,3 +356,26 @@ HEALTH_CHECK = {
     "inProgress": f"!({_SEEN}) || !has(status.phase)",
     "failed": f"({_SEEN}) && has(status.phase) && status.phase == 'Failed'",
 }
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """How a person steps a Canary."""
+    return "Flagger's webhooks (confirm-promotion / rollback), or release the previous image"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base."""
+    return "canary", release.name
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if to_rolling:
+        return (
+            "the pruned Canary takes Flagger's Services and the primary Deployment with it, and the Deployment "
+            f"{release.name} is still at the 0 replicas Flagger gave it"
+        )
+    return (
+        f"the Service {release.name} the rolling update serves through is pruned before Flagger has started a "
+        "primary and made its own"
+    )
