@@ -25,10 +25,17 @@ from typing import Literal
 
 from generator.clock import format_time, parse_time
 from generator.plan.gates import GateResult, Outcome
+from generator.plan.shapes import (  # re-exported: callers have found them here
+    Mode as Mode,
+    mode as mode,
+    normalise as normalise,
+    ready_first as ready_first,
+    step_count as step_count,
+    two_commit_promotion as two_commit_promotion,
+)
 from generator.render.engines import engine_for
 from generator.model import (
     BlueGreenStrategy,
-    CanaryStrategy,
     Environment,
     EnvState,
     Image,
@@ -106,58 +113,6 @@ def _wait_hold(what: str, state: EnvState, wait: int, now: datetime) -> Hold | N
         return None
     left = int((due - now).total_seconds() + 0.999)
     return Hold(f"{what} until {format_time(due)} ({format_duration(left)} left)")
-
-
-# -- shapes of progression ----------------------------------------------------------------------------------
-
-Mode = Literal["canary", "blue-green", "controller", "unsupported"]
-
-
-def mode(release: Release) -> Mode:
-    if release.progression == "controller":
-        return "controller"
-    if isinstance(release.strategy, CanaryStrategy):
-        return "canary"
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return "blue-green"
-    return "unsupported"
-
-
-def two_commit_promotion(release: Release) -> bool:
-    """The nginx engine holds traffic (canary) or the old colour (blue-green) while the new stable pods roll
-    out; Argo Rollouts does both itself (its own scale-down delay), so one commit promotes."""
-    return engine_for(release.engine).two_commit_promotion
-
-
-def ready_first(release: Release) -> bool:
-    """Plain Deployments behind an Envoy router (gateway-api, istio) move pods and weight in separate commits.
-
-    Envoy's weighted clusters are not health-aware: a weight on a Service with no Ready pod answers 503 for that
-    share (ingress-nginx drops an empty backend instead). So a canary starts at step 0 (its pods, no weight),
-    and the weight comes off before the pods go: a promotion drains the canary to 0% a commit before it scales
-    down, and an abort takes the weight off at once and the pods on the next `advance`. Each such commit waits
-    the settle delay after the one before, so that Argo CD or Flux has applied it (Flux `wait: true` then
-    applies the next only once the pods are Ready)."""
-    return (
-        engine_for(release.engine).two_commit_promotion
-        and isinstance(release.strategy, CanaryStrategy)
-        and release.router != "ingress-nginx"
-    )
-
-
-def step_count(release: Release, env: Environment) -> int:
-    """The denominator of Rollgen-Step: the canary steps, or the one preview stage of a blue-green release."""
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return 1
-    return len(env.steps)
-
-
-def normalise(env: Environment, state: EnvState) -> EnvState:
-    """A canary whose spec lost steps since it started stands at the last step that still exists."""
-    if state.phase == "progressing" and env.steps and state.step > len(env.steps):
-        last = len(env.steps)
-        return replace(state, step=last, weight=env.steps[last - 1].weight)
-    return state
 
 
 def _unsupported(release: Release) -> Refusal:
