@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from generator import workload
-from generator.facts import has
 from generator.spec.findings import Finding, Generated, closest
 
 if TYPE_CHECKING:
@@ -156,8 +155,8 @@ def container_findings(spec: Data, container: Data, pod: Data, security: Any) ->
 
 def cpu_request_for_autoscaling(spec: Data, container: Data, pod: Data, security: Any) -> Iterator[tuple[JsonPath, str]]:
     scaling = spec.get("autoscaling")
-    if has(spec["engine"], "git-replicas"):
-        return  # autoscaling is refused on that engine anyway (enginechecks.check_nginx_autoscaling)
+    if spec["engine"] == "deployments":
+        return  # autoscaling is refused on that engine anyway (checks.check_nginx_autoscaling)
     if scaling and "cpu" not in container.get("resources", {}).get("requests", {}):
         yield (
             ("autoscaling", "cpu"),
