@@ -8,8 +8,8 @@ in progress on its own, and whether a promotion takes two commits. The facts the
 generator/facts.py, which the record reads.
 
 Adding an engine is one module (`render`, `render_sides`, `config_readers`, `new_version`, `longest_wait`,
-`HEALTH_CHECK`, `by_hand`, `rolling_marker`, `rolling_outage`), one line in `ENGINES`, its facts in generator/facts.py and the schema's `spec.engine` enum.
-Modules are imported on first use.
+`HEALTH_CHECK`, `by_hand`, `rolling_marker`, `rolling_outage`), one line in `ENGINES`, its entries in
+generator/facts.py and the schema's `spec.engine` enum. Modules are imported on first use.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ class Rendered:
 
 
 Renderer = Callable[[Release, Environment, EnvState], Rendered]
-
 
 
 @dataclass(frozen=True)
