@@ -582,7 +582,7 @@ def test_the_mode_switch_listing_runs_once_per_render_whatever_the_fleet(
     """The listing reads the whole apps/ tree; once per release, a fleet's render grew with its square."""
     calls: list[str] = []
     listing = wiring.other_mode_files
-    monkeypatch.setattr(wiring, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
+    monkeypatch.setattr(wiring.files, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
     repo = config_repo(tmp_path, {"argocd": {"repoURL": URL}})
     for name in ("web", "api", "shop", "cart"):
         write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", name).write_text(
