@@ -123,13 +123,13 @@ def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = 
     }
 
 
-def overlay_params(release: Release, env: Environment, argo: ArgoCD | None = None) -> dict[str, Any]:
+def overlay_params(release: Release, env: Environment, argo: ArgoCD) -> dict[str, Any]:
     """What the ApplicationSet's git files generator reads from apps/N/overlays/E/argocd-params.yaml.
 
     No `path` key: the generator sets `.path` itself (the folder holding the file: the overlay). The destination
     is per environment (environments[].cluster): both keys are always there, one empty, because the template
     names both and an empty string is an unset field once Argo CD reads the Application."""
-    destination = env_destination(argo or ArgoCD(repo_url=""), env)
+    destination = env_destination(argo, env)
     return {
         "app": app_name(release, env),
         "release": release.name,

@@ -1,12 +1,13 @@
 """rollgen.yaml's `argocd:` and `flux:` sections as settings, and what every wiring module names: the folders,
 an environment's overlay path and Application/Kustomization name, the labels.
 
-The sections are validated with the rest of rollgen.yaml by generator.spec.config (schemas/config.schema.json);
-this reads validated data only.
+The sections are validated with the rest of rollgen.yaml by generator.spec.config against
+schemas/config.schema.json, which also holds their defaults (`defaults`); this reads validated data only.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from generator.records import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,33 +31,37 @@ Mode = Literal["applications", "applicationset"]
 
 @dataclass(frozen=True)
 class ArgoCD:
+    """rollgen.yaml `argocd:`; made by argocd_settings, with the schema's defaults."""
+
     repo_url: str
-    revision: str = DEFAULT_REVISION
-    mode: Mode = "applications"
-    namespace: str = "argocd"
-    project: str = "default"
-    destination: tuple[tuple[str, str], ...] = (("server", IN_CLUSTER),)  # server or name
-    automated: bool = True
-    prune: bool = True
-    self_heal: bool = True
-    sync_options: tuple[str, ...] = ("CreateNamespace=true", "ApplyOutOfSyncOnly=true")
-    appset_name: str = "rollgen"
-    root_name: str | None = "rollgen"
+    revision: str
+    mode: Mode
+    namespace: str
+    project: str
+    destination: tuple[tuple[str, str], ...]  # server or name
+    automated: bool
+    prune: bool
+    self_heal: bool
+    sync_options: tuple[str, ...]
+    appset_name: str
+    root_name: str | None
 
 
 @dataclass(frozen=True)
 class Flux:
+    """rollgen.yaml `flux:`; made by flux_settings, with the schema's defaults."""
+
     url: str
-    branch: str = DEFAULT_REVISION
-    namespace: str = "flux-system"
-    source_name: str = "rollgen"
-    source_interval: str = "1m"
-    secret_ref: str | None = None
-    interval: str = "1m"
-    timeout: str = "5m"
-    prune: bool = True
-    wait: bool = True
-    root_name: str | None = "rollgen"
+    branch: str
+    namespace: str
+    source_name: str
+    source_interval: str
+    secret_ref: str | None
+    interval: str
+    timeout: str
+    prune: bool
+    wait: bool
+    root_name: str | None
 
 
 @dataclass(frozen=True)
@@ -74,43 +79,56 @@ class Wiring:
         return self.argocd is not None or self.flux is not None
 
 
+@functools.cache
+def defaults(section: str) -> Mapping[str, Any]:
+    """The `default` of each key of rollgen.yaml's `argocd:` or `flux:` section: the one place they are written
+    is schemas/config.schema.json (the reference page shows them from there too)."""
+    from generator.spec.config import SCHEMA
+    from generator.spec.schema import load_schema
+
+    fields = load_schema(SCHEMA)["properties"][section]["properties"]
+    return {key: field["default"] for key, field in fields.items() if "default" in field}
+
+
 def argocd_settings(data: Mapping[str, Any], default_revision: str = DEFAULT_REVISION) -> ArgoCD:
     """Validated `argocd:` data as settings; the repo URL loses its user name (see safe_url)."""
+    given = {**defaults("argocd"), **data}
     destination = (
         (("name", str(data["destinationName"])),)
         if data.get("destinationName")
-        else (("server", str(data.get("destinationServer", IN_CLUSTER))),)
+        else (("server", str(given["destinationServer"])),)
     )
-    options = data.get("syncOptions")
     return ArgoCD(
         repo_url=safe_url(str(data["repoURL"]), "argocd.repoURL"),
         revision=str(data.get("targetRevision", default_revision)),
-        mode=data.get("mode", "applications"),
-        namespace=str(data.get("namespace", "argocd")),
-        project=str(data.get("project", "default")),
+        mode=given["mode"],
+        namespace=str(given["namespace"]),
+        project=str(given["project"]),
         destination=destination,
-        automated=bool(data.get("automated", True)),
-        prune=bool(data.get("prune", True)),
-        self_heal=bool(data.get("selfHeal", True)),
-        sync_options=ArgoCD.sync_options if options is None else tuple(str(o) for o in options),
-        appset_name=str(data.get("applicationSetName", "rollgen")),
-        root_name=_root_name(data.get("rootApplication", "rollgen")),
+        automated=bool(given["automated"]),
+        prune=bool(given["prune"]),
+        self_heal=bool(given["selfHeal"]),
+        sync_options=tuple(str(option) for option in given["syncOptions"]),
+        appset_name=str(given["applicationSetName"]),
+        root_name=_root_name(given["rootApplication"]),
     )
 
 
 def flux_settings(data: Mapping[str, Any], default_branch: str = DEFAULT_REVISION) -> Flux:
+    """Validated `flux:` data as settings; the URL loses its user name (see safe_url)."""
+    given = {**defaults("flux"), **data}
     return Flux(
         url=safe_url(str(data["url"]), "flux.url"),
         branch=str(data.get("branch", default_branch)),
-        namespace=str(data.get("namespace", "flux-system")),
-        source_name=str(data.get("sourceName", "rollgen")),
-        source_interval=str(data.get("sourceInterval", "1m")),
+        namespace=str(given["namespace"]),
+        source_name=str(given["sourceName"]),
+        source_interval=str(given["sourceInterval"]),
         secret_ref=str(data["secretRef"]) if data.get("secretRef") else None,
-        interval=str(data.get("interval", "1m")),
-        timeout=str(data.get("timeout", "5m")),
-        prune=bool(data.get("prune", True)),
-        wait=bool(data.get("wait", True)),
-        root_name=_root_name(data.get("rootKustomization", "rollgen")),
+        interval=str(given["interval"]),
+        timeout=str(given["timeout"]),
+        prune=bool(given["prune"]),
+        wait=bool(given["wait"]),
+        root_name=_root_name(given["rootKustomization"]),
     )
 
 
