@@ -292,6 +292,18 @@ def test_the_sections_are_the_schemas_with_their_defaults() -> None:
         "flux-system", "1m", "5m", "1m", True)
 
 
+def test_a_value_gets_one_problem_the_first_keyword_it_fails(tmp_path: Path) -> None:
+    """An empty name fails its length and its pattern, a number as mode its type and the enum: one line each."""
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "namespace": "", "mode": 3},
+                                  "notify": [{"type": "slack", "url": ""}]})
+    with pytest.raises(InvalidInput) as caught:
+        load_config(repo)
+    lines = sorted(problem.format().split(": ", 1)[1] for problem in caught.value.problems)
+    assert lines == ["$.argocd.mode: must be a non-empty string", "$.argocd.namespace: must be a non-empty string",
+                     "$.notify[0].url: must be an http(s) URL (with urlFile for a URL that holds a secret); the value "
+                     "is not repeated: it may be a secret"]
+
+
 def test_a_missing_repo_url_says_what_it_is_for(tmp_path: Path) -> None:
     repo = config_repo(tmp_path, {"flux": {"interval": "5m"}})
     with pytest.raises(InvalidInput, match=r"\$\.flux: url is required: the URL Flux clones"):
