@@ -7,6 +7,7 @@
 
 Safety: commits name their paths (only the release's files are committed, whatever else is staged); pushes
 are never forced; a rejected push is reported so the caller can re-decide from the remote's state.
+rollgen.yaml is not git's business: `gitops/repo_config.py` reads it for a Repo.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from generator.gitops.sync import PushOutcome
 from generator.records import dataclass
 
 if TYPE_CHECKING:
-    from generator.spec.config import Author, Config
+    from generator.spec.config import Author
 
 # The names callers import from here, wherever they live now.
 __all__ = ["Change", "GitError", "Journal", "LogEntry", "PushOutcome", "Repo", "Status", "clean_env", "redact"]
@@ -288,13 +289,6 @@ class Repo(Git):
 
     def journal(self, release: str) -> Journal:
         return Journal(self.rollgen_dir / f"pending-{release}.json")
-
-    def config(self) -> Config:
-        """The repository's rollgen.yaml, validated; the schema check is skipped while the file is as it was when
-        it last passed (the marker in .git/rollgen/cache)."""
-        from generator.spec.config import load
-
-        return load(self.root, validated=self.rollgen_dir / "cache" / "config-validated")
 
 
 class Status(Started):
