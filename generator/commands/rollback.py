@@ -108,7 +108,7 @@ def _target(
             continue
         if (earlier.stable_image, earlier.stable_pod) != now_runs:
             return earlier.stable_image, earlier.stable_pod
-    return Refusal(f"{release.name}/{env.name}: no earlier promoted version in its history to roll back to "
+    return Refusal(f"no earlier promoted version in its history to roll back to "
                    f"(it has only run {current.stable_image.ref}); name one with --to IMAGE")
 
 
