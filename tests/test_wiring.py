@@ -273,6 +273,7 @@ def test_the_sections_are_the_schemas_with_their_defaults() -> None:
     """One schema for rollgen.yaml: `argocd:`/`flux:` are closed and typed there (the fast check refuses a wrong
     type without jsonschema), and their defaults are written there once, read by the settings."""
     from generator.spec.config import SCHEMA
+    from generator.spec.config import section as config_section
     from generator.spec.schema import load_schema, quick_check
 
     check = quick_check(SCHEMA)
@@ -284,7 +285,7 @@ def test_the_sections_are_the_schemas_with_their_defaults() -> None:
         fields = load_schema(SCHEMA)["properties"][section]["properties"]
         assert all("description" in field for field in fields.values())
         defaults = {key: field["default"] for key, field in fields.items() if "default" in field}
-        assert wiring.settings.defaults(section) == defaults and required not in defaults
+        assert config_section({}, section) == defaults and required not in defaults
     assert (ARGO.mode, ARGO.namespace, ARGO.sync_options, ARGO.root_name, ARGO.destination) == (
         "applications", "argocd", ("CreateNamespace=true", "ApplyOutOfSyncOnly=true"), "rollgen",
         (("server", wiring.IN_CLUSTER),))

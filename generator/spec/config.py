@@ -239,9 +239,18 @@ def _notify_findings(sinks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[JsonP
             yield ("notify", index, "timeout"), f"must be more than 0s and at most {MAX_NOTIFY_TIMEOUT:.0f}s"
 
 
+def section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The validated `argocd:` or `flux:` section `name` with the schema's defaults under it: they are written
+    once, in schemas/config.schema.json (the reference page shows them from there too)."""
+    from generator.spec.schema import load_schema
+
+    fields = load_schema(SCHEMA)["properties"][name]["properties"]
+    return {**{key: field["default"] for key, field in fields.items() if "default" in field}, **data}
+
+
 def _url_problems(data: Mapping[str, Any] | None, key: str, url_key: str) -> Iterator[tuple[JsonPath, str]]:
     """The URL an enabled section's controller clones from: there, and without credentials (redaction.safe_url)."""
-    if data is None or not data.get("enabled", True):
+    if data is None or not section(data, key)["enabled"]:
         return
     url = data.get(url_key)
     if not url:

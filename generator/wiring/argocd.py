@@ -9,7 +9,8 @@ from typing import Any
 
 from generator.model import Environment, EnvState, Release, engine_label
 from generator.render.engines import Manifest, renderer_for
-from generator.wiring.settings import ARGOCD_DIR, IN_CLUSTER, MANAGED_BY, PARAMS_FILE, ArgoCD, app_name, labels, overlay_path
+from generator.wiring.settings import ARGOCD_DIR, IN_CLUSTER, MANAGED_BY, PARAMS_FILE, ArgoCD
+from generator.wiring.settings import app_name, labels, overlay_path
 
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 RESPECT_IGNORES = "RespectIgnoreDifferences=true"

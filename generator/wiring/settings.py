@@ -2,12 +2,12 @@
 an environment's overlay path and Application/Kustomization name, the labels.
 
 The sections are validated with the rest of rollgen.yaml by generator.spec.config against
-schemas/config.schema.json, which also holds their defaults (`defaults`); this reads validated data only.
+schemas/config.schema.json, which also holds their defaults (spec.config.section puts them under the data);
+this reads validated data only.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from generator.records import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from generator import names
 from generator.redaction import safe_url as safe_url
 from generator.model import Environment, Release
+from generator.spec.config import section
 
 if TYPE_CHECKING:
     from generator.spec.config import Config
@@ -79,20 +80,9 @@ class Wiring:
         return self.argocd is not None or self.flux is not None
 
 
-@functools.cache
-def defaults(section: str) -> Mapping[str, Any]:
-    """The `default` of each key of rollgen.yaml's `argocd:` or `flux:` section: the one place they are written
-    is schemas/config.schema.json (the reference page shows them from there too)."""
-    from generator.spec.config import SCHEMA
-    from generator.spec.schema import load_schema
-
-    fields = load_schema(SCHEMA)["properties"][section]["properties"]
-    return {key: field["default"] for key, field in fields.items() if "default" in field}
-
-
 def argocd_settings(data: Mapping[str, Any], default_revision: str = DEFAULT_REVISION) -> ArgoCD:
     """Validated `argocd:` data as settings; the repo URL loses its user name (see safe_url)."""
-    given = {**defaults("argocd"), **data}
+    given = section(data, "argocd")
     destination = (
         (("name", str(data["destinationName"])),)
         if data.get("destinationName")
@@ -116,7 +106,7 @@ def argocd_settings(data: Mapping[str, Any], default_revision: str = DEFAULT_REV
 
 def flux_settings(data: Mapping[str, Any], default_branch: str = DEFAULT_REVISION) -> Flux:
     """Validated `flux:` data as settings; the URL loses its user name (see safe_url)."""
-    given = {**defaults("flux"), **data}
+    given = section(data, "flux")
     return Flux(
         url=safe_url(str(data["url"]), "flux.url"),
         branch=str(data.get("branch", default_branch)),
@@ -139,10 +129,11 @@ def _root_name(value: Any) -> str | None:
 def from_config(config: Config) -> Wiring:
     """The wiring rollgen.yaml asks for (spec.config.load has validated its `argocd:`/`flux:` sections)."""
     revision = config.branch or DEFAULT_REVISION
-    argocd, flux = config.argocd, config.flux
+    argocd = config.argocd if config.argocd is not None and section(config.argocd, "argocd")["enabled"] else None
+    flux = config.flux if config.flux is not None and section(config.flux, "flux")["enabled"] else None
     return Wiring(
-        argocd=argocd_settings(argocd, revision) if argocd is not None and argocd.get("enabled", True) else None,
-        flux=flux_settings(flux, revision) if flux is not None and flux.get("enabled", True) else None,
+        argocd=argocd_settings(argocd, revision) if argocd is not None else None,
+        flux=flux_settings(flux, revision) if flux is not None else None,
         prefix=config.output_prefix(),
         tick=config.tick,
     )
