@@ -15,7 +15,7 @@ from types import ModuleType, SimpleNamespace
 
 from generator import __version__
 from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER, RollgenError
-from generator.hints import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import argparse

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from generator.hints import Any
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from generator.records import dataclass, field
 from collections.abc import Iterable
-from generator.hints import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 if TYPE_CHECKING:
     from generator.workload import Workload

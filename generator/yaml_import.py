@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from generator.hints import Any
+from typing import Any
 
 _compile = re.compile
 

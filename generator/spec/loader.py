@@ -22,7 +22,7 @@ import os
 import re
 from generator.records import dataclass, field
 from pathlib import Path
-from generator.hints import Any, cast
+from typing import Any, cast
 
 from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
 import yaml

@@ -18,7 +18,7 @@ import functools
 import marshal
 from pathlib import Path
 
-from generator.hints import Any
+from typing import Any
 
 DATA = Path(__file__).with_name("preparsed.marshal")
 SCHEMAS = ("release.schema.json", "profile.schema.json", "config.schema.json")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from generator.hints import Any
+from typing import Any
 from generator.spec.patterns import MATCHERS
 
 Check = Callable[[Any], bool]
