@@ -2,7 +2,7 @@
 
 A scheduled tick runs `advance` for every in-flight environment, so its start-up is paid on every one: no
 dataclasses (inspect, ast, dis, tokenize: records come from generator.records), no jsonschema for a valid
-rollgen.yaml and spec, no Jinja2 without a commit-message template, no argparse, shutil, tempfile, hashlib or random. The step itself is checked too, so the test
+rollgen.yaml and spec, no Jinja2 without a commit-message template, no tempfile, hashlib or random. The step itself is checked too, so the test
 cannot pass by failing early.
 """
 
@@ -18,10 +18,9 @@ import pytest
 from tests.conftest import ROOT, git
 from tests.test_lifecycle import V2, ConfigRepo, at, config_repo, spec_text
 
-# argparse: cli._quick reads the tick's line; shutil, tempfile: the writer stages files without them; hashlib (OpenSSL):
-# generator/fingerprint.py; random: only a rejected push sleeps
-NOT_ON_THE_PATH = ("dataclasses", "jsonschema", "jinja2", "inspect", "ast", "argparse", "shutil", "tempfile", "hashlib",
-                   "random")
+# tempfile: the writer stages files without it; hashlib (OpenSSL): generator/fingerprint.py; random: only a rejected
+# push sleeps
+NOT_ON_THE_PATH = ("dataclasses", "jsonschema", "jinja2", "inspect", "ast", "tempfile", "hashlib", "random")
 
 
 def _advance_in_a_fresh_process(repo: ConfigRepo) -> list[str]:

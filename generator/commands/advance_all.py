@@ -38,7 +38,7 @@ from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import Repo
 from generator.model import Release
 
-if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
+if TYPE_CHECKING:
     import argparse
 
     from generator.plan.gates import Answers
