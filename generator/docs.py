@@ -21,10 +21,9 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-
-import yaml
-
 from typing import Any
+
+from generator.yaml_import import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"

@@ -276,7 +276,7 @@ _CODE: list[str] = []
 def _code_fingerprint() -> str:
     """rollgen's version and every file of the package, with the versions of what shapes its output."""
     if not _CODE:
-        import yaml
+        from generator.yaml_import import yaml
 
         import generator
 
