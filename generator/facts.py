@@ -8,7 +8,7 @@ model (generator/model.py) or any renderer (tests/test_schemacheck.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from generator.hints import Literal
+from typing import Literal
 
 # "deployments" is plain Deployments whose weights git writes; a spec may still say "nginx" for it (the spec layer
 # reads that as deployments once: generator.spec.findings.engine_name).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from generator.records import dataclass, field
-from generator.hints import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
 
 # The engine facts and the profile records, said in their own modules (the validate path reads those without
 # this one); re-exported here, where the rest of the package has always found them.

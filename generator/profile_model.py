@@ -7,7 +7,7 @@ generator/model.py, which re-exports them, so the validate path does not import 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from generator.hints import Any
+from typing import Any
 
 from generator import durations
 from generator.records import dataclass

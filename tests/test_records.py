@@ -167,7 +167,7 @@ def test_the_validate_and_render_paths_do_not_import_dataclasses(tmp_path: Path)
         "from generator.cli import main\n"
         "main(['validate', 'examples/hello-rollouts-canary.yaml'])\n"
         f"main(['render', 'examples/hello-rollouts-canary.yaml', '--out', {str(tmp_path / 'out')!r}])\n"
-        "print(sorted({'dataclasses', 'inspect', 'argparse'} & set(sys.modules)), made)\n"
+        "print(sorted({'dataclasses', 'inspect'} & set(sys.modules)), made)\n"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "[] []"
@@ -189,7 +189,7 @@ def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_no
     """`rollgen render` reaches yaml through the emitter, not the loader: it too must import it through
     generator.yaml_import (a render that imported yaml first paid its reader's regular expressions, ~70 M
     instructions), and `render --check` of an up-to-date folder outside a git repository (the hook's case)
-    loads none of what only writing or the render cache needs."""
+    loads none of what only writing or the render cache needs (tempfile, hashlib; shutil comes with argparse)."""
     out = tmp_path / "out"
     probe = (
         "import sys\n"
@@ -197,7 +197,7 @@ def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_no
         "code = main(sys.argv[1:])\n"
         "import yaml.reader\n"
         "print(code, type(yaml.reader.Reader.NON_PRINTABLE).__name__,"
-        " sorted({'shutil', 'tempfile', 'hashlib'} & set(sys.modules)))\n"
+        " sorted({'tempfile', 'hashlib'} & set(sys.modules)))\n"
     )
     spec = "examples/hello-rollouts-canary.yaml"
     first = subprocess.run([sys.executable, "-c", probe, "render", spec, "--out", str(out)], cwd=ROOT,
@@ -206,32 +206,3 @@ def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_no
     check = subprocess.run([sys.executable, "-c", probe, "render", spec, "--out", str(out), "--check"], cwd=ROOT,
                            capture_output=True, text=True, check=True)
     assert check.stdout.splitlines()[-1] == "0 DeferredPattern []"
-
-
-def test_the_hints_stand_ins_behave_as_typing_at_run_time() -> None:
-    """generator.hints gives the validate path typing's names without typing (tests/test_schemacheck.py holds that
-    it imports none): its NamedTuple must build what typing's does, cast must return its value, and the aliases
-    built from Any/Literal/Union must still be names to import."""
-    import pickle
-    import typing
-
-    from generator import hints, model
-    from generator.errors import Problem
-    from generator.spec.findings import Data, Finding
-
-    fields = [("file", str), ("line", int), ("column", int), ("path", str), ("message", str)]
-    ours, theirs = hints.NamedTuple("Problem", fields), typing.NamedTuple("Problem", fields)
-    assert ours._fields == theirs._fields and ours.__module__ == theirs.__module__ == __name__
-    a, b = ours("f", 1, 2, "$", "m"), theirs("f", 1, 2, "$", "m")
-    assert (repr(a), a._asdict(), a == b, hash(a) == hash(b)) == (repr(b), b._asdict(), True, True)
-    with pytest.raises(TypeError):
-        ours("f", 1)
-    problem = Problem("f", 1, 2, "$", "m")
-    assert pickle.loads(pickle.dumps(problem)) == problem and type(pickle.loads(pickle.dumps(problem))) is Problem
-    assert Problem.__module__ == "generator.errors" and Problem.__mro__[1].__module__ == "generator.errors"
-    assert Finding(("spec",), "m", False).at_key is False
-    marker = object()
-    assert hints.cast("list[int]", marker) is marker and hints.cast(int, marker) is marker
-    assert hints.Literal["a", "b"] is hints.Literal and hints.Union[int, str] is hints.Union
-    assert Data == dict[str, hints.Any] and model.EngineName is hints.Literal
-    assert hints.TYPE_CHECKING is False and hints.Protocol is object

@@ -19,7 +19,7 @@ from generator.errors import UsageError
 from generator.plan.gates import evaluate, repo_clients
 from generator.plan.order import advance_planner
 
-if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
+if TYPE_CHECKING:
     import argparse
 
 

@@ -39,7 +39,7 @@ from generator.gitops.repo import Repo
 from generator.gitops.repo_config import repo_config
 from generator.model import Release
 
-if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
+if TYPE_CHECKING:
     import argparse
 
     from generator.plan.gates import Answers

@@ -28,7 +28,7 @@ from generator.spec.config import CONFIG_FILE, Config
 from generator.spec.config import load as load_config
 from generator.errors import EXIT_OK, RollgenError
 from generator.gitops.repo import Repo
-from generator.hints import Any
+from typing import Any
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"

@@ -10,7 +10,7 @@ import functools
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator.spec import checks
 from generator.spec import release as spec

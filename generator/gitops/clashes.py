@@ -225,8 +225,7 @@ def _routes(rules: Any) -> Iterator[tuple[str, str]]:
 
 
 def _read_yaml(path: Path) -> Any:
-    from generator import yaml_import  # noqa: F401 - before yaml (see there)
-    import yaml
+    from generator.yaml_import import yaml
 
     from generator.render.files import starts_generated
 

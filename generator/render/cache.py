@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import hashlib
+    from generator.fingerprint import Digest
 
 _FORMAT = 3
 _RACY_NS = 2_000_000_000
@@ -64,7 +64,7 @@ class Hit:
 
 
 
-def _sha256(data: bytes = b"") -> hashlib._Hash:
+def _sha256(data: bytes = b"") -> Digest:
     """hashlib imported on first use: a render outside a git repository (no cache) never loads it."""
     import hashlib
 
@@ -276,7 +276,7 @@ _CODE: list[str] = []
 def _code_fingerprint() -> str:
     """rollgen's version and every file of the package, with the versions of what shapes its output."""
     if not _CODE:
-        import yaml
+        from generator.yaml_import import yaml
 
         import generator
 

@@ -160,8 +160,7 @@ def _read(path: Path) -> Any:
 def _load(data: bytes | None) -> Any:
     if data is None:
         return None
-    from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use
-    import yaml
+    from generator.yaml_import import yaml
 
     try:
         return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader

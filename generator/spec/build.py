@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from generator.records import replace
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator import durations
 from generator.names import DEFAULT_ENVIRONMENT

@@ -6,7 +6,7 @@ Each check returns Problems located at the precise field; messages say what is w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator import durations
 from generator.errors import Problem

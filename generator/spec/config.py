@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
 

@@ -5,7 +5,7 @@ generator/facts.py (its progressions, strategies and traits), never from a rende
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from generator.hints import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from generator import durations
 from generator.facts import BUILTIN_METRICS, PROGRESSIONS, STRATEGIES, engine_label, has

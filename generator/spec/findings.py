@@ -8,7 +8,7 @@ upward, so no two of them form an import cycle.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from generator.hints import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from generator.errors import Problem, json_path
 from generator.facts import EngineName, Progression, default_progression

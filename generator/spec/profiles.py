@@ -10,7 +10,7 @@ import functools
 from collections.abc import Iterator, Sequence
 from generator.records import dataclass
 from pathlib import Path
-from generator.hints import Any
+from typing import Any
 
 from generator.spec import checks
 from generator import resources

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from generator.hints import TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from generator.errors import InvalidInput, Problem
 from generator.spec import checks

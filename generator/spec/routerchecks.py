@@ -7,7 +7,7 @@ Run by checks.check on the spec as written (`engine: nginx` is a choice of route
 from __future__ import annotations
 
 from collections.abc import Iterator
-from generator.hints import Any
+from typing import Any
 
 from generator.spec.findings import INGRESS_PLACEHOLDERS, Finding, JsonPath, engine_name, strategy_kind
 from generator.facts import BUILTIN_METRICS, has
