@@ -6,6 +6,7 @@ import re
 from generator.records import dataclass, field
 from collections.abc import Iterable
 from generator.hints import TYPE_CHECKING, Literal, Union
+from generator import router_facts
 
 if TYPE_CHECKING:
     from generator.workload import Workload
@@ -31,7 +32,7 @@ def engine_label(engine: Engine) -> str:
 
 
 # What carries the traffic split (generator/render/routers).
-RouterName = Literal["ingress-nginx", "gateway-api", "istio"]
+RouterName = str  # a name in generator.router_facts.ROUTERS (the schema's spec.router enum)
 Colour = Literal["blue", "green"]  # blue-green: the two sides; EnvState.active_colour serves stable
 
 
@@ -264,7 +265,7 @@ class Release:
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
     service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
-    router: RouterName = "ingress-nginx"  # spec.router
+    router: RouterName = router_facts.DEFAULT  # spec.router
     gateway: GatewayRef | None = None  # spec.gateway (router gateway-api)
     istio_gateways: tuple[str, ...] = ()  # spec.istio.gateways (router istio)
     workload: Workload = field(default_factory=_default_workload)  # each environment holds its merged one

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from generator.clock import format_time, parse_time
+from generator.router_facts import facts
 from generator.plan.gates import GateResult, Outcome
 from generator.model import (
     BlueGreenStrategy,
@@ -140,7 +141,7 @@ def ready_first(release: Release) -> bool:
     return (
         release.engine == "deployments"
         and isinstance(release.strategy, CanaryStrategy)
-        and release.router != "ingress-nginx"
+        and facts(release.router).ready_first
     )
 
 

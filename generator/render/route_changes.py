@@ -23,9 +23,9 @@ from typing import Any
 from generator.errors import InvalidInput, Problem, json_path
 from generator.model import CanaryStrategy, Environment, Release
 from generator.render.state import STATE_FILE
+from generator.router_facts import facts
 
 DOC = 'docs/live-cluster.md "Changing a route Argo Rollouts owns"'
-KINDS = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}
 
 JSON = dict[str, Any]
 PathTuple = tuple[str | int, ...]
@@ -34,8 +34,8 @@ PathTuple = tuple[str | int, ...]
 def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, bytes]) -> None:
     """Raise InvalidInput, located in the spec, when a released environment's controller-owned route would change
     in anything but its weights. `files` are the rendered files, relative to `out_dir`."""
-    kind = KINDS.get(release.router)
-    if kind is None or not owned_route(release):
+    kind = facts(release.router).controller_route
+    if not kind or not owned_route(release):
         return
     problems = [problem for env in release.environments for problem in _changes(out_dir, release, env, kind, files)]
     if problems:
@@ -45,7 +45,7 @@ def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, by
 def owned_route(release: Release) -> bool:
     """Whether the release has a route the Argo Rollouts controller owns (the only one checked here)."""
     return (
-        release.engine == "argo-rollouts" and release.router in KINDS and isinstance(release.strategy, CanaryStrategy)
+        release.engine == "argo-rollouts" and bool(facts(release.router).controller_route) and isinstance(release.strategy, CanaryStrategy)
     )
 
 
@@ -101,7 +101,7 @@ def _aspects(release: Release, env: Environment) -> Iterator[tuple[str, PathTupl
     index = next((i for i, e in enumerate(release.environments) if e.name == env.name), 0)
     own = env.host != release.ingress.host  # set for the environment (its entry or its profile)
     yield "host", ("spec", "environments", index, "host") if own else ("spec", "ingress", "host"), "host"
-    yield "gateway", ("spec", "gateway" if release.router == "gateway-api" else "istio"), "gateway"
+    yield "gateway", ("spec", str(facts(release.router).section)), "gateway"
 
 
 def _message(release: Release, env: Environment, kind: str, what: str, old: Any, new: Any) -> str:
