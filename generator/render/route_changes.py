@@ -22,6 +22,7 @@ from typing import Any
 
 from generator.errors import InvalidInput, Problem, json_path
 from generator.model import CanaryStrategy, Environment, Release
+from generator.render.routers import router_for
 from generator.render.state import STATE_FILE
 from generator.router_facts import facts
 
@@ -64,6 +65,9 @@ def _changes(
     after = _route(_load(files[base]), _load(files.get(patch)))
     if after is None:
         return
+    carried = router_for(release.router).carried
+    if carried is None:
+        return
     try:
         old, new = carried(before), carried(after)
     except (AttributeError, TypeError):
@@ -72,27 +76,6 @@ def _changes(
         if old[aspect] != new[aspect]:
             yield _problem(out_dir, release, at, _message(release, env, kind, what, old[aspect], new[aspect]))
             return
-
-
-def carried(route: JSON) -> dict[str, Any]:
-    """What the route carries besides the weights (and the fields the API server defaults)."""
-    spec = route.get("spec") or {}
-    if route.get("kind") == "HTTPRoute":
-        rules = spec.get("rules") or []
-        return {
-            "port": sorted({ref.get("port") for rule in rules for ref in rule.get("backendRefs") or []}),
-            "path": [rule.get("matches") for rule in rules],
-            "host": spec.get("hostnames"),
-            "gateway": spec.get("parentRefs"),
-        }
-    http = spec.get("http") or []
-    destinations = [d.get("destination") or {} for route_ in http for d in route_.get("route") or []]
-    return {
-        "port": sorted({str((d.get("port") or {}).get("number")) for d in destinations}),
-        "path": [route_.get("match") for route_ in http],
-        "host": spec.get("hosts"),
-        "gateway": spec.get("gateways"),
-    }
 
 
 def _aspects(release: Release, env: Environment) -> Iterator[tuple[str, PathTuple, str]]:

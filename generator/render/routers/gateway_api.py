@@ -178,6 +178,18 @@ def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     return round(100 * int(refs[1].get("weight", 1)) / total) if total else 0
 
 
+def carried(route: JSON) -> JSON:
+    """The HTTPRoute's ports, path matches, hostnames and Gateway (render/route_changes.py)."""
+    spec = route.get("spec") or {}
+    rules = spec.get("rules") or []
+    return {
+        "port": sorted({ref.get("port") for rule in rules for ref in rule.get("backendRefs") or []}),
+        "path": [rule.get("matches") for rule in rules],
+        "host": spec.get("hostnames"),
+        "gateway": spec.get("parentRefs"),
+    }
+
+
 # A '/' inside a key is escaped for kustomize's path splitter.
 _PLUGIN_PATH = "spec/strategy/canary/trafficRouting/plugins/argoproj-labs\\/gatewayAPI"
 KUSTOMIZE_CONFIG: JSON = {
@@ -202,4 +214,5 @@ ROUTER = Router(
     ignore_rules=ignore_rules,
     live_weight=live_weight,
     kustomize_configurations=(("kustomizeconfig-gateway-api.yaml", KUSTOMIZE_CONFIG),),
+    carried=carried,
 )

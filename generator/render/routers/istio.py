@@ -187,6 +187,19 @@ def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     return None if destinations is None else int(destinations[1].get("weight", 0))
 
 
+def carried(route: JSON) -> JSON:
+    """The VirtualService's ports, matches, hosts and gateways (render/route_changes.py)."""
+    spec = route.get("spec") or {}
+    http = spec.get("http") or []
+    destinations = [d.get("destination") or {} for route_ in http for d in route_.get("route") or []]
+    return {
+        "port": sorted({str((d.get("port") or {}).get("number")) for d in destinations}),
+        "path": [route_.get("match") for route_ in http],
+        "host": spec.get("hosts"),
+        "gateway": spec.get("gateways"),
+    }
+
+
 KUSTOMIZE_CONFIG: JSON = {
     "nameReference": [
         name_reference("Service", "v1", (("VirtualService", "spec/http/route/destination/host"),)),
@@ -207,4 +220,5 @@ ROUTER = Router(
     ignore_rules=ignore_rules,
     live_weight=live_weight,
     kustomize_configurations=(("kustomizeconfig-istio.yaml", KUSTOMIZE_CONFIG),),
+    carried=carried,
 )
