@@ -28,6 +28,7 @@ from generator.gitops.workflow import find_spec, spec_display
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError, UsageError
 from generator.gitops.repo import Repo
+from generator.gitops.repo_config import repo_config
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 TRAILER_ACTION = "set-image"
@@ -57,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
 
     image = check_image(args.image)
     repo = Repo.discover(args.repo)
-    config = repo.config()
+    config = repo_config(repo)
     with repo.lock():
         spec = find_spec(repo, config, args.name)
         rel = plain_file(repo, spec)
