@@ -130,6 +130,17 @@ def _written(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def test_init_offers_a_registered_router_once_it_has_templates(toy: tuple[str, str]) -> None:
+    """`rollgen init --router` is optional for a new router: offered only with its first-release templates."""
+    from generator.cli import build_parser
+
+    real, name = toy
+    init = next(a for a in build_parser("init")._actions if a.dest == "command").choices["init"]  # type: ignore[attr-defined]
+    offered = next(a for a in init._actions if a.dest == "router").choices
+    assert real in offered and name not in offered
+    assert tuple(offered) == tuple(n for n in ROUTERS if not n.startswith(TOY))
+
+
 def test_router_facts_are_data() -> None:
     """The registry is read on `rollgen validate`'s path: records only, no render import."""
     tree = ast.parse((PACKAGE / "router_facts.py").read_text())
