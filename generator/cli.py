@@ -158,6 +158,12 @@ def _set_image(p: argparse.ArgumentParser) -> None:
 
 
 def _init(p: argparse.ArgumentParser) -> None:
+    from generator.router_facts import DEFAULT, ROUTERS
+
+    # The routers init has a first release for (init_templates/releases/hello-<engine>-<router>.yaml): a router
+    # is registered without them, and offered here once they exist.
+    releases = Path(__file__).parent / "init_templates" / "releases"
+    routers = tuple(name for name in ROUTERS if name == DEFAULT or any(releases.glob(f"hello-*-{name}.yaml")))
     p.add_argument("dir", type=Path, metavar="DIR",
                    help="the folder to make the config repo in (created if missing; its origin remote, if any, "
                    "goes into the wiring)")
@@ -165,7 +171,7 @@ def _init(p: argparse.ArgumentParser) -> None:
                    help="which GitOps tool's wiring to write (default: %(default)s)")
     p.add_argument("--engine", choices=("argo-rollouts", "flagger", "deployments", "nginx"), default="argo-rollouts",
                    help="the engine of the first release, releases/hello.yaml (default: %(default)s)")
-    p.add_argument("--router", choices=("ingress-nginx", "gateway-api", "istio"), default="ingress-nginx",
+    p.add_argument("--router", choices=routers, default=DEFAULT,
                    help="the router of the first release (default: %(default)s)")
     p.add_argument("--tick", choices=("kubernetes",),
                    help="also write tick/: a Kustomize package running `rollgen advance --all --push` as a CronJob "

@@ -22,6 +22,7 @@ from generator.facts import (
     other_colour as other_colour,
 )
 from generator.profile_model import Autoscaling as Autoscaling, Labels as Labels, Step as Step
+from generator import router_facts
 
 if TYPE_CHECKING:
     from generator.workload import Workload
@@ -35,7 +36,7 @@ def _default_workload() -> Workload:
 
 
 # What carries the traffic split (generator/render/routers).
-RouterName = Literal["ingress-nginx", "gateway-api", "istio"]
+RouterName = str  # a name in generator.router_facts.ROUTERS (the schema's spec.router enum)
 
 # Compiled (through re's cache) when an image is first parsed: `rollgen validate` builds no model.
 _IMAGE = r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
@@ -227,7 +228,7 @@ class Release:
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
     service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
-    router: RouterName = "ingress-nginx"  # spec.router
+    router: RouterName = router_facts.DEFAULT  # spec.router
     gateway: GatewayRef | None = None  # spec.gateway (router gateway-api)
     istio_gateways: tuple[str, ...] = ()  # spec.istio.gateways (router istio)
     workload: Workload = field(default_factory=_default_workload)  # each environment holds its merged one

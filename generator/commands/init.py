@@ -30,6 +30,8 @@ from generator.errors import EXIT_OK, RollgenError
 from generator.gitops.repo import Repo
 from typing import Any
 
+from generator.router_facts import DEFAULT
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
 PLACEHOLDER_SSH_URL = "git@git.example.com:platform/config.git"
@@ -53,7 +55,7 @@ class Choices:
     engine: str
     branch: str
     repo_url: str
-    router: str = "ingress-nginx"
+    router: str = DEFAULT
     tick: str | None = None  # --tick kubernetes: tick/, the in-cluster CronJob
     clone_url: str = PLACEHOLDER_SSH_URL  # what the tick clones and pushes to (ssh)
 
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace, repo: Repo, branch: str) -> int:
     choices = Choices(args.gitops, args.engine, branch, _repo_url(repo, flux=args.gitops in ("flux", "both")),
-                      getattr(args, "router", "ingress-nginx"), getattr(args, "tick", None), _clone_url(repo))
+                      getattr(args, "router", DEFAULT), getattr(args, "tick", None), _clone_url(repo))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
     paths = list(files)
@@ -251,7 +253,7 @@ def release_template(choices: Choices) -> str:
     from generator.spec.findings import model_engine
 
     engine = model_engine(choices.engine)  # --engine takes both names, as a spec does
-    if choices.router == "ingress-nginx":
+    if choices.router == DEFAULT:
         return f"releases/hello-{engine_label(engine)}.yaml"
     return f"releases/hello-{engine}-{choices.router}.yaml"
 

@@ -6,7 +6,7 @@ person's decision and overrides them.
 Metric gates. Every metric of the release's `analysis` is queried once, as an instant query at `now` over the
 window since the step began (the state's `since`; after a failed check, since that check, so each check is a
 fresh measurement), and held to its `max`/`min`:
-- the built-ins are generator.render.queries' PromQL, exactly as the Argo Rollouts AnalysisTemplate carries it, with
+- the built-ins are the router's PromQL (generator/render/routers), exactly as the Argo Rollouts AnalysisTemplate carries it, with
   the window as the range: the canary's requests as ingress-nginx counts them, under the *main* Ingress `N` with
   a non-empty `canary` label (nginx and argo-rollouts engines alike); a blue-green release's preview Ingress
   `N-preview`, all of whose requests reach the new version.

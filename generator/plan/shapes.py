@@ -10,6 +10,7 @@ from typing import Literal
 
 from generator.model import BlueGreenStrategy, CanaryStrategy, Environment, EnvState, Release
 from generator.render.engines import engine_for
+from generator.router_facts import facts
 
 Mode = Literal["canary", "blue-green", "controller", "unsupported"]
 
@@ -42,7 +43,7 @@ def ready_first(release: Release) -> bool:
     return (
         engine_for(release.engine).two_commit_promotion
         and isinstance(release.strategy, CanaryStrategy)
-        and release.router != "ingress-nginx"
+        and facts(release.router).ready_first
     )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator import durations
 from generator.names import DEFAULT_ENVIRONMENT
+from generator.router_facts import DEFAULT
 from generator.spec.findings import Located, engine_name, progression
 from generator.facts import EngineName, has
 from generator.profile_model import build_autoscaling, build_steps, optional_seconds, sorted_labels
@@ -78,7 +79,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
         settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
         source=doc.source,
         service_port_name=spec["service"].get("portName", "http"),
-        router=spec.get("router", "ingress-nginx"),
+        router=spec.get("router", DEFAULT),
         gateway=build_gateway(spec.get("gateway")),
         istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
         workload=workload.build(spec),

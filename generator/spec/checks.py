@@ -92,8 +92,10 @@ def check_sticky_routing(data: Data) -> Iterator[Finding]:
     canary = data["spec"]["strategy"].get("canary")
     if canary is None or not canary.get("sticky") or not has(data["spec"]["engine"], "sticky"):
         return
-    if data["spec"].get("router", "ingress-nginx") != "ingress-nginx":
-        return  # the other routers refuse sticky itself (routerchecks)
+    from generator.router_facts import DEFAULT, facts
+
+    if facts(data["spec"].get("router", DEFAULT)).no_sticky:
+        return  # the routers without sticky sessions refuse sticky itself (routerchecks)
     routes = [key for key in ("header", "cookie") if key in canary]
     if routes:
         named = " and ".join(routes)

@@ -7,7 +7,7 @@ update, so one commit per weight writes `steps: [{setWeight: W}, {pause: {}}]` a
 to W and holds it (from the second step on the previous weight comes first: see `git_steps`). Promotion
 writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
 back in the template, which the controller treats as a rollback and skips the steps. No analysis is written
-into the Rollout here: between commits `rollgen advance` is the gate (it can use generator.render.queries).
+into the Rollout here: between commits `rollgen advance` is the gate (it can use the router's queries).
 
 Canary, controller progression. The environment's steps become `setWeight` / `analysis` / `pause` steps, see
 `_controller_steps` for how analysis and pauses share a step's time.
@@ -32,8 +32,7 @@ import math
 from typing import Any
 
 from generator import durations, names
-from generator.render import queries
-from generator.render.queries import substitute
+from generator.render.routers.promql import rate_window, substitute
 from generator.render.engines import ImageSlot, Manifest, Rendered, common, sides
 from generator.render.routers import RolloutRouting, Split, Switch, Traffic, name_reference, query, router_for
 from generator.model import (
@@ -125,23 +124,6 @@ def _canary_strategy(
         "trafficRouting": routing.traffic_routing,
         "steps": steps,
     }
-
-
-def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
-    """Header/cookie routing for the controller's canary Ingress; the controller adds the nginx prefix.
-
-    setHeaderRoute is not supported with nginx, so header routing lives here, for the whole update.
-    """
-    out: dict[str, str] = {}
-    if strategy.header:
-        out["canary-by-header"] = strategy.header
-        if strategy.header_value:
-            out["canary-by-header-value"] = strategy.header_value
-    if strategy.cookie:
-        out["canary-by-cookie"] = strategy.cookie
-    # sticky needs nothing here: ingress-nginx copies the stable Ingress's `affinity: cookie` onto the canary
-    # backend, and `affinity-canary-behavior: sticky` (a client the canary got stays there) is its default.
-    return dict(sorted(out.items()))
 
 
 def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
@@ -301,7 +283,7 @@ _NAMESPACE_ARG: JSON = {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPa
 
 def _measured_arg(release: Release, blue_green: bool) -> JSON:
     """The Rollout's argument naming what is measured (`ingress`; `service` for other routers)."""
-    return router_for(release.router).analysis_arg(release, blue_green)
+    return router_for(release.router).metrics.argument(release, blue_green)
 
 
 def _traffic(release: Release, blue_green: bool) -> Traffic:
@@ -319,7 +301,7 @@ _STABLE_ARG: JSON = {"name": "stable-service", "valueFrom": {"fieldRef": {"field
 
 
 def _needs_stable(release: Release, analysis: Analysis) -> bool:
-    return release.router != "ingress-nginx" and any(metric.max_increase for metric in analysis.metrics)
+    return not router_for(release.router).metrics.shared and any(metric.max_increase for metric in analysis.metrics)
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -410,7 +392,7 @@ def _prometheus(analysis: Analysis, query: str) -> JSON:
 
 def _query(metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
     # Measured every interval, over at least a minute (queries.rate_window): a 30s window returns no data.
-    return query(metric, traffic, durations.format_go(queries.rate_window(analysis.interval)))
+    return query(metric, traffic, durations.format_go(rate_window(analysis.interval)))
 
 
 # The placeholders that become the Rollout's arguments (the others are N and the window).

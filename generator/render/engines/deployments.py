@@ -83,19 +83,6 @@ def _render_canary(release: Release, env: Environment, state: EnvState, strategy
     return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)
 
 
-def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
-    pairs = [common.nginx_annotation("canary", True), common.nginx_annotation("canary-weight", weight)]
-    if strategy.header:
-        pairs.append(common.nginx_annotation("canary-by-header", strategy.header))
-        if strategy.header_value:
-            pairs.append(common.nginx_annotation("canary-by-header-value", strategy.header_value))
-    if strategy.cookie:
-        pairs.append(common.nginx_annotation("canary-by-cookie", strategy.cookie))
-    # sticky: `affinity-canary-behavior: sticky` is ingress-nginx's default, so only the stable Ingress's
-    # `affinity: cookie` is written (common.stable_ingress_annotations).
-    return dict(pairs)
-
-
 # -- blue-green ---------------------------------------------------------------------------------------------
 
 
