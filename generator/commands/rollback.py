@@ -25,7 +25,8 @@ from generator.clock import format_time
 from generator.errors import RollgenError
 from generator.gitops.repo import Repo
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, find_spec, named_release, now_from, spec_display
+from generator.gitops.specs import find_spec, named_release, spec_display
+from generator.gitops.workflow import Request, now_from
 from generator.model import Environment, EnvState, Image, Release
 from generator.plan.progression import Hold, Plan, Refusal, Transition, mode, step_count
 from generator.spec.config import Config

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.gitops.workflow import find_spec, spec_display
+from generator.gitops.specs import find_spec, spec_display
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError, UsageError
 from generator.gitops.repo import Repo
