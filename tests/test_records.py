@@ -233,5 +233,5 @@ def test_the_hints_stand_ins_behave_as_typing_at_run_time() -> None:
     marker = object()
     assert hints.cast("list[int]", marker) is marker and hints.cast(int, marker) is marker
     assert hints.Literal["a", "b"] is hints.Literal and hints.Union[int, str] is hints.Union
-    assert Data == dict[str, hints.Any] and model.Engine is hints.Literal
+    assert Data == dict[str, hints.Any] and model.EngineName is hints.Literal
     assert hints.TYPE_CHECKING is False and hints.Protocol is object

@@ -36,6 +36,7 @@ from generator.spec.config import Config
 from generator.plan.workload_progression import with_pods
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import Repo
+from generator.gitops.repo_config import repo_config
 from generator.model import Release
 
 if TYPE_CHECKING:  # argparse itself is not imported on a tick (cli._quick reads its line)
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.name is not None:
         raise_usage("--all ticks every release: give no NAME")
     repo = Repo.discover(args.repo)
-    config = repo.config()
+    config = repo_config(repo)
     answers = Answers(clients(config.prometheus))
     check_output(repo, config)
     branch = current_branch(repo, config)

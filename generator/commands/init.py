@@ -246,7 +246,7 @@ def _edited(template: bytes, edit: Callable[[Any], None]) -> bytes:
 
 def release_template(choices: Choices) -> str:
     """releases/hello-<engine>.yaml for ingress-nginx (deployments' is still named after nginx, the engine's old
-    name: model.engine_label), releases/hello-<engine>-<router>.yaml for the other routers."""
+    name: facts.engine_label), releases/hello-<engine>-<router>.yaml for the other routers."""
     from generator.model import engine_label
     from generator.spec.findings import model_engine
 

@@ -27,6 +27,7 @@ from generator.gitops.workflow import (
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import GitError, Journal, Repo
+from generator.gitops.repo_config import repo_config
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
 
     repo = Repo.discover(args.repo)
-    config = repo.config()
+    config = repo_config(repo)
     check_output(repo, config)
     with repo.lock():
         tidy(repo, config)

@@ -24,6 +24,7 @@ from pathlib import Path
 from generator.clock import format_time
 from generator.errors import RollgenError
 from generator.gitops.repo import Repo
+from generator.gitops.repo_config import repo_config
 from generator.gitops.run import execute
 from generator.gitops.specs import find_spec, named_release, spec_display
 from generator.gitops.workflow import Request, now_from
@@ -108,7 +109,7 @@ def _target(
             continue
         if (earlier.stable_image, earlier.stable_pod) != now_runs:
             return earlier.stable_image, earlier.stable_pod
-    return Refusal(f"{release.name}/{env.name}: no earlier promoted version in its history to roll back to "
+    return Refusal(f"no earlier promoted version in its history to roll back to "
                    f"(it has only run {current.stable_image.ref}); name one with --to IMAGE")
 
 
@@ -131,7 +132,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
     from generator.render.state import parse, relpath
 
     repo = Repo.discover(path)
-    prefix = repo.config().output_prefix()
+    prefix = repo_config(repo).output_prefix()
     greps = [f"^Rollgen-Release: {re.escape(release.name)}$", f"^Rollgen-Environment: {re.escape(env.name)}$"]
     entries = [e for e in repo.log(greps) if parse_trailers(e.message).get("Rollgen-Environment") == env.name]
     blobs = repo.read_blobs([f"{e.commit}:{prefix}{relpath(release.name, env.name)}" for e in entries]) if entries else []

@@ -22,6 +22,7 @@ from generator.gitops.specs import find_spec, spec_display
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.gitops.repo import Repo
+from generator.gitops.repo_config import repo_config
 
 TRAILER_ACTION = "set-image"
 
@@ -42,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
 
     image = check_image(args.image)
     repo = Repo.discover(args.repo)
-    config = repo.config()
+    config = repo_config(repo)
     with repo.lock():
         spec = find_spec(repo, config, args.name)
         rel = plain_file(repo, spec)

@@ -42,7 +42,8 @@ def owned_paths(config: Config, name: str) -> list[str]:
 
 
 def dirty_paths(repo: Repo, changes: Sequence[Change]) -> list[str]:
-    """(ensure_clean, CleanGate and the dry run's refusal) The changes rollgen must not write over: all but untracked files it did not generate (a person's own)."""
+    """The changes rollgen must not write over: all but untracked files it did not generate (a person's own).
+    The one rule of ensure_clean, CleanGate and the dry run's refusal."""
     from generator.render.files import starts_generated
 
     return [c.path for c in changes if not c.untracked or starts_generated(repo.root / c.path)]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.gitops.clean import dirty_paths, owned_paths
-from generator.gitops.tree import commit_tree, owned_roots, pinned_for
+from generator.gitops.tree import files_to_commit, owned_roots, pinned_for
 from generator.gitops.workflow import (
     Outcome,
     Request,
@@ -105,7 +105,8 @@ def _preview(
     transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     new_states = {**states, env_name: transition.state}
     message = commit_message(config, release, env_name, transition)
-    files = commit_tree(config, release, new_states, pinned_for(repo, config, release, new_states, env_name, blob))
+    pins = pinned_for(repo, config, release, new_states, env_name, blob)
+    files = files_to_commit(config, release, new_states, pins)
     new_tree = pruned_tree(tree, files, owned_roots(release))
     changed = sorted(path for path in {*tree, *new_tree} if tree.get(path) != new_tree.get(path))
     if not changed:

@@ -13,6 +13,7 @@ from generator.records import replace
 
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput
 from generator.gitops.repo import Repo
+from generator.gitops.repo_config import repo_config
 from generator.gitops.workflow import Request, attempts, check_output, current_branch, report, tidy
 
 
@@ -34,7 +35,7 @@ def execute(request: Request, fmt: str) -> int:
 def _execute(request: Request, fmt: str) -> int:
 
     repo = Repo.discover(request.repo)
-    config = repo.config()
+    config = repo_config(repo)
     check_output(repo, config)
     request = replace(request, freeze=config.freeze)
     if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push

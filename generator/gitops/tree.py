@@ -4,7 +4,7 @@ only this layer knows: the Argo CD / Flux wiring, the files kept for environment
 committed tree (a strategy switch, a route the Argo Rollouts controller owns).
 
 Every command that writes or shows a release's files goes through `tree_of`: the committing commands and the
-dry run through `commit_tree`, `rollgen render` and `rollgen init` through `render_stream` / `render_all`.
+dry run through `files_to_commit`, `rollgen render` and `rollgen init` through `render_stream` / `render_all`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def tree_of(
                         state_files=state_files, check=check)
 
 
-def commit_tree(
+def files_to_commit(
     config: Config, release: Release, states: Mapping[str, EnvState], pinned: Mapping[str, Release] | None = None
 ) -> dict[str, bytes]:
     """Every file a commit of the release holds (its deployed environments, their state files included),

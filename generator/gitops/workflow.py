@@ -25,7 +25,7 @@ from generator.errors import RollgenError, UsageError
 from generator.gitops.clean import CleanGate, Dirty, ensure_clean
 from generator.gitops.repo import GitError, Repo
 from generator.gitops.specs import NamedRelease
-from generator.gitops.tree import commit_tree, owned_roots, pinned_for
+from generator.gitops.tree import files_to_commit, owned_roots, pinned_for
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
     Hold,
@@ -318,8 +318,9 @@ def _adopted(repo: Repo, config: Config, release: Release, states: dict[str, Env
         return old or ""
     overlay = f"apps/{release.name}/overlays/{env_name}/"
     # as it was: this environment from its own recorded spec too (when git has it; else take the new one)
-    before = commit_tree(config, release, states, pinned_for(repo, config, release, states, None, blob, strict=False))
-    after = commit_tree(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
+    before = files_to_commit(config, release, states,
+                             pinned_for(repo, config, release, states, None, blob, strict=False))
+    after = files_to_commit(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
     mine = [path for path in {*before, *after} if path.startswith(overlay) and not path.endswith(state_file.STATE_FILE)]
     return blob if any(before.get(path) != after.get(path) for path in mine) else old
 
@@ -455,7 +456,7 @@ def write(
     """
     from generator.gitops.writer import stale_files, write_tree
 
-    files = commit_tree(config, release, states, pinned_for(repo, config, release, states, acting, current))
+    files = files_to_commit(config, release, states, pinned_for(repo, config, release, states, acting, current))
     prefix = config.output_prefix()
     roots = owned_roots(release)
     going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}

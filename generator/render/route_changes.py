@@ -22,6 +22,7 @@ from typing import Any
 
 from generator.errors import InvalidInput, Problem, json_path
 from generator.model import CanaryStrategy, Environment, Release
+from generator.render.engines import engine_for
 from generator.render.state import STATE_FILE
 
 DOC = 'docs/live-cluster.md "Changing a route Argo Rollouts owns"'
@@ -45,7 +46,9 @@ def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, by
 def owned_route(release: Release) -> bool:
     """Whether the release has a route the Argo Rollouts controller owns (the only one checked here)."""
     return (
-        release.engine == "argo-rollouts" and release.router in KINDS and isinstance(release.strategy, CanaryStrategy)
+        engine_for(release.engine).owns_canary_route
+        and release.router in KINDS
+        and isinstance(release.strategy, CanaryStrategy)
     )
 
 

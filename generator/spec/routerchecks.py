@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from generator.hints import Any
 
 from generator.spec.findings import INGRESS_PLACEHOLDERS, Finding, JsonPath, engine_name, strategy_kind
-from generator.model import BUILTIN_METRICS
+from generator.facts import BUILTIN_METRICS, has
 
 Data = dict[str, Any]
 
@@ -84,7 +84,7 @@ def check_ingress_settings(data: Data) -> Iterator[Finding]:
 
 def check_sticky(data: Data) -> Iterator[Finding]:
     canary = data["spec"]["strategy"].get("canary", {})
-    if not canary.get("sticky") or engine_name(data) == "flagger":  # Flagger's sticky is refused for every router
+    if not canary.get("sticky") or not has(engine_name(data), "sticky"):  # refused for every router (checks)
         return
     if router(data) == "gateway-api":
         why = (
@@ -125,7 +125,7 @@ def check_metrics(data: Data) -> Iterator[Finding]:
 
 def check_flagger_preview(data: Data) -> Iterator[Finding]:
     """Flagger's blue-green preview host is an extra Ingress, which only ingress-nginx has."""
-    if engine_name(data) != "flagger" or strategy_kind(data) != "blueGreen":
+    if has(engine_name(data), "preview-route") or strategy_kind(data) != "blueGreen":
         return
     blue_green = data["spec"]["strategy"]["blueGreen"]
     places: list[tuple[str | int, ...]] = []
@@ -151,7 +151,7 @@ def check_rollouts_istio_header_path(data: Data) -> Iterator[Finding]:
     path of the host, other releases' too, to this canary. The controller's own limit: refused."""
     canary = data["spec"]["strategy"].get("canary", {})
     matched = canary.get("header") or canary.get("cookie")
-    if engine_name(data) != "argo-rollouts" or router(data) != "istio" or not matched:
+    if not has(engine_name(data), "header-route-whole-host") or router(data) != "istio" or not matched:
         return
     ingress = data["spec"]["ingress"]
     path, path_type = ingress.get("path", "/"), ingress.get("pathType", "Prefix")

@@ -34,7 +34,7 @@ from typing import Any
 from generator import durations, names
 from generator.render import queries
 from generator.render.queries import substitute
-from generator.render.engines import ImageSlot, Manifest, Rendered, common
+from generator.render.engines import ImageSlot, Manifest, Rendered, common, sides
 from generator.render.routers import RolloutRouting, Split, Switch, Traffic, name_reference, query, router_for
 from generator.model import (
     Analysis,
@@ -551,3 +551,44 @@ def _label_fields(selectors: bool) -> list[JSON]:
     if selectors:
         fields.extend({"path": path, "create": False, "kind": "Rollout"} for path in _AFFINITY_SELECTORS)
     return fields
+
+
+# -- the Engine record's hooks (render/engines/__init__.py) ------------------------------------------------------
+
+render_sides = sides.one_template
+config_readers = sides.one_reader
+new_version = sides.same_name
+longest_wait = longest_step_seconds
+
+# Flux's health check of the Rollout (wiring writes it with `wait: true`): Flux's default check needs a Ready
+# condition, which a Rollout lacks. A git-driven Rollout holding at a weight is Paused on purpose: that is its
+# desired state. Its status may not be read before the controller has seen the commit, or Flux reports Ready
+# from the phase the previous commit left (a stale Paused): `status.observedGeneration` is a string, so Flux
+# skips its own generation check; the expressions compare it with `string(metadata.generation)`, as Argo CD and
+# Argo Rollouts' GetRolloutPhase do. `has()` guards every status field: Flux waits out the whole timeout on a
+# field that does not exist yet.
+_SEEN = "has(status.observedGeneration) && status.observedGeneration == string(metadata.generation)"
+HEALTH_CHECK = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Rollout",
+    "current": f"{_SEEN} && has(status.phase) && status.phase in ['Healthy', 'Paused']",
+    "inProgress": f"!({_SEEN}) || !has(status.phase) || status.phase == 'Progressing'",
+    "failed": f"{_SEEN} && has(status.phase) && status.phase == 'Degraded'",
+}
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """How a person steps a controller-progressed Rollout."""
+    return f"`kubectl argo rollouts {verb} {release.name} -n {env.namespace}`"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base."""
+    return "rollout", release.name
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if to_rolling:
+        return "the pruned Rollout takes every serving pod with it before the new Deployment has one up"
+    return "the pruned Deployment takes every serving pod with it before the Rollout has one up"

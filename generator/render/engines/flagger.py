@@ -21,7 +21,7 @@ from typing import Any
 from generator import durations, names
 from generator.render import queries
 from generator.render.engines import ImageSlot, Manifest, Rendered
-from generator.render.engines import common
+from generator.render.engines import common, sides
 from generator.model import (
     DEFAULT_FAILURE_LIMIT,
     DEFAULT_INTERVAL,
@@ -51,7 +51,7 @@ SUCCESS_RATE = "request-success-rate"
 
 
 # The time of the action whose commit this is, on the Canary: Flux's health check reads the Canary's phase only
-# once Flagger's status.lastTransitionTime has passed it (wiring.HEALTH_CHECK_EXPRS).
+# once Flagger's status.lastTransitionTime has passed it (HEALTH_CHECK).
 APPLIED_AT = "rollgen.io/applied-at"
 
 
@@ -212,7 +212,7 @@ def run_seconds(release: Release, env: Environment) -> int:
 
 
 def interval(release: Release, env: Environment) -> int:
-    """Flagger has one clock (model.flagger_interval): the analysis interval, else the steps' common pause, else a
+    """Flagger has one clock (facts.flagger_interval): the analysis interval, else the steps' common pause, else a
     minute."""
     explicit = release.analysis.interval if release.analysis is not None else None
     found = flagger_interval(explicit, (step.pause for step in env.steps))
@@ -328,3 +328,54 @@ def number(value: float) -> int | float:
     """Whole numbers as ints and no binary noise (100 - 0.1 is 99.9), so the output reads as written."""
     rounded = round(float(value), 6)
     return int(rounded) if rounded.is_integer() else rounded
+
+
+# -- the Engine record's hooks (render/engines/__init__.py) ------------------------------------------------------
+
+render_sides = sides.one_template
+config_readers = sides.one_reader
+new_version = sides.same_name
+longest_wait = run_seconds
+
+# Flux's health check of the Canary (wiring writes it with `wait: true`): Flux's default check needs a Ready
+# condition, which a Canary lacks. A Canary has no observedGeneration, and git changes the Deployment, not the
+# Canary: render() stamps the Canary with the time of the commit's action (APPLIED_AT), and Flagger's
+# `status.lastTransitionTime` moves past it only once Flagger has acted on that revision, so Flux never reports
+# Ready from the phase the previous commit left (a stale Succeeded). Without the stamp (a plain `rollgen render`)
+# the phase alone decides. `has()` guards every status field: Flux waits out the whole timeout on a field that
+# does not exist yet.
+_SEEN = (
+    "!has(metadata.annotations) || !('rollgen.io/applied-at' in metadata.annotations) || "
+    "(has(status.lastTransitionTime) && "
+    "timestamp(status.lastTransitionTime) > timestamp(metadata.annotations['rollgen.io/applied-at']))"
+)
+HEALTH_CHECK = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "Canary",
+    "current": f"({_SEEN}) && has(status.phase) && status.phase in ['Initialized', 'Succeeded']",
+    "inProgress": f"!({_SEEN}) || !has(status.phase)",
+    "failed": f"({_SEEN}) && has(status.phase) && status.phase == 'Failed'",
+}
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """How a person steps a Canary."""
+    return "Flagger's webhooks (confirm-promotion / rollback), or release the previous image"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base."""
+    return "canary", release.name
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if to_rolling:
+        return (
+            "the pruned Canary takes Flagger's Services and the primary Deployment with it, and the Deployment "
+            f"{release.name} is still at the 0 replicas Flagger gave it"
+        )
+    return (
+        f"the Service {release.name} the rolling update serves through is pruned before Flagger has started a "
+        "primary and made its own"
+    )

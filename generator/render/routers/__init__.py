@@ -99,7 +99,7 @@ class Traffic:
     namespace: str
     subject: str  # what the built-ins measure (Measured.subject): ingress-nginx the Ingress, others the Service
     canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `subject`
-    target: str  # the workload running the new version (names.new_version)
+    target: str  # the workload running the new version (Engine.new_version)
     service: str  # the apex name N, so `{{ service }}-canary` is the canary Service
     router: str = DEFAULT
     stable: str = ""  # routers measuring Services: stable's (names.stable_version), for maxIncrease
