@@ -8,7 +8,7 @@ is read or written: each once reached `retire` and deleted files outside the env
 
 from __future__ import annotations
 
-from generator.hints import Any  # typing itself costs the hook ~2 ms (tests/test_schemacheck.py)
+from typing import Any
 
 from generator.errors import UsageError
 

@@ -6,33 +6,33 @@ Command implementations live in generator/commands/<name>.py and are imported on
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
+from typing import cast
 
-from generator import __version__
+from generator import __version__, helptext
 from generator.errors import EXIT_BUG, EXIT_INTERRUPTED, EXIT_USAGE, EXIT_USER, RollgenError
-from generator.hints import TYPE_CHECKING, cast
-
-if TYPE_CHECKING:
-    import argparse
 
 
-def _parser_class() -> type[argparse.ArgumentParser]:
-    """argparse is imported when a parser is built, not with this module: `_quick` reads the hook's command
-    lines without it (argparse, and the shutil and locale its help formatter imports, are ~10 ms a start)."""
-    import argparse
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"rollgen: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
 
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # type: ignore[override]
-            self.print_usage(sys.stderr)
-            sys.stderr.write(f"rollgen: error: {message}\n")
-            raise SystemExit(EXIT_USAGE)
 
-    return _Parser
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, except that the example after the options keeps its lines."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 def _format_option(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +158,12 @@ def _set_image(p: argparse.ArgumentParser) -> None:
 
 
 def _init(p: argparse.ArgumentParser) -> None:
+    from generator.router_facts import DEFAULT, ROUTERS
+
+    # The routers init has a first release for (init_templates/releases/hello-<engine>-<router>.yaml): a router
+    # is registered without them, and offered here once they exist.
+    releases = Path(__file__).parent / "init_templates" / "releases"
+    routers = tuple(name for name in ROUTERS if name == DEFAULT or any(releases.glob(f"hello-*-{name}.yaml")))
     p.add_argument("dir", type=Path, metavar="DIR",
                    help="the folder to make the config repo in (created if missing; its origin remote, if any, "
                    "goes into the wiring)")
@@ -165,7 +171,7 @@ def _init(p: argparse.ArgumentParser) -> None:
                    help="which GitOps tool's wiring to write (default: %(default)s)")
     p.add_argument("--engine", choices=("argo-rollouts", "flagger", "deployments", "nginx"), default="argo-rollouts",
                    help="the engine of the first release, releases/hello.yaml (default: %(default)s)")
-    p.add_argument("--router", choices=("ingress-nginx", "gateway-api", "istio"), default="ingress-nginx",
+    p.add_argument("--router", choices=routers, default=DEFAULT,
                    help="the router of the first release (default: %(default)s)")
     p.add_argument("--tick", choices=("kubernetes",),
                    help="also write tick/: a Kustomize package running `rollgen advance --all --push` as a CronJob "
@@ -196,102 +202,22 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The whole command line; with `command`, only that command, as the pre-commit hook needs: every
     parser costs argparse's gettext look-ups (~0.15 ms each in a new process)."""
-    parser_class = _parser_class()
-    parser = parser_class(prog="rollgen", description="Progressive-delivery manifests from a release spec, promoted through git.")
+    parser = _Parser(prog="rollgen", description="Progressive-delivery manifests from a release spec, promoted through git.")
     parser.add_argument("--version", action="version", version=f"rollgen {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    from generator import helptext
-
     for name, (summary, declare) in COMMANDS.items():
         if command is None or command == name:
             description = helptext.HELP.get(name, (summary, ""))[0]
             declare(sub.add_parser(name, help=summary, description=description, epilog=helptext.epilog(name),
-                                   formatter_class=_formatter_class()))
+                                   formatter_class=_Formatter))
     return parser
-
-
-def _formatter_class() -> type[argparse.HelpFormatter]:
-    """argparse's formatter, except that the example after the options keeps its lines."""
-    import argparse
-
-    class _Formatter(argparse.HelpFormatter):
-        def _fill_text(self, text: str, width: int, indent: str) -> str:
-            if text.startswith("example:"):
-                return "".join(indent + line for line in text.splitlines(keepends=True))
-            return super()._fill_text(text, width, indent)
-
-    return _Formatter
 
 
 def _command(argv: Sequence[str]) -> str | None:
     """The command when it is the first word (`rollgen validate ...`); None otherwise, so that `rollgen`,
     `rollgen --help`, `rollgen -h validate` and an unknown command see every command listed."""
     return argv[0] if argv and argv[0] in COMMANDS else None
-
-
-# What `_quick` reads without argparse, per command: what its positional words are ("paths": one or more paths,
-# "name": at most one word), its options' defaults, and per option what it takes: a value from these choices, any
-# value (None), or none (a flag: False). Kept equal to the parsers by tests/test_cli_quick.py, which holds `_quick`
-# to argparse's reading of many command lines.
-_QUICK: dict[str, tuple[str, dict[str, object], dict[str, tuple[str, ...] | None | bool]]] = {
-    "validate": ("paths", {"format": "text"}, {"--format": ("text", "json")}),
-    "render": ("paths", {"format": "text", "check": False},
-               {"--format": ("text", "json"), "--out": None, "--check": False}),
-    "advance": ("name", {"name": None, "repo": Path("."), "env": None, "push": False, "now": None, "dry_run": False,
-                         "format": "text", "all": False, "metrics_file": None, "cluster": None},
-                {"--repo": None, "--env": None, "--push": False, "--now": None, "--dry-run": False,
-                 "--format": ("text", "json"), "--all": False, "--metrics-file": None, "--cluster": None}),
-}
-_PATH_OPTIONS = ("out", "repo", "metrics_file")  # read as paths (argparse's type=Path)
-
-
-def _quick(words: Sequence[str]) -> argparse.Namespace | None:
-    """The arguments of `rollgen validate PATH...`, `rollgen render PATH... --out DIR [--check]` (how the
-    pre-commit hooks and CI run them) and `rollgen advance [NAME] [--env E] ...` (the scheduled tick), read
-    without argparse; None for anything that is not plainly such a line (an abbreviated, repeated or unknown
-    option, `-h`, `--`, a value starting with `-`, paths split by an option, a second name, a missing --out),
-    which argparse then reads, or refuses, as ever."""
-    if not words or words[0] not in _QUICK:
-        return None
-    positional, defaults, options = _QUICK[words[0]]
-    given: dict[str, object] = {}
-    plain: list[str] = []
-    closed = False  # an option came after the paths: argparse takes no more paths
-    rest = iter(words[1:])
-    for word in rest:
-        if not word.startswith("-"):
-            if closed or (positional == "name" and plain):
-                return None
-            plain.append(word)
-            continue
-        closed = bool(plain)
-        name, equals, value = word.partition("=")
-        key = name[2:].replace("-", "_")
-        if name not in options or key in given:
-            return None
-        takes = options[name]
-        if takes is False:  # a flag
-            if equals:
-                return None
-            given[key] = True
-            continue
-        if not equals:
-            value = next(rest, "")
-        if not value or value.startswith("-") or (takes is not None and value not in cast("tuple[str, ...]", takes)):
-            return None
-        given[key] = value
-    if positional == "paths" and (not plain or ("--out" in options and "out" not in given)):
-        return None
-    values = {**defaults, **given}
-    for key in _PATH_OPTIONS:
-        if key in given:
-            values[key] = Path(cast(str, given[key]))
-    if positional == "paths":
-        values["paths"] = [Path(path) for path in plain]
-    elif plain:
-        values["name"] = plain[0]
-    return cast("argparse.Namespace", SimpleNamespace(command=words[0], **values))
 
 
 def _bug_log(exc: BaseException) -> Path | None:
@@ -375,7 +301,7 @@ def _import_command(name: str, entry: bool) -> ModuleType:
 def main(argv: Sequence[str] | None = None) -> int:
     _closed_streams()
     words = sys.argv[1:] if argv is None else list(argv)
-    args = _quick(words) or build_parser(_command(words)).parse_args(words)
+    args = build_parser(_command(words)).parse_args(words)
     try:
         from generator.arguments import check
 

@@ -6,8 +6,7 @@
 - spec.md from schemas/release.schema.json: every field with its type, default, description and an example
   value taken from the bundled examples/ (the first one that sets it);
 - profile.md from schemas/profile.schema.json, examples from the built-in profiles in overlays/;
-- config.md from schemas/config.schema.json (the `argocd:` and `flux:` keys are checked by
-  generator/spec/config.py; the schema documents them), examples from init's rollgen.yaml templates;
+- config.md from schemas/config.schema.json, examples from init's rollgen.yaml templates;
 - commands.md from the argparse parser of generator/cli.py: every command, its description, options, example.
 
 A developer's tool, run from a checkout (tests/test_docs.py fails when a page is stale); rollgen never imports it.
@@ -21,10 +20,9 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import yaml
-
-from generator.hints import Any
+from generator.yaml_import import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "docs" / "reference"
@@ -116,6 +114,8 @@ class Reader:
         if "minimum" in full and "maximum" in full and "integer" in words:
             words += f" {full['minimum']}–{full['maximum']}"
         hint = full.get("errorMessage")
+        if isinstance(hint, dict):  # a message for each keyword: the pattern's says what the value looks like
+            hint = hint.get("pattern")
         if isinstance(hint, str) and (words.startswith("string") or "pattern" in full):
             words += f": {hint}"
         return words
@@ -250,34 +250,13 @@ def spec_reference() -> str:
                       sorted((ROOT / "examples").glob("*.yaml")), "The release spec")
 
 
-_KINDS = {"bool": "boolean", "text": "string", "texts": "list of string", "name": "string: a DNS-1123 label",
-          "name-or-false": "string (a DNS-1123 label) or false", "duration": "string: a Go duration (30s, 5m, 1h30m)"}
-
-
-def _section_types() -> dict[str, str]:
-    """Field path -> type, for the `argocd:` and `flux:` keys, which generator/spec/config.py checks."""
-    from generator.spec.config import ARGOCD_FIELDS, FLUX_FIELDS
-
-    types = {}
-    for section, fields in (("argocd", ARGOCD_FIELDS), ("flux", FLUX_FIELDS)):
-        for key, (kind, detail) in fields.items():
-            if kind == "choice":
-                types[f"{section}.{key}"] = " | ".join(f"`{choice}`" for choice in detail)
-            elif kind == "url":
-                types[f"{section}.{key}"] = f"URL ({', '.join(detail) if detail else 'http, https, ssh'})"
-            else:
-                types[f"{section}.{key}"] = _KINDS[kind]
-    return types
-
-
 def config_reference() -> str:
     intro = [
         f"{_schema('config.schema.json')['description']} A mistake is reported as `rollgen.yaml:LINE:COL: $.path: message`. Examples "
         "are from the `rollgen.yaml` that `rollgen init` writes.",
     ]
     return _reference("config.schema.json", "rollgen.yaml reference", intro,
-                      sorted((ROOT / "generator" / "init_templates").glob("config*.yaml")), "rollgen.yaml",
-                      types=_section_types())
+                      sorted((ROOT / "generator" / "init_templates").glob("config*.yaml")), "rollgen.yaml")
 
 
 def profile_reference() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from generator.hints import NamedTuple  # typing's, without importing typing at run time
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_USER = 1

@@ -1,6 +1,6 @@
 """What each command's `--help` says beyond its options: a description and an example (shown after the options).
 
-Imported only when argparse builds a parser (generator.cli.build_parser), never on `_quick`'s path. The commands
+Read by generator.cli.build_parser, for the one command run (or for all of them, for `rollgen --help`). The commands
 reference, docs/reference/commands.md, is generated from these and the options (python -m generator.docs).
 """
 

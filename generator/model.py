@@ -4,8 +4,25 @@ from __future__ import annotations
 
 import re
 from generator.records import dataclass, field
-from collections.abc import Iterable
-from generator.hints import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, Union
+
+# The engine facts and the profile records, said in their own modules (the validate path reads those without
+# this one); re-exported here, where the rest of the package has always found them.
+from generator.facts import (
+    BUILTIN_METRICS as BUILTIN_METRICS,
+    DEFAULT_FAILURE_LIMIT as DEFAULT_FAILURE_LIMIT,
+    DEFAULT_INTERVAL as DEFAULT_INTERVAL,
+    INCREASE_SUFFIX as INCREASE_SUFFIX,
+    Colour as Colour,
+    EngineName as EngineName,
+    Progression as Progression,
+    engine_label as engine_label,
+    flagger_interval as flagger_interval,
+    metric_key as metric_key,
+    other_colour as other_colour,
+)
+from generator.profile_model import Autoscaling as Autoscaling, Labels as Labels, Step as Step
+from generator import router_facts
 
 if TYPE_CHECKING:
     from generator.workload import Workload
@@ -17,41 +34,9 @@ def _default_workload() -> Workload:
 
     return Workload()
 
-# "deployments" is plain Deployments whose weights git writes; a spec may still say "nginx" for it (the spec layer
-# reads that as deployments once: generator.spec.findings.engine_name).
-Engine = Literal["argo-rollouts", "flagger", "deployments"]
-Progression = Literal["git", "controller"]
-
-
-def engine_label(engine: Engine) -> str:
-    """The engine's name where it reaches output: Argo CD ApplicationSet params, the commit-message template's
-    `engine`, and message text. Plain Deployments kept the name "nginx" there when the engine was renamed inside
-    (users' ApplicationSet and message templates may read it), so output stays byte-identical."""
-    return "nginx" if engine == "deployments" else engine
-
 
 # What carries the traffic split (generator/render/routers).
-RouterName = Literal["ingress-nginx", "gateway-api", "istio"]
-Colour = Literal["blue", "green"]  # blue-green: the two sides; EnvState.active_colour serves stable
-
-
-def other_colour(colour: Colour) -> Colour:
-    """The other side of a blue-green pair: the idle one, or the one a promotion switches to."""
-    return "green" if colour == "blue" else "blue"
-
-
-DEFAULT_INTERVAL = 60  # analysis.interval, in seconds, when neither the spec nor (Flagger) a step pause sets it
-DEFAULT_FAILURE_LIMIT = 1  # analysis.failureLimit, and the failed checks Flagger tolerates without analysis
-
-
-def flagger_interval(explicit: int | None, pauses: Iterable[int | None]) -> int | None:
-    """Flagger has one clock, its analysis interval: `analysis.interval` when set, else the steps' pause (the
-    first one set: the checks hold them all equal); None when neither says, for the caller's default. Shared by
-    the model (spec.build), the Canary (render/engines/flagger.py) and the checks (spec.checks.flagger_interval)."""
-    if explicit is not None:
-        return explicit
-    return next((pause for pause in pauses if pause), None)
-Labels = tuple[tuple[str, str], ...]  # sorted (key, value) pairs: hashable and deterministic
+RouterName = str  # a name in generator.router_facts.ROUTERS (the schema's spec.router enum)
 
 # Compiled (through re's cache) when an image is first parsed: `rollgen validate` builds no model.
 _IMAGE = r"^(?P<repo>[^@\s]+?)(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
@@ -78,12 +63,6 @@ class Image:
         if self.digest:
             out += f"@{self.digest}"
         return out
-
-
-@dataclass(frozen=True)
-class Step:
-    weight: int  # 1..99, percent of traffic to the canary
-    pause: int | None  # seconds to hold before the next step; None waits for `rollgen promote`
 
 
 @dataclass(frozen=True)
@@ -120,14 +99,6 @@ class ABTestStrategy:
 
 
 Strategy = Union[CanaryStrategy, BlueGreenStrategy, ABTestStrategy]
-
-BUILTIN_METRICS = ("error-rate", "latency")
-INCREASE_SUFFIX = "-increase"
-
-
-def metric_key(name: str, increase: bool) -> str:
-    return name + INCREASE_SUFFIX if increase else name
-
 
 @dataclass(frozen=True)
 class Increase:
@@ -209,13 +180,6 @@ class GatewayRef:
 
 
 @dataclass(frozen=True)
-class Autoscaling:
-    min_replicas: int
-    max_replicas: int
-    cpu_utilization: int  # target average CPU percent
-
-
-@dataclass(frozen=True)
 class Environment:
     """One deployment target of a release, with the profile and the entry's overrides already merged in."""
 
@@ -250,7 +214,7 @@ class Release:
     name: str
     namespace: str
     labels: Labels
-    engine: Engine
+    engine: EngineName
     progression: Progression
     image: Image
     replicas: int
@@ -264,7 +228,7 @@ class Release:
     settle_delay: int
     source: str  # the spec's path as given, for messages and generated-file headers
     service_port_name: str = "http"  # spec.service.portName: names the container port and the Service port
-    router: RouterName = "ingress-nginx"  # spec.router
+    router: RouterName = router_facts.DEFAULT  # spec.router
     gateway: GatewayRef | None = None  # spec.gateway (router gateway-api)
     istio_gateways: tuple[str, ...] = ()  # spec.istio.gateways (router istio)
     workload: Workload = field(default_factory=_default_workload)  # each environment holds its merged one

@@ -7,7 +7,9 @@ them before anything is rendered (a too-long name is refused, located), hence th
 
 from __future__ import annotations
 
-from generator.model import Colour, Engine, other_colour
+from collections.abc import Callable
+
+from generator.facts import SERVICES, STABLE_SERVICE, Colour, EngineName
 
 # The controller names these itself: Argo Rollouts' canary Ingress is `<rollout>-<stableIngress>-canary`,
 # Flagger's primary Deployment and Service `N-primary`.
@@ -33,11 +35,9 @@ def active(name: str) -> str:
     return f"{name}-active"
 
 
-def stable_version(engine: Engine, name: str) -> str:
+def stable_version(engine: EngineName, name: str) -> str:
     """The Service in front of the stable pods of a canary: what maxIncrease holds the canary against."""
-    if engine == "argo-rollouts":
-        return stable(name)
-    return primary(name) if engine == "flagger" else name
+    return _ROLES[STABLE_SERVICE[engine]](name)
 
 
 def primary(name: str) -> str:
@@ -69,19 +69,18 @@ def app(name: str, env: str) -> str:
     return name if env == DEFAULT_ENVIRONMENT else f"{name}-{env}"
 
 
-def services(engine: Engine, kind: str, name: str) -> tuple[str, ...]:
+def services(engine: EngineName, kind: str, name: str) -> tuple[str, ...]:
     """Every Service of a release (written, or created by its controller), for strategy `kind` (an A/B test
-    names what a canary does)."""
-    if engine == "deployments":
-        return (name, preview(name) if kind == "blueGreen" else canary(name))
-    if engine == "argo-rollouts":
-        return (active(name), preview(name)) if kind == "blueGreen" else (stable(name), canary(name))
-    return (name, primary(name), canary(name))
+    names what a canary does): generator.facts.SERVICES's roles, named here."""
+    roles = SERVICES[engine]
+    return tuple(_ROLES[role](name) for role in roles.get(kind, roles["canary"]))
 
 
-def new_version(engine: Engine, name: str, blue_green: bool, active_colour: Colour) -> str:
-    """The workload running the new version (Flagger's `{{ target }}`): the deployments engine's canary track
-    or idle colour; the Rollout or Flagger's target `N` otherwise (its canary pods share the name)."""
-    if engine != "deployments":
-        return name
-    return colour(name, other_colour(active_colour)) if blue_green else canary(name)
+def _release(name: str) -> str:
+    return name
+
+
+# generator.facts names a Service by its role; each role is named by one function above.
+_ROLES: dict[str, Callable[[str], str]] = {
+    "release": _release, "canary": canary, "preview": preview, "stable": stable, "active": active, "primary": primary,
+}

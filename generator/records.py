@@ -19,7 +19,7 @@ answers `__dataclass_fields__` with the standard Field objects, made (and datacl
 
 from __future__ import annotations
 
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dataclasses import FrozenInstanceError as FrozenInstanceError

@@ -383,8 +383,7 @@ def kustomize_patches(work: Workload) -> list[JSON]:
 
 
 def implied_target(text: str) -> JSON | None:
-    from generator import yaml_import  # noqa: F401 - before yaml (see there)
-    import yaml
+    from generator.yaml_import import yaml
 
     try:
         body = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

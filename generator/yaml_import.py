@@ -6,17 +6,22 @@ instructions, a quarter of what a cold `rollgen validate` of one spec spent abov
 item 4; bench/README.md). rollgen parses with LibYAML and resolves plain scalars itself (spec/loader.py), so
 most runs never use those patterns at all.
 
-Importing this module before yaml (spec/loader.py and the render modules import it first) imports yaml with each
-pattern its own modules compile replaced by a stand-in that compiles it, exactly as written, on first use and
-then answers from the compiled pattern. Only patterns compiled from yaml's own modules during that import are
-deferred; when yaml is already imported this does nothing. What PyYAML does is unchanged, only when it compiles.
+This is the one module that imports yaml (ruff's banned-api, pyproject.toml, refuses `import yaml` anywhere else
+in the package): the others take `yaml`, and the names below, from here. The first import of this module imports
+yaml with each pattern its own modules compile replaced by a stand-in that compiles it, exactly as written, on
+first use and then answers from the compiled pattern. Only patterns compiled from yaml's own modules during that
+import are deferred; when yaml was already imported (by a caller of rollgen's, a test) nothing is. What PyYAML
+does is unchanged, only when it compiles.
+
+SafeLoader and SafeDumper are LibYAML's (yaml.CSafeLoader, yaml.CSafeDumper) where PyYAML was built with it, else
+the pure-Python ones: slower, same results (tests/test_without_libyaml.py).
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from generator.hints import Any
+from typing import Any
 
 _compile = re.compile
 
@@ -42,7 +47,16 @@ def _deferring(pattern: Any, flags: int = 0) -> Any:
 
 if "yaml" not in sys.modules:
     re.compile = _deferring
-    try:
-        import yaml  # noqa: F401 - imported here, with the patterns deferred
-    finally:
-        re.compile = _compile
+try:
+    import yaml
+    from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+finally:
+    re.compile = _compile
+
+try:
+    from yaml import CSafeDumper as SafeDumper
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # PyYAML built without LibYAML
+    from yaml import SafeDumper, SafeLoader  # type: ignore[assignment]
+
+__all__ = ["MappingNode", "Node", "SafeDumper", "SafeLoader", "ScalarNode", "SequenceNode", "yaml"]

@@ -204,7 +204,7 @@ def test_the_mode_switch_listing_runs_once_per_tick(repo: ConfigRepo, monkeypatc
     git(repo.path, "commit", "-qam", "argocd")
     calls: list[str] = []
     listing = wiring.other_mode_files
-    monkeypatch.setattr(wiring, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
+    monkeypatch.setattr(wiring.files, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
     code, out, err = repo.rollgen("advance", "--all", "--now", at(6))
     assert code == 0, err
     assert out.endswith("3 moved, 0 held, 0 failed\n")

@@ -413,11 +413,13 @@ def test_gitops_wiring_points_at_buildable_overlays(rendered: Renderer, example:
 
     release = load_release(example)
     environment = release.environment(env)
+    argo = wiring.argocd_settings({"repoURL": REPO_URL})
+    flux = wiring.flux_settings({"url": REPO_URL})
     wired = [
-        wiring.argocd_application(release, environment, {}, REPO_URL, "main"),
-        wiring.argocd_applicationset({}, REPO_URL, "main"),
-        wiring.flux_kustomization(release, environment, {}),
-        wiring.flux_git_repository({}, REPO_URL, "main"),
+        wiring.application(release, environment, argo),
+        wiring.applicationset(argo),
+        wiring.kustomization(release, environment, flux),
+        wiring.git_repository(flux),
     ]
     problems = [line for doc in wired for line in validate_manifest(doc)]
     assert problems == [], "\n".join(problems)

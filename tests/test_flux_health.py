@@ -13,7 +13,7 @@ import yaml
 
 from generator import durations
 from generator import wiring
-from generator.render.engines import renderer_for
+from generator.render.engines import ENGINES, engine_for, renderer_for
 from generator.render.engines.flagger import APPLIED_AT
 from generator.model import EnvState
 from generator.render.loading import load_release
@@ -38,7 +38,7 @@ def status_of(kind: str, obj: dict[str, Any]) -> str:
     """What Flux concludes, in its order: inProgress, failed, current, else InProgress."""
     celpy = cel()
     env = celpy.Environment()
-    exprs = next(e for e in wiring.HEALTH_CHECK_EXPRS.values() if e["kind"] == kind)
+    exprs = next(e for e in (engine.health_check for engine in ENGINES.values()) if e and e["kind"] == kind)
     activation = {key: celpy.json_to_cel(value) for key, value in obj.items()}
     for outcome in ("inProgress", "failed", "current"):
         if outcome in exprs and env.program(env.compile(exprs[outcome])).evaluate(activation):
@@ -174,5 +174,5 @@ def test_a_controller_canary_with_long_steps_gets_a_long_timeout() -> None:
 def test_written_expressions_are_the_ones_evaluated() -> None:
     release = load_release(EXAMPLES / "hello-rollouts-canary.yaml")
     spec = wiring.kustomization(release, release.environments[0], FLUX)["spec"]
-    assert spec["healthCheckExprs"] == [wiring.HEALTH_CHECK_EXPRS["argo-rollouts"]]
+    assert spec["healthCheckExprs"] == [engine_for("argo-rollouts").health_check]
     assert yaml.safe_load(yaml.safe_dump(spec))["healthCheckExprs"][0]["current"].startswith("has(")

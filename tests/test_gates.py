@@ -20,7 +20,7 @@ import pytest
 from generator import durations
 from generator.plan import gates
 from generator.plan import progression
-from generator.render import queries
+from generator.render.routers import promql
 from generator.render import state
 from generator.render.engines import argo_rollouts, flagger
 from generator.render.routers import ingress_nginx
@@ -84,14 +84,14 @@ def progressing(step: int = 1, weight: int = 5, **overrides: Any) -> EnvState:
 
 def test_substitute_replaces_exactly_the_flagger_tokens() -> None:
     text = "{{ namespace }} {{namespace}} {{  namespace }} {{ name }} {{ variables.x }} {{args.namespace}} {{ ns }}"
-    assert queries.substitute(text, {"namespace": "prod", "ns": "x"}) == (
+    assert promql.substitute(text, {"namespace": "prod", "ns": "x"}) == (
         "prod prod {{  namespace }} {{ name }} {{ variables.x }} {{args.namespace}} x"
     )
 
 
 def test_substitute_is_plain_replacement_not_a_template_engine() -> None:
     text = '{% for x in y %}{{ namespace | upper }}{{ namespace.__class__ }}{% endfor %}{{ "{{ target }}" }}'
-    assert queries.substitute(text, {"namespace": "n", "target": "t"}) == (
+    assert promql.substitute(text, {"namespace": "n", "target": "t"}) == (
         '{% for x in y %}{{ namespace | upper }}{{ namespace.__class__ }}{% endfor %}{{ "t" }}'
     )
 
@@ -102,7 +102,7 @@ def test_builtins_measure_the_canary_backend_of_the_main_ingress(engine: str, me
     release, env = release_of(engine)
     where = gates.traffic(release, env, progressing())
     assert (where.subject, where.canary_only, where.namespace) == ("hello", True, env.namespace)
-    assert gates.query(metric, where, "5m") == queries.builtin_query(metric.name, env.namespace, "hello", "5m")
+    assert gates.query(metric, where, "5m") == ingress_nginx.builtin_query(metric.name, env.namespace, "hello", "5m")
 
 
 @pytest.mark.parametrize("engine", ["deployments", "argo-rollouts"])
@@ -110,7 +110,7 @@ def test_blue_green_builtins_measure_everything_at_the_preview_ingress(engine: s
     release, env = release_of(engine, strategy=BlueGreenStrategy(preview_host="p.example.com"))
     where = gates.traffic(release, env, progressing())
     assert (where.subject, where.canary_only) == ("hello-preview", False)
-    expected = queries.builtin_query("latency", env.namespace, "hello-preview", "2m", canary_only=False)
+    expected = ingress_nginx.builtin_query("latency", env.namespace, "hello-preview", "2m", canary_only=False)
     assert gates.query(LATENCY, where, "2m") == expected
 
 
@@ -388,7 +388,7 @@ def test_argo_analysis_template_has_the_gates_queries_and_thresholds(strategy: B
     template, rollout = by_kind(rendered, "AnalysisTemplate"), by_kind(rendered, "Rollout")
     where = gates.traffic(release, env, current)
     assert resolve_ingress_arg(rollout) == where.subject  # the Rollout hands the template the gate's Ingress
-    window = durations.format_go(queries.rate_window(release.analysis.interval))  # type: ignore[union-attr]
+    window = durations.format_go(promql.rate_window(release.analysis.interval))  # type: ignore[union-attr]
     args = {"{{args.namespace}}": env.namespace, "{{args.ingress}}": where.subject}
     metrics = {m["name"]: m for m in template["spec"]["metrics"]}
     for metric in (ERROR_RATE, LATENCY, P99):
@@ -432,7 +432,7 @@ def test_flagger_metric_templates_and_thresholds_match_the_gates() -> None:
     where = gates.traffic(nginx, nginx_env, progressing())
     assert where == Traffic(nginx_env.namespace, "hello", True, "hello-canary", "hello", stable="hello")
     values = {"namespace": where.namespace, "target": where.target, "interval": "1m"}
-    assert gates.query(custom, where, "1m") == queries.substitute(template["spec"]["query"], values)
+    assert gates.query(custom, where, "1m") == promql.substitute(template["spec"]["query"], values)
 
     # thresholds: the custom metric's range as is; error-rate <= max is request-success-rate >= 100 - max
     assert canary_metrics["pod-5xx"]["thresholdRange"] == {"min": 0, "max": 0.5}
@@ -452,8 +452,8 @@ def test_latency_means_the_same_request_duration_on_flagger_argo_and_the_gate() 
     values = {"namespace": env.namespace, "ingress": "hello", "interval": "1m"}
     nginx, nginx_env = release_of("deployments", metrics=(LATENCY,))
     where = gates.traffic(nginx, nginx_env, progressing())
-    assert queries.substitute(template["spec"]["query"], values) == gates.query(LATENCY, where, "1m")
-    assert queries.DURATION in template["spec"]["query"]  # nginx_ingress_controller_request_duration_seconds
+    assert promql.substitute(template["spec"]["query"], values) == gates.query(LATENCY, where, "1m")
+    assert ingress_nginx.DURATION in template["spec"]["query"]  # nginx_ingress_controller_request_duration_seconds
 
 
 # -- the HTTP client ----------------------------------------------------------------------------------------------

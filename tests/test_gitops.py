@@ -9,12 +9,14 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from generator.spec import config as config_module
 from generator.spec.config import Author
 from generator.errors import InvalidInput, RollgenError
+from generator.gitops import plumbing
 from generator.gitops.repo import GitError, Repo, clean_env
 from generator.gitops.messages import DEFAULT_TEMPLATE, Record, compose, parse_trailers
 from tests.conftest import git
@@ -108,15 +110,15 @@ def test_commit_refused_when_head_moved_meanwhile_restores_to_the_new_head(
     _, clone = git_remote
     repo = Repo.discover(clone)
     (clone / "README.md").write_text("ours\n")
-    made = Repo._tree_with
+    made = plumbing.tree_with
 
-    def someone_commits(self: Repo, *args: object) -> str:
-        tree = made(self, *args)  # type: ignore[arg-type]
+    def someone_commits(*args: Any) -> str:
+        tree = made(*args)
         theirs = git(clone, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "someone else").strip()
         git(clone, "update-ref", "HEAD", theirs)  # no index lock taken: update-index may hold it now
         return tree
 
-    monkeypatch.setattr(Repo, "_tree_with", someone_commits)
+    monkeypatch.setattr(plumbing, "tree_with", someone_commits)
     with pytest.raises(GitError, match="update-ref"):
         repo.commit(["README.md"], "ours\n", BOT)
     assert git(clone, "log", "-1", "--format=%s").strip() == "someone else"
@@ -371,7 +373,7 @@ def test_plumbing_and_porcelain_commits_agree(git_remote: tuple[Path, Path], tmp
     made = []
     for path in (clone, other):
         repo = Repo.discover(path)
-        repo._env.update(env)
+        repo.env.update(env)
         (path / "apps").mkdir()
         (path / "apps" / "a.yaml").write_text("a: 1\n")
         made.append(repo.commit(["apps/a.yaml"], "hello/prod: deploy\n\nRollgen-Action: deploy\n", BOT))
@@ -389,7 +391,7 @@ def test_plumbing_and_porcelain_commits_agree(git_remote: tuple[Path, Path], tmp
     round_two = []
     for path in (clone, other):
         repo = Repo.discover(path)
-        repo._env.update(env)
+        repo.env.update(env)
         round_two.append(repo.commit(["apps/a.yaml", "apps/b/c/d.yaml"], "round two\n", BOT))
         (path / "apps" / "b" / "c" / "d.yaml").unlink()
         round_two.append(repo.commit(["apps/b/c/d.yaml"], "drop d\n", BOT))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import test_advance_imports, test_gates, test_records, test_schemacheck, test_validate_cli
+from tests.engines import test_registry
 from tests.conftest import ROOT
 from tests.imports import child_env, imported
 
@@ -56,3 +57,5 @@ def test_the_import_set_tests_pass_with_the_pth(
     test_records.test_the_validate_and_render_paths_do_not_import_dataclasses(tmp_path / "records")
     test_records.test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_nothing_heavy(tmp_path)
     test_advance_imports.test_advance_imports_nothing_a_step_does_not_use(git_remote, capsys)
+    test_advance_imports.test_hashlib_is_imported_only_by_what_hashes()
+    test_registry.test_the_facts_module_imports_no_other_part_of_the_package()

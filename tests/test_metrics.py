@@ -221,9 +221,9 @@ def substituted(expr: str) -> str:
 
 
 def test_the_dashboard_shows_what_the_gates_measure() -> None:
-    """The canary panels run the built-in gates' own queries (generator/render/queries.py), stable the same on
+    """The canary panels run the built-in gates' own queries (generator/render/routers/ingress_nginx.py), stable the same on
     canary=\"\"; weight, status and the actions annotation read rollgen's metrics."""
-    from generator.render.queries import error_rate_query, latency_query
+    from generator.render.routers.ingress_nginx import error_rate_query, latency_query
 
     exprs = dashboard_queries()
     for query in (error_rate_query, latency_query):

@@ -141,7 +141,7 @@ def test_prod_means_three_pods_at_least() -> None:
     """The prod profile's words ("three pods at least") and its behaviour agree: 4 stays 4, 1 becomes 3."""
     from dataclasses import replace
 
-    from generator.spec.release import build_environment
+    from generator.spec.build import build_environment
     from tests.factories import make_release
 
     prod = load_profiles()["prod"]

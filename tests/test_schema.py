@@ -336,69 +336,6 @@ def test_meaning_checks_wait_for_a_schema_valid_document() -> None:
     assert [p.path for p in problems(text)] == ["$.metadata.name"]
 
 
-# --- the schemas parsed ahead of time (generator/spec/preparsed.py) -----------------------------------------------
-
-
-@pytest.mark.parametrize("name", ["release.schema.json", "profile.schema.json", "config.schema.json"])
-def test_the_shipped_preparsed_copy_is_current(name: str) -> None:
-    """Else it is never used and every cold validate parses JSON again: run `python -m generator.spec.preparsed`."""
-    from generator.spec import preparsed
-    from generator.spec.schema import load_schema
-
-    source = (ROOT / "schemas" / name).read_bytes()
-    copy = preparsed.parsed(name, source)
-    assert copy is not None, "generator/spec/preparsed.marshal is stale: run `python -m generator.spec.preparsed`"
-    assert json.dumps(copy) == json.dumps(json.loads(source.decode("utf-8")))  # same values, same key order
-    assert load_schema(name) == copy
-
-
-def test_an_edited_schema_is_never_answered_by_the_preparsed_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from generator import resources
-    from generator.spec import preparsed, schema
-
-    original = (ROOT / "schemas" / "release.schema.json").read_bytes()
-    edited = original.replace(b'"minimum": 1', b'"minimum": 2', 1)
-    assert edited != original
-    for variant in (edited, original + b"\n", original.replace(b"\n", b"\r\n")):
-        (tmp_path / "release.schema.json").write_bytes(variant)
-        monkeypatch.setattr(resources, "schema_path", lambda name: tmp_path / name)
-        schema.load_schema.cache_clear()
-        try:
-            assert preparsed.parsed("release.schema.json", variant) is None
-            assert json.dumps(schema.load_schema("release.schema.json")) == json.dumps(json.loads(variant))
-        finally:
-            schema.load_schema.cache_clear()
-
-
-@pytest.mark.parametrize("damage", [b"", b"not marshal", b"\xe9\x00\x00\x00", None])
-def test_an_unreadable_preparsed_copy_is_ignored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes | None
-) -> None:
-    """Damaged, written by another Python's marshal, or absent: the schemas are parsed from JSON."""
-    import marshal
-
-    from generator.spec import preparsed, schema
-
-    data = tmp_path / "preparsed.marshal"
-    if damage is not None:
-        data.write_bytes(damage)
-    monkeypatch.setattr(preparsed, "DATA", data)
-    for entries in (None, {"release.schema.json": "not a pair"}, ["a list"]):
-        if entries is not None:
-            data.write_bytes(marshal.dumps(entries))
-        preparsed._entries.cache_clear()
-        schema.load_schema.cache_clear()
-        try:
-            source = (ROOT / "schemas" / "release.schema.json").read_bytes()
-            assert preparsed.parsed("release.schema.json", source) is None
-            assert schema.load_schema("release.schema.json") == RELEASE
-        finally:
-            preparsed._entries.cache_clear()
-            schema.load_schema.cache_clear()
-
-
 def test_durations_parse_as_the_patterns_it_replaced() -> None:
     """durations.parse reads without regular expressions (a cold validate's cost); every answer must be what
     `re.match(r"^(?:\\d+h)?(?:\\d+m)?(?:\\d+s)?$")` and `re.findall(r"(\\d+)(h|m|s)")` gave, errors included."""

@@ -17,7 +17,7 @@ from generator import wiring
 from generator.cli import main
 from generator.spec.config import Config
 from generator.spec.config import load as load_config
-from generator.render.engines import renderer_for
+from generator.render.engines import engine_for, renderer_for
 from generator.errors import InvalidInput, RollgenError
 from generator.model import EnvState
 from generator.render.loading import load_release
@@ -188,7 +188,7 @@ def test_canary_health_expressions_name_phases_flagger_has() -> None:
     crd = yaml.safe_load(require_crd("flagger/canaries.flagger.app.yaml").read_text())
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     phases = set(schema["properties"]["status"]["properties"]["phase"]["enum"])
-    named = set(re.findall(r"'(\w+)'", json.dumps(wiring.HEALTH_CHECK_EXPRS["flagger"])))
+    named = set(re.findall(r"'(\w+)'", json.dumps(engine_for("flagger").health_check)))
     assert named and named <= phases
 
 
@@ -258,7 +258,7 @@ def test_every_settings_mistake_is_located_at_once(tmp_path: Path, capsys: pytes
     assert all(re.match(r"rollgen\.yaml:\d+:\d+: \$\.(argocd|flux)\.\w+: ", line) for line in lines), text
     assert "$.argocd.mode: must be one of: applications, applicationset" in text
     assert "$.argocd.prune: must be true or false" in text
-    assert "$.argocd.projet: unknown setting 'projet' (did you mean 'project'?)" in text
+    assert "$.argocd.projet: unknown field 'projet'; did you mean 'project'?" in text  # worded as everywhere
     assert "$.argocd.destinationName: set destinationServer or destinationName, not both" in text
     assert "$.flux.url: Flux clones over http://, https:// or ssh://" in text
     assert "$.flux.interval: must be a duration" in text
@@ -268,6 +268,42 @@ def test_every_settings_mistake_is_located_at_once(tmp_path: Path, capsys: pytes
     capsys.readouterr()
     assert main(["status", "--repo", str(repo)]) == 1  # not only the commands that write wiring
     assert "$.argocd.mode: must be one of: applications, applicationset" in capsys.readouterr().err
+
+
+def test_the_sections_are_the_schemas_with_their_defaults() -> None:
+    """One schema for rollgen.yaml: `argocd:`/`flux:` are closed and typed there (the fast check refuses a wrong
+    type without jsonschema), and their defaults are written there once, read by the settings."""
+    from generator.spec.config import SCHEMA
+    from generator.spec.config import section as config_section
+    from generator.spec.schema import load_schema, quick_check
+
+    check = quick_check(SCHEMA)
+    assert check is not None
+    assert check({"argocd": {"repoURL": URL}, "flux": {"url": URL, "wait": False}})
+    assert not check({"argocd": {"repoURL": URL, "prune": "yes"}})
+    assert not check({"flux": {"url": URL, "intervall": "1m"}})
+    for section, made, required in (("argocd", ARGO, "repoURL"), ("flux", FLUX, "url")):
+        fields = load_schema(SCHEMA)["properties"][section]["properties"]
+        assert all("description" in field for field in fields.values())
+        defaults = {key: field["default"] for key, field in fields.items() if "default" in field}
+        assert config_section({}, section) == defaults and required not in defaults
+    assert (ARGO.mode, ARGO.namespace, ARGO.sync_options, ARGO.root_name, ARGO.destination) == (
+        "applications", "argocd", ("CreateNamespace=true", "ApplyOutOfSyncOnly=true"), "rollgen",
+        (("server", wiring.IN_CLUSTER),))
+    assert (FLUX.namespace, FLUX.interval, FLUX.timeout, FLUX.source_interval, FLUX.wait) == (
+        "flux-system", "1m", "5m", "1m", True)
+
+
+def test_a_value_gets_one_problem_the_first_keyword_it_fails(tmp_path: Path) -> None:
+    """An empty name fails its length and its pattern, a number as mode its type and the enum: one line each."""
+    repo = config_repo(tmp_path, {"argocd": {"repoURL": URL, "namespace": "", "mode": 3},
+                                  "notify": [{"type": "slack", "url": ""}]})
+    with pytest.raises(InvalidInput) as caught:
+        load_config(repo)
+    lines = sorted(problem.format().split(": ", 1)[1] for problem in caught.value.problems)
+    assert lines == ["$.argocd.mode: must be a non-empty string", "$.argocd.namespace: must be a non-empty string",
+                     "$.notify[0].url: must be an http(s) URL (with urlFile for a URL that holds a secret); the value "
+                     "is not repeated: it may be a secret"]
 
 
 def test_a_missing_repo_url_says_what_it_is_for(tmp_path: Path) -> None:
@@ -518,7 +554,7 @@ def test_the_params_name_the_deployments_engine_as_they_always_have(example: str
     `.engine`, so the params keep the name they had (model.engine_label), whichever name the spec used."""
     release = release_of(EXAMPLES / example)
     assert release.engine == "deployments"
-    assert wiring.overlay_params(release, release.environments[0])["engine"] == "nginx"
+    assert wiring.overlay_params(release, release.environments[0], ARGO)["engine"] == "nginx"
 
 
 # -- switching argocd.mode (issue 17 item 10) -------------------------------------------------------------------
@@ -583,7 +619,7 @@ def test_the_mode_switch_listing_runs_once_per_render_whatever_the_fleet(
     """The listing reads the whole apps/ tree; once per release, a fleet's render grew with its square."""
     calls: list[str] = []
     listing = wiring.other_mode_files
-    monkeypatch.setattr(wiring, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
+    monkeypatch.setattr(wiring.files, "other_mode_files", lambda out, mode: calls.append(mode) or listing(out, mode))
     repo = config_repo(tmp_path, {"argocd": {"repoURL": URL}})
     for name in ("web", "api", "shop", "cart"):
         write_spec(repo, EXAMPLES / "hello-nginx-canary.yaml", name).write_text(

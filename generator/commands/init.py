@@ -28,7 +28,9 @@ from generator.spec.config import CONFIG_FILE, Config
 from generator.spec.config import load as load_config
 from generator.errors import EXIT_OK, RollgenError
 from generator.gitops.repo import Repo
-from generator.hints import Any
+from typing import Any
+
+from generator.router_facts import DEFAULT
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "init_templates"
 PLACEHOLDER_URL = "https://git.example.com/platform/config.git"
@@ -53,7 +55,7 @@ class Choices:
     engine: str
     branch: str
     repo_url: str
-    router: str = "ingress-nginx"
+    router: str = DEFAULT
     tick: str | None = None  # --tick kubernetes: tick/, the in-cluster CronJob
     clone_url: str = PLACEHOLDER_SSH_URL  # what the tick clones and pushes to (ssh)
 
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace, repo: Repo, branch: str) -> int:
     choices = Choices(args.gitops, args.engine, branch, _repo_url(repo, flux=args.gitops in ("flux", "both")),
-                      getattr(args, "router", "ingress-nginx"), getattr(args, "tick", None), _clone_url(repo))
+                      getattr(args, "router", DEFAULT), getattr(args, "tick", None), _clone_url(repo))
     files = user_files(choices)
     _refuse_existing(repo.root, files)
     paths = list(files)
@@ -246,12 +248,12 @@ def _edited(template: bytes, edit: Callable[[Any], None]) -> bytes:
 
 def release_template(choices: Choices) -> str:
     """releases/hello-<engine>.yaml for ingress-nginx (deployments' is still named after nginx, the engine's old
-    name: model.engine_label), releases/hello-<engine>-<router>.yaml for the other routers."""
+    name: facts.engine_label), releases/hello-<engine>-<router>.yaml for the other routers."""
     from generator.model import engine_label
     from generator.spec.findings import model_engine
 
     engine = model_engine(choices.engine)  # --engine takes both names, as a spec does
-    if choices.router == "ingress-nginx":
+    if choices.router == DEFAULT:
         return f"releases/hello-{engine_label(engine)}.yaml"
     return f"releases/hello-{engine}-{choices.router}.yaml"
 
@@ -319,8 +321,9 @@ def _take_back(root: Path, paths: Sequence[str]) -> None:
 def _render(config: Config) -> list[str]:
     """What `rollgen render releases --out .` writes, through the same code; the repo-relative paths written
     (the repo-level wiring: no environment is released yet)."""
-    from generator.commands.render import load_releases, render_all
     from generator.errors import InvalidInput
+    from generator.gitops.tree import render_all
+    from generator.render.loading import load_releases
     from generator.wiring import for_render
     from generator.gitops.writer import write_tree
 

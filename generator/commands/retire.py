@@ -15,19 +15,19 @@ from pathlib import Path
 
 from generator import names
 from generator.render import state as state_file
+from generator.gitops.specs import find_spec, load_spec
 from generator.gitops.workflow import (
     Outcome,
-    _branch,
-    _check_output,
+    check_output,
     commit_or_restore,
-    find_spec,
-    load_spec,
+    current_branch,
     report,
     tidy,
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput, RollgenError
 from generator.gitops.repo import GitError, Journal, Repo
+from generator.gitops.repo_config import repo_config
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,11 +46,11 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
 
     repo = Repo.discover(args.repo)
-    config = repo.config()
-    _check_output(repo, config)
+    config = repo_config(repo)
+    check_output(repo, config)
     with repo.lock():
         tidy(repo, config)
-        branch = _branch(repo, config)
+        branch = current_branch(repo, config)
         outcome, pushed = _attempts(repo, config, branch, args)
     report([outcome], pushed, args.format)
     return EXIT_USER if outcome.result == "refused" else EXIT_OK

@@ -24,8 +24,10 @@ from pathlib import Path
 from generator.clock import format_time
 from generator.errors import RollgenError
 from generator.gitops.repo import Repo
+from generator.gitops.repo_config import repo_config
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, find_spec, named_release, now_from, spec_display
+from generator.gitops.specs import find_spec, named_release, spec_display
+from generator.gitops.workflow import Request, now_from
 from generator.model import Environment, EnvState, Image, Release
 from generator.plan.progression import Hold, Plan, Refusal, Transition, mode, step_count
 from generator.spec.config import Config
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _checked(text: str) -> str:
-    from generator.commands.set_image import check_image
+    from generator.gitops.image_edit import check_image
 
     return check_image(text)
 
@@ -107,7 +109,7 @@ def _target(
             continue
         if (earlier.stable_image, earlier.stable_pod) != now_runs:
             return earlier.stable_image, earlier.stable_pod
-    return Refusal(f"{release.name}/{env.name}: no earlier promoted version in its history to roll back to "
+    return Refusal(f"no earlier promoted version in its history to roll back to "
                    f"(it has only run {current.stable_image.ref}); name one with --to IMAGE")
 
 
@@ -130,7 +132,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
     from generator.render.state import parse, relpath
 
     repo = Repo.discover(path)
-    prefix = repo.config().output_prefix()
+    prefix = repo_config(repo).output_prefix()
     greps = [f"^Rollgen-Release: {re.escape(release.name)}$", f"^Rollgen-Environment: {re.escape(env.name)}$"]
     entries = [e for e in repo.log(greps) if parse_trailers(e.message).get("Rollgen-Environment") == env.name]
     blobs = repo.read_blobs([f"{e.commit}:{prefix}{relpath(release.name, env.name)}" for e in entries]) if entries else []
@@ -151,7 +153,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
 def set_spec_image(repo: Repo, config: Config, release: Release, env: str, transition: Transition) -> str | None:
     """The environment's own `image:` in the spec set to the version rolled back to (set-image's edit, checked to
     change nothing else); the spec's repository path when it changed, for the same commit."""
-    from generator.commands.set_image import check_meaning, edit_image, plain_file, replace_file, validated_bytes
+    from generator.gitops.image_edit import check_meaning, edit_image, plain_file, replace_file, validated_bytes
 
     spec = find_spec(repo, config, release.name)
     rel = plain_file(repo, spec)

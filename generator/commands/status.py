@@ -130,12 +130,14 @@ def order_waits(path: Path, found: Sequence[Found], now: datetime) -> dict[tuple
     import re
 
     from generator.gitops.repo import Repo
-    from generator.gitops.workflow import find_spec, load_spec, read_states
+    from generator.gitops.repo_config import repo_config
+    from generator.gitops.specs import find_spec, load_spec
+    from generator.gitops.workflow import read_states
     from generator.plan.order import waits
 
     try:
         repo = Repo.discover(path)
-        config = repo.config()
+        config = repo_config(repo)
     except Exception:  # noqa: BLE001 - status reads what it can; the state files are its subject
         return {}
     mentions = re.compile(rb"""\bafter["']?\s*:""")

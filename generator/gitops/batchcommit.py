@@ -7,7 +7,7 @@ identity. fast-import writes them to a private ref; HEAD then moves with `git up
 started from (so a HEAD that moved meanwhile is an error, never overwritten), and the index entries of the
 paths are refreshed, as Repo.commit does. A crash before the update-ref leaves HEAD as it was (the caller's
 journals let the next run put the written files back); after it, the repository is fully updated.
-Only used when no commit hook would run and no signature is wanted (Repo._plumbing_ok).
+Only used when no commit hook would run and no signature is wanted (plumbing.usable).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from generator.spec.config import Author
+from generator.gitops import plumbing
 from generator.gitops.repo import GitError, Repo
 
 _REF = "refs/rollgen/batch"
@@ -28,7 +29,7 @@ class Change:
 
 
 def usable(repo: Repo) -> bool:
-    return repo.head() is not None and repo._plumbing_ok()
+    return repo.head() is not None and plumbing.usable(repo, repo.hooks_dir)
 
 
 def commit_all(repo: Repo, changes: Sequence[Change], author: Author | None) -> list[str]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from generator.errors import Problem, json_path
 from generator.spec.loader import Document, PathTuple
 from generator.model import Environment, Release
+from generator.router_facts import DEFAULT, facts
 
 if TYPE_CHECKING:
     from generator.spec.config import Config
@@ -34,7 +35,7 @@ class Scope:
     """How a route matches beyond its (class, host, path): Exact or Prefix, and the router that reads it."""
 
     exact: bool = False
-    router: str = "ingress-nginx"
+    router: str = DEFAULT
 
 
 def _covers(prefix: str, path: str) -> bool:
@@ -54,7 +55,7 @@ def overlap(a: Route, a_scope: Scope, b: Route, b_scope: Scope) -> bool:
         return False
     if a[2] == b[2]:
         return True
-    if "istio" not in (a_scope.router, b_scope.router):
+    if not (facts(a_scope.router).nested_paths_by_creation or facts(b_scope.router).nested_paths_by_creation):
         return False
     return (not a_scope.exact and _covers(a[2], b[2])) or (not b_scope.exact and _covers(b[2], a[2]))
 
@@ -225,8 +226,7 @@ def _routes(rules: Any) -> Iterator[tuple[str, str]]:
 
 
 def _read_yaml(path: Path) -> Any:
-    from generator import yaml_import  # noqa: F401 - before yaml (see there)
-    import yaml
+    from generator.yaml_import import yaml
 
     from generator.render.files import starts_generated
 
@@ -268,7 +268,7 @@ def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[
     """The valid specs of releases/ other than `spec` that share its name or one of its routes (the invalid
     ones are validate's to report). Compared through the release cache first (`load_spec`: a few ms for a
     hundred specs); only those involved are parsed again, to locate what the message names."""
-    from generator.gitops.workflow import load_spec
+    from generator.gitops.specs import load_spec
     from generator.errors import InvalidInput
     from generator.spec.release import release_files
 

@@ -25,11 +25,9 @@ _LOADED: dict[tuple[str, str, str], Release | _Missing | None] = {}  # (root, bl
 
 
 def blob_id(data: bytes) -> str:
-    """What `git hash-object` says for these bytes (SHA-1 repositories): without importing hashlib's OpenSSL."""
-    try:
-        from _sha1 import sha1  # type: ignore[import-not-found]  # CPython's own, as fingerprint.py's _blake2
-    except ImportError:  # pragma: no cover - a Python built without it
-        from hashlib import sha1
+    """What `git hash-object` says for these bytes (SHA-1 repositories)."""
+    from hashlib import sha1  # here: only the per-environment pins hash, and hashlib loads OpenSSL
+
     return str(sha1(b"blob %d\0" % len(data) + data).hexdigest())
 
 

@@ -17,22 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from generator import names
 from generator.errors import InvalidInput, Problem, json_path
-from generator.model import BlueGreenStrategy, Environment, Release
+from generator.model import Environment, Release
+from generator.render.engines import engine_for
 
 DOC = 'docs/live-cluster.md "Switching an environment to or from a rolling update"'
 
 
 def marker(release: Release) -> tuple[str, str]:
     """(kind, name) of the engine object a rolling overlay deletes from the base."""
-    if release.engine == "flagger":
-        return "canary", release.name
-    if release.engine == "argo-rollouts":
-        return "rollout", release.name
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return "deployment", names.colour(release.name, "blue")
-    return "deployment", names.canary(release.name)
+    return engine_for(release.engine).rolling_marker(release)
 
 
 def was_rolling(app_dir: Path, release: Release, env: str) -> bool | None:
@@ -77,39 +71,12 @@ def _problem(release: Release, env: Environment, to_rolling: bool, root: Path | 
     what = f"{release.engine} {release.strategy.kind}"
     if to_rolling:
         change = "switching it to strategy.rollingUpdate"
-        outage = _outage(release)
     else:
         change = f"switching it from a rolling update to the {what}"
-        outage = _outage_back(release)
+    outage = engine_for(release.engine).rolling_outage(release, to_rolling)
     message = (
         f"environment {env.name!r} is released {'with the ' + what if to_rolling else 'as a rolling update'}; "
         f"{change} in one commit is an outage: {outage}. Do it by hand as {DOC} says, or give the new layout to "
         "a new environment"
     )
     return Problem(release.source, line, column, json_path(at), message)
-
-
-def _outage(release: Release) -> str:
-    if release.engine == "flagger":
-        return (
-            "the pruned Canary takes Flagger's Services and the primary Deployment with it, and the Deployment "
-            f"{release.name} is still at the 0 replicas Flagger gave it"
-        )
-    if release.engine == "argo-rollouts":
-        return "the pruned Rollout takes every serving pod with it before the new Deployment has one up"
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return "the pruned colour Deployments take every serving pod with them"
-    return f"the Deployment {release.name} would change its selector, which Kubernetes refuses (it is immutable)"
-
-
-def _outage_back(release: Release) -> str:
-    if release.engine == "flagger":
-        return (
-            f"the Service {release.name} the rolling update serves through is pruned before Flagger has started a "
-            "primary and made its own"
-        )
-    if release.engine == "argo-rollouts":
-        return "the pruned Deployment takes every serving pod with it before the Rollout has one up"
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return f"the pruned Deployment {release.name} takes every serving pod with it"
-    return f"the Deployment {release.name} would change its selector, which Kubernetes refuses (it is immutable)"

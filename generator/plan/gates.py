@@ -6,7 +6,7 @@ person's decision and overrides them.
 Metric gates. Every metric of the release's `analysis` is queried once, as an instant query at `now` over the
 window since the step began (the state's `since`; after a failed check, since that check, so each check is a
 fresh measurement), and held to its `max`/`min`:
-- the built-ins are generator.render.queries' PromQL, exactly as the Argo Rollouts AnalysisTemplate carries it, with
+- the built-ins are the router's PromQL (generator/render/routers), exactly as the Argo Rollouts AnalysisTemplate carries it, with
   the window as the range: the canary's requests as ingress-nginx counts them, under the *main* Ingress `N` with
   a non-empty `canary` label (nginx and argo-rollouts engines alike); a blue-green release's preview Ingress
   `N-preview`, all of whose requests reach the new version.
@@ -40,7 +40,7 @@ from generator.records import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from generator import durations, names
+from generator import durations
 from generator.render.routers import Traffic as Traffic
 from generator.render.routers import query as query
 from generator.model import BlueGreenStrategy, Environment, EnvState, Metric, Release
@@ -70,13 +70,14 @@ class GateResult:
 
 def traffic(release: Release, env: Environment, state: EnvState) -> Traffic:
     """What the gate measures (`query` sends it): the environment's namespace and the real object names."""
+    from generator.render.engines import engine_for
     from generator.render.routers import router_for
 
-    name, router = release.name, router_for(release.router)
+    name, router, engine = release.name, router_for(release.router), engine_for(release.engine)
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     measured = router.measured(release, blue_green)
-    target = names.new_version(release.engine, name, blue_green, state.active_colour)
-    stable = names.stable_version(release.engine, name)
+    target = engine.new_version(name, blue_green, state.active_colour)
+    stable = engine.stable_service(name)
     return Traffic(env.namespace, measured.subject, measured.canary_only, target, name, router.name, stable)
 
 

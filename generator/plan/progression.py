@@ -25,9 +25,17 @@ from typing import Literal
 
 from generator.clock import format_time, parse_time
 from generator.plan.gates import GateResult, Outcome
+from generator.plan.shapes import (  # re-exported: callers have found them here
+    Mode as Mode,
+    mode as mode,
+    normalise as normalise,
+    ready_first as ready_first,
+    step_count as step_count,
+    two_commit_promotion as two_commit_promotion,
+)
+from generator.render.engines import engine_for
 from generator.model import (
     BlueGreenStrategy,
-    CanaryStrategy,
     Environment,
     EnvState,
     Image,
@@ -107,58 +115,6 @@ def _wait_hold(what: str, state: EnvState, wait: int, now: datetime) -> Hold | N
     return Hold(f"{what} until {format_time(due)} ({format_duration(left)} left)")
 
 
-# -- shapes of progression ----------------------------------------------------------------------------------
-
-Mode = Literal["canary", "blue-green", "controller", "unsupported"]
-
-
-def mode(release: Release) -> Mode:
-    if release.progression == "controller":
-        return "controller"
-    if isinstance(release.strategy, CanaryStrategy):
-        return "canary"
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return "blue-green"
-    return "unsupported"
-
-
-def two_commit_promotion(release: Release) -> bool:
-    """The nginx engine holds traffic (canary) or the old colour (blue-green) while the new stable pods roll
-    out; Argo Rollouts does both itself (its own scale-down delay), so one commit promotes."""
-    return release.engine == "deployments"
-
-
-def ready_first(release: Release) -> bool:
-    """Plain Deployments behind an Envoy router (gateway-api, istio) move pods and weight in separate commits.
-
-    Envoy's weighted clusters are not health-aware: a weight on a Service with no Ready pod answers 503 for that
-    share (ingress-nginx drops an empty backend instead). So a canary starts at step 0 (its pods, no weight),
-    and the weight comes off before the pods go: a promotion drains the canary to 0% a commit before it scales
-    down, and an abort takes the weight off at once and the pods on the next `advance`. Each such commit waits
-    the settle delay after the one before, so that Argo CD or Flux has applied it (Flux `wait: true` then
-    applies the next only once the pods are Ready)."""
-    return (
-        release.engine == "deployments"
-        and isinstance(release.strategy, CanaryStrategy)
-        and release.router != "ingress-nginx"
-    )
-
-
-def step_count(release: Release, env: Environment) -> int:
-    """The denominator of Rollgen-Step: the canary steps, or the one preview stage of a blue-green release."""
-    if isinstance(release.strategy, BlueGreenStrategy):
-        return 1
-    return len(env.steps)
-
-
-def normalise(env: Environment, state: EnvState) -> EnvState:
-    """A canary whose spec lost steps since it started stands at the last step that still exists."""
-    if state.phase == "progressing" and env.steps and state.step > len(env.steps):
-        last = len(env.steps)
-        return replace(state, step=last, weight=env.steps[last - 1].weight)
-    return state
-
-
 def _unsupported(release: Release) -> Refusal:
     return Refusal(
         f"{release.name}: a {release.strategy.kind} strategy cannot progress through git; "
@@ -186,17 +142,18 @@ def plan_release(
     if current.phase == "stable":
         if image == current.stable_image:
             return Hold(f"nothing to do: {image.ref} is already stable")
-        return _start(release, env, current, image, now, f"start {_what_starts(release)} of {image.ref}")
+        return start_new(release, env, current, image, now, f"start {what_starts(release)} of {image.ref}")
     if current.phase == "progressing":
         return _release_progressing(release, env, current, image, now)
     if current.phase == "promoting":
         if image == current.stable_image:
             return Hold(f"nothing to do: the promotion of {image.ref} is under way; `rollgen advance` completes it")
-        return _start(release, env, current, image, now, f"start {_what_starts(release)} of {image.ref}")
+        return start_new(release, env, current, image, now, f"start {what_starts(release)} of {image.ref}")
     return _release_aborted(release, env, current, image, now, retry)
 
 
-def _what_starts(release: Release) -> str:
+def what_starts(release: Release) -> str:
+    """What a new version starts as, in messages: a canary, or a blue-green preview."""
     return "preview" if isinstance(release.strategy, BlueGreenStrategy) else "canary"
 
 
@@ -238,22 +195,22 @@ def _release_progressing(
         return Hold(f"nothing to do: {image.ref} is already {_stage(release, env, current)}")
     if image == current.stable_image:
         return _abort(release, env, current, now, f"the spec is back on {image.ref}")
-    summary = f"restart {_what_starts(release)} with {image.ref}"
-    return _start(release, env, current, image, now, summary, replaced=current.canary_image)
+    summary = f"restart {what_starts(release)} with {image.ref}"
+    return start_new(release, env, current, image, now, summary, replaced=current.canary_image)
 
 
 def _release_aborted(
     release: Release, env: Environment, current: EnvState, image: Image, now: datetime, retry: bool
 ) -> Plan:
     if image == current.stable_image:
-        return Hold(f"nothing to do: {image.ref} is stable (the {_what_starts(release)} was aborted)")
+        return Hold(f"nothing to do: {image.ref} is stable (the {what_starts(release)} was aborted)")
     if image == current.canary_image and not retry:
         return Hold(
-            f"nothing to do: the {_what_starts(release)} of {image.ref} was aborted; "
+            f"nothing to do: the {what_starts(release)} of {image.ref} was aborted; "
             "`rollgen release --retry` starts it again"
         )
     verb = "retry" if image == current.canary_image else "start"
-    return _start(release, env, current, image, now, f"{verb} {_what_starts(release)} of {image.ref}")
+    return start_new(release, env, current, image, now, f"{verb} {what_starts(release)} of {image.ref}")
 
 
 def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | None = None) -> str:
@@ -269,7 +226,7 @@ def _stage(release: Release, env: Environment, state: EnvState, raw: EnvState | 
     return f"the canary at step {state.step}/{n} ({state.weight}%)"
 
 
-def _start(
+def start_new(
     release: Release,
     env: Environment,
     current: EnvState,
@@ -278,6 +235,8 @@ def _start(
     summary: str,
     replaced: Image | None = None,
 ) -> Plan:
+    """The canary (or preview) of `image` starts at its first step (step 0 for ready_first); `replaced`: the
+    version in flight it takes over from (a restart). Also plan/workload_progression.py's start of a pod change."""
     blue_green = isinstance(release.strategy, BlueGreenStrategy)
     if not blue_green and not env.steps:
         return Refusal(f"{release.name}/{env.name}: a canary needs at least one step")
@@ -598,7 +557,7 @@ def _abort(release: Release, env: Environment, current: EnvState, now: datetime,
         phase="aborted", stable_image=current.stable_image, canary_image=image, step=pods_step,
         since=format_time(now), active_colour=current.active_colour,
     )
-    summary = f"abort {_what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
+    summary = f"abort {what_starts(release)} of {image.ref}: all traffic on {current.stable_image.ref}"
     details = f"Aborted by {why} at {_stage(release, env, current)}; stable is untouched."
     if pods_step:
         details += " The canary pods go on the next `rollgen advance`, once the weight is off everywhere."
@@ -617,10 +576,7 @@ def _abort_switch(release: Release, env: Environment, current: EnvState, now: da
 
 
 def _controller_hint(release: Release, env: Environment, verb: str) -> str:
-    if release.engine == "argo-rollouts":
-        how = f"`kubectl argo rollouts {verb} {release.name} -n {env.namespace}`"
-    else:
-        how = "Flagger's webhooks (confirm-promotion / rollback), or release the previous image"
+    how = engine_for(release.engine).by_hand(release, env, verb)
     return (
         f"{release.name} uses progression: controller, so the {release.engine} controller steps it, not git; "
         f"to {verb}, use {how}"

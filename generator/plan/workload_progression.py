@@ -91,13 +91,13 @@ def in_flight_changes(state: EnvState) -> list[str]:
 def start_for_pod_change(
     release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, retry: bool = False
 ) -> Plan | None:
-    from generator.plan.progression import _what_starts
+    from generator.plan.progression import what_starts
 
     if mode(release) not in ("canary", "blue-green") or env.workload.rolling_update is not None:
         return None
     if current.phase == "stable" and env.image == current.stable_image and current.stable_pod != inputs:
         changed = ", ".join(what_changed(current.stable_pod, inputs))
-        summary = f"start {_what_starts(release)} of {changed} (image {env.image.ref} unchanged)"
+        summary = f"start {what_starts(release)} of {changed} (image {env.image.ref} unchanged)"
         return _start_pods(release, env, current, inputs, now, summary)
     if current.phase == "aborted" and env.image == current.stable_image and current.stable_pod != inputs:
         return _after_abort(release, env, current, inputs, now, retry)
@@ -105,7 +105,7 @@ def start_for_pod_change(
         current.canary_image == env.image
     ):
         changed = ", ".join(what_changed(current.canary_pod, inputs))
-        summary = f"restart {_what_starts(release)} with new {changed}"
+        summary = f"restart {what_starts(release)} with new {changed}"
         return _start_pods(release, env, current, inputs, now, summary, replaced=current.canary_image)
     return None
 
@@ -115,9 +115,9 @@ def _after_abort(
 ) -> Plan:
     """A pod change after an abort, the image unchanged: as for a new image there (progression._release_aborted),
     the aborted change again waits for `--retry`, and any other starts a canary."""
-    from generator.plan.progression import _what_starts
+    from generator.plan.progression import what_starts
 
-    changed, what = ", ".join(what_changed(current.stable_pod, inputs)), _what_starts(release)
+    changed, what = ", ".join(what_changed(current.stable_pod, inputs)), what_starts(release)
     if inputs == current.canary_pod and not retry:
         return Hold(f"nothing to do: the {what} of {changed} was aborted; `rollgen release --retry` starts it again")
     verb = "retry" if inputs == current.canary_pod else "start"
@@ -129,11 +129,11 @@ def _start_pods(
     release: Release, env: Environment, current: EnvState, inputs: str, now: datetime, summary: str,
     replaced: Image | None = None,
 ) -> Plan:
-    """progression._start of the environment's image for a pod change: stable keeps its pod inputs, the canary
+    """progression.start_new of the environment's image for a pod change: stable keeps its pod inputs, the canary
     takes `inputs`."""
-    from generator.plan.progression import _start
+    from generator.plan.progression import start_new
 
-    started = _start(release, env, current, env.image, now, summary, replaced=replaced)
+    started = start_new(release, env, current, env.image, now, summary, replaced=replaced)
     if isinstance(started, Transition):
         state = replace(started.state, stable_pod=current.stable_pod, canary_pod=inputs)
         return replace(started, state=state)

@@ -18,8 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
-import yaml
+from generator.yaml_import import SafeLoader as _Loader, yaml
 
 from generator.errors import RollgenError
 from generator.render import build_config, build_merge
@@ -32,11 +31,6 @@ _KNOWN = frozenset({
     "generatorOptions",
 })  # fmt: skip
 _TARGET_FIELDS = frozenset({"group", "version", "kind", "name"})
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML without LibYAML
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
 class BuildError(RollgenError):

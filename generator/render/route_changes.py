@@ -22,10 +22,12 @@ from typing import Any
 
 from generator.errors import InvalidInput, Problem, json_path
 from generator.model import CanaryStrategy, Environment, Release
+from generator.render.engines import engine_for
+from generator.render.routers import router_for
 from generator.render.state import STATE_FILE
+from generator.router_facts import facts
 
 DOC = 'docs/live-cluster.md "Changing a route Argo Rollouts owns"'
-KINDS = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}
 
 JSON = dict[str, Any]
 PathTuple = tuple[str | int, ...]
@@ -34,8 +36,8 @@ PathTuple = tuple[str | int, ...]
 def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, bytes]) -> None:
     """Raise InvalidInput, located in the spec, when a released environment's controller-owned route would change
     in anything but its weights. `files` are the rendered files, relative to `out_dir`."""
-    kind = KINDS.get(release.router)
-    if kind is None or not owned_route(release):
+    kind = facts(release.router).controller_route
+    if not kind or not owned_route(release):
         return
     problems = [problem for env in release.environments for problem in _changes(out_dir, release, env, kind, files)]
     if problems:
@@ -45,7 +47,9 @@ def refuse_route_changes(out_dir: Path, release: Release, files: Mapping[str, by
 def owned_route(release: Release) -> bool:
     """Whether the release has a route the Argo Rollouts controller owns (the only one checked here)."""
     return (
-        release.engine == "argo-rollouts" and release.router in KINDS and isinstance(release.strategy, CanaryStrategy)
+        engine_for(release.engine).owns_canary_route
+        and bool(facts(release.router).controller_route)
+        and isinstance(release.strategy, CanaryStrategy)
     )
 
 
@@ -64,6 +68,9 @@ def _changes(
     after = _route(_load(files[base]), _load(files.get(patch)))
     if after is None:
         return
+    carried = router_for(release.router).carried
+    if carried is None:
+        return
     try:
         old, new = carried(before), carried(after)
     except (AttributeError, TypeError):
@@ -74,34 +81,13 @@ def _changes(
             return
 
 
-def carried(route: JSON) -> dict[str, Any]:
-    """What the route carries besides the weights (and the fields the API server defaults)."""
-    spec = route.get("spec") or {}
-    if route.get("kind") == "HTTPRoute":
-        rules = spec.get("rules") or []
-        return {
-            "port": sorted({ref.get("port") for rule in rules for ref in rule.get("backendRefs") or []}),
-            "path": [rule.get("matches") for rule in rules],
-            "host": spec.get("hostnames"),
-            "gateway": spec.get("parentRefs"),
-        }
-    http = spec.get("http") or []
-    destinations = [d.get("destination") or {} for route_ in http for d in route_.get("route") or []]
-    return {
-        "port": sorted({str((d.get("port") or {}).get("number")) for d in destinations}),
-        "path": [route_.get("match") for route_ in http],
-        "host": spec.get("hosts"),
-        "gateway": spec.get("gateways"),
-    }
-
-
 def _aspects(release: Release, env: Environment) -> Iterator[tuple[str, PathTuple, str]]:
     yield "port", ("spec", "service", "port"), "service.port"
     yield "path", ("spec", "ingress", "path"), "ingress.path"
     index = next((i for i, e in enumerate(release.environments) if e.name == env.name), 0)
     own = env.host != release.ingress.host  # set for the environment (its entry or its profile)
     yield "host", ("spec", "environments", index, "host") if own else ("spec", "ingress", "host"), "host"
-    yield "gateway", ("spec", "gateway" if release.router == "gateway-api" else "istio"), "gateway"
+    yield "gateway", ("spec", str(facts(release.router).section)), "gateway"
 
 
 def _message(release: Release, env: Environment, kind: str, what: str, old: Any, new: Any) -> str:
@@ -157,8 +143,7 @@ def _read(path: Path) -> Any:
 def _load(data: bytes | None) -> Any:
     if data is None:
         return None
-    from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use
-    import yaml
+    from generator.yaml_import import yaml
 
     try:
         return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader

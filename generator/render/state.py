@@ -142,8 +142,7 @@ def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
     Checked against schemas/state.schema.json on every read (a hand edit or a bad merge must be refused, not
     stepped on: `step: -7` or a progressing phase without a canary image would crash or misroute). A step
     beyond the spec's steps is fine: the spec may have lost steps since (progression.normalise)."""
-    from generator import yaml_import  # noqa: F401 - before yaml (see there)
-    import yaml
+    from generator.yaml_import import yaml
 
     try:
         loaded: Any = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

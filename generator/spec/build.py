@@ -3,19 +3,21 @@ filled in, durations in seconds, profiles applied to each environment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from generator.records import replace
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator import durations
 from generator.names import DEFAULT_ENVIRONMENT
+from generator.router_facts import DEFAULT
 from generator.spec.findings import Located, engine_name, progression
+from generator.facts import EngineName, has
+from generator.profile_model import build_autoscaling, build_steps, optional_seconds, sorted_labels
 from generator.model import (
     DEFAULT_FAILURE_LIMIT,
     DEFAULT_INTERVAL,
     ABTestStrategy,
     Analysis,
-    Autoscaling,
     BlueGreenStrategy,
     CanaryStrategy,
     Environment,
@@ -23,7 +25,6 @@ from generator.model import (
     Image,
     Increase,
     IngressSpec,
-    Labels,
     LoadTest,
     Metric,
     Release,
@@ -78,7 +79,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
         settle_delay=seconds(spec.get("settleDelay"), DEFAULT_SETTLE_DELAY),
         source=doc.source,
         service_port_name=spec["service"].get("portName", "http"),
-        router=spec.get("router", "ingress-nginx"),
+        router=spec.get("router", DEFAULT),
         gateway=build_gateway(spec.get("gateway")),
         istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
         workload=workload.build(spec),
@@ -104,18 +105,6 @@ def build_gateway(gateway: Data | None) -> GatewayRef | None:
 
 def seconds(text: str | None, default: int) -> int:
     return default if text is None else durations.parse(text)
-
-
-def optional_seconds(text: str | None) -> int | None:
-    return None if text is None else durations.parse(text)
-
-
-def sorted_labels(labels: Mapping[str, str]) -> Labels:
-    return tuple(sorted(labels.items()))
-
-
-def build_steps(steps: Sequence[Data]) -> tuple[Step, ...]:
-    return tuple(Step(weight=step["weight"], pause=optional_seconds(step.get("pause"))) for step in steps)
 
 
 def build_strategy(strategy: Data) -> Strategy:
@@ -145,7 +134,7 @@ def build_strategy(strategy: Data) -> Strategy:
     )
 
 
-def build_analysis(analysis: Data | None, strategy: Strategy, engine: str) -> Analysis | None:
+def build_analysis(analysis: Data | None, strategy: Strategy, engine: EngineName) -> Analysis | None:
     if analysis is None:
         return None
     return Analysis(
@@ -188,22 +177,12 @@ def build_load_test(data: Data | None) -> LoadTest | None:
     return LoadTest(url=data.get("url", default.url), rate=data.get("rate", default.rate), target=data.get("target"))
 
 
-def analysis_interval(explicit: int | None, strategy: Strategy, engine: str) -> int:
+def analysis_interval(explicit: int | None, strategy: Strategy, engine: EngineName) -> int:
     """Flagger moves one canary step per analysis interval, so there the step pause is the natural default
-    (model.flagger_interval)."""
-    if engine == "flagger" and isinstance(strategy, CanaryStrategy):
+    (facts.flagger_interval)."""
+    if has(engine, "one-clock") and isinstance(strategy, CanaryStrategy):
         explicit = flagger_interval(explicit, (step.pause for step in strategy.steps))
     return DEFAULT_INTERVAL if explicit is None else explicit
-
-
-def build_autoscaling(scaling: Data | None) -> Autoscaling | None:
-    if scaling is None:
-        return None
-    return Autoscaling(
-        min_replicas=scaling["minReplicas"],
-        max_replicas=scaling["maxReplicas"],
-        cpu_utilization=scaling["cpu"],
-    )
 
 
 def build_environment(release: Release, entry: Data, profiles: Mapping[str, Profile]) -> Environment:

@@ -5,11 +5,10 @@ with the defaults. Validated against schemas/config.schema.json, problems locate
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from generator.records import dataclass, field
 from pathlib import Path
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import InvalidInput, Problem, RollgenError, json_path
 
@@ -98,8 +97,8 @@ class Config:
 
 
 def load(root: Path, validated: Path | None = None) -> Config:
-    """The config of the repository at `root`, validated whole (the schema, then the `argocd:`/`flux:` sections),
-    every problem located; defaults when it has no rollgen.yaml.
+    """The config of the repository at `root`, validated whole (the schema, then what it cannot say), every
+    problem located; defaults when it has no rollgen.yaml.
 
     `validated` names a marker file holding the digest of the last rollgen.yaml that passed the schema: when
     the file is unchanged, the schema check (and the ~60 ms import of jsonschema) is skipped.
@@ -113,13 +112,13 @@ def load(root: Path, validated: Path | None = None) -> Config:
     data = {} if doc.data is None else doc.data
     digest = _digest(path) if validated is not None else ""
     marked = bool(digest) and _read(validated) == digest  # the marker read once
-    if not marked:
-        problems = _schema_problems(data, doc)
-        if problems:
-            raise InvalidInput(problems)
-    # The sections the schema leaves open, by hand: cheap, and never behind the marker (one validator for all).
-    found = section_findings(data)
-    if data.get("freeze"):  # what the schema cannot say: a zone this system knows, a window that ends
+    problems = [] if marked else _schema_problems(data, doc)
+    paired = pair_findings(data)  # said together with the schema's problems: one mistake each, all at once
+    if problems or paired:
+        raise InvalidInput(problems + _at(doc, paired))
+    # What the schema cannot say about valid data: cheap, and never behind the marker.
+    found = beyond_schema(data)
+    if data.get("freeze"):  # a zone this system knows, a window that ends
         from generator import freeze
 
         found += freeze.problems(data["freeze"])
@@ -170,12 +169,16 @@ def _schema_problems(data: Any, doc: Any) -> list[Problem]:
 
     validator = jsonschema.Draft202012Validator(load_schema(SCHEMA))
     problems: list[Problem] = []
+    said: set[tuple[str | int, ...]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             # One problem per unknown key, at the key, worded like a spec's (doc.source is CONFIG_FILE).
             problems.extend(locate(doc, finding) for finding in explain_additional(error, where))
             continue
+        if not isinstance(error.instance, dict) and where in said:
+            continue  # one problem a value: the first keyword it fails, in the schema's order (type, length, pattern)
+        said.add(where)
         line, column = doc.locate(where)
         problems.append(Problem(CONFIG_FILE, line, column, json_path(where), _message(error)))
     return problems
@@ -200,56 +203,21 @@ def _at(doc: Any, found: Sequence[tuple[JsonPath, str]]) -> list[Problem]:
     return problems
 
 
-# -- the `argocd:` and `flux:` sections (the schema leaves them open; generator.wiring reads them) --------------
-
-# Each key: (kind, detail). Checked by hand (_field_problem) so the hot path of `rollgen advance` never imports
-# jsonschema for two flat sections. Kinds: bool, text, texts (list of text), choice (detail: the choices),
-# name (a DNS label), name-or-false, duration (Go: 30s, 5m, 1h30m), url (detail: allowed schemes or None).
-Fields = Mapping[str, tuple[str, Any]]
-# Patterns as text, compiled by re on first use: this module is on `rollgen validate`'s start-up path, and only
-# an `argocd:`/`flux:` section with a name or a duration needs them (~0.3 ms to compile both at import).
-_DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-_GO_DURATION = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"
-_FLUX_SCHEMES = ("http", "https", "ssh")
-
-ARGOCD_FIELDS: Fields = {
-    "enabled": ("bool", None),
-    "mode": ("choice", ("applications", "applicationset")),
-    "repoURL": ("url", None),
-    "targetRevision": ("text", None),
-    "namespace": ("name", None),
-    "project": ("text", None),
-    "destinationServer": ("text", None),
-    "destinationName": ("text", None),
-    "automated": ("bool", None),
-    "prune": ("bool", None),
-    "selfHeal": ("bool", None),
-    "syncOptions": ("texts", None),
-    "applicationSetName": ("name", None),
-    "rootApplication": ("name-or-false", None),
-}
-
-FLUX_FIELDS: Fields = {
-    "enabled": ("bool", None),
-    "url": ("url", _FLUX_SCHEMES),
-    "branch": ("text", None),
-    "namespace": ("name", None),
-    "sourceName": ("name", None),
-    "sourceInterval": ("duration", None),
-    "secretRef": ("name", None),
-    "interval": ("duration", None),
-    "timeout": ("duration", None),
-    "prune": ("bool", None),
-    "wait": ("bool", None),
-    "rootKustomization": ("name-or-false", None),
-}
-
-_SECTIONS = (("argocd", ARGOCD_FIELDS, "repoURL"), ("flux", FLUX_FIELDS, "url"))
+# -- what the schema cannot say (the types, defaults and unknown keys of every section are the schema's) ----------
 
 
-def section_findings(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
-    """Every mistake in the `argocd:` and `flux:` sections of schema-valid rollgen.yaml data, (path, message)."""
-    found = [finding for section in _SECTIONS for finding in _section_findings(data.get(section[0]), *section)]
+def pair_findings(data: Any) -> list[tuple[JsonPath, str]]:
+    """Keys that exclude each other, on any data (said together with the schema's problems), (path, message)."""
+    argocd = data.get("argocd") if isinstance(data, dict) else None
+    if isinstance(argocd, dict) and "destinationServer" in argocd and "destinationName" in argocd:
+        return [(("argocd", "destinationName"), "set destinationServer or destinationName, not both")]
+    return []
+
+
+def beyond_schema(data: Mapping[str, Any]) -> list[tuple[JsonPath, str]]:
+    """The rules of schema-valid data that the schema cannot say, (path, message): the clone URL of each enabled
+    `argocd:`/`flux:` section, `notify:` entries."""
+    found = [*_url_problems(data.get("argocd"), "argocd", "repoURL"), *_url_problems(data.get("flux"), "flux", "url")]
     return found + list(_notify_findings(data.get("notify") or []))
 
 
@@ -271,54 +239,19 @@ def _notify_findings(sinks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[JsonP
             yield ("notify", index, "timeout"), f"must be more than 0s and at most {MAX_NOTIFY_TIMEOUT:.0f}s"
 
 
-def _section_findings(
-    data: Mapping[str, Any] | None, key: str, fields: Fields, url_key: str
-) -> list[tuple[JsonPath, str]]:
-    if data is None:
-        return []
-    found: list[tuple[JsonPath, str]] = []
-    for name, value in data.items():
-        message = _field_problem(name, value, fields)
-        if message:
-            found.append(((key, name), message))
-    if key == "argocd" and "destinationServer" in data and "destinationName" in data:
-        found.append(((key, "destinationName"), "set destinationServer or destinationName, not both"))
-    if not found and data.get("enabled", True):
-        found.extend(_url_problems(data, key, url_key))
-    return found
+def section(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The validated `argocd:` or `flux:` section `name` with the schema's defaults under it: they are written
+    once, in schemas/config.schema.json (the reference page shows them from there too)."""
+    from generator.spec.schema import load_schema
+
+    fields = load_schema(SCHEMA)["properties"][name]["properties"]
+    return {**{key: field["default"] for key, field in fields.items() if "default" in field}, **data}
 
 
-def _field_problem(name: str, value: Any, fields: Fields) -> str | None:
-    if name not in fields:
-        from generator.spec.report import did_you_mean
-
-        return f"unknown setting {name!r}{did_you_mean(name, fields)}; known: {', '.join(fields)}"
-    kind, detail = fields[name]
-    if kind == "bool":
-        return None if isinstance(value, bool) else "must be true or false"
-    if kind == "texts":
-        ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-        return None if ok else "must be a list of non-empty strings"
-    if kind == "name-or-false" and value is False:
-        return None
-    if not isinstance(value, str) or not value:
-        return "must be a non-empty string"
-    return _string_problem(kind, detail, value)
-
-
-def _string_problem(kind: str, detail: Any, value: str) -> str | None:
-    if kind == "choice" and value not in detail:
-        return f"must be one of: {', '.join(detail)}"
-    if kind in ("name", "name-or-false") and not (re.match(_DNS_LABEL, value) and len(value) <= 63):
-        return "must be a Kubernetes name: lower-case letters, digits and '-', at most 63 characters"
-    if kind == "duration" and not re.match(_GO_DURATION, value):
-        return "must be a duration such as 30s, 5m or 1h30m"
-    if kind == "url" and detail and value.partition("://")[0] not in detail:
-        return "Flux clones over http://, https:// or ssh:// only (ssh://git@host/org/repo.git, not git@host:org/repo)"
-    return None
-
-
-def _url_problems(data: Mapping[str, Any], key: str, url_key: str) -> Iterator[tuple[JsonPath, str]]:
+def _url_problems(data: Mapping[str, Any] | None, key: str, url_key: str) -> Iterator[tuple[JsonPath, str]]:
+    """The URL an enabled section's controller clones from: there, and without credentials (redaction.safe_url)."""
+    if data is None or not section(data, key)["enabled"]:
+        return
     url = data.get(url_key)
     if not url:
         what = "Argo CD" if key == "argocd" else "Flux"
@@ -345,8 +278,11 @@ _EXPLAINED = {
 def _message(error: Any) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = (schema.get("not") or {}) if error.validator == "not" else schema
-    if isinstance(custom, dict) and custom.get("errorMessage"):
-        return str(custom["errorMessage"])
+    said = custom.get("errorMessage") if isinstance(custom, dict) else None
+    if isinstance(said, dict):  # a message for each keyword (type, length, pattern say different things)
+        said = said.get(str(error.validator))
+    if said:
+        return str(said)
     if error.validator == "not" and "freeze" not in error.absolute_path:  # relativePath
         return "must be a relative path inside the repository (no leading /, no .., no backslashes)"
     explained = _EXPLAINED.get(error.schema.get("pattern", "") if error.validator == "pattern" else "")

@@ -8,10 +8,10 @@ upward, so no two of them form an import cycle.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from generator.hints import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from generator.errors import Problem, json_path
-from generator.model import Engine, Progression
+from generator.facts import EngineName, Progression, default_progression
 from generator.spec.report import suggest
 
 if TYPE_CHECKING:
@@ -73,14 +73,14 @@ def strategy_kind(data: Data) -> str:
     return str(next(iter(data["spec"]["strategy"])))
 
 
-def model_engine(word: str) -> Engine:
+def model_engine(word: str) -> EngineName:
     """The engine as the model names it. The one place a spec's (or `rollgen init --engine`'s) `nginx` becomes
     `deployments`: they are one engine (plain Deployments, weights from git); in a spec, `nginx` also fixes the
     router (spec.routerchecks)."""
-    return "deployments" if word == "nginx" else cast(Engine, word)
+    return "deployments" if word == "nginx" else cast(EngineName, word)
 
 
-def engine_name(data: Data) -> Engine:
+def engine_name(data: Data) -> EngineName:
     """spec.engine as the model names it."""
     return model_engine(data["spec"]["engine"])
 
@@ -96,8 +96,7 @@ def with_engine_name(data: Data) -> Data:
 def progression(data: Data) -> Progression:
     """spec.progression, or the engine's default (deployments: git; argo-rollouts and flagger: controller)."""
     spec = data["spec"]
-    default = "git" if engine_name(data) == "deployments" else "controller"
-    return cast(Progression, spec.get("progression", default))
+    return cast(Progression, spec.get("progression", default_progression(engine_name(data))))
 
 
 BOUNDS = ("max", "min", "maxIncrease")
@@ -105,7 +104,7 @@ BOUNDS = ("max", "min", "maxIncrease")
 
 def metric_key_of(metric: Mapping[str, Any]) -> str:
     """model.Metric.key of a metric's data: `error-rate` with max, `error-rate-increase` with maxIncrease."""
-    from generator.model import metric_key
+    from generator.facts import metric_key
 
     return metric_key(str(metric["name"]), "maxIncrease" in metric)
 

@@ -22,18 +22,11 @@ import os
 import re
 from generator.records import dataclass, field
 from pathlib import Path
-from generator.hints import Any, cast
+from typing import Any, cast
 
-from generator import yaml_import  # noqa: F401 - before yaml: its patterns compiled on first use (see there)
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from generator.yaml_import import MappingNode, Node, SafeLoader as _BaseLoader, ScalarNode, SequenceNode, yaml
 
 from generator.errors import InvalidInput, Problem, json_path
-
-try:
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # PyYAML built without LibYAML: slower, same results
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 _C_READER = _BaseLoader.__name__ == "CSafeLoader"
 

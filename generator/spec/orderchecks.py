@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from generator.hints import Any
+from typing import Any
 from generator.spec.findings import Finding, did_you_mean
 
 Data = Mapping[str, Any]

@@ -10,15 +10,14 @@ import functools
 from collections.abc import Iterator, Sequence
 from generator.records import dataclass
 from pathlib import Path
-from generator.hints import Any
+from typing import Any
 
 from generator.spec import checks
 from generator import resources
 from generator.spec.findings import Finding, Located, locate
 from generator.errors import InvalidInput, Problem
 from generator.spec.loader import load_single
-from generator.model import Autoscaling, Labels, Step
-from generator.spec.build import build_autoscaling, build_steps, optional_seconds, sorted_labels
+from generator.profile_model import Autoscaling, Labels, Step, build_autoscaling, build_steps, optional_seconds, sorted_labels
 from generator.spec.schema import PROFILE_SCHEMA, schema_problems
 
 PROFILE_SUFFIXES = (".yaml", ".yml")

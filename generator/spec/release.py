@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from generator.hints import TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from generator.errors import InvalidInput, Problem
-from generator.model import Release
-from generator.spec import build, checks
-from generator.spec.build import build_environment as build_environment
+from generator.spec import checks
 from generator.spec.findings import Generated, Located
 from generator.spec.schema import (
     PROFILE_SCHEMA as PROFILE_SCHEMA,
@@ -30,6 +28,7 @@ from generator.spec.schema import (
 )
 
 if TYPE_CHECKING:
+    from generator.model import Release
     from generator.spec.profiles import Profile
 
 def check_document(
@@ -47,7 +46,10 @@ def check_document(
 
 
 def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -> Release:
-    """The frozen model of a document that check_document accepted (the built-in profiles unless given)."""
+    """The frozen model of a document that check_document accepted (the built-in profiles unless given). The
+    model is imported here, not above: `rollgen validate` builds none (tests/test_schemacheck.py)."""
+    from generator.spec import build
+
     if profiles is None:
         from generator.spec.profiles import load_profiles
 

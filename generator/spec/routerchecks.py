@@ -7,25 +7,27 @@ Run by checks.check on the spec as written (`engine: nginx` is a choice of route
 from __future__ import annotations
 
 from collections.abc import Iterator
-from generator.hints import Any
+from typing import Any
 
 from generator.spec.findings import INGRESS_PLACEHOLDERS, Finding, JsonPath, engine_name, strategy_kind
-from generator.model import BUILTIN_METRICS
+from generator.facts import BUILTIN_METRICS, has
+from generator.router_facts import DEFAULT, ROUTERS, RouterFacts, facts
 
 Data = dict[str, Any]
 
-DEFAULT_ROUTER = "ingress-nginx"
-ROUTER_SECTIONS = {"gateway-api": "gateway", "istio": "istio"}  # router -> its own settings under spec
-
 
 def router(data: Data) -> str:
-    return str(data["spec"].get("router", DEFAULT_ROUTER))
+    return str(data["spec"].get("router", DEFAULT))
+
+
+def router_facts(data: Data) -> RouterFacts:
+    return facts(router(data))
 
 
 def check_router(data: Data) -> Iterator[Finding]:
     yield from check_nginx_engine(data)
     yield from check_sections(data)
-    if router(data) != DEFAULT_ROUTER:
+    if not router_facts(data).ingress:
         yield from check_ingress_settings(data)
         yield from check_sticky(data)
         yield from check_metrics(data)
@@ -35,7 +37,7 @@ def check_router(data: Data) -> Iterator[Finding]:
 
 def check_nginx_engine(data: Data) -> Iterator[Finding]:
     chosen = router(data)
-    if data["spec"]["engine"] == "nginx" and chosen != DEFAULT_ROUTER:
+    if data["spec"]["engine"] == "nginx" and chosen != DEFAULT:
         yield Finding(
             ("spec", "router"),
             f"engine nginx means plain Deployments routed by ingress-nginx, not {chosen}: "
@@ -45,19 +47,21 @@ def check_nginx_engine(data: Data) -> Iterator[Finding]:
 
 def check_sections(data: Data) -> Iterator[Finding]:
     spec, chosen = data["spec"], router(data)
-    for owner, section in ROUTER_SECTIONS.items():
-        if section in spec and chosen != owner:
+    owners: dict[str, str] = {}  # settings block -> the first router it configures
+    for owner, found in ROUTERS.items():
+        if found.section:
+            owners.setdefault(found.section, owner)
+    for section, owner in owners.items():
+        if section in spec and facts(chosen).section != section:
             yield Finding(
                 ("spec", section),
                 f"{section} configures router {owner}, and this release uses {chosen}: "
                 f"remove {section}, or set router: {owner}",
                 at_key=True,
             )
-    if chosen == "gateway-api" and "gateway" not in spec:
-        yield Finding(
-            ("spec", "router"),
-            "router gateway-api attaches an HTTPRoute to a Gateway: add gateway: {name: ..., namespace: ...}",
-        )
+    own = facts(chosen)
+    if own.section_needed and own.section not in spec:
+        yield Finding(("spec", "router"), f"router {chosen} {own.section_needed}")
 
 
 def check_ingress_settings(data: Data) -> Iterator[Finding]:
@@ -84,15 +88,11 @@ def check_ingress_settings(data: Data) -> Iterator[Finding]:
 
 def check_sticky(data: Data) -> Iterator[Finding]:
     canary = data["spec"]["strategy"].get("canary", {})
-    if not canary.get("sticky") or engine_name(data) == "flagger":  # Flagger's sticky is refused for every router
+    if not canary.get("sticky") or not has(engine_name(data), "sticky"):  # refused for every router (checks)
         return
-    if router(data) == "gateway-api":
-        why = (
-            "HTTPRoute sessionPersistence is in the Gateway API's experimental channel only (GEP-1619, Extended "
-            "support, no conformance test), and the standard-channel HTTPRoute rollgen writes has no such field"
-        )
-    else:
-        why = "an Istio VirtualService weight split has no sticky canary sessions (consistent hashing ignores weights)"
+    why = router_facts(data).no_sticky
+    if not why:
+        return
     yield Finding(("spec", "strategy", "canary", "sticky"), f"{why}: remove sticky, or use router ingress-nginx")
 
 
@@ -108,7 +108,7 @@ def check_metrics(data: Data) -> Iterator[Finding]:
         own = entry.get("analysis", {}).get("metrics", [])
         written += [(("spec", "environments", e, "analysis", "metrics", i), m) for i, m in enumerate(own)]
     for at, metric in written:
-        if metric["name"] in BUILTIN_METRICS and router(data) == "gateway-api" and implementation is None:
+        if metric["name"] in BUILTIN_METRICS and router_facts(data).builtins_need_implementation and implementation is None:
             yield Finding(
                 (*at, "name"),
                 f"the Gateway API defines no metrics, so the built-in {metric['name']!r} needs to know what runs "
@@ -125,7 +125,7 @@ def check_metrics(data: Data) -> Iterator[Finding]:
 
 def check_flagger_preview(data: Data) -> Iterator[Finding]:
     """Flagger's blue-green preview host is an extra Ingress, which only ingress-nginx has."""
-    if engine_name(data) != "flagger" or strategy_kind(data) != "blueGreen":
+    if has(engine_name(data), "preview-route") or strategy_kind(data) != "blueGreen":
         return
     blue_green = data["spec"]["strategy"]["blueGreen"]
     places: list[tuple[str | int, ...]] = []
@@ -151,7 +151,8 @@ def check_rollouts_istio_header_path(data: Data) -> Iterator[Finding]:
     path of the host, other releases' too, to this canary. The controller's own limit: refused."""
     canary = data["spec"]["strategy"].get("canary", {})
     matched = canary.get("header") or canary.get("cookie")
-    if engine_name(data) != "argo-rollouts" or router(data) != "istio" or not matched:
+    if (not has(engine_name(data), "header-route-whole-host") or router_facts(data).rollout_header_routes_keep_path
+            or not matched):
         return
     ingress = data["spec"]["ingress"]
     path, path_type = ingress.get("path", "/"), ingress.get("pathType", "Prefix")

@@ -4,12 +4,13 @@ messages (an unknown field with its likely meaning, a wrong type with what was g
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Iterator, Mapping
-from generator.hints import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from generator import resources
 from generator.errors import Problem
-from generator.spec import preparsed, schemacheck
+from generator.spec import schemacheck
 from generator.spec.findings import Finding, Located, closest, did_you_mean, locate
 
 if TYPE_CHECKING:
@@ -25,12 +26,7 @@ PROFILE_SCHEMA = "profile.schema.json"
 
 @functools.cache
 def load_schema(schema_name: str) -> dict[str, Any]:
-    path = resources.schema_path(schema_name)
-    schema = preparsed.parsed(schema_name, path.read_bytes())  # the same, parsed ahead of time (see there)
-    if schema is None:
-        import json
-
-        schema = json.loads(path.read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(resources.schema_path(schema_name).read_text(encoding="utf-8"))
     return schema
 
 

@@ -6,8 +6,7 @@ needed; spec.py asks jsonschema only about a document this rejects, for the erro
 
 The answers must be jsonschema's: `Draft202012Validator(schema).is_valid(data)` without a format checker, on
 the data generator.spec.loader builds (dict, list, str, int, float, bool, None). So the same type rules (1.0 is an
-integer, True is not a number), Python's `re.search` for `pattern` (generator/spec/patterns.py answers the
-usual ones as it does, without compiling them), code points for lengths, and jsonschema's
+integer, True is not a number), Python's `re.search` for `pattern`, code points for lengths, and jsonschema's
 equality for `const` and `enum` (1 == 1.0, True != 1). Only the keywords our schemas use are implemented: a
 schema with any other keyword, a `$ref` outside the document, or a recursive `$ref` raises Unsupported, and the
 caller then uses jsonschema for everything. tests/test_schemacheck.py holds the answers equal to jsonschema's
@@ -22,8 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from generator.hints import Any
-from generator.spec.patterns import MATCHERS
+from typing import Any
 
 Check = Callable[[Any], bool]
 TYPED_GROUPS = ("object", "string", "array", "number")
@@ -272,9 +270,6 @@ def _string_keywords(c: _Compiler, schema: Mapping[str, Any], where: str) -> Bui
 
 
 def _pattern(text: str) -> Check:
-    known = MATCHERS.get(text) if isinstance(text, str) else None  # the usual ones, without compiling (see there)
-    if known is not None:
-        return known
     compiled: list[re.Pattern[str]] = []  # on first use: most specs never reach most of the patterns
 
     def check(x: str) -> bool:

@@ -473,8 +473,7 @@ CONTAINER_PATH = re.compile(r"^/spec/template/spec/(?:init)?[cC]ontainers(?:/-|/
 def restricted_patch(at: JsonPath, patch: Data, container_name: str) -> Iterator[Finding]:
     """A container a patch adds runs in a pod admission checks as `restricted`, but rollgen's profile never
     reaches it (the patch applies after): it must comply as written."""
-    from generator import yaml_import  # noqa: F401 - before yaml (see there)
-    import yaml
+    from generator.yaml_import import yaml
 
     try:
         body = yaml.load(patch["patch"], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
@@ -529,8 +528,7 @@ def sidecar_gaps(container: Data) -> list[str]:
 
 
 def one_patch(at: JsonPath, patch: Data, objects: Objects | None, container_name: str) -> Iterator[Finding]:
-    from generator import yaml_import  # noqa: F401 - before yaml (see there)
-    import yaml
+    from generator.yaml_import import yaml
 
     try:
         body = yaml.load(patch["patch"], Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

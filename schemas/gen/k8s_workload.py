@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -254,9 +253,6 @@ def main() -> int:
         print("up to date" if same else f"{RELEASE_SCHEMA} differs from what {__file__} generates")
         return 0 if same else 1
     RELEASE_SCHEMA.write_text(text, encoding="utf-8")
-    # The schemas parsed ahead of time (generator/spec/preparsed.py) are used only for the bytes they were parsed
-    # from: written again here, or every cold validate would parse the schema from JSON (tests/test_schema.py fails).
-    subprocess.run([sys.executable, "-m", "generator.spec.preparsed"], cwd=ROOT, check=True)
     return 0
 
 

@@ -13,7 +13,8 @@ import yaml
 
 from generator import durations
 from generator.plan import gates
-from generator.render import queries
+from generator.render.routers import ingress_nginx as nginx
+from generator.render.routers import promql
 from generator.render.engines import Manifest, Rendered, renderer_for
 from generator.render.engines.argo_rollouts import (
     CONFIG_FILE,
@@ -512,7 +513,7 @@ def test_builtin_queries_measure_the_canary_behind_the_stable_ingress() -> None:
     metrics = {m["name"]: m for m in one(out(canary("controller")), "AnalysisTemplate")["spec"]["metrics"]}
     for name in ("error-rate", "latency"):
         query = metrics[name]["provider"]["prometheus"]["query"]
-        assert query == queries.builtin_query(name, "{{args.namespace}}", "{{args.ingress}}", "1m")
+        assert query == nginx.builtin_query(name, "{{args.namespace}}", "{{args.ingress}}", "1m")
         assert 'canary!=""' in query
 
 
@@ -540,7 +541,7 @@ def test_custom_metrics_alone_need_no_arguments() -> None:
 @pytest.mark.parametrize(("interval", "window"), [(10, "[1m]"), (30, "[1m]"), (60, "[1m]"), (90, "[90s]"), (300, "[5m]")])
 def test_rate_window_is_at_least_a_minute_as_for_flagger(interval: int, window: str) -> None:
     """A 30s rate() holds fewer than two samples with the usual 30s scrape: every measurement would be
-    Inconclusive and the Rollout would pause at every step (issue 17 item 2). The rule is queries.rate_window."""
+    Inconclusive and the Rollout would pause at every step (issue 17 item 2). The rule is promql.rate_window."""
     analysis = Analysis("http://prom:9090", interval, 1, (Metric("error-rate", None, max=1),))
     template = one(out(canary("controller", analysis=analysis)), "AnalysisTemplate")
     (metric,) = template["spec"]["metrics"]
@@ -731,7 +732,7 @@ def test_blue_green_pre_promotion_analysis_measures_the_preview_ingress() -> Non
     }
     metrics = {m["name"]: m for m in one(rendered, "AnalysisTemplate")["spec"]["metrics"]}
     query = metrics["error-rate"]["provider"]["prometheus"]["query"]
-    assert query == queries.builtin_query("error-rate", "{{args.namespace}}", "{{args.ingress}}", "1m",
+    assert query == nginx.builtin_query("error-rate", "{{args.namespace}}", "{{args.ingress}}", "1m",
                                           canary_only=False)
     assert metrics["error-rate"]["count"] == 2  # failureLimit 1 + 1
 

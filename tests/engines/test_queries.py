@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from generator.render import queries
+from generator.render.routers import ingress_nginx as nginx
+from generator.render.routers import promql
 from generator.model import BUILTIN_METRICS
 
 Builder = Callable[..., str]
-BUILDERS: dict[str, Builder] = {"error-rate": queries.error_rate_query, "latency": queries.latency_query}
+BUILDERS: dict[str, Builder] = {"error-rate": nginx.error_rate_query, "latency": nginx.latency_query}
 SELECTOR = re.compile(r"\{([^{}]*(?:\{\{[^{}]*\}\}[^{}]*)*)\}\[")  # a series selector followed by its range
 
 
@@ -32,11 +33,11 @@ def selectors(query: str) -> list[str]:
 
 
 def test_every_builtin_metric_has_a_query() -> None:
-    assert set(queries.BUILTIN_QUERIES) == set(BUILTIN_METRICS)
+    assert set(nginx.BUILTIN_QUERIES) == {*BUILTIN_METRICS, "requests"}  # requests: maxIncrease's evidence
 
 
 def test_error_rate_is_percent_of_5xx_of_the_canary() -> None:
-    query = queries.error_rate_query("test", "hello", "1m")
+    query = nginx.error_rate_query("test", "hello", "1m")
     assert query == (
         '100 * (sum(rate(nginx_ingress_controller_requests{namespace="test",ingress="hello",canary!="",'
         'status=~"5.."}[1m])) or vector(0)) / sum(rate(nginx_ingress_controller_requests{namespace="test",'
@@ -45,7 +46,7 @@ def test_error_rate_is_percent_of_5xx_of_the_canary() -> None:
 
 
 def test_latency_is_average_milliseconds_of_the_canary() -> None:
-    query = queries.latency_query("test", "hello", "5m")
+    query = nginx.latency_query("test", "hello", "5m")
     assert query == (
         '1000 * sum(rate(nginx_ingress_controller_request_duration_seconds_sum{namespace="test",ingress="hello",'
         'canary!=""}[5m])) / sum(rate(nginx_ingress_controller_request_duration_seconds_count{namespace="test",'
@@ -56,8 +57,8 @@ def test_latency_is_average_milliseconds_of_the_canary() -> None:
 @pytest.mark.parametrize("metric", BUILTIN_METRICS)
 def test_canary_only_selects_the_canary_backend_in_every_series(metric: str) -> None:
     """ingress-nginx counts canary requests under the main Ingress, marked by a non-empty `canary` label."""
-    canary = selectors(queries.builtin_query(metric, "ns", "hello", "1m"))
-    everything = selectors(queries.builtin_query(metric, "ns", "hello-preview", "1m", canary_only=False))
+    canary = selectors(nginx.builtin_query(metric, "ns", "hello", "1m"))
+    everything = selectors(nginx.builtin_query(metric, "ns", "hello-preview", "1m", canary_only=False))
     assert len(canary) == len(everything) == 2
     assert all('canary!=""' in s for s in canary)
     assert not any("canary" in s for s in everything)
@@ -87,7 +88,7 @@ def test_engine_placeholders_pass_through_intact(metric: str, namespace: str, in
 
 def test_values_cannot_break_out_of_their_string() -> None:
     namespace, ingress = 'ns"} or vector(1) #', "a\\b"
-    query = queries.error_rate_query(namespace, ingress, "1m")
+    query = nginx.error_rate_query(namespace, ingress, "1m")
     expr = promql().parse(query)
     assert _shape(expr) == (100.0, "*", "/")  # 100 * errors / total, and nothing was injected
     for side in (_numerator(expr), expr.rhs):
@@ -117,14 +118,14 @@ def _matchers(aggregate: Any) -> dict[str, tuple[str, str]]:
 
 def test_unknown_metric_is_a_key_error() -> None:
     with pytest.raises(KeyError):
-        queries.builtin_query("p99", "ns", "hello", "1m")
+        nginx.builtin_query("p99", "ns", "hello", "1m")
 
 
 @pytest.mark.parametrize("metric", BUILTIN_METRICS)
 @pytest.mark.parametrize("canary_only", [True, False])
 @pytest.mark.parametrize("window", ["30s", "1m", "90s", "1h"])
 def test_queries_parse_as_promql(metric: str, canary_only: bool, window: str) -> None:
-    expr = promql().parse(queries.builtin_query(metric, "test", "hello", window, canary_only=canary_only))
+    expr = promql().parse(nginx.builtin_query(metric, "test", "hello", window, canary_only=canary_only))
     assert _shape(expr) == ((100.0 if metric == "error-rate" else 1000.0), "*", "/")
     expected = {"namespace": ("Equal", "test"), "ingress": ("Equal", "hello")}
     if canary_only:
@@ -141,4 +142,4 @@ def test_argo_placeholders_parse_as_promql() -> None:
     """Argo substitutes `{{args.x}}` inside string literals, so the template's query is already valid PromQL."""
     parser = promql()
     for metric in BUILTIN_METRICS:
-        parser.parse(queries.builtin_query(metric, "{{args.namespace}}", "{{args.ingress}}", "1m"))
+        parser.parse(nginx.builtin_query(metric, "{{args.namespace}}", "{{args.ingress}}", "1m"))

@@ -129,13 +129,13 @@ def test_a_lock_whose_holders_cannot_be_known_is_refused_after_the_wait(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a system without /proc: whether a process holds the lock cannot be known, so it is never removed
-    import generator.gitops.repo
+    import generator.gitops.locks
 
     repo = in_canary(tmp_path, capsys)
     lock = repo / ".git" / "index.lock"
     lock.write_bytes(b"")
     head = git(repo, "rev-parse", "HEAD")
-    monkeypatch.setattr(generator.gitops.repo, "lock_holders", lambda path, places: None)
+    monkeypatch.setattr(generator.gitops.locks, "lock_holders", lambda path, places: None)
     monkeypatch.setenv("ROLLGEN_GIT_LOCK_WAIT", "0.2")
     capsys.readouterr()
     assert main(["advance", "hello", "--env", "prod", "--repo", str(repo), "--now", at(1, 10)]) == 1

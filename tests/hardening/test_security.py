@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.gitops import repo as gitops
+from generator.gitops import sync
 from generator.cli import main
 from tests.conftest import REFUSED_PORT, git
 from tests.hardening.corpus import sub
@@ -229,7 +229,7 @@ def test_the_crash_log_of_a_bug_holds_no_token(
     def buggy(report: str, stderr: str) -> bool:
         raise RuntimeError(f"cannot read the push report {report!r} {stderr!r}")
 
-    monkeypatch.setattr(gitops, "_moved_on", buggy)
+    monkeypatch.setattr(sync, "_moved_on", buggy)
     repo = token_repo(tmp_path)
     code, said = run(capsys, "release", repo / "releases" / "hello.yaml", "--repo", repo, "--now", NOW, "--push")
     assert code == 3, said

@@ -7,7 +7,7 @@ update, so one commit per weight writes `steps: [{setWeight: W}, {pause: {}}]` a
 to W and holds it (from the second step on the previous weight comes first: see `git_steps`). Promotion
 writes `[{setWeight: 100}]` (the update completes); abort puts the stable image
 back in the template, which the controller treats as a rollback and skips the steps. No analysis is written
-into the Rollout here: between commits `rollgen advance` is the gate (it can use generator.render.queries).
+into the Rollout here: between commits `rollgen advance` is the gate (it can use the router's queries).
 
 Canary, controller progression. The environment's steps become `setWeight` / `analysis` / `pause` steps, see
 `_controller_steps` for how analysis and pauses share a step's time.
@@ -32,9 +32,8 @@ import math
 from typing import Any
 
 from generator import durations, names
-from generator.render import queries
-from generator.render.queries import substitute
-from generator.render.engines import ImageSlot, Manifest, Rendered, common
+from generator.render.routers.promql import rate_window, substitute
+from generator.render.engines import ImageSlot, Manifest, Rendered, common, sides
 from generator.render.routers import RolloutRouting, Split, Switch, Traffic, name_reference, query, router_for
 from generator.model import (
     Analysis,
@@ -125,23 +124,6 @@ def _canary_strategy(
         "trafficRouting": routing.traffic_routing,
         "steps": steps,
     }
-
-
-def _canary_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
-    """Header/cookie routing for the controller's canary Ingress; the controller adds the nginx prefix.
-
-    setHeaderRoute is not supported with nginx, so header routing lives here, for the whole update.
-    """
-    out: dict[str, str] = {}
-    if strategy.header:
-        out["canary-by-header"] = strategy.header
-        if strategy.header_value:
-            out["canary-by-header-value"] = strategy.header_value
-    if strategy.cookie:
-        out["canary-by-cookie"] = strategy.cookie
-    # sticky needs nothing here: ingress-nginx copies the stable Ingress's `affinity: cookie` onto the canary
-    # backend, and `affinity-canary-behavior: sticky` (a client the canary got stays there) is its default.
-    return dict(sorted(out.items()))
 
 
 def with_header_routes(steps: list[JSON], routing: RolloutRouting) -> list[JSON]:
@@ -301,7 +283,7 @@ _NAMESPACE_ARG: JSON = {"name": "namespace", "valueFrom": {"fieldRef": {"fieldPa
 
 def _measured_arg(release: Release, blue_green: bool) -> JSON:
     """The Rollout's argument naming what is measured (`ingress`; `service` for other routers)."""
-    return router_for(release.router).analysis_arg(release, blue_green)
+    return router_for(release.router).metrics.argument(release, blue_green)
 
 
 def _traffic(release: Release, blue_green: bool) -> Traffic:
@@ -319,7 +301,7 @@ _STABLE_ARG: JSON = {"name": "stable-service", "valueFrom": {"fieldRef": {"field
 
 
 def _needs_stable(release: Release, analysis: Analysis) -> bool:
-    return release.router != "ingress-nginx" and any(metric.max_increase for metric in analysis.metrics)
+    return not router_for(release.router).metrics.shared and any(metric.max_increase for metric in analysis.metrics)
 
 
 def measurements(analysis: Analysis, pauses: tuple[int, ...]) -> int:
@@ -410,7 +392,7 @@ def _prometheus(analysis: Analysis, query: str) -> JSON:
 
 def _query(metric: Metric, analysis: Analysis, traffic: Traffic) -> str:
     # Measured every interval, over at least a minute (queries.rate_window): a 30s window returns no data.
-    return query(metric, traffic, durations.format_go(queries.rate_window(analysis.interval)))
+    return query(metric, traffic, durations.format_go(rate_window(analysis.interval)))
 
 
 # The placeholders that become the Rollout's arguments (the others are N and the window).
@@ -551,3 +533,44 @@ def _label_fields(selectors: bool) -> list[JSON]:
     if selectors:
         fields.extend({"path": path, "create": False, "kind": "Rollout"} for path in _AFFINITY_SELECTORS)
     return fields
+
+
+# -- the Engine record's hooks (render/engines/__init__.py) ------------------------------------------------------
+
+render_sides = sides.one_template
+config_readers = sides.one_reader
+new_version = sides.same_name
+longest_wait = longest_step_seconds
+
+# Flux's health check of the Rollout (wiring writes it with `wait: true`): Flux's default check needs a Ready
+# condition, which a Rollout lacks. A git-driven Rollout holding at a weight is Paused on purpose: that is its
+# desired state. Its status may not be read before the controller has seen the commit, or Flux reports Ready
+# from the phase the previous commit left (a stale Paused): `status.observedGeneration` is a string, so Flux
+# skips its own generation check; the expressions compare it with `string(metadata.generation)`, as Argo CD and
+# Argo Rollouts' GetRolloutPhase do. `has()` guards every status field: Flux waits out the whole timeout on a
+# field that does not exist yet.
+_SEEN = "has(status.observedGeneration) && status.observedGeneration == string(metadata.generation)"
+HEALTH_CHECK = {
+    "apiVersion": "argoproj.io/v1alpha1",
+    "kind": "Rollout",
+    "current": f"{_SEEN} && has(status.phase) && status.phase in ['Healthy', 'Paused']",
+    "inProgress": f"!({_SEEN}) || !has(status.phase) || status.phase == 'Progressing'",
+    "failed": f"{_SEEN} && has(status.phase) && status.phase == 'Degraded'",
+}
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """How a person steps a controller-progressed Rollout."""
+    return f"`kubectl argo rollouts {verb} {release.name} -n {env.namespace}`"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base."""
+    return "rollout", release.name
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if to_rolling:
+        return "the pruned Rollout takes every serving pod with it before the new Deployment has one up"
+    return "the pruned Deployment takes every serving pod with it before the Rollout has one up"

@@ -6,7 +6,7 @@ from typing import Any
 
 from generator import workload
 from generator.render.engines import Manifest
-from generator.model import BlueGreenStrategy, CanaryStrategy, Environment, Release
+from generator.model import Environment, Release
 
 NAME_LABEL = "app.kubernetes.io/name"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"  # Argo CD applies lower waves first (layout.SYNC_WAVES)
@@ -103,68 +103,6 @@ def service(name: str, release: Release, env: Environment, pod_selector: dict[st
     }
 
 
-def ingress(
-    name: str,
-    release: Release,
-    env: Environment,
-    service_name: str,
-    host: str,
-    annotations: dict[str, str] | None = None,
-) -> Manifest:
-    """An Ingress for one host and path, with ingress.tlsSecret. Annotation values must already be strings."""
-    return _ingress(name, release, env, service_name, host, annotations, release.ingress.tls_secret)
-
-
-def preview_ingress(name: str, release: Release, env: Environment, service_name: str, host: str) -> Manifest:
-    """The blue-green preview Ingress: like `ingress`, with the preview's own TLS Secret when there is one."""
-    return _ingress(name, release, env, service_name, host, None, preview_tls_secret(release))
-
-
-def preview_tls_secret(release: Release) -> str | None:
-    """strategy.blueGreen.previewTlsSecret, else ingress.tlsSecret. The checks require previewTlsSecret whenever
-    tlsSecret and a preview host are both set (checks.check_preview_tls_reuse), so the fallback only serves
-    models built without validation."""
-    strategy = release.strategy
-    if isinstance(strategy, BlueGreenStrategy) and strategy.preview_tls_secret:
-        return strategy.preview_tls_secret
-    return release.ingress.tls_secret
-
-
-def _ingress(
-    name: str,
-    release: Release,
-    env: Environment,
-    service_name: str,
-    host: str,
-    annotations: dict[str, str] | None,
-    tls_secret: str | None,
-) -> Manifest:
-    ing = release.ingress
-    spec: dict[str, Any] = {"ingressClassName": ing.class_name}
-    if tls_secret:
-        spec["tls"] = [{"hosts": [host], "secretName": tls_secret}]
-    spec["rules"] = [
-        {
-            "host": host,
-            "http": {
-                "paths": [
-                    {
-                        "path": ing.path,
-                        "pathType": ing.path_type,
-                        "backend": {"service": {"name": service_name, "port": {"name": port_name(release)}}},
-                    }
-                ]
-            },
-        }
-    ]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": metadata(name, release, env, annotations),
-        "spec": spec,
-    }
-
-
 def hpa(name: str, target_kind: str, target_api: str, release: Release, env: Environment) -> Manifest | None:
     scaling = env.autoscaling
     if scaling is None:
@@ -193,18 +131,3 @@ def hpa(name: str, target_kind: str, target_api: str, release: Release, env: Env
 def disruption_budget(release: Release, env: Environment) -> Manifest | None:
     """spec.disruptionBudget as a PodDisruptionBudget `N` (generator/workload.py says which pods it covers)."""
     return workload.disruption_budget(release, env, metadata(release.name, release, env))
-
-
-NGINX = "nginx.ingress.kubernetes.io/"
-
-
-def nginx_annotation(name: str, value: str | int | bool) -> tuple[str, str]:
-    """ingress-nginx reads every annotation value as a string: "true", "20"."""
-    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return NGINX + name, text
-
-
-def stable_ingress_annotations(strategy: CanaryStrategy) -> dict[str, str]:
-    """Session affinity lives on the stable Ingress: ingress-nginx copies the main backend's affinity onto the
-    canary backend (unless the canary says `legacy`); the canary's own affinity annotations are overwritten."""
-    return dict([nginx_annotation("affinity", "cookie")]) if strategy.sticky else {}

@@ -8,10 +8,13 @@ Service and a preview Service; promotion flips the live Service's selector.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from generator import names
-from generator.render.engines import ImageSlot, Manifest, Rendered, common
+from generator import names, workload
+from generator.records import replace
+from generator.render.engines import ImageSlot, Manifest, Rendered, Renderer, common, sides
 from generator.model import BlueGreenStrategy, CanaryStrategy, Colour, EnvState, Environment, Image, Release
+from generator.model import other_colour
 from generator.render.routers import Split, Switch, router_for
 
 TRACK = "rollgen.io/track"
@@ -80,19 +83,6 @@ def _render_canary(release: Release, env: Environment, state: EnvState, strategy
     return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)
 
 
-def canary_annotations(strategy: CanaryStrategy, weight: int) -> dict[str, str]:
-    pairs = [common.nginx_annotation("canary", True), common.nginx_annotation("canary-weight", weight)]
-    if strategy.header:
-        pairs.append(common.nginx_annotation("canary-by-header", strategy.header))
-        if strategy.header_value:
-            pairs.append(common.nginx_annotation("canary-by-header-value", strategy.header_value))
-    if strategy.cookie:
-        pairs.append(common.nginx_annotation("canary-by-cookie", strategy.cookie))
-    # sticky: `affinity-canary-behavior: sticky` is ingress-nginx's default, so only the stable Ingress's
-    # `affinity: cookie` is written (common.stable_ingress_annotations).
-    return dict(pairs)
-
-
 # -- blue-green ---------------------------------------------------------------------------------------------
 
 
@@ -133,3 +123,105 @@ def _render_blue_green(
     images = tuple(ImageSlot(names.colour(name, c), colour_image(state, c)) for c in COLOURS)
     configurations = router_for(release.router).kustomize_configurations
     return Rendered(manifests=manifests, images=images, kustomize_configurations=configurations)
+
+
+# -- two tracks: each side its own pod inputs (the Engine record's hooks, render/engines/__init__.py) -------------
+
+
+def render_sides(render: Renderer, release: Release, env: Environment, state: EnvState) -> Rendered:
+    """Stable and canary run side by side: the canary Deployment (or the idle colour) from the canary's pod
+    inputs, the stable one (or the live colour) from the stable's. Each Deployment reads config generated under
+    its own name (`own_config`)."""
+    canary_env = sides.canary_environment(env, state)
+    rendered = render(release, canary_env, state)
+    stable_env = sides.stable_environment(env, state)
+    stable: dict[tuple[str, str], Manifest] = {}
+    if stable_env.workload != canary_env.workload:
+        stable = {(m["kind"], m["metadata"]["name"]): m for m in render(release, stable_env, state).manifests}
+    serving = stable_workload_names(release, state)
+    manifests = tuple(
+        own_config(release, stable.get((m["kind"], name), m) if name in serving else m)
+        if m["kind"] == "Deployment" and (name := m["metadata"]["name"]) else m
+        for m in rendered.manifests
+    )
+    return replace(rendered, manifests=manifests)
+
+
+def config_readers(release: Release, env: Environment, state: EnvState) -> list[tuple[str, Environment]]:
+    """The two tracks or two colours each read their own config (own_config), from their own side."""
+    stable_names = stable_workload_names(release, state)
+    if isinstance(release.strategy, BlueGreenStrategy):
+        readers = [names.colour(release.name, colour) for colour in COLOURS]
+    else:
+        readers = [release.name, names.canary(release.name)]
+    stable_env, canary_env = sides.stable_environment(env, state), sides.canary_environment(env, state)
+    return [(reader, stable_env if reader in stable_names else canary_env) for reader in readers]
+
+
+def stable_workload_names(release: Release, state: EnvState) -> set[str]:
+    """The Deployments that serve stable: `N` (canary), the live colour (blue-green)."""
+    return {release.name, names.colour(release.name, state.active_colour)}
+
+
+def own_config(release: Release, deployment: Manifest) -> Manifest:
+    """A Deployment `D` reading `D-config-*` instead of `N-config-*` (`N` itself keeps its names).
+
+    Kustomize's hash suffix depends on a ConfigMap's data only, so a Deployment whose own config is unchanged
+    keeps referring to the same ConfigMap name, and its pod template does not change: a config-only canary never
+    restarts the stable track (or the live colour), and a promotion never restarts the canary pods that still
+    hold their weight."""
+    name = deployment["metadata"]["name"]
+    if name == release.name:
+        return deployment
+    old = (workload.config_env_name(release.name), workload.config_files_name(release.name))
+    new = (workload.config_env_name(name), workload.config_files_name(name))
+    renamed: Manifest = _renamed(deployment, dict(zip(old, new)))
+    return renamed
+
+
+def _renamed(node: Any, renames: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "name" and isinstance(value, str) and value in renames:
+                out[key] = renames[value]
+            else:
+                out[key] = _renamed(value, renames)
+        return out
+    if isinstance(node, list):
+        return [_renamed(item, renames) for item in node]
+    return node
+
+
+def new_version(name: str, blue_green: bool, active_colour: Colour) -> str:
+    """The workload running the new version: the canary track, or the idle colour."""
+    return names.colour(name, other_colour(active_colour)) if blue_green else names.canary(name)
+
+
+def longest_wait(release: Release, env: Environment) -> int:
+    """Plain Deployments are never InProgress on their own beyond Flux's own wait."""
+    return 0
+
+
+HEALTH_CHECK = None  # Flux knows a Deployment's health
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """Never asked: plain Deployments have no controller to step them (the checks refuse progression: controller)."""
+    return f"`rollgen {verb}`"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base: the canary track, or the blue colour."""
+    if isinstance(release.strategy, BlueGreenStrategy):
+        return "deployment", names.colour(release.name, "blue")
+    return "deployment", names.canary(release.name)
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if isinstance(release.strategy, BlueGreenStrategy):
+        if to_rolling:
+            return "the pruned colour Deployments take every serving pod with them"
+        return f"the pruned Deployment {release.name} takes every serving pod with it"
+    return f"the Deployment {release.name} would change its selector, which Kubernetes refuses (it is immutable)"

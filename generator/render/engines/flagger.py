@@ -19,9 +19,8 @@ import shlex
 from typing import Any
 
 from generator import durations, names
-from generator.render import queries
 from generator.render.engines import ImageSlot, Manifest, Rendered
-from generator.render.engines import common
+from generator.render.engines import common, sides
 from generator.model import (
     DEFAULT_FAILURE_LIMIT,
     DEFAULT_INTERVAL,
@@ -37,6 +36,7 @@ from generator.model import (
     flagger_interval,
 )
 from generator.render.routers import HEADER_ALWAYS, JSON, FlaggerRouting, router_for
+from generator.render.routers.promql import rate_window
 
 API = "flagger.app/v1beta1"
 HPA_API = "autoscaling/v2"
@@ -46,12 +46,12 @@ TEMPLATE_WAVE = "-1"  # MetricTemplates before the Canary that references them (
 # Flagger's built-in nginx success rate, in percent, measured at the ingress. Its built-in `request-duration`
 # is not used: it averages the *response* (upstream) time, while `latency` means the request duration that
 # ingress-nginx records (upstream time included) in the git gates and the Argo template. `latency` is therefore a
-# MetricTemplate carrying generator.render.queries' own query, so one bound means the same on every engine.
+# MetricTemplate carrying the router's own query, so one bound means the same on every engine.
 SUCCESS_RATE = "request-success-rate"
 
 
 # The time of the action whose commit this is, on the Canary: Flux's health check reads the Canary's phase only
-# once Flagger's status.lastTransitionTime has passed it (wiring.HEALTH_CHECK_EXPRS).
+# once Flagger's status.lastTransitionTime has passed it (HEALTH_CHECK).
 APPLIED_AT = "rollgen.io/applied-at"
 
 
@@ -61,7 +61,7 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
         common.deployment(release.name, release, env, None, release.name),
         autoscaler(release, env),
         *routing.objects,  # ingress-nginx: the Ingress Flagger copies; other routers: Flagger writes the routes
-        *metric_templates(release, env, routing),
+        *metric_templates(release, env),
         canary(release, env, routing, state.since),
     ]
     return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
@@ -95,35 +95,25 @@ def pinned_hpa(release: Release, env: Environment) -> Manifest:
     }
 
 
-def ingresses(release: Release, env: Environment) -> list[Manifest]:
-    """The main Ingress routes to the apex Service `N` (Flagger copies it into `N-canary`)."""
-    out = [common.ingress(release.name, release, env, release.name, env.host)]
-    if isinstance(release.strategy, BlueGreenStrategy) and env.preview_host:
-        # Flagger's `N-canary` Service selects the new pods while the analysis runs: the preview host sees them.
-        preview = names.preview(release.name)
-        out.append(common.preview_ingress(preview, release, env, names.canary(release.name), env.preview_host))
-    return out
-
-
 def template_name(release: Release, metric: Metric) -> str:
     return names.metric_template(release.name, metric.key)
 
 
-def own_builtins(analysis: Analysis | None, routing: FlaggerRouting | None) -> bool:
+def own_builtins(analysis: Analysis | None, release: Release) -> bool:
     """Whether Flagger's own built-ins serve ours: where they mean the same (the router), and only without
     credentials or headers (they query the Canary's `metricsServer`, which takes neither)."""
     plain = analysis is None or (analysis.secret is None and not analysis.headers)
-    return plain and (routing is None or routing.builtin_metrics)
+    return plain and router_for(release.router).metrics.flagger_builtins
 
 
-def metric_templates(release: Release, env: Environment, routing: FlaggerRouting | None = None) -> list[Manifest]:
+def metric_templates(release: Release, env: Environment) -> list[Manifest]:
     """A MetricTemplate per custom metric; per built-in too where Flagger's own built-ins for the router do not
     mean what ours do (they then carry the router's query, as the gates and Argo's AnalysisTemplates do)."""
     analysis = release.analysis
     if analysis is None:
         return []
-    own = own_builtins(analysis, routing)
-    return [metric_template(release, env, analysis, m, routing) for m in analysis.metrics if has_template(m, own)]
+    own = own_builtins(analysis, release)
+    return [metric_template(release, env, analysis, m) for m in analysis.metrics if has_template(m, own)]
 
 
 def has_template(metric: Metric, own_builtins: bool = True) -> bool:
@@ -137,25 +127,21 @@ def has_template(metric: Metric, own_builtins: bool = True) -> bool:
 FLAGGER_NAMESPACE, FLAGGER_INTERVAL = "{{ namespace }}", "{{ interval }}"
 
 
-def builtin_template_query(release: Release, env: Environment, metric: Metric, routing: FlaggerRouting | None) -> str:
-    if routing is None:
-        routing = router_for(release.router).flagger(release, env)
+def builtin_template_query(release: Release, metric: Metric) -> str:
+    router = router_for(release.router)
+    subject, canary_only = router.flagger_subject()
     if metric.max_increase is not None:  # the gates' and Argo's comparison, in Flagger's placeholders
         from generator.render.routers import Traffic, query
 
-        where = Traffic(FLAGGER_NAMESPACE, routing.query_subject, routing.query_canary_only, "{{ target }}",
+        where = Traffic(FLAGGER_NAMESPACE, subject, canary_only, "{{ target }}",
                         "{{ service }}", release.router, "{{ target }}-primary")  # fmt: skip
         return query(metric, where, FLAGGER_INTERVAL)
-    return router_for(release.router).builtin_query(
-        metric.name, FLAGGER_NAMESPACE, routing.query_subject, FLAGGER_INTERVAL, canary_only=routing.query_canary_only
-    )
+    return router.metrics.query(metric.name, FLAGGER_NAMESPACE, subject, FLAGGER_INTERVAL, canary_only=canary_only)
 
 
-def metric_template(
-    release: Release, env: Environment, analysis: Analysis, metric: Metric, routing: FlaggerRouting | None = None
-) -> Manifest:
+def metric_template(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
     # The query goes in as data, untouched: Flagger fills in {{ namespace }}, {{ target }}, {{ interval }}.
-    query = metric.query if metric.query is not None else builtin_template_query(release, env, metric, routing)
+    query = metric.query if metric.query is not None else builtin_template_query(release, metric)
     return {
         "apiVersion": API,
         "kind": "MetricTemplate",
@@ -212,7 +198,7 @@ def run_seconds(release: Release, env: Environment) -> int:
 
 
 def interval(release: Release, env: Environment) -> int:
-    """Flagger has one clock (model.flagger_interval): the analysis interval, else the steps' common pause, else a
+    """Flagger has one clock (facts.flagger_interval): the analysis interval, else the steps' common pause, else a
     minute."""
     explicit = release.analysis.interval if release.analysis is not None else None
     found = flagger_interval(explicit, (step.pause for step in env.steps))
@@ -227,12 +213,12 @@ def threshold(release: Release) -> int:
 
 
 def analysis_spec(release: Release, env: Environment, routing: FlaggerRouting) -> dict[str, Any]:
-    own = own_builtins(release.analysis, routing)
+    own = own_builtins(release.analysis, release)
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
     out.update(progression(release, env, seconds, routing.match))
     if release.analysis is not None and release.analysis.metrics:
-        window = durations.format_flagger(queries.rate_window(seconds))
+        window = durations.format_flagger(rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window, own) for m in release.analysis.metrics]
     if release.analysis is not None and release.analysis.load_test is not None:
         out["webhooks"] = [load_test_webhook(release, env, release.analysis.load_test, seconds)]
@@ -328,3 +314,54 @@ def number(value: float) -> int | float:
     """Whole numbers as ints and no binary noise (100 - 0.1 is 99.9), so the output reads as written."""
     rounded = round(float(value), 6)
     return int(rounded) if rounded.is_integer() else rounded
+
+
+# -- the Engine record's hooks (render/engines/__init__.py) ------------------------------------------------------
+
+render_sides = sides.one_template
+config_readers = sides.one_reader
+new_version = sides.same_name
+longest_wait = run_seconds
+
+# Flux's health check of the Canary (wiring writes it with `wait: true`): Flux's default check needs a Ready
+# condition, which a Canary lacks. A Canary has no observedGeneration, and git changes the Deployment, not the
+# Canary: render() stamps the Canary with the time of the commit's action (APPLIED_AT), and Flagger's
+# `status.lastTransitionTime` moves past it only once Flagger has acted on that revision, so Flux never reports
+# Ready from the phase the previous commit left (a stale Succeeded). Without the stamp (a plain `rollgen render`)
+# the phase alone decides. `has()` guards every status field: Flux waits out the whole timeout on a field that
+# does not exist yet.
+_SEEN = (
+    "!has(metadata.annotations) || !('rollgen.io/applied-at' in metadata.annotations) || "
+    "(has(status.lastTransitionTime) && "
+    "timestamp(status.lastTransitionTime) > timestamp(metadata.annotations['rollgen.io/applied-at']))"
+)
+HEALTH_CHECK = {
+    "apiVersion": "flagger.app/v1beta1",
+    "kind": "Canary",
+    "current": f"({_SEEN}) && has(status.phase) && status.phase in ['Initialized', 'Succeeded']",
+    "inProgress": f"!({_SEEN}) || !has(status.phase)",
+    "failed": f"({_SEEN}) && has(status.phase) && status.phase == 'Failed'",
+}
+
+
+def by_hand(release: Release, env: Environment, verb: str) -> str:
+    """How a person steps a Canary."""
+    return "Flagger's webhooks (confirm-promotion / rollback), or release the previous image"
+
+
+def rolling_marker(release: Release) -> tuple[str, str]:
+    """(kind, name) of the object a rolling overlay deletes from the base."""
+    return "canary", release.name
+
+
+def rolling_outage(release: Release, to_rolling: bool) -> str:
+    """What switching a released environment to (or from) a rolling update in one commit breaks."""
+    if to_rolling:
+        return (
+            "the pruned Canary takes Flagger's Services and the primary Deployment with it, and the Deployment "
+            f"{release.name} is still at the 0 replicas Flagger gave it"
+        )
+    return (
+        f"the Service {release.name} the rolling update serves through is pruned before Flagger has started a "
+        "primary and made its own"
+    )

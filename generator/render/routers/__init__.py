@@ -8,12 +8,14 @@ the router of its release, `router_for(release.router)`, for:
 - what an Argo Rollout needs (`rollout_canary`: `trafficRouting`, the objects the controller edits, header
   routes; `rollout_blue_green`: the objects in front of the active and preview Services);
 - what a Flagger Canary needs (`flagger`: `provider`, references, `service` fields, the objects it reads);
-- the built-in metric queries (`builtin_query`) and what they measure (`measured`);
+- its metrics, said once (`metrics`: the built-in queries, how the Rollout names what they measure, whether the
+  canary shares its subject with stable); `measured` and `flagger_subject` derive from them;
 - the Argo CD ignore rules for the fields a controller changes after git declared them (`ignore_rules`);
-- how the live weight is read back from a built overlay (`live_weight`).
+- how the live weight is read back from a built overlay (`live_weight`);
+- the facts the spec checks and the other layers switch on (`facts`: generator/router_facts.py, data only).
 
-Adding a router is one module exposing `ROUTER`, one line in `ROUTERS`, and the schema's `spec.router` enum
-(docs/DESIGN.md "Routers"). Modules are imported on first use, like the engines.
+Adding a router is one module exposing `ROUTER`, one entry in `router_facts.ROUTERS`, and the schema's
+`spec.router` enum (docs/DESIGN.md "Routers"). Modules are imported on first use, like the engines.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from collections.abc import Callable, Iterator, Sequence
 from generator.records import dataclass
 from typing import Any, NamedTuple
 
+from generator import names
 from generator.model import ABTestStrategy, CanaryStrategy, Environment, Metric, Release, RouterName
+from generator.render.routers.promql import compare, substitute
+from generator.router_facts import DEFAULT, ROUTERS, RouterFacts
 
 Manifest = dict[str, Any]
 JSON = dict[str, Any]
-
-DEFAULT: RouterName = "ingress-nginx"
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,6 @@ class FlaggerRouting:
     refs: JSON  # references written after targetRef (ingressRef for ingress-nginx)
     service: JSON  # fields added to spec.service (gatewayRefs, gateways, hosts)
     objects: tuple[Manifest, ...]  # what git writes besides the Canary (the Ingress Flagger copies)
-    builtin_metrics: bool  # Flagger's own request-success-rate/request-duration mean what ours do
-    # Where a MetricTemplate's built-in query finds the canary's requests, in Flagger's placeholders: the canary
-    # Service Flagger names `<target>-canary`, or (ingress-nginx) the canary-labelled requests of the ingressRef.
-    query_subject: str = "{{ target }}-canary"
-    query_canary_only: bool = False
     # An A/B test's `analysis.match` (flagger_match), in the router's terms; () for the other strategies.
     match: tuple[JSON, ...] = ()
 
@@ -87,7 +85,24 @@ class Measured:
     canary_only: bool  # ingress-nginx: only the requests its balancer sent to the canary backend
 
 
-QueryBuilder = Callable[..., str]  # (metric, namespace, subject, window, *, canary_only) -> PromQL
+# (metric, namespace, subject, window, *, canary_only, stable_only) -> PromQL, for a built-in metric or
+# `requests` (the request count maxIncrease compares); canary_only/stable_only pick a track of a shared subject.
+QueryBuilder = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A router's metrics, said once: the gates, Argo's AnalysisTemplates and Flagger's MetricTemplates derive
+    what they measure from these."""
+
+    query: QueryBuilder  # the built-in queries
+    # The AnalysisTemplate argument naming what the built-ins measure, as the Rollout passes it: (release,
+    # blue-green?) -> {"name": ..., "value" | "valueFrom": ...}; its name is also Flagger's placeholder for it.
+    argument: Callable[[Release, bool], JSON]
+    # The canary's requests are counted under stable's subject, told apart by a label (ingress-nginx: the main
+    # Ingress, `canary!=""`); otherwise each version has its own subject, its Service.
+    shared: bool = False
+    flagger_builtins: bool = False  # Flagger's own request-success-rate/request-duration mean what ours do
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ class Traffic:
     namespace: str
     subject: str  # what the built-ins measure (Measured.subject): ingress-nginx the Ingress, others the Service
     canary_only: bool  # only the requests ingress-nginx routed to the canary backend of `subject`
-    target: str  # the workload running the new version (names.new_version)
+    target: str  # the workload running the new version (Engine.new_version)
     service: str  # the apex name N, so `{{ service }}-canary` is the canary Service
     router: str = DEFAULT
     stable: str = ""  # routers measuring Services: stable's (names.stable_version), for maxIncrease
@@ -117,27 +132,24 @@ def placeholder_values(where: Traffic, window: str) -> dict[str, str]:
 def query(metric: Metric, where: Traffic, window: str) -> str:
     """The PromQL for `metric` over `window` (a PromQL range such as `5m`): the router's built-in, or the custom
     query with exactly Flagger's placeholders replaced as plain text (queries.substitute)."""
-    from generator.render.queries import compare, increase_query, substitute
-
+    metrics = router_for(where.router).metrics
     if metric.max_increase is not None:  # built-ins only (spec.checks.check_increase)
         more = metric.max_increase
-        if where.router == "ingress-nginx":  # stable's requests: canary="" under the same Ingress
-            return increase_query(
-                metric.name, where.namespace, where.subject, window, ratio=more.ratio, delta=more.delta,
-                min_requests=more.min_requests,
-            )
-        builtin = router_for(where.router).builtin_query  # Service-based: the canary's and stable's Services
+        # A shared subject: both tracks under it (stable's is canary=""); otherwise the canary's and stable's own
+        shared = metrics.shared
+        stable = where.subject if shared else where.stable
 
-        def side(name: str, subject: str) -> str:
-            return builtin(name, where.namespace, subject, window, canary_only=False)
+        def side(name: str, subject: str, canary: bool) -> str:
+            tracks = {"canary_only": shared and canary, "stable_only": shared and not canary}
+            return metrics.query(name, where.namespace, subject, window, **tracks)
 
         return compare(
-            side(metric.name, where.subject), side(metric.name, where.stable), side("requests", where.subject),
-            side("requests", where.stable), ratio=more.ratio, delta=more.delta, min_requests=more.min_requests,
+            side(metric.name, where.subject, True), side(metric.name, stable, False),
+            side("requests", where.subject, True), side("requests", stable, False),
+            ratio=more.ratio, delta=more.delta, min_requests=more.min_requests,
         )
     if metric.query is None:
-        builtin = router_for(where.router).builtin_query
-        return builtin(metric.name, where.namespace, where.subject, window, canary_only=where.canary_only)
+        return metrics.query(metric.name, where.namespace, where.subject, window, canary_only=where.canary_only)
     return substitute(metric.query, placeholder_values(where, window))
 
 
@@ -149,27 +161,38 @@ class Router:
     rollout_canary: Callable[[Release, Environment, CanaryStrategy, Split], RolloutRouting]
     rollout_blue_green: Callable[[Release, Environment, Switch], tuple[Manifest, ...]]
     flagger: Callable[[Release, Environment], FlaggerRouting]
-    measured: Callable[[Release, bool], Measured]  # (release, blue-green?)
-    builtin_query: QueryBuilder
+    metrics: Metrics
     ignore_rules: Callable[[Sequence[Manifest]], Iterator[JSON]]
     live_weight: Callable[[Sequence[Manifest], str], int | None]  # (built objects, release name)
-    # The AnalysisTemplate argument naming what the built-ins measure, as the Rollout passes it: (release,
-    # blue-green?) -> {"name": ..., "value" | "valueFrom": ...}; its name is the query's placeholder.
-    analysis_arg: Callable[[Release, bool], JSON]
     # Kustomize `configurations:` teaching kustomize the router objects' name references (to Services, and from
     # a Rollout), so an overlay's namePrefix/nameSuffix keeps them pointing at the renamed objects: file -> doc.
     kustomize_configurations: tuple[tuple[str, JSON], ...] = ()
+    # What the route an Argo Rollouts controller owns (facts.controller_route) carries besides the weights and the
+    # fields the API server defaults: {"port", "path", "host", "gateway"} (render/route_changes.py compares them).
+    carried: Callable[[JSON], JSON] | None = None
 
+    @property
+    def facts(self) -> RouterFacts:
+        """What the spec checks and the layers outside render switch on (generator/router_facts.py)."""
+        return ROUTERS[self.name]
 
-ROUTERS: dict[str, str] = {
-    "ingress-nginx": "generator.render.routers.ingress_nginx",
-    "gateway-api": "generator.render.routers.gateway_api",
-    "istio": "generator.render.routers.istio",
-}
+    def measured(self, release: Release, blue_green: bool) -> Measured:
+        """What the built-ins measure: a blue-green preview's every request (its own route, `N-preview`); a
+        canary's requests under stable's subject (`N`, the canary track), or its own Service `N-canary`."""
+        if blue_green:
+            return Measured(names.preview(release.name), False)
+        shared = self.metrics.shared
+        return Measured(release.name if shared else names.canary(release.name), shared)
+
+    def flagger_subject(self) -> tuple[str, bool]:
+        """Where a Flagger MetricTemplate's built-in query finds the canary's requests, in Flagger's placeholders,
+        and whether only its track: the canary-labelled requests of the ingressRef (`{{ ingress }}`) for a shared
+        subject, else the canary Service Flagger names `<target>-canary`."""
+        return ("{{ ingress }}", True) if self.metrics.shared else ("{{ target }}-canary", False)
 
 
 def router_for(name: str) -> Router:
-    module = importlib.import_module(ROUTERS[name])
+    module = importlib.import_module(ROUTERS[name].module)
     router: Router = module.ROUTER
     return router
 

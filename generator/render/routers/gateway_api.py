@@ -26,7 +26,7 @@ from generator.render.routers import (
     JSON,
     FlaggerRouting,
     Manifest,
-    Measured,
+    Metrics,
     RolloutRouting,
     Router,
     Split,
@@ -143,18 +143,12 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
     # service.match scopes Flagger's HTTPRoute to the path (without it the route is PathPrefix /, the whole
     # host); Flagger turns an Istio-style uri match into the HTTPRoute's path match.
     service = {"gatewayRefs": [ref], "hosts": [env.host], "match": [istio_router.uri_match(release)]}
-    return FlaggerRouting("gatewayapi:v1", {}, service, (), False, match=flagger_match(release))
+    return FlaggerRouting("gatewayapi:v1", {}, service, (), match=flagger_match(release))
 
 
-def measured(release: Release, blue_green: bool) -> Measured:
-    return istio_router.measured(release, blue_green)
-
-
-def analysis_arg(release: Release, blue_green: bool) -> JSON:
-    return istio_router.analysis_arg(release, blue_green)
-
-
-def builtin_query(metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False) -> str:
+def builtin_query(
+    metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False, stable_only: bool = False
+) -> str:
     """With Istio as the Gateway implementation, its gateway proxies report the requests (reporter="source")."""
     return istio_router.query(metric, namespace, subject, window, reporter="source")
 
@@ -184,6 +178,18 @@ def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     return round(100 * int(refs[1].get("weight", 1)) / total) if total else 0
 
 
+def carried(route: JSON) -> JSON:
+    """The HTTPRoute's ports, path matches, hostnames and Gateway (render/route_changes.py)."""
+    spec = route.get("spec") or {}
+    rules = spec.get("rules") or []
+    return {
+        "port": sorted({ref.get("port") for rule in rules for ref in rule.get("backendRefs") or []}),
+        "path": [rule.get("matches") for rule in rules],
+        "host": spec.get("hostnames"),
+        "gateway": spec.get("parentRefs"),
+    }
+
+
 # A '/' inside a key is escaped for kustomize's path splitter.
 _PLUGIN_PATH = "spec/strategy/canary/trafficRouting/plugins/argoproj-labs\\/gatewayAPI"
 KUSTOMIZE_CONFIG: JSON = {
@@ -204,10 +210,9 @@ ROUTER = Router(
     rollout_canary=rollout_canary,
     rollout_blue_green=switched,
     flagger=flagger,
-    measured=measured,
-    builtin_query=builtin_query,
+    metrics=Metrics(builtin_query, istio_router.analysis_arg),
     ignore_rules=ignore_rules,
     live_weight=live_weight,
-    analysis_arg=analysis_arg,
     kustomize_configurations=(("kustomizeconfig-gateway-api.yaml", KUSTOMIZE_CONFIG),),
+    carried=carried,
 )

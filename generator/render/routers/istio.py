@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from generator import names
-from generator.render import queries
 from generator.render.engines import common
 from generator.model import CanaryStrategy, Environment, Release
 from generator.render.routers import (
@@ -25,7 +23,7 @@ from generator.render.routers import (
     JSON,
     FlaggerRouting,
     Manifest,
-    Measured,
+    Metrics,
     RolloutRouting,
     Router,
     Split,
@@ -39,6 +37,7 @@ from generator.render.routers import (
     set_header_routes,
     weighted_backends,
 )
+from generator.render.routers.promql import increase, rate, selector
 
 API = "networking.istio.io/v1"
 PRIMARY_ROUTE = "primary"  # the weighted route's name, which the Rollout names
@@ -135,11 +134,7 @@ def flagger(release: Release, env: Environment) -> FlaggerRouting:
         service["gateways"] = list(release.istio_gateways)
     service["hosts"] = [env.host]
     service["match"] = [uri_match(release)]  # the path; without it Flagger's VirtualService takes the whole host
-    return FlaggerRouting("istio", {}, service, (), False, match=flagger_match(release, lower_case=True))
-
-
-def measured(release: Release, blue_green: bool) -> Measured:
-    return Measured(names.preview(release.name) if blue_green else names.canary(release.name), False)
+    return FlaggerRouting("istio", {}, service, (), match=flagger_match(release, lower_case=True))
 
 
 def analysis_arg(release: Release, blue_green: bool) -> JSON:
@@ -150,28 +145,27 @@ def analysis_arg(release: Release, blue_green: bool) -> JSON:
 
 def query(metric: str, namespace: str, service: str, window: str, *, reporter: str = "destination") -> str:
     """Percent of 5xx answers, or average milliseconds, of the requests to `service` (errors `or vector(0)`:
-    see queries.error_rate_query; no requests at all is still no data)."""
+    see ingress_nginx.error_rate_query; no requests at all is still no data)."""
     where = [("reporter", "=", reporter), ("destination_service_namespace", "=", namespace),
              ("destination_service_name", "=", service)]  # fmt: skip
     if metric == "error-rate":
-        errors = queries._rate(REQUESTS, _selector([*where, ("response_code", "=~", "5..")]), window)
-        total = queries._rate(REQUESTS, _selector(where), window)
+        errors = rate(REQUESTS, selector([*where, ("response_code", "=~", "5..")]), window)
+        total = rate(REQUESTS, selector(where), window)
         return f"100 * ({errors} or vector(0)) / {total}"
     if metric == "requests":  # not a metric of the spec: how many requests maxIncrease compares (compare())
-        return f"sum(increase({REQUESTS}{_selector(where)}[{window}]))"
+        return increase(REQUESTS, selector(where), window)
     if metric == "latency":
-        total_ms = queries._rate(f"{DURATION}_sum", _selector(where), window)
-        count = queries._rate(f"{DURATION}_count", _selector(where), window)
+        total_ms = rate(f"{DURATION}_sum", selector(where), window)
+        count = rate(f"{DURATION}_count", selector(where), window)
         return f"{total_ms} / {count}"
     raise KeyError(metric)
 
 
-def builtin_query(metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False) -> str:
+def builtin_query(
+    metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False, stable_only: bool = False
+) -> str:
+    """Each version has its own Service: no tracks to pick."""
     return query(metric, namespace, subject, window)
-
-
-def _selector(matchers: list[tuple[str, str, str]]) -> str:
-    return "{" + ",".join(f"{label}{op}{queries._string(value)}" for label, op, value in matchers) + "}"
 
 
 def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:
@@ -193,6 +187,19 @@ def live_weight(objects: Sequence[Manifest], name: str) -> int | None:
     return None if destinations is None else int(destinations[1].get("weight", 0))
 
 
+def carried(route: JSON) -> JSON:
+    """The VirtualService's ports, matches, hosts and gateways (render/route_changes.py)."""
+    spec = route.get("spec") or {}
+    http = spec.get("http") or []
+    destinations = [d.get("destination") or {} for route_ in http for d in route_.get("route") or []]
+    return {
+        "port": sorted({str((d.get("port") or {}).get("number")) for d in destinations}),
+        "path": [route_.get("match") for route_ in http],
+        "host": spec.get("hosts"),
+        "gateway": spec.get("gateways"),
+    }
+
+
 KUSTOMIZE_CONFIG: JSON = {
     "nameReference": [
         name_reference("Service", "v1", (("VirtualService", "spec/http/route/destination/host"),)),
@@ -209,10 +216,9 @@ ROUTER = Router(
     rollout_canary=rollout_canary,
     rollout_blue_green=switched,
     flagger=flagger,
-    measured=measured,
-    builtin_query=builtin_query,
+    metrics=Metrics(builtin_query, analysis_arg),
     ignore_rules=ignore_rules,
     live_weight=live_weight,
-    analysis_arg=analysis_arg,
     kustomize_configurations=(("kustomizeconfig-istio.yaml", KUSTOMIZE_CONFIG),),
+    carried=carried,
 )
