@@ -2,7 +2,7 @@
 (generator/render/engines) all read these, so each fact is said once.
 
 No records and no imports of the package: `rollgen validate` checks a spec against these without importing the
-model (generator/model.py) or any renderer (tests/test_schemacheck.py).
+model (generator/model.py) or any renderer (tests/spec/test_schemacheck.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from generator.clock import parse_rfc3339
 from generator.freeze import Window, active, parse
 from tests.factories import CONFIG, V1, V2, ConfigRepo, make_config_repo
-from tests.test_order import FAN_OUT, spec
+from tests.plan.test_order import FAN_OUT, spec
 
 
 def utc(text: str) -> datetime:

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests import test_advance_imports, test_gates, test_records, test_schemacheck, test_validate_cli
-from tests.engines import test_registry
+from tests import test_records
+from tests.commands import test_advance_imports, test_validate_cli
+from tests.plan import test_gates
+from tests.spec import test_schemacheck
+from tests.render.engines import test_registry
 from tests.conftest import ROOT
 from tests.imports import child_env, imported
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_routers import BLUE_GREEN, CANARY, CANARY_MATCH, built, spec_text
+from tests.render.routers.test_routers import BLUE_GREEN, CANARY, CANARY_MATCH, built, spec_text
 from tests.validators import with_server_defaults
 
 # -- item 14: HTTPRoute backendRefs as the API server stores them -------------------------------------------------

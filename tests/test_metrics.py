@@ -17,7 +17,7 @@ import pytest
 from generator.cli import main
 from tests.conftest import ROOT, git, require_tool
 from tests.promstack import Prometheus
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
 from tests.factories import make_config_repo
 
 
@@ -242,7 +242,7 @@ def test_an_environment_that_waits_is_waiting_and_running_as_status_shows_it(
     """prod follows staging (`after:`): its canary aborted, the next version waits in staging. `status` says
     waiting; the metrics say the same (phase waiting, status 0 as Flagger's running), in `status --format
     prometheus` and in the tick's --metrics-file, not the abort's 2, which would keep `> 1` alerts firing."""
-    from tests.test_order import H, at as at_s, prod_aborted_then_v3
+    from tests.plan.test_order import H, at as at_s, prod_aborted_then_v3
 
     repo = make_config_repo(git_remote[1], capsys)
     prod_aborted_then_v3(repo)

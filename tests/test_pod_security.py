@@ -12,7 +12,7 @@ import yaml
 
 from generator.cli import main
 from tests.live_models import golden_overlays, pod_templates, psa_restricted
-from tests.test_routers import CANARY, spec_text
+from tests.render.routers.test_routers import CANARY, spec_text
 from tests.validators import EXAMPLES, kustomize_build, validate_manifest
 
 

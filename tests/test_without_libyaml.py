@@ -28,7 +28,7 @@ def test_loader_and_emitter_tests_pass_without_libyaml(tmp_path: Path) -> None:
     assert check.stdout.strip() == "False"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-         "--basetemp", str(tmp_path / "run"), "tests/test_loader.py", "tests/test_emit.py"],
+         "--basetemp", str(tmp_path / "run"), "tests/spec/test_loader.py", "tests/render/test_emit.py"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -19,7 +19,7 @@ from generator.spec import release as spec
 from generator.spec.loader import load_text
 from tests import rules
 from tests.conftest import ROOT
-from tests.test_checks import found, only, release
+from tests.spec.test_checks import found, only, release
 from tests.validators import kustomize_build, render_example, validate_manifest
 
 ORDERS = sorted((ROOT / "examples").glob("orders-api*.yaml"))
@@ -373,7 +373,7 @@ def test_release_to_a_rolling_environment_deploys_directly() -> None:
 
 # -- any change to what runs is a canary (git progression, real repo and CLI) --------------------------------
 
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, find, spec_text  # noqa: E402
+from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, find, spec_text  # noqa: E402
 
 WORKLOAD_V1 = "  container: {env: [{name: LOG_LEVEL, value: info}]}\n  config: {literals: {FLAG: 'off'}}\n"
 WORKLOAD_V2 = "  container: {env: [{name: LOG_LEVEL, value: warn}]}\n  config: {literals: {FLAG: 'on'}}\n"

@@ -6,7 +6,7 @@ with literals and generatorOptions (generator/render/build_config.py: the hashed
 them), patches from files or inline: JSON6902 with a target, strategic merge (generator/render/build_merge.py),
 `$patch: delete`; of `configurations` only the ConfigMap name references, the rest only matter for name
 prefixes, which rollgen never uses); anything else is refused with BuildError rather than built wrongly.
-tests/test_plan.py holds the result equal to `kubectl kustomize` on every golden tree, tests/test_build.py on
+tests/commands/test_plan.py holds the result equal to `kubectl kustomize` on every golden tree, tests/render/test_build.py on
 the generator and patch cases one by one.
 """
 

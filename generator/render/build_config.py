@@ -6,7 +6,7 @@ Kustomize's suffix: sha256 of the JSON object {"data": ..., "kind": "ConfigMap",
 json.Marshal: sorted keys, compact, `<`, `>`, `&`, U+2028 and U+2029 escaped), its first 10 hex digits with
 0 1 3 a e turned into g h k m t. The name is empty because kustomize looks the name up under the single key
 "metadata/name", which no ConfigMap has; a ConfigMap with no data hashes "data": "". Checked against kubectl
-in tests/test_build.py.
+in tests/render/test_build.py.
 """
 
 from __future__ import annotations

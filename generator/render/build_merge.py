@@ -3,7 +3,7 @@ need: maps merge key by key (null deletes), lists of objects that Kubernetes mer
 (containers, env, volumes, ... by name; volumeMounts by mountPath; ports by containerPort, a Service's by port),
 every other list and scalar is replaced. A merged list is ordered as Kubernetes orders it: the patch's items,
 then the target's others. Kinds without a built-in schema (Rollout, Canary, ...) have every list replaced whole,
-as kubectl does for them (checked in tests/test_build.py). Patch directives (`$patch`, `$setElementOrder`,
+as kubectl does for them (checked in tests/render/test_build.py). Patch directives (`$patch`, `$setElementOrder`,
 `$retainKeys`, ...) and nulls in labels or annotations (which kustomize turns into the string "null" on some
 kinds) are refused.
 """

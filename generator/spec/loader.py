@@ -421,7 +421,7 @@ def _resolve_number(value: str) -> Any:
     # The shapes almost every spec's numbers and durations have, answered without the patterns (each costs
     # ~1 M instructions to compile): ASCII digits alone are what _INT_RE's `[0-9_]+` matches; digits, a point
     # and maybe more digits (`0.5`) what _FLOAT_RE's first branch matches and _INT_RE cannot; a character no
-    # pattern can match leaves a special float or the text. tests/test_loader.py holds this equal to the patterns.
+    # pattern can match leaves a special float or the text. tests/spec/test_loader.py holds this equal to the patterns.
     if value.isdigit() and value.isascii():
         return _to_int(value)
     whole, point, fraction = value.partition(".")
