@@ -95,7 +95,7 @@ def flagger_interval(explicit: int | None, pauses: Iterable[int | None]) -> int 
     """A one-clock engine's clock (Flagger's analysis interval): `analysis.interval` when set, else the steps'
     pause (the first one set: the checks hold them all equal); None when neither says, for the caller's default.
     Shared by the model (spec.build), the Canary (render/engines/flagger.py) and the checks
-    (spec.enginechecks.flagger_interval)."""
+    (spec.enginechecks.release_flagger_interval)."""
     if explicit is not None:
         return explicit
     return next((pause for pause in pauses if pause), None)

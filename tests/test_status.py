@@ -13,7 +13,7 @@ import pytest
 from generator.plan import progression
 from generator.render import state as state_file
 from generator.cli import main
-from generator.plan.gates import GateResult, Outcome
+from generator.plan.gates import GateResult, GateOutcome
 from generator.model import BlueGreenStrategy, EnvState, Image
 from generator.plan.progression import Transition
 from tests.factories import make_release
@@ -174,13 +174,13 @@ def test_progression_writes_the_step_count_while_a_step_is_live() -> None:
     assert (step.state.step, step.state.steps) == (2, n)
     check = moved(progression.plan_advance(
         release, env, replace(step.state, since="2024-05-01T11:00:00Z"), T0,
-        lambda *_: GateResult(Outcome.FAIL, "bad", failed=("error-rate=7 > 1",)),
+        lambda *_: GateResult(GateOutcome.FAIL, "bad", failed=("error-rate=7 > 1",)),
     ))
     assert (check.action, check.state.steps) == ("check", n)
     promoting = moved(progression.plan_promote(release, env, step.state, T0, full=True))
     assert (promoting.state.phase, promoting.state.steps) == ("promoting", n)
     done = moved(progression.plan_advance(release, env, replace(promoting.state, since="2024-05-01T11:00:00Z"), T0,
-                                          lambda *_: GateResult(Outcome.PASS, "fine")))
+                                          lambda *_: GateResult(GateOutcome.PASS, "fine")))
     assert (done.state.phase, done.state.steps) == ("stable", 0)  # nothing live: no count in the file
     aborted = moved(progression.plan_abort(release, env, step.state, T0))
     assert aborted.state.steps == 0

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: Path) -> list[Problem]:
     try:
         doc = load_single(path)
-        problems = spec.check_document(doc, repo_profiles(path.resolve().parent), generated_objects)
+        problems = spec.check_schema_and_meaning(doc, repo_profiles(path.resolve().parent), generated_objects)
     except InvalidInput as exc:
         return exc.problems
     if not problems:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def check_document(doc: Located, profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
     """Every problem of the document: schema, then meaning, patch targets included."""
-    return spec.check_document(doc, profiles, generated_objects)
+    return spec.check_schema_and_meaning(doc, profiles, generated_objects)
 
 
 def load_release(path: Path, profiles_dirs: Sequence[Path] = (), display: str | None = None) -> Release:

@@ -93,7 +93,7 @@ def with_engine_name(data: Data) -> Data:
     return {**data, "spec": {**data["spec"], "engine": name}}
 
 
-def progression(data: Data) -> Progression:
+def chosen_progression(data: Data) -> Progression:
     """spec.progression, or the engine's default (deployments: git; argo-rollouts and flagger: controller)."""
     spec = data["spec"]
     return cast(Progression, spec.get("progression", default_progression(engine_name(data))))

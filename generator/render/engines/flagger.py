@@ -216,7 +216,7 @@ def analysis_spec(release: Release, env: Environment, routing: FlaggerRouting) -
     own = own_builtins(release.analysis, release)
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
-    out.update(progression(release, env, seconds, routing.match))
+    out.update(steps_or_iterations(release, env, seconds, routing.match))
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window, own) for m in release.analysis.metrics]
@@ -263,7 +263,7 @@ def default_target(release: Release, env: Environment) -> str:
     return f"{scheme}://{env.host}{release.ingress.path}"
 
 
-def progression(release: Release, env: Environment, seconds: int, match: tuple[JSON, ...]) -> dict[str, Any]:
+def steps_or_iterations(release: Release, env: Environment, seconds: int, match: tuple[JSON, ...]) -> dict[str, Any]:
     """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with the router's `match`, blue-green)."""
     strategy = release.strategy
     if isinstance(strategy, CanaryStrategy):
