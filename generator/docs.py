@@ -307,16 +307,19 @@ def _usage(parser: argparse.ArgumentParser) -> str:
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse lists a parser's actions only in `_actions` (no public accessor); the subcommands' action is
+    # the one whose choices are parsers (its class, _SubParsersAction, is private).
     for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
+        choices = action.choices
+        if isinstance(choices, dict) and all(isinstance(p, argparse.ArgumentParser) for p in choices.values()):
+            return dict(choices)
     return {}
 
 
 def _options(parser: argparse.ArgumentParser) -> list[str]:
     rows = ["| Argument | Takes | Does |", "|---|---|---|"]
     for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
+        if "--help" in action.option_strings:  # argparse's own -h/--help (its class, _HelpAction, is private)
             continue
         words = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
         takes = _takes(action)

@@ -39,6 +39,8 @@ class DeferredPattern:
 
 
 def _deferring(pattern: Any, flags: int = 0) -> Any:
+    # sys._getframe is CPython's (underscored, documented); the public way, inspect.currentframe, is the same
+    # call behind an import of inspect that costs more than this module saves.
     caller = sys._getframe(1).f_globals.get("__name__", "")
     if caller == "yaml" or caller.startswith("yaml."):
         return DeferredPattern(pattern, flags)

@@ -351,7 +351,7 @@ def test_state_files_carry_failures_only_while_there_are_some() -> None:
 def test_old_state_files_read_as_no_failures() -> None:
     data = {"phase": "progressing", "stableImage": OLD.ref, "canaryImage": NEW.ref, "step": 1, "weight": 5,
             "since": T0S, "activeColour": "blue"}
-    assert state.from_dict(data) == progressing()
+    assert state.state_from_dict(data) == progressing()
 
 
 def test_the_gate_trailer_is_one_line_after_the_others() -> None:

@@ -103,7 +103,7 @@ def _root(repo: Path) -> Path:
 
 
 def _orphans(repo: Path, out_dir: Path, found: Sequence[Found]) -> dict[tuple[str, str], str]:
-    """Deployed environments their spec no longer lists (generator/retire.py), flagged, never hidden."""
+    """Deployed environments their spec no longer lists (generator/gitops/retire.py), flagged, never hidden."""
     from generator.gitops.retire import orphan_notes
 
     root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)

@@ -24,7 +24,7 @@ Entries = dict[str, tuple[str, str, str]]  # a tree's entries: name -> (mode as 
 _Batch = TypeVar("_Batch", bound="BatchGit")
 
 
-def usable(git: Git, hooks_dir: Path) -> bool:
+def plumbing_allowed(git: Git, hooks_dir: Path) -> bool:
     """No hook would run and no signature is wanted: plumbing makes the very commit `git commit` would."""
     hooks = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "reference-transaction")
     if any(os.access(hooks_dir / name, os.X_OK) for name in hooks):

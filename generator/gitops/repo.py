@@ -152,7 +152,7 @@ class Repo(Git):
         self.verbatim = False
         if not paths:
             return None
-        if not plumbing.usable(self, self.hooks_dir):
+        if not plumbing.plumbing_allowed(self, self.hooks_dir):
             return self._porcelain(paths, message, author)
         # One cat-file process answers what HEAD is and then reads its trees (no rev-parse before it): HEAD is
         # read once, and the trees are read by the id found, so a HEAD moving meanwhile cannot mix two commits.

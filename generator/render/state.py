@@ -91,7 +91,7 @@ def _pod_text(value: Any) -> str:
     return "" if text == DEFAULT_POD_INPUTS else text
 
 
-def from_dict(data: dict[str, Any]) -> EnvState:
+def state_from_dict(data: dict[str, Any]) -> EnvState:
     canary = data.get("canaryImage")
     phase = data["phase"]
     colour = data.get("activeColour", "blue")
@@ -150,13 +150,13 @@ def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
         loaded = None
     check = _quick_check()
     if isinstance(loaded, dict) and check is not None and check(loaded) and not _meaning(loaded):
-        return from_dict(loaded)
+        return state_from_dict(loaded)
     raise CorruptState(_located_problems(data, display))
 
 
 @functools.cache
 def _quick_check() -> Callable[[Any], bool] | None:
-    """The schema's yes/no check without importing spec.py's validator machinery (a scheduled `advance` reads
+    """The schema's yes/no check without importing spec/schema.py's validator machinery (a scheduled `advance` reads
     a state file on every tick); the located explanation is only for a file that fails it."""
     import json
 

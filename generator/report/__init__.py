@@ -250,5 +250,5 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def in_flight(views: Sequence[EnvView]) -> list[EnvView]:
+def in_flight_views(views: Sequence[EnvView]) -> list[EnvView]:
     return [view for view in views if view.now_line]

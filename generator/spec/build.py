@@ -82,7 +82,7 @@ def build_model(doc: Located, profiles: Mapping[str, Profile]) -> Release:
         router=spec.get("router", DEFAULT),
         gateway=build_gateway(spec.get("gateway")),
         istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
-        workload=workload.build(spec),
+        workload=workload.build_workload(spec),
     )
     entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
     environments = tuple(

@@ -13,8 +13,8 @@ What lands in the output folder, and who owns it (writer.write_tree's owned root
 
 A release's files sit in its own folders, so a command that commits one release owns `argocd/<N>` and `flux/<N>`
 and nothing of the others. They exist for released environments only (those with a state file; see
-generator/pipeline.py), like the overlays they point at: the ApplicationSet's git files generator then finds
-exactly the released overlays, and no Application or Kustomization names a path that is not there. Repo-level files come from rollgen.yaml alone and are written by `rollgen init` and
+generator/render/pipeline.py), like the overlays they point at: the ApplicationSet's git files generator then
+finds exactly the released overlays, and no Application or Kustomization names a path that is not there. Repo-level files come from rollgen.yaml alone and are written by `rollgen init` and
 by `rollgen render` of the whole releases folder, which owns all of `argocd/` and `flux/` and so prunes what a
 removed release or a changed setting left behind.
 

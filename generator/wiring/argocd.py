@@ -10,7 +10,7 @@ from typing import Any
 from generator.model import Environment, EnvState, Release, engine_label
 from generator.render.engines import Manifest, renderer_for
 from generator.wiring.settings import ARGOCD_DIR, IN_CLUSTER, MANAGED_BY, PARAMS_FILE, ArgoCD
-from generator.wiring.settings import app_name, labels, overlay_path
+from generator.wiring.settings import app_name, overlay_path, wiring_labels
 
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 RESPECT_IGNORES = "RespectIgnoreDifferences=true"
@@ -117,7 +117,7 @@ def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = 
         "metadata": {
             "name": app_name(release, env),
             "namespace": argo.namespace,
-            "labels": labels(release, env),
+            "labels": wiring_labels(release, env),
             "finalizers": [ARGOCD_FINALIZER],
         },
         "spec": spec,
@@ -168,7 +168,7 @@ def applicationset(argo: ArgoCD, prefix: str = "") -> Manifest:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
-        "metadata": {"name": argo.appset_name, "namespace": argo.namespace, "labels": labels()},
+        "metadata": {"name": argo.appset_name, "namespace": argo.namespace, "labels": wiring_labels()},
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
@@ -190,7 +190,7 @@ def root_application(argo: ArgoCD, root_name: str, prefix: str = "") -> Manifest
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": root_name, "namespace": argo.namespace, "labels": labels(),
+        "metadata": {"name": root_name, "namespace": argo.namespace, "labels": wiring_labels(),
                      "finalizers": [ARGOCD_FINALIZER]},
         "spec": {
             "project": argo.project,

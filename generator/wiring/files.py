@@ -14,7 +14,7 @@ from generator.spec.config import CONFIG_FILE
 from generator.wiring.argocd import ARGOCD_FINALIZER, application, applicationset, overlay_params, repo_destination
 from generator.wiring.argocd import root_application, root_sync_policy
 from generator.wiring.flux import folder_kustomization, git_repository, kustomization, root_kustomization
-from generator.wiring.settings import ARGOCD_DIR, FLUX_DIR, PARAMS_FILE, Mode, Wiring, app_name, for_config, labels
+from generator.wiring.settings import ARGOCD_DIR, FLUX_DIR, PARAMS_FILE, Mode, Wiring, app_name, for_config, wiring_labels
 
 
 def release_documents(release: Release, wiring: Wiring) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def tick_documents(wiring: Wiring, path: str) -> dict[str, Any]:
         out[f"{ARGOCD_DIR}/application_{TICK}.yaml"] = {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
-            "metadata": {"name": TICK, "namespace": argo.namespace, "labels": labels(),
+            "metadata": {"name": TICK, "namespace": argo.namespace, "labels": wiring_labels(),
                          "finalizers": [ARGOCD_FINALIZER]},
             "spec": {
                 "project": argo.project,
