@@ -101,7 +101,7 @@ def build_workload(spec: Mapping[str, Any]) -> Workload:
 def for_environment(base: Workload, entry: Mapping[str, Any]) -> Workload:
     """The release's workload with an environment entry's overrides merged in."""
     container = merge_container(base.container, entry.get("container", {}))
-    pod = merge(base.pod, entry.get("pod", {}))
+    pod = deep_merge(base.pod, entry.get("pod", {}))
     strategy = entry.get("strategy", {})
     return Workload(
         container=container,
@@ -135,7 +135,7 @@ def merge_config(base: PodConfig, override: Mapping[str, Any] | None) -> PodConf
     return PodConfig(tuple(sorted(files.items())), tuple(sorted(literals.items())), override.get("mountPath", base.mount_path))
 
 
-def merge(base: Any, override: Any) -> Any:
+def deep_merge(base: Any, override: Any) -> Any:
     """Mappings merge key by key (recursively); anything else, lists included, is replaced by the override.
 
     The result shares the inputs' values: the spec's data is never changed after loading, and
@@ -143,14 +143,14 @@ def merge(base: Any, override: Any) -> Any:
     if isinstance(base, dict) and isinstance(override, dict):
         out = dict(base)
         for key, value in override.items():
-            out[key] = merge(base[key], value) if key in base else value
+            out[key] = deep_merge(base[key], value) if key in base else value
         return out
     return override
 
 
 def merge_container(base: JSON, override: Mapping[str, Any]) -> JSON:
     """As `merge`, except `env`: merged by name, an entry with `value: null` removing the variable."""
-    out = merge(base, {k: v for k, v in override.items() if k != "env"})
+    out = deep_merge(base, {k: v for k, v in override.items() if k != "env"})
     if "env" in override:
         out["env"] = merge_env(base.get("env", []), override["env"])
     return drop_removed_env(out)

@@ -344,8 +344,8 @@ def test_state_files_carry_failures_only_while_there_are_some() -> None:
     assert "failures" not in state.to_dict(quiet) and "lastFailure" not in state.to_dict(quiet)
     counted = progressing(failures=2, last_failure="2024-05-01T12:05:00Z")
     assert state.to_dict(counted).items() >= {"failures": 2, "lastFailure": "2024-05-01T12:05:00Z"}.items()
-    assert state.parse(state.dump(counted, "releases/hello.yaml")) == counted
-    assert state.parse(state.dump(quiet, "releases/hello.yaml")) == quiet
+    assert state.parse_state(state.dump(counted, "releases/hello.yaml")) == counted
+    assert state.parse_state(state.dump(quiet, "releases/hello.yaml")) == quiet
 
 
 def test_old_state_files_read_as_no_failures() -> None:

@@ -129,7 +129,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
     import re
 
     from generator.gitops.messages import parse_trailers
-    from generator.render.state import parse, relpath
+    from generator.render.state import parse_state, relpath
 
     repo = Repo.discover(path)
     prefix = repo_config(repo).output_prefix()
@@ -139,7 +139,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
     out = []
     for blob in blobs:
         try:
-            state = parse(blob) if blob is not None else None
+            state = parse_state(blob) if blob is not None else None
         except ValueError:
             continue
         if state is not None:

@@ -27,7 +27,7 @@ from generator.gitops.workflow import (
     commit_message,
     decide,
     environments_of,
-    read_states,
+    deployed_states,
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
@@ -41,13 +41,13 @@ from generator.records import replace
 def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
     release = request.load(repo, config)
     _refuse_dirty(repo, config, release)
-    states = read_states(config, release)
+    states = deployed_states(config, release)
     tree = committed_tree(config.output_dir, owned_roots(release))
     outcomes = []
     for env_name in environments_of(release, request):
         outcome, states, tree = _preview(repo, config, release, env_name, states, tree, request)
         outcomes.append(outcome)
-    report(outcomes, fmt, request.push)
+    report_planned(outcomes, fmt, request.push)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
 
 
@@ -115,7 +115,7 @@ def _preview(
     preview = {
         "message": message,
         "trailers": _trailers(message),
-        "weight": {"before": live_weight(current, env), "after": live_weight(transition.state, env)},
+        "weight": {"before": weight_of(current, env), "after": weight_of(transition.state, env)},
         "images": {"before": _images(current), "after": _images(transition.state)},
         "files": [config.output_prefix() + path for path in changed],
         "diff": _diffs(release, tree, new_tree),
@@ -126,7 +126,7 @@ def _preview(
     return outcome, new_states, new_tree
 
 
-def live_weight(state: EnvState | None, env: Environment) -> int | None:
+def weight_of(state: EnvState | None, env: Environment) -> int | None:
     """The canary's share of traffic the overlay routes (EnvState.live_weight); None before the first deploy."""
     return None if state is None else state.live_weight(env)
 
@@ -166,7 +166,7 @@ def _diffs(release: Release, before: Mapping[str, bytes], after: Mapping[str, by
 # -- output -------------------------------------------------------------------------------------------------
 
 
-def report(outcomes: Sequence[Outcome], fmt: str, push: bool) -> None:
+def report_planned(outcomes: Sequence[Outcome], fmt: str, push: bool) -> None:
     import sys
 
     if fmt == "json":

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from generator.gitops.process import Git, GitError, commit_failure, identity_env, redact
+from generator.gitops.process import Git, GitError, commit_failure, identity_env, redact_output
 
 if TYPE_CHECKING:
     from generator.spec.config import Author
@@ -123,7 +123,7 @@ class BatchGit:
         assert proc is not None
         self._proc = None
         _, err = proc.communicate()
-        return redact(err).decode(errors="replace").strip()[-2000:]
+        return redact_output(err).decode(errors="replace").strip()[-2000:]
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:

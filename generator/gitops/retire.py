@@ -46,7 +46,7 @@ def environment_files(out_dir: Path, name: str, env: str) -> list[str]:
     return sorted(out)
 
 
-def release_files(out_dir: Path, name: str) -> list[str]:
+def leftover_files(out_dir: Path, name: str) -> list[str]:
     """What is left of a release once no environment is deployed: its base and any remaining wiring."""
     from generator.wiring import ARGOCD_DIR, FLUX_DIR
 

@@ -136,7 +136,7 @@ class CorruptState(ValueError):
         self.problems = problems
 
 
-def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
+def parse_state(data: bytes, display: str = STATE_FILE) -> EnvState:
     """The state; CorruptState (a ValueError) when the bytes are not a state file rollgen could have written.
 
     Checked against schemas/state.schema.json on every read (a hand edit or a bad merge must be refused, not
@@ -212,10 +212,10 @@ def _meaning(data: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def load(path: Path, display: str | None = None) -> EnvState | None:
+def load_state(path: Path, display: str | None = None) -> EnvState | None:
     """The state in the file, None when there is none. ValueError when it is unreadable."""
     data = _read(path)
-    return None if data is None else parse(data, display or str(path))
+    return None if data is None else parse_state(data, display or str(path))
 
 
 def _read(path: Path) -> bytes | None:
@@ -242,7 +242,7 @@ def scan(out_dir: Path) -> Iterator[Found]:
         release, env = path.parts[-4], path.parts[-2]
         try:
             data = _read(path)
-            state = None if data is None else parse(data, str(path))
+            state = None if data is None else parse_state(data, str(path))
         except (OSError, ValueError) as exc:
             yield Found(release, env, None, str(exc))
             continue

@@ -68,7 +68,7 @@ def check(
     if uses_workload_rules(data["spec"]):
         from generator.spec import workload_checks  # container, pod, security and patch rules
 
-        findings += workload_checks.check(data, profiles, generated)
+        findings += workload_checks.check_workload(data, profiles, generated)
     problems = [locate(doc, finding) for finding in findings]
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
 

@@ -70,7 +70,7 @@ def find_specs_or_raise(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def release_files(folder: Path) -> list[Path]:
+def specs_under(folder: Path) -> list[Path]:
     """The release specs under `folder`; none is not an error here."""
     from generator.spec.discovery import find_specs as discover
 

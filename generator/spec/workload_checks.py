@@ -43,7 +43,7 @@ CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
 OWNED_NOTE = "rollgen owns traffic weights and steps, the image and replicas (see docs/workloads.md, Patches)"
 
 
-def check(data: Data, profiles: Mapping[str, Profile], generated: Generated | None = None) -> list[Finding]:
+def check_workload(data: Data, profiles: Mapping[str, Profile], generated: Generated | None = None) -> list[Finding]:
     spec = data["spec"]
     out: list[Finding] = []
     release_container = workload.drop_removed_env(dict(spec.get("container", {})))
@@ -85,7 +85,7 @@ def environment_findings(spec: Data, entry: Data, at: JsonPath, already: set[tup
     if not any(key in entry for key in ("container", "pod", "security", "autoscaling")):
         return list(replicas_with_autoscaling(entry, at, entry.get("autoscaling") or spec.get("autoscaling")))
     container = workload.merge_container(spec.get("container", {}), entry.get("container", {}))
-    pod = workload.merge(spec.get("pod", {}), entry.get("pod", {}))
+    pod = workload.deep_merge(spec.get("pod", {}), entry.get("pod", {}))
     scaling = entry.get("autoscaling") or spec.get("autoscaling")
     merged_spec = {**spec, "autoscaling": scaling}
     out: list[Finding] = []

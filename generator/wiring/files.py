@@ -155,7 +155,7 @@ def tick_documents(wiring: Wiring, path: str) -> dict[str, Any]:
     return out
 
 
-def release_files(release: Release, wiring: Wiring) -> dict[str, bytes]:
+def wiring_files(release: Release, wiring: Wiring) -> dict[str, bytes]:
     from generator.render.emit import emit
 
     return {path: emit(doc, release.source) for path, doc in release_documents(release, wiring).items()}
@@ -188,11 +188,8 @@ class RenderWiring:
     whole_repo: bool
     out_dir: Path
 
-    def release_files(self, release: Release) -> dict[str, bytes]:
-        return release_files(release, self.wiring)
-
     def check(self, release: Release) -> None:
-        """Refuse what no environment of the release may be wired as (released or not: see release_files).
+        """Refuse what no environment of the release may be wired as (released or not: see wiring_files).
 
         The argocd.mode switch is a property of the whole output folder, refused once by for_render: checked
         here, it listed the whole apps/ tree once per release, and a fleet's render grew with its square."""
