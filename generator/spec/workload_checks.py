@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from generator import workload
+from generator.facts import has
 from generator.spec.findings import Finding, Generated, closest
 from generator.spec.security_checks import restricted_root
 
@@ -146,8 +147,8 @@ def container_findings(spec: Data, container: Data, pod: Data, security: Any) ->
 
 def cpu_request_for_autoscaling(spec: Data, container: Data, pod: Data, security: Any) -> Iterator[tuple[JsonPath, str]]:
     scaling = spec.get("autoscaling")
-    if spec["engine"] == "deployments":
-        return  # autoscaling is refused on that engine anyway (checks.check_nginx_autoscaling)
+    if has(spec["engine"], "git-replicas"):
+        return  # git writes that engine's replicas: its autoscaling is refused (enginechecks.check_nginx_autoscaling)
     if scaling and "cpu" not in container.get("resources", {}).get("requests", {}):
         yield (
             ("autoscaling", "cpu"),
