@@ -58,7 +58,7 @@ def test_random_documents() -> None:
 
 
 def test_examples_render_through_the_fast_path_unchanged() -> None:
-    from generator.commands.render import load_releases
+    from generator.render.loading import load_releases
     from generator.render.layout import layout
     from generator.render.pipeline import read_states
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from generator.errors import RollgenError
-from generator.gitops.workflow import _search
+from generator.gitops.specs import spec_named
 from generator.spec.config import Config
 
 BLOCK = """\
@@ -34,17 +34,17 @@ def write(folder: Path, file: str, text: str) -> Path:
 def test_flow_style_metadata_is_found(tmp_path: Path) -> None:
     flow = "apiVersion: rollgen.io/v1\nkind: Release\nmetadata: {name: hello, namespace: shop}\nspec: {image: x}\n"
     path = write(tmp_path, "z-flow.yaml", flow)
-    assert _search(Config(root=tmp_path), "hello") == path
+    assert spec_named(Config(root=tmp_path), "hello") == path
 
 
 def test_an_environment_named_like_the_release_is_not_the_release(tmp_path: Path) -> None:
     write(tmp_path, "a-other.yaml", BLOCK.format(name="other", env="hello"))
     mine = write(tmp_path, "b-mine.yaml", BLOCK.format(name="hello", env="prod"))
-    assert _search(Config(root=tmp_path), "hello") == mine
+    assert spec_named(Config(root=tmp_path), "hello") == mine
 
 
 def test_no_spec_says_where_it_looked(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", BLOCK.format(name="other", env="hello"))
     write(tmp_path, "broken.yaml", "kind: Release\nmetadata: [\n")
     with pytest.raises(RollgenError, match="no spec for release 'hello'"):
-        _search(Config(root=tmp_path), "hello")
+        spec_named(Config(root=tmp_path), "hello")

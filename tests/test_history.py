@@ -11,7 +11,7 @@ import pytest
 
 from generator import resources
 from generator.cli import main
-from generator.gitops.workflow import _template_extras
+from generator.gitops.workflow import template_extras
 from generator.gitops.messages import Record, compose
 from generator.model import EnvState, Image
 from tests.conftest import git
@@ -60,7 +60,7 @@ def test_the_config_schema_names_every_commit_template_variable() -> None:
     schema = json.loads((resources.schema_path("config.schema.json")).read_text())
     described = schema["properties"]["commit"]["properties"]["template"]["description"]
     state = EnvState(phase="stable", stable_image=Image.parse(V1))
-    record = replace(START, extra=_template_extras(make_release(), state))
+    record = replace(START, extra=template_extras(make_release(), state))
     for variable in record.variables():
         assert f" {variable}" in described, variable
 
@@ -68,5 +68,5 @@ def test_the_config_schema_names_every_commit_template_variable() -> None:
 def test_the_commit_template_names_the_deployments_engine_as_it_always_has() -> None:
     """The engine is `deployments` inside (issue 12); a commit template reading {{ engine }} still gets nginx."""
     state = EnvState(phase="stable", stable_image=Image.parse(V1))
-    assert dict(_template_extras(make_release(engine="deployments"), state))["engine"] == "nginx"
-    assert dict(_template_extras(make_release(engine="flagger"), state))["engine"] == "flagger"
+    assert dict(template_extras(make_release(engine="deployments"), state))["engine"] == "nginx"
+    assert dict(template_extras(make_release(engine="flagger"), state))["engine"] == "flagger"

@@ -121,3 +121,25 @@ def test_no_import_cycles() -> None:
         if node not in state:
             visit(node)
     assert not cycles, "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_no_command_module_imports_another() -> None:
+    """Commands are thin: what two commands share lives below them (render `init` and `render` share through
+    gitops/tree.py, `rollback` edits the image through gitops/image_edit.py, as `set-image` does). One command
+    in two modules is one command: `advance` hands `--all` to advance_all."""
+    same = {("generator.commands.advance", "generator.commands.advance_all")}
+    found = [f"{name} imports {dep}" for name, deps in graph().items() if name.startswith("generator.commands.")
+             for dep in sorted(deps) if dep.startswith("generator.commands.") and dep != "generator.commands"
+             and (name, dep) not in same]
+    assert not found, "\n".join(found)
+
+
+def test_workflow_is_imported_by_its_public_names() -> None:
+    """gitops/workflow.py is imported by the names it makes public: never a `_private` one."""
+    found = []
+    for name, path in modules().items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "generator.gitops.workflow":
+                found += [f"{name}: {alias.name}" for alias in node.names if alias.name.startswith("_")]
+    assert not found, "\n".join(found)

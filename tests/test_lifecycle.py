@@ -768,10 +768,12 @@ def test_a_spec_broken_after_a_good_run_is_validated_again(repo: ConfigRepo) -> 
 
 def test_the_model_cache_key_follows_rollgens_code_and_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The key of the model cache covers every module of the package (in subfolders too, __pycache__ left out)
-    and every schema: a changed one is a miss, never a stale model."""
+    and every schema: a changed one is a miss, never a stale model. It is the code fingerprint the render cache
+    is keyed on too (render/code.py)."""
     import generator
     from generator import resources
-    from generator.gitops.workflow import _release_key
+    from generator.render import cache, code
+    from generator.render.model_cache import release_key
 
     package, schemas = tmp_path / "generator", tmp_path / "schemas"
     (package / "sub" / "__pycache__").mkdir(parents=True)
@@ -781,12 +783,19 @@ def test_the_model_cache_key_follows_rollgens_code_and_schemas(tmp_path: Path, m
     spec = tmp_path / "hello.yaml"
     spec.write_text(spec_text(V1))
     monkeypatch.setattr(generator, "__file__", str(package / "__init__.py"))
-    monkeypatch.setattr(resources, "schema_path", lambda name: schemas / name)
-    keys = [_release_key(spec, "hello.yaml", [])]
+    monkeypatch.setattr(resources, "data_dir", lambda name: schemas if name == "schemas" else tmp_path / name)
+    monkeypatch.setattr(code, "_CODE", [])
+
+    def key() -> str:
+        code._CODE.clear()  # a new process: computed again
+        return release_key(spec, "hello.yaml", [])
+
+    keys = [key()]
+    assert cache._code_fingerprint().startswith(code.code_fingerprint())  # one fingerprint, both caches
     (package / "sub" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"bytecode")
-    keys.append(_release_key(spec, "hello.yaml", []))
+    keys.append(key())
     assert keys[1] == keys[0]  # bytecode is not code
     for path in (package / "sub" / "mod.py", schemas / "release.schema.json", package / "sub" / "new.py"):
         path.write_text("changed, longer\n")
-        keys.append(_release_key(spec, "hello.yaml", []))
+        keys.append(key())
     assert len(set(keys)) == 4 and "" not in keys

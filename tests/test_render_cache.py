@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
-from generator.render import cache
+from generator.render import cache, code
 from tests.conftest import EXAMPLES, git
 
 NGINX = EXAMPLES / "hello-nginx-canary.yaml"
@@ -122,7 +122,7 @@ def add_stale_generated(root: Path) -> None:
 
 
 def change_code(root: Path) -> None:
-    cache._CODE[:] = ["another rollgen"]
+    code._CODE[:] = ["another rollgen"]
 
 
 EDITS: dict[str, Callable[[Path], None]] = {
@@ -139,14 +139,14 @@ def test_every_input_edited_is_seen(name: str, repo: Path, monkeypatch: pytest.M
     assert render("--check") == 0
     assert render("--check") == 0
     assert seen[-1], "the cache is warm"
-    cache._CODE.clear()
+    code._CODE.clear()
     EDITS[name](repo)
     # out of date, whatever the cache held (another rollgen writes the same bytes here, but is not trusted)
     assert render("--check") == (0 if name == "code" else 1)
     assert not seen[-1]
     assert render() == 0
     assert render("--check") == 0
-    cache._CODE.clear()
+    code._CODE.clear()
 
 
 def test_racy_entries(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from generator.render.emit import emit
 from generator.errors import RollgenError
-from generator.gitops.writer import WriteResult, check_tree, write_tree
+from generator.gitops.writer import StreamedTree, WriteResult, check_tree, pruned_tree, write_tree
 from tests.conftest import disk_full_at_replace
 
 ROOTS = ["apps/hello"]
@@ -89,6 +89,33 @@ def test_state_files_and_foreign_files_are_never_pruned(tmp_path: Path) -> None:
     result = write_tree(tmp_path, tree(overlays__prod__q="q"), ROOTS)
     assert result.removed == ("apps/hello/overlays/old/p",)
     assert state.exists() and notes.exists()
+
+
+def on_disk(out: Path) -> dict[str, bytes]:
+    return {rel: (out / rel).read_bytes() for rel in listing(out)}
+
+
+def test_the_dry_run_the_writer_and_the_streaming_writer_prune_alike(tmp_path: Path) -> None:
+    """One prune rule (writer.prunable): the tree the dry run shows after a commit (pruned_tree, in memory) is
+    the tree write_tree and StreamedTree leave on disk: a generated file no longer produced goes; a state file,
+    a person's file and another release's files stay."""
+    before = {**tree(overlays__old__p="p", overlays__prod__q="q"),
+              "apps/hello/overlays/old/rollgen-state.yaml": gen("state"),
+              "apps/hello/overlays/prod/NOTES.md": b"a person's notes\n", "apps/other/a": gen("other")}
+    files = tree(overlays__prod__q="Q", base__k="k")
+    outs = [tmp_path / name for name in ("write", "stream")]
+    for out in outs:
+        for rel, body in before.items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(body)
+    write_tree(outs[0], files, ROOTS)
+    with StreamedTree(outs[1]) as sink:
+        sink.add(files, ROOTS)
+        sink.shared_done()
+        sink.finish()
+    expected = pruned_tree(before, files, ROOTS)
+    assert "apps/hello/overlays/old/p" not in expected and "apps/hello/overlays/old/rollgen-state.yaml" in expected
+    assert on_disk(outs[0]) == on_disk(outs[1]) == expected
 
 
 def test_other_apps_are_left_alone(tmp_path: Path) -> None:

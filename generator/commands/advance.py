@@ -14,7 +14,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, named_release, now_from
+from generator.gitops.specs import named_release
+from generator.gitops.workflow import Request, now_from
 from generator.errors import UsageError
 from generator.plan.gates import evaluate, repo_clients
 from generator.plan.order import advance_planner

@@ -18,15 +18,15 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from generator.gitops.clean import ensure_clean
+from generator.gitops.specs import named_release
 from generator.gitops.workflow import (
     Outcome,
     print_outcome,
     Request,
-    _branch,
-    _check_output,
-    _one,
-    ensure_clean,
-    named_release,
+    check_output,
+    commit_environment,
+    current_branch,
     now_from,
     tidy,
     colours,
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     repo = Repo.discover(args.repo)
     config = repo_config(repo)
     answers = Answers(clients(config.prometheus))
-    _check_output(repo, config)
-    branch = _branch(repo, config)
+    check_output(repo, config)
+    branch = current_branch(repo, config)
     request = Request(
         repo=args.repo,
         load=_per_release,
@@ -256,7 +256,7 @@ def with_followers(repo: Repo, config: Config, flying: list[tuple[str, list[str]
     import os
     import re
 
-    from generator.gitops.workflow import find_spec
+    from generator.gitops.specs import find_spec
 
     names = {name for name, _ in flying}
     try:
@@ -345,8 +345,8 @@ def _tick_all(repo: Repo, config: Config, request: Request, only: Only, answers:
 
 def _prime_specs(repo: Repo, config: Config, names: Sequence[str]) -> None:
     """HEAD's version of every in-flight release's spec, read with one git process: each release's load compares
-    its spec with it (an uncommitted edit is refused, workflow.load_committed), a cat-file each otherwise."""
-    from generator.gitops.workflow import find_spec, spec_display
+    its spec with it (an uncommitted edit is refused, specs.load_committed), a cat-file each otherwise."""
+    from generator.gitops.specs import find_spec, spec_display
 
     displays = []
     for name in names:
@@ -414,7 +414,7 @@ def _tick_release(
             continue
         try:
             single = replace(request, environments=[env])
-            line = _written(repo, config, release, env, single) if batched else _one(repo, config, release, env, single)
+            line = _written(repo, config, release, env, single) if batched else commit_environment(repo, config, release, env, single)
         except RollgenError as exc:  # a hook refusing this release's commit, an unreachable Prometheus, ...
             line = Failure(name, env, str(exc))
         if env in followers and isinstance(line, Outcome) and line.result == "nothing-to-do" and not line.waiting:

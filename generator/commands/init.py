@@ -321,8 +321,9 @@ def _take_back(root: Path, paths: Sequence[str]) -> None:
 def _render(config: Config) -> list[str]:
     """What `rollgen render releases --out .` writes, through the same code; the repo-relative paths written
     (the repo-level wiring: no environment is released yet)."""
-    from generator.commands.render import load_releases, render_all
     from generator.errors import InvalidInput
+    from generator.gitops.tree import render_all
+    from generator.render.loading import load_releases
     from generator.wiring import for_render
     from generator.gitops.writer import write_tree
 

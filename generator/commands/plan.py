@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.gitops.run import execute
-from generator.gitops.workflow import (
-    Request,
-    load_committed,
-    named_release,
-    now_from,
-)
+from generator.gitops.specs import load_committed, named_release
+from generator.gitops.workflow import Request, now_from
 from generator.model import Environment, EnvState, Release
 from generator.plan.progression import Hold, Plan, Transition
 

@@ -11,7 +11,8 @@ import argparse
 from functools import partial
 
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, named_release, now_from
+from generator.gitops.specs import named_release
+from generator.gitops.workflow import Request, now_from
 from generator.plan.progression import plan_promote
 from generator.plan.workload_progression import with_pods
 

@@ -6,7 +6,7 @@ update. Without --env, every environment of the spec, one commit each, in the sp
 
 The spec must be committed in the config repo as it is: an uncommitted edit, a spec git does not track yet, or
 one outside the repository is refused, naming the file, so every release commit points at a spec commit that
-says what it deployed (workflow.load_committed; advance, promote, abort and plan refuse alike).
+says what it deployed (gitops/specs.py load_committed; advance, promote, abort and plan refuse alike).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from functools import partial
 from pathlib import Path
 
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, load_committed, now_from, spec_display
+from generator.gitops.specs import load_committed, spec_display
+from generator.gitops.workflow import Request, now_from
 from generator.spec.config import Config
 from generator.gitops.repo import Repo
 from generator.model import Release

@@ -15,13 +15,12 @@ from pathlib import Path
 
 from generator import names
 from generator.render import state as state_file
+from generator.gitops.specs import find_spec, load_spec
 from generator.gitops.workflow import (
     Outcome,
-    _branch,
-    _check_output,
+    check_output,
     commit_or_restore,
-    find_spec,
-    load_spec,
+    current_branch,
     report,
     tidy,
 )
@@ -48,10 +47,10 @@ def _run(args: argparse.Namespace) -> int:
 
     repo = Repo.discover(args.repo)
     config = repo_config(repo)
-    _check_output(repo, config)
+    check_output(repo, config)
     with repo.lock():
         tidy(repo, config)
-        branch = _branch(repo, config)
+        branch = current_branch(repo, config)
         outcome, pushed = _attempts(repo, config, branch, args)
     report([outcome], pushed, args.format)
     return EXIT_USER if outcome.result == "refused" else EXIT_OK

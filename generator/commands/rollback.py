@@ -26,7 +26,8 @@ from generator.errors import RollgenError
 from generator.gitops.repo import Repo
 from generator.gitops.repo_config import repo_config
 from generator.gitops.run import execute
-from generator.gitops.workflow import Request, find_spec, named_release, now_from, spec_display
+from generator.gitops.specs import find_spec, named_release, spec_display
+from generator.gitops.workflow import Request, now_from
 from generator.model import Environment, EnvState, Image, Release
 from generator.plan.progression import Hold, Plan, Refusal, Transition, mode, step_count
 from generator.spec.config import Config
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _checked(text: str) -> str:
-    from generator.commands.set_image import check_image
+    from generator.gitops.image_edit import check_image
 
     return check_image(text)
 
@@ -152,7 +153,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
 def set_spec_image(repo: Repo, config: Config, release: Release, env: str, transition: Transition) -> str | None:
     """The environment's own `image:` in the spec set to the version rolled back to (set-image's edit, checked to
     change nothing else); the spec's repository path when it changed, for the same commit."""
-    from generator.commands.set_image import check_meaning, edit_image, plain_file, replace_file, validated_bytes
+    from generator.gitops.image_edit import check_meaning, edit_image, plain_file, replace_file, validated_bytes
 
     spec = find_spec(repo, config, release.name)
     rel = plain_file(repo, spec)

@@ -131,7 +131,8 @@ def order_waits(path: Path, found: Sequence[Found], now: datetime) -> dict[tuple
 
     from generator.gitops.repo import Repo
     from generator.gitops.repo_config import repo_config
-    from generator.gitops.workflow import find_spec, load_spec, read_states
+    from generator.gitops.specs import find_spec, load_spec
+    from generator.gitops.workflow import read_states
     from generator.plan.order import waits
 
     try:

@@ -106,7 +106,7 @@ def across_folders(arguments: Sequence[Path], paths: list[Path]) -> list[Problem
     for folder in folders:
         group = [p for p in paths if folder in p.resolve().parents and config_root(p.resolve().parent) is None]
         if len(group) > 1:
-            from generator.commands.render import duplicate_names
+            from generator.render.loading import duplicate_names
 
             loaded = [(p, spec.build_release(load_single(p), repo_profiles(p.resolve().parent))) for p in group]
             problems.extend(duplicate_names(loaded))

@@ -268,7 +268,7 @@ def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[
     """The valid specs of releases/ other than `spec` that share its name or one of its routes (the invalid
     ones are validate's to report). Compared through the release cache first (`load_spec`: a few ms for a
     hundred specs); only those involved are parsed again, to locate what the message names."""
-    from generator.gitops.workflow import load_spec
+    from generator.gitops.specs import load_spec
     from generator.errors import InvalidInput
     from generator.spec.release import release_files
 

@@ -18,22 +18,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from generator.gitops.clean import dirty_paths, owned_paths
+from generator.gitops.tree import files_to_commit, owned_roots, pinned_for
 from generator.gitops.workflow import (
     Outcome,
     Request,
-    _environments,
-    _message,
     colours,
+    commit_message,
     decide,
-    owned_paths,
-    owned_roots,
+    environments_of,
     read_states,
-    pinned_for,
-    release_tree,
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
 from generator.gitops.repo import Repo
+from generator.gitops.writer import pruned_tree
 from generator.model import Environment, EnvState, Release
 from generator.plan.progression import Hold
 from generator.records import replace
@@ -45,7 +44,7 @@ def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
     states = read_states(config, release)
     tree = committed_tree(config.output_dir, owned_roots(release))
     outcomes = []
-    for env_name in _environments(release, request):
+    for env_name in environments_of(release, request):
         outcome, states, tree = _preview(repo, config, release, env_name, states, tree, request)
         outcomes.append(outcome)
     report(outcomes, fmt, request.push)
@@ -54,11 +53,8 @@ def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
 
 def _refuse_dirty(repo: Repo, config: Config, release: Release) -> None:
     """A plan of uncommitted generated files would not be the plan of the commit; never repaired here."""
-    from generator.render.files import starts_generated
-
-    owned = owned_paths(config, release.name)
     # As ensure_clean: an untracked file rollgen did not generate is the user's, and no business of the plan.
-    dirty = [c.path for c in repo.changes(owned) if not c.untracked or starts_generated(repo.root / c.path)]
+    dirty = dirty_paths(repo, repo.changes(owned_paths(config, release.name)))
     if dirty:
         shown = "\n".join(f"  {p}" for p in dirty[:20])
         raise RollgenError(
@@ -95,7 +91,7 @@ def _preview(
     tree: dict[str, bytes],
     request: Request,
 ) -> tuple[Outcome, dict[str, EnvState], dict[str, bytes]]:
-    """One environment as _progress._one decides it, up to the files; the next environment plans on top."""
+    """One environment as workflow.commit_environment decides it, up to the files; the next environment plans on top."""
     current = states.get(env_name)
     decided = decide(release, env_name, states, request)
     if isinstance(decided, Outcome):
@@ -108,9 +104,10 @@ def _preview(
     blob = recorded(repo, blob, states[env_name].spec_blob if env_name in states else "")
     transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     new_states = {**states, env_name: transition.state}
-    message = _message(config, release, env_name, transition)
-    files = release_tree(config, release, new_states, pinned_for(repo, config, release, new_states, env_name, blob))
-    new_tree = _next_tree(tree, files, owned_roots(release))
+    message = commit_message(config, release, env_name, transition)
+    pins = pinned_for(repo, config, release, new_states, env_name, blob)
+    files = files_to_commit(config, release, new_states, pins)
+    new_tree = pruned_tree(tree, files, owned_roots(release))
     changed = sorted(path for path in {*tree, *new_tree} if tree.get(path) != new_tree.get(path))
     if not changed:
         reason = plan.reason if isinstance(plan, Hold) else "nothing to do: the generated files are unchanged"
@@ -127,23 +124,6 @@ def _preview(
     outcome = Outcome(release.name, env_name, "planned", subject, transition.action, None, transition.state, preview,
                       colours(release))
     return outcome, new_states, new_tree
-
-
-def _next_tree(tree: Mapping[str, bytes], files: Mapping[str, bytes], roots: Sequence[str]) -> dict[str, bytes]:
-    """The tree after writing `files`: what they say, and the generated files under the roots they no longer
-    produce removed (state files and files rollgen did not write stay), as writer.write_tree would."""
-    from generator.render.emit import is_generated
-    from generator.render.state import STATE_FILE
-
-    out = dict(files)
-    for path, body in tree.items():
-        if path in out:
-            continue
-        under = any(path == root or path.startswith(root + "/") for root in roots)
-        keep = not under or path.endswith("/" + STATE_FILE) or not is_generated(body[:200])
-        if keep:
-            out[path] = body
-    return out
 
 
 def live_weight(state: EnvState | None, env: Environment) -> int | None:

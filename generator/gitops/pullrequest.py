@@ -31,13 +31,13 @@ from generator.records import replace
 from datetime import datetime, timezone
 from typing import Any
 
+from generator.gitops.clean import ensure_clean
+from generator.gitops.push import catch_up
 from generator.gitops.workflow import (
     Outcome,
     Request,
-    _catch_up,
-    _environments,
-    _one,
-    ensure_clean,
+    commit_environment,
+    environments_of,
     report,
     tidy,
 )
@@ -67,9 +67,9 @@ def act(repo: Repo, config: Config, target: str, request: Request) -> list[Outco
     """The request's environments, each on its own branch; call with the lock held."""
     release = request.load(repo, config)
     ensure_clean(repo, config, release)
-    _catch_up(repo, config, target)
+    catch_up(repo, config, target)
     release = request.load(repo, config)  # the protected branch's version of the spec
-    return [_one_env(repo, config, target, release, env, request) for env in _environments(release, request)]
+    return [_one_env(repo, config, target, release, env, request) for env in environments_of(release, request)]
 
 
 def _one_env(
@@ -101,7 +101,7 @@ def _one_env(
         start = base
     planner = request.plan if pending else _from_merge(repo, base, config, release, request)
     single = replace(request, environments=[env], plan=planner, push=False)
-    outcome = _on_detached(repo, target, start, lambda: _one(repo, config, release, env, single))
+    outcome = _on_detached(repo, target, start, lambda: commit_environment(repo, config, release, env, single))
     if outcome.result != "committed" or outcome.commit is None:
         return replace(outcome, text=recovered + outcome.text) if recovered else outcome
     # A new round replaces the branch: after a close, or a squash or rebase merge (its commits are not in target)

@@ -14,7 +14,7 @@ from generator.records import replace
 from generator.errors import EXIT_OK, EXIT_USER, InvalidInput
 from generator.gitops.repo import Repo
 from generator.gitops.repo_config import repo_config
-from generator.gitops.workflow import Request, _attempts, _branch, _check_output, report, tidy
+from generator.gitops.workflow import Request, attempts, check_output, current_branch, report, tidy
 
 
 def execute(request: Request, fmt: str) -> int:
@@ -36,7 +36,7 @@ def _execute(request: Request, fmt: str) -> int:
 
     repo = Repo.discover(request.repo)
     config = repo_config(repo)
-    _check_output(repo, config)
+    check_output(repo, config)
     request = replace(request, freeze=config.freeze)
     if request.dry_run:  # reads only: no lock file, no repair of leftovers, no fetch, no push
         from generator.gitops.dryrun import dry_run
@@ -45,11 +45,11 @@ def _execute(request: Request, fmt: str) -> int:
     if config.mode == "pull-request":  # each action on its own branch, counted from its merge
         from generator.gitops import pullrequest
 
-        return pullrequest.execute(repo, config, _branch(repo, config), request, fmt)
+        return pullrequest.execute(repo, config, current_branch(repo, config), request, fmt)
     with repo.lock():
         tidy(repo, config)
-        branch = _branch(repo, config)
-        outcomes, pushed = _attempts(repo, config, branch, request)
+        branch = current_branch(repo, config)
+        outcomes, pushed = attempts(repo, config, branch, request)
     report(outcomes, pushed, fmt)
     if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
         from generator.clock import format_time

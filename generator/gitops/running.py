@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from generator.errors import InvalidInput, RollgenError
 from generator.gitops.repo import Repo
-from generator.gitops.workflow import NamedRelease, release_name_of, find_spec, spec_display
+from generator.gitops.specs import NamedRelease, release_name_of, find_spec, spec_display
 from generator.model import Release
 from generator.spec.config import Config
 

@@ -1,9 +1,10 @@
 """What release/advance/promote/abort share: plan one environment, render, write, commit; push with retries.
 
 The recipe for one attempt:
-  lock the work tree -> repair a crashed run's leftovers or refuse a dirty tree -> (--push) fetch and catch up
-  -> for each environment: read its state, plan (progression.py), render the release (pipeline.py) with the
-     new state, write the tree (writer.py) and commit only the release's files (gitops.py)
+  lock the work tree -> repair a crashed run's leftovers or refuse a dirty tree (clean.py) -> (--push) fetch and
+     catch up
+  -> for each environment: read its state, plan (plan/progression.py), render the release (tree.py, the recipe
+     of render/pipeline.py) with the new state, write the tree (writer.py) and commit only the release's files
   -> (--push) push; when the remote moved meanwhile, drop our commits and start the attempt over, so the
      decision is taken again from the remote's state instead of stepping twice.
 """
@@ -11,7 +12,6 @@ The recipe for one attempt:
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from generator.records import dataclass, replace
@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from generator.render import state as state_file
 from generator.spec.config import Config
-from generator.errors import InvalidInput, RollgenError, UsageError
-from generator.fingerprint import fingerprint
-from generator.gitops.repo import Change, GitError, Journal, Repo
+from generator.errors import RollgenError, UsageError
+from generator.gitops.clean import CleanGate, Dirty, ensure_clean
+from generator.gitops.repo import GitError, Repo
+from generator.gitops.specs import NamedRelease
+from generator.gitops.tree import files_to_commit, owned_roots, pinned_for
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
 from generator.plan.progression import (
     Hold,
@@ -145,7 +147,7 @@ def tidy(repo: Repo, config: Config) -> None:
         print("rollgen: undid the catch-up rebase an interrupted run had started", file=sys.stderr)
 
 
-def _check_output(repo: Repo, config: Config) -> None:
+def check_output(repo: Repo, config: Config) -> None:
     """The output folder is a real folder of the work tree: through a symlink, rollgen would write elsewhere
     (perhaps outside the repository) and git cannot commit files beyond a symlink anyway."""
     real = repo.root.resolve().joinpath(*Path(config.output).parts)
@@ -156,7 +158,7 @@ def _check_output(repo: Repo, config: Config) -> None:
         )
 
 
-def _branch(repo: Repo, config: Config) -> str:
+def current_branch(repo: Repo, config: Config) -> str:
     current = repo.branch()
     if current is None:
         raise RollgenError(f"{repo.root}: HEAD is detached; check out the branch rollgen commits on")
@@ -168,7 +170,7 @@ def _branch(repo: Repo, config: Config) -> str:
     return current
 
 
-def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
+def attempts(repo: Repo, config: Config, branch: str, request: Request) -> tuple[list[Outcome], bool]:
     if not request.push:
         return _overlapped(repo, config, request), False
     from generator.gitops import push
@@ -184,7 +186,8 @@ def _attempts(repo: Repo, config: Config, branch: str, request: Request) -> tupl
         release, before = loaded[0]
         if repo.head() != before:  # the remote may have changed the spec too: decide from its version
             release = request.load(repo, config)
-        outcomes = [_one(repo, config, release, env, request) for env in _environments(release, request)]
+        outcomes = [commit_environment(repo, config, release, env, request)
+                    for env in environments_of(release, request)]
         return outcomes, [o.commit for o in outcomes if o.commit]
 
     return push.with_retries(repo, config, branch, work, prepare)
@@ -202,10 +205,11 @@ def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
         if release is None:
             release = request.load(repo, config)
         try:
-            outcomes = [_one(repo, config, release, env, request, gate) for env in _environments(release, request)]
+            outcomes = [commit_environment(repo, config, release, env, request, gate)
+                        for env in environments_of(release, request)]
             gate()  # nothing written: dirty files are refused all the same
             return outcomes
-        except _Dirty:
+        except Dirty:
             pass
         except Exception:
             if not gate.dirty():  # a clean tree: what went wrong was not a leftover's doing
@@ -213,16 +217,10 @@ def _overlapped(repo: Repo, config: Config, request: Request) -> list[Outcome]:
         changes = gate.changes
     ensure_clean(repo, config, release, changes)
     release = request.load(repo, config)
-    return [_one(repo, config, release, env, request) for env in _environments(release, request)]
+    return [commit_environment(repo, config, release, env, request) for env in environments_of(release, request)]
 
 
-def _catch_up(repo: Repo, config: Config, branch: str) -> str | None:
-    from generator.gitops.push import catch_up
-
-    return catch_up(repo, config, branch)
-
-
-def _environments(release: Release, request: Request) -> list[str]:
+def environments_of(release: Release, request: Request) -> list[str]:
     names = [env.name for env in release.environments]
     if request.environments is None:
         if any(env.after for env in release.environments):  # an upstream first: what follows it reads its state
@@ -320,8 +318,9 @@ def _adopted(repo: Repo, config: Config, release: Release, states: dict[str, Env
         return old or ""
     overlay = f"apps/{release.name}/overlays/{env_name}/"
     # as it was: this environment from its own recorded spec too (when git has it; else take the new one)
-    before = release_tree(config, release, states, pinned_for(repo, config, release, states, None, blob, strict=False))
-    after = release_tree(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
+    before = files_to_commit(config, release, states,
+                             pinned_for(repo, config, release, states, None, blob, strict=False))
+    after = files_to_commit(config, release, states, pinned_for(repo, config, release, states, env_name, blob))
     mine = [path for path in {*before, *after} if path.startswith(overlay) and not path.endswith(state_file.STATE_FILE)]
     return blob if any(before.get(path) != after.get(path) for path in mine) else old
 
@@ -342,7 +341,7 @@ def write_one(
     repo: Repo, config: Config, release: Release, env_name: str, request: Request,
     gate: Callable[[], None] | None = None,
 ) -> Outcome | Written:
-    """Decide, then write the files: what `_one` and `advance --all` share before they commit. An Outcome when
+    """Decide, then write the files: what `commit_environment` and `advance --all` share before they commit. An Outcome when
     the request is refused or holds. `gate`, when given, is called before anything is written (CleanGate)."""
     states = read_states(config, release)
     current = states.get(env_name)
@@ -358,7 +357,7 @@ def write_one(
     blob = recorded(repo, blob, states[env_name].spec_blob if env_name in states else "")
     transition = replace(transition, state=replace(transition.state, spec_blob=blob))
     states[env_name] = transition.state
-    message = _message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
+    message = commit_message(config, release, env_name, transition)  # before writing: a bad template leaves no trace
     if gate is not None:
         gate()
     paths = write(repo, config, release, states, env_name, blob)
@@ -367,7 +366,7 @@ def write_one(
     return Written(transition, message, paths, unchanged)
 
 
-def _one(
+def commit_environment(
     repo: Repo, config: Config, release: Release, env_name: str, request: Request,
     gate: Callable[[], None] | None = None,
 ) -> Outcome:
@@ -452,12 +451,12 @@ def write(
 ) -> list[str]:
     """Render the release for its deployed environments, write it, return the repo paths that changed.
 
-    Environments without a state are left out (generator/pipeline.py), so releasing to staging neither deploys
+    Environments without a state are left out (render/pipeline.py), so releasing to staging neither deploys
     prod behind its back nor touches prod's files: `rollgen render` into the config repo leaves them out too.
     """
     from generator.gitops.writer import stale_files, write_tree
 
-    files = release_tree(config, release, states, pinned_for(repo, config, release, states, acting, current))
+    files = files_to_commit(config, release, states, pinned_for(repo, config, release, states, acting, current))
     prefix = config.output_prefix()
     roots = owned_roots(release)
     going = {prefix + rel: None for rel in stale_files(config.output_dir, files, roots)}
@@ -466,62 +465,7 @@ def write(
     return sorted(prefix + rel for rel in (*result.written, *result.removed))
 
 
-def pinned_for(
-    repo: Repo, config: Config, release: Release, states: dict[str, EnvState], acting: str | None, current: str = "",
-    strict: bool = True,
-) -> dict[str, Release]:
-    """The environments (but `acting`) to render from the spec they were last acted on (gitops/pinned.py);
-    `strict`: one whose spec git does not have is refused (what is rendered is about to be committed)."""
-    from generator.gitops.pinned import pinned, spec_blob
-
-    return pinned(repo, release, states, current or spec_blob(repo.root, release), config.profiles_dir, acting,
-                  strict=strict)
-
-
-def release_tree(
-    config: Config, release: Release, states: dict[str, EnvState], pinned: dict[str, Release] | None = None
-) -> dict[str, bytes]:
-    """Every file the release's deployed environments generate, relative to the output folder; `pinned`: the
-    environments rendered from the spec they were last acted on (gitops/pinned.py)."""
-    from generator.render.engines import engine_for
-    from generator.render.pipeline import released, render_files
-    from generator.gitops.retire import kept_files  # environments gone from the spec stay until `rollgen retire`
-    from generator.wiring import for_config, refuse_mode_switch, refuse_root_clashes, release_files
-    from generator.gitops.strategy_switch import refuse_strategy_switch
-
-    wiring = for_config(config)
-    refuse_root_clashes(release, wiring)  # every environment's name, as `rollgen render` checks them
-    refuse_mode_switch(config.output_dir, wiring)  # argocd.mode changed under released environments
-    deployed = released(release, states)
-    # to or from a rolling update, in the environments rendered from this spec (not those pinned to their own)
-    current = [env for env in deployed.environments if not pinned or env.name not in pinned]
-    refuse_strategy_switch(config.output_dir, release, current, config.root)
-    files = render_files(deployed, states, pinned)
-    if engine_for(release.engine).owns_canary_route:
-        from generator.render.route_changes import refuse_route_changes
-
-        refuse_route_changes(config.output_dir, deployed, files)  # what Argo CD and Flux would never apply
-    files.update(release_files(deployed, wiring))  # its Argo CD / Flux wiring, if rollgen.yaml asks
-    files.update(kept_files(config.output_dir, release.name, [env.name for env in release.environments]))
-    for name, env_state in states.items():
-        files[state_file.relpath(release.name, name)] = state_file.dump(
-            env_state, release.source, colours=isinstance(release.strategy, BlueGreenStrategy))
-    return files
-
-
-def owned_roots(release: Release) -> list[str]:
-    """What a command writing this release owns in the output folder: apps/<name> and its wiring folders."""
-    return owned_roots_of(release.name)
-
-
-def owned_roots_of(name: str) -> list[str]:
-    from generator.render.pipeline import app_root_of
-    from generator.wiring import release_roots
-
-    return [app_root_of(name), *release_roots(name)]
-
-
-def _message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
+def commit_message(config: Config, release: Release, env_name: str, plan: Transition) -> str:
     from generator.gitops.messages import Record
 
     record = Record(
@@ -534,7 +478,7 @@ def _message(config: Config, release: Release, env_name: str, plan: Transition) 
         image=plan.image.ref,
         summary=plan.summary,
         details=plan.details,
-        extra=_template_extras(release, plan.state),
+        extra=template_extras(release, plan.state),
         gate=plan.gate,
         change=plan.change,
         override=plan.override,
@@ -593,7 +537,7 @@ def _check_recorded(repo: Repo, commit: str, parent: str | None, message: str) -
     raise GitError(f"{why}. rollgen undid its commit; the repository is as it was")
 
 
-def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
+def template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any], ...]:
     return (
         ("engine", engine_label(release.engine)),
         ("source", release.source),
@@ -602,86 +546,6 @@ def _template_extras(release: Release, state: EnvState) -> tuple[tuple[str, Any]
         ("canary_image", state.canary_image.ref if state.canary_image else ""),
         ("since", state.since),
     )
-
-
-# -- a clean tree, or the leftovers of a crash ----------------------------------------------------------------
-
-
-def ensure_clean(repo: Repo, config: Config, release: Release, changes: Sequence[Change] | None = None) -> None:
-    """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them.
-    `changes`: the `git status` of the release's folders, when the caller already has it (CleanGate)."""
-    owned = owned_paths(config, release.name)
-    app = owned[0]  # apps/<name>
-    journal = repo.journal(release.name)
-    dirty = _dirty(repo, repo.changes(owned) if changes is None else changes)
-    if not dirty:
-        journal.clear()
-        return
-    leftovers = _leftovers(repo, journal, dirty)
-    if leftovers is None:
-        shown = "\n".join(f"  {p}" for p in dirty[:20]) + ("\n  ..." if len(dirty) > 20 else "")
-        raise RollgenError(
-            f"uncommitted changes to {release.name}'s generated files:\n{shown}\n"
-            f"commit or discard them first (git status -- {app}; git checkout -- {app})"
-        )
-    repo.restore(leftovers)
-    journal.clear()
-    print(f"rollgen: {release.name}: put back {len(leftovers)} file(s) an interrupted run had written", file=sys.stderr)
-
-
-def owned_paths(config: Config, name: str) -> list[str]:
-    """owned_roots as repository paths."""
-    return [config.output_prefix() + root for root in owned_roots_of(name)]
-
-
-def _dirty(repo: Repo, changes: Sequence[Change]) -> list[str]:
-    """The changes rollgen must not write over: all but untracked files it did not generate (a person's own)."""
-    from generator.render.files import starts_generated
-
-    return [c.path for c in changes if not c.untracked or starts_generated(repo.root / c.path)]
-
-
-class _Dirty(Exception):
-    """CleanGate found uncommitted changes in the release's folders (raised before anything was written)."""
-
-
-class CleanGate:
-    """ensure_clean's `git status`, started now and waited for when called, before the first file is written.
-    Called on a clean tree it clears the release's journal, as ensure_clean does, and returns; otherwise it raises
-    _Dirty and `changes` holds what the status found, for ensure_clean."""
-
-    def __init__(self, repo: Repo, config: Config, name: str) -> None:
-        self._repo = repo
-        self._journal = repo.journal(name)
-        self._status = repo.start_changes(owned_paths(config, name))
-        self.changes: list[Change] | None = None
-
-    def __enter__(self) -> CleanGate:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._status.result(check=False)
-
-    def dirty(self) -> bool:
-        if self.changes is None:
-            self.changes = self._status.changes()
-        return bool(_dirty(self._repo, self.changes))
-
-    def __call__(self) -> None:
-        settled = self.changes is not None
-        if self.dirty():
-            raise _Dirty
-        if not settled:
-            self._journal.clear()
-
-
-def _leftovers(repo: Repo, journal: Journal, dirty: list[str]) -> list[str] | None:
-    """The dirty paths when an interrupted run's journal explains every one of them, else None."""
-    if journal.load() is None:
-        return None
-    if all(journal.explains(repo.root, path) for path in dirty):
-        return dirty
-    return None
 
 
 # -- output -------------------------------------------------------------------------------------------------
@@ -709,204 +573,3 @@ def report(outcomes: Sequence[Outcome], pushed: bool, fmt: str) -> None:
         print("pushed")
 
 
-def spec_display(repo: Repo, spec: Path) -> str:
-    """The spec's path as generated headers name it: relative to the repo when inside it."""
-    try:
-        return spec.resolve().relative_to(repo.root.resolve()).as_posix()
-    except ValueError:
-        return str(spec)
-
-
-def load_spec(repo: Repo, config: Config, spec: Path) -> Release:
-    """The release model, validated; from the cache in the git dir when nothing it depends on has changed.
-
-    A scheduled `advance` would otherwise spend most of its time importing and running the validator on a
-    spec that has not changed since the last tick. The key covers the spec's bytes, every profile's bytes,
-    rollgen's version and the size and mtime of its modules and schemas. (The cache is a pickle inside .git:
-    whoever can write there can already install hooks, so it trusts nothing more than git itself does.)
-    """
-    display = spec_display(repo, spec)
-    profiles = [config.profiles_dir] if config.profiles_dir else []
-    cache = repo.rollgen_dir / "cache" / f"release-{fingerprint(display.encode()).hexdigest()[:16]}.pickle"
-    key = _release_key(spec, display, profiles)
-    if key:
-        hit = _cached(cache, key)
-        if hit is not None:
-            return hit
-    from generator.render.loading import load_release
-
-    release = load_release(spec, profiles, display=display)
-    if key:
-        _store(cache, key, release)
-    return release
-
-
-def _release_key(spec: Path, display: str, profiles: Sequence[Path]) -> str:
-    """"" when an input cannot be read (loading then reports it properly)."""
-    import generator
-    from generator.resources import profiles_dir, schema_path
-
-    digest = fingerprint(f"{generator.__version__}\0{display}\0".encode())
-    if spec.is_symlink():
-        return ""  # never read through one: the loader refuses it
-    try:
-        digest.update(spec.read_bytes())
-        for folder in (profiles_dir(), *profiles):
-            for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
-                digest.update(f"\0{path}\0".encode() + path.read_bytes())
-        for top, suffix in ((os.path.dirname(generator.__file__), ".py"), (str(schema_path("x").parent), ".json")):
-            for entry in _files(top, suffix):
-                stat = entry.stat()
-                digest.update(f"\0{entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    except OSError:
-        return ""
-    return digest.hexdigest()
-
-
-def _files(top: str, suffix: str) -> list[os.DirEntry[str]]:
-    """The files under `top` whose names end in `suffix`, by path, __pycache__ left out: with os.scandir, as
-    pathlib's rglob costs ~1 ms of every tick."""
-    found: list[os.DirEntry[str]] = []
-    folders = [top]
-    while folders:
-        with os.scandir(folders.pop()) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    if entry.name != "__pycache__":
-                        folders.append(entry.path)
-                elif entry.name.endswith(suffix):
-                    found.append(entry)
-    return sorted(found, key=lambda entry: entry.path)
-
-
-def _cached(path: Path, key: str) -> Release | None:
-    import pickle
-
-    try:
-        with path.open("rb") as fh:
-            stored_key, release = pickle.load(fh)
-    except Exception:  # noqa: BLE001 - a missing, stale or corrupt cache is only a miss
-        return None
-    return release if stored_key == key and isinstance(release, Release) else None
-
-
-def _store(path: Path, key: str, release: Release) -> None:
-    import pickle
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((key, release), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # only a cache
-
-
-def find_spec(repo: Repo, config: Config, name: str) -> Path:
-    """NAME's spec: the one its generated files name, else releases/NAME.yaml(.yml), else a search."""
-    from generator.render.files import header_source
-
-    app = config.output_dir / "apps" / name
-    for candidate in sorted(app.glob(f"overlays/*/{state_file.STATE_FILE}"))[:1] + [app / "base/kustomization.yaml"]:
-        source = header_source(candidate)
-        if source is not None:
-            path = repo.root / source
-            if path.is_file() and _inside(repo.root, path):
-                return path
-    for suffix in (".yaml", ".yml"):
-        path = config.releases_dir / f"{name}{suffix}"
-        if path.is_file():
-            return path
-    return _search(config, name)
-
-
-def _inside(root: Path, path: Path) -> bool:
-    """Whether path, with `..` and symlinked folders resolved, is in the repository (a header naming
-    ../../etc/passwd is not a spec rollgen will read)."""
-    try:
-        path.parent.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def _search(config: Config, name: str) -> Path:
-    from generator.spec.release import release_files
-
-    if config.releases_dir.is_dir():
-        for path in sorted(release_files(config.releases_dir)):
-            if release_name_of(path) == name:
-                return path
-    raise RollgenError(
-        f"no spec for release {name!r}: not named by apps/{name}/, not {config.releases}/{name}.yaml, "
-        f"and no spec under {config.releases}/ has metadata.name: {name}"
-    )
-
-
-def release_name_of(path: Path) -> str | None:
-    """The spec's metadata.name, parsed (any YAML style: flow mappings, quotes, anchors); None when the file is not
-    one readable Release (the load that follows reports why, if it is the one asked for)."""
-    from generator.spec.loader import load_file
-
-    try:
-        docs = load_file(path)
-    except InvalidInput:
-        return None
-    data = docs[0].data if len(docs) == 1 else None
-    if not isinstance(data, dict) or data.get("kind") != "Release" or not isinstance(data.get("metadata"), dict):
-        return None
-    found = data["metadata"].get("name")
-    return found if isinstance(found, str) else None
-
-
-def load_committed(repo: Repo, config: Config, spec: Path, then: str = "run rollgen again") -> Release:
-    """load_spec, refused (after the spec's own mistakes) when the spec is not exactly what HEAD holds: an
-    uncommitted edit, a spec git does not track, a spec outside the repository. A commit of rollgen's must
-    come from a spec commit that says what it deployed: an edit in the work tree would otherwise ride along in
-    a step's commit (for every environment, through the shared base). Every command that commits, and `plan`
-    and --dry-run that show what it would, load through here: they refuse alike."""
-    release = load_spec(repo, config, spec)
-    refuse_uncommitted(repo, spec, then)
-    return release
-
-
-def refuse_uncommitted(repo: Repo, spec: Path, then: str = "run rollgen again") -> None:
-    display = spec_display(repo, spec)
-    if Path(display).is_absolute():
-        raise RollgenError(
-            f"{display}: is outside the repository {repo.root}; rollgen deploys specs the repository holds: "
-            f"move it under {repo.root} and commit it, then {then}"
-        )
-    try:
-        data = spec.read_bytes()
-    except OSError:
-        return  # load_spec has read it: it was just removed, and the next run says so
-    held = repo.committed(display)
-    if held is None:  # a new spec: "uncommitted changes" would send a person looking for an edit
-        raise RollgenError(
-            f"{display}: is not committed yet; commit the spec first (git add {display} && git commit), then {then}"
-        )
-    # bytes that differ from HEAD's are asked of git too: a checkout filter or eol conversion (.gitattributes)
-    # makes the work tree's bytes differ from the blob's with nothing uncommitted
-    if held != data and repo.changes([display]):
-        raise RollgenError(
-            f"{display}: has uncommitted changes; commit the spec first (git add {display} && git commit), "
-            f"then {then}"
-        )
-
-
-class NamedRelease:
-    """A loader for the release called `name`, wherever its spec is (the name known before it is loaded)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __call__(self, repo: Repo, config: Config) -> Release:
-        release = load_committed(repo, config, find_spec(repo, config, self.name))
-        if release.name != self.name:
-            raise RollgenError(f"{release.source} is release {release.name!r}, not {self.name!r}")
-        return release
-
-
-named_release = NamedRelease

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from functools import partial
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from generator.records import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
 
 from generator.render.emit import is_generated
-from generator.render.files import HEADER_LEN, starts_generated
+from generator.render.files import HEADER_LEN
 from generator.errors import RollgenError
 from generator.render.state import STATE_FILE
 
@@ -169,11 +170,44 @@ def _stale_files(guard: _Guard, roots: Collection[str], produced: Collection[str
             rel_dir = f"{owned}/{Path(dirpath).relative_to(top).as_posix()}".removesuffix("/.")
             for name in sorted(filenames):
                 rel = f"{rel_dir}/{name}"
-                if name == STATE_FILE or rel in produced:
+                if rel in produced:
                     continue
                 path = Path(dirpath, name)
-                if not path.is_symlink() and starts_generated(path):
+                if not path.is_symlink() and prunable(name, partial(_head, path)):
                     yield rel
+
+
+def prunable(name: str, head: bytes | Callable[[], bytes]) -> bool:
+    """The one prune rule (write_tree, StreamedTree, the dry run's next tree): a file named `name` under an owned
+    root that the render no longer produces goes when rollgen generated it (`head`: its first bytes, or how to read
+    them, carry the header) and it is not a progression state file (a render never produces those: only `retire`
+    removes one). Folders and symlinks are no files: the walk on disk never follows nor removes them."""
+    if name == STATE_FILE:
+        return False
+    return is_generated((head() if callable(head) else head)[:HEADER_LEN])
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of the file, enough for is_generated (an unreadable file: none)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(HEADER_LEN)
+    except OSError:
+        return b""
+
+
+def pruned_tree(tree: Mapping[str, bytes], files: Mapping[str, bytes], owned_roots: Sequence[str]) -> dict[str, bytes]:
+    """In memory, the tree (path -> bytes) after write_tree of `files` would have pruned it: what they say, and
+    every file of `tree` they do not produce but the prunable ones under the owned roots."""
+    roots = set(owned_roots)
+    out = dict(files)
+    for rel, body in tree.items():
+        if rel in out:
+            continue
+        if owning_root(rel, roots) is not None and prunable(rel.rsplit("/", 1)[-1], body):
+            continue
+        out[rel] = body
+    return out
 
 
 def stale_files(out_dir: Path, files: Mapping[str, bytes], owned_roots: Sequence[str]) -> list[str]:

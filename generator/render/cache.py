@@ -4,9 +4,8 @@ One entry per output folder, in the git directory above it (`.git/rollgen/cache/
 An entry says: "with exactly these inputs, the output folder looked exactly like this, and rendering it changed
 nothing". It is used only when both halves still hold:
 
-- the key: a hash of rollgen's version and every file of its package and shipped data (code, schemas, built-in
-  profiles), the
-  PyYAML and Python versions, the working directory, the command's paths, every spec found (path, how headers
+- the key: a hash of rollgen's code (render/code.py: its version, the Python version, and the name, size and
+  mtime of every file of its package and shipped data, the fingerprint the model cache shares), PyYAML's version, the working directory, the command's paths, every spec found (path, how headers
   name it, bytes), and each config repo's rollgen.yaml and profiles folder (names and bytes);
 - the snapshot: every file and folder under the output folder (`.git` left out), by type, size, inode, mtime
   and ctime. State files, files kept for retired environments and hand edits are all in there, so any change to
@@ -28,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from generator.records import dataclass
@@ -116,7 +114,7 @@ def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
             tree = _work_tree(Path(parent))
             found = by_parent[parent] = (config_root(Path(parent)), str(tree) if tree else None)
         roots.setdefault(found[0], None)
-        # what commands/render.py spec_display names the spec in headers, from the same rule
+        # what render/loading.py spec_display names the spec in headers, from the same rule
         display = resolved[len(found[1]):].lstrip("/") if found[1] else spec.as_posix()
         _add(digest, "spec", str(spec), resolved, display)
         digest.update(_read(resolved))
@@ -270,30 +268,13 @@ def _folder_files(folder: Path) -> list[tuple[str, bytes]]:
     return out
 
 
-_CODE: list[str] = []
 
 
 def _code_fingerprint() -> str:
-    """rollgen's version and every file of the package, with the versions of what shapes its output."""
-    if not _CODE:
-        from generator.yaml_import import yaml
+    """rollgen's code (render/code.py, the fingerprint the model cache shares), with the versions of what
+    shapes its output besides."""
+    from generator.yaml_import import yaml
 
-        import generator
+    from generator.render.code import code_fingerprint
 
-        digest = _sha256()
-        _add(digest, generator.__version__, sys.version, yaml.__version__, str(hasattr(yaml, "CSafeDumper")))
-        from generator import resources
-
-        # The package, and the data it ships (schemas, built-in profiles: inside the wheel or beside a checkout).
-        for top in (Path(generator.__file__).parent, resources.data_dir("schemas"), resources.profiles_dir()):
-            _add(digest, "tree", str(top))
-            for dirpath, dirnames, filenames in os.walk(top):
-                dirnames[:] = sorted(name for name in dirnames if name != "__pycache__")
-                for name in sorted(filenames):
-                    if name.endswith((".pyc", ".pyo")):
-                        continue
-                    path = Path(dirpath) / name
-                    _add(digest, path.relative_to(top).as_posix())
-                    digest.update(_read(path))
-        _CODE.append(digest.hexdigest())
-    return _CODE[0]
+    return f"{code_fingerprint()} yaml {yaml.__version__} {hasattr(yaml, 'CSafeDumper')}"

@@ -102,3 +102,63 @@ class _Doc:
 
     def locate_key(self, path: JsonPath) -> tuple[int, int]:
         return (1, 1)
+
+
+# -- every spec of a command's paths (`rollgen render`, `rollgen init`, `rollgen validate`) -----------------------
+
+
+def load_releases(paths: Sequence[Path]) -> tuple[list[Release], list[Problem]]:
+    """Every release, or every problem in every file (the problems win: nothing is rendered)."""
+    from generator.spec.discovery import find_specs
+
+    specs, problems = find_specs(list(paths))
+    loaded: list[tuple[Path, Release]] = []
+    dirs_by_root: dict[Path | None, list[Path]] = {}  # each config repo's rollgen.yaml read once, not once a spec
+    for path in specs:
+        try:
+            loaded.append((path, load_one(path, dirs_by_root)))
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+    problems.extend(duplicate_names(loaded))
+    return [release for _, release in loaded], problems
+
+
+def load_one(path: Path, dirs_by_root: dict[Path | None, list[Path]]) -> Release:
+    """One spec, with the profiles of its config repo (`dirs_by_root` caches them by repo); InvalidInput."""
+    from generator.spec.config import config_root, profile_dirs
+
+    root = config_root(path.resolve().parent)
+    if root not in dirs_by_root:
+        dirs_by_root[root] = profile_dirs(root)
+    return load_release(path, dirs_by_root[root], display=spec_display(path))
+
+
+def spec_display(path: Path) -> str:
+    """How generated headers name the spec: relative to its git repository, as `rollgen release` names it,
+    so both commands write the same bytes; as given outside a repository."""
+    resolved = path.resolve()
+    for folder in resolved.parents:
+        if (folder / ".git").exists():
+            return resolved.relative_to(folder).as_posix()
+    return path.as_posix()
+
+
+def duplicate_names(loaded: Sequence[tuple[Path, Release]]) -> list[Problem]:
+    """Two specs naming the same release would write the same apps/<name>/: one problem per later spec."""
+    first: dict[str, Release] = {}
+    problems = []
+    for path, release in loaded:
+        other = first.setdefault(release.name, release)
+        if other is not release:
+            problems.append(duplicate(path, release, other.source))
+    return problems
+
+
+def duplicate(path: Path, release: Release, other: str) -> Problem:
+    """The problem of a spec whose release `other` (a spec's path) defines too, located at its metadata.name."""
+    line, column = load_single(path, release.source).locate(("metadata", "name"))
+    message = (
+        f"release {release.name!r} is also defined in {other}: both would write apps/{release.name}/; "
+        "rename one of them (metadata.name)"
+    )
+    return Problem(release.source, line, column, "$.metadata.name", message)

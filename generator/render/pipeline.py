@@ -1,4 +1,7 @@
-"""The recipe in one place: states -> render -> layout -> emit. Writing is the caller's (writer.py).
+"""The recipe in one place (release_tree): render -> layout -> emit -> wiring -> kept files -> state files.
+Writing is the caller's (gitops/writer.py); what the recipe needs from the output folder and git (the wiring,
+the files kept for retired environments, the pinned specs, the refusals that read the committed tree) is given
+to it by gitops/tree.py, the one caller every command goes through.
 
 Which environments a tree holds (one rule, used by `rollgen render`, `rollgen init` and the committing
 commands): in a config repository an environment is rendered, with its wiring, only once `rollgen release`
@@ -9,7 +12,7 @@ tool) every environment is rendered, at its committed state where DIR holds one,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from generator.records import replace
 from pathlib import Path
 
@@ -17,7 +20,7 @@ from generator.render import state as state_file
 from generator.render.emit import emit
 from generator.errors import RollgenError
 from generator.render.layout import layout
-from generator.model import EnvState, Release
+from generator.model import BlueGreenStrategy, EnvState, Release
 
 
 def app_root(release: Release) -> str:
@@ -34,6 +37,39 @@ def render_files(
 ) -> dict[str, bytes]:
     """`pinned`: the environments rendered from the spec they were last acted on (layout.layout)."""
     return {path: emit(doc, release.source) for path, doc in layout(release, states, pinned).items()}
+
+
+def release_tree(
+    release: Release,
+    states: Mapping[str, EnvState],
+    pinned: Mapping[str, Release] | None = None,
+    *,
+    wiring: Callable[[Release], Mapping[str, bytes]] | None = None,
+    kept: Mapping[str, bytes] | None = None,
+    state_files: bool = False,
+    check: Callable[[Release, Mapping[str, bytes]], None] | None = None,
+) -> dict[str, bytes]:
+    """Every file of the release's environments that have a state, relative to the output folder.
+
+    `pinned`: environments rendered from the spec they were last acted on (layout.layout); `check`: called with
+    the rendered release and its files before the wiring is added (a refusal raises); `wiring`: the Argo CD /
+    Flux files of the rendered environments; `kept`: files kept as they are (environments gone from the spec);
+    `state_files`: each state's file too (the committing commands write them; a render leaves them as they are).
+    """
+    deployed = released(release, states)
+    files: dict[str, bytes] = {}
+    if deployed.environments:
+        files = render_files(deployed, states, pinned)
+        if check is not None:
+            check(deployed, files)
+        if wiring is not None:
+            files.update(wiring(deployed))
+    files.update(kept or {})
+    if state_files:
+        colours = isinstance(release.strategy, BlueGreenStrategy)
+        for name, env_state in states.items():
+            files[state_file.relpath(release.name, name)] = state_file.dump(env_state, release.source, colours=colours)
+    return files
 
 
 def released(release: Release, states: Mapping[str, EnvState]) -> Release:
