@@ -77,7 +77,7 @@ WORKLOAD_FIELDS = ("container", "pod", "security", "patches", "autoscaling", "co
 
 
 def uses_workload_rules(spec: Data) -> bool:
-    """Whether any workload rule can apply (generator/workload_checks.py is imported only then)."""
+    """Whether any workload rule can apply (generator/spec/workload_checks.py is imported only then)."""
     entries = [spec, *spec.get("environments", [])]
     return any(key in entry for entry in entries for key in WORKLOAD_FIELDS)
 
