@@ -17,7 +17,7 @@ def _parts(text: str) -> list[tuple[str, str]] | None:
     r"""The (digits, unit) parts of `text` as `re.match(r"^(?:\d+h)?(?:\d+m)?(?:\d+s)?$", text)` reads it (then
     `re.findall(r"(\d+)(h|m|s)", text)`), None where that does not match: written out, as compiling those two
     patterns cost ~1 M instructions of every cold `rollgen validate`. `\d` is any Unicode decimal digit, as
-    str.isdecimal; `$` also matches before a final newline. tests/test_schema.py holds it to the patterns."""
+    str.isdecimal; `$` also matches before a final newline. tests/spec/test_schema.py holds it to the patterns."""
     rest = text.removesuffix("\n")
     parts = []
     for unit in "hms":

@@ -2,7 +2,7 @@
 (generator/render/engines) all read these, so each fact is said once.
 
 No records and no imports of the package: `rollgen validate` checks a spec against these without importing the
-model (generator/model.py) or any renderer (tests/test_schemacheck.py).
+model (generator/model.py) or any renderer (tests/spec/test_schemacheck.py).
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ Trait = Literal[
     "latency-template",  # the built-in latency is a template of our own (Flagger's request-duration differs)
     "cookie-header-as-cookie",  # a header match on `cookie` is read as the cookie condition (Flagger's nginx)
     "header-route-whole-host",  # Istio header routes match the header only, not the path (Argo Rollouts)
+    "scales-target",  # the controller sets its target Deployment's replicas (Flagger: to 0 after a promotion)
 ]
 TRAITS: dict[EngineName, frozenset[Trait]] = {
     "deployments": frozenset({"git-replicas", "sticky", "preview-traffic", "preview-route"}),
@@ -69,7 +70,8 @@ TRAITS: dict[EngineName, frozenset[Trait]] = {
         {"sticky", "preview-traffic", "preview-route", "owns-canary-route", "header-route-whole-host"}
     ),
     "flagger": frozenset(
-        {"one-clock", "load-test", "match-or-weight", "switches-itself", "latency-template", "cookie-header-as-cookie"}
+        {"one-clock", "load-test", "match-or-weight", "switches-itself", "latency-template", "cookie-header-as-cookie",
+         "scales-target"}
     ),
 }
 

@@ -6,7 +6,7 @@ must not import the renderers. The router's objects, queries and ignore rules ar
 (generator/render/routers/<router>.py), whose record reads these facts back as `Router.facts`.
 
 Adding a router = its module, one entry in `ROUTERS` below, and the schema's `spec.router` enum (docs/DESIGN.md
-"Routers"); tests/test_routers.py holds that no router name is spelled anywhere else in the package.
+"Routers"); tests/render/routers/test_routers.py holds that no router name is spelled anywhere else in the package.
 """
 
 from __future__ import annotations

@@ -10,8 +10,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.factories import ConfigRepo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -35,6 +39,23 @@ _REFUSING = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 _REFUSING.bind(("127.0.0.1", 0))
 REFUSED_PORT: int = _REFUSING.getsockname()[1]
 
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="also run the tests marked slow (as CI does; so does an explicit -m)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The quick loop: without --slow or an explicit -m, the tests marked slow are deselected (not skipped, so
+    that -ra lists only what is really missing). A test file or test named on the command line runs whole."""
+    named = any(arg.partition("::")[0].endswith(".py") for arg in config.args)
+    if config.getoption("--slow") or config.option.markexpr or named:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 def require_tool(name: str) -> str:
     """The tool's path; skip when it is absent on a developer machine, fail under CI."""
@@ -121,6 +142,20 @@ def git_remote(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     git(clone, "push", "origin", "main")
     yield remote, clone
 
+
+
+@pytest.fixture
+def config_repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
+    """git_remote's clone made a config repo (factories.CONFIG committed as rollgen.yaml), driven through the CLI."""
+    from tests.factories import make_config_repo
+
+    return make_config_repo(git_remote[1], capsys)
+
+
+@pytest.fixture
+def repo(config_repo: ConfigRepo) -> ConfigRepo:
+    """config_repo under the short name the lifecycle tests use (a module's own `repo` fixture overrides it)."""
+    return config_repo
 
 @contextmanager
 def disk_full_at_replace(monkeypatch: pytest.MonkeyPatch, nth: int) -> Iterator[None]:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.test_golden import GOLDEN, golden_cases, read_tree, render_case
+from tests.render.test_golden import GOLDEN, golden_cases, read_tree, render_case
 
 
 def main() -> int:

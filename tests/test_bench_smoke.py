@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every benchmark script run once, in processes of its own
+
 SMOKE = {
     "render": ["--releases", "3", "--runs", "1"],
     "advance": ["--releases", "5", "--envs", "2", "--history", "30", "20", "--runs", "1"],

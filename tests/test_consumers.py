@@ -34,6 +34,8 @@ from tests.validators import (
     validate_manifest,
 )
 
+pytestmark = pytest.mark.slow  # every example's every environment through kubectl kustomize and the schemas
+
 EXAMPLES = valid_examples()
 VARIANTS = [
     pytest.param(example, env, variant, id=f"{example.stem}-{env}-{variant}")

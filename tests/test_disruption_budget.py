@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from generator.cli import main
-from tests.test_routers import CANARY, spec_text
+from tests.render.routers.test_routers import CANARY, spec_text
 from tests.validators import kustomize_build
 
 

@@ -32,6 +32,7 @@ def test_the_refusals_reference_lists_a_refused_outcome() -> None:
     assert any("by itself once it can" in message for message in messages), messages
 
 
+@pytest.mark.slow
 def test_check_names_a_stale_page_and_how_to_regenerate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(docs, "ROOT", tmp_path)
@@ -151,6 +152,7 @@ def test_every_link_between_the_pages_resolves(page: Path) -> None:
             assert anchor in _anchors(linked), f"{page.name}: {target}"
 
 
+@pytest.mark.slow
 def test_the_documentation_site_builds_strict(tmp_path: Path) -> None:
     """mkdocs.yml: every page in the navigation, no broken link or anchor (warnings fail under --strict)."""
     mkdocs = require_tool("mkdocs")

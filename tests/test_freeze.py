@@ -12,9 +12,8 @@ import pytest
 
 from generator.clock import parse_rfc3339
 from generator.freeze import Window, active_freeze, parse_windows
-from tests.conftest import git
-from tests.test_lifecycle import CONFIG, V1, V2, ConfigRepo
-from tests.test_order import FAN_OUT, spec
+from tests.factories import CONFIG, V1, V2, ConfigRepo, make_config_repo
+from tests.plan.test_order import FAN_OUT, spec
 
 
 def utc(text: str) -> datetime:
@@ -85,11 +84,7 @@ SATURDAY_END = "2026-12-05T01:00:00Z"  # Saturday 02:00 in Berlin: the window's 
 
 @pytest.fixture
 def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    clone = git_remote[1]
-    (clone / "rollgen.yaml").write_text(CONFIG + FREEZE)
-    git(clone, "add", "rollgen.yaml")
-    git(clone, "commit", "-q", "-m", "rollgen.yaml")
-    return ConfigRepo(clone, capsys)
+    return make_config_repo(git_remote[1], capsys, CONFIG + FREEZE)
 
 
 def test_inside_a_freeze_nothing_starts_or_steps_but_abort_and_rollback_work(repo: ConfigRepo) -> None:

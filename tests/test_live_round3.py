@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_routers import BLUE_GREEN, CANARY, CANARY_MATCH, built, spec_text
+from tests.render.routers.test_routers import BLUE_GREEN, CANARY, CANARY_MATCH, built, spec_text
 from tests.validators import with_server_defaults
 
 # -- item 14: HTTPRoute backendRefs as the API server stores them -------------------------------------------------
@@ -405,10 +405,10 @@ def test_a_released_route_change_is_refused_and_the_documented_way_works(
     import os
 
     from generator.cli import main
-    from tests.test_lifecycle import config_repo
+    from tests.factories import make_config_repo
     from tests.test_router_lifecycle import spec_text as lifecycle_spec
 
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     text = lifecycle_spec("ghcr.io/kmaster8/hello:v1", "argo-rollouts", router)
     repo.write_spec(text)
     assert repo.release()[0] == 0
@@ -439,10 +439,10 @@ def test_a_released_route_change_is_refused_and_the_documented_way_works(
 def test_a_route_change_of_an_unreleased_environment_is_not_refused(
     git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_lifecycle import config_repo
+    from tests.factories import make_config_repo
     from tests.test_router_lifecycle import spec_text as lifecycle_spec
 
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     text = lifecycle_spec("ghcr.io/kmaster8/hello:v1", "argo-rollouts", "istio")
     repo.write_spec(text.replace("port: 5000", "port: 6000"))
     assert repo.release()[0] == 0  # the first release creates the route: nothing to keep

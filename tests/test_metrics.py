@@ -17,13 +17,14 @@ import pytest
 from generator.cli import main
 from tests.conftest import ROOT, git, require_tool
 from tests.promstack import Prometheus
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, config_repo, spec_text
+from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.factories import make_config_repo
 
 
 @pytest.fixture
 def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
     """hello: staging stable on V2 after its promotion, prod (cluster east) in flight at 10%."""
-    found = config_repo(git_remote[1], capsys)
+    found = make_config_repo(git_remote[1], capsys)
     text = spec_text(V1, envs=("staging", "prod")).replace("- {name: prod}", "- {name: prod, cluster: east}")
     found.write_spec(text)
     assert found.release()[0] == 0
@@ -140,6 +141,7 @@ def served(repo: ConfigRepo) -> Iterator[Serve]:
     serve.server.server_close()
 
 
+@pytest.mark.slow
 def test_a_real_prometheus_scrapes_it(served: Serve, tmp_path: Path, loopback_without_proxy: None) -> None:
     prometheus = Prometheus(require_tool("prometheus"), tmp_path, served.target)
     prometheus.start()
@@ -240,9 +242,9 @@ def test_an_environment_that_waits_is_waiting_and_running_as_status_shows_it(
     """prod follows staging (`after:`): its canary aborted, the next version waits in staging. `status` says
     waiting; the metrics say the same (phase waiting, status 0 as Flagger's running), in `status --format
     prometheus` and in the tick's --metrics-file, not the abort's 2, which would keep `> 1` alerts firing."""
-    from tests.test_order import H, at as at_s, prod_aborted_then_v3
+    from tests.plan.test_order import H, at as at_s, prod_aborted_then_v3
 
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     prod_aborted_then_v3(repo)
     code, out, _ = repo.rollgen("status", "--now", at_s(4 * H + 60))
     assert re.search(r"hello\s+prod\s+waiting", out), out

@@ -1,7 +1,7 @@
 """The wheel works on its own: built from the checkout, installed into a fresh venv outside it, it finds the
 schemas and profiles it carries in generator/_data and validates a spec.
 
-Slow (a build and an install, about 30 s): deselect with `-k "not packaging"` when iterating.
+Slow (a build and an install, about 30 s): marked so, the quick loop leaves it out (README.md, Tests).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import session_cache
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "hello-rollouts-canary.yaml"

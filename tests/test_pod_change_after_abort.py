@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_lifecycle import BLUE_GREEN, CANARY, V1, ConfigRepo, at, find, spec_text
-from tests.test_lifecycle import repo  # noqa: F401 - the fixture
+from tests.commands.test_lifecycle import BLUE_GREEN, CANARY, V1, ConfigRepo, at, find, spec_text
 
 
 def spec(level: str, engine: str, strategy: str = CANARY) -> str:

@@ -12,7 +12,7 @@ import yaml
 
 from generator.cli import main
 from tests.live_models import golden_overlays, pod_templates, psa_restricted
-from tests.test_routers import CANARY, spec_text
+from tests.render.routers.test_routers import CANARY, spec_text
 from tests.validators import EXAMPLES, kustomize_build, validate_manifest
 
 
@@ -24,6 +24,7 @@ def _security(label: str) -> str:
     return str(entry.get("security", spec.get("security", "restricted")))
 
 
+@pytest.mark.slow
 def test_every_restricted_golden_pod_is_admitted() -> None:
     checked = 0
     for label, objects in golden_overlays():

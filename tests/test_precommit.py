@@ -23,6 +23,8 @@ import yaml
 from generator.cli import main
 from tests.conftest import ROOT, git, require_tool, session_cache
 
+pytestmark = pytest.mark.slow  # pre-commit installs the hook repo into a virtualenv
+
 # What `pip install` of the hook repo needs: the build config, the package and the data it force-includes.
 SNAPSHOT = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "generator", "schemas", "overlays")
 HOOK_IDS = ("rollgen-validate", "rollgen-render-check")

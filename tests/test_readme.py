@@ -56,3 +56,30 @@ def test_the_readme_stays_short_and_links_what_it_moved() -> None:
     for link in re.findall(r"\]\(((?:docs/)[^)#]+)", text):
         assert (ROOT / link).is_file(), link
     assert "python -m pytest -n auto -q" in text
+
+
+def test_ci_runs_the_readmes_test_command_and_it_runs_every_test() -> None:
+    section = README.read_text().split("\n## The two commands", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    test_command = block.splitlines()[1]
+    ci_lines = (ROOT / ".ci" / "run").read_text().rstrip("\n").splitlines()
+    assert ci_lines[-1] == test_command
+    assert test_command.split()[:3] == ["python", "-m", "pytest"] and "--slow" in test_command.split()
+
+
+def test_the_quick_loop_leaves_out_the_slow_tests_and_slow_brings_them_back() -> None:
+    def collected(*args: str) -> tuple[int, int]:
+        """(tests collected, tests deselected) of `pytest --collect-only args`."""
+        done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", *args],
+                              cwd=ROOT, capture_output=True, text=True, check=False)
+        counts = re.fullmatch(r"(\d+)(?:/\d+)? tests? collected(?: \((\d+) deselected\))? in .*",
+                              done.stdout.strip().splitlines()[-1])
+        assert counts, done.stdout + done.stderr
+        return int(counts[1]), int(counts[2] or 0)
+
+    quick, marked = collected("tests/hardening"), collected("tests/hardening", "-m", "slow")
+    everything = collected("tests/hardening", "--slow")
+    assert quick[1] > 0 and quick[0] + quick[1] == everything[0] and everything[1] == 0
+    assert marked == (quick[1], quick[0])  # -m slow: exactly what the quick loop leaves out
+    named = "tests/hardening/test_faults.py"  # a file named runs whole, its slow tests too
+    assert collected(named) == collected(named, "--slow") and collected(named, "-m", "slow")[0] > 0

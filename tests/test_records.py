@@ -9,14 +9,13 @@ explicit methods kept, `replace`.
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from generator import records
+from tests.imports import imported
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,17 +159,17 @@ def test_the_validate_and_render_paths_do_not_import_dataclasses(tmp_path: Path)
     """Nor make a typing.ForwardRef: each compiles its string, and the first compile() of a process costs ~5% of a
     cold validate (a NamedTuple in the class syntax under `from __future__ import annotations` makes one a field)."""
     script = (
-        "import sys, typing\n"
+        "import typing\n"
         "made = []\n"
         "init = typing.ForwardRef.__init__\n"
         "typing.ForwardRef.__init__ = lambda self, arg, *a, **k: (made.append(arg), init(self, arg, *a, **k))[1]\n"
         "from generator.cli import main\n"
         "main(['validate', 'examples/hello-rollouts-canary.yaml'])\n"
         f"main(['render', 'examples/hello-rollouts-canary.yaml', '--out', {str(tmp_path / 'out')!r}])\n"
-        "print(sorted({'dataclasses', 'inspect'} & set(sys.modules)), made)\n"
+        "print(made)\n"
     )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.splitlines()[-1] == "[] []"
+    out, loaded = imported(script)  # beyond the interpreter's own start-up (tests/imports.py)
+    assert (sorted({'dataclasses', 'inspect'} & loaded), out.splitlines()[-1]) == ([], "[]")
 
 
 def test_the_standard_functions_accept_records() -> None:
@@ -196,13 +195,10 @@ def test_the_render_path_imports_yaml_with_deferred_patterns_and_check_writes_no
         "from generator.cli import main\n"
         "code = main(sys.argv[1:])\n"
         "import yaml.reader\n"
-        "print(code, type(yaml.reader.Reader.NON_PRINTABLE).__name__,"
-        " sorted({'tempfile', 'hashlib'} & set(sys.modules)))\n"
+        "print(code, type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n"
     )
     spec = "examples/hello-rollouts-canary.yaml"
-    first = subprocess.run([sys.executable, "-c", probe, "render", spec, "--out", str(out)], cwd=ROOT,
-                           capture_output=True, text=True, check=True)
-    assert first.stdout.splitlines()[-1].split(" ", 2)[:2] == ["0", "DeferredPattern"]
-    check = subprocess.run([sys.executable, "-c", probe, "render", spec, "--out", str(out), "--check"], cwd=ROOT,
-                           capture_output=True, text=True, check=True)
-    assert check.stdout.splitlines()[-1] == "0 DeferredPattern []"
+    first, _ = imported(probe, "render", spec, "--out", str(out))
+    assert first.splitlines()[-1] == "0 DeferredPattern"
+    check, loaded = imported(probe, "render", spec, "--out", str(out), "--check")  # beyond start-up (tests/imports.py)
+    assert (check.splitlines()[-1], sorted({'tempfile', 'hashlib'} & loaded)) == ("0 DeferredPattern", [])

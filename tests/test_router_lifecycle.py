@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from generator.render.routers import router_for
+from tests import factories
 from tests.live_models import envoy_503s
-from tests.test_lifecycle import V1, V2, ConfigRepo, assert_commit, at, config_repo, find, image_of
+from tests.commands.test_lifecycle import V1, V2, ConfigRepo, assert_commit, at, find, image_of
 
 ROUTING = {
     "gateway-api": "  router: gateway-api\n  gateway: {name: public, namespace: gateways}\n",
@@ -22,21 +23,9 @@ ROUTE_KIND = {"gateway-api": "HTTPRoute", "istio": "VirtualService"}
 
 
 def spec_text(image: str, engine: str, router: str) -> str:
-    return (
-        "apiVersion: rollgen.io/v1alpha1\nkind: Release\nmetadata: {name: hello, namespace: test}\nspec:\n"
-        f"  engine: {engine}\n  progression: git\n  image: {image}\n  replicas: 4\n  containerPort: 5050\n"
-        "  service: {port: 5000}\n  ingress: {host: hello.example.com}\n"
-        f"{ROUTING[router]}"
-        "  strategy:\n    canary:\n"
-        "      steps: [{weight: 10, pause: 5m}, {weight: 25, pause: 10m}, {weight: 50}]\n"
-        "      header: X-Canary\n"
-        "  settleDelay: 1m\n  environments:\n    - {name: prod}\n"
-    )
-
-
-@pytest.fixture
-def repo(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
-    return config_repo(git_remote[1], capsys)
+    strategy = ("    canary:\n      steps: [{weight: 10, pause: 5m}, {weight: 25, pause: 10m}, {weight: 50}]\n"
+                "      header: X-Canary\n")
+    return factories.spec_text(image, engine, strategy, routing=ROUTING[router])
 
 
 def weight(router: str, objects: list[dict[str, Any]]) -> int | None:

@@ -19,7 +19,7 @@ from generator.spec import release as spec
 from generator.spec.loader import load_text
 from tests import rules
 from tests.conftest import ROOT
-from tests.test_checks import found, only, release
+from tests.spec.test_checks import found, only, release
 from tests.validators import kustomize_build, render_example, validate_manifest
 
 ORDERS = sorted((ROOT / "examples").glob("orders-api*.yaml"))
@@ -178,7 +178,7 @@ def test_patch_of_an_owned_field_is_refused() -> None:
      ("a=1,b=y", False), ("a in (1,2), !b", False), ("(unreadable", True)],
 )
 def test_patch_target_selectors_read_as_kubernetes_does(selector: str, expected: bool) -> None:
-    from generator.spec.workload_checks import selected
+    from generator.spec.patch_checks import selected
 
     assert selected(selector, {"a": "1", "b": "x"}) is expected
 
@@ -221,6 +221,7 @@ def test_orders_examples_exist_for_every_engine() -> None:
     assert engines == {"nginx", "argo-rollouts", "flagger"}
 
 
+@pytest.mark.slow
 def test_every_pod_template_is_a_valid_kubernetes_pod_template(orders: dict[Any, list[dict[str, Any]]]) -> None:
     """The Rollout's template and the Canary's target too, checked as a core/v1 PodTemplate (strict)."""
     problems = []
@@ -372,7 +373,7 @@ def test_release_to_a_rolling_environment_deploys_directly() -> None:
 
 # -- any change to what runs is a canary (git progression, real repo and CLI) --------------------------------
 
-from tests.test_lifecycle import V1, V2, ConfigRepo, at, find, repo, spec_text  # noqa: E402,F401 - `repo` is a fixture
+from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, find, spec_text  # noqa: E402
 
 WORKLOAD_V1 = "  container: {env: [{name: LOG_LEVEL, value: info}]}\n  config: {literals: {FLAG: 'off'}}\n"
 WORKLOAD_V2 = "  container: {env: [{name: LOG_LEVEL, value: warn}]}\n  config: {literals: {FLAG: 'on'}}\n"

@@ -6,7 +6,7 @@ no lock file, no repair of a crashed run's leftovers (a dirty tree is refused in
 commit, no fetch or push, so HEAD, the index and the work tree stay exactly as they were. (Only rollgen's own
 caches inside the git dir may be refreshed, as for every read.) For each environment it shows the subject and
 trailers, the live canary weight before and after, the images, and a unified diff of the objects the overlays
-build to (generator/render/build.py, what `kubectl kustomize` gives), as `kubectl diff` shows them.
+build to (generator/kustomize/build.py, what `kubectl kustomize` gives), as `kubectl diff` shows them.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _trailers(message: str) -> dict[str, str]:
 
 def _diffs(release: Release, before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[dict[str, str]]:
     """The built objects that change, per overlay: unified diffs like `kubectl diff` prints."""
-    from generator.render.build import BuildError, build, diff_objects
+    from generator.kustomize.build import BuildError, build, diff_objects
 
     out = []
     for env in release.environments:

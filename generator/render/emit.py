@@ -150,7 +150,7 @@ def libyaml_body(doc: Any) -> bytes:
 # sequences in a mapping not indented, empty collections as `{}` / `[]`) and asks LibYAML, once per distinct
 # string, how any string it cannot prove plain is written. Whatever it does not know (floats, other types,
 # long keys, a multi-line key, a scalar document) raises _Unusual and the whole document goes through LibYAML,
-# so the output is LibYAML's either way; tests/test_emit_fast.py holds the two equal on awkward data.
+# so the output is LibYAML's either way; tests/render/test_emit_fast.py holds the two equal on awkward data.
 
 
 class _Unusual(Exception):

@@ -1,8 +1,8 @@
 """What every rule module of the spec layer shares: a problem before it is located (Finding), the document it is
 located in (Located), and the readings of the spec that several rule modules make (the engine, the strategy).
 
-The rule modules (checks, routerchecks, workload_checks, profiles, schema) import this one and never each other
-upward, so no two of them form an import cycle.
+The rule modules (checks, routerchecks, workload_checks with security_checks and patch_checks, profiles, schema)
+import this one and never each other upward, so no two of them form an import cycle.
 """
 
 from __future__ import annotations

@@ -46,8 +46,8 @@ def check_schema_and_meaning(
 
 
 def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -> Release:
-    """The frozen model of a document that check_schema_and_meaning accepted (the built-in profiles unless given). The
-    model is imported here, not above: `rollgen validate` builds none (tests/test_schemacheck.py)."""
+    """The frozen model of a document that check_schema_and_meaning accepted (the built-in profiles unless
+    given). The model is imported here, not above: `rollgen validate` builds none (tests/spec/test_schemacheck.py)."""
     from generator.spec import build
 
     if profiles is None:

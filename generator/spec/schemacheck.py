@@ -9,7 +9,7 @@ the data generator.spec.loader builds (dict, list, str, int, float, bool, None).
 integer, True is not a number), Python's `re.search` for `pattern`, code points for lengths, and jsonschema's
 equality for `const` and `enum` (1 == 1.0, True != 1). Only the keywords our schemas use are implemented: a
 schema with any other keyword, a `$ref` outside the document, or a recursive `$ref` raises Unsupported, and the
-caller then uses jsonschema for everything. tests/test_schemacheck.py holds the answers equal to jsonschema's
+caller then uses jsonschema for everything. tests/spec/test_schemacheck.py holds the answers equal to jsonschema's
 on mutations of every example, invalid example and profile.
 
 Why not a library (measured in bench/README.md): fastjsonschema 2.22 implements drafts 4 to 7, so it ignores

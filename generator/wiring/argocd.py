@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from generator.model import Environment, EnvState, Release, engine_label
-from generator.render.engines import Manifest, renderer_for
+from generator.render.engines import Manifest, engine_for, renderer_for
 from generator.wiring.settings import ARGOCD_DIR, IN_CLUSTER, MANAGED_BY, PARAMS_FILE, ArgoCD
 from generator.wiring.settings import app_name, overlay_path, wiring_labels
 
@@ -67,8 +67,8 @@ def _scaled_replica_rules(release: Release, objects: Sequence[Manifest]) -> Iter
         key = (obj.get("kind"), obj["metadata"]["name"])
         if "replicas" not in obj.get("spec", {}):
             continue
-        flagger_target = release.engine == "flagger" and key[0] == "Deployment"
-        if flagger_target or key in scaled:
+        controller_scaled = key[0] == "Deployment" and engine_for(release.engine).scales_its_deployments
+        if controller_scaled or key in scaled:
             group = str(obj["apiVersion"]).rpartition("/")[0]
             yield {"group": group, "kind": key[0], "name": key[1], "jsonPointers": ["/spec/replicas"]}
 

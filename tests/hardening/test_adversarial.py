@@ -296,6 +296,7 @@ def _dripping_server(interval: float) -> tuple[int, Callable[[], None]]:
     return listener.getsockname()[1], close
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("_loopback")
 def test_a_server_dripping_its_answer_times_out(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """urllib's timeout bounds each read: a byte every 5 s against the default 10 s, or every 0.2 s against the
@@ -355,6 +356,7 @@ def _lock_is_free(repo: Path) -> bool:
         return True
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheme", ["http", "ssh"])
 def test_a_remote_that_never_answers_times_out_and_releases_the_lock(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str

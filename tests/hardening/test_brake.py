@@ -115,6 +115,7 @@ def test_a_now_near_the_clock_is_not_warned_about(canary: Path, capsys: pytest.C
     assert code == 0 and "warning" not in err, out + err
 
 
+@pytest.mark.slow
 def test_kill_9_during_abort_with_the_clock_behind(canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rng = random.Random(23)
     spec = canary / "releases" / "hello.yaml"

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.test_lifecycle import ConfigRepo, V1, V2, at, config_repo
+from tests.factories import make_config_repo
+from tests.commands.test_lifecycle import ConfigRepo, V1, V2, at
 from tests.test_router_lifecycle import spec_text
 
 
@@ -18,7 +19,7 @@ from tests.test_router_lifecycle import spec_text
 def in_flight(git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> ConfigRepo:
     """prod in a git-stepped Argo Rollouts canary of v2 over a Gateway API route, then the route's port changed in
     a committed and pushed spec (past the hooks, or by someone unaware of the rule)."""
-    repo = config_repo(git_remote[1], capsys)
+    repo = make_config_repo(git_remote[1], capsys)
     repo.write_spec(spec_text(V1, "argo-rollouts", "gateway-api"))
     assert repo.release()[0] == 0
     repo.write_spec(spec_text(V2, "argo-rollouts", "gateway-api"), "v2")

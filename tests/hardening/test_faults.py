@@ -37,7 +37,7 @@ from generator.cli import main
 from generator.gitops.messages import parse_trailers
 from tests.conftest import ROOT, git
 from tests.hardening.corpus import sub
-from tests.test_lifecycle import CONFIG
+from tests.factories import CONFIG, init_config_repo, spec_text
 
 SEED = int(os.environ.get("ROLLGEN_FAULT_SEED", "20240501"))
 SOAK = int(os.environ.get("ROLLGEN_SOAK", "0"))
@@ -157,6 +157,7 @@ def _moment(when: str, out: Path, first: Path) -> Callable[[], bool] | None:
     return None
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_large_render(tmp_path: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]) -> None:
     specs, out = tmp_path / "specs", tmp_path / "out"
     write_specs(specs, 0)
@@ -203,28 +204,13 @@ def test_kill_9_during_a_large_render(tmp_path: Path, rng: random.Random, capsys
 
 # -- release and advance killed -----------------------------------------------------------------------------
 
-SPEC = """\
-apiVersion: rollgen.io/v1alpha1
-kind: Release
-metadata: {name: hello, namespace: test, labels: {team: web}}
-spec:
-  engine: nginx
-  image: ghcr.io/kmaster8/hello:IMAGE
-  replicas: 4
-  containerPort: 5050
-  service: {port: 5000}
-  ingress: {host: hello.example.com}
-  strategy:
-    canary:
-      steps:
-        - {weight: 10, pause: 5m}
-        - {weight: 30, pause: 5m}
-        - {weight: 60}
-  environments:
-    - {name: dev, namespace: dev, host: hello.dev.example.com}
-    - {name: staging, namespace: staging, host: hello.staging.example.com}
-    - {name: prod}
-"""
+SPEC = spec_text(
+    "ghcr.io/kmaster8/hello:IMAGE", progression=None, labels="team: web", settle=None,
+    strategy="    canary:\n      steps:\n        - {weight: 10, pause: 5m}\n        - {weight: 30, pause: 5m}\n"
+             "        - {weight: 60}\n",
+    environments="    - {name: dev, namespace: dev, host: hello.dev.example.com}\n"
+                 "    - {name: staging, namespace: staging, host: hello.staging.example.com}\n    - {name: prod}\n",
+)
 ENVS = ("dev", "staging", "prod")
 
 
@@ -233,16 +219,7 @@ def at(hours: int, minutes: int = 0, seconds: int = 0) -> str:
 
 
 def config_repo(path: Path, remote: Path | None = None) -> Path:
-    if remote is not None:
-        git(path.parent, "clone", "-q", str(remote), str(path))
-        git(path, "checkout", "-q", "-B", "main")
-    else:
-        path.mkdir()
-        git(path, "init", "-q", "--initial-branch=main")
-    (path / "rollgen.yaml").write_text(CONFIG)
-    (path / "releases").mkdir()
-    set_image(path, "v1")
-    return path
+    return init_config_repo(path, CONFIG, {"hello.yaml": SPEC.replace("IMAGE", "v1")}, remote, "spec: v1")
 
 
 def set_image(repo: Path, image: str) -> None:
@@ -303,6 +280,7 @@ def calibrate(args: Sequence[str]) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_kill_9_during_release_and_advance(tmp_path: Path, rng: random.Random, capsys: pytest.CaptureFixture[str]) -> None:
     repo = config_repo(tmp_path / "repo")
     spec = str(repo / "releases" / "hello.yaml")
@@ -390,6 +368,7 @@ def test_a_push_the_remote_rejects_or_cannot_receive_loses_nothing(
     assert_consistent(repo, capsys, "after the push went through")
 
 
+@pytest.mark.slow
 def test_six_clones_advancing_at_once_step_exactly_once(
     tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

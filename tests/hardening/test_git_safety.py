@@ -209,6 +209,7 @@ def test_every_command_checks_the_names_it_is_given(
     assert head(repo) == before and clean(repo)
 
 
+@pytest.mark.slow
 def test_kill_9_during_retire(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # retire killed at any moment (only rollgen, or its git too): the repository stays consistent, and the next
     # run finishes the job with exactly one retire commit and nothing of dev or staging touched
@@ -313,7 +314,7 @@ def test_the_pull_request_commands_stderr_is_redacted(
     tmp_path: Path, git_remote: tuple[Path, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # was: "the pull-request command failed (... token=ghp_... ...)" printed the token as the command said it
-    from tests.test_pull_request import CONFIG
+    from tests.gitops.test_pull_request import CONFIG
 
     _, clone = git_remote
     gh = tmp_path / "bin" / "gh"
@@ -325,7 +326,7 @@ def test_the_pull_request_commands_stderr_is_redacted(
     (clone / "rollgen.yaml").write_text(CONFIG)
     (clone / "releases").mkdir()
     (clone / "releases" / "hello.yaml").write_text(
-        __import__("tests.test_lifecycle", fromlist=["spec_text"]).spec_text("ghcr.io/kmaster8/hello:v1"))
+        __import__("tests.commands.test_lifecycle", fromlist=["spec_text"]).spec_text("ghcr.io/kmaster8/hello:v1"))
     git(clone, "add", ".")
     git(clone, "commit", "-q", "-m", "config and spec")
     git(clone, "push", "-q", "origin", "main")
@@ -353,8 +354,8 @@ def test_an_invalid_prometheus_url_is_echoed_without_its_token(
 
 # -- 5. pull-request mode: squash and rebase merges are merges; a PR owed by a killed run is opened -----------
 
-from tests.test_pull_request import BRANCH, Setup, pr  # noqa: E402,F401 - the stand-in `gh` fixture
-from tests.test_lifecycle import V1, V2, spec_text  # noqa: E402
+from tests.gitops.test_pull_request import BRANCH, Setup, pr  # noqa: E402,F401 - the stand-in `gh` fixture
+from tests.commands.test_lifecycle import V1, V2, spec_text  # noqa: E402
 
 
 def land(pr: Setup, when: str, how: str) -> None:

@@ -207,6 +207,7 @@ def test_nasty_values_render_exactly(engine: str, tmp_path: Path, capsys: pytest
     assert "49" not in everything.replace("0x1F", "")  # no {{ 7*7 }} was evaluated anywhere
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", sorted(SPECS))
 def test_nasty_values_survive_kustomize(engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     kubectl = require_tool("kubectl")

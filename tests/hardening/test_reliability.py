@@ -195,6 +195,7 @@ def _diverge(repo: Path, other: Path, round_: int, commits: int = 8) -> list[str
     return subjects
 
 
+@pytest.mark.slow
 def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
     tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -225,6 +226,7 @@ def test_a_catch_up_rebase_killed_mid_way_is_undone_by_the_next_run(
     assert_consistent(repo, capsys, "after the interrupted rebases")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("written", ["whole", "empty", "half"])
 def test_a_rebase_killed_mid_checkout_leaves_no_file_in_the_next_runs_way(
     written: str, tmp_path: Path, remote: Path, capsys: pytest.CaptureFixture[str]
@@ -339,7 +341,7 @@ def test_a_release_renamed_mid_canary_is_refused_on_the_hosts_the_old_name_route
 def test_validate_reports_two_specs_routing_one_host_and_path_in_both(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.test_lifecycle import CONFIG
+    from tests.factories import CONFIG
 
     (tmp_path / "rollgen.yaml").write_text(CONFIG)  # one config repo's specs: neighbours, not alternatives
     folder = tmp_path / "releases"

@@ -16,6 +16,7 @@ from generator.gitops import sync
 from generator.cli import main
 from tests.conftest import REFUSED_PORT, git
 from tests.hardening.corpus import sub
+from tests.factories import init_config_repo
 from tests.hardening.test_faults import SPEC
 
 NOW = "2024-05-01T00:00:00Z"
@@ -31,14 +32,7 @@ SECRET = "ghp_S3cr3tT0kenThatMustNeverShow"
 
 
 def make_repo(path: Path, config: str = CONFIG, spec_name: str = "hello.yaml") -> Path:
-    path.mkdir()
-    git(path, "init", "-q", "--initial-branch=main")
-    (path / "rollgen.yaml").write_text(config)
-    (path / "releases").mkdir()
-    (path / "releases" / spec_name).write_text(SPEC.replace("IMAGE", "v1"))
-    git(path, "add", ".")
-    git(path, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "spec")
-    return path
+    return init_config_repo(path, config, {spec_name: SPEC.replace("IMAGE", "v1")})
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str]:
