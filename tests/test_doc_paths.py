@@ -2,9 +2,10 @@
 
 Modules move (the repo split, the wiring split, the kustomize package); a docstring, a comment or a page of
 docs/ that still says `generator/wiring.py` or `generator.render.queries` sends a reader nowhere. Checked:
-every `generator/....py` path, every `<sub-package>/<module>.py` path (DESIGN.md's tables write them so), and
-every dotted `generator.x.y` name in the package's docstrings and comments and in docs/**/*.md. A dotted name
-must reach a module, then (when it goes on) a top-level name that module defines or imports.
+every `generator/....py` and `tests/....py` path, every `<sub-package>/<module>.py` path (DESIGN.md's tables
+write them so), and every dotted `generator.x.y` name in the package's docstrings and comments and in
+docs/**/*.md. A dotted name must reach a module, then (when it goes on) a top-level name that module defines or
+imports.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "generator"
 SUBPACKAGES = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
-PATH = re.compile(r"(?<![\w./-])((?:generator/(?:[\w-]+/)*|(?:" + "|".join(SUBPACKAGES) + r")/(?:[\w-]+/)*)[\w-]+\.py)\b")
+PATH = re.compile(
+    r"(?<![\w./-])((?:generator/(?:[\w-]+/)*|tests/(?:[\w-]+/)*|(?:" + "|".join(SUBPACKAGES) + r")/(?:[\w-]+/)*)[\w-]+\.py)\b"
+)
 DOTTED = re.compile(r"(?<![\w.])generator(?:\.\w+)+")
 
 
@@ -103,8 +106,9 @@ def test_paths_and_dotted_names_in_the_package_and_docs_exist() -> None:
 
 def test_the_scan_catches_a_moved_module() -> None:
     text = ("generator/wiring.py and generator.render.queries and render/queries.py and generator.model.NO_SUCH; "
-            "generator/render/emit.py, render/emit.py, generator.render.emit.emit, generator.facts, ruamel/yaml/x.py")
+            "generator/render/emit.py, render/emit.py, generator.render.emit.emit, generator.facts, ruamel/yaml/x.py, "
+            "tests/test_layers.py, tests/test_cli_quick.py")
     assert [m.group(1) for m in PATH.finditer(text) if not path_exists(m.group(1))] == [
-        "generator/wiring.py", "render/queries.py"]
+        "generator/wiring.py", "render/queries.py", "tests/test_cli_quick.py"]
     assert [m.group(0) for m in DOTTED.finditer(text) if not dotted_exists(m.group(0))] == [
         "generator.render.queries", "generator.model.NO_SUCH"]
