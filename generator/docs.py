@@ -302,6 +302,8 @@ def commands_reference() -> str:
 def _usage(parser: argparse.ArgumentParser) -> str:
     """The usage line at a fixed width (argparse's follows the terminal's)."""
     formatter = argparse.HelpFormatter(parser.prog, width=100)
+    # format_usage has no width argument: the formatter takes the parser's actions and groups, which argparse
+    # keeps only under private names (its own format_usage reads them so).
     formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups, prefix="")
     return formatter.format_help().strip()
 
