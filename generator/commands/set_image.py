@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from generator.gitops.image_edit import check_image, check_meaning, edit_image, plain_file, replace_file, validated_bytes
+from generator.atomic import replace_file
+from generator.gitops.image_edit import check_image, check_meaning, edit_image, plain_file, validated_bytes
 from generator.gitops.specs import find_spec, spec_display
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
