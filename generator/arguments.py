@@ -30,7 +30,7 @@ def check_name(value: str, option: str, what: str) -> str:
     return value
 
 
-def check(args: Any) -> None:
+def check_arguments(args: Any) -> None:
     """Every name of the parsed command line: NAME (unless `plan` was given a spec's path) and --env."""
     name = getattr(args, "name", None)
     if isinstance(name, str) and not (args.command == "plan" and name.endswith((".yaml", ".yml"))):

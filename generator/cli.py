@@ -303,9 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(words)).parse_args(words)
     try:
-        from generator.arguments import check
+        from generator.arguments import check_arguments
 
-        check(args)  # NAME and --env, for every command: they become paths
+        check_arguments(args)  # NAME and --env, for every command: they become paths
         module = _import_command(f"generator.commands.{args.command.replace('-', '_')}", entry=argv is None)
         code: int = module.run(args)
         if argv is None:

@@ -302,21 +302,26 @@ def commands_reference() -> str:
 def _usage(parser: argparse.ArgumentParser) -> str:
     """The usage line at a fixed width (argparse's follows the terminal's)."""
     formatter = argparse.HelpFormatter(parser.prog, width=100)
+    # format_usage has no width argument: the formatter takes the parser's actions and groups, which argparse
+    # keeps only under private names (its own format_usage reads them so).
     formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups, prefix="")
     return formatter.format_help().strip()
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    # argparse lists a parser's actions only in `_actions` (no public accessor); the subcommands' action is
+    # the one whose choices are parsers (its class, _SubParsersAction, is private).
     for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
+        choices = action.choices
+        if isinstance(choices, dict) and all(isinstance(p, argparse.ArgumentParser) for p in choices.values()):
+            return dict(choices)
     return {}
 
 
 def _options(parser: argparse.ArgumentParser) -> list[str]:
     rows = ["| Argument | Takes | Does |", "|---|---|---|"]
     for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
+        if "--help" in action.option_strings:  # argparse's own -h/--help (its class, _HelpAction, is private)
             continue
         words = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
         takes = _takes(action)

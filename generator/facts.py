@@ -62,6 +62,7 @@ Trait = Literal[
     "latency-template",  # the built-in latency is a template of our own (Flagger's request-duration differs)
     "cookie-header-as-cookie",  # a header match on `cookie` is read as the cookie condition (Flagger's nginx)
     "header-route-whole-host",  # Istio header routes match the header only, not the path (Argo Rollouts)
+    "scales-target",  # the controller sets its target Deployment's replicas (Flagger: to 0 after a promotion)
 ]
 TRAITS: dict[EngineName, frozenset[Trait]] = {
     "deployments": frozenset({"git-replicas", "sticky", "preview-traffic", "preview-route"}),
@@ -69,7 +70,8 @@ TRAITS: dict[EngineName, frozenset[Trait]] = {
         {"sticky", "preview-traffic", "preview-route", "owns-canary-route", "header-route-whole-host"}
     ),
     "flagger": frozenset(
-        {"one-clock", "load-test", "match-or-weight", "switches-itself", "latency-template", "cookie-header-as-cookie"}
+        {"one-clock", "load-test", "match-or-weight", "switches-itself", "latency-template", "cookie-header-as-cookie",
+         "scales-target"}
     ),
 }
 
@@ -95,7 +97,7 @@ def flagger_interval(explicit: int | None, pauses: Iterable[int | None]) -> int 
     """A one-clock engine's clock (Flagger's analysis interval): `analysis.interval` when set, else the steps'
     pause (the first one set: the checks hold them all equal); None when neither says, for the caller's default.
     Shared by the model (spec.build), the Canary (render/engines/flagger.py) and the checks
-    (spec.enginechecks.flagger_interval)."""
+    (spec.enginechecks.release_flagger_interval)."""
     if explicit is not None:
         return explicit
     return next((pause for pause in pauses if pause), None)

@@ -2,7 +2,7 @@
 
 BLAKE2b from hashlib, imported when a digest is first made, not with this module: hashlib loads OpenSSL's
 libcrypto (~3 ms), which `rollgen validate` never needs. Not for digests others must reproduce (Kustomize's name
-suffixes are sha256: render/build_config.py).
+suffixes are sha256: kustomize/config_generator.py).
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class Freeze:
                 "until": format_time(self.until)}
 
 
-def parse(entries: Sequence[Mapping[str, Any]]) -> tuple[Window, ...]:
+def parse_windows(entries: Sequence[Mapping[str, Any]]) -> tuple[Window, ...]:
     """rollgen.yaml's schema-valid, `problems`-free `freeze:` list as windows."""
     return tuple(_window(index, entry) for index, entry in enumerate(entries))
 
@@ -125,7 +125,7 @@ def _zone(name: str) -> Any:
         return None
 
 
-def active(windows: Iterable[Window], now: datetime) -> Freeze | None:
+def active_freeze(windows: Iterable[Window], now: datetime) -> Freeze | None:
     """The window in force at `now` (the first in rollgen.yaml's order; when several are, the one that ends
     last is named, so its `until` is when rollgen acts again), or None."""
     found = [f for f in (_in_force(w, now) for w in windows) if f is not None]

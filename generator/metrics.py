@@ -9,11 +9,11 @@ lists them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator.atomic import replace_file
 from generator.model import EnvState
 from generator.placement import UNKNOWN, Placement, of_release
 from generator.render.state import Found
@@ -127,24 +127,10 @@ def write_after_tick(path: Path, config: Config, failed: int, moved: int,
     tick["rollgen_tick_failures"] = failed
     tick["rollgen_tick_moved"] = moved
     try:
-        write_file(path, exposition(config.root, config.output_dir, list(scan(config.output_dir)), tick, waiting))
+        text = exposition(config.root, config.output_dir, list(scan(config.output_dir)), tick, waiting)
+        replace_file(path, text.encode("utf-8"))
     except OSError as exc:
         raise RollgenError(f"--metrics-file {path}: cannot write it: {exc.strerror or exc}") from None
-
-
-def write_file(path: Path, text: str) -> None:
-    """Atomically: a temporary file beside it, then a rename, so the collector never reads half a file (it
-    reads only *.prom files: the temporary name does not end so)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def previous_success(path: Path) -> float | None:

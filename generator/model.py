@@ -293,7 +293,7 @@ class EnvState:
     # show k/n without the spec; 0 when unknown (older state files). Shown, never planned or rendered from, so it
     # takes no part in equality.
     steps: int = field(default=0, compare=False)
-    # What runs in the pod besides the image (generator/workload_progression.py): canonical JSON of the container,
+    # What runs in the pod besides the image (generator/plan/workload_progression.py): canonical JSON of the container,
     # pod, security and config inputs that stable runs, and the canary's while one is in flight. "" when unknown
     # (older state files, plain `render`): the spec's inputs then. Not part of equality, as `steps`.
     stable_pod: str = field(default="", compare=False)

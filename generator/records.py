@@ -76,28 +76,26 @@ else:
     class _StandardFields:
         """A record class's `__dataclass_fields__`, for the dataclasses module's functions: built on first use.
 
-        It sets the standard Field's `_field_type` as the decorator does (a private name of dataclasses, stable
-        since Python 3.7); nothing in rollgen asks for it, only code that applies dataclasses' own functions."""
+        The standard Fields come from a standard dataclass made with the same fields (make_dataclass: public,
+        and the decorator marks each Field as a field); nothing in rollgen asks for them, only code that applies
+        dataclasses' own functions."""
 
         def __get__(self, instance: Any, owner: Any) -> dict[str, Any]:
             import dataclasses
 
-            out = {}
             annotations: dict[str, Any] = {}
             for klass in reversed(owner.__mro__):
                 annotations.update(klass.__dict__.get("__annotations__", {}))
+            specs = []
             for f in getattr(owner, _FIELDS):
                 kwargs: dict[str, Any] = {"compare": f.compare, "repr": f.repr}
                 if f.default is not MISSING:
                     kwargs["default"] = f.default
                 if f.default_factory is not MISSING:
                     kwargs["default_factory"] = f.default_factory
-                standard = dataclasses.field(**kwargs)
-                standard.name = f.name
-                standard.type = annotations.get(f.name)
-                standard._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
-                out[f.name] = standard
-            return out
+                specs.append((f.name, annotations.get(f.name, Any), dataclasses.field(**kwargs)))
+            made = dataclasses.make_dataclass(owner.__name__, specs)
+            return {f.name: f for f in dataclasses.fields(made)}
 
     def _is_classvar(annotation: Any) -> bool:
         text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")

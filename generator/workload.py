@@ -37,7 +37,7 @@ GENERATED_CONFIG_ANNOTATIONS = {
 
 
 @dataclass(frozen=True)
-class Config:
+class PodConfig:
     files: tuple[tuple[str, str], ...] = ()  # (file name, content), sorted
     literals: tuple[tuple[str, str], ...] = ()  # (key, value), sorted
     mount_path: str | None = None
@@ -53,7 +53,7 @@ class Workload:
     container: JSON = field(default_factory=dict)
     pod: JSON = field(default_factory=dict)
     security: Security = DEFAULT_SECURITY
-    config: Config = Config()
+    config: PodConfig = PodConfig()
     disruption_budget: JSON | None = None
     patches: tuple[JSON, ...] = ()
     rolling_update: JSON | None = None  # environments[].strategy.rollingUpdate: a plain Deployment here
@@ -83,7 +83,7 @@ class Workload:
 # -- building from the spec ----------------------------------------------------------------------------------
 
 
-def build(spec: Mapping[str, Any]) -> Workload:
+def build_workload(spec: Mapping[str, Any]) -> Workload:
     """The release-level workload of a schema-valid spec."""
     service = spec["service"]
     return Workload(
@@ -101,7 +101,7 @@ def build(spec: Mapping[str, Any]) -> Workload:
 def for_environment(base: Workload, entry: Mapping[str, Any]) -> Workload:
     """The release's workload with an environment entry's overrides merged in."""
     container = merge_container(base.container, entry.get("container", {}))
-    pod = merge(base.pod, entry.get("pod", {}))
+    pod = deep_merge(base.pod, entry.get("pod", {}))
     strategy = entry.get("strategy", {})
     return Workload(
         container=container,
@@ -116,26 +116,26 @@ def for_environment(base: Workload, entry: Mapping[str, Any]) -> Workload:
     )
 
 
-def build_config(config: Mapping[str, Any] | None) -> Config:
+def build_config(config: Mapping[str, Any] | None) -> PodConfig:
     if not config:
-        return Config()
-    return Config(
+        return PodConfig()
+    return PodConfig(
         files=tuple(sorted(config.get("files", {}).items())),
         literals=tuple(sorted(config.get("literals", {}).items())),
         mount_path=config.get("mountPath"),
     )
 
 
-def merge_config(base: Config, override: Mapping[str, Any] | None) -> Config:
+def merge_config(base: PodConfig, override: Mapping[str, Any] | None) -> PodConfig:
     """Files and literals merge by key (the environment's win); the mount path is replaced when given."""
     if not override:
         return base
     files = {**dict(base.files), **override.get("files", {})}
     literals = {**dict(base.literals), **override.get("literals", {})}
-    return Config(tuple(sorted(files.items())), tuple(sorted(literals.items())), override.get("mountPath", base.mount_path))
+    return PodConfig(tuple(sorted(files.items())), tuple(sorted(literals.items())), override.get("mountPath", base.mount_path))
 
 
-def merge(base: Any, override: Any) -> Any:
+def deep_merge(base: Any, override: Any) -> Any:
     """Mappings merge key by key (recursively); anything else, lists included, is replaced by the override.
 
     The result shares the inputs' values: the spec's data is never changed after loading, and
@@ -143,14 +143,14 @@ def merge(base: Any, override: Any) -> Any:
     if isinstance(base, dict) and isinstance(override, dict):
         out = dict(base)
         for key, value in override.items():
-            out[key] = merge(base[key], value) if key in base else value
+            out[key] = deep_merge(base[key], value) if key in base else value
         return out
     return override
 
 
 def merge_container(base: JSON, override: Mapping[str, Any]) -> JSON:
     """As `merge`, except `env`: merged by name, an entry with `value: null` removing the variable."""
-    out = merge(base, {k: v for k, v in override.items() if k != "env"})
+    out = deep_merge(base, {k: v for k, v in override.items() if k != "env"})
     if "env" in override:
         out["env"] = merge_env(base.get("env", []), override["env"])
     return drop_removed_env(out)
@@ -197,7 +197,7 @@ def config_files_name(release_name: str) -> str:
     return f"{release_name}-config-files"
 
 
-def config_mount_path(release_name: str, config: Config) -> str:
+def config_mount_path(release_name: str, config: PodConfig) -> str:
     return config.mount_path or f"/etc/{release_name}"
 
 
@@ -235,7 +235,7 @@ def default_probe_ports(container: JSON, port_name: str, port_number: int) -> No
             probe["grpc"]["port"] = port_number
 
 
-def add_config(name: str, config: Config, container: JSON, pod: JSON) -> None:
+def add_config(name: str, config: PodConfig, container: JSON, pod: JSON) -> None:
     """Literals as environment variables (envFrom), files as a read-only volume; kustomize renames both
     references to the hashed ConfigMap names, so a change in the config changes the pod template."""
     if config.literals:
@@ -303,7 +303,7 @@ def mounts_path(container: Mapping[str, Any], path: str) -> bool:
 # -- other objects -------------------------------------------------------------------------------------------
 
 
-def disruption_budget(release: Release, env: Environment, metadata: JSON) -> JSON | None:
+def pod_disruption_budget(release: Release, env: Environment, metadata: JSON) -> JSON | None:
     """A PDB over every pod of the release. It selects `rollgen.io/release`, not `app.kubernetes.io/name`:
     Flagger rewrites the name label to `N-primary` on its primary pods but copies the others, and the nginx
     engine's stable and canary tracks, and every ReplicaSet of a Rollout, carry it too."""
@@ -440,7 +440,7 @@ def workload_from(text: str, base: Workload) -> Workload:
         container=data.get("container", {}),
         pod=data.get("pod", {}),
         security=data.get("security", DEFAULT_SECURITY),
-        config=Config(
+        config=PodConfig(
             tuple(sorted(config.get("files", {}).items())),
             tuple(sorted(config.get("literals", {}).items())),
             config.get("mountPath"),

@@ -3,7 +3,7 @@
 Importing yaml compiles ten patterns for its pure-Python reader, resolver and constructor. One of them, the
 reader's NON_PRINTABLE class (every code point up to U+10FFFF), costs Python's regex compiler about 57 million
 instructions, a quarter of what a cold `rollgen validate` of one spec spent above `python -c pass` (issue 16
-item 4; bench/README.md). rollgen parses with LibYAML and resolves plain scalars itself (spec/loader.py), so
+item 4; bench/README.md). rollgen parses with LibYAML and resolves plain scalars itself (spec/scalars.py), so
 most runs never use those patterns at all.
 
 This is the one module that imports yaml (ruff's banned-api, pyproject.toml, refuses `import yaml` anywhere else
@@ -39,6 +39,8 @@ class DeferredPattern:
 
 
 def _deferring(pattern: Any, flags: int = 0) -> Any:
+    # sys._getframe is CPython's (underscored, documented); the public way, inspect.currentframe, is the same
+    # call behind an import of inspect that costs more than this module saves.
     caller = sys._getframe(1).f_globals.get("__name__", "")
     if caller == "yaml" or caller.startswith("yaml."):
         return DeferredPattern(pattern, flags)

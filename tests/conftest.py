@@ -48,7 +48,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The quick loop: without --slow or an explicit -m, the tests marked slow are deselected (not skipped, so
-    that -ra lists only what is really missing). A test file or test named on the command line runs whole."""
+    that -ra lists only what is really missing). A test file or test named on the command line runs whole.
+    Everything under tests/hardening/ counts as slow: adversarial inputs, crashes and faults, the brake under every
+    failure (about a third of the quick loop's time); `-m slow` selects it too."""
+    hardening = Path(__file__).resolve().parent / "hardening"
+    for item in items:
+        if item.path.is_relative_to(hardening):
+            item.add_marker(pytest.mark.slow)
     named = any(arg.partition("::")[0].endswith(".py") for arg in config.args)
     if config.getoption("--slow") or config.option.markexpr or named:
         return

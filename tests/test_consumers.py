@@ -311,7 +311,7 @@ def lifecycle(example: Path, env_name: str) -> list[tuple[str, Any, Any]]:
     out.append(("abort", updated, abort.state))
     if abort.state.step:  # ready_first: the pods go on the next advance
         later = now + timedelta(hours=1)
-        never = progression.GateResult(progression.Outcome.PASS, "not asked")  # no gate: no traffic to judge
+        never = progression.GateResult(progression.GateOutcome.PASS, "not asked")  # no gate: no traffic to judge
         advance = partial(progression.plan_advance, gate=lambda *_: never)
         down = with_pods(advance)(updated, env2, abort.state, later)
         assert isinstance(down, progression.Transition) and down.state.step == 0, down

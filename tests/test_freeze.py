@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator.clock import parse_rfc3339
-from generator.freeze import Window, active, parse
+from generator.freeze import Window, active_freeze, parse_windows
 from tests.factories import CONFIG, V1, V2, ConfigRepo, make_config_repo
 from tests.plan.test_order import FAN_OUT, spec
 
@@ -21,12 +21,12 @@ def utc(text: str) -> datetime:
 
 
 def until(windows: tuple[Window, ...], now: str) -> str | None:
-    found = active(windows, utc(now))
+    found = active_freeze(windows, utc(now))
     return None if found is None else found.until.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_a_weekly_window_over_midnight() -> None:
-    windows = parse([{"weekly": {"from": "Fri 22:00", "to": "Sat 02:00"}, "reason": "batch"}])
+    windows = parse_windows([{"weekly": {"from": "Fri 22:00", "to": "Sat 02:00"}, "reason": "batch"}])
     # 2026-12-04 is a Friday
     assert until(windows, "2026-12-04T21:59:59Z") is None
     assert until(windows, "2026-12-04T22:00:00Z") == "2026-12-05T02:00:00Z"
@@ -37,7 +37,7 @@ def test_a_weekly_window_over_midnight() -> None:
 
 
 def test_a_weekly_window_over_the_weeks_end_in_a_time_zone() -> None:
-    windows = parse([{"weekly": {"from": "Fri 16:00", "to": "Mon 08:00"}, "timeZone": "Europe/Berlin"}])
+    windows = parse_windows([{"weekly": {"from": "Fri 16:00", "to": "Mon 08:00"}, "timeZone": "Europe/Berlin"}])
     # December: CET, UTC+1
     assert until(windows, "2026-12-04T14:59:59Z") is None
     assert until(windows, "2026-12-04T15:00:00Z") == "2026-12-07T07:00:00Z"
@@ -49,7 +49,7 @@ def test_a_weekly_window_over_the_weeks_end_in_a_time_zone() -> None:
 def test_a_weekly_window_across_a_dst_change_ends_at_its_local_time() -> None:
     """Berlin moves from CET (UTC+1) to CEST (UTC+2) at 2026-03-29 02:00 local: a window from Saturday 22:00 to
     Sunday 04:00 local starts at 21:00Z and ends at 02:00Z (not 03:00Z, as a fixed offset would have it)."""
-    windows = parse([{"weekly": {"from": "Sat 22:00", "to": "Sun 04:00"}, "timeZone": "Europe/Berlin"}])
+    windows = parse_windows([{"weekly": {"from": "Sat 22:00", "to": "Sun 04:00"}, "timeZone": "Europe/Berlin"}])
     assert until(windows, "2026-03-28T20:59:59Z") is None
     assert until(windows, "2026-03-28T21:00:00Z") == "2026-03-29T02:00:00Z"
     assert until(windows, "2026-03-29T01:59:59Z") == "2026-03-29T02:00:00Z"
@@ -62,7 +62,7 @@ def test_a_weekly_window_across_a_dst_change_ends_at_its_local_time() -> None:
 
 
 def test_an_absolute_window_and_the_later_end_of_two() -> None:
-    windows = parse([
+    windows = parse_windows([
         {"from": "2026-12-24T00:00:00Z", "to": "2026-12-27T00:00:00Z", "reason": "holidays"},
         {"weekly": {"from": "Sat 00:00", "to": "Tue 00:00"}},
     ])

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, require_tool
 
 README = ROOT / "README.md"
@@ -35,6 +37,7 @@ def normalized(text: str, folder: Path) -> str:
     return re.sub(r"\[[0-9a-f]{12}\]", "[commit]", text).strip("\n")
 
 
+@pytest.mark.slow
 def test_the_quick_start_runs_as_the_readme_shows(tmp_path: Path) -> None:
     require_tool("git")
     kubectl = require_tool("kubectl")
@@ -67,6 +70,7 @@ def test_ci_runs_the_readmes_test_command_and_it_runs_every_test() -> None:
     assert test_command.split()[:3] == ["python", "-m", "pytest"] and "--slow" in test_command.split()
 
 
+@pytest.mark.slow
 def test_the_quick_loop_leaves_out_the_slow_tests_and_slow_brings_them_back() -> None:
     def collected(*args: str) -> tuple[int, int]:
         """(tests collected, tests deselected) of `pytest --collect-only args`."""
@@ -77,9 +81,11 @@ def test_the_quick_loop_leaves_out_the_slow_tests_and_slow_brings_them_back() ->
         assert counts, done.stdout + done.stderr
         return int(counts[1]), int(counts[2] or 0)
 
-    quick, marked = collected("tests/hardening"), collected("tests/hardening", "-m", "slow")
-    everything = collected("tests/hardening", "--slow")
+    quick, marked = collected("tests/plan"), collected("tests/plan", "-m", "slow")
+    everything = collected("tests/plan", "--slow")
     assert quick[1] > 0 and quick[0] + quick[1] == everything[0] and everything[1] == 0
     assert marked == (quick[1], quick[0])  # -m slow: exactly what the quick loop leaves out
     named = "tests/hardening/test_faults.py"  # a file named runs whole, its slow tests too
     assert collected(named) == collected(named, "--slow") and collected(named, "-m", "slow")[0] > 0
+    hardening = collected("tests/hardening", "-m", "slow")  # all of it is slow
+    assert hardening == (collected("tests/hardening", "--slow")[0], 0)

@@ -1,4 +1,4 @@
-"""rollgen works on a PyYAML built without LibYAML (loader.py and emit.py fall back to the pure-Python classes).
+"""rollgen works on a PyYAML built without LibYAML (spec/composer.py and emit.py fall back to the pure-Python classes).
 
 The loader and emitter tests run again in a child interpreter where `yaml._yaml` (LibYAML's binding) cannot be
 imported, as on a PyYAML installed from source without the C library: same results, same messages and positions.

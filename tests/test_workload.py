@@ -178,7 +178,7 @@ def test_patch_of_an_owned_field_is_refused() -> None:
      ("a=1,b=y", False), ("a in (1,2), !b", False), ("(unreadable", True)],
 )
 def test_patch_target_selectors_read_as_kubernetes_does(selector: str, expected: bool) -> None:
-    from generator.spec.workload_checks import selected
+    from generator.spec.patch_checks import selected
 
     assert selected(selector, {"a": "1", "b": "x"}) is expected
 

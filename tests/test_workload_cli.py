@@ -249,7 +249,7 @@ def test_config_values_with_quotes_and_spaces_arrive_exactly(
 
 
 def test_quoted_values_round_trip_in_the_in_process_build_too(tmp_path: Path) -> None:
-    # `rollgen plan` builds overlays in process (generator/render/build.py): it must read them back as kubectl does.
+    # `rollgen plan` builds overlays in process (generator/kustomize/build.py): it must read them back as kubectl does.
     from generator import workload
     from tests.render.test_build import same_as_kubectl
 

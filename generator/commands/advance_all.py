@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             lines, pushed = _pull_requests(repo, config, branch, replace(request, kind="advance"), only), False
         else:
             lines, pushed = _attempts(repo, config, branch, request, only, answers)
-    report(lines, pushed, args.format, None if only.cluster is None else (only.cluster, default_cluster(config)))
+    report_lines(lines, pushed, args.format, None if only.cluster is None else (only.cluster, default_cluster(config)))
     if config.notify:  # the commits have landed (a refused push raised above): tell people (generator/notify)
         from generator.clock import format_time
         from generator.notify import after_tick
@@ -184,7 +184,7 @@ def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
     import re
     from pathlib import Path
 
-    from generator.render.state import load
+    from generator.render.state import load_state
 
     # at rest: stable, or aborted with its canary pods gone (step 0; plan.progression.ready_first keeps them a tick)
     quiet = re.compile(rb"^phase: stable\r?$|^phase: aborted\r?$(?s:.*)^step: 0\r?$|^step: 0\r?$(?s:.*)^phase: aborted\r?$",
@@ -199,7 +199,7 @@ def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
                 with open(path, "rb") as fh:
                     if quiet.search(fh.read()):
                         continue
-            state = load(Path(path))
+            state = load_state(Path(path))
         except (OSError, ValueError):
             state = None  # unreadable: reported as a failure of that environment when its release is loaded
         if state is None or state.in_flight or (state.phase == "aborted" and state.step > 0):
@@ -292,7 +292,7 @@ def _prefetch(repo: Repo, config: Config, request: Request, flying: Sequence[tup
 
     from generator.plan.gates import Recorder, evaluate
     from generator.plan.progression import plan_advance
-    from generator.render.state import load, state_path
+    from generator.render.state import load_state, state_path
 
     recorder = Recorder()
     planner = with_pods(partial(plan_advance, gate=partial(evaluate, client=recorder)))
@@ -306,7 +306,7 @@ def _prefetch(repo: Repo, config: Config, request: Request, flying: Sequence[tup
             if env is None or release.analysis_for(env) is None or not only.on_cluster(config, release, env_name):
                 continue
             try:
-                planner(release, env, load(state_path(Path(config.output_dir, "apps", name), env_name)), request.now)
+                planner(release, env, load_state(state_path(Path(config.output_dir, "apps", name), env_name)), request.now)
             except (RollgenError, ValueError):
                 continue
     answers.prefetch(recorder.asks)
@@ -485,7 +485,7 @@ def _failed(line: Line) -> bool:
     return isinstance(line, Failure) or line.result == "refused"
 
 
-def report(lines: Sequence[Line], pushed: bool, fmt: str, cluster: tuple[str, str] | None = None) -> None:
+def report_lines(lines: Sequence[Line], pushed: bool, fmt: str, cluster: tuple[str, str] | None = None) -> None:
     """cluster: (--cluster, the cluster of environments without one), to say where nothing was in flight."""
     moved = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "committed")
     held = sum(1 for line in lines if isinstance(line, Outcome) and line.result == "nothing-to-do")

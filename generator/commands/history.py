@@ -53,7 +53,7 @@ def _entry(log: LogEntry) -> dict[str, Any]:
 def _action_times(repo: Repo, entries: list[dict[str, Any]]) -> None:
     """Each entry's date becomes its action's time, read from the state files of all commits at once."""
     from generator.spec.config import load
-    from generator.render.state import parse, relpath
+    from generator.render.state import parse_state, relpath
 
     prefix = load(repo.root).output_prefix()
     wanted = [(e, f"{e['commit']}:{prefix}{relpath(e['release'], e['environment'])}") for e in entries
@@ -61,7 +61,7 @@ def _action_times(repo: Repo, entries: list[dict[str, Any]]) -> None:
     blobs = repo.read_blobs([spec for _, spec in wanted]) if wanted else []
     for (entry, _), blob in zip(wanted, blobs):
         try:
-            since = parse(blob).since if blob is not None else ""
+            since = parse_state(blob).since if blob is not None else ""
         except ValueError:
             since = ""
         entry["date"] = since or _utc(entry["date"])

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 def _load(spec: Path, repo: Repo, config: Config) -> Release:
     """The spec's release, refused when its file has uncommitted changes (the release must be what the repo
     holds), or (located) when another spec has its name or another release already routes one of its hosts and
-    paths (generator/clashes.py)."""
+    paths (generator/gitops/clashes.py)."""
     from generator.gitops.clashes import refuse_clashes
 
     release = load_committed(repo, config, spec, then="release it")  # its mistakes first: they need fixing

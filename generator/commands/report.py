@@ -4,7 +4,6 @@ environment (generator/report: what it shows; report/html.py: the page)."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -13,11 +12,11 @@ from generator.errors import EXIT_OK, RollgenError
 
 def run(args: argparse.Namespace) -> int:
     from generator.report import collect
-    from generator.report.html import render
+    from generator.report.html import html_page
 
     report = collect(args.repo, _now(args.now))
-    text = render(report).encode("utf-8")
-    write(args.out, text)
+    text = html_page(report).encode("utf-8")
+    _write(args.out, text)
     releases = len({view.release for view in report.environments})
     envs = len(report.environments)
     print(f"wrote {args.out}: {releases} release{'' if releases == 1 else 's'}, "
@@ -38,15 +37,10 @@ def _now(text: str | None) -> str:
         raise UsageError(f"--now: {exc}") from None
 
 
-def write(path: Path, data: bytes) -> None:
-    """A temporary file beside it, then a rename: a reader never sees half a page, and a symlink at `path` is
-    replaced, not followed."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def _write(path: Path, data: bytes) -> None:
+    from generator.atomic import replace_file
+
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        replace_file(path, data)
     except OSError as exc:
         raise RollgenError(f"--out {path}: cannot write it: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -4,7 +4,7 @@ Removes the environment's generated files (its overlay, its state, its Argo CD A
 Kustomization) in one commit of its own, `Rollgen-Action: retire`; with the release's last deployed
 environment, its base and wiring folders too. Refused while the spec still lists the environment (remove it
 from the spec first: the spec says what should run). Works for a release whose spec is gone as well (deleted,
-or renamed: the old name's environments keep running until retired). See generator/retire.py.
+or renamed: the old name's environments keep running until retired). See generator/gitops/retire.py.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _attempts(repo: Repo, config: Config, branch: str, args: argparse.Namespace)
 
 
 def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
-    from generator.gitops.retire import deployed_environments, environment_files, release_files, state_of
+    from generator.gitops.retire import deployed_environments, environment_files, leftover_files, state_of
 
     out = config.output_dir
     if not _deployed(repo, config, name):
@@ -88,7 +88,7 @@ def retire(repo: Repo, config: Config, name: str, env: str) -> Outcome:
     if not files and not _already_gone(repo, config.output_prefix(), name, env, []):
         return Outcome(name, env, "nothing-to-do", f"nothing to retire: {name} has no files for environment {env}")
     if deployed == [env] or not deployed:
-        files = sorted(set(files) | set(release_files(out, name)))  # the last one: the base goes too
+        files = sorted(set(files) | set(leftover_files(out, name)))  # the last one: the base goes too
     prefix = config.output_prefix()
     paths = [prefix + rel for rel in files if _removable(out, rel)]
     paths += _already_gone(repo, prefix, name, env, paths)  # a retire killed mid-way deleted these
@@ -184,10 +184,10 @@ def _image(repo: Repo, path: Path) -> str:
     """The environment's stable image, from its state file; from HEAD's when a retire killed mid-way deleted it
     (its re-run records the same image the first would have)."""
     try:
-        found = state_file.load(path)
+        found = state_file.load_state(path)
         if found is None and path.parent.is_relative_to(repo.root):
             data = repo.read_blobs([f"HEAD:{path.relative_to(repo.root).as_posix()}"])[0]
-            found = state_file.parse(data) if data is not None else None
+            found = state_file.parse_state(data) if data is not None else None
     except (OSError, ValueError, GitError):
         return "unknown"
     return found.stable_image.ref if found is not None else "unknown"

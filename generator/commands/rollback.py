@@ -129,7 +129,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
     import re
 
     from generator.gitops.messages import parse_trailers
-    from generator.render.state import parse, relpath
+    from generator.render.state import parse_state, relpath
 
     repo = Repo.discover(path)
     prefix = repo_config(repo).output_prefix()
@@ -139,7 +139,7 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
     out = []
     for blob in blobs:
         try:
-            state = parse(blob) if blob is not None else None
+            state = parse_state(blob) if blob is not None else None
         except ValueError:
             continue
         if state is not None:
@@ -153,7 +153,8 @@ def _history(path: Path, release: Release, env: Environment) -> list[EnvState]:
 def set_spec_image(repo: Repo, config: Config, release: Release, env: str, transition: Transition) -> str | None:
     """The environment's own `image:` in the spec set to the version rolled back to (set-image's edit, checked to
     change nothing else); the spec's repository path when it changed, for the same commit."""
-    from generator.gitops.image_edit import check_meaning, edit_image, plain_file, replace_file, validated_bytes
+    from generator.atomic import replace_file
+    from generator.gitops.image_edit import check_meaning, edit_image, plain_file, validated_bytes
 
     spec = find_spec(repo, config, release.name)
     rel = plain_file(repo, spec)

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from generator.gitops.image_edit import check_image, check_meaning, edit_image, plain_file, replace_file, validated_bytes
+from generator.atomic import replace_file
+from generator.gitops.image_edit import check_image, check_meaning, edit_image, plain_file, validated_bytes
 from generator.gitops.specs import find_spec, spec_display
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
@@ -64,7 +65,8 @@ def _run(args: argparse.Namespace) -> int:
         replace_file(spec, edit.data)
         print(f"{display}: {where}: image {edit.old or '(none)'} -> {image}")
         if args.commit:
-            commit = repo.commit([rel], commit_message(args.name, args.env, edit.old, image, display), config.author)
+            message = image_commit_message(args.name, args.env, edit.old, image, display)
+            commit = repo.commit([rel], message, config.author)
             if commit is None:
                 print(f"{display}: HEAD already holds this image")
             else:
@@ -99,7 +101,7 @@ def _validated_data(spec: Path, config: Config, display: str) -> dict[str, Any]:
     return validated_bytes(spec.read_bytes(), config, display)
 
 
-def commit_message(name: str, env: str | None, old: str | None, image: str, display: str) -> str:
+def image_commit_message(name: str, env: str | None, old: str | None, image: str, display: str) -> str:
     where = f"{name}/{env}" if env else name
     lines = [
         f"{where}: set image {image}",

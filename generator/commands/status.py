@@ -75,12 +75,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _freeze(repo: Path, now: datetime) -> Freeze | None:
     """The change freeze in force at `now` (rollgen.yaml's `freeze:`), if any."""
-    from generator.freeze import active
+    from generator.freeze import active_freeze
     from generator.spec.config import load
 
     root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
     windows = load(root).freeze
-    return active(windows, now) if windows else None
+    return active_freeze(windows, now) if windows else None
 
 
 def _output_dir(repo: Path) -> Path:
@@ -103,7 +103,7 @@ def _root(repo: Path) -> Path:
 
 
 def _orphans(repo: Path, out_dir: Path, found: Sequence[Found]) -> dict[tuple[str, str], str]:
-    """Deployed environments their spec no longer lists (generator/retire.py), flagged, never hidden."""
+    """Deployed environments their spec no longer lists (generator/gitops/retire.py), flagged, never hidden."""
     from generator.gitops.retire import orphan_notes
 
     root = repo if (repo / CONFIG_FILE).is_file() else _toplevel(repo)
@@ -132,7 +132,7 @@ def order_waits(path: Path, found: Sequence[Found], now: datetime) -> dict[tuple
     from generator.gitops.repo import Repo
     from generator.gitops.repo_config import repo_config
     from generator.gitops.specs import find_spec, load_spec
-    from generator.gitops.workflow import read_states
+    from generator.gitops.workflow import deployed_states
     from generator.plan.order import waits
 
     try:
@@ -148,7 +148,8 @@ def order_waits(path: Path, found: Sequence[Found], now: datetime) -> dict[tuple
             if not mentions.search(spec.read_bytes()):
                 continue
             release = load_spec(repo, config, spec)
-            out.update({(name, env): wait for env, wait in waits(release, read_states(config, release), now).items()})
+            states = deployed_states(config, release)
+            out.update({(name, env): wait for env, wait in waits(release, states, now).items()})
         except Exception:  # noqa: BLE001 - as above
             continue
     return out

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 def check_file(path: Path) -> list[Problem]:
     try:
         doc = load_single(path)
-        problems = spec.check_document(doc, repo_profiles(path.resolve().parent), generated_objects)
+        problems = spec.check_schema_and_meaning(doc, repo_profiles(path.resolve().parent), lazy_generated_objects)
     except InvalidInput as exc:
         return exc.problems
     if not problems:
@@ -65,7 +65,7 @@ def check_file(path: Path) -> list[Problem]:
     return problems
 
 
-def generated_objects(data: Data, profiles: Mapping[str, Profile]) -> Mapping[str, Sequence[Mapping[str, Any]]]:
+def lazy_generated_objects(data: Data, profiles: Mapping[str, Profile]) -> Mapping[str, Sequence[Mapping[str, Any]]]:
     """generator.render.loading's, imported only for a spec with patches: a spec without any never imports a
     renderer (loading.check_document does the same check with it imported up front)."""
     from generator.render import loading

@@ -7,7 +7,7 @@ identity. fast-import writes them to a private ref; HEAD then moves with `git up
 started from (so a HEAD that moved meanwhile is an error, never overwritten), and the index entries of the
 paths are refreshed, as Repo.commit does. A crash before the update-ref leaves HEAD as it was (the caller's
 journals let the next run put the written files back); after it, the repository is fully updated.
-Only used when no commit hook would run and no signature is wanted (plumbing.usable).
+Only used when no commit hook would run and no signature is wanted (plumbing.plumbing_allowed).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class Change:
 
 
 def usable(repo: Repo) -> bool:
-    return repo.head() is not None and plumbing.usable(repo, repo.hooks_dir)
+    return repo.head() is not None and plumbing.plumbing_allowed(repo, repo.hooks_dir)
 
 
 def commit_all(repo: Repo, changes: Sequence[Change], author: Author | None) -> list[str]:

@@ -88,7 +88,7 @@ class Loaded:
 # -- names ----------------------------------------------------------------------------------------------------
 
 
-def duplicate_names(specs: Sequence[Loaded]) -> list[Problem]:
+def name_clashes(specs: Sequence[Loaded]) -> list[Problem]:
     """A problem at metadata.name of every spec whose name another spec also has, naming the others."""
     by_name: dict[str, list[Loaded]] = {}
     for spec in specs:
@@ -158,7 +158,7 @@ def cross_problems(specs: Sequence[Loaded]) -> list[Problem]:
 
     Each spec's claims meet only the earlier claims on their own class and host (no other can overlap), so a
     fleet costs its size, not its square; the problems come in the order a spec-by-spec comparison finds them."""
-    problems = duplicate_names(specs)
+    problems = name_clashes(specs)
     earlier: dict[tuple[str, str], list[tuple[int, Claim]]] = {}  # (class, host) -> claims so far, numbered
     count = 0
     for spec in specs:
@@ -255,7 +255,7 @@ def refuse_clashes(repo: Repo, config: Config, spec: Path, display: str) -> None
     if mine is None:
         return  # the release's own load reports what is wrong with it
     others = _other_specs(repo, config, spec, mine.release)
-    problems = duplicate_names([mine, *[o for o in others if o.release.name == mine.release.name]])
+    problems = name_clashes([mine, *[o for o in others if o.release.name == mine.release.name]])
     problems = [p for p in problems if p.file == mine.doc.source]
     theirs = [claim for other in others for claim in spec_claims(other)]
     theirs += _deployed(config, exclude=mine.release.name)
@@ -270,10 +270,10 @@ def _other_specs(repo: Repo, config: Config, spec: Path, mine: Release) -> list[
     hundred specs); only those involved are parsed again, to locate what the message names."""
     from generator.gitops.specs import load_spec
     from generator.errors import InvalidInput
-    from generator.spec.release import release_files
+    from generator.spec.release import specs_under
 
     me = spec.resolve()
-    found = release_files(config.releases_dir) if config.releases_dir.is_dir() else []
+    found = specs_under(config.releases_dir) if config.releases_dir.is_dir() else []
     routes = [(_route(mine, env), _scope(mine)) for env in mine.environments]
     out = []
     for path in found:

@@ -8,13 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from generator.errors import RollgenError
-from generator.gitops.repo import Change, Journal, Repo
+from generator.gitops.repo import Journal, Repo, StatusEntry
 from generator.gitops.tree import owned_roots_of
 from generator.model import Release
 from generator.spec.config import Config
 
 
-def ensure_clean(repo: Repo, config: Config, release: Release, changes: Sequence[Change] | None = None) -> None:
+def ensure_clean(repo: Repo, config: Config, release: Release, changes: Sequence[StatusEntry] | None = None) -> None:
     """Refuse uncommitted changes to the release's generated files, unless a crashed run left exactly them.
     `changes`: the `git status` of the release's folders, when the caller already has it (CleanGate)."""
     owned = owned_paths(config, release.name)
@@ -41,7 +41,7 @@ def owned_paths(config: Config, name: str) -> list[str]:
     return [config.output_prefix() + root for root in owned_roots_of(name)]
 
 
-def dirty_paths(repo: Repo, changes: Sequence[Change]) -> list[str]:
+def dirty_paths(repo: Repo, changes: Sequence[StatusEntry]) -> list[str]:
     """The changes rollgen must not write over: all but untracked files it did not generate (a person's own).
     The one rule of ensure_clean, CleanGate and the dry run's refusal."""
     from generator.render.files import starts_generated
@@ -62,7 +62,7 @@ class CleanGate:
         self._repo = repo
         self._journal = repo.journal(name)
         self._status = repo.start_changes(owned_paths(config, name))
-        self.changes: list[Change] | None = None
+        self.changes: list[StatusEntry] | None = None
 
     def __enter__(self) -> CleanGate:
         return self

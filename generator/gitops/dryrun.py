@@ -6,7 +6,7 @@ no lock file, no repair of a crashed run's leftovers (a dirty tree is refused in
 commit, no fetch or push, so HEAD, the index and the work tree stay exactly as they were. (Only rollgen's own
 caches inside the git dir may be refreshed, as for every read.) For each environment it shows the subject and
 trailers, the live canary weight before and after, the images, and a unified diff of the objects the overlays
-build to (generator/render/build.py, what `kubectl kustomize` gives), as `kubectl diff` shows them.
+build to (generator/kustomize/build.py, what `kubectl kustomize` gives), as `kubectl diff` shows them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from generator.gitops.workflow import (
     commit_message,
     decide,
     environments_of,
-    read_states,
+    deployed_states,
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
@@ -41,13 +41,13 @@ from generator.records import replace
 def dry_run(repo: Repo, config: Config, request: Request, fmt: str) -> int:
     release = request.load(repo, config)
     _refuse_dirty(repo, config, release)
-    states = read_states(config, release)
+    states = deployed_states(config, release)
     tree = committed_tree(config.output_dir, owned_roots(release))
     outcomes = []
     for env_name in environments_of(release, request):
         outcome, states, tree = _preview(repo, config, release, env_name, states, tree, request)
         outcomes.append(outcome)
-    report(outcomes, fmt, request.push)
+    report_planned(outcomes, fmt, request.push)
     return EXIT_USER if any(o.result == "refused" for o in outcomes) else EXIT_OK
 
 
@@ -115,7 +115,7 @@ def _preview(
     preview = {
         "message": message,
         "trailers": _trailers(message),
-        "weight": {"before": live_weight(current, env), "after": live_weight(transition.state, env)},
+        "weight": {"before": weight_of(current, env), "after": weight_of(transition.state, env)},
         "images": {"before": _images(current), "after": _images(transition.state)},
         "files": [config.output_prefix() + path for path in changed],
         "diff": _diffs(release, tree, new_tree),
@@ -126,7 +126,7 @@ def _preview(
     return outcome, new_states, new_tree
 
 
-def live_weight(state: EnvState | None, env: Environment) -> int | None:
+def weight_of(state: EnvState | None, env: Environment) -> int | None:
     """The canary's share of traffic the overlay routes (EnvState.live_weight); None before the first deploy."""
     return None if state is None else state.live_weight(env)
 
@@ -145,7 +145,7 @@ def _trailers(message: str) -> dict[str, str]:
 
 def _diffs(release: Release, before: Mapping[str, bytes], after: Mapping[str, bytes]) -> list[dict[str, str]]:
     """The built objects that change, per overlay: unified diffs like `kubectl diff` prints."""
-    from generator.render.build import BuildError, build, diff_objects
+    from generator.kustomize.build import BuildError, build, diff_objects
 
     out = []
     for env in release.environments:
@@ -166,7 +166,7 @@ def _diffs(release: Release, before: Mapping[str, bytes], after: Mapping[str, by
 # -- output -------------------------------------------------------------------------------------------------
 
 
-def report(outcomes: Sequence[Outcome], fmt: str, push: bool) -> None:
+def report_planned(outcomes: Sequence[Outcome], fmt: str, push: bool) -> None:
     import sys
 
     if fmt == "json":

@@ -69,23 +69,6 @@ def plain_file(repo: Repo, spec: Path) -> str:
     return rel.as_posix()
 
 
-def replace_file(path: Path, data: bytes) -> None:
-    """Write beside the file and rename over it, keeping its permissions: old bytes or new, never half."""
-    mode = stat.S_IMODE(os.lstat(path).st_mode)
-    tmp = path.with_name(f".{path.name}.rollgen-{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 # -- locating and replacing the scalar ----------------------------------------------------------------------
 
 

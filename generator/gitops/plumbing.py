@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from generator.gitops.process import Git, GitError, commit_failure, identity_env, redact
+from generator.gitops.process import Git, GitError, commit_failure, identity_env, redact_output
 
 if TYPE_CHECKING:
     from generator.spec.config import Author
@@ -24,7 +24,7 @@ Entries = dict[str, tuple[str, str, str]]  # a tree's entries: name -> (mode as 
 _Batch = TypeVar("_Batch", bound="BatchGit")
 
 
-def usable(git: Git, hooks_dir: Path) -> bool:
+def plumbing_allowed(git: Git, hooks_dir: Path) -> bool:
     """No hook would run and no signature is wanted: plumbing makes the very commit `git commit` would."""
     hooks = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "reference-transaction")
     if any(os.access(hooks_dir / name, os.X_OK) for name in hooks):
@@ -123,7 +123,7 @@ class BatchGit:
         assert proc is not None
         self._proc = None
         _, err = proc.communicate()
-        return redact(err).decode(errors="replace").strip()[-2000:]
+        return redact_output(err).decode(errors="replace").strip()[-2000:]
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:

@@ -61,7 +61,7 @@ class GitError(RollgenError):
     """A git command failed in a way rollgen cannot fix by itself."""
 
 
-def redact(text: bytes) -> bytes:
+def redact_output(text: bytes) -> bytes:
     """What git printed, without credentials (generator/redaction.py)."""
     return credentials_bytes(text)
 
@@ -110,7 +110,7 @@ def run_git(
         raise GitError(_NO_GIT) from exc
     # What git writes for people ends up in rollgen's messages, exceptions and crash log: never with the
     # credentials of a remote URL, whichever git version, transport or server printed them.
-    out.stderr = redact(out.stderr)
+    out.stderr = redact_output(out.stderr)
     if check and out.returncode != 0:
         raise GitError(f"git {args[0]} failed: {stderr_text(out)}")
     return out
@@ -151,7 +151,9 @@ class Started:
         """What Git.run would have returned (a GitError when the command failed and `check`)."""
         if self._out is None:
             stdout, stderr = self._proc.communicate()
-            self._out = subprocess.CompletedProcess(["git", *self._args], self._proc.returncode, stdout, redact(stderr))
+            self._out = subprocess.CompletedProcess(
+                ["git", *self._args], self._proc.returncode, stdout, redact_output(stderr)
+            )
         if check and self._out.returncode != 0:
             raise GitError(f"git {self._args[0]} failed: {stderr_text(self._out)}")
         return self._out
@@ -221,4 +223,4 @@ def run_git_bounded(
                 "check the remote and run again (rollgen decides from the remote's state), or raise ROLLGEN_GIT_TIMEOUT"
             ) from None
         raise
-    return subprocess.CompletedProcess(["git", *args], proc.returncode, stdout, redact(stderr))
+    return subprocess.CompletedProcess(["git", *args], proc.returncode, stdout, redact_output(stderr))

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from generator.gitops.clean import ensure_clean
-from generator.gitops.push import catch_up
+from generator.gitops.push import fetch_and_catch_up
 from generator.gitops.workflow import (
     Outcome,
     Request,
@@ -43,7 +43,7 @@ from generator.gitops.workflow import (
 )
 from generator.spec.config import Config
 from generator.errors import EXIT_OK, EXIT_USER, RollgenError
-from generator.gitops.repo import GitError, Repo, clean_env, redact
+from generator.gitops.repo import GitError, Repo, clean_env, redact_output
 from generator.model import Environment, EnvState, Release
 from generator.clock import format_time
 from generator.plan.progression import Plan
@@ -55,7 +55,7 @@ def branch_name(release: str, env: str) -> str:
     return f"{PREFIX}/{release}/{env}"
 
 
-def execute(repo: Repo, config: Config, target: str, request: Request, fmt: str) -> int:
+def execute_pull_requests(repo: Repo, config: Config, target: str, request: Request, fmt: str) -> int:
     with repo.lock():
         tidy(repo, config)
         outcomes = act(repo, config, target, request)
@@ -67,7 +67,7 @@ def act(repo: Repo, config: Config, target: str, request: Request) -> list[Outco
     """The request's environments, each on its own branch; call with the lock held."""
     release = request.load(repo, config)
     ensure_clean(repo, config, release)
-    catch_up(repo, config, target)
+    fetch_and_catch_up(repo, config, target)
     release = request.load(repo, config)  # the protected branch's version of the spec
     return [_one_env(repo, config, target, release, env, request) for env in environments_of(release, request)]
 
@@ -215,7 +215,7 @@ def _push(repo: Repo, config: Config, branch: str, commit: str, lease: str | Non
         args.insert(2, f"--force-with-lease=refs/heads/{branch}:{lease}")
     out = repo.run(*args, check=False, env={"GIT_TERMINAL_PROMPT": "0"})
     if out.returncode != 0:
-        report = redact(out.stdout).decode(errors="replace").strip()
+        report = redact_output(out.stdout).decode(errors="replace").strip()
         raise GitError(
             f"git push to {config.remote} {branch} failed (someone pushed to it meanwhile?): "
             f"{_tail(out) or report}; nothing was pushed, run again"
@@ -251,4 +251,4 @@ def _run(repo: Repo, command: Sequence[str], values: dict[str, str]) -> subproce
 
 
 def _tail(out: subprocess.CompletedProcess[bytes]) -> str:
-    return redact(out.stderr).decode(errors="replace").strip()[-500:]
+    return redact_output(out.stderr).decode(errors="replace").strip()[-500:]

@@ -38,7 +38,7 @@ def with_retries(
     for attempt in range(config.push_attempts):
         if prepare is not None:
             prepare()
-        upstream = catch_up(repo, config, branch)
+        upstream = fetch_and_catch_up(repo, config, branch)
         start = repo.head()
         result, ours = work()
         if not repo.ahead_of(upstream):
@@ -53,7 +53,7 @@ def with_retries(
     )
 
 
-def catch_up(repo: Repo, config: Config, branch: str) -> str | None:
+def fetch_and_catch_up(repo: Repo, config: Config, branch: str) -> str | None:
     """Fetch the branch and bring HEAD up to it; the remote's commit (None: the remote has no such branch)."""
     upstream = repo.fetch(config.remote, branch)
     if upstream is not None:

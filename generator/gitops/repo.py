@@ -26,7 +26,7 @@ from generator.gitops.process import (
     clean_env,
     commit_failure,
     identity_env,
-    redact,
+    redact_output,
     run_git,
 )
 from generator.gitops.sync import PushOutcome
@@ -36,11 +36,13 @@ if TYPE_CHECKING:
     from generator.spec.config import Author
 
 # The names callers import from here, wherever they live now.
-__all__ = ["Change", "GitError", "Journal", "LogEntry", "PushOutcome", "Repo", "Status", "clean_env", "redact"]
+__all__ = [
+    "GitError", "Journal", "LogEntry", "PushOutcome", "Repo", "Status", "StatusEntry", "clean_env", "redact_output",
+]
 
 
 @dataclass(frozen=True)
-class Change:
+class StatusEntry:
     """One `git status --porcelain` entry: index and work-tree codes, as git prints them."""
 
     path: str
@@ -120,7 +122,7 @@ class Repo(Git):
         same = self.run("--literal-pathspecs", "diff", "--quiet", "--no-renames", tip, base, "--", *paths, check=False)
         return same.returncode == 0
 
-    def changes(self, pathspecs: Sequence[str]) -> list[Change]:
+    def changes(self, pathspecs: Sequence[str]) -> list[StatusEntry]:
         """Uncommitted changes (staged, unstaged, untracked) under the given paths only."""
         with self.start_changes(pathspecs) as status:
             return status.changes()
@@ -152,7 +154,7 @@ class Repo(Git):
         self.verbatim = False
         if not paths:
             return None
-        if not plumbing.usable(self, self.hooks_dir):
+        if not plumbing.plumbing_allowed(self, self.hooks_dir):
             return self._porcelain(paths, message, author)
         # One cat-file process answers what HEAD is and then reads its trees (no rev-parse before it): HEAD is
         # read once, and the trees are read by the id found, so a HEAD moving meanwhile cannot mix two commits.
@@ -294,9 +296,9 @@ class Repo(Git):
 class Status(Started):
     """`git status` of some paths, started by Repo.start_changes."""
 
-    def changes(self) -> list[Change]:
+    def changes(self) -> list[StatusEntry]:
         entries = self.result().stdout.decode("utf-8", "surrogateescape").split("\0")
-        return [Change(e[3:], e[0], e[1]) for e in entries if len(e) > 3]
+        return [StatusEntry(e[3:], e[0], e[1]) for e in entries if len(e) > 3]
 
 
 def _check_rollgen_dir(path: Path) -> None:

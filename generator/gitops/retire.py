@@ -33,7 +33,7 @@ def orphaned(out_dir: Path, name: str, spec_environments: Collection[str]) -> li
 
 def environment_files(out_dir: Path, name: str, env: str) -> list[str]:
     """Output-relative paths of the files one environment of a release owns: everything in its overlay folder
-    and its Argo CD Application / Flux Kustomization (named as generator/wiring.py names them)."""
+    and its Argo CD Application / Flux Kustomization (named as generator/wiring/settings.py names them)."""
     from generator.wiring import ARGOCD_DIR, FLUX_DIR
 
     overlay = f"apps/{name}/overlays/{env}"
@@ -46,7 +46,7 @@ def environment_files(out_dir: Path, name: str, env: str) -> list[str]:
     return sorted(out)
 
 
-def release_files(out_dir: Path, name: str) -> list[str]:
+def leftover_files(out_dir: Path, name: str) -> list[str]:
     """What is left of a release once no environment is deployed: its base and any remaining wiring."""
     from generator.wiring import ARGOCD_DIR, FLUX_DIR
 

@@ -45,7 +45,7 @@ def _execute(request: Request, fmt: str) -> int:
     if config.mode == "pull-request":  # each action on its own branch, counted from its merge
         from generator.gitops import pullrequest
 
-        return pullrequest.execute(repo, config, current_branch(repo, config), request, fmt)
+        return pullrequest.execute_pull_requests(repo, config, current_branch(repo, config), request, fmt)
     with repo.lock():
         tidy(repo, config)
         branch = current_branch(repo, config)

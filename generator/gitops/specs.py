@@ -60,10 +60,10 @@ def _inside(root: Path, path: Path) -> bool:
 
 
 def spec_named(config: Config, name: str) -> Path:
-    from generator.spec.release import release_files
+    from generator.spec.release import specs_under
 
     if config.releases_dir.is_dir():
-        for path in sorted(release_files(config.releases_dir)):
+        for path in sorted(specs_under(config.releases_dir)):
             if release_name_of(path) == name:
                 return path
     raise RollgenError(

@@ -21,7 +21,7 @@ from generator.gitops.process import (
     GitError,
     network_config,
     network_timeout,
-    redact,
+    redact_output,
     run_git_bounded,
     stderr_text,
 )
@@ -196,7 +196,7 @@ def _wait_for_gits(repo: Repo, wait: float | None) -> None:
 def push(repo: Repo, remote: str, branch: str) -> PushOutcome:
     """Push HEAD to the remote branch, never forced. "rejected" means the remote moved on."""
     out = run_network(repo, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}")
-    report = redact(out.stdout).decode(errors="replace")
+    report = redact_output(out.stdout).decode(errors="replace")
     if out.returncode == 0:
         return "up-to-date" if "[up to date]" in report else "pushed"
     if _moved_on(report, stderr_text(out)):

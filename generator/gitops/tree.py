@@ -44,7 +44,7 @@ def tree_of(
     refuse_strategy_switch(out_dir, release, current, root)
     if wiring is None:
         return release_tree(release, states, pinned)
-    from generator.wiring import release_files
+    from generator.wiring import wiring_files
 
     wires: Wiring = wiring
 
@@ -60,7 +60,7 @@ def tree_of(
 
     names = [env.name for env in release.environments]
     kept = kept_files(out_dir, release.name, names, base=not deployed.environments)
-    return release_tree(release, states, pinned, wiring=lambda r: release_files(r, wires), kept=kept,
+    return release_tree(release, states, pinned, wiring=lambda r: wiring_files(r, wires), kept=kept,
                         state_files=state_files, check=check)
 
 
@@ -265,9 +265,9 @@ def with_states(out_dir: Path, release: Release, released_only: bool) -> tuple[R
     `released_only` (a config repo): the environments with a state file, at their committed states.
     Otherwise every environment, at its committed state where out_dir holds one, else its initial state.
     """
-    from generator.render.pipeline import committed_states, read_states, released
+    from generator.render.pipeline import committed_states, released, states_or_initial
 
     if released_only:
         committed = committed_states(out_dir, release)
         return released(release, committed), committed
-    return release, read_states(out_dir, release)
+    return release, states_or_initial(out_dir, release)

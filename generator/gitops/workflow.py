@@ -277,12 +277,12 @@ THAWED = ("abort", "check", "rollback")
 def _frozen(release: Release, env_name: str, current: EnvState | None, request: Request, plan: Plan) -> Outcome | None:
     """The environment's outcome when a freeze window is in force and the plan would commit anything but an abort,
     a gate's check or a rollback: no commit, exit 0, which window and until when."""
-    from generator.freeze import active
+    from generator.freeze import active_freeze
 
     commits = isinstance(plan, Transition) or (isinstance(plan, Hold) and request.render_on_hold and current)
     if not commits or isinstance(plan, Transition) and plan.action in THAWED:
         return None
-    freeze = active(request.freeze, request.now)
+    freeze = active_freeze(request.freeze, request.now)
     if freeze is None:
         return None
     return Outcome(release.name, env_name, "nothing-to-do", freeze.message(), state=current, frozen=freeze,
@@ -343,7 +343,7 @@ def write_one(
 ) -> Outcome | Written:
     """Decide, then write the files: what `commit_environment` and `advance --all` share before they commit. An Outcome when
     the request is refused or holds. `gate`, when given, is called before anything is written (CleanGate)."""
-    states = read_states(config, release)
+    states = deployed_states(config, release)
     current = states.get(env_name)
     decided = decide(release, env_name, states, request)
     if isinstance(decided, Outcome):
@@ -438,7 +438,7 @@ def _reconfigure(release: Release, env: Environment, state: EnvState) -> Transit
     )
 
 
-def read_states(config: Config, release: Release) -> dict[str, EnvState]:
+def deployed_states(config: Config, release: Release) -> dict[str, EnvState]:
     """The committed state of each environment that has one (an environment without one is not deployed)."""
     from generator.render.pipeline import committed_states
 

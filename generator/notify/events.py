@@ -142,7 +142,7 @@ def _from_record(record: list[str]) -> Iterator[Event]:
 def _timed(repo: Repo, config: Config, events: list[Event]) -> list[Event]:
     """Each event's time: the `since` its commit wrote into the environment's state file (`--now`, when given)."""
     from generator.records import replace
-    from generator.render.state import parse, relpath
+    from generator.render.state import parse_state, relpath
 
     prefix = config.output_prefix()
     specs = [f"{e.commit}:{prefix}{relpath(e.release, e.environment)}" for e in events]
@@ -150,7 +150,7 @@ def _timed(repo: Repo, config: Config, events: list[Event]) -> list[Event]:
     out = []
     for event, blob in zip(events, blobs):
         try:
-            since = parse(blob).since if blob is not None else ""
+            since = parse_state(blob).since if blob is not None else ""
         except ValueError:
             since = ""
         out.append(replace(event, time=since) if since else event)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from generator.spec.config import PrometheusAccess
 
 
-class Outcome(enum.Enum):
+class GateOutcome(enum.Enum):
     """What a gate says; each leads `advance` a different way (progression.plan_advance)."""
 
     PASS = "pass"  # every metric within bounds: traffic moves on
@@ -63,7 +63,7 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class GateResult:
-    outcome: Outcome
+    outcome: GateOutcome
     reason: str  # one line: why it passed or failed, shown to the user and written into the commit body
     failed: tuple[str, ...] = ()  # with FAIL: the metrics beyond their thresholds ("error-rate=7.3 > 1")
 
@@ -156,12 +156,12 @@ def verdict(measurements: list[Measurement], since: str) -> GateResult:
     failed = tuple(m.describe() for m in measurements if m.value is not None and not m.within)
     summary = ", ".join(m.explain() for m in measurements)
     if failed:
-        return GateResult(Outcome.FAIL, f"{summary} since {since}", failed=failed)
+        return GateResult(GateOutcome.FAIL, f"{summary} since {since}", failed=failed)
     missing = [m.metric.key + _thin(m.metric) for m in measurements if m.value is None]
     if missing:
         names = ", ".join(missing)
-        return GateResult(Outcome.NO_DATA, f"no data for metric {names} since {since}")
-    return GateResult(Outcome.PASS, f"{summary} since {since}")
+        return GateResult(GateOutcome.NO_DATA, f"no data for metric {names} since {since}")
+    return GateResult(GateOutcome.PASS, f"{summary} since {since}")
 
 
 # -- evaluating ---------------------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def evaluate(
 ) -> GateResult:
     analysis = release.analysis_for(env)
     if analysis is None:
-        return GateResult(Outcome.PASS, "no analysis configured")
+        return GateResult(GateOutcome.PASS, "no analysis configured")
     from generator.clock import format_time
     from generator.plan.prometheus import PrometheusError, QueryError
 
@@ -234,10 +234,10 @@ def evaluate(
         start = window_start(state)
     except ValueError:
         why = f"the state has no valid 'since' to measure from ({state.since!r}); `rollgen promote` moves on"
-        return GateResult(Outcome.CANNOT_JUDGE, why)
+        return GateResult(GateOutcome.CANNOT_JUDGE, why)
     seconds = int((now - start).total_seconds())
     if seconds < 1:
-        return GateResult(Outcome.NO_DATA, f"no data for any metric since {format_time(start)} yet")
+        return GateResult(GateOutcome.NO_DATA, f"no data for any metric since {format_time(start)} yet")
     window = durations.format_go(seconds)
     where = traffic(release, env, state)
     prometheus = client(analysis.prometheus, analysis.headers)
@@ -268,7 +268,7 @@ def judgeable(metric: Metric, value: float) -> bool:
 
 def _cannot(metric: Metric, error: Exception | str, fix: str) -> GateResult:
     why = f"cannot evaluate metric {metric.key}: {error}; nothing changes until it can ({fix})"
-    return GateResult(Outcome.CANNOT_JUDGE, why)
+    return GateResult(GateOutcome.CANNOT_JUDGE, why)
 
 
 # -- many gates at once (advance --all) ---------------------------------------------------------------------

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from generator.clock import format_time, parse_time
-from generator.plan.gates import GateResult, Outcome
+from generator.plan.gates import GateResult, GateOutcome
 from generator.plan.shapes import (  # re-exported: callers have found them here
     Mode as Mode,
     mode as mode,
@@ -297,11 +297,11 @@ def plan_advance(
     if recheck is not None:
         return recheck
     verdict = gate(release, env, current, now)
-    if verdict.outcome is Outcome.NO_DATA:
+    if verdict.outcome is GateOutcome.NO_DATA:
         return Hold(f"nothing to do yet: {verdict.reason} ({_holder(release, env, current)} holds)")
-    if verdict.outcome is Outcome.FAIL:
+    if verdict.outcome is GateOutcome.FAIL:
         return _gate_failed(release, env, current, now, verdict)
-    if verdict.outcome is Outcome.CANNOT_JUDGE:
+    if verdict.outcome is GateOutcome.CANNOT_JUDGE:
         return Refusal(f"{_holder(release, env, current)} holds: {verdict.reason}")
     if isinstance(release.strategy, BlueGreenStrategy) or current.step >= len(env.steps):
         moved = _promote(release, env, current, now, "the pause ended")

@@ -114,7 +114,7 @@ def _run_key(paths: Sequence[Path], out_dir: Path) -> str | None:
             tree = _work_tree(Path(parent))
             found = by_parent[parent] = (config_root(Path(parent)), str(tree) if tree else None)
         roots.setdefault(found[0], None)
-        # what render/loading.py spec_display names the spec in headers, from the same rule
+        # what render/loading.py header_display names the spec in headers, from the same rule
         display = resolved[len(found[1]):].lstrip("/") if found[1] else spec.as_posix()
         _add(digest, "spec", str(spec), resolved, display)
         digest.update(_read(resolved))

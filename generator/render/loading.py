@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 def check_document(doc: Located, profiles: Mapping[str, Profile] | None = None) -> list[Problem]:
     """Every problem of the document: schema, then meaning, patch targets included."""
-    return spec.check_document(doc, profiles, generated_objects)
+    return spec.check_schema_and_meaning(doc, profiles, generated_objects)
 
 
 def load_release(path: Path, profiles_dirs: Sequence[Path] = (), display: str | None = None) -> Release:
@@ -130,10 +130,10 @@ def load_one(path: Path, dirs_by_root: dict[Path | None, list[Path]]) -> Release
     root = config_root(path.resolve().parent)
     if root not in dirs_by_root:
         dirs_by_root[root] = profile_dirs(root)
-    return load_release(path, dirs_by_root[root], display=spec_display(path))
+    return load_release(path, dirs_by_root[root], display=header_display(path))
 
 
-def spec_display(path: Path) -> str:
+def header_display(path: Path) -> str:
     """How generated headers name the spec: relative to its git repository, as `rollgen release` names it,
     so both commands write the same bytes; as given outside a repository."""
     resolved = path.resolve()

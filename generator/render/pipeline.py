@@ -77,7 +77,7 @@ def released(release: Release, states: Mapping[str, EnvState]) -> Release:
     return replace(release, environments=tuple(env for env in release.environments if env.name in states))
 
 
-def read_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
+def states_or_initial(out_dir: Path, release: Release) -> dict[str, EnvState]:
     """Each environment's committed progression state; an environment without a state file is initial."""
     committed = committed_states(out_dir, release)
     return {env.name: committed.get(env.name) or EnvState.initial(env) for env in release.environments}
@@ -106,7 +106,7 @@ def committed_states(out_dir: Path, release: Release) -> dict[str, EnvState]:
     for env in release.environments:
         path = state_file.state_path(app_dir, env.name)
         try:
-            found = state_file.load(path, _display(path))
+            found = state_file.load_state(path, _display(path))
         except state_file.CorruptState as exc:
             raise RollgenError(f"{exc}; the progression state is not what rollgen writes: {_restore(path)}") from exc
         except (OSError, ValueError) as exc:

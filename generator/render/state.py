@@ -91,7 +91,7 @@ def _pod_text(value: Any) -> str:
     return "" if text == DEFAULT_POD_INPUTS else text
 
 
-def from_dict(data: dict[str, Any]) -> EnvState:
+def state_from_dict(data: dict[str, Any]) -> EnvState:
     canary = data.get("canaryImage")
     phase = data["phase"]
     colour = data.get("activeColour", "blue")
@@ -136,7 +136,7 @@ class CorruptState(ValueError):
         self.problems = problems
 
 
-def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
+def parse_state(data: bytes, display: str = STATE_FILE) -> EnvState:
     """The state; CorruptState (a ValueError) when the bytes are not a state file rollgen could have written.
 
     Checked against schemas/state.schema.json on every read (a hand edit or a bad merge must be refused, not
@@ -150,13 +150,13 @@ def parse(data: bytes, display: str = STATE_FILE) -> EnvState:
         loaded = None
     check = _quick_check()
     if isinstance(loaded, dict) and check is not None and check(loaded) and not _meaning(loaded):
-        return from_dict(loaded)
+        return state_from_dict(loaded)
     raise CorruptState(_located_problems(data, display))
 
 
 @functools.cache
 def _quick_check() -> Callable[[Any], bool] | None:
-    """The schema's yes/no check without importing spec.py's validator machinery (a scheduled `advance` reads
+    """The schema's yes/no check without importing spec/schema.py's validator machinery (a scheduled `advance` reads
     a state file on every tick); the located explanation is only for a file that fails it."""
     import json
 
@@ -212,10 +212,10 @@ def _meaning(data: dict[str, Any]) -> list[Finding]:
     return out
 
 
-def load(path: Path, display: str | None = None) -> EnvState | None:
+def load_state(path: Path, display: str | None = None) -> EnvState | None:
     """The state in the file, None when there is none. ValueError when it is unreadable."""
     data = _read(path)
-    return None if data is None else parse(data, display or str(path))
+    return None if data is None else parse_state(data, display or str(path))
 
 
 def _read(path: Path) -> bytes | None:
@@ -242,7 +242,7 @@ def scan(out_dir: Path) -> Iterator[Found]:
         release, env = path.parts[-4], path.parts[-2]
         try:
             data = _read(path)
-            state = None if data is None else parse(data, str(path))
+            state = None if data is None else parse_state(data, str(path))
         except (OSError, ValueError) as exc:
             yield Found(release, env, None, str(exc))
             continue

@@ -2,7 +2,7 @@
 rolling update instead of the engine's objects, and the kustomization entries (config generators, patches). Which
 pod inputs each side runs is the engine's (`Engine.render_sides`, `Engine.config_readers`; engines/sides.py).
 
-generator/layout.py calls these around each engine's renderer, so no engine needs to know about them.
+generator/render/layout.py calls these around each engine's renderer, so no engine needs to know about them.
 """
 
 from __future__ import annotations

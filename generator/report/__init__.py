@@ -175,7 +175,7 @@ def _awaiting(root: Path) -> dict[tuple[str, str], tuple[str, str]]:
 def _scan(out_dir: Path) -> list[Found]:
     """render.state.scan's reading of every state file, found with os.scandir as `advance --all` finds them
     (globbing 4,000 of them cost a third of the report's time in stat calls)."""
-    from generator.render.state import STATE_FILE, load
+    from generator.render.state import STATE_FILE, load_state
 
     out = []
     apps = os.path.join(out_dir, "apps")
@@ -183,7 +183,7 @@ def _scan(out_dir: Path) -> list[Found]:
         for env in _folders(os.path.join(apps, release, "overlays")):
             path = os.path.join(apps, release, "overlays", env, STATE_FILE)
             try:
-                state = load(Path(path))
+                state = load_state(Path(path))
             except (OSError, ValueError) as exc:
                 out.append(Found(release, env, None, str(exc)))
                 continue
@@ -250,5 +250,5 @@ def _int(text: str | None) -> int | None:
         return None
 
 
-def in_flight(views: Sequence[EnvView]) -> list[EnvView]:
+def in_flight_views(views: Sequence[EnvView]) -> list[EnvView]:
     return [view for view in views if view.now_line]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from html import escape as _escape
 
-from generator.report import WAITING, Action, EnvView, Report, in_flight
+from generator.report import WAITING, Action, EnvView, Report, in_flight_views
 
 CSS = """
 :root{color-scheme:light;--ink:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--band:#f6f8fa;--canary:#0969da;
@@ -51,7 +51,7 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 628, 10, 100  # the plot area inside the SVG
 DESCRIBED = 30  # actions named one by one in a chart's description; the table lists them all
 
 
-def render(report: Report) -> str:
+def html_page(report: Report) -> str:
     releases = report.releases()
     views = report.environments
     count = sum(len(v.actions) for v in views)
@@ -70,7 +70,7 @@ def render(report: Report) -> str:
         '<p class="muted">Each chart is a step line of the newest version\'s traffic share over time: a deploy or '
         "a full promotion is 100%, a canary step its weight, an abort 0%. Each dot is an action; red ones failed "
         "(a failed gate, an abort, a rollback), green ones promoted. The table under a chart lists every action.</p>",
-        _now(in_flight(views)),
+        _now(in_flight_views(views)),
     ]
     for name, envs in releases:
         parts.append(_release(name, envs, report.generated))

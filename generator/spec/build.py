@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from generator import durations
 from generator.names import DEFAULT_ENVIRONMENT
 from generator.router_facts import DEFAULT
-from generator.spec.findings import Located, engine_name, progression
+from generator.spec.findings import Located, engine_name, chosen_progression
 from generator.facts import EngineName, has
 from generator.profile_model import build_autoscaling, build_steps, optional_seconds, sorted_labels
 from generator.model import (
@@ -47,8 +47,8 @@ DEFAULT_SCALE_DOWN_DELAY = 30
 Data = dict[str, Any]
 
 
-def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
-    """The frozen model of a document that check_document accepted, with these profiles."""
+def build_model(doc: Located, profiles: Mapping[str, Profile]) -> Release:
+    """The frozen model of a document that check_schema_and_meaning accepted, with these profiles."""
     from generator import workload
 
     data: Data = doc.data
@@ -60,7 +60,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
         namespace=meta["namespace"],
         labels=sorted_labels(meta.get("labels", {})),
         engine=engine_name(data),
-        progression=progression(data),
+        progression=chosen_progression(data),
         image=Image.parse(spec["image"]),
         replicas=spec.get("replicas", 1),
         container_port=spec["containerPort"],
@@ -82,7 +82,7 @@ def build_release(doc: Located, profiles: Mapping[str, Profile]) -> Release:
         router=spec.get("router", DEFAULT),
         gateway=build_gateway(spec.get("gateway")),
         istio_gateways=tuple(spec.get("istio", {}).get("gateways", ())),
-        workload=workload.build(spec),
+        workload=workload.build_workload(spec),
     )
     entries = spec.get("environments") or [{"name": DEFAULT_ENVIRONMENT}]
     environments = tuple(

@@ -68,7 +68,7 @@ def check(
     if uses_workload_rules(data["spec"]):
         from generator.spec import workload_checks  # container, pod, security and patch rules
 
-        findings += workload_checks.check(data, profiles, generated)
+        findings += workload_checks.check_workload(data, profiles, generated)
     problems = [locate(doc, finding) for finding in findings]
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
 
@@ -77,7 +77,7 @@ WORKLOAD_FIELDS = ("container", "pod", "security", "patches", "autoscaling", "co
 
 
 def uses_workload_rules(spec: Data) -> bool:
-    """Whether any workload rule can apply (generator/workload_checks.py is imported only then)."""
+    """Whether any workload rule can apply (generator/spec/workload_checks.py is imported only then)."""
     entries = [spec, *spec.get("environments", [])]
     return any(key in entry for entry in entries for key in WORKLOAD_FIELDS)
 

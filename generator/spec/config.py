@@ -332,9 +332,9 @@ def from_dict(root: Path, data: Mapping[str, Any]) -> Config:
 def _freeze(entries: Any) -> tuple[Window, ...]:
     if not entries:
         return ()
-    from generator.freeze import parse
+    from generator.freeze import parse_windows
 
-    return parse(entries)
+    return parse_windows(entries)
 
 
 def _github_findings(index: int, sink: Mapping[str, Any]) -> Iterator[tuple[JsonPath, str]]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from generator import durations
 from generator.facts import BUILTIN_METRICS, PROGRESSIONS, STRATEGIES, engine_label, has
 from generator.facts import flagger_interval as flagger_clock
-from generator.spec.findings import INGRESS_PLACEHOLDERS, Data, Finding, JsonPath, progression, strategy_kind
+from generator.spec.findings import INGRESS_PLACEHOLDERS, Data, Finding, JsonPath, chosen_progression, strategy_kind
 
 if TYPE_CHECKING:
     from generator.spec.profiles import Profile
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def check_progression(data: Data) -> Iterator[Finding]:
     spec = data["spec"]
-    engine, chosen = spec["engine"], progression(data)
+    engine, chosen = spec["engine"], chosen_progression(data)
     if chosen not in PROGRESSIONS[engine]:
         yield Finding(("spec", "progression"), PROGRESSION_REFUSED[chosen])
 
@@ -123,7 +123,7 @@ def explicit_interval(data: Data) -> int | None:
     return durations.parse(analysis["interval"])
 
 
-def flagger_interval(data: Data) -> int | None:
+def release_flagger_interval(data: Data) -> int | None:
     """The interval every Flagger environment runs at when the release has analysis (facts.flagger_interval
     over the release's steps, as spec.build_release chooses it); None lets each environment's pause decide."""
     if "analysis" not in data["spec"]:
@@ -169,7 +169,7 @@ def interval_agrees(pause: str, at: JsonPath, interval: int | None) -> Iterator[
 
 def flagger_environment_steps(data: Data, entry: Data, at: JsonPath, profile: Profile | None) -> Iterator[Finding]:
     """Steps an environment brings (its own, or its profile's) follow Flagger's one-interval-per-step rule."""
-    interval = flagger_interval(data)
+    interval = release_flagger_interval(data)
     if "steps" in entry:
         yield from flagger_steps(entry["steps"], (*at, "steps"), interval)
     elif profile is not None and profile.steps:

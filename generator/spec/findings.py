@@ -1,8 +1,8 @@
 """What every rule module of the spec layer shares: a problem before it is located (Finding), the document it is
 located in (Located), and the readings of the spec that several rule modules make (the engine, the strategy).
 
-The rule modules (checks, routerchecks, workload_checks, profiles, schema) import this one and never each other
-upward, so no two of them form an import cycle.
+The rule modules (checks, routerchecks, workload_checks with security_checks and patch_checks, profiles, schema)
+import this one and never each other upward, so no two of them form an import cycle.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def with_engine_name(data: Data) -> Data:
     return {**data, "spec": {**data["spec"], "engine": name}}
 
 
-def progression(data: Data) -> Progression:
+def chosen_progression(data: Data) -> Progression:
     """spec.progression, or the engine's default (deployments: git; argo-rollouts and flagger: controller)."""
     spec = data["spec"]
     return cast(Progression, spec.get("progression", default_progression(engine_name(data))))

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from generator.model import Release
     from generator.spec.profiles import Profile
 
-def check_document(
+def check_schema_and_meaning(
     doc: Located, profiles: Mapping[str, Profile] | None = None, generated: Generated | None = None
 ) -> list[Problem]:
     """Schema problems; only when there are none, the meaning checks (they rely on the schema's guarantees)."""
@@ -46,21 +46,21 @@ def check_document(
 
 
 def build_release(doc: Located, profiles: Mapping[str, Profile] | None = None) -> Release:
-    """The frozen model of a document that check_document accepted (the built-in profiles unless given). The
-    model is imported here, not above: `rollgen validate` builds none (tests/spec/test_schemacheck.py)."""
+    """The frozen model of a document that check_schema_and_meaning accepted (the built-in profiles unless
+    given). The model is imported here, not above: `rollgen validate` builds none (tests/spec/test_schemacheck.py)."""
     from generator.spec import build
 
     if profiles is None:
         from generator.spec.profiles import load_profiles
 
         profiles = load_profiles()
-    return build.build_release(doc, profiles)
+    return build.build_model(doc, profiles)
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
 
 
-def find_specs(paths: Iterable[Path]) -> list[Path]:
+def find_specs_or_raise(paths: Iterable[Path]) -> list[Path]:
     """Files as given; folders searched for release specs (generator.spec.discovery does the search)."""
     from generator.spec.discovery import find_specs as discover
 
@@ -70,7 +70,7 @@ def find_specs(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def release_files(folder: Path) -> list[Path]:
+def specs_under(folder: Path) -> list[Path]:
     """The release specs under `folder`; none is not an error here."""
     from generator.spec.discovery import find_specs as discover
 

@@ -77,7 +77,7 @@ def _edits(a: str, b: str) -> int:
     return previous[-1]
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean_in_parens(word: str, choices: Iterable[str]) -> str:
     """` (did you mean 'x'?)` for appending to a message, or nothing."""
     match = suggest(word, choices)
     return f" (did you mean {match!r}?)" if match is not None and match != word else ""

@@ -32,7 +32,7 @@ def load_schema(schema_name: str) -> dict[str, Any]:
 
 @functools.cache
 def quick_check(schema_name: str) -> schemacheck.Check | None:
-    """The yes/no check that spares a valid document the import of jsonschema (generator/schemacheck.py);
+    """The yes/no check that spares a valid document the import of jsonschema (generator/spec/schemacheck.py);
     None if the schema uses a keyword it does not implement, and then jsonschema decides every document."""
     try:
         return schemacheck.compile_schema(load_schema(schema_name), lazy_refs=True)

@@ -2,7 +2,7 @@
 
 Importing jsonschema (with referencing, rpds, attrs, jsonschema_specifications and its format checkers) costs
 55-85 ms of a pre-commit hook's run. Most documents a hook sees are valid, and for those a yes is all that is
-needed; spec.py asks jsonschema only about a document this rejects, for the errors it explains and locates.
+needed; spec/schema.py asks jsonschema only about a document this rejects, for the errors it explains and locates.
 
 The answers must be jsonschema's: `Draft202012Validator(schema).is_valid(data)` without a format checker, on
 the data generator.spec.loader builds (dict, list, str, int, float, bool, None). So the same type rules (1.0 is an

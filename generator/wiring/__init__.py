@@ -13,8 +13,8 @@ What lands in the output folder, and who owns it (writer.write_tree's owned root
 
 A release's files sit in its own folders, so a command that commits one release owns `argocd/<N>` and `flux/<N>`
 and nothing of the others. They exist for released environments only (those with a state file; see
-generator/pipeline.py), like the overlays they point at: the ApplicationSet's git files generator then finds
-exactly the released overlays, and no Application or Kustomization names a path that is not there. Repo-level files come from rollgen.yaml alone and are written by `rollgen init` and
+generator/render/pipeline.py), like the overlays they point at: the ApplicationSet's git files generator then
+finds exactly the released overlays, and no Application or Kustomization names a path that is not there. Repo-level files come from rollgen.yaml alone and are written by `rollgen init` and
 by `rollgen render` of the whole releases folder, which owns all of `argocd/` and `flux/` and so prunes what a
 removed release or a changed setting left behind.
 
@@ -31,7 +31,7 @@ from generator.wiring.argocd import ARGOCD_FINALIZER, POD_TEMPLATE_HASH, RESPECT
 from generator.wiring.argocd import application, applicationset, env_destination, ignore_differences
 from generator.wiring.argocd import overlay_params, root_application
 from generator.wiring.files import MODE_SWITCH_DOC, TICK, RenderWiring, for_render, other_mode_files
-from generator.wiring.files import refuse_mode_switch, refuse_root_clashes, release_documents, release_files
+from generator.wiring.files import refuse_mode_switch, refuse_root_clashes, release_documents, wiring_files
 from generator.wiring.files import release_roots, repo_documents, repo_files, tick_documents, whole_fleet
 from generator.wiring.flux import git_repository, health_timeout, kubeconfig_secret
 from generator.wiring.flux import kustomization, root_kustomization
@@ -46,7 +46,7 @@ __all__ = [
     "app_name", "application", "applicationset", "argocd_settings", "env_destination", "flux_settings",
     "for_config", "for_render", "from_config", "git_repository", "health_timeout", "ignore_differences",
     "kubeconfig_secret", "kustomization", "other_mode_files", "overlay_params", "overlay_path",
-    "refuse_mode_switch", "refuse_root_clashes", "release_documents", "release_files", "release_roots",
+    "refuse_mode_switch", "refuse_root_clashes", "release_documents", "release_roots", "wiring_files",
     "repo_documents", "repo_files", "root_application", "root_kustomization", "safe_url", "scp_to_ssh",
     "tick_documents", "whole_fleet",
 ]  # fmt: skip

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from generator.model import Environment, EnvState, Release, engine_label
-from generator.render.engines import Manifest, renderer_for
+from generator.render.engines import Manifest, engine_for, renderer_for
 from generator.wiring.settings import ARGOCD_DIR, IN_CLUSTER, MANAGED_BY, PARAMS_FILE, ArgoCD
-from generator.wiring.settings import app_name, labels, overlay_path
+from generator.wiring.settings import app_name, overlay_path, wiring_labels
 
 ARGOCD_FINALIZER = "resources-finalizer.argocd.argoproj.io"
 RESPECT_IGNORES = "RespectIgnoreDifferences=true"
@@ -67,8 +67,8 @@ def _scaled_replica_rules(release: Release, objects: Sequence[Manifest]) -> Iter
         key = (obj.get("kind"), obj["metadata"]["name"])
         if "replicas" not in obj.get("spec", {}):
             continue
-        flagger_target = release.engine == "flagger" and key[0] == "Deployment"
-        if flagger_target or key in scaled:
+        controller_scaled = key[0] == "Deployment" and engine_for(release.engine).scales_its_deployments
+        if controller_scaled or key in scaled:
             group = str(obj["apiVersion"]).rpartition("/")[0]
             yield {"group": group, "kind": key[0], "name": key[1], "jsonPointers": ["/spec/replicas"]}
 
@@ -117,7 +117,7 @@ def application(release: Release, env: Environment, argo: ArgoCD, prefix: str = 
         "metadata": {
             "name": app_name(release, env),
             "namespace": argo.namespace,
-            "labels": labels(release, env),
+            "labels": wiring_labels(release, env),
             "finalizers": [ARGOCD_FINALIZER],
         },
         "spec": spec,
@@ -168,7 +168,7 @@ def applicationset(argo: ArgoCD, prefix: str = "") -> Manifest:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "ApplicationSet",
-        "metadata": {"name": argo.appset_name, "namespace": argo.namespace, "labels": labels()},
+        "metadata": {"name": argo.appset_name, "namespace": argo.namespace, "labels": wiring_labels()},
         "spec": {
             "goTemplate": True,
             "goTemplateOptions": ["missingkey=error"],
@@ -190,7 +190,7 @@ def root_application(argo: ArgoCD, root_name: str, prefix: str = "") -> Manifest
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
-        "metadata": {"name": root_name, "namespace": argo.namespace, "labels": labels(),
+        "metadata": {"name": root_name, "namespace": argo.namespace, "labels": wiring_labels(),
                      "finalizers": [ARGOCD_FINALIZER]},
         "spec": {
             "project": argo.project,

@@ -14,7 +14,7 @@ from generator.spec.config import CONFIG_FILE
 from generator.wiring.argocd import ARGOCD_FINALIZER, application, applicationset, overlay_params, repo_destination
 from generator.wiring.argocd import root_application, root_sync_policy
 from generator.wiring.flux import folder_kustomization, git_repository, kustomization, root_kustomization
-from generator.wiring.settings import ARGOCD_DIR, FLUX_DIR, PARAMS_FILE, Mode, Wiring, app_name, for_config, labels
+from generator.wiring.settings import ARGOCD_DIR, FLUX_DIR, PARAMS_FILE, Mode, Wiring, app_name, for_config, wiring_labels
 
 
 def release_documents(release: Release, wiring: Wiring) -> dict[str, Any]:
@@ -141,7 +141,7 @@ def tick_documents(wiring: Wiring, path: str) -> dict[str, Any]:
         out[f"{ARGOCD_DIR}/application_{TICK}.yaml"] = {
             "apiVersion": "argoproj.io/v1alpha1",
             "kind": "Application",
-            "metadata": {"name": TICK, "namespace": argo.namespace, "labels": labels(),
+            "metadata": {"name": TICK, "namespace": argo.namespace, "labels": wiring_labels(),
                          "finalizers": [ARGOCD_FINALIZER]},
             "spec": {
                 "project": argo.project,
@@ -155,7 +155,7 @@ def tick_documents(wiring: Wiring, path: str) -> dict[str, Any]:
     return out
 
 
-def release_files(release: Release, wiring: Wiring) -> dict[str, bytes]:
+def wiring_files(release: Release, wiring: Wiring) -> dict[str, bytes]:
     from generator.render.emit import emit
 
     return {path: emit(doc, release.source) for path, doc in release_documents(release, wiring).items()}
@@ -188,11 +188,8 @@ class RenderWiring:
     whole_repo: bool
     out_dir: Path
 
-    def release_files(self, release: Release) -> dict[str, bytes]:
-        return release_files(release, self.wiring)
-
     def check(self, release: Release) -> None:
-        """Refuse what no environment of the release may be wired as (released or not: see release_files).
+        """Refuse what no environment of the release may be wired as (released or not: see wiring_files).
 
         The argocd.mode switch is a property of the whole output folder, refused once by for_render: checked
         here, it listed the whole apps/ tree once per release, and a fleet's render grew with its square."""

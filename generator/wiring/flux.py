@@ -10,7 +10,7 @@ from typing import Any
 from generator import durations
 from generator.model import Environment, Release
 from generator.render.engines import Manifest, engine_for
-from generator.wiring.settings import FLUX_DIR, Flux, app_name, labels, overlay_path
+from generator.wiring.settings import FLUX_DIR, Flux, app_name, overlay_path, wiring_labels
 
 _GO_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _GO_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
@@ -34,7 +34,7 @@ def git_repository(flux: Flux) -> Manifest:
     return {
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
-        "metadata": {"name": flux.source_name, "namespace": flux.namespace, "labels": labels()},
+        "metadata": {"name": flux.source_name, "namespace": flux.namespace, "labels": wiring_labels()},
         "spec": spec,
     }
 
@@ -61,7 +61,7 @@ def kustomization(release: Release, env: Environment, flux: Flux, prefix: str = 
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
-        "metadata": {"name": app_name(release, env), "namespace": flux.namespace, "labels": labels(release, env)},
+        "metadata": {"name": app_name(release, env), "namespace": flux.namespace, "labels": wiring_labels(release, env)},
         "spec": spec,
     }
 
@@ -82,7 +82,7 @@ def folder_kustomization(flux: Flux, name: str, path: str) -> Manifest:
     return {
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
-        "metadata": {"name": name, "namespace": flux.namespace, "labels": labels()},
+        "metadata": {"name": name, "namespace": flux.namespace, "labels": wiring_labels()},
         "spec": {
             "interval": flux.interval,
             "path": f"./{path}",

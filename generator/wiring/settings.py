@@ -170,7 +170,7 @@ def app_name(release: Release, env: Environment) -> str:
     return names.app(release.name, env.name)
 
 
-def labels(release: Release | None = None, env: Environment | None = None) -> dict[str, str]:
+def wiring_labels(release: Release | None = None, env: Environment | None = None) -> dict[str, str]:
     labels = dict(MANAGED_BY)
     if release is not None:
         labels["rollgen.io/release"] = release.name

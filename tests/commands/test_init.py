@@ -336,11 +336,11 @@ def test_init_then_release_adds_one_environment_per_commit_and_deletes_nothing(t
 
 
 def test_what_git_says_about_a_token_url_is_redacted() -> None:
-    """git's own messages (a failed push, say) pass through gitops.redact before anyone sees them."""
-    from generator.gitops.repo import redact
+    """git's own messages (a failed push, say) pass through gitops.repo.redact_output before anyone sees them."""
+    from generator.gitops.repo import redact_output
 
     said = (b"fatal: could not read from ghp_0123SECRET@github.com:acme/x.git\n"
             b"fatal: unable to access 'https://gitlab.com/x.git?private_token=0123SECRET&ref=main': 403\n"
             b"remote: https://bot:0123SECRET@git.example.com/x.git?token=0123SECRET\n")
-    assert b"SECRET" not in redact(said)
-    assert redact(b"git@github.com:acme/x.git") == b"git@github.com:acme/x.git"  # a login name is no secret
+    assert b"SECRET" not in redact_output(said)
+    assert redact_output(b"git@github.com:acme/x.git") == b"git@github.com:acme/x.git"  # a login name is no secret

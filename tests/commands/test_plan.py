@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.render.build import build, diff_objects, key_of
+from generator.kustomize.build import build, diff_objects, key_of
 from tests.conftest import ROOT, git, require_tool
 from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
 

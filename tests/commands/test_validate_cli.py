@@ -297,11 +297,11 @@ def test_problems_sorted_by_file_then_position_and_deduplicated() -> None:
      ("imgae", "image"), ("svc", None), ("stp", None), ("replicasss", "replicas"), ("mage", "image")],
 )
 def test_suggest(word: str, expected: str | None) -> None:
-    from generator.spec.report import did_you_mean, suggest
+    from generator.spec.report import did_you_mean_in_parens, suggest
 
     choices = ["steps", "containerPort", "replicas", "image"]
     assert suggest(word, choices) == expected
-    assert did_you_mean(word, choices) == (f" (did you mean {expected!r}?)" if expected else "")
+    assert did_you_mean_in_parens(word, choices) == (f" (did you mean {expected!r}?)" if expected else "")
 
 
 def test_a_flagger_ab_test_that_can_starve_is_valid_with_a_located_warning(

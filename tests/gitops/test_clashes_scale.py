@@ -41,7 +41,7 @@ def fleet(seed: int) -> list[list[Claim]]:
 @pytest.mark.parametrize("seed", range(25))
 def test_the_indexed_comparison_finds_what_the_pairwise_one_found(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = fleet(seed)
-    monkeypatch.setattr(clashes, "duplicate_names", lambda loaded: [])
+    monkeypatch.setattr(clashes, "name_clashes", lambda loaded: [])
     monkeypatch.setattr(clashes, "spec_claims", lambda claims: iter(claims))
     expected = naive(specs)
     assert clashes.cross_problems(specs) == expected  # type: ignore[arg-type]

@@ -59,8 +59,8 @@ def test_a_megabyte_invalid_value_is_reported_promptly(tmp_path: Path, case: str
 
 def test_redacting_what_git_prints_is_linear() -> None:
     for text in (b"a." * (MIB // 2) + b"@", b"a://" * (MIB // 4) + b"@", b"x" * MIB + b"@"):
-        assert gitops.redact(text) == text
-    assert gitops.redact(b"fatal: 'https://user:tok@host/x' ") == b"fatal: 'https://***@host/x' "
+        assert gitops.redact_output(text) == text
+    assert gitops.redact_output(b"fatal: 'https://user:tok@host/x' ") == b"fatal: 'https://***@host/x' "
 
 
 # -- 9: --now is exactly RFC 3339, in a sane range, not before the step began ----------------------------------

@@ -96,9 +96,9 @@ def _commit_meanwhile(monkeypatch: pytest.MonkeyPatch, repo: Path, other: Path) 
     so rollgen's push is rejected, and a person commits notes.md in rollgen's clone. Returns [the person's commit]."""
     import generator.gitops.workflow as workflow
 
-    real, made = workflow.read_states, []
+    real, made = workflow.deployed_states, []
 
-    def read_states(*args: Any) -> Any:
+    def deployed_states(*args: Any) -> Any:
         if not made:
             (other / "other.md").write_text("another clone's change\n")
             git(other, "add", "other.md")
@@ -110,7 +110,7 @@ def _commit_meanwhile(monkeypatch: pytest.MonkeyPatch, repo: Path, other: Path) 
             made.append(head(repo))
         return real(*args)
 
-    monkeypatch.setattr(workflow, "read_states", read_states)
+    monkeypatch.setattr(workflow, "deployed_states", deployed_states)
     return made
 
 

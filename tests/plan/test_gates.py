@@ -24,7 +24,7 @@ from generator.render.routers import promql
 from generator.render import state
 from generator.render.engines import argo_rollouts, flagger
 from generator.render.routers import ingress_nginx
-from generator.plan.gates import GateResult, Outcome, Measurement, Traffic
+from generator.plan.gates import GateResult, GateOutcome, Measurement, Traffic
 from generator.gitops.messages import Record, compose, parse_trailers
 from generator.model import (
     Analysis,
@@ -162,13 +162,13 @@ def test_measurements_judge_and_describe(metric: Metric, value: float | None, wi
 
 def test_a_failure_outweighs_missing_data() -> None:
     result = gates.verdict([Measurement(ERROR_RATE, None), Measurement(LATENCY, 900)], T0S)
-    assert (result.outcome, result.failed) == (Outcome.FAIL, ("latency=900 > 500",))
+    assert (result.outcome, result.failed) == (GateOutcome.FAIL, ("latency=900 > 500",))
     assert result.reason == f"error-rate: no data, latency=900 > 500 since {T0S}"
 
 
 def test_missing_data_holds() -> None:
     result = gates.verdict([Measurement(ERROR_RATE, None), Measurement(LATENCY, 20)], T0S)
-    assert (result.outcome, result.failed) == (Outcome.NO_DATA, ())
+    assert (result.outcome, result.failed) == (GateOutcome.NO_DATA, ())
     assert result.reason == f"no data for metric error-rate since {T0S}"
 
 
@@ -206,7 +206,7 @@ def test_every_metric_is_queried_at_now_over_the_window_since_the_step_began() -
     release, env = release_of()
     fake = FakePrometheus(HEALTHY)
     result = evaluate(release, env, progressing(), at(300), fake)
-    assert result == GateResult(Outcome.PASS, f"error-rate=0 <= 1, latency=42 <= 500 since {T0S}")
+    assert result == GateResult(GateOutcome.PASS, f"error-rate=0 <= 1, latency=42 <= 500 since {T0S}")
     assert fake.url == "http://prometheus.monitoring:9090"
     assert [q for q, _ in fake.asked] == [gates.query(m, gates.traffic(release, env, progressing()), "5m")
                                          for m in (ERROR_RATE, LATENCY)]
@@ -224,21 +224,21 @@ def test_after_a_failed_check_the_window_starts_at_that_check() -> None:
 def test_no_analysis_passes_without_asking_anyone() -> None:
     release = make_release(engine="deployments", analysis=None)
     env = release.environments[0]
-    assert gates.evaluate(release, env, progressing(), at(300)) == GateResult(Outcome.PASS, "no analysis configured")
+    assert gates.evaluate(release, env, progressing(), at(300)) == GateResult(GateOutcome.PASS, "no analysis configured")
 
 
 def test_an_empty_window_is_no_data_and_asks_nothing() -> None:
     release, env = release_of()
     fake = FakePrometheus(HEALTHY)
     result = evaluate(release, env, progressing(), at(0), fake)
-    assert result.outcome is Outcome.NO_DATA and not fake.asked
+    assert result.outcome is GateOutcome.NO_DATA and not fake.asked
 
 
 def test_prometheus_trouble_cannot_judge_and_says_which_metric_and_server() -> None:
     release, env = release_of()
     fake = FakePrometheus({}, error=PrometheusError("Prometheus at http://p:9090 did not answer (3 attempts): x"))
     result = evaluate(release, env, progressing(), at(300), fake)
-    assert (result.outcome, result.failed) == (Outcome.CANNOT_JUDGE, ())
+    assert (result.outcome, result.failed) == (GateOutcome.CANNOT_JUDGE, ())
     assert result.reason.startswith("cannot evaluate metric error-rate: Prometheus at http://p:9090 did not answer")
     assert len(fake.asked) == 1  # the first failure ends the evaluation: no retries per metric
 
@@ -246,7 +246,7 @@ def test_prometheus_trouble_cannot_judge_and_says_which_metric_and_server() -> N
 def test_a_state_without_since_cannot_be_measured() -> None:
     release, env = release_of()
     result = evaluate(release, env, progressing(since=""), at(300), FakePrometheus(HEALTHY))
-    assert result.outcome is Outcome.CANNOT_JUDGE and "rollgen promote" in result.reason
+    assert result.outcome is GateOutcome.CANNOT_JUDGE and "rollgen promote" in result.reason
 
 
 # -- what advance does with each outcome --------------------------------------------------------------------------
@@ -256,7 +256,7 @@ def fixed(result: GateResult) -> progression.Gate:
     return lambda *_: result
 
 
-FAILED = GateResult(Outcome.FAIL, f"error-rate=7.3 > 1, latency=20 <= 500 since {T0S}", failed=("error-rate=7.3 > 1",))
+FAILED = GateResult(GateOutcome.FAIL, f"error-rate=7.3 > 1, latency=20 <= 500 since {T0S}", failed=("error-rate=7.3 > 1",))
 
 
 def test_a_failure_within_the_limit_is_counted_in_a_check_commit() -> None:
@@ -299,13 +299,13 @@ def test_the_next_check_waits_one_interval_after_a_failed_one() -> None:
         "nothing to do yet: the canary at step 1/3 (5%) holds after 1 failed check(s), the next one waits until "
         "2024-05-01T12:06:00Z (1s left)"
     )
-    assert isinstance(progression.plan_advance(release, env, current, at(360), fixed(GateResult(Outcome.PASS, "ok"))),
+    assert isinstance(progression.plan_advance(release, env, current, at(360), fixed(GateResult(GateOutcome.PASS, "ok"))),
                       Transition)
 
 
 def test_no_data_holds_and_says_so() -> None:
     release, env = release_of()
-    result = GateResult(Outcome.NO_DATA, f"no data for metric error-rate since {T0S}")
+    result = GateResult(GateOutcome.NO_DATA, f"no data for metric error-rate since {T0S}")
     plan = progression.plan_advance(release, env, progressing(), at(300), fixed(result))
     assert plan == Hold(f"nothing to do yet: no data for metric error-rate since {T0S} "
                         "(the canary at step 1/3 (5%) holds)")
@@ -313,7 +313,7 @@ def test_no_data_holds_and_says_so() -> None:
 
 def test_a_gate_that_cannot_judge_refuses_without_a_commit() -> None:
     release, env = release_of()
-    result = GateResult(Outcome.CANNOT_JUDGE, "cannot evaluate metric error-rate: Prometheus at http://p:9090 did not answer")
+    result = GateResult(GateOutcome.CANNOT_JUDGE, "cannot evaluate metric error-rate: Prometheus at http://p:9090 did not answer")
     plan = progression.plan_advance(release, env, progressing(), at(300), fixed(result))
     assert plan == Refusal(f"the canary at step 1/3 (5%) holds: {result.reason}")
 
@@ -328,7 +328,7 @@ def test_a_blue_green_preview_holds_in_its_own_words() -> None:
 def test_passing_the_next_step_and_promotion_clear_the_count() -> None:
     release, env = release_of()
     current = progressing(failures=1, last_failure="2024-05-01T12:05:00Z")
-    moved = progression.plan_advance(release, env, current, at(400), fixed(GateResult(Outcome.PASS, "ok")))
+    moved = progression.plan_advance(release, env, current, at(400), fixed(GateResult(GateOutcome.PASS, "ok")))
     assert isinstance(moved, Transition) and moved.action == "step"
     assert (moved.state.failures, moved.state.last_failure) == (0, "")
     by_hand = progression.plan_promote(release, env, current, at(310))
@@ -343,14 +343,14 @@ def test_state_files_carry_failures_only_while_there_are_some() -> None:
     assert "failures" not in state.to_dict(quiet) and "lastFailure" not in state.to_dict(quiet)
     counted = progressing(failures=2, last_failure="2024-05-01T12:05:00Z")
     assert state.to_dict(counted).items() >= {"failures": 2, "lastFailure": "2024-05-01T12:05:00Z"}.items()
-    assert state.parse(state.dump(counted, "releases/hello.yaml")) == counted
-    assert state.parse(state.dump(quiet, "releases/hello.yaml")) == quiet
+    assert state.parse_state(state.dump(counted, "releases/hello.yaml")) == counted
+    assert state.parse_state(state.dump(quiet, "releases/hello.yaml")) == quiet
 
 
 def test_old_state_files_read_as_no_failures() -> None:
     data = {"phase": "progressing", "stableImage": OLD.ref, "canaryImage": NEW.ref, "step": 1, "weight": 5,
             "since": T0S, "activeColour": "blue"}
-    assert state.from_dict(data) == progressing()
+    assert state.state_from_dict(data) == progressing()
 
 
 def test_the_gate_trailer_is_one_line_after_the_others() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from generator import clock
 from generator.plan import progression
-from generator.plan.gates import GateResult, Outcome
+from generator.plan.gates import GateResult, GateOutcome
 from generator.model import BlueGreenStrategy, Environment, EnvState, Image, Release
 from generator.plan.progression import Hold, Plan, Refusal, Transition
 from tests.factories import make_release
@@ -27,15 +27,15 @@ def at(seconds: int) -> datetime:
 
 
 def passing(*_: Any) -> GateResult:
-    return GateResult(Outcome.PASS, "fine")
+    return GateResult(GateOutcome.PASS, "fine")
 
 
 def failing(*_: Any) -> GateResult:
-    return GateResult(Outcome.FAIL, "error-rate=3.2 > 1 since 2024-05-01T12:00:00Z", failed=("error-rate=3.2 > 1",))
+    return GateResult(GateOutcome.FAIL, "error-rate=3.2 > 1 since 2024-05-01T12:00:00Z", failed=("error-rate=3.2 > 1",))
 
 
 def cannot_judge(*_: Any) -> GateResult:
-    return GateResult(Outcome.CANNOT_JUDGE, "cannot evaluate metric error-rate: Prometheus did not answer")
+    return GateResult(GateOutcome.CANNOT_JUDGE, "cannot evaluate metric error-rate: Prometheus did not answer")
 
 
 def release_of(engine: str = "deployments", image: Image = NEW, **overrides: Any) -> tuple[Release, Environment]:

@@ -1,4 +1,4 @@
-"""The in-process Kustomize build (generator/render/build.py) against `kubectl kustomize`, case by case: the
+"""The in-process Kustomize build (generator/kustomize/build.py) against `kubectl kustomize`, case by case: the
 configMapGenerator (hash suffix, options, behaviors, references) and inline patches (JSON6902, strategic merge)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from generator.render.build import BuildError, build, key_of
-from generator.render.build_config import name_suffix
+from generator.kustomize.build import BuildError, build, key_of
+from generator.kustomize.config_generator import name_suffix
 from tests.conftest import require_tool
 
 DEPLOYMENT = {

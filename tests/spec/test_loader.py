@@ -377,9 +377,9 @@ def test_pure_python_fallback_gives_the_same_results() -> None:
         "import sys\n"
         "sys.modules['yaml._yaml'] = None\n"
         "from pathlib import Path\n"
-        "from generator.spec import loader\n"
+        "from generator.spec import composer, loader\n"
         "from generator.errors import InvalidInput\n"
-        "assert loader._BaseLoader.__name__ == 'SafeLoader'\n"
+        "assert not composer.C_READER\n"
         "print(loader.load_file(Path('examples/hello-rollouts-canary.yaml'))[0].data['spec']['replicas'])\n"
         "for text in ['a: 1\\na: 2\\n', 'a: \\u00e9\\nb: \\x07\\n', 'a: 1\\nb: c: d\\n', '[' * 3000 + ']' * 3000]:\n"
         "    try:\n"
@@ -393,16 +393,16 @@ def test_pure_python_fallback_gives_the_same_results() -> None:
 
 
 def _number_by_patterns(value: str) -> Any:
-    """What `_resolve_number` answered before its fast paths: both patterns, always."""
+    """What `resolve_number` answered before its fast paths: both patterns, always."""
     import re
 
-    from generator.spec import loader
+    from generator.spec import scalars
 
-    if re.match(loader._INT_RE, value) and value.strip("-+_"):
-        return loader._to_int(value)
-    if value in loader._SPECIAL_FLOATS:
-        return loader._SPECIAL_FLOATS[value]
-    if re.match(loader._FLOAT_RE, value):
+    if re.match(scalars.INT_RE, value) and value.strip("-+_"):
+        return scalars.to_int(value)
+    if value in scalars.SPECIAL_FLOATS:
+        return scalars.SPECIAL_FLOATS[value]
+    if re.match(scalars.FLOAT_RE, value):
         try:
             return float(value.replace("_", ""))
         except ValueError:  # `._` (it crashed with exit 3 before: now text)
@@ -417,13 +417,13 @@ def _same(one: Any, two: Any) -> bool:
 
 
 def test_number_fast_paths_answer_as_the_patterns() -> None:
-    """_resolve_number answers digits and pattern-proof text without compiling _INT_RE/_FLOAT_RE (a cold
+    """resolve_number answers digits and pattern-proof text without compiling INT_RE/FLOAT_RE (a cold
     validate's cost): every answer must be the patterns' own, on every short string over the characters they
     read plus a few they do not, and on random longer ones."""
     import itertools
     import random
 
-    from generator.spec.loader import _resolve_number
+    from generator.spec.scalars import resolve_number
 
     alphabet = "-+0189_.boxaeEfFsm ٣²\n"
     values = ["".join(chars) for size in range(1, 5) for chars in itertools.product(alphabet, repeat=size)]
@@ -431,7 +431,7 @@ def test_number_fast_paths_answer_as_the_patterns() -> None:
     values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(5, 14))) for _ in range(20_000)]
     values += [".inf", "-.Inf", ".NaN", "30s", "1h30m", "0x1F", "0o17", "012", "1_000", "1e3", "1.5e-3", "٣", "1\n"]
     for value in values:
-        assert _same(_answer(_resolve_number, value), _answer(_number_by_patterns, value)), value
+        assert _same(_answer(resolve_number, value), _answer(_number_by_patterns, value)), value
 
 
 def _answer(resolve: Any, value: str) -> Any:
@@ -442,11 +442,11 @@ def _answer(resolve: Any, value: str) -> Any:
 
 
 def test_a_float_shape_without_a_digit_is_text_not_a_crash(tmp_path: Path) -> None:
-    """`._` matches _FLOAT_RE but float(".") raises: it made `rollgen validate` exit 3 (a crash); it is text."""
-    from generator.spec.loader import _resolve_number
+    """`._` matches FLOAT_RE but float(".") raises: it made `rollgen validate` exit 3 (a crash); it is text."""
+    from generator.spec.scalars import resolve_number
 
     for value in ("._", "-._", "+.__"):
-        assert _resolve_number(value) == value
+        assert resolve_number(value) == value
     spec = tmp_path / "hello.yaml"
     spec.write_text((ROOT / "examples" / "hello-rollouts-canary.yaml").read_text().replace("  replicas: 3", "  replicas: ._"))
     out = subprocess.run([sys.executable, "-m", "generator", "validate", str(spec)], cwd=ROOT, capture_output=True,

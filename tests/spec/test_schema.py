@@ -1,4 +1,4 @@
-"""The JSON Schemas themselves, and how spec.py turns their errors into located, fixable problems."""
+"""The JSON Schemas themselves, and how spec/schema.py turns their errors into located, fixable problems."""
 
 from __future__ import annotations
 

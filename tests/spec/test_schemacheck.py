@@ -1,4 +1,4 @@
-"""generator.spec.schemacheck answers exactly as jsonschema does, so that spec.py may skip jsonschema on a yes.
+"""generator.spec.schemacheck answers exactly as jsonschema does, so that spec/schema.py may skip jsonschema on a yes.
 
 The differential test: every example (valid and invalid), shipped profile and `rollgen init` config, each
 mutated every way that reaches a keyword of its schema: every field deleted; replaced by a value of every JSON
@@ -258,7 +258,7 @@ def test_answers_equal_jsonschema_on_every_mutation(name: str) -> None:
     # check answers every mutation, as in a long-lived process: each answer must be the eager one whatever was
     # compiled before it.
     lazy = schemacheck.compile_schema(schema, lazy_refs=True)
-    # The oracle is the validator spec.py falls back on (local $refs inlined: three times faster than as written,
+    # The oracle is the validator spec/schema.py falls back on (local $refs inlined: three times faster than as written,
     # and test_schema holds the two to the same errors); every 25th document is also asked of the schema as written.
     inlined = Draft202012Validator(spec.inline_refs(schema, schema.get("$defs", {})))
     written = Draft202012Validator(schema)
@@ -303,7 +303,7 @@ def test_boundaries_that_python_and_json_schema_see_differently() -> None:
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_every_shipped_schema_compiles(name: str) -> None:
-    """Else spec.py would fall back to jsonschema on every document and the hook would be slow again."""
+    """Else spec/schema.py would fall back to jsonschema on every document and the hook would be slow again."""
     schemacheck.compile_schema(SCHEMAS[name])
     assert spec.quick_check(f"{name}.schema.json") is not None
 

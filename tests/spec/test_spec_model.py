@@ -280,7 +280,7 @@ def test_find_specs(tmp_path: Path) -> None:
     (tmp_path / "releases" / ".hidden" / "c.yaml").write_text(release)
     explicit = tmp_path / "anything.yaml"
     explicit.write_text("not a release")
-    assert spec.find_specs([tmp_path / "releases", explicit, tmp_path / "releases" / "b.yaml"]) == [
+    assert spec.find_specs_or_raise([tmp_path / "releases", explicit, tmp_path / "releases" / "b.yaml"]) == [
         tmp_path / "releases" / "b.yaml",
         tmp_path / "releases" / "team" / "a.yml",
         explicit,

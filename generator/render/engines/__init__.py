@@ -98,6 +98,12 @@ class Engine:
         """Whether its controller edits a canary's route after git wrote it (render/route_changes.py)."""
         return facts.has(self.name, "owns-canary-route")
 
+    @property
+    def scales_its_deployments(self) -> bool:
+        """Whether its controller sets the replicas of the Deployments git declares (Flagger scales its target to 0
+        after a promotion), so a GitOps controller must leave them alone (wiring/argocd.py's ignoreDifferences)."""
+        return facts.has(self.name, "scales-target")
+
     def services(self, kind: str, name: str) -> tuple[str, ...]:
         return names.services(self.name, kind, name)
 

@@ -130,4 +130,4 @@ def hpa(name: str, target_kind: str, target_api: str, release: Release, env: Env
 
 def disruption_budget(release: Release, env: Environment) -> Manifest | None:
     """spec.disruptionBudget as a PodDisruptionBudget `N` (generator/workload.py says which pods it covers)."""
-    return workload.disruption_budget(release, env, metadata(release.name, release, env))
+    return workload.pod_disruption_budget(release, env, metadata(release.name, release, env))

@@ -62,7 +62,7 @@ def render(release: Release, env: Environment, state: EnvState) -> Rendered:
         autoscaler(release, env),
         *routing.objects,  # ingress-nginx: the Ingress Flagger copies; other routers: Flagger writes the routes
         *metric_templates(release, env),
-        canary(release, env, routing, state.since),
+        canary_object(release, env, routing, state.since),
     ]
     return Rendered(manifests=tuple(manifests), images=(ImageSlot(release.name, state.stable_image),))
 
@@ -113,7 +113,7 @@ def metric_templates(release: Release, env: Environment) -> list[Manifest]:
     if analysis is None:
         return []
     own = own_builtins(analysis, release)
-    return [metric_template(release, env, analysis, m) for m in analysis.metrics if has_template(m, own)]
+    return [metric_template_object(release, env, analysis, m) for m in analysis.metrics if has_template(m, own)]
 
 
 def has_template(metric: Metric, own_builtins: bool = True) -> bool:
@@ -139,7 +139,7 @@ def builtin_template_query(release: Release, metric: Metric) -> str:
     return router.metrics.query(metric.name, FLAGGER_NAMESPACE, subject, FLAGGER_INTERVAL, canary_only=canary_only)
 
 
-def metric_template(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
+def metric_template_object(release: Release, env: Environment, analysis: Analysis, metric: Metric) -> Manifest:
     # The query goes in as data, untouched: Flagger fills in {{ namespace }}, {{ target }}, {{ interval }}.
     query = metric.query if metric.query is not None else builtin_template_query(release, metric)
     return {
@@ -161,7 +161,7 @@ def provider(analysis: Analysis) -> dict[str, Any]:
     return out
 
 
-def canary(release: Release, env: Environment, routing: FlaggerRouting | None = None, applied_at: str = "") -> Manifest:
+def canary_object(release: Release, env: Environment, routing: FlaggerRouting | None = None, applied_at: str = "") -> Manifest:
     if routing is None:
         routing = router_for(release.router).flagger(release, env)
     spec: dict[str, Any] = {"provider": routing.provider}
@@ -216,7 +216,7 @@ def analysis_spec(release: Release, env: Environment, routing: FlaggerRouting) -
     own = own_builtins(release.analysis, release)
     seconds = interval(release, env)
     out: dict[str, Any] = {"interval": durations.format_flagger(seconds), "threshold": threshold(release)}
-    out.update(progression(release, env, seconds, routing.match))
+    out.update(steps_or_iterations(release, env, seconds, routing.match))
     if release.analysis is not None and release.analysis.metrics:
         window = durations.format_flagger(rate_window(seconds))
         out["metrics"] = [canary_metric(release, m, window, own) for m in release.analysis.metrics]
@@ -263,7 +263,7 @@ def default_target(release: Release, env: Environment) -> str:
     return f"{scheme}://{env.host}{release.ingress.path}"
 
 
-def progression(release: Release, env: Environment, seconds: int, match: tuple[JSON, ...]) -> dict[str, Any]:
+def steps_or_iterations(release: Release, env: Environment, seconds: int, match: tuple[JSON, ...]) -> dict[str, Any]:
     """Exactly one of `stepWeights` (canary) or `iterations` (A/B test with the router's `match`, blue-green)."""
     strategy = release.strategy
     if isinstance(strategy, CanaryStrategy):
@@ -299,7 +299,7 @@ def metric_entry(
     entry: dict[str, Any] = {"name": name}
     if template is not None:
         entry["templateRef"] = {"name": template}
-    limits = {key: number(value) for key, value in (("min", low), ("max", high)) if value is not None}
+    limits = {key: plain_number(value) for key, value in (("min", low), ("max", high)) if value is not None}
     if limits:
         entry["thresholdRange"] = limits
     entry["interval"] = window
@@ -310,7 +310,7 @@ def complement(percent: float | None) -> float | None:
     return None if percent is None else 100 - percent
 
 
-def number(value: float) -> int | float:
+def plain_number(value: float) -> int | float:
     """Whole numbers as ints and no binary noise (100 - 0.1 is 99.9), so the output reads as written."""
     rounded = round(float(value), 6)
     return int(rounded) if rounded.is_integer() else rounded

@@ -167,7 +167,7 @@ class Router:
     # Kustomize `configurations:` teaching kustomize the router objects' name references (to Services, and from
     # a Rollout), so an overlay's namePrefix/nameSuffix keeps them pointing at the renamed objects: file -> doc.
     kustomize_configurations: tuple[tuple[str, JSON], ...] = ()
-    # What the route an Argo Rollouts controller owns (facts.controller_route) carries besides the weights and the
+    # What the route an Argo Rollouts controller owns (RouterFacts.controller_route) carries besides the weights and the
     # fields the API server defaults: {"port", "path", "host", "gateway"} (render/route_changes.py compares them).
     carried: Callable[[JSON], JSON] | None = None
 

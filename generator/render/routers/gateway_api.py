@@ -150,7 +150,7 @@ def builtin_query(
     metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False, stable_only: bool = False
 ) -> str:
     """With Istio as the Gateway implementation, its gateway proxies report the requests (reporter="source")."""
-    return istio_router.query(metric, namespace, subject, window, reporter="source")
+    return istio_router.istio_query(metric, namespace, subject, window, reporter="source")
 
 
 def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:

@@ -36,7 +36,7 @@ from generator.render.routers import (
     find,
     flagger_match,
 )
-from generator.render.routers.promql import increase, rate, selector
+from generator.render.routers.promql import increase, rate, series_selector
 
 NGINX = "nginx.ingress.kubernetes.io/"
 CANARY_WEIGHT = NGINX + "canary-weight"
@@ -260,7 +260,7 @@ BUILTIN_QUERIES: dict[str, QueryBuilder] = {
 def builtin_query(
     metric: str, namespace: str, ingress: str, window: str, *, canary_only: bool = True, stable_only: bool = False
 ) -> str:
-    """The query of a built-in metric by its spec name (model.BUILTIN_METRICS) or `requests`; KeyError for any
+    """The query of a built-in metric by its spec name (facts.BUILTIN_METRICS) or `requests`; KeyError for any
     other name."""
     return BUILTIN_QUERIES[metric](namespace, ingress, window, canary_only=canary_only, stable_only=stable_only)
 
@@ -275,7 +275,7 @@ def _selector(
         matchers.append(("canary", "=", ""))
     if status is not None:
         matchers.append(("status", *status))
-    return selector(matchers)
+    return series_selector(matchers)
 
 
 def analysis_arg(release: Release, blue_green: bool) -> JSON:

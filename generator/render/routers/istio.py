@@ -37,7 +37,7 @@ from generator.render.routers import (
     set_header_routes,
     weighted_backends,
 )
-from generator.render.routers.promql import increase, rate, selector
+from generator.render.routers.promql import increase, rate, series_selector
 
 API = "networking.istio.io/v1"
 PRIMARY_ROUTE = "primary"  # the weighted route's name, which the Rollout names
@@ -143,20 +143,20 @@ def analysis_arg(release: Release, blue_green: bool) -> JSON:
     return {"name": "service", "valueFrom": {"fieldRef": {"fieldPath": field}}}
 
 
-def query(metric: str, namespace: str, service: str, window: str, *, reporter: str = "destination") -> str:
+def istio_query(metric: str, namespace: str, service: str, window: str, *, reporter: str = "destination") -> str:
     """Percent of 5xx answers, or average milliseconds, of the requests to `service` (errors `or vector(0)`:
     see ingress_nginx.error_rate_query; no requests at all is still no data)."""
     where = [("reporter", "=", reporter), ("destination_service_namespace", "=", namespace),
              ("destination_service_name", "=", service)]  # fmt: skip
     if metric == "error-rate":
-        errors = rate(REQUESTS, selector([*where, ("response_code", "=~", "5..")]), window)
-        total = rate(REQUESTS, selector(where), window)
+        errors = rate(REQUESTS, series_selector([*where, ("response_code", "=~", "5..")]), window)
+        total = rate(REQUESTS, series_selector(where), window)
         return f"100 * ({errors} or vector(0)) / {total}"
     if metric == "requests":  # not a metric of the spec: how many requests maxIncrease compares (compare())
-        return increase(REQUESTS, selector(where), window)
+        return increase(REQUESTS, series_selector(where), window)
     if metric == "latency":
-        total_ms = rate(f"{DURATION}_sum", selector(where), window)
-        count = rate(f"{DURATION}_count", selector(where), window)
+        total_ms = rate(f"{DURATION}_sum", series_selector(where), window)
+        count = rate(f"{DURATION}_count", series_selector(where), window)
         return f"{total_ms} / {count}"
     raise KeyError(metric)
 
@@ -165,7 +165,7 @@ def builtin_query(
     metric: str, namespace: str, subject: str, window: str, *, canary_only: bool = False, stable_only: bool = False
 ) -> str:
     """Each version has its own Service: no tracks to pick."""
-    return query(metric, namespace, subject, window)
+    return istio_query(metric, namespace, subject, window)
 
 
 def ignore_rules(objects: Sequence[Manifest]) -> Iterator[JSON]:

@@ -30,7 +30,7 @@ def increase(metric: str, selector: str, window: str) -> str:
     return f"sum(increase({metric}{selector}[{window}]))"
 
 
-def selector(matchers: list[tuple[str, str, str]]) -> str:
+def series_selector(matchers: list[tuple[str, str, str]]) -> str:
     """`{label op "value",...}`, every value a string literal."""
     return "{" + ",".join(f"{label}{op}{string(value)}" for label, op, value in matchers) + "}"
 

@@ -2,8 +2,8 @@
 
 `rollgen plan` diffs the built objects before and after an action, like `kubectl diff`, without kubectl. Only
 the Kustomize features rollgen itself writes are implemented (resources, namespace, images, configMapGenerator
-with literals and generatorOptions (generator/render/build_config.py: the hashed names and the references to
-them), patches from files or inline: JSON6902 with a target, strategic merge (generator/render/build_merge.py),
+with literals and generatorOptions (generator/kustomize/config_generator.py: the hashed names and the references to
+them), patches from files or inline: JSON6902 with a target, strategic merge (generator/kustomize/strategic_merge.py),
 `$patch: delete`; of `configurations` only the ConfigMap name references, the rest only matter for name
 prefixes, which rollgen never uses); anything else is refused with BuildError rather than built wrongly.
 tests/commands/test_plan.py holds the result equal to `kubectl kustomize` on every golden tree, tests/render/test_build.py on
@@ -21,7 +21,7 @@ from typing import Any
 from generator.yaml_import import SafeLoader as _Loader, yaml
 
 from generator.errors import RollgenError
-from generator.render import build_config, build_merge
+from generator.kustomize import config_generator, strategic_merge
 
 Manifest = dict[str, Any]
 ObjectKey = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
@@ -39,10 +39,10 @@ class BuildError(RollgenError):
 
 def build(files: Mapping[str, bytes], folder: str) -> dict[ObjectKey, Manifest]:
     """The objects of the kustomization in `folder` (a key prefix of `files`), by identity, in build order."""
-    references: list[build_config.FieldSpec] = []
+    references: list[config_generator.FieldSpec] = []
     objects = _build(files, folder.rstrip("/"), depth=0, references=references)
     # kustomize hashes generated names once, at the top, after every transformation
-    build_config.add_hashes(objects, references)
+    config_generator.add_hashes(objects, references)
     return {key_of(obj): obj for obj in objects}
 
 
@@ -52,7 +52,7 @@ def key_of(obj: Manifest) -> ObjectKey:
 
 
 def _build(
-    files: Mapping[str, bytes], folder: str, depth: int, references: list[build_config.FieldSpec]
+    files: Mapping[str, bytes], folder: str, depth: int, references: list[config_generator.FieldSpec]
 ) -> list[Manifest]:
     if depth > 5:
         raise BuildError(f"{folder}: kustomizations nested too deep")
@@ -69,7 +69,7 @@ def _build(
             objects.extend(copy.deepcopy(doc) for doc in _load_all(files, path))
     for configuration in kustomization.get("configurations", []):
         for doc in _load_all(files, posixpath.normpath(posixpath.join(folder, configuration))):
-            references.extend(build_config.references_in(doc))
+            references.extend(config_generator.references_in(doc))
     objects = _generate(folder, kustomization, objects)
     for patch in kustomization.get("patches", []):
         objects = _apply_patch(files, folder, patch, objects)
@@ -88,8 +88,8 @@ def _generate(folder: str, kustomization: Manifest, objects: list[Manifest]) -> 
     if not generators:
         return objects
     try:
-        return build_config.generate(generators, kustomization.get("generatorOptions"), objects)
-    except build_config.GeneratorError as exc:
+        return config_generator.generate(generators, kustomization.get("generatorOptions"), objects)
+    except config_generator.GeneratorError as exc:
         raise BuildError(f"{folder}/kustomization.yaml: {exc}: only literals are built in-process") from None
 
 
@@ -157,8 +157,8 @@ def _strategic(where: str, obj: Manifest, patch: Manifest) -> Manifest:
     if isinstance(meta, dict):
         patch["metadata"] = {k: v for k, v in meta.items() if k not in ("name", "namespace")}
     try:
-        return build_merge.merge(obj, patch)
-    except build_merge.MergeError as exc:
+        return strategic_merge.merge(obj, patch)
+    except strategic_merge.MergeError as exc:
         raise BuildError(f"{where}: {exc} is not built in-process") from None
 
 

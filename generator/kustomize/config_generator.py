@@ -1,4 +1,4 @@
-"""configMapGenerator for the in-process build (generator/render/build.py): what `kubectl kustomize` makes of the
+"""configMapGenerator for the in-process build (generator/kustomize/build.py): what `kubectl kustomize` makes of the
 generators rollgen writes (literals, an explicit namespace, generatorOptions labels/annotations, behavior
 create/replace/merge), the content-hash name suffix and the rewritten name references in pod templates.
 

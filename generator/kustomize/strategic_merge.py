@@ -1,4 +1,4 @@
-"""Strategic-merge patches for the in-process build (generator/render/build.py), the subset rollgen's spec.patches
+"""Strategic-merge patches for the in-process build (generator/kustomize/build.py), the subset rollgen's spec.patches
 need: maps merge key by key (null deletes), lists of objects that Kubernetes merges by a key merge item by item
 (containers, env, volumes, ... by name; volumeMounts by mountPath; ports by containerPort, a Service's by port),
 every other list and scalar is replaced. A merged list is ordered as Kubernetes orders it: the patch's items,
