@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,29 +98,42 @@ class IstioBackend(Backend):
         return out
 
 
+def loopback_server(respond: Callable[[BaseHTTPRequestHandler], tuple[str, bytes]],
+                    start: bool = True) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """A threaded HTTP server on 127.0.0.1 and a port the kernel picks, answering every GET and POST with 200 and
+    `respond(request) -> (content type, body)`; its daemon thread is started unless `start` is False. The tests'
+    stand-ins (an exporter, a scrape target, a Prometheus that records headers) differ only in `respond`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            content_type, body = respond(self)
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    if start:
+        thread.start()
+    return server, thread
+
+
 class Exporter:
     """The /metrics endpoint, on 127.0.0.1 in a daemon thread."""
 
     def __init__(self) -> None:
         self.backends: list[Backend] = []
         self.lock = threading.Lock()
-        exporter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = exporter.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server, self.thread = loopback_server(
+            lambda _: ("text/plain; version=0.0.4", self.render().encode()), start=False)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> None:
         self.thread.start()

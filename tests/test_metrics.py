@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from generator.cli import main
 from tests.conftest import ROOT, git, require_tool
-from tests.promstack import Prometheus
+from tests.promstack import Prometheus, loopback_server
 from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
 from tests.factories import make_config_repo
 
@@ -114,21 +111,8 @@ class Serve:
 
     def __init__(self, text: str) -> None:
         body = text.encode()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server, _ = loopback_server(lambda _: ("text/plain; version=0.0.4", body))
         self.target = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture

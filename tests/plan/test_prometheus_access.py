@@ -7,9 +7,8 @@ the secrets are in files outside the repository and must never appear in output,
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from generator.plan.prometheus import Client, PrometheusError
 from generator.spec.config import PrometheusAccess
 from tests.conftest import git, require_tool
-from tests.promstack import Exporter, Prometheus, WebAccess, scraping, self_signed
+from tests.promstack import Exporter, Prometheus, WebAccess, loopback_server, scraping, self_signed
 from tests.factories import CONFIG, ConfigRepo, make_config_repo
 from tests.plan.test_prometheus_gates import V1, V2, Clock, spec, start_canary
 
@@ -136,26 +135,16 @@ class Receiver:
 
     def __init__(self) -> None:
         self.seen: list[dict[str, str]] = []
-        receiver = self
+        answer = json.dumps({"status": "success", "data": {
+            "resultType": "vector", "result": [{"metric": {}, "value": [0, "0"]}]}}).encode()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.seen.append(dict(self.headers.items()))
-                body = json.dumps({"status": "success", "data": {
-                    "resultType": "vector", "result": [{"metric": {}, "value": [0, "0"]}]}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def respond(request: BaseHTTPRequestHandler) -> tuple[str, bytes]:
+            request.rfile.read(int(request.headers.get("Content-Length", "0")))
+            self.seen.append(dict(request.headers.items()))
+            return "application/json", answer
 
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server, _ = loopback_server(respond)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         self.server.shutdown()
