@@ -31,7 +31,7 @@ class RouterFacts:
     # The built-in metrics are answered only when spec.gateway.implementation names what runs the Gateway.
     builtins_need_implementation: bool = False
     # Envoy weighted clusters are not health-aware: plain Deployments move pods and weight in separate commits
-    # (plan.progression.ready_first).
+    # (plan.shapes.ready_first).
     ready_first: bool = False
     # Nested paths of one host are merged in creation order, not by longest match (gitops.clashes.overlap).
     nested_paths_by_creation: bool = False
@@ -40,12 +40,22 @@ class RouterFacts:
     controller_route: str = ""
     # Argo Rollouts' header routes (setHeaderRoute) keep the release's path; False: they match the header only.
     rollout_header_routes_keep_path: bool = True
+    # What carries its traffic weights, which a spec's patches must not change (spec/patch_checks.py): JSON 6902
+    # paths (regular expressions), an annotation prefix, and (list, item field) pairs a strategic merge would set.
+    owned_paths: tuple[str, ...] = ()
+    owned_annotation: str = ""
+    owned_lists: tuple[tuple[str, str], ...] = ()
 
 
 DEFAULT = "ingress-nginx"  # spec.router's default
 
 ROUTERS: dict[str, RouterFacts] = {
-    "ingress-nginx": RouterFacts("generator.render.routers.ingress_nginx", ingress=True),
+    "ingress-nginx": RouterFacts(
+        "generator.render.routers.ingress_nginx",
+        ingress=True,
+        owned_paths=(r"^/metadata/annotations/nginx\.ingress\.kubernetes\.io~1canary",),
+        owned_annotation="nginx.ingress.kubernetes.io/canary",
+    ),
     "gateway-api": RouterFacts(
         "generator.render.routers.gateway_api",
         section="gateway",
@@ -57,6 +67,8 @@ ROUTERS: dict[str, RouterFacts] = {
         builtins_need_implementation=True,
         ready_first=True,
         controller_route="HTTPRoute",
+        owned_paths=(r"^/spec/rules/[^/]+/backendRefs(/|$)",),  # an HTTPRoute's weighted backends
+        owned_lists=(("rules", "backendRefs"),),
     ),
     "istio": RouterFacts(
         "generator.render.routers.istio",
@@ -66,6 +78,8 @@ ROUTERS: dict[str, RouterFacts] = {
         nested_paths_by_creation=True,
         controller_route="VirtualService",
         rollout_header_routes_keep_path=False,
+        owned_paths=(r"^/spec/http/[^/]+/route(/|$)",),  # a VirtualService's weighted destinations
+        owned_lists=(("http", "route"),),
     ),
 }
 

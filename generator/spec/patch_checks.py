@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from generator import workload
+from generator.router_facts import ROUTERS
 from generator.spec.findings import Finding, Generated
 from generator.spec.security_checks import restricted_container, sidecar_gaps
 
@@ -24,16 +25,16 @@ Objects = Mapping[str, Sequence[Mapping[str, Any]]]  # environment name -> what 
 
 # Fields a patch must not change: rollgen owns them (weights and steps, the image, replicas during a canary).
 # rollgen's container is the first (a sidecar a patch adds comes after it, and its image is the patch's own).
-OWNED_PATHS = (
-    re.compile(r"^/spec/replicas$"),
-    re.compile(r"^/spec/strategy(/|$)"),
-    re.compile(r"^/spec/analysis(/|$)"),
-    re.compile(r"^/spec/template/spec/containers/0/image$"),
-    re.compile(r"^/metadata/annotations/nginx\.ingress\.kubernetes\.io~1canary"),
-    re.compile(r"^/spec/rules/[^/]+/backendRefs(/|$)"),  # an HTTPRoute's weighted backends
-    re.compile(r"^/spec/http/[^/]+/route(/|$)"),  # a VirtualService's weighted destinations
-)
-CANARY_ANNOTATION = "nginx.ingress.kubernetes.io/canary"
+# Every router's weights count, whichever the spec names: a patch may target any object (router_facts).
+OWNED_PATHS = tuple(re.compile(pattern) for pattern in (
+    r"^/spec/replicas$",
+    r"^/spec/strategy(/|$)",
+    r"^/spec/analysis(/|$)",
+    r"^/spec/template/spec/containers/0/image$",
+    *(path for facts in ROUTERS.values() for path in facts.owned_paths),
+))
+OWNED_ANNOTATIONS = {facts.owned_annotation: name for name, facts in ROUTERS.items() if facts.owned_annotation}
+OWNED_LISTS = tuple(pair for facts in ROUTERS.values() for pair in facts.owned_lists)
 OWNED_NOTE = "rollgen owns traffic weights and steps, the image and replicas (see docs/workloads.md, Patches)"
 
 
@@ -186,8 +187,9 @@ def owned_operations(at: JsonPath, ops: list[Any]) -> Iterator[Finding]:
 
 def owned_fields(at: JsonPath, body: Mapping[str, Any], container_name: str, kind: str) -> Iterator[Finding]:
     annotations = (body.get("metadata") or {}).get("annotations") or {}
-    if isinstance(annotations, dict) and any(str(key).startswith(CANARY_ANNOTATION) for key in annotations):
-        yield Finding((*at, "patch"), f"the patch sets an ingress-nginx canary annotation: {OWNED_NOTE}")
+    for prefix, router in OWNED_ANNOTATIONS.items():
+        if isinstance(annotations, dict) and any(str(key).startswith(prefix) for key in annotations):
+            yield Finding((*at, "patch"), f"the patch sets an {router} canary annotation: {OWNED_NOTE}")
     spec = body.get("spec") or {}
     if not isinstance(spec, dict):
         return
@@ -206,7 +208,7 @@ def owned_fields(at: JsonPath, body: Mapping[str, Any], container_name: str, kin
         isinstance(c, dict) and "image" in c and c.get("name") == container_name for c in containers
     ):
         yield Finding((*at, "patch"), f"the patch sets the image of container {container_name!r}: {OWNED_NOTE}")
-    if any(routes(spec, key, inner) for key, inner in (("rules", "backendRefs"), ("http", "route"))):
+    if any(routes(spec, key, inner) for key, inner in OWNED_LISTS):
         yield Finding((*at, "patch"), f"the patch sets the weighted routes: {OWNED_NOTE}")
 
 
