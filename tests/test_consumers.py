@@ -217,7 +217,7 @@ def _check_routed_canary(docs: list[Doc], name: str, state: Any, replicas: int, 
         assert canary_deployment["spec"]["replicas"] == 0
         return
     assert weight == state.weight
-    if state.weight == 0:  # progression.ready_first: step 0, a drained promotion, an abort: pods, no weight
+    if state.weight == 0:  # plan.shapes.ready_first: step 0, a drained promotion, an abort: pods, no weight
         assert canary_deployment["spec"]["replicas"] >= 1
         return
     assert _image_of(canary_deployment) == state.canary_image.ref

@@ -186,7 +186,7 @@ def in_flight(config: Config, only: Only) -> list[tuple[str, list[str]]]:
 
     from generator.render.state import load_state
 
-    # at rest: stable, or aborted with its canary pods gone (step 0; plan.progression.ready_first keeps them a tick)
+    # at rest: stable, or aborted with its canary pods gone (step 0; plan.shapes.ready_first keeps them a tick)
     quiet = re.compile(rb"^phase: stable\r?$|^phase: aborted\r?$(?s:.*)^step: 0\r?$|^step: 0\r?$(?s:.*)^phase: aborted\r?$",
                        re.MULTILINE)
     by_release: dict[str, list[str]] = {}

@@ -29,7 +29,8 @@ from generator.gitops.run import execute
 from generator.gitops.specs import find_spec, named_release, spec_display
 from generator.gitops.workflow import Request, now_from
 from generator.model import Environment, EnvState, Image, Release
-from generator.plan.progression import Hold, Plan, Refusal, Transition, mode, step_count
+from generator.plan.progression import Hold, Plan, Refusal, Transition
+from generator.plan.shapes import mode, step_count
 from generator.spec.config import Config
 
 Version = tuple[Image, str]  # image, pod inputs ("" for the defaults)

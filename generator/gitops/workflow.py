@@ -27,13 +27,8 @@ from generator.gitops.repo import GitError, Repo
 from generator.gitops.specs import NamedRelease
 from generator.gitops.tree import files_to_commit, owned_roots, pinned_for
 from generator.model import BlueGreenStrategy, Environment, EnvState, Release, engine_label
-from generator.plan.progression import (
-    Hold,
-    Plan,
-    Refusal,
-    Transition,
-    step_count,
-)
+from generator.plan.progression import Hold, Plan, Refusal, Transition
+from generator.plan.shapes import step_count
 from generator.clock import format_time, parse_time
 
 if TYPE_CHECKING:

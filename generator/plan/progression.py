@@ -25,14 +25,7 @@ from typing import Literal
 
 from generator.clock import format_time, parse_time
 from generator.plan.gates import GateResult, GateOutcome
-from generator.plan.shapes import (  # re-exported: callers have found them here
-    Mode as Mode,
-    mode as mode,
-    normalise as normalise,
-    ready_first as ready_first,
-    step_count as step_count,
-    two_commit_promotion as two_commit_promotion,
-)
+from generator.plan.shapes import mode, normalise, ready_first, step_count, two_commit_promotion
 from generator.render.engines import engine_for
 from generator.model import (
     BlueGreenStrategy,

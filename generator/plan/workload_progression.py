@@ -21,7 +21,8 @@ from datetime import datetime
 
 from generator import workload
 from generator.model import BlueGreenStrategy, EnvState, Environment, Image, Release, engine_label
-from generator.plan.progression import Hold, Plan, Transition, mode
+from generator.plan.progression import Hold, Plan, Transition
+from generator.plan.shapes import mode
 
 Planner = Callable[[Release, Environment, EnvState | None, datetime], Plan]
 
@@ -144,7 +145,7 @@ def direct(release: Release, env: Environment, current: EnvState, inputs: str, n
     """A controller (Flagger, Argo Rollouts' own steps) or a rolling update runs the change itself: the new
     pod inputs go straight into the template, at `now` (the time `status` and `history` show)."""
     from generator.clock import format_time
-    from generator.plan.progression import step_count
+    from generator.plan.shapes import step_count
 
     changed = ", ".join(what_changed(current.stable_pod, inputs))
     state = replace(current, stable_pod=inputs, since=format_time(now))

@@ -141,7 +141,7 @@ def parse_state(data: bytes, display: str = STATE_FILE) -> EnvState:
 
     Checked against schemas/state.schema.json on every read (a hand edit or a bad merge must be refused, not
     stepped on: `step: -7` or a progressing phase without a canary image would crash or misroute). A step
-    beyond the spec's steps is fine: the spec may have lost steps since (progression.normalise)."""
+    beyond the spec's steps is fine: the spec may have lost steps since (plan.shapes.normalise)."""
     from generator.yaml_import import yaml
 
     try:

@@ -54,7 +54,7 @@ def capacity_weight(env: Environment, state: EnvState) -> int:
     if state.phase == "progressing" and state.step < len(env.steps):
         return max(weight, env.steps[state.step].weight)
     if state.phase in ("promoting", "aborted") and weight == 0 and 1 <= state.step <= len(env.steps):
-        # plan.progression.ready_first: the weight is off, the pods stay a commit longer (Envoy routers)
+        # plan.shapes.ready_first: the weight is off, the pods stay a commit longer (Envoy routers)
         return env.steps[state.step - 1].weight
     return weight
 

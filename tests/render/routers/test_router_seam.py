@@ -17,7 +17,7 @@ import pytest
 
 from generator import router_facts
 from generator.model import EnvState, Image, Release
-from generator.plan import gates, progression
+from generator.plan import gates, shapes
 from generator.records import replace
 from generator.render.engines import renderer_for
 from generator.render.loading import load_release
@@ -110,7 +110,7 @@ def test_a_registered_router_renders_and_gates_like_the_one_it_copies(
         assert analysis is not None
         for metric in analysis.metrics:
             assert gates.query(metric, copied, "5m") == gates.query(metric, where, "5m")
-    assert progression.ready_first(copy) == progression.ready_first(release)
+    assert shapes.ready_first(copy) == shapes.ready_first(release)
     assert router_for(name).facts is ROUTERS[name]
 
 
