@@ -239,3 +239,43 @@ def init_config_repo(path: Path, config: str, specs: Mapping[str, str], remote: 
     git(path, "add", "rollgen.yaml", "releases")
     git(path, "commit", "-q", "-m", message)
     return path
+
+
+# What the git-driven tests read back from a run.
+
+
+def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    for obj in objects:
+        if obj["kind"] == kind and obj["metadata"]["name"] == name:
+            return obj
+    raise AssertionError(f"no {kind} {name} in {[(o['kind'], o['metadata']['name']) for o in objects]}")
+
+
+def image_of(obj: dict[str, Any]) -> str:
+    image: str = obj["spec"]["template"]["spec"]["containers"][0]["image"]
+    return image
+
+
+def at(minutes: float) -> str:
+    total = int(minutes * 60)
+    return f"2024-05-01T{12 + total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}Z"
+
+
+def assert_commit(repo: ConfigRepo, action: str, step: str, weight: int, image: str) -> None:
+    trailers = repo.trailers()
+    change = {"Rollgen-Change": "image"} if action == "start" else {}  # a new image's canary says so
+    assert trailers == {
+        "Rollgen-Release": "hello",
+        "Rollgen-Environment": "prod",
+        "Rollgen-Action": action,
+        "Rollgen-Step": step,
+        "Rollgen-Weight": str(weight),
+        "Rollgen-Image": image,
+        **change,
+    }
+    assert all(path.startswith("apps/hello/") for path in repo.files_of()), repo.files_of()
+    assert git(repo.path, "status", "--porcelain") == ""
+    subject = git(repo.path, "log", "-1", "--format=%s")
+    assert subject.startswith("hello/prod: ")
+    assert git(repo.path, "log", "-1", "--format=%an <%ae>").strip() == "rollgen bot <rollgen@example.com>"
+    assert repo.render_check() == 0  # every commit leaves what `rollgen render --check` expects

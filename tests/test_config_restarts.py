@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.commands.test_lifecycle import BLUE_GREEN, V1, ConfigRepo, at, find, spec_text
+from tests.factories import BLUE_GREEN, V1, ConfigRepo, at, find, spec_text
 
 CONFIG_V1 = "  config: {literals: {FLAG: 'off'}, files: {app.yaml: 'a: 1'}}\n"
 CONFIG_V2 = "  config: {literals: {FLAG: 'on'}, files: {app.yaml: 'a: 1'}}\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import git
-from tests.commands.test_lifecycle import V1, ConfigRepo, at, spec_text
+from tests.factories import V1, ConfigRepo, at, spec_text
 
 ROLLING = "{name: dev, namespace: test-dev, strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}}"
 EQUAL_PAUSES = "    canary:\n      steps:\n        - {weight: 10, pause: 1m}\n        - {weight: 50, pause: 1m}\n"

@@ -5,7 +5,7 @@ window and until when), abort and rollback still work, status shows the freeze, 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest

@@ -14,7 +14,7 @@ import pytest
 from generator.cli import main
 from tests.conftest import ROOT, git, require_tool
 from tests.promstack import Prometheus, loopback_server
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.factories import V1, V2, ConfigRepo, at, spec_text
 from tests.factories import make_config_repo
 
 

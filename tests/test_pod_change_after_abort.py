@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.commands.test_lifecycle import BLUE_GREEN, CANARY, V1, ConfigRepo, at, find, spec_text
+from tests.factories import BLUE_GREEN, CANARY, V1, ConfigRepo, at, find, spec_text
 
 
 def spec(level: str, engine: str, strategy: str = CANARY) -> str:

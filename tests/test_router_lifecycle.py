@@ -13,7 +13,7 @@ import pytest
 from generator.render.routers import router_for
 from tests import factories
 from tests.live_models import envoy_503s
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, assert_commit, at, find, image_of
+from tests.factories import V1, V2, ConfigRepo, assert_commit, at, find, image_of
 
 ROUTING = {
     "gateway-api": "  router: gateway-api\n  gateway: {name: public, namespace: gateways}\n",

@@ -373,7 +373,7 @@ def test_release_to_a_rolling_environment_deploys_directly() -> None:
 
 # -- any change to what runs is a canary (git progression, real repo and CLI) --------------------------------
 
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, find, spec_text  # noqa: E402
+from tests.factories import V1, V2, ConfigRepo, at, find, spec_text  # noqa: E402
 
 WORKLOAD_V1 = "  container: {env: [{name: LOG_LEVEL, value: info}]}\n  config: {literals: {FLAG: 'off'}}\n"
 WORKLOAD_V2 = "  container: {env: [{name: LOG_LEVEL, value: warn}]}\n  config: {literals: {FLAG: 'on'}}\n"

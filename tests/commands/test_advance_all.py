@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.factories import V1, V2, ConfigRepo, at, spec_text
 from tests.factories import make_config_repo
 
 

@@ -17,20 +17,9 @@ import yaml
 from generator.gitops import repo as gitops
 from generator.cli import main
 from tests.conftest import ROOT, git
-# re-exported: many test modules import these from here
-from tests.factories import BLUE_GREEN, CANARY, CONFIG, T0, V1, V2, V3, ConfigRepo, spec_text  # noqa: F401
-
-
-def find(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    for obj in objects:
-        if obj["kind"] == kind and obj["metadata"]["name"] == name:
-            return obj
-    raise AssertionError(f"no {kind} {name} in {[(o['kind'], o['metadata']['name']) for o in objects]}")
-
-
-def image_of(obj: dict[str, Any]) -> str:
-    image: str = obj["spec"]["template"]["spec"]["containers"][0]["image"]
-    return image
+from tests.factories import (
+    BLUE_GREEN, CONFIG, T0, V1, V2, V3, ConfigRepo, assert_commit, at, find, image_of, spec_text,
+)
 
 
 def nginx_weight(objects: list[dict[str, Any]]) -> int:
@@ -44,31 +33,6 @@ def argo_weight(objects: list[dict[str, Any]]) -> int:
     steps = find(objects, "Rollout", "hello")["spec"]["strategy"]["canary"]["steps"]
     weight: int = [step["setWeight"] for step in steps if "setWeight" in step][-1]  # CONTRACT section 3: the last
     return weight
-
-
-def at(minutes: float) -> str:
-    total = int(minutes * 60)
-    return f"2024-05-01T{12 + total // 3600:02d}:{total // 60 % 60:02d}:{total % 60:02d}Z"
-
-
-def assert_commit(repo: ConfigRepo, action: str, step: str, weight: int, image: str) -> None:
-    trailers = repo.trailers()
-    change = {"Rollgen-Change": "image"} if action == "start" else {}  # a new image's canary says so
-    assert trailers == {
-        "Rollgen-Release": "hello",
-        "Rollgen-Environment": "prod",
-        "Rollgen-Action": action,
-        "Rollgen-Step": step,
-        "Rollgen-Weight": str(weight),
-        "Rollgen-Image": image,
-        **change,
-    }
-    assert all(path.startswith("apps/hello/") for path in repo.files_of()), repo.files_of()
-    assert git(repo.path, "status", "--porcelain") == ""
-    subject = git(repo.path, "log", "-1", "--format=%s")
-    assert subject.startswith("hello/prod: ")
-    assert git(repo.path, "log", "-1", "--format=%an <%ae>").strip() == "rollgen bot <rollgen@example.com>"
-    assert repo.render_check() == 0  # every commit leaves what `rollgen render --check` expects
 
 
 # -- nginx canary -------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import yaml
 
 from generator.kustomize.build import build, diff_objects, key_of
 from tests.conftest import ROOT, git, require_tool
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.factories import V1, V2, ConfigRepo, at, spec_text
 
 
 def snapshot(path: Path) -> dict[str, str]:

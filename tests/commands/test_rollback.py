@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import git
-from tests.commands.test_lifecycle import V1, V2, V3, ConfigRepo
+from tests.factories import V1, V2, V3, ConfigRepo
 from tests.plan.test_order import FAN_OUT, H, at, spec
 
 

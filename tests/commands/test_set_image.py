@@ -10,7 +10,7 @@ import pytest
 
 from generator.gitops.messages import parse_trailers
 from tests.conftest import git
-from tests.commands.test_lifecycle import ConfigRepo
+from tests.factories import ConfigRepo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
 V2 = "ghcr.io/kmaster8/hello:v2"

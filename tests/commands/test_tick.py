@@ -15,7 +15,7 @@ import yaml
 from generator.cli import main
 from tests.conftest import git
 from tests.commands.test_advance_all import add_release, release
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at
+from tests.factories import V1, V2, ConfigRepo, at
 from tests.validators import kustomize_build, validate_manifest
 
 

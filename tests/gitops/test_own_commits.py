@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import git
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo
+from tests.factories import V1, V2, ConfigRepo
 from tests.plan.test_order import at, spec
 
 ENVS = """\

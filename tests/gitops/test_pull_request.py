@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at, spec_text
+from tests.factories import V1, V2, ConfigRepo, at, spec_text
 
 BRANCH = "rollgen/hello/prod"
 

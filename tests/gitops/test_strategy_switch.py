@@ -17,7 +17,7 @@ import pytest
 
 from generator.cli import main
 from tests.conftest import git
-from tests.commands.test_lifecycle import BLUE_GREEN, V1, V2, ConfigRepo, at, spec_text
+from tests.factories import BLUE_GREEN, V1, V2, ConfigRepo, at, spec_text
 
 FLAGGER_CANARY = "    canary:\n      steps: [{weight: 10, pause: 1m}, {weight: 50, pause: 1m}]\n"
 ROLLING = "    - {name: prod, strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}}\n"

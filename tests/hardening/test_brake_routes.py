@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import git
 from tests.factories import make_config_repo
-from tests.commands.test_lifecycle import ConfigRepo, V1, V2, at
+from tests.factories import ConfigRepo, V1, V2, at
 from tests.test_router_lifecycle import spec_text
 
 

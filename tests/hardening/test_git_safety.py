@@ -326,7 +326,7 @@ def test_the_pull_request_commands_stderr_is_redacted(
     (clone / "rollgen.yaml").write_text(CONFIG)
     (clone / "releases").mkdir()
     (clone / "releases" / "hello.yaml").write_text(
-        __import__("tests.commands.test_lifecycle", fromlist=["spec_text"]).spec_text("ghcr.io/kmaster8/hello:v1"))
+        __import__("tests.factories", fromlist=["spec_text"]).spec_text("ghcr.io/kmaster8/hello:v1"))
     git(clone, "add", ".")
     git(clone, "commit", "-q", "-m", "config and spec")
     git(clone, "push", "-q", "origin", "main")
@@ -355,7 +355,7 @@ def test_an_invalid_prometheus_url_is_echoed_without_its_token(
 # -- 5. pull-request mode: squash and rebase merges are merges; a PR owed by a killed run is opened -----------
 
 from tests.gitops.test_pull_request import BRANCH, Setup, pr  # noqa: E402,F401 - the stand-in `gh` fixture
-from tests.commands.test_lifecycle import V1, V2, spec_text  # noqa: E402
+from tests.factories import V1, V2, spec_text  # noqa: E402
 
 
 def land(pr: Setup, when: str, how: str) -> None:

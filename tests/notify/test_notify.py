@@ -22,7 +22,7 @@ from generator.render import state as state_file
 from generator.spec.config import load
 from generator.errors import InvalidInput
 from tests.conftest import REFUSED_PORT, git
-from tests.commands.test_lifecycle import V1, V2, V3, ConfigRepo, at, spec_text
+from tests.factories import V1, V2, V3, ConfigRepo, at, spec_text
 from tests.factories import CONFIG
 
 SECRET = "T000/B000/s3cr3t-do-not-print"

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import git, require_tool
 from tests.promstack import Backend, Exporter, Prometheus, scraping
-from tests.commands.test_lifecycle import ConfigRepo
+from tests.factories import ConfigRepo
 from tests.plan.test_prometheus_gates import V1, V2, Clock, gate_value, spec, start_canary
 
 LATENCY = "      - {name: latency, maxIncrease: {ratio: 1.25, minRequests: 10}}\n"

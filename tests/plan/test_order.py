@@ -13,7 +13,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import git
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo
+from tests.factories import V1, V2, ConfigRepo
 
 T0 = "2024-05-01T12:00:00Z"
 
@@ -78,7 +78,7 @@ STAGING_THEN_PROD = "    - {name: staging, namespace: staging}\n    - {name: pro
 def prod_aborted_then_v3(repo: ConfigRepo, more_envs: str = "") -> None:
     """prod (after staging) aborts v2, then v3 is released at 4h (with `more_envs` after STAGING_THEN_PROD):
     prod waits for staging to promote v3."""
-    from tests.commands.test_lifecycle import V3
+    from tests.factories import V3
 
     repo.write_spec(spec(V1, STAGING_THEN_PROD))
     assert repo.release(now=at(0))[0] == 0

@@ -20,7 +20,7 @@ from generator.plan.prometheus import Client, QueryError
 from tests import factories
 from tests.conftest import REFUSED_PORT, git, require_tool
 from tests.promstack import Exporter, Prometheus, scraping
-from tests.commands.test_lifecycle import ConfigRepo
+from tests.factories import ConfigRepo
 
 V1 = "ghcr.io/kmaster8/hello:v1"
 V2 = "ghcr.io/kmaster8/hello:v2"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import git, require_tool
 from tests.commands.test_advance_all import add_release, release
-from tests.commands.test_lifecycle import V1, V2, ConfigRepo, at
+from tests.factories import V1, V2, ConfigRepo, at
 from tests.factories import make_config_repo
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

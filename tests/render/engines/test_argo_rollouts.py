@@ -14,7 +14,6 @@ import yaml
 from generator import durations
 from generator.plan import gates
 from generator.render.routers import ingress_nginx as nginx
-from generator.render.routers import promql
 from generator.render.engines import Manifest, Rendered, renderer_for
 from generator.render.engines.argo_rollouts import (
     CONFIG_FILE,
@@ -375,7 +374,7 @@ def test_weight_falls_back_to_the_environment_steps() -> None:
     assert git_steps(env, state) == [{"setWeight": 7}, {"setWeight": 40}, {"pause": {}}]
 
 
-@pytest.mark.parametrize("step", [4])  # step 0 is the canary's pods at no weight (progression.ready_first)
+@pytest.mark.parametrize("step", [4])  # step 0 is the canary's pods at no weight (plan.shapes.ready_first)
 def test_progressing_without_a_weight_outside_the_steps_is_a_bug(step: int) -> None:
     release = canary("git")
     state = EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=step)

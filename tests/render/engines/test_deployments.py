@@ -357,7 +357,7 @@ def test_progressing_uses_the_environments_steps() -> None:
     assert replicas(rendered, "hello-canary") == 2
 
 
-@pytest.mark.parametrize("step", [4])  # step 0 is the canary's pods at no weight (progression.ready_first)
+@pytest.mark.parametrize("step", [4])  # step 0 is the canary's pods at no weight (plan.shapes.ready_first)
 def test_progressing_outside_the_steps_is_a_bug(step: int) -> None:
     release = canary_release()
     state = EnvState(phase="progressing", stable_image=OLD, canary_image=NEW, step=step)

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from generator.render.routers import ingress_nginx as nginx
-from generator.render.routers import promql
 from generator.model import BUILTIN_METRICS
 
 Builder = Callable[..., str]
